@@ -1,0 +1,30 @@
+# make demo   run every experiment of the source documents (writes demo-output/)
+# make test   run the test suite (gradient checks, nn, optim, viz, demos in quick mode)
+# make bench  compare speed with numpy by hand and, when installed, PyTorch
+# Each target creates .venv when missing and installs the project into it.
+# WITH_TORCH=1 also installs PyTorch 2.13.0 (CPU) so tests compare against it.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[all]"
+	if [ "$(WITH_TORCH)" = "1" ]; then $(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0; fi
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m demos
+
+test: $(STAMP)
+	$(PY) -m pytest autodiff nn optim demos tests
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .hypothesis

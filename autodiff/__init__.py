@@ -1,0 +1,34 @@
+"""autodiff: a small, fast, honest automatic-differentiation engine on numpy.
+
+    import autodiff as ad
+    x = ad.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    y = (x @ x.T).tanh().sum()
+    y.backward()            # x.grad now holds dy/dx
+"""
+import numpy as _np
+
+from .tensor import Tensor  # first: the op modules it loads need the class  # isort: skip
+from . import viz
+from .backward import grad
+from .creation import (arange, eye, full, full_like, linspace, ones, ones_like, rand,
+                       rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)
+from .errors import (AnomalyError, AutodiffError, BackwardError, DtypeError, GradcheckError,
+                     InPlaceError, ShapeError)
+from .function import Function
+from .functional import (abs, add, argmax, argmin, as_tensor, broadcast_to, cat, clamp, clip,
+                         concatenate, div, eq, exp, expand, flatten, gt, leaky_relu, log,
+                         log_softmax, logsumexp, lt, matmul, max, maximum, mean, min, minimum,
+                         mul, neg, permute, pow, relu, reshape, sigmoid, softmax, sqrt, squeeze,
+                         stack, std, sub, sum, tanh, transpose, unsqueeze, var, where)
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import detect_anomaly, gradcheck, gradcheck_graph, gradgradcheck
+from .random import manual_seed
+
+float16 = _np.float16
+float32 = _np.float32
+float64 = _np.float64
+int32 = _np.int32
+int64 = _np.int64
+bool = _np.bool_
+
+__version__ = "0.1.0"

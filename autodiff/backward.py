@@ -1,0 +1,252 @@
+"""Reverse-mode differentiation: walk the graph from the outputs back to the leaves.
+
+1. Sort the tensors that lead to the outputs topologically, iteratively (an explicit
+   stack, so a chain of a million ops needs no recursion).
+2. Visit them outputs-first. When a tensor is reached, every op that used it has already
+   sent its contribution, so its gradient dL/dt is complete: run its hooks, store it if
+   it is a leaf (or retains grad), and pass it to the op that made it, whose `backward`
+   returns dL/dinput for each input (the chain rule). Contributions to the same input
+   are summed, after summing away broadcast dimensions (`unbroadcast`).
+
+With create_graph=False the gradients are plain ndarrays and nothing is recorded.
+With create_graph=True they are tensors and the backward formulas are recorded as ops
+themselves, so the result can be differentiated again.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import grad_mode
+from .errors import BackwardError, ShapeError
+from .function import FREED, check_finite
+from .tensor import Tensor
+from .ops.backmath import astype
+
+
+def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
+    """Sum `grad` down to `shape`, undoing numpy broadcasting: dL/dx = Σ over the copies."""
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    if extra:
+        grad = grad.reshape(shape)
+    return grad
+
+
+def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
+    """Tensors that require grad and lead to `roots`, each after all its consumers."""
+    order: list[Tensor] = []
+    visited: set[Tensor] = set()
+    stack: list[tuple[Tensor, bool]] = [(t, False) for t in roots]
+    while stack:
+        tensor, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(tensor)
+            continue
+        if tensor in visited:
+            continue
+        visited.add(tensor)
+        stack.append((tensor, True))
+        node = tensor.grad_fn
+        if node is not None:
+            for x in node.inputs:
+                if isinstance(x, Tensor) and x._requires_grad and x not in visited:
+                    stack.append((x, False))
+    order.reverse()
+    return order
+
+
+def _seed_gradient(output: Tensor, gradient: Any, create_graph: bool) -> Any:
+    if gradient is None:
+        if output._data.size != 1:
+            raise BackwardError(
+                f"backward: the output has shape {output.shape}; gradients can be implied "
+                f"only for one-element outputs. Reduce it first (e.g. y.sum()) or pass "
+                f"gradient=dL/dy of shape {output.shape}")
+        gradient = np.ones_like(output._data)
+    array = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
+    if array.shape != output.shape:
+        raise ShapeError(f"backward: gradient has shape {array.shape} but the output has "
+                         f"shape {output.shape}; they must match")
+    array = np.array(array, dtype=output.dtype)   # a copy: .grad may take it over
+    if create_graph:
+        return gradient if isinstance(gradient, Tensor) and gradient.dtype == output.dtype \
+            else Tensor._make(array)
+    return array
+
+
+def _saved_as_tensors(node: Any, output: Tensor) -> tuple[Tensor, ...]:
+    """For create_graph: the node's saved arrays as the tensors they belong to."""
+    resolved = []
+    for value in node.saved_tensors:
+        if value is output._data:
+            resolved.append(output)
+            continue
+        for x in node.inputs:
+            if isinstance(x, Tensor) and x._data is value:
+                resolved.append(x)
+                break
+            if value is x:              # a number or array passed as a constant input
+                resolved.append(x)
+                break
+        else:
+            raise BackwardError(
+                f"{node.op_name()}: backward(create_graph=True) needs the saved values as "
+                f"tensors, but one saved array is neither an input nor the output; save "
+                f"constants as ctx attributes instead of with save_for_backward")
+    return tuple(resolved)
+
+
+def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
+                 create_graph: bool, capture: dict[Tensor, Any] | None = None) -> None:
+    """The backward pass. Leaves' .grad accumulate, unless `capture` is given: then the
+    gradients of its keys are stored into it and no .grad is touched (`grad()`)."""
+    grads: dict[Tensor, Any] = {}
+    for root, g in zip(roots, root_grads):
+        grads[root] = grads[root] + g if root in grads else g
+    previous_mode = grad_mode.state.grad_enabled
+    grad_mode.state.grad_enabled = create_graph
+    anomaly = grad_mode.state.detect_anomaly
+    try:
+        for tensor in topological_order(roots):
+            grad = grads.pop(tensor, None)
+            if grad is None:
+                continue
+            if tensor._hooks:
+                grad = _run_hooks(tensor, grad, create_graph)
+            node = tensor.grad_fn
+            if capture is not None:
+                if tensor in capture:
+                    capture[tensor] = grad
+                if node is None:
+                    continue
+            elif node is None or tensor._retains_grad:
+                _accumulate(tensor, grad, create_graph)
+                if node is None:
+                    continue
+            _propagate(node, tensor, grad, grads, retain_graph, create_graph, anomaly)
+    finally:
+        grad_mode.state.grad_enabled = previous_mode
+
+
+def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
+               retain_graph: bool, create_graph: bool, anomaly: bool) -> None:
+    """Apply the chain rule at one node and send dL/dinput to each input."""
+    saved = node.saved_tensors
+    if saved is FREED:
+        raise BackwardError(
+            f"{node.op_name()}: trying to backward through the graph a second time, but "
+            f"its saved values were freed by the first backward(); pass "
+            f"retain_graph=True to the first backward() (or grad()) to keep them")
+    if create_graph and saved:
+        node.saved_tensors = _saved_as_tensors(node, output)
+    try:
+        input_grads = type(node).backward(node, grad)
+    finally:
+        node.saved_tensors = saved if retain_graph or not saved else FREED
+    if not isinstance(input_grads, tuple):
+        input_grads = (input_grads,)
+    for x, g in zip(node.inputs, input_grads):
+        if g is None or not isinstance(x, Tensor) or not x._requires_grad:
+            continue
+        if anomaly:
+            check_finite(g, type(node), "backward", node.site)
+        if g.shape != x._data.shape:
+            g = unbroadcast(g, x._data.shape)
+        if g.dtype != x._data.dtype:
+            g = astype(g, x._data.dtype)
+        if x in grads:
+            grads[x] = grads[x] + g
+        else:
+            grads[x] = g
+
+
+def _run_hooks(tensor: Tensor, grad: Any, create_graph: bool) -> Any:
+    for hook in list(tensor._hooks or ()):
+        result = hook(grad if create_graph else Tensor._make(grad))
+        if result is not None:
+            result_data = result._data if isinstance(result, Tensor) else np.asarray(result)
+            if result_data.shape != tensor.shape:
+                raise ShapeError(f"hook: returned a gradient of shape {result_data.shape} "
+                                 f"for a tensor of shape {tensor.shape}")
+            grad = result if create_graph else result_data
+    return grad
+
+
+def _accumulate(tensor: Tensor, grad: Any, create_graph: bool) -> None:
+    """tensor.grad += grad (in place when nothing else can see the array)."""
+    if create_graph:
+        tensor._grad = grad if tensor._grad is None else tensor._grad + grad
+    elif tensor._grad is None:
+        tensor._grad = Tensor._make(grad if _owned(grad) else grad.copy())
+    elif tensor._grad.grad_fn is None:
+        np.add(tensor._grad._data, grad, out=tensor._grad._data)
+    else:
+        tensor._grad = Tensor._make(tensor._grad._data + grad)
+
+
+def _owned(array: np.ndarray) -> bool:
+    """True when only the backward pass holds `array` (not a view, not shared): it can
+    become .grad without a copy. References: the caller's, _accumulate's, this one's."""
+    return array.base is None and array.flags.writeable and sys.getrefcount(array) <= 4
+
+
+def backward(output: Tensor, gradient: Any = None, retain_graph: bool | None = None,
+             create_graph: bool = False) -> None:
+    """`output.backward(...)`: accumulate d(output)/d(leaf) · gradient into each leaf."""
+    if not output._requires_grad:
+        raise BackwardError(
+            "backward: this tensor does not require grad, so there is nothing to "
+            "differentiate; make an input with requires_grad=True (and do not compute "
+            "the output under no_grad)")
+    if retain_graph is None:
+        retain_graph = create_graph
+    seed = _seed_gradient(output, gradient, create_graph)
+    run_backward([output], [seed], retain_graph, create_graph)
+
+
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple[Tensor | None, ...]:
+    """d(outputs)/d(inputs) · grad_outputs, returned as a tuple; no .grad is touched.
+
+    >>> import autodiff as ad
+    >>> x = ad.tensor(3.0, requires_grad=True)
+    >>> dy, = ad.grad(x ** 3, [x], create_graph=True)   # 3x² = 27
+    >>> d2y, = ad.grad(dy, [x])                          # 6x = 18
+    >>> dy.item(), d2y.item()
+    (27.0, 18.0)
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    for i, x in enumerate(inputs):
+        if not x._requires_grad:
+            raise BackwardError(f"grad: input {i} does not require grad; only tensors "
+                                f"with requires_grad=True can be differentiated against")
+    for i, y in enumerate(outputs):
+        if not y._requires_grad:
+            raise BackwardError(f"grad: output {i} does not require grad (it does not "
+                                f"depend on any input that requires grad)")
+    if retain_graph is None:
+        retain_graph = create_graph
+    seeds = [_seed_gradient(y, g, create_graph) for y, g in zip(outputs, grad_outputs)]
+    capture: dict[Tensor, Any] = {x: None for x in inputs}
+    run_backward(outputs, seeds, retain_graph, create_graph, capture)
+    results: list[Tensor | None] = []
+    for i, x in enumerate(inputs):
+        g = capture[x]
+        if g is None:
+            if not allow_unused:
+                raise BackwardError(f"grad: input {i} was not used to compute the outputs; "
+                                    f"pass allow_unused=True to get None for it")
+            results.append(None)
+        else:
+            results.append(g if isinstance(g, Tensor) else Tensor._make(g))
+    return tuple(results)

@@ -1,0 +1,109 @@
+"""Ways to make tensors: from data, filled with a value, random, or ranges.
+Defaults follow torch: float32 for floating results, int64 for integer ranges."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import random
+from .tensor import Tensor, check_can_require_grad
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """A new leaf tensor holding a copy of `data`.
+
+    ndarrays keep their dtype; Python floats and lists of floats become float32,
+    Python ints int64, bools bool.
+
+    >>> import autodiff as ad
+    >>> ad.tensor([1.0, 2.0]).dtype, ad.tensor([1, 2]).dtype
+    (dtype('float32'), dtype('int64'))
+    """
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def _size(size: tuple[Any, ...]) -> tuple[int, ...]:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    return tuple(int(n) for n in size)
+
+
+def _leaf(array: np.ndarray, requires_grad: bool) -> Tensor:
+    if requires_grad:
+        check_can_require_grad(array.dtype, "tensor")
+    t = Tensor._make(array)
+    t._requires_grad = bool(requires_grad)
+    return t
+
+
+def zeros(*size: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    return _leaf(np.zeros(_size(size), dtype=dtype), requires_grad)
+
+
+def ones(*size: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    return _leaf(np.ones(_size(size), dtype=dtype), requires_grad)
+
+
+def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = Tensor(fill_value).dtype
+    return _leaf(np.full(_size((size,)), fill_value, dtype=dtype), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = np.float32,
+        requires_grad: bool = False) -> Tensor:
+    return _leaf(np.eye(n, m, dtype=dtype), requires_grad)
+
+
+def randn(*size: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    """Samples of N(0, 1) from the shared generator (see `manual_seed`)."""
+    return _leaf(random.generator().standard_normal(_size(size)).astype(dtype), requires_grad)
+
+
+def rand(*size: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    """Samples of U[0, 1) from the shared generator (see `manual_seed`)."""
+    return _leaf(random.generator().random(_size(size)).astype(dtype), requires_grad)
+
+
+def randint(low: int, high: int, size: Any, dtype: Any = np.int64) -> Tensor:
+    return Tensor._make(random.generator().integers(low, high, _size((size,))).astype(dtype))
+
+
+def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Numbers from start (default 0) up to, not including, end; int64 when all
+    arguments are ints, float32 otherwise (like torch)."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        all_ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if all_ints else np.float32
+    return _leaf(np.arange(start, end, step).astype(dtype), requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = np.float32,
+             requires_grad: bool = False) -> Tensor:
+    """`steps` evenly spaced numbers from start to end, both included."""
+    return _leaf(np.linspace(start, end, steps).astype(dtype), requires_grad)
+
+
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def full_like(t: Tensor, fill_value: Any, dtype: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)

@@ -1,0 +1,30 @@
+"""The exceptions autodiff raises. Each message names the operation, the shapes or
+values involved, and what to do about it."""
+
+
+class AutodiffError(Exception):
+    """Base class of every error autodiff raises on purpose."""
+
+
+class ShapeError(AutodiffError, ValueError):
+    """Shapes that do not broadcast, multiply or fit the operation."""
+
+
+class DtypeError(AutodiffError, TypeError):
+    """A dtype the operation cannot work with (e.g. an int tensor asked to require grad)."""
+
+
+class BackwardError(AutodiffError, RuntimeError):
+    """backward() or grad() cannot run: non-scalar output, freed graph, no grad to follow."""
+
+
+class InPlaceError(AutodiffError, RuntimeError):
+    """An in-place change to a tensor that autograd is tracking."""
+
+
+class AnomalyError(AutodiffError, FloatingPointError):
+    """Under detect_anomaly(): an op produced NaN or inf."""
+
+
+class GradcheckError(AutodiffError, AssertionError):
+    """gradcheck found an analytical gradient that disagrees with finite differences."""

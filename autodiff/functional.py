@@ -1,0 +1,202 @@
+"""The ops as functions: `ad.exp(x)` is `x.exp()`, `ad.cat([a, b])` joins tensors.
+
+Each accepts tensors, and numbers or ndarrays where a tensor is expected."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .ops import elementwise, shape
+from .tensor import Axis, Tensor
+
+
+def as_tensor(x: Any) -> Tensor:
+    """`x` itself if it is a tensor, else a new constant tensor of it."""
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def add(a: Any, b: Any) -> Tensor:
+    return elementwise.Add.apply(a, b)
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    return elementwise.Sub.apply(a, b)
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    return elementwise.Mul.apply(a, b)
+
+
+def div(a: Any, b: Any) -> Tensor:
+    return elementwise.Div.apply(a, b)
+
+
+def pow(a: Any, b: Any) -> Tensor:
+    return elementwise.Pow.apply(a, b)
+
+
+def neg(x: Any) -> Tensor:
+    return elementwise.Neg.apply(x)
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    return as_tensor(a) @ b
+
+
+def exp(x: Any) -> Tensor:
+    return as_tensor(x).exp()
+
+
+def log(x: Any) -> Tensor:
+    return as_tensor(x).log()
+
+
+def sqrt(x: Any) -> Tensor:
+    return as_tensor(x).sqrt()
+
+
+def abs(x: Any) -> Tensor:
+    return as_tensor(x).abs()
+
+
+def tanh(x: Any) -> Tensor:
+    return as_tensor(x).tanh()
+
+
+def sigmoid(x: Any) -> Tensor:
+    return as_tensor(x).sigmoid()
+
+
+def relu(x: Any) -> Tensor:
+    return as_tensor(x).relu()
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
+    return as_tensor(x).leaky_relu(negative_slope)
+
+
+def clip(x: Any, min: float | None = None, max: float | None = None) -> Tensor:
+    return as_tensor(x).clip(min, max)
+
+
+clamp = clip
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    return elementwise.Maximum.apply(a, b)
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    return elementwise.Minimum.apply(a, b)
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """Elementwise `a if condition else b`; the gradient flows to the chosen side."""
+    return elementwise.Where.apply(condition, a, b)
+
+
+def sum(x: Any, dim: Axis = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
+    return as_tensor(x).sum(dim, keepdim, **kwargs)
+
+
+def mean(x: Any, dim: Axis = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
+    return as_tensor(x).mean(dim, keepdim, **kwargs)
+
+
+def var(x: Any, dim: Axis = None, unbiased: bool | None = None, keepdim: bool = False,
+        **kwargs: Any) -> Tensor:
+    return as_tensor(x).var(dim, unbiased, keepdim, **kwargs)
+
+
+def std(x: Any, dim: Axis = None, unbiased: bool | None = None, keepdim: bool = False,
+        **kwargs: Any) -> Tensor:
+    return as_tensor(x).std(dim, unbiased, keepdim, **kwargs)
+
+
+def max(x: Any, dim: Any = None, keepdim: bool = False, **kwargs: Any) -> Any:
+    return as_tensor(x).max(dim, keepdim, **kwargs)
+
+
+def min(x: Any, dim: Any = None, keepdim: bool = False, **kwargs: Any) -> Any:
+    return as_tensor(x).min(dim, keepdim, **kwargs)
+
+
+def argmax(x: Any, dim: int | None = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
+    return as_tensor(x).argmax(dim, keepdim, **kwargs)
+
+
+def argmin(x: Any, dim: int | None = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
+    return as_tensor(x).argmin(dim, keepdim, **kwargs)
+
+
+def logsumexp(x: Any, dim: Axis = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
+    return as_tensor(x).logsumexp(dim, keepdim, **kwargs)
+
+
+def softmax(x: Any, dim: int | None = None, **kwargs: Any) -> Tensor:
+    return as_tensor(x).softmax(dim, **kwargs)
+
+
+def log_softmax(x: Any, dim: int | None = None, **kwargs: Any) -> Tensor:
+    return as_tensor(x).log_softmax(dim, **kwargs)
+
+
+def reshape(x: Any, *shape: Any) -> Tensor:
+    return as_tensor(x).reshape(*shape)
+
+
+def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    return as_tensor(x).flatten(start_dim, end_dim)
+
+
+def transpose(x: Any, dim0: int, dim1: int) -> Tensor:
+    return as_tensor(x).transpose(dim0, dim1)
+
+
+def permute(x: Any, *dims: Any) -> Tensor:
+    return as_tensor(x).permute(*dims)
+
+
+def squeeze(x: Any, dim: int | None = None) -> Tensor:
+    return as_tensor(x).squeeze(dim)
+
+
+def unsqueeze(x: Any, dim: int) -> Tensor:
+    return as_tensor(x).unsqueeze(dim)
+
+
+def expand(x: Any, *sizes: Any) -> Tensor:
+    return as_tensor(x).expand(*sizes)
+
+
+def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
+    return as_tensor(x).expand(*shape)
+
+
+def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
+    return shape.cat(tensors, dim)
+
+
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    return shape.cat(tensors, axis)
+
+
+def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
+    return shape.stack(tensors, dim)
+
+
+def _compare(a: Any, b: Any, ufunc: np.ufunc) -> Tensor:
+    return Tensor._make(ufunc(np.asarray(a), np.asarray(b)))
+
+
+def eq(a: Any, b: Any) -> Tensor:
+    return _compare(a, b, np.equal)
+
+
+def lt(a: Any, b: Any) -> Tensor:
+    return _compare(a, b, np.less)
+
+
+def gt(a: Any, b: Any) -> Tensor:
+    return _compare(a, b, np.greater)

@@ -1,0 +1,235 @@
+"""Checking gradients against finite differences.
+
+`gradcheck(fn, inputs)` compares the Jacobian that backward computes with the one
+central differences give, (f(x + ε) - f(x - ε)) / 2ε, element by element.
+`gradgradcheck` does the same for the gradient itself (second order).
+`gradcheck_graph(output)` re-checks every node of an already-built graph, op by op,
+and names the first op whose backward is wrong.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import grad_mode, random
+from .backward import grad as autograd_grad, topological_order, unbroadcast
+from .errors import GradcheckError
+from .tensor import Tensor
+
+
+def _as_tuple(x: Any) -> tuple[Any, ...]:
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _outputs(fn: Callable[..., Any], inputs: Sequence[Any]) -> tuple[Tensor, ...]:
+    return tuple(y for y in _as_tuple(fn(*inputs)) if isinstance(y, Tensor))
+
+
+def _numerical_jacobians(fn: Callable[..., Any], inputs: Sequence[Any], x: Tensor,
+                         eps: float) -> list[np.ndarray]:
+    """For each output y: J[j, i] = dy_j / dx_i by central differences (x flattened)."""
+    with grad_mode.no_grad():
+        sizes = [y.numel() for y in _outputs(fn, inputs)]
+        columns: list[list[np.ndarray]] = [[] for _ in sizes]
+        flat = x.data.reshape(-1)
+        for i in range(flat.size):
+            original = flat[i].item()
+            flat[i] = original + eps
+            plus = [y.data.astype(np.float64).reshape(-1) for y in _outputs(fn, inputs)]
+            flat[i] = original - eps
+            minus = [y.data.astype(np.float64).reshape(-1) for y in _outputs(fn, inputs)]
+            flat[i] = original
+            for k in range(len(sizes)):
+                columns[k].append((plus[k] - minus[k]) / (2 * eps))
+    return [np.stack(cols, axis=1) if cols else np.zeros((n, 0))
+            for cols, n in zip(columns, sizes)]
+
+
+def _analytical_jacobians(fn: Callable[..., Any], inputs: Sequence[Any],
+                          checked: Sequence[Tensor]) -> list[list[np.ndarray]]:
+    """J[k][m][j, i] = d output_k[j] / d checked_m[i], one backward per output element."""
+    outputs = _outputs(fn, inputs)
+    jacobians = [[np.zeros((y.numel(), x.numel())) for x in checked] for y in outputs]
+    for k, y in enumerate(outputs):
+        if not y.requires_grad:
+            continue
+        for j in range(y.numel()):
+            seed = np.zeros(y.numel(), dtype=y.dtype)
+            seed[j] = 1
+            grads = autograd_grad(y, checked, Tensor._make(seed.reshape(y.shape)),
+                                  retain_graph=True, allow_unused=True)
+            for m, g in enumerate(grads):
+                if g is not None:
+                    jacobians[k][m][j] = g.data.reshape(-1)
+    return jacobians
+
+
+def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
+              rtol: float = 1e-3, raise_exception: bool = True) -> bool:
+    """True when backward agrees with central finite differences for every input that
+    requires grad and every output: |analytical - numerical| <= atol + rtol·|numerical|.
+
+    On a mismatch raises GradcheckError naming the output, the input, the worst
+    element, both values and the tolerance (or returns False if raise_exception=False).
+
+    >>> import autodiff as ad, numpy as np
+    >>> x = ad.tensor(np.array([0.5, -1.0]), requires_grad=True)
+    >>> ad.gradcheck(lambda t: (t * t.sigmoid()).sum(), (x,))
+    True
+    """
+    inputs = _as_tuple(inputs)
+    checked = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+    if any(x.dtype != np.float64 for x in checked):
+        warnings.warn("gradcheck: inputs are not float64, so finite differences are "
+                      "inaccurate; make them with dtype=ad.float64", stacklevel=2)
+    analytical = _analytical_jacobians(fn, inputs, checked)
+    for m, x in enumerate(checked):
+        numerical = _numerical_jacobians(fn, inputs, x, eps)
+        for k, num in enumerate(numerical):
+            problem = _worst_mismatch(analytical[k][m], num, atol, rtol)
+            if problem is None:
+                continue
+            out_shape = _outputs(fn, inputs)[k].shape
+            message = _mismatch_message(problem, k, inputs.index(x), out_shape, x.shape,
+                                        atol, rtol)
+            if raise_exception:
+                raise GradcheckError(message)
+            return False
+    return True
+
+
+def _worst_mismatch(analytical: np.ndarray, numerical: np.ndarray, atol: float,
+                    rtol: float) -> tuple[int, int, float, float] | None:
+    excess = np.abs(analytical - numerical) - (atol + rtol * np.abs(numerical))
+    excess = np.where(np.isnan(excess), np.inf, excess)
+    if excess.size == 0 or excess.max() <= 0:
+        return None
+    j, i = np.unravel_index(int(np.argmax(excess)), excess.shape)
+    return int(j), int(i), float(analytical[j, i]), float(numerical[j, i])
+
+
+def _mismatch_message(problem: tuple[int, int, float, float], output_index: int,
+                      input_index: int, out_shape: tuple[int, ...],
+                      in_shape: tuple[int, ...], atol: float, rtol: float) -> str:
+    j, i, a, n = problem
+    out_at = np.unravel_index(j, out_shape) if out_shape else ()
+    in_at = np.unravel_index(i, in_shape) if in_shape else ()
+    tolerance = atol + rtol * abs(n)
+    return (f"Jacobian mismatch for output {output_index} with respect to input "
+            f"{input_index}: worst at d output{list(map(int, out_at))} / "
+            f"d input{list(map(int, in_at))}: analytical {a:.10g}, numerical {n:.10g}, "
+            f"difference {abs(a - n):.3g} > tolerance {tolerance:.3g} "
+            f"(atol {atol:g} + rtol {rtol:g} * |numerical|)")
+
+
+def gradgradcheck(fn: Callable[..., Any], inputs: Any, grad_outputs: Any = None,
+                  eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+                  raise_exception: bool = True) -> bool:
+    """gradcheck of the gradient: checks that backward(create_graph=True) is itself
+    differentiated correctly, i.e. second derivatives agree with finite differences of
+    first derivatives. `grad_outputs` (random float64 when None) are checked too."""
+    inputs = _as_tuple(inputs)
+    checked = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+    outputs = _outputs(fn, inputs)
+    if grad_outputs is None:
+        grad_outputs = [Tensor(random.generator().standard_normal(y.shape), requires_grad=True)
+                        for y in outputs]
+    grad_outputs = list(_as_tuple(grad_outputs))
+
+    def first_derivatives(*args: Any) -> tuple[Tensor, ...]:
+        xs, vs = args[:len(inputs)], args[len(inputs):]
+        ys = [y for y in _outputs(fn, xs) if y.requires_grad]
+        live = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
+        grads = autograd_grad(ys, live, list(vs)[:len(ys)], create_graph=True,
+                              allow_unused=True)
+        return tuple(g for g in grads if g is not None)
+
+    return gradcheck(first_derivatives, (*inputs, *grad_outputs), eps, atol, rtol,
+                     raise_exception)
+
+
+def gradcheck_graph(output: Tensor, eps: float = 1e-6, atol: float = 1e-5,
+                    rtol: float = 1e-3) -> int:
+    """Re-check every op of the graph that made `output`, one node at a time: run the
+    node's forward again on its recorded inputs (in float64), and compare its backward,
+    for a random dL/dy, with central differences of ⟨dL/dy, forward(x)⟩. Returns how
+    many ops were checked; raises GradcheckError naming the first wrong op (and, when
+    the graph was built under `detect_anomaly()`, the line of code that created it).
+    """
+    checked = 0
+    for tensor in reversed(topological_order([output])):
+        node = tensor.grad_fn
+        if node is None:
+            continue
+        problem = _check_node(node, eps, atol, rtol)
+        checked += 1
+        if problem is not None:
+            site = f" (created at {node.site[0]}:{node.site[1]})" if node.site else ""
+            raise GradcheckError(f"{node.op_name()}{site}: backward disagrees with finite "
+                                 f"differences; {problem}")
+    return checked
+
+
+def _check_node(node: Any, eps: float, atol: float, rtol: float) -> str | None:
+    op = type(node)
+    args = [x.data.astype(np.float64) if isinstance(x, Tensor)
+            and np.issubdtype(x.dtype, np.floating) else
+            (x.data if isinstance(x, Tensor) else x) for x in node.inputs]
+
+    def run(values: list[Any]) -> tuple[Any, np.ndarray]:
+        ctx = op.__new__(op)
+        ctx.saved_tensors = ()
+        ctx.needs_input_grad = list(node.needs_input_grad)
+        ctx.inputs, ctx.options = node.inputs, node.options
+        return ctx, np.asarray(op.forward(ctx, *values, **node.options), dtype=np.float64)
+
+    with grad_mode.no_grad():
+        ctx, y = run(args)
+        upstream = random.generator().standard_normal(y.shape)
+        grads = op.backward(ctx, upstream)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        for index, (x, g) in enumerate(zip(node.inputs, grads)):
+            if not (isinstance(x, Tensor) and x.requires_grad) or g is None:
+                continue
+            analytical = np.asarray(unbroadcast(np.asarray(g), x.shape)).reshape(-1)
+            numerical = np.empty(x.numel())
+            flat = args[index].reshape(-1)
+            for i in range(flat.size):
+                original = flat[i]
+                flat[i] = original + eps
+                plus = (upstream * run(args)[1]).sum()
+                flat[i] = original - eps
+                minus = (upstream * run(args)[1]).sum()
+                flat[i] = original
+                numerical[i] = (plus - minus) / (2 * eps)
+            worst = _worst_mismatch(analytical[:, None], numerical[:, None], atol, rtol)
+            if worst is not None:
+                at = np.unravel_index(worst[0], x.shape) if x.shape else ()
+                return (f"input {index}, element {list(map(int, at))}: analytical "
+                        f"{worst[2]:.10g}, numerical {worst[3]:.10g}")
+    return None
+
+
+class detect_anomaly:
+    """Context manager: the first op whose forward or backward produces NaN or inf raises
+    AnomalyError naming the op and the line of user code that created it. Slower
+    (every result is checked, every op remembers its line): use it to debug.
+
+    >>> import autodiff as ad
+    >>> x = ad.tensor([0.0], requires_grad=True)
+    >>> with ad.detect_anomaly():
+    ...     y = x.log()
+    Traceback (most recent call last):
+    ...
+    autodiff.errors.AnomalyError: log: forward produced inf (created at <doctest ...>:2); check this op's inputs (log of <= 0, division by 0, overflow)
+    """
+
+    def __enter__(self) -> detect_anomaly:
+        self._previous = grad_mode.state.detect_anomaly
+        grad_mode.state.detect_anomaly = True
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        grad_mode.state.detect_anomaly = self._previous

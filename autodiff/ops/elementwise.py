@@ -1,0 +1,297 @@
+"""Elementwise ops: y = f(x) (or f(a, b), broadcast), with dL/dx = dL/dy · f'(x).
+
+Each backward returns the gradient for each input at the broadcast shape; the engine
+sums it back to the input's shape. Subgradient choices: relu'(0) = 0, |x|'(0) = 0,
+clip passes the gradient where min <= x <= max, and maximum/minimum split it equally
+between tied inputs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..function import Function
+from .backmath import astype, log
+
+
+# ---------------------------------------------------------------- arithmetic
+
+class Add(Function):
+    """y = a + b;  dy/da = 1, dy/db = 1"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    """y = a - b;  dy/da = 1, dy/db = -1"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, (-grad if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """y = a · b;  dy/da = b, dy/db = a"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        grad_a = grad * b if ctx.needs_input_grad[0] else None   # backprop through a
+        grad_b = grad * a if ctx.needs_input_grad[1] else None   # backprop through b
+        return grad_a, grad_b
+
+
+class Div(Function):
+    """y = a / b;  dy/da = 1/b, dy/db = -a/b² = -y/b"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        y = a / b
+        ctx.save_for_backward(b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        b, y = ctx.saved_tensors
+        grad_a = grad / b if ctx.needs_input_grad[0] else None
+        grad_b = -grad * y / b if ctx.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+class Neg(Function):
+    """y = -x;  dy/dx = -1"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Pow(Function):
+    """y = a ** b;  dy/da = b · a^(b-1), dy/db = y · ln a"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        y = a ** b
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, y = ctx.saved_tensors
+        grad_a = grad * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
+        grad_b = grad * y * log(a) if ctx.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+# ---------------------------------------------------------------- functions of one tensor
+
+class Exp(Function):
+    """y = eˣ;  dy/dx = eˣ = y"""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, = ctx.saved_tensors
+        return grad * y
+
+
+class Log(Function):
+    """y = ln x;  dy/dx = 1/x"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad / x
+
+
+class Sqrt(Function):
+    """y = √x;  dy/dx = 1 / (2√x) = 0.5 / y"""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, = ctx.saved_tensors
+        return grad * 0.5 / y
+
+
+class Abs(Function):
+    """y = |x|;  dy/dx = sign(x), with sign(0) = 0"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.sign = np.sign(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.sign
+
+
+class Tanh(Function):
+    """y = tanh x;  dy/dx = 1 - y²"""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, = ctx.saved_tensors
+        return grad * (1 - y * y)
+
+
+class Sigmoid(Function):
+    """y = σ(x) = 1 / (1 + e⁻ˣ);  dy/dx = σ(x)(1 - σ(x)) = y(1 - y)
+
+    Computed as σ(x) = ½(1 + tanh(x/2)), which never overflows (finite at ±1000)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.tanh(x * 0.5)
+        y += 1
+        y *= 0.5
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, = ctx.saved_tensors
+        return grad * y * (1 - y)
+
+
+class ReLU(Function):
+    """y = max(0, x);  dy/dx = 1 if x > 0 else 0 (so relu'(0) = 0)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.positive = x > 0
+        return x * ctx.positive
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.positive
+
+
+class LeakyReLU(Function):
+    """y = x if x > 0 else α·x;  dy/dx = 1 if x > 0 else α (α = negative_slope)"""
+
+    @staticmethod
+    def forward(ctx, x, negative_slope=0.01):
+        ctx.slope = np.where(x > 0, 1, negative_slope).astype(x.dtype)
+        return x * ctx.slope
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.slope
+
+
+class Clip(Function):
+    """y = min(max(x, low), high);  dy/dx = 1 where low <= x <= high, else 0"""
+
+    @staticmethod
+    def forward(ctx, x, low=None, high=None):
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"min {low} is larger than max {high}")
+        inside = np.ones(x.shape, dtype=bool)
+        if low is not None:
+            inside &= x >= low
+        if high is not None:
+            inside &= x <= high
+        ctx.inside = inside
+        return np.clip(x, low, high)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.inside
+
+
+class Maximum(Function):
+    """y = max(a, b);  dy/da = 1 where a > b, ½ where a = b, else 0 (and dy/db likewise)"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        y = np.maximum(a, b)
+        ctx.share_a = ((a > b) + 0.5 * (a == b)).astype(y.dtype)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        share_a = ctx.share_a
+        return grad * share_a, grad * (1 - share_a)
+
+
+class Minimum(Function):
+    """y = min(a, b);  dy/da = 1 where a < b, ½ where a = b, else 0 (and dy/db likewise)"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        y = np.minimum(a, b)
+        ctx.share_a = ((a < b) + 0.5 * (a == b)).astype(y.dtype)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        share_a = ctx.share_a
+        return grad * share_a, grad * (1 - share_a)
+
+
+class Where(Function):
+    """y = a where cond else b;  dy/da = cond, dy/db = not cond (cond gets no gradient)"""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.cond = np.asarray(cond, dtype=bool)
+        return np.where(ctx.cond, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, grad * ctx.cond, grad * ~ctx.cond
+
+
+class Cast(Function):
+    """y = x converted to another dtype;  dy/dx = 1 (the gradient is converted back)"""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.input_dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return astype(grad, ctx.input_dtype)
+

@@ -1,0 +1,247 @@
+"""Ops that move elements without changing them: reshape, permute, expand, indexing,
+concatenation and stacking. Their backward moves the gradient back to where each
+element came from (summing where one element was used several times)."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import AutodiffError, ShapeError
+from ..function import Function
+from ..tensor import Tensor
+from .backmath import permute as permute_any, scatter_add, scatter_add_array
+from .reduce import normalize_axes, normalize_dim
+
+
+class TensorIndexError(AutodiffError, IndexError):
+    """An index out of bounds or of a kind tensors cannot be indexed with."""
+
+
+class Reshape(Function):
+    """y = x with a new shape;  dL/dx = dL/dy reshaped back"""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.shape)
+
+
+class Permute(Function):
+    """y = x with its axes reordered;  dL/dx = dL/dy with the inverse order"""
+
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.inverse = tuple(np.argsort(axes))
+        return x.transpose(axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return permute_any(grad, ctx.inverse)
+
+
+class Expand(Function):
+    """y = x broadcast to a larger shape;  dL/dx = Σ of dL/dy over the copies (the
+    engine's unbroadcast does the sum)"""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class GetItem(Function):
+    """y = x[index];  dL/dx = zeros with dL/dy added at [index] (repeats accumulate)"""
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.shape, ctx.index = x.shape, index
+        try:
+            return x[index]
+        except IndexError as error:
+            raise TensorIndexError(f"index: {error} (tensor shape {x.shape})") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return scatter_add(grad, ctx.shape, ctx.index)
+
+
+class ScatterAdd(Function):
+    """y = zeros(shape) with x added at [index];  dL/dx = dL/dy[index]"""
+
+    @staticmethod
+    def forward(ctx, x, shape, index):
+        ctx.index = index
+        return scatter_add_array(x, shape, index)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.index]
+
+
+class Cat(Function):
+    """y = [x₁, x₂, …] joined along an axis;  dL/dxₖ = the slice of dL/dy that xₖ became"""
+
+    @staticmethod
+    def forward(ctx, *xs, axis=0):
+        ctx.axis = axis
+        ctx.bounds = np.cumsum([0] + [x.shape[axis] for x in xs])
+        return np.concatenate(xs, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        before = (slice(None),) * ctx.axis
+        return tuple(grad[before + (slice(start, stop),)]
+                     for start, stop in zip(ctx.bounds[:-1], ctx.bounds[1:]))
+
+
+class Stack(Function):
+    """y = [x₁, x₂, …] stacked along a new axis;  dL/dxₖ = dL/dy at position k"""
+
+    @staticmethod
+    def forward(ctx, *xs, axis=0):
+        ctx.axis, ctx.count = axis, len(xs)
+        return np.stack(xs, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        before = (slice(None),) * ctx.axis
+        return tuple(grad[before + (k,)] for k in range(ctx.count))
+
+
+# ---------------------------------------------------------------- the methods' front ends
+
+def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    """Accept reshape(2, 3) and reshape((2, 3))."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(int(n) for n in shape)
+
+
+def reshape(x: Tensor, shape: tuple[Any, ...]) -> Tensor:
+    shape = _shape_arg(shape)
+    known = int(np.prod([n for n in shape if n != -1]))
+    fits = (known == x.numel() if -1 not in shape
+            else shape.count(-1) == 1 and known and x.numel() % known == 0)
+    if not fits:
+        raise ShapeError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+                         f"({x.numel()} elements) into {shape}")
+    return Reshape.apply(x, shape=shape)
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if x.ndim == 0:
+        return Reshape.apply(x, shape=(1,))
+    start = normalize_dim("flatten", start_dim, x.ndim)
+    end = normalize_dim("flatten", end_dim, x.ndim)
+    if start > end:
+        raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    merged = int(np.prod(x.shape[start:end + 1]))
+    return Reshape.apply(x, shape=x.shape[:start] + (merged,) + x.shape[end + 1:])
+
+
+def permute(x: Tensor, dims: tuple[Any, ...]) -> Tensor:
+    dims = _shape_arg(dims)
+    axes = normalize_axes("permute", dims, x.ndim) if dims else ()
+    if len(axes or ()) != x.ndim:
+        raise ShapeError(f"permute: dims {dims} must list each of the {x.ndim} dimensions "
+                         f"of a tensor of shape {x.shape} exactly once")
+    return Permute.apply(x, axes=axes or ())
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    a = normalize_dim("transpose", dim0, max(x.ndim, 1))
+    b = normalize_dim("transpose", dim1, max(x.ndim, 1))
+    axes = list(range(x.ndim))
+    if x.ndim >= 2:
+        axes[a], axes[b] = axes[b], axes[a]
+    return Permute.apply(x, axes=tuple(axes))
+
+
+def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
+    if dim is None:
+        shape = tuple(n for n in x.shape if n != 1)
+    else:
+        axes = normalize_axes("squeeze", dim, x.ndim) or ()
+        shape = tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1))
+    return Reshape.apply(x, shape=shape)
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    if not -x.ndim - 1 <= dim <= x.ndim:
+        raise ShapeError(f"unsqueeze: dim {dim} is out of range for a tensor with "
+                         f"{x.ndim} dimensions (use {-x.ndim - 1} to {x.ndim})")
+    dim = dim % (x.ndim + 1)
+    return Reshape.apply(x, shape=x.shape[:dim] + (1,) + x.shape[dim:])
+
+
+def expand(x: Tensor, sizes: tuple[Any, ...]) -> Tensor:
+    sizes = _shape_arg(sizes)
+    extra = len(sizes) - x.ndim
+    if extra < 0:
+        raise ShapeError(f"expand: cannot expand shape {x.shape} to fewer dimensions {sizes}")
+    shape = tuple(x.shape[i - extra] if n == -1 and i >= extra else n
+                  for i, n in enumerate(sizes))
+    for i, n in enumerate(x.shape):
+        if n != 1 and n != shape[i + extra]:
+            raise ShapeError(f"expand: dimension {i} of shape {x.shape} has size {n}, "
+                             f"which can only expand from size 1 (asked for {sizes})")
+    return Expand.apply(x, shape=shape)
+
+
+def _index_part(part: Any) -> Any:
+    if isinstance(part, Tensor):
+        part = part.data
+    if isinstance(part, list):
+        part = np.asarray(part)
+    if isinstance(part, np.ndarray) and not (np.issubdtype(part.dtype, np.integer)
+                                             or part.dtype == np.bool_):
+        raise TensorIndexError(f"index: tensors and arrays used as indices must hold "
+                               f"integers or booleans, got {part.dtype}")
+    return part
+
+
+def getitem(x: Tensor, index: Any) -> Tensor:
+    if isinstance(index, tuple):
+        index = tuple(_index_part(part) for part in index)
+    else:
+        index = _index_part(index)
+    return GetItem.apply(x, index=index)
+
+
+def _joined_dtype_check(op: str, tensors: Sequence[Any]) -> None:
+    if len(tensors) == 0:
+        raise ShapeError(f"{op}: needs at least one tensor")
+
+
+def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
+    """Join tensors along an existing dim: all shapes must agree except along `dim`."""
+    _joined_dtype_check("cat", tensors)
+    ndim = np.ndim(tensors[0].data if isinstance(tensors[0], Tensor) else tensors[0])
+    axis = normalize_axes("cat", dim, ndim)
+    shapes = [np.shape(t.data if isinstance(t, Tensor) else t) for t in tensors]
+    for shape in shapes:
+        if len(shape) != ndim or any(a != b for i, (a, b) in enumerate(zip(shape, shapes[0]))
+                                     if i != axis[0]):
+            raise ShapeError(f"cat: shapes {shapes} must match in every dim except dim {dim}")
+    return Cat.apply(*tensors, axis=axis[0])
+
+
+def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
+    """Stack equally shaped tensors along a new dim."""
+    _joined_dtype_check("stack", tensors)
+    shapes = [np.shape(t.data if isinstance(t, Tensor) else t) for t in tensors]
+    if any(shape != shapes[0] for shape in shapes):
+        raise ShapeError(f"stack: all tensors must have the same shape, got {shapes}")
+    ndim = len(shapes[0]) + 1
+    if not -ndim <= dim < ndim:
+        raise ShapeError(f"stack: dim {dim} is out of range for the result's {ndim} "
+                         f"dimensions (use {-ndim} to {ndim - 1})")
+    return Stack.apply(*tensors, axis=dim % ndim)

@@ -1,0 +1,82 @@
+"""Softmax, log-softmax and log-sum-exp along an axis, computed stably (the maximum is
+subtracted first, so logits of ±1000 give finite results)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..function import Function
+from .backmath import exp
+from .reduce import keep_dims, normalize_axes
+
+
+def one_axis(op: str, dim: int | None, axis: int | None, ndim: int) -> int | None:
+    """The single axis softmax-like ops work along (torch requires it to be given)."""
+    chosen = dim if axis is None else axis
+    if chosen is None:
+        raise ShapeError(f"{op}: say which dim the probabilities run along, e.g. "
+                         f"x.{op}(dim=-1) (or dim=1 for a batch of rows)")
+    axes = normalize_axes(op, chosen, ndim)
+    return None if axes is None else axes[0]
+
+
+def shifted_log_sum_exp(x: np.ndarray, axis: Any) -> np.ndarray:
+    """log Σ exp(x) along `axis`, keeping dims, with the max subtracted for stability."""
+    shift = x.max(axis=axis, keepdims=True)
+    shift = np.where(np.isfinite(shift), shift, 0)
+    with np.errstate(divide="ignore"):
+        return np.log(np.exp(x - shift).sum(axis=axis, keepdims=True)) + shift
+
+
+class LogSumExp(Function):
+    """y = log Σᵢ exp(xᵢ);  dy/dxᵢ = exp(xᵢ - y) = softmax(x)ᵢ"""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        y = shifted_log_sum_exp(x, axis)
+        if not keepdims:
+            y = np.squeeze(y, axis=axis)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        y = keep_dims(y, ctx.shape, ctx.axis, ctx.keepdims)
+        return keep_dims(grad, ctx.shape, ctx.axis, ctx.keepdims) * exp(x - y)
+
+
+class Softmax(Function):
+    """yᵢ = exp(xᵢ) / Σⱼ exp(xⱼ);  dL/dxᵢ = yᵢ (gᵢ - Σⱼ gⱼ yⱼ)"""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        y = np.exp(x - x.max(axis=axis, keepdims=True))
+        y /= y.sum(axis=axis, keepdims=True)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, = ctx.saved_tensors
+        return y * (grad - (grad * y).sum(axis=ctx.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """yᵢ = xᵢ - log Σⱼ exp(xⱼ);  dL/dxᵢ = gᵢ - exp(yᵢ) Σⱼ gⱼ"""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        y = x - shifted_log_sum_exp(x, axis)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, = ctx.saved_tensors
+        return grad - exp(y) * grad.sum(axis=ctx.axis, keepdims=True)

@@ -1,0 +1,516 @@
+"""Tensor: an ndarray plus what autograd needs to differentiate through it.
+
+A tensor made by an op remembers the op (`grad_fn`, a `Function` node holding its
+inputs), so the operations of a computation form a DAG that `backward()` walks in
+reverse. Every method here is a thin call into `autodiff.ops`, where each op's forward
+and derivative sit side by side.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from . import grad_mode
+from .errors import DtypeError, InPlaceError, ShapeError
+
+Axis = int | Sequence[int] | None
+
+
+def as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """The array `tensor(data)` holds: ndarrays keep their dtype; Python floats (and
+    lists of them) become float32, Python ints int64, bools bool, like torch."""
+    if isinstance(data, Tensor):
+        data = data._data
+    if isinstance(data, (np.ndarray, np.generic)):
+        array = np.array(data, dtype=dtype)
+    else:
+        array = np.array(data, dtype=dtype)
+        if dtype is None and array.dtype == np.float64:
+            array = array.astype(np.float32)
+    if array.dtype == object:
+        raise DtypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
+                         f"data; pass numbers, nested lists of numbers or an ndarray")
+    return array
+
+
+def check_can_require_grad(dtype: np.dtype, op: str) -> None:
+    if not np.issubdtype(dtype, np.floating):
+        raise DtypeError(f"{op}: only floating-point tensors can require grad, this one "
+                         f"is {dtype}; convert it first, e.g. t.float() or "
+                         f"ad.tensor(data, dtype=ad.float32)")
+
+
+def _reduction_axis(dim: Axis, axis: Axis, keepdim: bool, keepdims: bool | None
+                    ) -> tuple[Axis, bool]:
+    """Accept torch's `dim`/`keepdim` and numpy's `axis`/`keepdims` spellings."""
+    if axis is not None:
+        dim = axis
+    if keepdims is not None:
+        keepdim = keepdims
+    return dim, bool(keepdim)
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it.
+
+    >>> import autodiff as ad
+    >>> x = ad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([2., 4., 6.])
+    """
+
+    __slots__ = ("_data", "_grad", "_requires_grad", "grad_fn", "_retains_grad",
+                 "_hooks", "name", "__weakref__")
+    __array_ufunc__ = None          # ndarray OP Tensor defers to Tensor's reflected op
+    __hash__ = object.__hash__      # == is elementwise, tensors stay usable as dict keys
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        array = as_array(data, dtype)
+        if requires_grad:
+            check_can_require_grad(array.dtype, "tensor")
+        self._data = array
+        self._grad: Tensor | None = None
+        self._requires_grad = bool(requires_grad)
+        self.grad_fn = None
+        self._retains_grad = False
+        self._hooks: list[Callable[[Tensor], Tensor | None]] | None = None
+        self.name: str | None = None
+
+    @classmethod
+    def _make(cls, data: np.ndarray, grad_fn: Any = None) -> Tensor:
+        """The engine's constructor: wraps `data` without copying or checking."""
+        t = object.__new__(Tensor)
+        t._data = data
+        t._grad = None
+        t._requires_grad = grad_fn is not None
+        t.grad_fn = grad_fn
+        t._retains_grad = False
+        t._hooks = None
+        t.name = None
+        return t
+
+    # ---------------------------------------------------------------- state
+
+    @property
+    def data(self) -> np.ndarray:
+        """The underlying ndarray. Assigning an ndarray or Tensor replaces it (and the
+        dtype with it); writing into it (`t.data[...] = v`) bypasses autograd."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        array = value._data if isinstance(value, Tensor) else np.asarray(value)
+        if self._requires_grad:
+            check_can_require_grad(array.dtype, "data assignment")
+        self._data = array
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient dL/dself: a Tensor of self's shape and dtype, or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | np.ndarray | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                value = Tensor._make(np.asarray(value, dtype=self._data.dtype))
+            if value.shape != self.shape:
+                raise ShapeError(f"grad assignment: gradient of shape {value.shape} does "
+                                 f"not match the tensor's shape {self.shape}")
+        self._grad = value
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Start (or stop) recording operations on this leaf tensor; returns self."""
+        if self.grad_fn is not None and not requires_grad:
+            raise DtypeError("requires_grad_: cannot turn off requires_grad on a tensor "
+                             "computed by an op; use t.detach() instead")
+        if requires_grad:
+            check_can_require_grad(self._data.dtype, "requires_grad_")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not made by a recorded op (their .grad is filled by backward)."""
+        return self.grad_fn is None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._data.dtype
+
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """The shape, or the size of dimension `dim`."""
+        return self._data.shape if dim is None else self._data.shape[dim]
+
+    def numel(self) -> int:
+        return self._data.size
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise ShapeError(f"item: only one-element tensors convert to a Python "
+                             f"number, this one has shape {self.shape}")
+        return self._data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying ndarray (shared, not copied)."""
+        return self._data
+
+    def tolist(self) -> Any:
+        return self._data.tolist()
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this data but cut off from the graph."""
+        return Tensor._make(self._data)
+
+    def retain_grad(self) -> None:
+        """Keep .grad on this non-leaf tensor after backward (leaves always keep it)."""
+        if not self._requires_grad:
+            raise DtypeError("retain_grad: this tensor does not require grad")
+        self._retains_grad = True
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
+        """Call `hook(grad)` when this tensor's gradient is complete in a backward pass.
+        Its return value, if not None, replaces the gradient. Returns a remover."""
+        if not self._requires_grad:
+            raise DtypeError("register_hook: cannot register a hook on a tensor that "
+                             "does not require grad")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        hooks = self._hooks
+        return lambda: hooks.remove(hook)
+
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False) -> None:
+        """Accumulate dself/dleaf into every leaf's .grad (the chain rule, applied in
+        reverse topological order). `gradient` is dL/dself; it may be omitted for a
+        one-element tensor. See `autodiff.backward.backward`."""
+        backward_pass.backward(self, gradient, retain_graph, create_graph)
+
+    # ---------------------------------------------------------------- printing
+
+    def __repr__(self) -> str:
+        body = np.array2string(self._data, separator=", ", prefix="tensor(")
+        extras = []
+        if self._data.dtype not in (np.float32, np.int64, np.bool_):
+            extras.append(f"dtype={self._data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{type(self.grad_fn).__name__}Backward>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        return self._data if dtype is None else self._data.astype(dtype)
+
+    # ---------------------------------------------------------------- arithmetic
+
+    def __add__(self, other: Any) -> Tensor:
+        return elementwise.Add.apply(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return elementwise.Add.apply(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return elementwise.Sub.apply(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return elementwise.Sub.apply(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return elementwise.Mul.apply(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return elementwise.Mul.apply(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return elementwise.Div.apply(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return elementwise.Div.apply(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return elementwise.Pow.apply(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return elementwise.Pow.apply(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return matmul_ops.MatMul.apply(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return matmul_ops.MatMul.apply(other, self)
+
+    def __neg__(self) -> Tensor:
+        return elementwise.Neg.apply(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def _in_place(self, op: str, other: Any, ufunc: np.ufunc) -> Tensor:
+        if self._requires_grad and grad_mode.state.grad_enabled:
+            raise InPlaceError(
+                f"{op}: in-place change to a tensor that requires grad would bypass "
+                f"autograd; write x = x {op[0]} y, or update it inside `with ad.no_grad():` "
+                f"(e.g. an optimizer step), or change x.data explicitly")
+        ufunc(self._data, other._data if isinstance(other, Tensor) else other,
+              out=self._data, casting="same_kind")
+        return self
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._in_place("+=", other, np.add)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._in_place("-=", other, np.subtract)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._in_place("*=", other, np.multiply)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._in_place("/=", other, np.divide)
+
+    # ---------------------------------------------------------------- comparisons
+
+    def _compare(self, other: Any, ufunc: np.ufunc) -> Tensor:
+        return Tensor._make(ufunc(self._data, other._data if isinstance(other, Tensor) else other))
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater_equal)
+
+    def eq(self, other: Any) -> Tensor:
+        return self._compare(other, np.equal)
+
+    def __invert__(self) -> Tensor:
+        return Tensor._make(np.logical_not(self._data) if self.dtype == np.bool_
+                            else np.invert(self._data))
+
+    def __and__(self, other: Any) -> Tensor:
+        return self._compare(other, np.logical_and)
+
+    def __or__(self, other: Any) -> Tensor:
+        return self._compare(other, np.logical_or)
+
+    # ---------------------------------------------------------------- elementwise
+
+    def exp(self) -> Tensor:
+        return elementwise.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return elementwise.Log.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return elementwise.Sqrt.apply(self)
+
+    def abs(self) -> Tensor:
+        return elementwise.Abs.apply(self)
+
+    def tanh(self) -> Tensor:
+        return elementwise.Tanh.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return elementwise.Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        return elementwise.ReLU.apply(self)
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+        return elementwise.LeakyReLU.apply(self, negative_slope=negative_slope)
+
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
+        return elementwise.Clip.apply(self, low=min, high=max)
+
+    clamp = clip
+
+    def maximum(self, other: Any) -> Tensor:
+        return elementwise.Maximum.apply(self, other)
+
+    def minimum(self, other: Any) -> Tensor:
+        return elementwise.Minimum.apply(self, other)
+
+    def to(self, dtype: Any) -> Tensor:
+        """This tensor converted to `dtype` (differentiable between float dtypes)."""
+        if np.dtype(dtype) == self.dtype:
+            return self
+        return elementwise.Cast.apply(self, dtype=np.dtype(dtype))
+
+    def float(self) -> Tensor:
+        return self.to(np.float32)
+
+    def double(self) -> Tensor:
+        return self.to(np.float64)
+
+    def long(self) -> Tensor:
+        return self.to(np.int64)
+
+    # ---------------------------------------------------------------- reductions
+
+    def sum(self, dim: Axis = None, keepdim: bool = False, *, axis: Axis = None,
+            keepdims: bool | None = None) -> Tensor:
+        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
+        return reduce.Sum.apply(self, axis=reduce.normalize_axes("sum", dim, self.ndim),
+                                keepdims=keepdim)
+
+    def mean(self, dim: Axis = None, keepdim: bool = False, *, axis: Axis = None,
+             keepdims: bool | None = None) -> Tensor:
+        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
+        return reduce.Mean.apply(self, axis=reduce.normalize_axes("mean", dim, self.ndim),
+                                 keepdims=keepdim)
+
+    def var(self, dim: Axis = None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: int | None = None, axis: Axis = None,
+            keepdims: bool | None = None) -> Tensor:
+        """Variance, unbiased (divides by N - 1) unless `correction=0` / `unbiased=False`."""
+        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
+        if correction is None:
+            correction = 0 if unbiased is False else 1
+        return reduce.Var.apply(self, axis=reduce.normalize_axes("var", dim, self.ndim),
+                                keepdims=keepdim, correction=correction)
+
+    def std(self, dim: Axis = None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: int | None = None, axis: Axis = None,
+            keepdims: bool | None = None) -> Tensor:
+        return self.var(dim, unbiased, keepdim, correction=correction, axis=axis,
+                        keepdims=keepdims).sqrt()
+
+    def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: bool | None = None) -> Any:
+        """Without `dim`: the largest element. With `dim`: (values, indices) along it.
+        With a tensor: the elementwise maximum. Ties share the gradient equally."""
+        return reduce.extreme("max", self, dim, keepdim, axis, keepdims)
+
+    def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: bool | None = None) -> Any:
+        """Like `max`, for the smallest elements."""
+        return reduce.extreme("min", self, dim, keepdim, axis, keepdims)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False, *,
+               axis: int | None = None, keepdims: bool | None = None) -> Tensor:
+        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
+        return reduce.arg_extreme("argmax", self, dim, keepdim)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False, *,
+               axis: int | None = None, keepdims: bool | None = None) -> Tensor:
+        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
+        return reduce.arg_extreme("argmin", self, dim, keepdim)
+
+    def logsumexp(self, dim: Axis = None, keepdim: bool = False, *, axis: Axis = None,
+                  keepdims: bool | None = None) -> Tensor:
+        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
+        return softmax_ops.LogSumExp.apply(
+            self, axis=reduce.normalize_axes("logsumexp", dim, self.ndim), keepdims=keepdim)
+
+    def softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+        return softmax_ops.Softmax.apply(self, axis=softmax_ops.one_axis("softmax", dim, axis, self.ndim))
+
+    def log_softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+        return softmax_ops.LogSoftmax.apply(
+            self, axis=softmax_ops.one_axis("log_softmax", dim, axis, self.ndim))
+
+    # ---------------------------------------------------------------- shape
+
+    def reshape(self, *shape: Any) -> Tensor:
+        return shape_ops.reshape(self, shape)
+
+    def view(self, *shape: Any) -> Tensor:
+        return shape_ops.reshape(self, shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return shape_ops.flatten(self, start_dim, end_dim)
+
+    def permute(self, *dims: Any) -> Tensor:
+        return shape_ops.permute(self, dims)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """Swap two dimensions (torch's transpose; numpy's is `permute`)."""
+        return shape_ops.transpose(self, dim0, dim1)
+
+    swapaxes = transpose
+
+    @property
+    def T(self) -> Tensor:
+        """All dimensions reversed."""
+        return shape_ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two dimensions swapped (a batch of matrices transposed)."""
+        return shape_ops.transpose(self, -2, -1)
+
+    def squeeze(self, dim: int | None = None) -> Tensor:
+        return shape_ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        return shape_ops.unsqueeze(self, dim)
+
+    def expand(self, *sizes: Any) -> Tensor:
+        return shape_ops.expand(self, sizes)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return shape_ops.getitem(self, index)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if self._requires_grad and grad_mode.state.grad_enabled:
+            raise InPlaceError("setitem: in-place assignment into a tensor that requires "
+                               "grad would bypass autograd; build a new tensor (e.g. "
+                               "ad.where(mask, value, x)), or write t.data[...] = value "
+                               "to change the numbers without autograd")
+        self._data[index] = value._data if isinstance(value, Tensor) else value
+
+
+from . import backward as backward_pass  # noqa: E402  (these modules use Tensor)
+from .ops import elementwise, reduce, shape as shape_ops, softmax as softmax_ops  # noqa: E402
+from .ops import matmul as matmul_ops  # noqa: E402

@@ -1,0 +1,1 @@
+"""The experiments of the five source documents, one module each."""

@@ -14,6 +14,7 @@ themselves, so the result can be differentiated again.
 """
 from __future__ import annotations
 
+import gc
 import sys
 from typing import Any, Sequence
 
@@ -112,6 +113,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
     previous_mode = grad_mode.state.grad_enabled
     grad_mode.state.grad_enabled = create_graph
     anomaly = grad_mode.state.detect_anomaly
+    collecting = gc.isenabled()
+    gc.disable()        # the pass makes no reference cycles; scanning the graph is pure cost
     try:
         for tensor in topological_order(roots):
             grad = grads.pop(tensor, None)
@@ -132,6 +135,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
             _propagate(node, tensor, grad, grads, retain_graph, create_graph, anomaly)
     finally:
         grad_mode.state.grad_enabled = previous_mode
+        if collecting:
+            gc.enable()
 
 
 def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from . import grad_mode
-from .errors import AnomalyError, ShapeError
+from .errors import AnomalyError, AutodiffError, ShapeError
 from .tensor import Tensor
 
 FREED = "freed"     # the saved values of a node whose graph was released by backward()
@@ -58,18 +58,18 @@ _LIBRARY_DIRS = tuple(os.path.join(os.path.dirname(os.path.dirname(os.path.abspa
                                    package) + os.sep for package in ("autodiff", "nn", "optim"))
 
 
-def user_site() -> tuple[str, int] | None:
-    """(file, line) of the innermost caller outside autodiff, nn and optim."""
+def user_frame() -> Any:
+    """The innermost calling frame outside autodiff, nn and optim (the user's code)."""
     frame = sys._getframe(2)
     while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
         frame = frame.f_back
-    return None if frame is None else (frame.f_code.co_filename, frame.f_lineno)
+    return frame
 
 
 class Function:
     """Base class of every op; see the module docstring."""
 
-    __slots__ = ("inputs", "needs_input_grad", "saved_tensors", "options", "scope", "site")
+    __slots__ = ("inputs", "saved_tensors", "options", "scope", "site_code", "site_line")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -83,39 +83,49 @@ class Function:
         ctx = cls.__new__(cls)
         ctx.saved_tensors = ()
         arrays = []
-        needs_grad = []
-        any_needs_grad = False
+        record = False
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x._data)
-                needs_grad.append(x._requires_grad)
-                any_needs_grad = any_needs_grad or x._requires_grad
+                if x._requires_grad:
+                    record = True
             else:
                 arrays.append(x)
-                needs_grad.append(False)
-        state = grad_mode.state
-        record = any_needs_grad and state.grad_enabled
-        ctx.needs_input_grad = needs_grad
+        ctx.inputs = inputs
         try:
             out = cls.forward(ctx, *arrays, **options)
         except (ValueError, IndexError) as error:
-            if isinstance(error, ShapeError):
-                raise
-            shapes = ", ".join(str(np.shape(a)) for a in arrays)
-            raise ShapeError(f"{cls.op_name()}: {error} (input shapes {shapes})") from None
+            raise shape_error(cls, error, arrays) from None
         if type(out) is not np.ndarray:       # numpy returns scalars for 0-d results
             array = np.asarray(out)
-            ctx.saved_tensors = tuple(array if v is out else v for v in ctx.saved_tensors)
+            if ctx.saved_tensors:
+                ctx.saved_tensors = tuple(array if v is out else v for v in ctx.saved_tensors)
             out = array
-        if state.detect_anomaly:
-            check_finite(out, cls, "forward", user_site())
-        if not record:
+        state = grad_mode.state
+        if state.detect_anomaly or (record and state.grad_enabled):
+            frame = user_frame()
+            # the code object and line number, not the frame: nothing new to garbage-collect
+            ctx.site_code = frame and frame.f_code
+            ctx.site_line = frame and frame.f_lineno
+            if state.detect_anomaly:
+                check_finite(out, cls, "forward", ctx.site)
+        if not (record and state.grad_enabled):
             return Tensor._make(out)
-        ctx.inputs = inputs
         ctx.options = options
         ctx.scope = state.scope
-        ctx.site = user_site() if state.detect_anomaly else None
         return Tensor._make(out, ctx)
+
+    @property
+    def site(self) -> tuple[str, int] | None:
+        """(file, line) of the user's code that created this op."""
+        if self.site_code is None:
+            return None
+        return self.site_code.co_filename, self.site_line
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        """For each input: does it require grad? (backward may skip the others)"""
+        return tuple(isinstance(x, Tensor) and x._requires_grad for x in self.inputs)
 
     def save_for_backward(self, *values: np.ndarray) -> None:
         """Keep inputs or the output for backward (see the module docstring)."""
@@ -133,6 +143,14 @@ class Function:
                 out.append("_")
             out.append(c.lower())
         return "".join(out)
+
+
+def shape_error(op: type, error: Exception, arrays: list[Any]) -> Exception:
+    """A numpy ValueError/IndexError from inside a forward, restated for the user."""
+    if isinstance(error, AutodiffError):
+        return error
+    shapes = ", ".join(str(np.shape(a)) for a in arrays)
+    return ShapeError(f"{op.op_name()}: {error} (input shapes {shapes})")
 
 
 def check_finite(array: Any, op: type, phase: str, site: tuple[str, int] | None) -> None:

@@ -155,8 +155,8 @@ def gradcheck_graph(output: Tensor, eps: float = 1e-6, atol: float = 1e-5,
     """Re-check every op of the graph that made `output`, one node at a time: run the
     node's forward again on its recorded inputs (in float64), and compare its backward,
     for a random dL/dy, with central differences of ⟨dL/dy, forward(x)⟩. Returns how
-    many ops were checked; raises GradcheckError naming the first wrong op (and, when
-    the graph was built under `detect_anomaly()`, the line of code that created it).
+    many ops were checked; raises GradcheckError naming the first wrong op and the line
+    of user code that created it.
     """
     checked = 0
     for tensor in reversed(topological_order([output])):
@@ -181,7 +181,6 @@ def _check_node(node: Any, eps: float, atol: float, rtol: float) -> str | None:
     def run(values: list[Any]) -> tuple[Any, np.ndarray]:
         ctx = op.__new__(op)
         ctx.saved_tensors = ()
-        ctx.needs_input_grad = list(node.needs_input_grad)
         ctx.inputs, ctx.options = node.inputs, node.options
         return ctx, np.asarray(op.forward(ctx, *values, **node.options), dtype=np.float64)
 
@@ -215,7 +214,7 @@ def _check_node(node: Any, eps: float, atol: float, rtol: float) -> str | None:
 class detect_anomaly:
     """Context manager: the first op whose forward or backward produces NaN or inf raises
     AnomalyError naming the op and the line of user code that created it. Slower
-    (every result is checked, every op remembers its line): use it to debug.
+    (every result is scanned for NaN and inf): use it to debug.
 
     >>> import autodiff as ad
     >>> x = ad.tensor([0.0], requires_grad=True)

@@ -50,8 +50,9 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        grad_a = grad * b if ctx.needs_input_grad[0] else None   # backprop through a
-        grad_b = grad * a if ctx.needs_input_grad[1] else None   # backprop through b
+        need_a, need_b = ctx.needs_input_grad
+        grad_a = grad * b if need_a else None   # backprop through a
+        grad_b = grad * a if need_b else None   # backprop through b
         return grad_a, grad_b
 
 
@@ -67,8 +68,9 @@ class Div(Function):
     @staticmethod
     def backward(ctx, grad):
         b, y = ctx.saved_tensors
-        grad_a = grad / b if ctx.needs_input_grad[0] else None
-        grad_b = -grad * y / b if ctx.needs_input_grad[1] else None
+        need_a, need_b = ctx.needs_input_grad
+        grad_a = grad / b if need_a else None
+        grad_b = -grad * y / b if need_b else None
         return grad_a, grad_b
 
 
@@ -96,8 +98,9 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b, y = ctx.saved_tensors
-        grad_a = grad * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
-        grad_b = grad * y * log(a) if ctx.needs_input_grad[1] else None
+        need_a, need_b = ctx.needs_input_grad
+        grad_a = grad * b * a ** (b - 1) if need_a else None
+        grad_b = grad * y * log(a) if need_b else None
         return grad_a, grad_b
 
 
@@ -197,6 +200,8 @@ class Sigmoid(Function):
 class ReLU(Function):
     """y = max(0, x);  dy/dx = 1 if x > 0 else 0 (so relu'(0) = 0)"""
 
+    name = "relu"
+
     @staticmethod
     def forward(ctx, x):
         ctx.positive = x > 0
@@ -209,6 +214,8 @@ class ReLU(Function):
 
 class LeakyReLU(Function):
     """y = x if x > 0 else α·x;  dy/dx = 1 if x > 0 else α (α = negative_slope)"""
+
+    name = "leaky_relu"
 
     @staticmethod
     def forward(ctx, x, negative_slope=0.01):

@@ -20,11 +20,19 @@ def check_matmul_shapes(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> N
             hint = "; did you mean x @ w.T?"
         raise ShapeError(f"matmul: cannot multiply {a_shape} @ {b_shape}: inner sizes "
                          f"{inner_a} and {inner_b} differ{hint}")
+    batch_a, batch_b = a_shape[:-2], b_shape[:-2]
+    try:
+        np.broadcast_shapes(batch_a, batch_b)
+    except ValueError:
+        raise ShapeError(f"matmul: cannot multiply {a_shape} @ {b_shape}: batch dimensions "
+                         f"{batch_a} and {batch_b} do not broadcast") from None
 
 
 class MatMul(Function):
     """Y = A @ B;  dL/dA = dL/dY @ Bᵀ,  dL/dB = Aᵀ @ dL/dY
     (batch axes that were broadcast are summed back by the engine)"""
+
+    name = "matmul"
 
     @staticmethod
     def forward(ctx, a, b):

@@ -147,7 +147,8 @@ def extreme(op: str, x: Tensor, dim: Any, keepdim: bool, axis: Any,
         return reduction.apply(x, axis=None, keepdims=False)
     if not isinstance(dim, (int, np.integer)):
         raise ShapeError(f"{op}: with a dim it returns (values, indices) and needs one int "
-                         f"dim, got {dim}; for several dims use x.a{op}(dims)")
+                         f"dim, got {dim}; reduce one dim at a time, e.g. "
+                         f"x.{op}(dim=-1).values.{op}(dim=-1).values")
     axes = normalize_axes(op, dim, x.ndim)
     values = reduction.apply(x, axis=axes, keepdims=keepdim)
     return ValuesIndices(values, arg_extreme("arg" + op, x, dim, keepdim))

@@ -60,6 +60,8 @@ class Expand(Function):
 class GetItem(Function):
     """y = x[index];  dL/dx = zeros with dL/dy added at [index] (repeats accumulate)"""
 
+    name = "index"
+
     @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.index = x.shape, index

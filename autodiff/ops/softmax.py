@@ -33,6 +33,8 @@ def shifted_log_sum_exp(x: np.ndarray, axis: Any) -> np.ndarray:
 class LogSumExp(Function):
     """y = log Σᵢ exp(xᵢ);  dy/dxᵢ = exp(xᵢ - y) = softmax(x)ᵢ"""
 
+    name = "logsumexp"
+
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims

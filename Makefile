@@ -5,6 +5,9 @@
 # WITH_TORCH=1 also installs PyTorch 2.13.0 (CPU) so tests compare against it.
 
 PYTHON ?= python3
+# MNIST: a copy beside the repository (as on build machines) is used when present;
+# otherwise the loader looks in ~/.cache/autodiff/mnist and then downloads.
+export AUTODIFF_DATA ?= $(abspath $(wildcard ../shared/data))
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -24,6 +27,7 @@ test: $(STAMP)
 	$(PY) -m pytest autodiff nn optim demos tests
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[all,bench]"
 	$(PY) -m benchmarks
 
 clean:

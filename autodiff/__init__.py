@@ -10,7 +10,7 @@ import numpy as _np
 from .tensor import Tensor  # first: the op modules it loads need the class  # isort: skip
 from . import viz
 from .backward import grad
-from .creation import (arange, eye, full, full_like, linspace, ones, ones_like, rand,
+from .creation import (arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
                        rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)
 from .errors import (AnomalyError, AutodiffError, BackwardError, DtypeError, GradcheckError,
                      InPlaceError, ShapeError)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from . import random
+from .errors import DtypeError
 from .tensor import Tensor, check_can_require_grad
 
 
@@ -21,6 +22,13 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     (dtype('float32'), dtype('int64'))
     """
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing `array`'s memory (no copy), like torch.from_numpy."""
+    if not isinstance(array, np.ndarray):
+        raise DtypeError(f"from_numpy: expected an ndarray, got {type(array).__name__}")
+    return Tensor._make(array)
 
 
 def _size(size: tuple[Any, ...]) -> tuple[int, ...]:

@@ -1,0 +1,157 @@
+"""`make bench`: every workload in every available variant, each in its own process,
+variants alternated within a round, best of several rounds; a table of µs/step and
+ratios, checked against the project's targets, written to benchmarks/results.md and
+benchmarks/results.json.
+
+    python -m benchmarks [--rounds 3] [--only mnist-15 regression ...]
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+WORKLOADS = {   # workload -> the variants it runs in
+    "mnist-15": ["autodiff", "numpy", "torch"],
+    "mnist-128": ["autodiff", "numpy", "torch"],
+    "mnist-1024": ["autodiff", "numpy", "torch"],
+    "regression": ["autodiff", "numpy", "torch", "micrograd"],
+    "xor": ["autodiff", "numpy", "torch"],
+    "chain": ["autodiff"],
+    "memory": ["autodiff"],
+}
+
+# (workload, the other variant, bound): time(slower) / time(faster) compared with bound.
+# A positive bound b means autodiff ≤ b × other; a negative one, other ≥ |b| × autodiff.
+TARGETS = [
+    ("mnist-15", "numpy", 1.3),
+    ("mnist-15", "torch", -2.5),
+    ("mnist-128", "numpy", 1.15),
+    ("mnist-1024", "numpy", 1.05),
+    ("regression", "torch", -4.0),
+    ("regression", "micrograd", -2.0),
+]
+
+
+def available(variant: str) -> bool:
+    return variant in ("autodiff", "numpy") or importlib.util.find_spec(variant) is not None
+
+
+def run_one(workload: str, variant: str, seed: int) -> dict[str, float]:
+    result = subprocess.run([sys.executable, "-m", "benchmarks.workloads", workload, variant,
+                             "--seed", str(seed)], capture_output=True, text=True,
+                            cwd=HERE.parent, env=os.environ.copy())
+    if result.returncode != 0:
+        raise RuntimeError(f"benchmark {workload}/{variant} failed:\n{result.stderr}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    import numpy
+    versions = f"Python {platform.python_version()}, numpy {numpy.__version__}"
+    if importlib.util.find_spec("torch"):
+        import torch
+        versions += f", PyTorch {torch.__version__} ({torch.get_num_threads()} threads)"
+    return f"{os.cpu_count()} CPUs ({cpu}), {versions}"
+
+
+def best_results(workloads: list[str], rounds: int, seed: int) -> dict[str, dict[str, dict]]:
+    best: dict[str, dict[str, dict]] = {w: {} for w in workloads}
+    for round_number in range(rounds):
+        for workload in workloads:
+            variants = [v for v in WORKLOADS[workload] if available(v)]
+            if round_number % 2:
+                variants.reverse()
+            for variant in variants:
+                started = time.perf_counter()
+                result = run_one(workload, variant, seed)
+                key = "us_per_step" if "us_per_step" in result else next(iter(result))
+                kept = best[workload].get(variant)
+                if kept is None or result[key] < kept[key]:
+                    best[workload][variant] = result
+                print(f"  round {round_number + 1}: {workload:<11} {variant:<9} "
+                      f"{result[key]:10.1f} ({time.perf_counter() - started:.0f} s)", flush=True)
+    return best
+
+
+def table(best: dict[str, dict[str, dict]]) -> str:
+    lines = ["| workload | variant | µs/step | × autodiff | accuracy |",
+             "|---|---|---:|---:|---:|"]
+    for workload, results in best.items():
+        if workload in ("chain", "memory"):
+            continue
+        ours = results.get("autodiff", {}).get("us_per_step")
+        for variant, result in results.items():
+            ratio = f"{result['us_per_step'] / ours:.2f}" if ours else "–"
+            accuracy = f"{result['accuracy']:.4f}" if "accuracy" in result else ""
+            lines.append(f"| {workload} | {variant} | {result['us_per_step']:.1f} | {ratio} | "
+                         f"{accuracy} |")
+    if "chain" in best:
+        c = best["chain"]["autodiff"]
+        lines.append(f"\n1,000,000-op scalar chain: build {c['build_us_per_op']:.2f} µs/op, "
+                     f"backward {c['backward_us_per_op']:.2f} µs/op, total "
+                     f"{c['us_per_op']:.2f} µs/op, peak memory +{c['peak_mb']:.0f} MB.")
+    if "memory" in best:
+        m = best["memory"]["autodiff"]
+        lines.append(f"\nMemory over 10,000 regression steps: {m['rss_mb_at_1000']:.1f} MB at "
+                     f"step 1,000, growth to step 10,000: {m['growth_mb']:+.2f} MB.")
+    return "\n".join(lines)
+
+
+def target_report(best: dict[str, dict[str, dict]]) -> str:
+    lines = []
+    for workload, other, bound in TARGETS:
+        results = best.get(workload, {})
+        if "autodiff" not in results or other not in results:
+            lines.append(f"- {workload}: {other} not measured (not installed or not run)")
+            continue
+        ours, theirs = results["autodiff"]["us_per_step"], results[other]["us_per_step"]
+        if bound > 0:
+            ratio, met = ours / theirs, ours / theirs <= bound
+            wanted = f"autodiff ≤ {bound}× {other}"
+            got = f"autodiff = {ratio:.2f}× {other}"
+        else:
+            ratio, met = theirs / ours, theirs / ours >= -bound
+            wanted = f"{other} ≥ {-bound}× slower than autodiff"
+            got = f"{other} = {ratio:.2f}× autodiff"
+        lines.append(f"- {workload}: {wanted}: {got}: {'met' if met else 'NOT met'}")
+    if "memory" in best:
+        growth = best["memory"]["autodiff"]["growth_mb"]
+        lines.append(f"- memory: no growth over 10,000 steps: "
+                     f"{'met' if growth < 1.0 else 'NOT met'} ({growth:+.2f} MB)")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", nargs="*", choices=sorted(WORKLOADS), default=None)
+    args = parser.parse_args()
+    workloads = args.only or list(WORKLOADS)
+    print(f"Benchmarking on {machine()}; best of {args.rounds} rounds", flush=True)
+    best = best_results(workloads, args.rounds, args.seed)
+    report = (f"# Benchmark results\n\nMeasured by `make bench` on {machine()}, "
+              f"{time.strftime('%Y-%m-%d')}; best of {args.rounds} rounds, each variant in its "
+              f"own process.\n\n{table(best)}\n\nTargets:\n{target_report(best)}\n")
+    print("\n" + report)
+    (HERE / "results.md").write_text(report, encoding="utf-8")
+    (HERE / "results.json").write_text(json.dumps(best, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""The benchmark workloads written by hand in numpy: explicit forward, explicit backward
+(the lecture's dz = da ⊙ act'(z), dW = dzᵀ·a, db = Σ dz, da_prev = dz·W), and Adam over
+one flat buffer of all parameters. This is the floor the engine is measured against."""
+from __future__ import annotations
+
+import numpy as np
+
+TINY = np.finfo(np.float32).tiny
+
+
+class FlatAdam:
+    """Adam (with bias correction) over one contiguous buffer; `params`/`grads` are views."""
+
+    def __init__(self, shapes: list[tuple[int, ...]], lr: float, dtype: type = np.float32,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+        sizes = [int(np.prod(s)) for s in shapes]
+        self.flat = np.zeros(sum(sizes), dtype=dtype)
+        self.grad = np.zeros_like(self.flat)
+        self.m = np.zeros_like(self.flat)
+        self.v = np.zeros_like(self.flat)
+        self.tmp = np.zeros_like(self.flat)
+        offsets = np.cumsum([0] + sizes)
+        self.params = [self.flat[a:b].reshape(s) for a, b, s in zip(offsets, offsets[1:], shapes)]
+        self.grads = [self.grad[a:b].reshape(s) for a, b, s in zip(offsets, offsets[1:], shapes)]
+        self.lr, (self.b1, self.b2), self.eps, self.t = lr, betas, eps, 0
+
+    def step(self) -> None:
+        self.t += 1
+        g, m, v, tmp = self.grad, self.m, self.v, self.tmp
+        m *= self.b1
+        m += (1 - self.b1) * g                       # m = b1·m + (1 - b1)·g
+        np.multiply(g, g, out=tmp)
+        v *= self.b2
+        v += (1 - self.b2) * tmp                     # v = b2·v + (1 - b2)·g²
+        m[np.abs(m) < TINY] = 0                      # flush float32 subnormals
+        v[v < TINY] = 0
+        step_size = self.lr / (1 - self.b1 ** self.t)
+        denom = np.sqrt(v, out=tmp)
+        denom /= np.sqrt(1 - self.b2 ** self.t)
+        denom += self.eps
+        np.divide(m, denom, out=tmp)
+        tmp *= step_size
+        self.flat -= tmp                             # x -= lr·m̂ / (√v̂ + eps)
+
+
+def init_linear(rng: np.random.Generator, fan_in: int, fan_out: int, weight: np.ndarray,
+                bias: np.ndarray) -> None:
+    bound = 1 / np.sqrt(fan_in)
+    weight[...] = rng.uniform(-bound, bound, (fan_out, fan_in))
+    bias[...] = rng.uniform(-bound, bound, fan_out)
+
+
+class MnistNet:
+    """784-64-64-64-10, ReLU, log_softmax + NLL, trained with FlatAdam (float32)."""
+
+    sizes = (784, 64, 64, 64, 10)
+
+    def __init__(self, seed: int, lr: float = 1e-3) -> None:
+        shapes = []
+        for fan_in, fan_out in zip(self.sizes, self.sizes[1:]):
+            shapes += [(fan_out, fan_in), (fan_out,)]
+        self.adam = FlatAdam(shapes, lr)
+        rng = np.random.default_rng(seed)
+        p = self.adam.params
+        for i, (fan_in, fan_out) in enumerate(zip(self.sizes, self.sizes[1:])):
+            init_linear(rng, fan_in, fan_out, p[2 * i], p[2 * i + 1])
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        p = self.adam.params
+        a = x
+        for i in range(3):
+            a = np.maximum(a @ p[2 * i].T + p[2 * i + 1], 0)
+        return a @ p[6].T + p[7]
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
+        p, g = self.adam.params, self.adam.grads
+        activations = [x]
+        for i in range(3):                                        # forward, ReLU layers
+            activations.append(np.maximum(activations[-1] @ p[2 * i].T + p[2 * i + 1], 0))
+        z = activations[-1] @ p[6].T + p[7]
+        z -= z.max(axis=1, keepdims=True)
+        exp_z = np.exp(z)
+        sum_exp = exp_z.sum(axis=1, keepdims=True)
+        rows = np.arange(len(y))
+        loss = float(np.log(sum_exp[:, 0]).mean() - z[rows, y].mean())
+        dz = exp_z / sum_exp                                      # dL/dz = softmax - onehot
+        dz[rows, y] -= 1
+        dz /= len(y)
+        for i in range(3, -1, -1):                                # backward, layer by layer
+            a_prev = activations[i]
+            np.matmul(dz.T, a_prev, out=g[2 * i])                 # dW = dzᵀ·a_prev
+            dz.sum(axis=0, out=g[2 * i + 1])                      # db = Σ dz
+            if i:
+                da = dz @ p[2 * i]                                # da_prev = dz·W
+                dz = da * (a_prev > 0)                            # dz = da ⊙ relu'(z)
+        self.adam.step()
+        return loss
+
+
+class RegressionNet:
+    """Document 000's 1→2→5→1 sigmoid net, MSE, FlatAdam lr 0.02, one sample per step
+    (float32, like torch's default)."""
+
+    sizes = (1, 2, 5, 1)
+
+    def __init__(self, seed: int, lr: float = 0.02) -> None:
+        shapes = []
+        for fan_in, fan_out in zip(self.sizes, self.sizes[1:]):
+            shapes += [(fan_out, fan_in), (fan_out,)]
+        self.adam = FlatAdam(shapes, lr)
+        rng = np.random.default_rng(seed)
+        p = self.adam.params
+        for i, (fan_in, fan_out) in enumerate(zip(self.sizes, self.sizes[1:])):
+            init_linear(rng, fan_in, fan_out, p[2 * i], p[2 * i + 1])
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        p = self.adam.params
+        a = x
+        for i in range(2):
+            a = 1 / (1 + np.exp(-(a @ p[2 * i].T + p[2 * i + 1])))
+        return a @ p[4].T + p[5]
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
+        p, g = self.adam.params, self.adam.grads
+        a0 = x
+        a1 = 1 / (1 + np.exp(-(a0 @ p[0].T + p[1])))
+        a2 = 1 / (1 + np.exp(-(a1 @ p[2].T + p[3])))
+        out = a2 @ p[4].T + p[5]
+        diff = out - y
+        dz = 2 * diff / diff.size                                 # dL/dout of the mean
+        np.matmul(dz.T, a2, out=g[4])
+        dz.sum(axis=0, out=g[5])
+        dz = (dz @ p[4]) * a2 * (1 - a2)                          # through σ'(z) = a(1 - a)
+        np.matmul(dz.T, a1, out=g[2])
+        dz.sum(axis=0, out=g[3])
+        dz = (dz @ p[2]) * a1 * (1 - a1)
+        np.matmul(dz.T, a0, out=g[0])
+        dz.sum(axis=0, out=g[1])
+        self.adam.step()
+        return float((diff * diff).mean())
+
+
+class XorNet:
+    """Document 001's 2→10 tanh →1 sigmoid net, BCE, plain SGD lr 0.1, full batch."""
+
+    def __init__(self, seed: int, lr: float = 0.1) -> None:
+        rng = np.random.default_rng(seed)
+        self.w1, self.b1 = np.empty((10, 2), np.float32), np.empty(10, np.float32)
+        self.w2, self.b2 = np.empty((1, 10), np.float32), np.empty(1, np.float32)
+        init_linear(rng, 2, 10, self.w1, self.b1)
+        init_linear(rng, 10, 1, self.w2, self.b2)
+        self.lr = lr
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
+        h = np.tanh(x @ self.w1.T + self.b1)
+        p = 1 / (1 + np.exp(-(h @ self.w2.T + self.b2)))
+        loss = float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
+        dz = (p - y) / len(y)                                     # BCE ∘ sigmoid
+        gw2, gb2 = dz.T @ h, dz.sum(axis=0)
+        dh = (dz @ self.w2) * (1 - h * h)
+        gw1, gb1 = dh.T @ x, dh.sum(axis=0)
+        for param, grad in ((self.w1, gw1), (self.b1, gb1), (self.w2, gw2), (self.b2, gb2)):
+            param -= self.lr * grad
+        return loss

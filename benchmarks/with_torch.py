@@ -1,0 +1,68 @@
+"""The benchmark workloads in PyTorch eager mode (CPU), written as a PyTorch user would."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+def mlp(sizes: tuple[int, ...], activation: type, last: nn.Module | None) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
+        layers.append(nn.Linear(fan_in, fan_out))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    if last is not None:
+        layers.append(last)
+    return nn.Sequential(*layers)
+
+
+class MnistNet:
+    def __init__(self, seed: int, lr: float = 1e-3) -> None:
+        torch.manual_seed(seed)
+        self.model = mlp((784, 64, 64, 64, 10), nn.ReLU, nn.LogSoftmax(dim=1))
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
+        loss = F.nll_loss(self.model(torch.from_numpy(x)), torch.from_numpy(y))
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return loss.item()
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return self.model(torch.from_numpy(x)).numpy()
+
+
+class RegressionNet:
+    def __init__(self, seed: int, lr: float = 0.02) -> None:
+        torch.manual_seed(seed)
+        self.model = mlp((1, 2, 5, 1), nn.Sigmoid, None)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
+        loss = F.mse_loss(self.model(torch.from_numpy(x)), torch.from_numpy(y))
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return loss.item()
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return self.model(torch.from_numpy(x)).numpy()
+
+
+class XorNet:
+    def __init__(self, seed: int, lr: float = 0.1) -> None:
+        torch.manual_seed(seed)
+        self.model = nn.Sequential(nn.Linear(2, 10), nn.Tanh(), nn.Linear(10, 1), nn.Sigmoid())
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=lr)
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
+        loss = F.binary_cross_entropy(self.model(torch.from_numpy(x)), torch.from_numpy(y))
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return loss.item()

@@ -139,11 +139,13 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Any, grad_outputs: Any = None,
     grad_outputs = list(_as_tuple(grad_outputs))
 
     def first_derivatives(*args: Any) -> tuple[Tensor, ...]:
-        xs, vs = args[:len(inputs)], args[len(inputs):]
-        ys = [y for y in _outputs(fn, xs) if y.requires_grad]
-        live = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
-        grads = autograd_grad(ys, live, list(vs)[:len(ys)], create_graph=True,
-                              allow_unused=True)
+        # recorded even while gradcheck evaluates it under no_grad for finite differences
+        with grad_mode.enable_grad():
+            xs, vs = args[:len(inputs)], args[len(inputs):]
+            ys = [y for y in _outputs(fn, xs) if y.requires_grad]
+            live = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
+            grads = autograd_grad(ys, live, list(vs)[:len(ys)], create_graph=True,
+                                  allow_unused=True)
         return tuple(g for g in grads if g is not None)
 
     return gradcheck(first_derivatives, (*inputs, *grad_outputs), eps, atol, rtol,

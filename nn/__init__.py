@@ -1,1 +1,18 @@
-"""nn: neural-network modules, losses, init and data on top of autodiff (mirrors torch.nn)."""
+"""nn: neural-network modules, losses, init and data on top of autodiff (mirrors torch.nn).
+
+>>> import autodiff as ad, nn
+>>> model = nn.Sequential(nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10), nn.LogSoftmax(dim=1))
+>>> model(ad.zeros(15, 784)).shape
+(15, 10)
+"""
+from . import functional, init
+from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .batchnorm import BatchNorm1d
+from .dropout import Dropout
+from .flatten import Flatten
+from .linear import Identity, Linear
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .module import BUILTIN_LAYERS, Module, ModuleList, Parameter, Sequential, StateDictError
+from .summary import summary
+from . import data
+from .serialization import from_json, load, save

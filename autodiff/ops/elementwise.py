@@ -205,7 +205,7 @@ class ReLU(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.positive = x > 0
-        return x * ctx.positive
+        return np.maximum(x, 0)
 
     @staticmethod
     def backward(ctx, grad):

@@ -1,0 +1,292 @@
+"""Fused kernels for neural networks: a layer or a loss as one graph node each.
+
+`linear` is x Wᵀ + b; `cross_entropy` is log-softmax and negative log-likelihood;
+`nll_loss` picks -log p[target]; `binary_cross_entropy(_with_logits)` are the two-class
+losses. Each is numerically stable (the maximum is subtracted before any exp, logs are
+clamped as torch clamps them) and twice differentiable: their backward formulas use only
+operators, reshapes and sums, so with create_graph=True they are recorded and can be
+differentiated again.
+
+Losses end in a reduction: "mean" (over every element of the target), "sum" or "none"
+(one loss per element). Backward first turns dL/d(reduced loss) into dL/d(each loss):
+`per_loss(ctx, grad)`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import DtypeError, ShapeError
+from ..function import Function
+from ..tensor import Tensor
+from .backmath import log
+from .shape import TensorIndexError
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+# ---------------------------------------------------------------- linear
+
+class Linear(Function):
+    """y = x Wᵀ + b;  dL/dx = dL/dy W,  dL/dW = Σ_batch (dL/dy)ᵀ x,  dL/db = Σ_batch dL/dy
+
+    x has shape (*, in) (any number of batch dims, including none), W (out, in), b (out,).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        ctx.in_features, ctx.out_features = weight.shape[1], weight.shape[0]
+        ctx.save_for_backward(x, weight)
+        y = x @ weight.T
+        if bias is not None:
+            y += bias
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        need_x, need_weight, need_bias = ctx.needs_input_grad
+        rows = grad.reshape(-1, ctx.out_features)     # every batch dim flattened into rows
+        grad_x = grad @ weight if need_x else None
+        grad_weight = rows.mT @ x.reshape(-1, ctx.in_features) if need_weight else None
+        grad_bias = rows.sum(axis=0) if need_bias else None
+        return grad_x, grad_weight, grad_bias
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x Wᵀ + b as one node, after checking the shapes."""
+    x_shape, w_shape = np.shape(_array(x)), np.shape(_array(weight))
+    if len(w_shape) != 2:
+        raise ShapeError(f"linear: weight must have shape (out_features, in_features), "
+                         f"got {w_shape}")
+    if len(x_shape) == 0 or x_shape[-1] != w_shape[1]:
+        raise ShapeError(f"linear: input of shape {x_shape} does not fit weight of shape "
+                         f"{w_shape}: the input's last dim must be in_features = {w_shape[1]}")
+    if bias is not None and np.shape(_array(bias)) != (w_shape[0],):
+        raise ShapeError(f"linear: bias must have shape ({w_shape[0]},) to match weight "
+                         f"{w_shape}, got {np.shape(_array(bias))}")
+    return Linear.apply(x, weight, bias)
+
+
+# ---------------------------------------------------------------- class-index losses
+
+class CrossEntropy(Function):
+    """Lₙ = -log softmax(xₙ)[tₙ] = log Σⱼ exp(xₙⱼ) - xₙ[tₙ];
+    dLₙ/dxₙ = softmax(xₙ) - onehot(tₙ)
+
+    Classes run along dim 1 (dim 0 for a single sample of shape (C,)). Forward computes
+    log-probabilities as (x - m) - log Σ exp(x - m), m = max x, so logits of ±1000 or
+    ×1e4 stay finite.
+
+    Why backward does not use the output alone: the output is the reduced loss, a single
+    number under "mean" or "sum", and softmax(x) cannot be recovered from it. So the
+    node saves its input x. First-order backward reuses the probabilities forward
+    computed (a constant of this call, `ctx.probs`); with create_graph=True it recomputes
+    them as the recorded op `x.softmax(dim)`, so the second derivative
+    d softmax/dx = diag(p) - p pᵀ is part of the graph and exact.
+    """
+    name = "cross_entropy"
+
+    @staticmethod
+    def forward(ctx, x, target, reduction="mean"):
+        axis = class_axis(x.ndim)
+        shifted = x - x.max(axis=axis, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        ctx.probs = np.exp(log_probs)
+        ctx.axis = axis
+        ctx.onehot = onehot(target, x.shape, axis, x.dtype)
+        ctx.save_for_backward(x)
+        losses = -np.take_along_axis(log_probs, np.expand_dims(target, axis), axis)
+        return reduce_losses(ctx, losses.squeeze(axis), reduction, target.shape, axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        probs = ctx.probs if isinstance(x, np.ndarray) else x.softmax(dim=ctx.axis)
+        return per_loss(ctx, grad) * (probs - ctx.onehot), None
+
+
+class NLLLoss(Function):
+    """Lₙ = -xₙ[tₙ] (x holds log-probabilities);  dLₙ/dxₙ = -onehot(tₙ)
+
+    The loss is linear in x, so its backward multiplies dL/dy by a constant and is
+    twice differentiable as it stands (the second derivative is 0)."""
+    name = "nll_loss"
+
+    @staticmethod
+    def forward(ctx, x, target, reduction="mean"):
+        axis = class_axis(x.ndim)
+        ctx.minus_onehot = -onehot(target, x.shape, axis, x.dtype)
+        losses = -np.take_along_axis(x, np.expand_dims(target, axis), axis)
+        return reduce_losses(ctx, losses.squeeze(axis), reduction, target.shape, axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return per_loss(ctx, grad) * ctx.minus_onehot, None
+
+
+def cross_entropy(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean (or sum, or each) of -log softmax(x)[target] as one node; see CrossEntropy."""
+    target = class_targets("cross_entropy", x, target, reduction)
+    return CrossEntropy.apply(x, target, reduction=reduction)
+
+
+def nll_loss(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean (or sum, or each) of -x[target] as one node; see NLLLoss."""
+    target = class_targets("nll_loss", x, target, reduction)
+    return NLLLoss.apply(x, target, reduction=reduction)
+
+
+def class_axis(ndim: int) -> int:
+    """The axis classes run along: 0 for one sample (C,), else 1 ((N, C) or (N, C, d...))."""
+    return 0 if ndim == 1 else 1
+
+
+def onehot(target: np.ndarray, shape: tuple[int, ...], axis: int, dtype: np.dtype) -> np.ndarray:
+    """1 at each target's class along `axis`, 0 elsewhere."""
+    out = np.zeros(shape, dtype=dtype)
+    np.put_along_axis(out, np.expand_dims(target, axis), 1, axis)
+    return out
+
+
+def class_targets(op: str, x: Any, target: Any, reduction: str) -> np.ndarray:
+    """The target as an int64 array of class indices, checked against x's shape."""
+    check_reduction(op, reduction)
+    x_shape = np.shape(_array(x))
+    t = np.asarray(_array(target))
+    if not np.issubdtype(t.dtype, np.integer):
+        raise DtypeError(f"{op}: target must hold class indices as integers (int64), got "
+                         f"{t.dtype}; for one-hot or probability targets pass "
+                         f"target.argmax(dim=1)")
+    if len(x_shape) == 0:
+        raise ShapeError(f"{op}: input must have a class dim, got a 0-d tensor")
+    axis = class_axis(len(x_shape))
+    expected = x_shape[:axis] + x_shape[axis + 1:]
+    if t.shape != expected:
+        raise ShapeError(f"{op}: input of shape {x_shape} needs a target of shape "
+                         f"{expected} (one class index per sample), got {t.shape}")
+    classes = x_shape[axis]
+    if t.size and (t.min() < 0 or t.max() >= classes):
+        bad = t.min() if t.min() < 0 else t.max()
+        raise TensorIndexError(f"{op}: target holds class {bad}, but the input has "
+                               f"{classes} classes (valid indices 0 to {classes - 1})")
+    return t.astype(np.int64, copy=False)
+
+
+# ---------------------------------------------------------------- two-class losses
+
+class BinaryCrossEntropy(Function):
+    """L = -(t log p + (1 - t) log(1 - p)), each log clamped to >= -100 (as torch);
+    dL/dp = (p - t) / max(p (1 - p), 1e-12),  dL/dt = log(1 - p) - log p"""
+    name = "binary_cross_entropy"
+
+    @staticmethod
+    def forward(ctx, p, target, reduction="mean"):
+        ctx.save_for_backward(p, target)
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), -100)
+            log_1mp = np.maximum(np.log1p(-p), -100)
+        losses = -(target * log_p + (1 - target) * log_1mp)
+        return reduce_losses(ctx, losses, reduction, losses.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        p, target = ctx.saved_tensors
+        need_p, need_target = ctx.needs_input_grad
+        grad = per_loss(ctx, grad)
+        grad_p = grad * (p - target) / (p * (1 - p)).clip(1e-12) if need_p else None
+        with np.errstate(divide="ignore"):
+            grad_target = grad * (log(1 - p) - log(p)) if need_target else None
+        return grad_p, grad_target
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """L = -(t log σ(x) + (1 - t) log(1 - σ(x))), computed as max(x, 0) - x t + log(1 + e^-|x|)
+    (no overflow at any x);  dL/dx = σ(x) - t,  dL/dt = -x"""
+    name = "binary_cross_entropy_with_logits"
+
+    @staticmethod
+    def forward(ctx, x, target, reduction="mean"):
+        ctx.save_for_backward(x, target)
+        losses = np.maximum(x, 0) - x * target + np.log1p(np.exp(-np.abs(x)))
+        return reduce_losses(ctx, losses, reduction, losses.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, target = ctx.saved_tensors
+        need_x, need_target = ctx.needs_input_grad
+        grad = per_loss(ctx, grad)
+        grad_x = grad * (sigmoid(x) - target) if need_x else None
+        grad_target = -grad * x if need_target else None
+        return grad_x, grad_target
+
+
+def binary_cross_entropy(p: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean (or sum, or each) of -(t log p + (1 - t) log(1 - p)); p must lie in [0, 1]."""
+    check_reduction("binary_cross_entropy", reduction)
+    check_same_shape("binary_cross_entropy", p, target)
+    data = _array(p)
+    if np.any((data < 0) | (data > 1)):
+        raise ValueError(f"binary_cross_entropy: every input must be a probability in "
+                         f"[0, 1], got values from {data.min()} to {data.max()}; pass "
+                         f"logits to binary_cross_entropy_with_logits instead")
+    return BinaryCrossEntropy.apply(p, _like(target, p), reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(x: Tensor, target: Any,
+                                     reduction: str = "mean") -> Tensor:
+    """binary_cross_entropy(sigmoid(x), target), computed without overflow from logits x."""
+    check_reduction("binary_cross_entropy_with_logits", reduction)
+    check_same_shape("binary_cross_entropy_with_logits", x, target)
+    return BinaryCrossEntropyWithLogits.apply(x, _like(target, x), reduction=reduction)
+
+
+def sigmoid(x: Any) -> Any:
+    """σ(x) of an ndarray (first-order backward) or a Tensor (recorded, create_graph)."""
+    return x.sigmoid() if isinstance(x, Tensor) else 0.5 * (1 + np.tanh(0.5 * x))
+
+
+def check_same_shape(op: str, x: Any, target: Any) -> None:
+    x_shape, t_shape = np.shape(_array(x)), np.shape(_array(target))
+    if x_shape != t_shape:
+        raise ShapeError(f"{op}: input of shape {x_shape} and target of shape {t_shape} "
+                         f"must have the same shape (no broadcasting); reshape one, e.g. "
+                         f"target.reshape{x_shape}")
+
+
+# ---------------------------------------------------------------- reductions
+
+def check_reduction(op: str, reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', "
+                         f"got {reduction!r}")
+
+
+def reduce_losses(ctx: Any, losses: np.ndarray, reduction: str, shape: tuple[int, ...],
+                  axis: int | None = None) -> np.ndarray:
+    """Apply the reduction, and remember for backward how dL/dy spreads over the losses:
+    `ctx.grad_shape` (dL/dy's shape, with the class axis put back as size 1 when each
+    loss is returned) and `ctx.scale` (1/count for the mean, else 1)."""
+    ctx.scale = 1.0 / max(losses.size, 1) if reduction == "mean" else 1.0
+    if reduction != "none":
+        ctx.grad_shape = ()
+        return losses.mean() if reduction == "mean" else losses.sum()
+    ctx.grad_shape = shape if axis is None else shape[:axis] + (1,) + shape[axis:]
+    return losses
+
+
+def per_loss(ctx: Any, grad: Any) -> Any:
+    """dL/d(each element's loss), shaped to broadcast against the loss's input."""
+    if grad.shape != ctx.grad_shape:
+        grad = grad.reshape(ctx.grad_shape)
+    return grad * ctx.scale if ctx.scale != 1 else grad
+
+
+def _array(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _like(target: Any, x: Any) -> Any:
+    """A target given as numbers or an ndarray, in x's dtype (so float32 stays float32)."""
+    return target if isinstance(target, Tensor) else np.asarray(target, dtype=_array(x).dtype)

@@ -1,0 +1,88 @@
+"""Linear (y = x Wᵀ + b) and Identity."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import autodiff as ad
+from autodiff.tensor import Tensor
+
+from . import functional as F
+from . import init
+from .module import Module, Parameter, builtin_layer, check_size
+
+
+@builtin_layer
+class Identity(Module):
+    """Returns its input unchanged (a placeholder, e.g. for a layer switched off).
+
+    >>> import autodiff as ad, nn
+    >>> x = ad.ones(2)
+    >>> nn.Identity()(x) is x
+    True
+    """
+
+    def forward(self, input: Any) -> Any:
+        return input
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {}
+
+
+@builtin_layer
+class Linear(Module):
+    """Applies an affine map to the last dim: y = x Wᵀ + b (one fused graph node).
+
+    Args:
+        in_features: size of each input sample.
+        out_features: size of each output sample.
+        bias: if False the layer learns no additive bias (and has no "bias" key).
+
+    Shape:
+        input (*, in_features), where * is any number of batch dims, including none;
+        output (*, out_features).
+
+    Attributes:
+        weight: (out_features, in_features), float32, drawn from U(-√k, √k), k = 1/in_features.
+        bias: (out_features,), float32, drawn from the same distribution.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> m = nn.Linear(20, 30)
+    >>> m(ad.randn(128, 20)).shape
+    (128, 30)
+    >>> m
+    Linear(in_features=20, out_features=30, bias=True)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__()
+        check_size("Linear", "in_features", in_features)
+        check_size("Linear", "out_features", out_features)
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = Parameter(ad.zeros(out_features, in_features))
+        self.register_parameter("bias", Parameter(ad.zeros(out_features)) if bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """torch's default: weight and bias from U(-1/√in_features, 1/√in_features).
+        (torch writes it as kaiming_uniform_(a=√5), which gives the same bound.)"""
+        bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.linear(input, self.weight, self.bias)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"in_features": self.in_features, "out_features": self.out_features,
+                "bias": self.bias is not None}
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+    def _scope_label(self) -> str:
+        return f"Linear({self.in_features}→{self.out_features})"

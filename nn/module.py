@@ -1,0 +1,553 @@
+"""Module, the base class of every layer and model; Parameter; the containers Sequential
+and ModuleList.
+
+A module holds three ordered dicts, filled by plain attribute assignment:
+`self.weight = Parameter(...)` registers a learnable tensor, `self.fc1 = Linear(...)` a
+submodule, and `register_buffer("running_mean", t)` a tensor that is state but not
+learned. Everything that walks a model (parameters(), state_dict(), train(), repr) visits
+a module's own parameters, then its buffers, then its submodules in the order they were
+assigned, recursively, which gives PyTorch's names and order ("0.weight", "fc1.bias").
+
+Calling a module runs `forward` inside `ad.viz.scope("fc1: Linear(784→64)")`, so graph
+drawings group ops by layer, then the forward hooks.
+"""
+from __future__ import annotations
+
+import collections
+import itertools
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+import numpy as np
+
+import autodiff as ad
+from autodiff import viz
+from autodiff.errors import AutodiffError
+from autodiff.tensor import Tensor
+
+BUILTIN_LAYERS: dict[str, type[Module]] = {}
+"""The library's own layer classes by class name: the only classes a saved architecture
+may name (`nn.load` rebuilds from this registry, never by importing code)."""
+
+IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+ForwardHook = Callable[["Module", tuple, Any], Any]
+
+_hook_ids = itertools.count()
+
+
+def builtin_layer(cls: type[Module]) -> type[Module]:
+    """Class decorator: add a library layer class to BUILTIN_LAYERS."""
+    BUILTIN_LAYERS[cls.__name__] = cls
+    return cls
+
+
+class StateDictError(AutodiffError, RuntimeError):
+    """load_state_dict: the state dict does not fit the model (keys or shapes)."""
+
+
+class Parameter(Tensor):
+    """A tensor that is a learnable weight of a module: assigning one to a module
+    attribute registers it, so it appears in `parameters()` and `state_dict()`.
+
+    Args:
+        data: the initial values (a Tensor, an ndarray or nested lists); they are copied.
+        requires_grad: whether backward fills its `.grad` (default True).
+
+    >>> import nn
+    >>> nn.Parameter([1.0, 2.0])
+    Parameter containing:
+    tensor([1., 2.], requires_grad=True)
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
+        super().__init__(np.empty(0, dtype=np.float32) if data is None else data,
+                         requires_grad=requires_grad)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class RemovableHandle:
+    """Returned by `register_forward_hook`: `handle.remove()` unregisters the hook."""
+
+    def __init__(self, hooks: dict[int, ForwardHook], key: int) -> None:
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+
+
+class Module:
+    """Base class of every layer and model. Subclasses assign parameters and submodules
+    in `__init__` (after `super().__init__()`) and define `forward`.
+
+    >>> import autodiff as ad, nn
+    >>> class Net(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.fc1 = nn.Linear(2, 3)
+    ...         self.fc2 = nn.Linear(3, 1)
+    ...     def forward(self, x):
+    ...         return self.fc2(self.fc1(x).relu())
+    >>> net = Net()
+    >>> [name for name, _ in net.named_parameters()]
+    ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
+    >>> net(ad.ones(4, 2)).shape
+    (4, 1)
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "training", True)
+        setattr_(self, "_parameters", {})
+        setattr_(self, "_buffers", {})
+        setattr_(self, "_modules", {})
+        setattr_(self, "_forward_hooks", {})
+        setattr_(self, "_name_in_parent", "")
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}: define forward(self, ...) to say "
+                                  f"what the module computes")
+
+    # ---------------------------------------------------------------- calling
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        label = self._scope_label()
+        path = self._name_in_parent
+        with viz.scope(f"{path}: {label}" if path else label):
+            output = self.forward(*args, **kwargs)
+        if self._forward_hooks:
+            for hook in tuple(self._forward_hooks.values()):
+                result = hook(self, args, output)
+                if result is not None:
+                    output = result
+        return output
+
+    def _scope_label(self) -> str:
+        """How graph drawings name this module: its class, plus its sizes where short."""
+        return type(self).__name__
+
+    def register_forward_hook(self, hook: ForwardHook) -> RemovableHandle:
+        """Call `hook(module, args, output)` after every forward; a non-None return value
+        replaces the output. Returns a handle whose `remove()` unregisters the hook."""
+        key = next(_hook_ids)
+        self._forward_hooks[key] = hook
+        return RemovableHandle(self._forward_hooks, key)
+
+    # ---------------------------------------------------------------- registration
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, Parameter):
+            self.register_parameter(name, value)
+        elif isinstance(value, Module):
+            self.add_module(name, value)
+        elif name in self.__dict__.get("_parameters", ()):
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}.{name} is a parameter: assign an "
+                                f"nn.Parameter (or None), not {type(value).__name__}")
+            self._parameters[name] = None
+        elif name in self.__dict__.get("_modules", ()):
+            if value is not None:
+                raise TypeError(f"{type(self).__name__}.{name} is a submodule: assign a "
+                                f"Module (or None), not {type(value).__name__}")
+            self._modules[name] = None
+        elif name in self.__dict__.get("_buffers", ()):
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"{type(self).__name__}.{name} is a buffer: assign a "
+                                f"Tensor (or None), not {type(value).__name__}")
+            self._buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        for store in ("_parameters", "_buffers", "_modules"):
+            registered = self.__dict__.get(store)
+            if registered is not None and name in registered:
+                return registered[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        for store in (self._parameters, self._buffers, self._modules):
+            if name in store:
+                del store[name]
+                return
+        object.__delattr__(self, name)
+
+    def _claim(self, kind: str, name: Any, store: str) -> None:
+        """Check `name` can hold a parameter, buffer or submodule (kept in `store`) and
+        forget any other role it had; in its own store it keeps its place."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}: cannot assign a {kind} before "
+                                 f"Module.__init__() ran; call super().__init__() first")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{type(self).__name__}: a {kind} name must be a non-empty "
+                           f"string without '.', got {name!r}")
+        for other in ("_parameters", "_buffers", "_modules"):
+            if other != store:
+                self.__dict__[other].pop(name, None)
+        self.__dict__.pop(name, None)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Add a parameter (None keeps the name without a tensor, like a missing bias)."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: '{name}' must be an nn.Parameter or "
+                            f"None, got {type(param).__name__}; wrap it: nn.Parameter(t)")
+        self._claim("parameter", name, "_parameters")
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Tensor | None) -> None:
+        """Add a tensor that is part of the module's state but not learned (e.g. running
+        statistics): it is saved in state_dict() and converted by to(), not trained."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: '{name}' must be a Tensor or None, got "
+                            f"{type(tensor).__name__}")
+        self._claim("buffer", name, "_buffers")
+        self._buffers[name] = tensor
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Add a submodule, reached as `self.<name>`. The first parent a module is added to
+        names it: graph scopes call it "<name>: …" from then on (a slice of a container
+        or a second owner does not rename it)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}: submodule '{name}' must be a Module, "
+                            f"got {type(module).__name__}")
+        self._claim("submodule", name, "_modules")
+        self._modules[name] = module
+        if module is not None and not module._name_in_parent:
+            object.__setattr__(module, "_name_in_parent", name)
+
+    # ---------------------------------------------------------------- walking the tree
+
+    def named_modules(self, prefix: str = "", remove_duplicate: bool = True
+                      ) -> Iterator[tuple[str, Module]]:
+        """(dotted path, module) for this module and every submodule, depth first."""
+        seen: set[int] = set()
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:
+            path, module = stack.pop()
+            if remove_duplicate:
+                if id(module) in seen:
+                    continue
+                seen.add(id(module))
+            yield path, module
+            children = [(f"{path}.{name}" if path else name, child)
+                        for name, child in module._modules.items() if child is not None]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, submodule) for the direct submodules."""
+        seen: set[int] = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
+
+    def children(self) -> Iterator[Module]:
+        for _, module in self.named_children():
+            yield module
+
+    def _named_members(self, store: str, prefix: str, recurse: bool,
+                       remove_duplicate: bool) -> Iterator[tuple[str, Tensor]]:
+        seen: set[int] = set()
+        modules = (self.named_modules(prefix, remove_duplicate) if recurse
+                   else [(prefix, self)])
+        for path, module in modules:
+            for name, tensor in getattr(module, store).items():
+                if tensor is None or (remove_duplicate and id(tensor) in seen):
+                    continue
+                seen.add(id(tensor))
+                yield (f"{path}.{name}" if path else name), tensor
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter), each parameter once, in PyTorch's order."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def apply(self, fn: Callable[[Module], None]) -> Module:
+        """Call fn on every submodule (children first) and then on self; returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # ---------------------------------------------------------------- modes and grads
+
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (Dropout drops, BatchNorm uses batch statistics) on this
+        module and every submodule; returns self."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train: mode must be True or False, got {mode!r}")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode, the same as train(False)."""
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the accumulated gradients: `.grad = None` (default) or zeros."""
+        for param in self.parameters():
+            if set_to_none:
+                param.grad = None
+            elif param.grad is not None:
+                param.grad = ad.zeros_like(param)
+
+    def to(self, dtype: Any) -> Module:
+        """Convert every floating-point parameter, gradient and buffer to `dtype` in place
+        (e.g. `model.to(ad.float64)`); returns self."""
+        dtype = np.dtype(dtype)
+        for tensor in (*self.parameters(), *self.buffers()):
+            if np.issubdtype(tensor.dtype, np.floating):
+                tensor.data = tensor.data.astype(dtype)
+                if tensor.grad is not None:
+                    tensor.grad = tensor.grad.data.astype(dtype)
+        return self
+
+    def float(self) -> Module:
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        return self.to(np.float64)
+
+    # ---------------------------------------------------------------- state
+
+    def state_dict(self, *, prefix: str = "") -> collections.OrderedDict[str, Tensor]:
+        """Every parameter and buffer by dotted name ("0.weight", "1.running_mean"), in
+        PyTorch's order: a module's parameters, then its buffers, then its submodules.
+        The tensors share memory with the model's but are detached from the graph."""
+        out: collections.OrderedDict[str, Tensor] = collections.OrderedDict()
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:
+            path, module = stack.pop()
+            for store in (module._parameters, module._buffers):
+                for name, tensor in store.items():
+                    if tensor is not None:
+                        out[path + name] = tensor.detach()
+            stack.extend(reversed([(f"{path}{name}.", child)
+                                   for name, child in module._modules.items()
+                                   if child is not None]))
+        return out
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True
+                        ) -> IncompatibleKeys:
+        """Copy values (Tensors or ndarrays) into this model's parameters and buffers, in
+        place and converted to the model's dtypes. Shapes must match; with strict=True
+        the keys must match exactly too. Nothing is copied unless everything fits.
+        Returns (missing_keys, unexpected_keys)."""
+        own = self.state_dict()
+        missing = [key for key in own if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in own]
+        problems = []
+        if strict and missing:
+            problems.append("missing keys: " + ", ".join(missing))
+        if strict and unexpected:
+            problems.append("unexpected keys: " + ", ".join(unexpected))
+        arrays = {}
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            array = value.data if isinstance(value, Tensor) else np.asarray(value)
+            if array.dtype.kind not in "biuf":
+                problems.append(f"{key}: value of dtype {array.dtype} is not numeric")
+            elif array.shape != target.shape:
+                problems.append(f"{key}: shape {array.shape} in the state dict, "
+                                f"{target.shape} in the model")
+            arrays[key] = array
+        if problems:
+            raise StateDictError(f"load_state_dict: the state dict does not fit "
+                                 f"{type(self).__name__}:\n  " + "\n  ".join(problems))
+        for key, array in arrays.items():
+            own[key].data[...] = array
+        return IncompatibleKeys(missing, unexpected)
+
+    # ---------------------------------------------------------------- description
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this layer: `type(m)(**m.hyperparameters())`.
+        Only the library's layers know theirs; a model class of your own cannot be rebuilt
+        without its code."""
+        raise TypeError(f"{type(self).__name__} is not one of nn's built-in layers, so its "
+                        f"architecture cannot be described without its code; build it in "
+                        f"code and load its weights with load_state_dict (or nn.load(path, "
+                        f"model)), or compose it from built-in layers in nn.Sequential")
+
+    def to_json(self, indent: int | None = None) -> str:
+        """The architecture alone as JSON: every layer's class and hyperparameters, no
+        weights (document 001 saves it apart from them); `nn.from_json(text)` rebuilds
+        the model. Only models made of built-in layers have one (see nn.serialization)."""
+        from .serialization import architecture_to_json
+        return architecture_to_json(self, indent)
+
+    def extra_repr(self) -> str:
+        """The text inside this module's parentheses in repr (its settings)."""
+        return ""
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
+        children = [f"({name}): " + _indent(repr(module))
+                    for name, module in self._modules.items()]
+        if len(lines) == 1 and not children:
+            return f"{type(self).__name__}({lines[0]})"
+        if not lines and not children:
+            return f"{type(self).__name__}()"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines + children) + "\n)"
+
+
+def _indent(text: str) -> str:
+    """Indent every line but the first by two spaces (nested reprs)."""
+    return text.replace("\n", "\n  ")
+
+
+# ---------------------------------------------------------------- containers
+
+@builtin_layer
+class Sequential(Module):
+    """Modules run one after another: the output of each is the input of the next.
+
+    Children are named "0", "1", … (or by the keys of an ordered dict passed instead).
+
+    Args:
+        *modules: the layers in order, or one dict name -> module.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> model = nn.Sequential(nn.Linear(2, 10), nn.Tanh(), nn.Linear(10, 1), nn.Sigmoid())
+    >>> model(ad.zeros(4, 2)).shape
+    (4, 1)
+    >>> len(model), model[1]
+    (4, Tanh())
+    """
+
+    def __init__(self, *modules: Module | Mapping[str, Module]) -> None:
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], Mapping):
+            for name, module in modules[0].items():
+                self.add_module(name, module)
+        else:
+            for index, module in enumerate(modules):
+                self.add_module(str(index), module)
+
+    def forward(self, input: Any) -> Any:
+        for module in self._modules.values():
+            input = module(input)
+        return input
+
+    def __getitem__(self, index: int | slice) -> Module:
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            return Sequential(collections.OrderedDict(items[index]))
+        return items[_position("Sequential", index, len(items))][1]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> Sequential:
+        """Add a module at the end (named by its position); returns self."""
+        self.add_module(str(len(self)), module)
+        return self
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {}
+
+
+@builtin_layer
+class ModuleList(Module):
+    """A list of modules whose parameters belong to the owner (a plain Python list would
+    hide them from parameters() and state_dict()). It has no forward: iterate over it.
+
+    >>> import nn
+    >>> layers = nn.ModuleList([nn.Linear(4, 4) for _ in range(3)])
+    >>> len(layers), len(list(layers.parameters()))
+    (3, 6)
+    """
+
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def __getitem__(self, index: int | slice) -> Module | ModuleList:
+        values = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(values[index])
+        return values[_position("ModuleList", index, len(values))]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        self.add_module(str(_position("ModuleList", index, len(self))), module)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> ModuleList:
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        for module in modules:
+            self.append(module)
+        return self
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleList has no forward: loop over it in your "
+                                  "module's forward (for layer in self.layers: x = layer(x))")
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {}
+
+    def __repr__(self) -> str:
+        """Like torch: runs of identical modules are shown once, as "(0-2): 3 x Linear(…)"."""
+        reprs = [repr(module) for module in self._modules.values()]
+        if not reprs:
+            return "ModuleList()"
+        lines = []
+        start = 0
+        for end in range(1, len(reprs) + 1):
+            if end < len(reprs) and reprs[end] == reprs[start]:
+                continue
+            if end - start == 1:
+                lines.append(f"({start}): " + _indent(reprs[start]))
+            else:
+                lines.append(f"({start}-{end - 1}): {end - start} x " + _indent(reprs[start]))
+            start = end
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def check_size(layer: str, name: str, value: Any) -> None:
+    """Constructor check: a layer size must be an int >= 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{layer}: {name} must be a whole number >= 0, got {value!r}")
+
+
+def _position(container: str, index: int, length: int) -> int:
+    if not -length <= index < length:
+        raise IndexError(f"{container}: index {index} is out of range for {length} modules")
+    return index % length

@@ -1,0 +1,419 @@
+"""Model files: safetensors holding the weights, with the architecture as JSON in the
+metadata, so a model of nn's own layers is rebuilt without its code and without running
+any code from the file.
+
+A safetensors file is an 8-byte little-endian header length N, then N bytes of JSON:
+`{"__metadata__": {str: str}, name: {"dtype": "F32", "shape": [...], "data_offsets":
+[begin, end]}, ...}`, then the tensors' raw little-endian bytes, offsets counted from the
+end of the header. Every file is checked against that description here, before the
+`safetensors` package reads it: a truncated, tampered or pickled file raises
+`ModelFileError` naming the file and the problem.
+
+The metadata of a model file (all values strings, as safetensors requires):
+
+    format          "autodiff.nn"
+    format_version  "1"
+    class           the model's class name
+    training        "true" or "false": the model's mode when saved
+    architecture    the JSON of `architecture_to_json` (absent for user-defined classes)
+
+The architecture JSON is `{"format": "autodiff.nn", "version": 1, "model": node}`, a node
+being `{"class": "Linear", "hyperparameters": {"in_features": 2, ...}}` plus, for
+containers, `"children": [{"name": "0", "class": ..., ...}, ...]` in order.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from typing import Any
+
+import numpy as np
+
+import autodiff as ad
+from autodiff import random
+from autodiff.errors import AutodiffError, DtypeError
+
+from .atomic import write_atomically
+
+FORMAT = "autodiff.nn"
+FORMAT_VERSION = 1
+MAX_DEPTH = 32          # deepest nesting of containers an architecture may have
+
+# safetensors dtype codes numpy can hold, and back
+DTYPES = {"BOOL": np.dtype(np.bool_), "U8": np.dtype(np.uint8), "I8": np.dtype(np.int8),
+          "U16": np.dtype(np.uint16), "I16": np.dtype(np.int16), "F16": np.dtype(np.float16),
+          "U32": np.dtype(np.uint32), "I32": np.dtype(np.int32), "F32": np.dtype(np.float32),
+          "U64": np.dtype(np.uint64), "I64": np.dtype(np.int64), "F64": np.dtype(np.float64)}
+CODES = {dtype: code for code, dtype in DTYPES.items()}
+
+
+class ModelFileError(AutodiffError, ValueError):
+    """A model file or architecture that cannot be trusted or does not fit: truncated,
+    tampered with, pickled, naming a class that is not nn's own, or of another model."""
+
+
+# ------------------------------------------------------------------ tensors in a file
+
+def save_tensors(path: str | os.PathLike, tensors: dict[str, Any],
+                 metadata: dict[str, str] | None = None) -> None:
+    """Write named arrays (or tensors) and string metadata to a safetensors file, atomically.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "state.safetensors"
+    >>> save_tensors(path, {"step": np.array(3)}, {"note": "hello"})
+    >>> load_tensors(path)
+    ({'step': array(3)}, {'note': 'hello'})
+    """
+    arrays = {}
+    for name, value in tensors.items():
+        if not isinstance(name, str) or not name or name == "__metadata__":
+            raise ValueError(f"save_tensors: tensor names must be non-empty strings other "
+                             f"than '__metadata__', got {name!r}")
+        array = np.asarray(value.data if isinstance(value, ad.Tensor) else value, order="C")
+        if array.dtype not in CODES:
+            raise DtypeError(f"save_tensors: tensor {name!r} has dtype {array.dtype}, which a "
+                             f"safetensors file cannot hold here; use one of "
+                             f"{sorted(str(d) for d in CODES)}")
+        arrays[name] = array
+    metadata = dict(metadata or {})
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+        raise TypeError(f"save_tensors: metadata must map strings to strings (safetensors "
+                        f"stores text only), got {metadata!r}")
+    from safetensors.numpy import save as serialize
+    write_atomically(path, serialize(arrays, metadata=metadata or None))
+
+
+def load_tensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The arrays and metadata of a safetensors file, after checking its header.
+
+    Raises ModelFileError (naming the file) when the file is truncated, tampered with,
+    a pickle or zip archive (as torch.save writes), or otherwise not safetensors.
+    """
+    source = os.fspath(path)
+    with open(source, "rb") as file:
+        data = file.read()
+    entries, metadata = read_header(data, source)
+    from safetensors import SafetensorError
+    from safetensors.numpy import load as deserialize
+    try:
+        arrays = deserialize(data)
+    except SafetensorError as err:
+        raise ModelFileError(f"{source}: safetensors rejected the file: {err}") from err
+    return {name: np.array(arrays[name]) for name in entries}, metadata
+
+
+def read_header(data: bytes, source: str) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Check a safetensors file's bytes and return its tensor entries (in data order)
+    and metadata. Every tensor's dtype must be known, its byte range must match
+    shape × itemsize, and the ranges must tile the data section exactly: contiguous,
+    non-overlapping, nothing missing and nothing after."""
+    if len(data) < 8:
+        raise _not_safetensors(data, source, f"{len(data)} bytes, fewer than the 8-byte "
+                                             f"header length every safetensors file starts with")
+    length = int.from_bytes(data[:8], "little")
+    if length > len(data) - 8:
+        raise _not_safetensors(data, source, f"its header length says {length} bytes but "
+                                             f"only {len(data) - 8} follow: truncated, or not "
+                                             f"safetensors at all")
+    if data[8:9] != b"{":
+        raise _not_safetensors(data, source, "its header is not a JSON object")
+    try:
+        header = json.loads(data[8:8 + length].decode("utf-8"),
+                            object_pairs_hook=_no_duplicate_keys)
+    except (ValueError, RecursionError) as err:
+        raise ModelFileError(f"{source}: tampered safetensors file: its header is not "
+                             f"valid JSON ({err})") from err
+    metadata = header.pop("__metadata__", {})
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise ModelFileError(f"{source}: tampered safetensors file: __metadata__ must map "
+                             f"strings to strings")
+    for name, entry in header.items():
+        _check_entry(name, entry, source)
+    ordered = sorted(header.items(), key=lambda item: tuple(item[1]["data_offsets"]))
+    position = 0
+    for name, entry in ordered:
+        begin, end = entry["data_offsets"]
+        if begin != position:
+            raise ModelFileError(f"{source}: tampered safetensors file: tensor {name!r} starts "
+                                 f"at byte {begin} of the data, expected {position}: the "
+                                 f"tensors overlap or leave a gap")
+        position = end
+    size = len(data) - 8 - length
+    if position != size:
+        problem = "truncated" if position > size else f"{size - position} stray bytes at the end"
+        raise ModelFileError(f"{source}: safetensors file {problem}: its tensors need "
+                             f"{position} bytes of data, the file holds {size}")
+    return dict(ordered), metadata
+
+
+def _check_entry(name: str, entry: Any, source: str) -> None:
+    where = f"{source}: tampered safetensors file: tensor {name!r}"
+    if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+        raise ModelFileError(f"{where}: its header entry must hold exactly dtype, shape and "
+                             f"data_offsets, got {entry!r:.200}")
+    code, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    if code not in DTYPES:
+        raise ModelFileError(f"{where}: unknown or unsupported dtype {code!r}; numpy can "
+                             f"hold {sorted(DTYPES)}")
+    if not isinstance(shape, list) or not all(_is_count(n) for n in shape):
+        raise ModelFileError(f"{where}: shape must be a list of non-negative ints, got "
+                             f"{shape!r:.200}")
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(map(_is_count, offsets)) \
+            or offsets[0] > offsets[1]:
+        raise ModelFileError(f"{where}: data_offsets must be [begin, end] with "
+                             f"0 <= begin <= end, got {offsets!r:.200}")
+    needed = int(np.prod(shape, dtype=object)) * DTYPES[code].itemsize
+    if offsets[1] - offsets[0] != needed:
+        raise ModelFileError(f"{where}: data_offsets {offsets} span {offsets[1] - offsets[0]} "
+                             f"bytes, but shape {shape} of {code} needs {needed}")
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"duplicate keys {sorted({k for k in keys if keys.count(k) > 1})}")
+    return dict(pairs)
+
+
+def _not_safetensors(data: bytes, source: str, problem: str) -> ModelFileError:
+    """The error for a file that is not safetensors, recognising what it is instead."""
+    advice = ("autodiff never unpickles (unpickling can run any code); in PyTorch, convert "
+              "it with safetensors.torch.save_file(model.state_dict(), 'model.safetensors')")
+    if data[:4] == b"PK\x03\x04":
+        return ModelFileError(f"{source}: a zip archive (what torch.save writes), not a "
+                              f"safetensors file; {advice}")
+    if data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return ModelFileError(f"{source}: a Python pickle, not a safetensors file; {advice}")
+    return ModelFileError(f"{source}: not a valid safetensors file: {problem}")
+
+
+# ------------------------------------------------------------------ architecture as JSON
+
+def architecture_to_json(model: Any, indent: int | None = None) -> str:
+    """The architecture of `model` as JSON: every layer's class and hyperparameters, and
+    the children of containers in order. Only nn's own layers can be described this way.
+
+    >>> import nn
+    >>> architecture_to_json(nn.Sequential(nn.Linear(2, 1), nn.Sigmoid()))
+    '{"format": "autodiff.nn", "version": 1, "model": {"class": "Sequential", ...'
+    """
+    foreign = _foreign_layer(model)
+    if foreign is not None:
+        path, name = foreign
+        where = f"layer {path!r} of the model" if path else "the model"
+        raise TypeError(f"to_json: {where} is {name}, not one of nn's own layers, so it "
+                        f"cannot be described without its code; build it from nn's layers "
+                        f"and containers (e.g. nn.Sequential), or save its weights with "
+                        f"nn.save(model, path) and load them into a new instance with "
+                        f"nn.load(path, model)")
+    return json.dumps({"format": FORMAT, "version": FORMAT_VERSION, "model": _describe(model)},
+                      indent=indent)
+
+
+def _foreign_layer(module: Any, path: str = "") -> tuple[str, str] | None:
+    """The path and class name of the first layer that is not one of nn's own, or None."""
+    from .module import BUILTIN_LAYERS
+    if BUILTIN_LAYERS.get(type(module).__name__) is not type(module):
+        return path, type(module).__name__
+    for name, child in module.named_children():
+        found = _foreign_layer(child, f"{path}.{name}".lstrip("."))
+        if found is not None:
+            return found
+    return None
+
+
+def _describe(module: Any) -> dict[str, Any]:
+    node = {"class": type(module).__name__, "hyperparameters": module.hyperparameters()}
+    children = [dict(name=name, **_describe(child)) for name, child in module.named_children()]
+    if children:
+        node["children"] = children
+    return node
+
+
+def from_json(text: str) -> Any:
+    """A new model (freshly initialised) of the architecture `text`, as written by
+    `model.to_json()`. Only nn's own layer classes are accepted; nothing is executed.
+
+    >>> import nn
+    >>> text = architecture_to_json(nn.Sequential(nn.Linear(2, 1), nn.Sigmoid()))
+    >>> nn.from_json(text)
+    Sequential(
+      (0): Linear(in_features=2, out_features=1, bias=True)
+      (1): Sigmoid()
+    )
+    """
+    return _build(parse_architecture(text, "architecture JSON"), "architecture JSON")
+
+
+def parse_architecture(text: str, source: str) -> dict[str, Any]:
+    """The checked model node of an architecture JSON text."""
+    try:
+        document = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except (TypeError, ValueError, RecursionError) as err:
+        raise ModelFileError(f"{source}: the architecture is not valid JSON ({err})") from err
+    if not isinstance(document, dict) or document.get("format") != FORMAT \
+            or set(document) != {"format", "version", "model"}:
+        raise ModelFileError(f"{source}: not an autodiff architecture: expected a JSON object "
+                             f"with format {FORMAT!r}, version and model")
+    if document["version"] != FORMAT_VERSION:
+        raise ModelFileError(f"{source}: architecture format version {document['version']!r}; "
+                             f"this autodiff reads version {FORMAT_VERSION}, upgrade it")
+    _check_node(document["model"], source, "the model", 0)
+    return document["model"]
+
+
+def _check_node(node: Any, source: str, where: str, depth: int) -> None:
+    from .module import BUILTIN_LAYERS
+    if depth > MAX_DEPTH:
+        raise ModelFileError(f"{source}: {where} is nested more than {MAX_DEPTH} deep")
+    if not isinstance(node, dict) or not {"class", "hyperparameters"} <= set(node) \
+            or not set(node) <= {"name", "class", "hyperparameters", "children"}:
+        raise ModelFileError(f"{source}: {where}: expected an object with class, "
+                             f"hyperparameters and optionally children, got {node!r:.200}")
+    if not isinstance(node["class"], str) or node["class"] not in BUILTIN_LAYERS:
+        raise ModelFileError(f"{source}: {where} is of class {node['class']!r}, which is not "
+                             f"one of nn's own layers; loading never runs code, so only "
+                             f"{sorted(BUILTIN_LAYERS)} can be rebuilt")
+    if not isinstance(node["hyperparameters"], dict):
+        raise ModelFileError(f"{source}: {where}: hyperparameters must be an object, got "
+                             f"{node['hyperparameters']!r:.200}")
+    children = node.get("children", [])
+    if not isinstance(children, list):
+        raise ModelFileError(f"{source}: {where}: children must be a list")
+    names = []
+    for child in children:
+        name = child.get("name") if isinstance(child, dict) else None
+        if not isinstance(name, str) or not name or "." in name or name in names:
+            raise ModelFileError(f"{source}: {where}: each child needs a unique name without "
+                                 f"dots, got {name!r}")
+        names.append(name)
+        _check_node(child, source, f"layer {name!r} of {where}", depth + 1)
+
+
+def _build(node: dict[str, Any], source: str, where: str = "the model") -> Any:
+    """Construct the module of a checked node: its class from nn's registry, called with
+    its hyperparameters, then (for containers) its children added in order."""
+    from .module import BUILTIN_LAYERS, ModuleList, Sequential
+    cls = BUILTIN_LAYERS[node["class"]]
+    try:
+        module = cls(**node["hyperparameters"])
+    except (TypeError, ValueError, MemoryError, AutodiffError) as err:
+        raise ModelFileError(f"{source}: cannot build {where} as {node['class']} with "
+                             f"hyperparameters {node['hyperparameters']}: {err}") from err
+    children = node.get("children", [])
+    if children and not isinstance(module, (Sequential, ModuleList)):
+        raise ModelFileError(f"{source}: {where} is a {node['class']}, which holds no "
+                             f"layers, but the architecture gives it "
+                             f"{[c['name'] for c in children]}")
+    for child in children:
+        module.add_module(child["name"],
+                          _build(child, source, f"layer {child['name']!r} of {where}"))
+    return module
+
+
+# ------------------------------------------------------------------ whole models
+
+def save(model: Any, path: str | os.PathLike) -> None:
+    """Save `model` to a safetensors file: its `state_dict` under the same keys, and in
+    the metadata its architecture (when it is built from nn's own layers) and mode.
+
+    The file loads back with `nn.load(path)`, or into PyTorch with
+    `model.load_state_dict(safetensors.torch.load_file(path))`. Written to a temporary
+    file and renamed, so a crash never leaves half a file.
+    """
+    metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
+                "class": type(model).__name__, "training": json.dumps(bool(model.training))}
+    if _foreign_layer(model) is None:      # else weights only: load them into an instance
+        metadata["architecture"] = architecture_to_json(model)
+    save_tensors(path, {key: value.data for key, value in model.state_dict().items()},
+                 metadata)
+
+
+def load(path: str | os.PathLike, model: Any = None, strict: bool = True) -> Any:
+    """Load a model file written by `nn.save` (or any safetensors state dict).
+
+    `nn.load(path)` rebuilds the model from the architecture in the file, without its
+    code, in the mode (train or eval) it was saved in. `nn.load(path, model)` loads the
+    weights into `model` (its mode is left alone) and returns it; with `strict=True`
+    its architecture must equal the file's (classes and hyperparameters) when both are
+    known, and its `state_dict` keys and shapes must match the file's.
+
+    Raises ModelFileError naming the file when it is truncated, tampered with, pickled,
+    names a class that is not nn's own, or holds another architecture.
+    """
+    source = os.fspath(path)
+    rebuild = model is None
+    arrays, metadata = load_tensors(path)
+    if metadata.get("format") == FORMAT and metadata.get("format_version") != str(FORMAT_VERSION):
+        raise ModelFileError(f"{source}: model file format version "
+                             f"{metadata.get('format_version')!r}; this autodiff reads version "
+                             f"{FORMAT_VERSION}, upgrade it")
+    text = metadata.get("architecture")
+    if rebuild:
+        if text is None:
+            saved = metadata.get("class", "a model saved outside autodiff")
+            raise ModelFileError(f"{source}: the file holds weights but no architecture (the "
+                                 f"model was {saved}); create the model and load into it: "
+                                 f"nn.load(path, model)")
+        training = metadata.get("training", "true")
+        if training not in ("true", "false"):
+            raise ModelFileError(f"{source}: tampered model file: training must be \"true\" "
+                                 f"or \"false\", got {training!r:.50}")
+        state = random.generator().bit_generator.state   # rebuilding must not shift the stream
+        try:
+            model = _build(parse_architecture(text, source), source)
+        finally:
+            random.generator().bit_generator.state = state
+        model.train(training == "true")
+    elif strict and text is not None:
+        _check_same_architecture(model, parse_architecture(text, source), source)
+    try:
+        if rebuild:
+            _take_dtypes(model, arrays)
+        model.load_state_dict(arrays, strict=strict)
+    except (KeyError, ValueError, RuntimeError, AutodiffError) as err:
+        raise ModelFileError(f"{source}: the weights do not fit the {type(model).__name__} "
+                             f"model: {err}") from err
+    return model
+
+
+def _take_dtypes(model: Any, arrays: dict[str, np.ndarray]) -> None:
+    """Give a freshly built model's parameters and buffers the dtypes of the file's, so a
+    float64 model comes back float64 (load_state_dict keeps the model's dtypes, as torch's
+    does)."""
+    for key, tensor in itertools.chain(model.named_parameters(), model.named_buffers()):
+        if key in arrays and tensor.dtype != arrays[key].dtype:
+            tensor.data = tensor.data.astype(arrays[key].dtype)
+
+
+def _check_same_architecture(model: Any, saved: dict[str, Any], source: str) -> None:
+    if _foreign_layer(model) is not None:
+        return                             # a user-defined model: the state_dict keys decide
+    current = json.loads(architecture_to_json(model))["model"]
+    difference = _first_difference(saved, current, "the model")
+    if difference:
+        raise ModelFileError(f"{source}: the file holds another architecture: {difference}; "
+                             f"load it with nn.load(path) to get the saved model, or pass "
+                             f"strict=False to load matching weights anyway")
+
+
+def _first_difference(saved: dict[str, Any], current: dict[str, Any], where: str) -> str | None:
+    if saved["class"] != current["class"]:
+        return f"{where} is {saved['class']} in the file, {current['class']} here"
+    if saved["hyperparameters"] != current["hyperparameters"]:
+        return (f"{where} ({saved['class']}) has hyperparameters {saved['hyperparameters']} "
+                f"in the file, {current['hyperparameters']} here")
+    saved_children, current_children = saved.get("children", []), current.get("children", [])
+    names = [c["name"] for c in saved_children], [c["name"] for c in current_children]
+    if names[0] != names[1]:
+        return f"{where} has layers {names[0]} in the file, {names[1]} here"
+    for a, b in zip(saved_children, current_children, strict=True):
+        difference = _first_difference(a, b, f"layer {a['name']!r} of {where}")
+        if difference:
+            return difference
+    return None

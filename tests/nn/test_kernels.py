@@ -1,0 +1,247 @@
+"""The fused nn kernels (autodiff/ops/nn_kernels.py): one graph node each, values against
+direct numpy formulas, gradients against finite differences to second order in float64
+(Hypothesis over shapes), stability at huge logits, and the errors for bad input."""
+import hypothesis.extra.numpy as hnp
+import hypothesis.strategies as st
+import numpy as np
+import pytest
+from hypothesis import given
+
+import autodiff as ad
+from autodiff.ops import nn_kernels
+
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+def floats(shape, low=-2.0, high=2.0):
+    return hnp.arrays(np.float64, shape, elements=st.floats(low, high, width=64))
+
+
+def leaf(array):
+    return ad.tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
+
+
+def check_both_orders(fn, inputs):
+    """gradcheck of fn, and of its first derivatives (second order).
+
+    The second-order check is written out here rather than calling ad.gradgradcheck,
+    which (at the time of writing) evaluates the first derivatives under no_grad for its
+    finite differences, gets no outputs and so compares nothing."""
+    assert ad.gradcheck(fn, inputs)
+    outputs = fn(*inputs)
+    v = ad.tensor(np.random.default_rng(0).standard_normal(outputs.shape), requires_grad=True)
+
+    def first_derivatives(*args):
+        with ad.enable_grad():
+            xs = args[:-1]
+            live = [x for x in xs if isinstance(x, ad.Tensor) and x.requires_grad]
+            grads = ad.grad(fn(*xs), live, args[-1], create_graph=True, allow_unused=True)
+        return tuple(g for g in grads if g is not None)
+
+    assert ad.gradcheck(first_derivatives, (*inputs, v))
+
+
+def reduce(losses, reduction):
+    return {"mean": losses.mean, "sum": losses.sum, "none": lambda: losses}[reduction]()
+
+
+# ---------------------------------------------------------------- linear
+
+@given(data=st.data())
+def test_linear_matches_formula_and_is_twice_differentiable(data):
+    batch = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3))
+    n_in, n_out = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    with_bias = data.draw(st.booleans())
+    x = leaf(data.draw(floats(batch + (n_in,))))
+    w = leaf(data.draw(floats((n_out, n_in))))
+    b = leaf(data.draw(floats((n_out,)))) if with_bias else None
+    y = nn_kernels.linear(x, w, b)
+    expected = x.data @ w.data.T + (b.data if with_bias else 0)
+    np.testing.assert_allclose(y.data, expected, rtol=1e-12, atol=1e-12)
+    assert y.shape == batch + (n_out,)
+    assert type(y.grad_fn).__name__ == "Linear" and y.grad_fn.inputs[0] is x
+    inputs = (x, w, b) if with_bias else (x, w)
+    check_both_orders(lambda *t: nn_kernels.linear(*t), inputs)
+
+
+def test_linear_backward_by_hand():
+    x = ad.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    w = ad.tensor([[1.0, -1.0], [0.5, 2.0], [0.0, 1.0]], requires_grad=True)
+    b = ad.tensor([0.1, 0.2, 0.3], requires_grad=True)
+    y = nn_kernels.linear(x, w, b)
+    np.testing.assert_allclose(y.data, [[-0.9, 4.7, 2.3], [-0.9, 9.7, 4.3]], rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [[1.5, 2.0], [1.5, 2.0]])     # Σ_out W
+    np.testing.assert_allclose(w.grad.data, [[4.0, 6.0]] * 3)             # Σ_batch x
+    np.testing.assert_allclose(b.grad.data, [2.0, 2.0, 2.0])              # batch size
+    assert y.dtype == x.grad.dtype == w.grad.dtype == np.float32
+
+
+def test_linear_shape_errors_name_the_shapes():
+    w = ad.zeros(10, 784)
+    with pytest.raises(ad.ShapeError, match=r"\(64, 783\).*in_features = 784"):
+        nn_kernels.linear(ad.zeros(64, 783), w)
+    with pytest.raises(ad.ShapeError, match=r"bias must have shape \(10,\)"):
+        nn_kernels.linear(ad.zeros(2, 784), w, ad.zeros(784))
+    with pytest.raises(ad.ShapeError, match="weight must have shape"):
+        nn_kernels.linear(ad.zeros(2, 3), ad.zeros(3))
+
+
+# ---------------------------------------------------------------- class-index losses
+
+def class_problem(data):
+    """(logits shape, target shape, class count) for (C,), (N, C) or (N, C, d)."""
+    kind = data.draw(st.sampled_from(["single", "batch", "spatial"]))
+    classes = data.draw(st.integers(1, 4))
+    n, d = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    shapes = {"single": ((classes,), ()), "batch": ((n, classes), (n,)),
+              "spatial": ((n, classes, d), (n, d))}
+    x_shape, t_shape = shapes[kind]
+    target = data.draw(hnp.arrays(np.int64, t_shape, elements=st.integers(0, classes - 1)))
+    return x_shape, target
+
+
+def numpy_log_softmax(x, axis):
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def picked(log_probs, target, axis):
+    return np.take_along_axis(log_probs, np.expand_dims(target, axis), axis).squeeze(axis)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_cross_entropy_matches_formula_and_is_twice_differentiable(reduction, data):
+    x_shape, target = class_problem(data)
+    x = leaf(data.draw(floats(x_shape, -3.0, 3.0)))
+    axis = 0 if x.ndim == 1 else 1
+    loss = nn_kernels.cross_entropy(x, ad.tensor(target), reduction)
+    expected = reduce(-picked(numpy_log_softmax(x.data, axis), target, axis), reduction)
+    np.testing.assert_allclose(loss.data, expected, rtol=1e-12, atol=1e-12)
+    assert type(loss.grad_fn).__name__ == "CrossEntropy" and loss.grad_fn.inputs[0] is x
+    check_both_orders(lambda t: nn_kernels.cross_entropy(t, target, reduction), (x,))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_nll_loss_matches_formula_and_is_twice_differentiable(reduction, data):
+    x_shape, target = class_problem(data)
+    x = leaf(data.draw(floats(x_shape, -3.0, 0.0)))
+    axis = 0 if x.ndim == 1 else 1
+    loss = nn_kernels.nll_loss(x, target, reduction)
+    np.testing.assert_allclose(loss.data, reduce(-picked(x.data, target, axis), reduction),
+                               rtol=1e-12)
+    assert type(loss.grad_fn).__name__ == "NLLLoss"
+    check_both_orders(lambda t: nn_kernels.nll_loss(t, target, reduction), (x,))
+
+
+def test_cross_entropy_gradient_by_hand():
+    """dL/dx = (softmax(x) - onehot(t)) / N."""
+    x = ad.tensor([[0.0, 0.0], [np.log(3.0), 0.0]], requires_grad=True)
+    loss = nn_kernels.cross_entropy(x, ad.tensor([0, 1]))
+    assert loss.item() == pytest.approx((np.log(2) + np.log(4)) / 2, rel=1e-6)
+    loss.backward()
+    np.testing.assert_allclose(x.grad.data, [[-0.25, 0.25], [0.375, -0.375]], rtol=1e-6)
+
+
+def test_cross_entropy_second_derivative_by_hand():
+    """For two classes, d²L/dx₀² = p₀ p₁ (the softmax's Jacobian)."""
+    x = ad.tensor(np.array([1.0, -1.0]), requires_grad=True)
+    g, = ad.grad(nn_kernels.cross_entropy(x, np.array(0)), [x], create_graph=True)
+    h, = ad.grad(g[0], [x])
+    p0 = 1 / (1 + np.exp(-2.0))
+    np.testing.assert_allclose(h.data, [p0 * (1 - p0), -p0 * (1 - p0)], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("scale", [1e4, 1000.0])
+def test_cross_entropy_is_finite_at_huge_logits(dtype, scale):
+    base = np.array([[1.0, -1.0, 0.5], [-1.0, 1.0, 0.0]])
+    x = ad.tensor((base * scale).astype(dtype), requires_grad=True)
+    target = ad.tensor([1, 1])
+    loss = nn_kernels.cross_entropy(x, target)
+    g, = ad.grad(loss, [x], create_graph=True)
+    h, = ad.grad(g.sum(), [x])
+    for t in (loss, g, h):
+        assert np.all(np.isfinite(t.data)) and t.dtype == dtype
+    # sample 0: the right class is 2·scale below the best one; sample 1 is right
+    assert loss.item() == pytest.approx(scale, rel=1e-5)
+    np.testing.assert_allclose(g.data, [[0.5, -0.5, 0], [0, 0, 0]], atol=1e-6)
+    log_probs = ad.tensor((base * scale).astype(dtype)).log_softmax(dim=1)
+    nll = nn_kernels.nll_loss(log_probs, target)
+    assert np.isfinite(nll.item()) and nll.item() == pytest.approx(loss.item(), rel=1e-6)
+
+
+def test_class_target_errors():
+    x = ad.zeros(4, 10)
+    with pytest.raises(ad.DtypeError, match="class indices as integers.*argmax"):
+        nn_kernels.cross_entropy(x, ad.zeros(4))
+    with pytest.raises(ad.ShapeError, match=r"needs a target of shape \(4,\).*got \(4, 1\)"):
+        nn_kernels.nll_loss(x, np.zeros((4, 1), dtype=np.int64))
+    with pytest.raises(IndexError, match="class 10, but the input has 10 classes"):
+        nn_kernels.cross_entropy(x, ad.tensor([0, 1, 10, 2]))
+    with pytest.raises(IndexError, match="class -1"):
+        nn_kernels.nll_loss(x, ad.tensor([0, -1, 1, 2]))
+    with pytest.raises(ValueError, match="reduction must be 'mean', 'sum' or 'none'"):
+        nn_kernels.cross_entropy(x, ad.tensor([0, 1, 2, 3]), "average")
+
+
+# ---------------------------------------------------------------- two-class losses
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_binary_cross_entropy_is_twice_differentiable_in_both_inputs(reduction, data):
+    shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3))
+    p = leaf(data.draw(floats(shape, 0.05, 0.95)))
+    t = leaf(data.draw(floats(shape, 0.0, 1.0)))
+    loss = nn_kernels.binary_cross_entropy(p, t, reduction)
+    expected = -(t.data * np.log(p.data) + (1 - t.data) * np.log(1 - p.data))
+    np.testing.assert_allclose(loss.data, reduce(expected, reduction), rtol=1e-12)
+    check_both_orders(lambda a, b: nn_kernels.binary_cross_entropy(a, b, reduction), (p, t))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_binary_cross_entropy_with_logits_is_twice_differentiable(reduction, data):
+    shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3))
+    x = leaf(data.draw(floats(shape, -4.0, 4.0)))
+    t = leaf(data.draw(floats(shape, 0.0, 1.0)))
+    loss = nn_kernels.binary_cross_entropy_with_logits(x, t, reduction)
+    s = 1 / (1 + np.exp(-x.data))
+    expected = -(t.data * np.log(s) + (1 - t.data) * np.log(1 - s))
+    np.testing.assert_allclose(loss.data, reduce(expected, reduction), rtol=1e-10)
+    check_both_orders(
+        lambda a, b: nn_kernels.binary_cross_entropy_with_logits(a, b, reduction), (x, t))
+
+
+def test_binary_cross_entropy_with_logits_at_zero_and_extremes():
+    """At x = 0 the gradient is σ(0) - t = 0.5 - t (a composition of relu and abs would
+    give -t there); at ±1000 every value and derivative is finite."""
+    x = ad.tensor([0.0, 1000.0, -1000.0], requires_grad=True)
+    t = ad.tensor([1.0, 0.0, 1.0])
+    loss = nn_kernels.binary_cross_entropy_with_logits(x, t, "sum")
+    np.testing.assert_allclose(loss.data, np.log(2) + 2000, rtol=1e-6)
+    g, = ad.grad(loss, [x], create_graph=True)
+    np.testing.assert_allclose(g.data, [-0.5, 1.0, -1.0])
+    h, = ad.grad(g.sum(), [x])
+    np.testing.assert_allclose(h.data, [0.25, 0.0, 0.0])
+
+
+def test_binary_cross_entropy_clamps_logs_at_minus_100():
+    p = ad.tensor([0.0, 1.0, 0.5], requires_grad=True)
+    t = ad.tensor([1.0, 0.0, 1.0])
+    loss = nn_kernels.binary_cross_entropy(p, t, "none")
+    np.testing.assert_allclose(loss.data, [100.0, 100.0, np.log(2)], rtol=1e-6)
+    loss.sum().backward()
+    # (p - t) / max(p(1 - p), 1e-12): huge but finite where p(1 - p) = 0
+    np.testing.assert_allclose(p.grad.data, [-1e12, 1e12, -2.0], rtol=1e-5)
+
+
+def test_binary_losses_check_input():
+    with pytest.raises(ValueError, match=r"probability in \[0, 1\].*with_logits"):
+        nn_kernels.binary_cross_entropy(ad.tensor([0.5, 1.5]), ad.tensor([1.0, 0.0]))
+    with pytest.raises(ad.ShapeError, match=r"\(4, 1\).*\(4,\).*same shape"):
+        nn_kernels.binary_cross_entropy_with_logits(ad.zeros(4, 1), ad.zeros(4))
+    loss = nn_kernels.binary_cross_entropy_with_logits(ad.zeros(2), [1.0, 0.0])
+    assert loss.dtype == np.float32     # a float64 list target does not upcast float32

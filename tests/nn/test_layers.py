@@ -1,0 +1,244 @@
+"""The layers (nn/linear.py, activation.py, flatten.py, dropout.py, batchnorm.py): numbers
+by hand, PyTorch on the same weights (values and gradients, float32 and float64),
+initialisation statistics, Dropout's statistics and BatchNorm's running estimates."""
+import numpy as np
+import pytest
+
+import autodiff as ad
+import nn
+
+DTYPES = [np.float32, np.float64]
+TOLERANCE = {np.float32: {"rtol": 1e-5, "atol": 1e-6}, np.float64: {"rtol": 1e-12, "atol": 1e-13}}
+
+
+def torch_copy(torch, ours, theirs, dtype):
+    """Give the torch module our weights (and buffers), in `dtype`."""
+    theirs.load_state_dict({k: torch.from_numpy(np.array(v.data)) for k, v in
+                            ours.state_dict().items()})
+    return theirs.to(getattr(torch, np.dtype(dtype).name))
+
+
+def compare_with_torch(torch, ours, theirs, x, dtype, upstream_seed=0, sync=True):
+    """Same weights (copied from ours unless sync=False), same input, same upstream
+    gradient: outputs, input gradients and parameter gradients must agree."""
+    if sync:
+        ours.to(dtype)
+        theirs = torch_copy(torch, ours, theirs, dtype)
+    x = np.asarray(x, dtype=dtype)
+    xa = ad.tensor(x, requires_grad=True)
+    xt = torch.tensor(x, requires_grad=True)
+    ya, yt = ours(xa), theirs(xt)
+    assert ya.dtype == dtype
+    np.testing.assert_allclose(ya.data, yt.detach().numpy(), **TOLERANCE[dtype])
+    upstream = np.random.default_rng(upstream_seed).standard_normal(ya.shape).astype(dtype)
+    ya.backward(upstream)
+    yt.backward(torch.from_numpy(upstream))
+    np.testing.assert_allclose(xa.grad.data, xt.grad.numpy(), **TOLERANCE[dtype])
+    torch_params = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        assert p.grad.dtype == dtype
+        np.testing.assert_allclose(p.grad.data, torch_params[name].grad.numpy(),
+                                   **TOLERANCE[dtype])
+    return ya, yt
+
+
+# ---------------------------------------------------------------- Linear
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch", [(), (5,), (2, 3)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_matches_torch(dtype, batch, bias):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(1).standard_normal(batch + (4,))
+    compare_with_torch(torch, nn.Linear(4, 3, bias=bias), torch.nn.Linear(4, 3, bias=bias),
+                       x, dtype)
+
+
+def test_linear_by_hand():
+    layer = nn.Linear(2, 1)
+    layer.weight.data[...] = [[2.0, -1.0]]
+    layer.bias.data[...] = [0.5]
+    y = layer(ad.tensor([[1.0, 3.0], [0.0, 1.0]]))
+    np.testing.assert_array_equal(y.data, [[-0.5], [-0.5]])
+    assert list(nn.Linear(2, 1, bias=False).state_dict()) == ["weight"]
+    assert nn.Linear(2, 1, bias=False).bias is None
+    with pytest.raises(ValueError, match="Linear: in_features must be a whole number >= 0"):
+        nn.Linear(2.5, 3)
+    with pytest.raises(ValueError, match="BatchNorm1d: num_features"):
+        nn.BatchNorm1d(-1)
+
+
+def test_linear_init_is_torchs_uniform():
+    """weight and bias ~ U(-1/√in, 1/√in): within the bound, mean 0, variance bound²/3."""
+    ad.manual_seed(0)
+    layer = nn.Linear(400, 300)
+    bound = 1 / 20
+    for p in (layer.weight, layer.bias):
+        assert p.dtype == np.float32 and p.requires_grad
+        assert np.abs(p.data).max() <= bound
+    w = layer.weight.data.astype(np.float64)
+    assert abs(w.mean()) < 3 * bound / np.sqrt(3 * w.size)          # 3 standard errors
+    assert w.var() == pytest.approx(bound ** 2 / 3, rel=0.02)
+    assert np.abs(w).max() > 0.99 * bound                           # the whole range is used
+    assert layer.weight.shape == (300, 400) and layer.bias.shape == (300,)
+    assert np.abs(layer.bias.data).max() > 0.9 * bound
+
+
+def test_manual_seed_reproduces_models():
+    ad.manual_seed(7)
+    a = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    ad.manual_seed(7)
+    b = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+    c = nn.Linear(3, 4)
+    assert not np.array_equal(c.weight.data, a[0].weight.data)
+
+
+# ---------------------------------------------------------------- activations and shapes
+
+ACTIVATIONS = [("ReLU", {}), ("LeakyReLU", {"negative_slope": 0.2}), ("LeakyReLU", {}),
+               ("Sigmoid", {}), ("Tanh", {}), ("Softmax", {"dim": 1}),
+               ("LogSoftmax", {"dim": 1}), ("Softmax", {"dim": 0}), ("Identity", {}),
+               ("Flatten", {}), ("Flatten", {"start_dim": 0, "end_dim": 1})]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name, kwargs", ACTIVATIONS)
+def test_activations_match_torch(name, kwargs, dtype):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(2).standard_normal((4, 3, 2)) * 3
+    if name not in ("Flatten", "Identity"):
+        x = x[:, :, 0]
+    compare_with_torch(torch, getattr(nn, name)(**kwargs),
+                       getattr(torch.nn, name)(**kwargs), x, dtype)
+
+
+def test_activations_by_hand():
+    x = ad.tensor([-2.0, 0.0, 3.0], requires_grad=True)
+    np.testing.assert_allclose(nn.LeakyReLU(0.1)(x).data, [-0.2, 0.0, 3.0], rtol=1e-6)
+    nn.ReLU()(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0, 0, 1])            # relu'(0) = 0
+    np.testing.assert_allclose(nn.Sigmoid()(ad.tensor([0.0, np.log(3)])).data, [0.5, 0.75],
+                               rtol=1e-6)
+    np.testing.assert_allclose(nn.Softmax(dim=0)(ad.tensor([0.0, np.log(3)])).data,
+                               [0.25, 0.75], rtol=1e-6)
+    np.testing.assert_allclose(nn.LogSoftmax(dim=0)(ad.tensor([0.0, np.log(3)])).data,
+                               np.log([0.25, 0.75]), rtol=1e-6)
+    assert nn.Flatten()(ad.zeros(2, 3, 4)).shape == (2, 12)
+
+
+def test_softmax_without_dim_says_what_to_do():
+    with pytest.raises(ad.ShapeError, match="say which dim"):
+        nn.Softmax()(ad.zeros(2, 3))
+
+
+# ---------------------------------------------------------------- Dropout
+
+def test_dropout_statistics():
+    ad.manual_seed(3)
+    p = 0.3
+    x = ad.full((200, 500), 2.0)
+    y = nn.Dropout(p)(x).data
+    survived = y != 0
+    fraction = survived.mean()
+    assert abs(fraction - (1 - p)) < 3 * np.sqrt(p * (1 - p) / y.size)     # 3 std errors
+    np.testing.assert_allclose(y[survived], 2.0 / (1 - p), rtol=1e-6)      # inverted scaling
+    assert y.mean() == pytest.approx(2.0, rel=0.01)                        # mean kept
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dropout_keeps_dtype_and_routes_gradients_through_the_mask(dtype):
+    x = ad.ones(1000, dtype=dtype, requires_grad=True)
+    y = nn.Dropout(0.5)(x)
+    assert y.dtype == dtype
+    y.sum().backward()
+    assert x.grad.dtype == dtype
+    np.testing.assert_array_equal(x.grad.data, y.data)     # d(x·mask)/dx = mask
+
+
+def test_dropout_draws_a_new_mask_per_call_and_is_reproducible():
+    drop = nn.Dropout(0.5)
+    x = ad.ones(100)
+    ad.manual_seed(5)
+    first, second = drop(x).data, drop(x).data
+    assert not np.array_equal(first, second)
+    ad.manual_seed(5)
+    np.testing.assert_array_equal(drop(x).data, first)
+
+
+def test_dropout_is_exact_identity_in_eval_and_at_the_extremes():
+    x = ad.randn(10, requires_grad=True)
+    drop = nn.Dropout(0.5).eval()
+    assert drop(x) is x
+    assert nn.Dropout(0.0)(x) is x
+    np.testing.assert_array_equal(nn.Dropout(1.0)(x).data, np.zeros(10))
+    with pytest.raises(ValueError, match="between 0 and 1, got 1.5"):
+        nn.Dropout(1.5)
+
+
+# ---------------------------------------------------------------- BatchNorm1d
+
+def run_batchnorm_steps(torch, ours, theirs, inputs, dtype):
+    """Several training steps (outputs, gradients, running statistics), then eval."""
+    ours.to(dtype)
+    theirs = torch_copy(torch, ours, theirs, dtype)
+    for step, x in enumerate(inputs):
+        compare_with_torch(torch, ours, theirs, x, dtype, upstream_seed=step, sync=False)
+        for p in (*ours.parameters(), *theirs.parameters()):
+            p.grad = None
+        for name, value in theirs.state_dict().items():
+            np.testing.assert_allclose(ours.state_dict()[name].data, value.numpy(),
+                                       **TOLERANCE[dtype], err_msg=name)
+    ours.eval()
+    theirs.eval()
+    before = {k: v.data.copy() for k, v in ours.state_dict().items()}
+    compare_with_torch(torch, ours, theirs, inputs[0] * 2 + 1, dtype, sync=False)
+    for name, value in ours.state_dict().items():
+        np.testing.assert_array_equal(value.data, before[name])         # eval changes nothing
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(8, 3), (4, 3, 5)])
+@pytest.mark.parametrize("options", [{}, {"momentum": None}, {"affine": False},
+                                     {"momentum": 0.5, "eps": 1e-3}])
+def test_batchnorm_training_steps_then_eval_match_torch(dtype, shape, options):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    inputs = [rng.standard_normal(shape) * (step + 1) + step for step in range(4)]
+    ours = nn.BatchNorm1d(3, **options)
+    if ours.affine:
+        ours.weight.data[...] = [1.5, -0.5, 2.0]
+        ours.bias.data[...] = [0.1, 0.2, -0.3]
+    run_batchnorm_steps(torch, ours, torch.nn.BatchNorm1d(3, **options), inputs, dtype)
+    assert ours.num_batches_tracked.item() == 4
+
+
+def test_batchnorm_without_running_stats_uses_batch_statistics_in_eval():
+    torch = pytest.importorskip("torch")
+    ours = nn.BatchNorm1d(3, track_running_stats=False)
+    assert list(ours.state_dict()) == ["weight", "bias"]
+    ours.eval()
+    theirs = torch.nn.BatchNorm1d(3, track_running_stats=False).eval()
+    x = np.random.default_rng(5).standard_normal((6, 3))
+    compare_with_torch(torch, ours, theirs, x, np.float64)
+
+
+def test_batchnorm_by_hand():
+    """Biased variance to normalise, unbiased variance for the running estimate."""
+    bn = nn.BatchNorm1d(1, eps=0.0)
+    y = bn(ad.tensor([[1.0], [2.0], [3.0], [6.0]]))     # mean 3, biased var 3.5, unbiased 14/3
+    np.testing.assert_allclose(y.data[:, 0], np.array([-2, -1, 0, 3]) / np.sqrt(3.5),
+                               rtol=1e-6)
+    np.testing.assert_allclose(bn.running_mean.data, [0.3], rtol=1e-6)
+    np.testing.assert_allclose(bn.running_var.data, [0.9 + 0.1 * 14 / 3], rtol=1e-6)
+    assert bn.state_dict()["num_batches_tracked"].item() == 1
+
+
+def test_batchnorm_errors():
+    bn = nn.BatchNorm1d(3)
+    with pytest.raises(ad.ShapeError, match=r"\(N, 3\) or \(N, 3, L\), got \(4, 2\)"):
+        bn(ad.zeros(4, 2))
+    with pytest.raises(ad.ShapeError, match="more than one value per channel"):
+        bn(ad.zeros(1, 3))
+    assert bn.eval()(ad.zeros(1, 3)).shape == (1, 3)

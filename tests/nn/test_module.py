@@ -1,0 +1,316 @@
+"""Module, Parameter, Sequential and ModuleList (nn/module.py): registration, PyTorch's
+names and order, state_dict round trips and errors, modes, hooks, graph scopes, repr and
+hyperparameters."""
+import collections
+import timeit
+
+import numpy as np
+import pytest
+
+import autodiff as ad
+import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(4, 3)
+        self.bn = nn.BatchNorm1d(3)
+        self.scale = nn.Parameter(ad.ones(1))
+        self.register_buffer("steps", ad.tensor(0))
+        self.head = nn.Sequential(nn.ReLU(), nn.Linear(3, 2))
+
+    def forward(self, x):
+        return self.head(self.bn(self.fc1(x))) * self.scale
+
+
+def mixed_model():
+    return nn.Sequential(nn.Linear(5, 4), nn.BatchNorm1d(4), nn.LeakyReLU(0.2),
+                         nn.Dropout(0.3), nn.Linear(4, 3, bias=False), nn.Softmax(dim=1))
+
+
+# ---------------------------------------------------------------- registration and order
+
+def test_named_parameters_buffers_and_modules_follow_torch_order():
+    net = Net()
+    assert [n for n, _ in net.named_parameters()] == [
+        "scale", "fc1.weight", "fc1.bias", "bn.weight", "bn.bias", "head.1.weight",
+        "head.1.bias"]
+    assert [n for n, _ in net.named_buffers()] == [
+        "steps", "bn.running_mean", "bn.running_var", "bn.num_batches_tracked"]
+    assert [n for n, _ in net.named_modules()] == ["", "fc1", "bn", "head", "head.0",
+                                                   "head.1"]
+    assert [n for n, _ in net.named_children()] == ["fc1", "bn", "head"]
+    assert next(net.children()) is net.fc1
+    assert len(list(net.modules())) == 6
+    assert [n for n, _ in net.named_parameters(recurse=False)] == ["scale"]
+    assert next(net.named_parameters(prefix="model"))[0] == "model.scale"
+
+
+def test_state_dict_keys_order_and_values_match_torch():
+    torch = pytest.importorskip("torch")
+    ours = mixed_model()
+    theirs = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.BatchNorm1d(4),
+                                 torch.nn.LeakyReLU(0.2), torch.nn.Dropout(0.3),
+                                 torch.nn.Linear(4, 3, bias=False), torch.nn.Softmax(dim=1))
+    sd = ours.state_dict()
+    assert list(sd) == list(theirs.state_dict())
+    assert list(sd) == ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
+                        "1.running_var", "1.num_batches_tracked", "4.weight"]
+    steps = sd["1.num_batches_tracked"]
+    assert steps.shape == () and steps.dtype == np.int64 and steps.item() == 0
+    assert all(sd[k].dtype == np.float32 for k in sd if k != "1.num_batches_tracked")
+    theirs.load_state_dict({k: torch.from_numpy(v.data.copy()) for k, v in sd.items()})
+    for k, v in theirs.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), sd[k].data)
+
+
+def test_state_dict_shares_memory_but_not_the_graph():
+    model = nn.Linear(2, 2)
+    sd = model.state_dict()
+    assert not sd["weight"].requires_grad and sd["weight"].data is model.weight.data
+    assert isinstance(sd, collections.OrderedDict)
+
+
+def test_load_state_dict_copies_into_the_existing_tensors_and_dtypes():
+    source, target = mixed_model(), mixed_model()
+    source.train()(ad.randn(6, 5))                 # moves the running statistics
+    weight_array = target[0].weight.data
+    sd = {k: v.data.astype(np.float64) for k, v in source.state_dict().items()}
+    result = target.load_state_dict(sd)
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    assert target[0].weight.data is weight_array          # copied in place
+    assert target[0].weight.dtype == np.float32           # the model's dtype is kept
+    assert target[1].num_batches_tracked.dtype == np.int64
+    assert target[1].num_batches_tracked.item() == 1
+    for key, value in source.state_dict().items():
+        np.testing.assert_array_equal(target.state_dict()[key].data, value.data)
+
+
+def test_load_state_dict_lists_every_problem_and_copies_nothing():
+    model = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))
+    before = model[0].weight.data.copy()
+    bad = {"0.weight": np.zeros((2, 4)), "0.bias": np.zeros(2), "1.weight": np.zeros((1, 2)),
+           "2.bias": np.zeros(1)}
+    with pytest.raises(nn.StateDictError) as error:
+        model.load_state_dict(bad)
+    message = str(error.value)
+    assert "missing keys: 1.bias" in message
+    assert "unexpected keys: 2.bias" in message
+    assert "0.weight: shape (2, 4) in the state dict, (2, 3) in the model" in message
+    np.testing.assert_array_equal(model[0].weight.data, before)
+    # strict=False tolerates missing and unexpected keys, never a wrong shape
+    good = {"0.bias": np.ones(2), "extra": np.ones(1)}
+    result = model.load_state_dict(good, strict=False)
+    assert result.missing_keys == ["0.weight", "1.weight", "1.bias"]
+    assert result.unexpected_keys == ["extra"]
+    np.testing.assert_array_equal(model[0].bias.data, [1, 1])
+    with pytest.raises(nn.StateDictError, match="0.bias: shape"):
+        model.load_state_dict({"0.bias": np.ones(3)}, strict=False)
+
+
+def test_attribute_rules():
+    net = Net()
+    with pytest.raises(TypeError, match="is a parameter: assign an nn.Parameter"):
+        net.scale = ad.ones(1)
+    net.scale = None
+    assert "scale" not in [n for n, _ in net.named_parameters()]
+    net.fc1 = None
+    assert [n for n, _ in net.named_children()] == ["bn", "head"]
+    net.steps = ad.tensor(5)
+    assert net.state_dict()["steps"].item() == 5
+    del net.bn
+    assert not hasattr(net, "bn")
+    with pytest.raises(AttributeError, match="'Net' object has no attribute 'missing'"):
+        _ = net.missing
+
+    class Early(nn.Module):
+        def __init__(self):
+            self.w = nn.Parameter(ad.ones(1))
+
+    with pytest.raises(AttributeError, match="call super"):
+        Early()
+    with pytest.raises(TypeError, match="must be a Module"):
+        nn.Sequential(nn.Linear(1, 1), lambda x: x)
+
+
+def test_parameter():
+    p = nn.Parameter(np.array([1.0, 2.0]))
+    assert isinstance(p, ad.Tensor) and p.requires_grad and p.dtype == np.float64
+    assert repr(nn.Parameter([1.0])) == "Parameter containing:\ntensor([1.], requires_grad=True)"
+    y = p * 2
+    assert type(y) is ad.Tensor                   # results of ops are plain tensors
+    assert not nn.Parameter(ad.ones(2), requires_grad=False).requires_grad
+
+
+# ---------------------------------------------------------------- modes and gradients
+
+def test_train_eval_zero_grad_apply_and_to():
+    net = Net()
+    assert net.training and net.head[1].training
+    assert net.eval() is net and not net.training and not net.head[0].training
+    net.train()
+    assert all(m.training for m in net.modules())
+    with pytest.raises(TypeError, match="True or False"):
+        net.train("no")
+    loss = net(ad.randn(5, 4)).sum()
+    loss.backward()
+    assert all(p.grad is not None for p in net.parameters())
+    net.zero_grad(set_to_none=False)
+    assert all(np.all(p.grad.data == 0) for p in net.parameters())
+    net.zero_grad()
+    assert all(p.grad is None for p in net.parameters())
+    visited = []
+    assert net.apply(lambda m: visited.append(type(m).__name__)) is net
+    assert visited == ["Linear", "BatchNorm1d", "ReLU", "Linear", "Sequential", "Net"]
+    net.double()
+    assert all(p.dtype == np.float64 for p in net.parameters())
+    assert net.bn.running_var.dtype == np.float64
+    assert net.bn.num_batches_tracked.dtype == np.int64
+    assert net(ad.randn(3, 4, dtype=ad.float64)).dtype == np.float64
+
+
+# ---------------------------------------------------------------- containers
+
+def test_sequential_indexing_and_append():
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh())
+    assert len(model) == 2 and isinstance(model[-1], nn.Tanh)
+    model.append(nn.Linear(3, 1))
+    assert [n for n, _ in model.named_children()] == ["0", "1", "2"]
+    head = model[1:]
+    assert isinstance(head, nn.Sequential) and [n for n, _ in head.named_children()] == ["1", "2"]
+    assert list(model) == [model[0], model[1], model[2]]
+    with pytest.raises(IndexError, match="index 3 is out of range for 3 modules"):
+        model[3]
+    named = nn.Sequential(collections.OrderedDict(fc1=nn.Linear(2, 2), act=nn.ReLU()))
+    assert list(named.state_dict()) == ["fc1.weight", "fc1.bias"]
+    assert named(ad.ones(1, 2)).shape == (1, 2)
+
+
+def test_module_list():
+    layers = nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 2)])
+    layers.append(nn.ReLU())
+    layers[1] = nn.Tanh()
+    assert [type(m).__name__ for m in layers] == ["Linear", "Tanh", "ReLU"]
+    assert list(layers.state_dict()) == ["0.weight", "0.bias"]
+    assert isinstance(layers[:2], nn.ModuleList) and len(layers[:2]) == 2
+    with pytest.raises(NotImplementedError, match="loop over it"):
+        layers(ad.ones(2))
+
+
+# ---------------------------------------------------------------- repr
+
+def test_repr_matches_torch():
+    torch = pytest.importorskip("torch")
+    ours = nn.Sequential(nn.Linear(784, 64), nn.ReLU(), nn.Sigmoid(), nn.Tanh(),
+                         nn.LeakyReLU(), nn.Softmax(dim=1), nn.LogSoftmax(dim=1),
+                         nn.Flatten(), nn.Identity(), nn.Linear(3, 2, bias=False),
+                         nn.Sequential(nn.Linear(1, 1)), nn.MSELoss(),
+                         nn.CrossEntropyLoss())
+    tn = torch.nn
+    theirs = tn.Sequential(tn.Linear(784, 64), tn.ReLU(), tn.Sigmoid(), tn.Tanh(),
+                           tn.LeakyReLU(), tn.Softmax(dim=1), tn.LogSoftmax(dim=1),
+                           tn.Flatten(), tn.Identity(), tn.Linear(3, 2, bias=False),
+                           tn.Sequential(tn.Linear(1, 1)), tn.MSELoss(), tn.CrossEntropyLoss())
+    assert repr(ours) == repr(theirs)
+    repeated = nn.ModuleList([nn.Linear(2, 2)] * 3 + [nn.ReLU()])
+    assert repr(repeated) == repr(tn.ModuleList([tn.Linear(2, 2)] * 3 + [tn.ReLU()]))
+    assert repr(nn.ModuleList()) == repr(tn.ModuleList())
+
+
+def test_repr_of_layers_whose_torch_repr_differs():
+    """torch prints `inplace=False` for Dropout and (since 2.13) `bias=True` for
+    BatchNorm1d; those arguments do not exist here."""
+    assert repr(nn.Dropout(0.25)) == "Dropout(p=0.25)"
+    assert repr(nn.BatchNorm1d(10)) == ("BatchNorm1d(10, eps=1e-05, momentum=0.1, "
+                                        "affine=True, track_running_stats=True)")
+
+
+# ---------------------------------------------------------------- hyperparameters
+
+def test_hyperparameters_rebuild_every_builtin_layer():
+    layers = [nn.Linear(784, 64, bias=False), nn.Identity(), nn.Flatten(0, 2), nn.ReLU(),
+              nn.LeakyReLU(0.2), nn.Sigmoid(), nn.Tanh(), nn.Softmax(dim=0),
+              nn.LogSoftmax(dim=1), nn.Dropout(0.1),
+              nn.BatchNorm1d(8, eps=1e-3, momentum=None, affine=False,
+                             track_running_stats=False),
+              nn.MSELoss(reduction="sum"), nn.L1Loss(), nn.BCELoss(), nn.BCEWithLogitsLoss(),
+              nn.NLLLoss(reduction="none"), nn.CrossEntropyLoss(), nn.Sequential(),
+              nn.ModuleList()]
+    assert {type(m).__name__ for m in layers} == set(nn.BUILTIN_LAYERS)
+    for layer in layers:
+        assert nn.BUILTIN_LAYERS[type(layer).__name__] is type(layer)
+        rebuilt = type(layer)(**layer.hyperparameters())
+        assert repr(rebuilt) == repr(layer)
+        assert rebuilt.hyperparameters() == layer.hyperparameters()
+    assert nn.Linear(784, 64).hyperparameters() == {"in_features": 784, "out_features": 64,
+                                                    "bias": True}
+    assert nn.Dropout().hyperparameters() == {"p": 0.5}
+    assert nn.LeakyReLU().hyperparameters() == {"negative_slope": 0.01}
+    assert nn.Softmax(dim=1).hyperparameters() == {"dim": 1}
+    assert nn.BatchNorm1d(4).hyperparameters() == {
+        "num_features": 4, "eps": 1e-5, "momentum": 0.1, "affine": True,
+        "track_running_stats": True}
+
+
+def test_user_modules_have_no_hyperparameters():
+    with pytest.raises(TypeError, match="Net is not one of nn's built-in layers"):
+        Net().hyperparameters()
+
+
+# ---------------------------------------------------------------- calling: hooks and scopes
+
+def test_forward_hooks_see_and_may_replace_the_output():
+    layer = nn.Linear(2, 2)
+    seen = []
+    handle = layer.register_forward_hook(lambda m, args, out: seen.append((m, args, out)))
+    x = ad.ones(1, 2)
+    y = layer(x)
+    assert seen[0][0] is layer and seen[0][1][0] is x and seen[0][2] is y
+    replace = layer.register_forward_hook(lambda m, args, out: out * 0)
+    assert np.all(layer(x).data == 0)
+    replace.remove()
+    handle.remove()
+    layer(x)
+    assert len(seen) == 2 and np.any(layer(x).data != 0)
+
+
+def test_scopes_name_each_module_by_path_and_class():
+    xor = nn.Sequential(nn.Linear(2, 10), nn.Tanh(), nn.Linear(10, 1), nn.Sigmoid())
+    x = ad.ones(4, 2)
+    y = xor(x)
+    assert y.grad_fn.scope == ("Sequential", "3: Sigmoid")
+    hidden = xor[0](x)
+    assert hidden.grad_fn.scope == ("0: Linear(2→10)",)
+
+    class Mnist(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(784, 64)
+            self.block = nn.Sequential(nn.Dropout(0.5), nn.BatchNorm1d(64))
+
+        def forward(self, x):
+            return self.block(self.fc1(x))
+
+    out = Mnist()(ad.randn(3, 784))
+    assert out.grad_fn.scope == ("Mnist", "block: Sequential", "1: BatchNorm1d(64)")
+    assert Mnist().fc1(ad.ones(1, 784)).grad_fn.scope == ("fc1: Linear(784→64)",)
+    drop = Mnist().block[0](ad.ones(2, 2, requires_grad=True))
+    assert drop.grad_fn.scope == ("0: Dropout(p=0.5)",)
+    assert ad.ones(1, requires_grad=True).exp().grad_fn.scope is None    # outside any module
+
+
+def test_slicing_a_container_does_not_rename_its_modules():
+    layers = nn.ModuleList([nn.Tanh(), nn.Sigmoid()])
+    tail = layers[1:]
+    y = tail[0](ad.ones(1, requires_grad=True))
+    assert y.grad_fn.scope == ("1: Sigmoid",)
+
+
+def test_module_call_overhead_is_small():
+    """The scope and hook handling around forward cost about a microsecond per call."""
+    layer = nn.Tanh()
+    x = ad.ones(2)
+    call = min(timeit.repeat(lambda: layer(x), number=2000, repeat=5))
+    forward = min(timeit.repeat(lambda: layer.forward(x), number=2000, repeat=5))
+    assert (call - forward) / 2000 < 10e-6

@@ -58,12 +58,21 @@ _LIBRARY_DIRS = tuple(os.path.join(os.path.dirname(os.path.dirname(os.path.abspa
                                    package) + os.sep for package in ("autodiff", "nn", "optim"))
 
 
+_is_library_file: dict[str, bool] = {}
+
+
 def user_frame() -> Any:
     """The innermost calling frame outside autodiff, nn and optim (the user's code)."""
     frame = sys._getframe(2)
-    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        library = _is_library_file.get(filename)
+        if library is None:
+            library = _is_library_file[filename] = filename.startswith(_LIBRARY_DIRS)
+        if not library:
+            return frame
         frame = frame.f_back
-    return frame
+    return None
 
 
 class Function:

@@ -1,8 +1,8 @@
 """Fused kernels for neural networks: a layer or a loss as one graph node each.
 
 `linear` is x Wᵀ + b; `cross_entropy` is log-softmax and negative log-likelihood;
-`nll_loss` picks -log p[target]; `binary_cross_entropy(_with_logits)` are the two-class
-losses. Each is numerically stable (the maximum is subtracted before any exp, logs are
+`nll_loss` picks -log p[target]; `mse_loss` is the squared error;
+`binary_cross_entropy(_with_logits)` are the two-class losses. Each is numerically stable (the maximum is subtracted before any exp, logs are
 clamped as torch clamps them) and twice differentiable: their backward formulas use only
 operators, reshapes and sums, so with create_graph=True they are recorded and can be
 differentiated again.
@@ -172,6 +172,33 @@ def class_targets(op: str, x: Any, target: Any, reduction: str) -> np.ndarray:
         raise TensorIndexError(f"{op}: target holds class {bad}, but the input has "
                                f"{classes} classes (valid indices 0 to {classes - 1})")
     return t.astype(np.int64, copy=False)
+
+
+# ---------------------------------------------------------------- regression loss
+
+class MSELoss(Function):
+    """L = (x - t)²;  dL/dx = 2(x - t),  dL/dt = -2(x - t)"""
+    name = "mse_loss"
+
+    @staticmethod
+    def forward(ctx, x, target, reduction="mean"):
+        ctx.save_for_backward(x, target)
+        diff = x - target
+        return reduce_losses(ctx, diff * diff, reduction, diff.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, target = ctx.saved_tensors
+        need_x, need_target = ctx.needs_input_grad
+        grad_x = per_loss(ctx, grad) * 2 * (x - target)
+        return (grad_x if need_x else None), (-grad_x if need_target else None)
+
+
+def mse_loss(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean (or sum, or each) of (x - target)² as one node; shapes must match."""
+    check_reduction("mse_loss", reduction)
+    check_same_shape("mse_loss", x, target)
+    return MSELoss.apply(x, _like(target, x), reduction=reduction)
 
 
 # ---------------------------------------------------------------- two-class losses

@@ -159,6 +159,8 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
     for x, g in zip(node.inputs, input_grads):
         if g is None or not isinstance(x, Tensor) or not x._requires_grad:
             continue
+        if not create_graph and type(g) is not np.ndarray:
+            g = np.asarray(g)                    # numpy gives scalars for 0-d results
         if anomaly:
             check_finite(g, type(node), "backward", node.site)
         if g.shape != x._data.shape:

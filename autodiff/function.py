@@ -100,6 +100,10 @@ class Function:
                     record = True
             else:
                 arrays.append(x)
+        if any(isinstance(x, np.generic) for x in arrays):
+            # numpy scalars count as Python numbers, so they never upcast a float32 graph
+            arrays = [x.item() if isinstance(x, np.generic) else x for x in arrays]
+            inputs = tuple(x if isinstance(x, Tensor) else a for x, a in zip(inputs, arrays))
         ctx.inputs = inputs
         try:
             out = cls.forward(ctx, *arrays, **options)

@@ -92,8 +92,8 @@ def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: floa
             if problem is None:
                 continue
             out_shape = _outputs(fn, inputs)[k].shape
-            message = _mismatch_message(problem, k, inputs.index(x), out_shape, x.shape,
-                                        atol, rtol)
+            position = next(i for i, v in enumerate(inputs) if v is x)
+            message = _mismatch_message(problem, k, position, out_shape, x.shape, atol, rtol)
             if raise_exception:
                 raise GradcheckError(message)
             return False

@@ -382,10 +382,14 @@ class Tensor:
         return elementwise.Minimum.apply(self, other)
 
     def to(self, dtype: Any) -> Tensor:
-        """This tensor converted to `dtype` (differentiable between float dtypes)."""
-        if np.dtype(dtype) == self.dtype:
+        """This tensor converted to `dtype`: differentiable between float dtypes; a
+        conversion to an integer or bool dtype ends the graph."""
+        dtype = np.dtype(dtype)
+        if dtype == self.dtype:
             return self
-        return elementwise.Cast.apply(self, dtype=np.dtype(dtype))
+        if not np.issubdtype(dtype, np.floating):
+            return Tensor._make(self._data.astype(dtype))
+        return elementwise.Cast.apply(self, dtype=dtype)
 
     def float(self) -> Tensor:
         return self.to(np.float32)

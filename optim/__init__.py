@@ -1,1 +1,19 @@
-"""optim: optimizers and learning-rate schedules (mirrors torch.optim)."""
+"""optim: optimizers and learning-rate schedules (mirrors torch.optim).
+
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    opt.zero_grad(); loss.backward(); opt.step()
+    optim.save_state(opt, "adam.safetensors")      # resume later with optim.load_state
+
+Each optimizer's docstring gives its update as an algorithm box and in the lecture notes'
+notation (SEEDS.md 002), and says why the two agree.
+"""
+from . import lr_scheduler
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .serialization import load_state, save_state
+from .sgd import SGD
+
+__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "load_state",
+           "lr_scheduler", "save_state"]

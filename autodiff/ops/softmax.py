@@ -22,12 +22,23 @@ def one_axis(op: str, dim: int | None, axis: int | None, ndim: int) -> int | Non
     return None if axes is None else axes[0]
 
 
-def shifted_log_sum_exp(x: np.ndarray, axis: Any) -> np.ndarray:
-    """log Σ exp(x) along `axis`, keeping dims, with the max subtracted for stability."""
+def shift_by_max(x: np.ndarray, axis: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(x - m, m) with m the maximum along `axis` (0 where it is not finite), kept dims."""
     shift = x.max(axis=axis, keepdims=True)
     shift = np.where(np.isfinite(shift), shift, 0)
+    return x - shift, shift
+
+
+def log_sum_exp_of_shifted(shifted: np.ndarray, axis: Any) -> np.ndarray:
+    """log Σ exp(shifted) along `axis`, kept dims; shifted's maximum is 0, so no overflow."""
     with np.errstate(divide="ignore"):
-        return np.log(np.exp(x - shift).sum(axis=axis, keepdims=True)) + shift
+        return np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def shifted_log_sum_exp(x: np.ndarray, axis: Any) -> np.ndarray:
+    """log Σ exp(x) along `axis`, keeping dims, with the max subtracted for stability."""
+    shifted, shift = shift_by_max(x, axis)
+    return log_sum_exp_of_shifted(shifted, axis) + shift
 
 
 class LogSumExp(Function):
@@ -69,12 +80,16 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
-    """yᵢ = xᵢ - log Σⱼ exp(xⱼ);  dL/dxᵢ = gᵢ - exp(yᵢ) Σⱼ gⱼ"""
+    """yᵢ = xᵢ - log Σⱼ exp(xⱼ);  dL/dxᵢ = gᵢ - exp(yᵢ) Σⱼ gⱼ
+
+    Computed as (xᵢ - m) - log Σⱼ exp(xⱼ - m) with m = max x: subtracting m before the
+    log-sum-exp keeps float32 results exact to rounding even at logits of ±1000."""
 
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        y = x - shifted_log_sum_exp(x, axis)
+        shifted, _ = shift_by_max(x, axis)
+        y = shifted - log_sum_exp_of_shifted(shifted, axis)
         ctx.save_for_backward(y)
         return y
 

@@ -1,0 +1,110 @@
+"""The fast path: one parameter group's parameters, gradients and state in flat buffers.
+
+Every update rule in `optim` is elementwise, so it gives the same numbers whether it runs
+once per parameter or once over all of a group's parameters laid end to end in one 1-D
+array (PyTorch's `_multi_tensor_*` / foreach idea, with numpy's whole-array ops as the
+"foreach"). A `FlatGroup` owns those arrays:
+
+    data   [ W1 ........ | b1 | W2 ..... | b2 | ... ]   each p.data is a view into it
+    grad   [ dW1 ....... | db1| dW2 .... | db2| ... ]   the gradients, copied in per step
+    state  {"exp_avg": [ ... ], "step": 7, ...}        each state[p][key] a view into it
+
+Users may replace `p.data` (`load_state_dict`, `t.data = ...`) or an optimizer's state at
+any time, so before each step `is_current` checks that every parameter and state entry is
+still the view made here (an identity test per array); when one is not, the optimizer
+builds a new FlatGroup from the current arrays, copying their values.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autodiff import Tensor
+
+State = dict[Tensor, dict[str, Any]]
+
+
+class FlatGroup:
+    """Flat buffers for `params` (all of one floating dtype, all with a gradient)."""
+
+    def __init__(self, params: list[Tensor], state: State) -> None:
+        self.params = list(params)
+        self.shapes = [p.data.shape for p in params]
+        self.offsets = np.cumsum([0] + [p.data.size for p in params])
+        self.data = np.concatenate([p.data.reshape(-1) for p in params])
+        self.grad = np.empty_like(self.data)
+        self.data_views = self._split(self.data)
+        for p, view in zip(params, self.data_views):
+            p.data = view
+        self.state: dict[str, Any] = {}
+        self._state_views: dict[str, list[np.ndarray]] = {}
+        for key, value in state[params[0]].items():
+            if isinstance(value, np.ndarray):
+                self.state[key] = np.concatenate([state[p][key].reshape(-1) for p in params])
+            else:
+                self.state[key] = value
+        self.scatter_state(state)
+
+    @staticmethod
+    def can_hold(params: list[Tensor], state: State) -> bool:
+        """True when `params` share one floating dtype and their states agree: the same
+        keys, equal scalars (such as the step count), arrays of the parameter's shape."""
+        if not params:
+            return False
+        dtype = params[0].data.dtype
+        first = state.get(params[0], {})
+        for p in params:
+            if p.data.dtype != dtype or not np.issubdtype(dtype, np.floating):
+                return False
+            entries = state.get(p, {})
+            if entries.keys() != first.keys():
+                return False
+            for key, value in entries.items():
+                if isinstance(value, np.ndarray):
+                    if value.shape != p.data.shape:
+                        return False
+                elif value != first[key]:
+                    return False
+        return True
+
+    def is_current(self, params: list[Tensor], state: State) -> bool:
+        """True when `params` are this group's tensors and none of their data or state
+        arrays has been replaced since the last step."""
+        if len(params) != len(self.params):
+            return False
+        for i, (p, mine) in enumerate(zip(params, self.params)):
+            if p is not mine or p.data is not self.data_views[i]:
+                return False
+            entries = state[p]
+            if entries.keys() != self.state.keys():
+                return False
+            for key, value in self.state.items():
+                if isinstance(value, np.ndarray):
+                    if entries[key] is not self._state_views[key][i]:
+                        return False
+                elif entries[key] != value:
+                    return False
+        return True
+
+    def gather_grads(self) -> None:
+        """Copy this step's gradients into `self.grad` (they arrive as fresh arrays)."""
+        np.concatenate([p.grad.data.reshape(-1) for p in self.params], out=self.grad)
+
+    def scatter_state(self, state: State) -> None:
+        """After the update ran on the flat buffers: point each parameter's state at its
+        slice of any new flat state array, and copy the scalars. (Updates create a state
+        array once, then change it in place.)"""
+        for key, value in self.state.items():
+            if isinstance(value, np.ndarray):
+                if key not in self._state_views:
+                    self._state_views[key] = self._split(value)
+                    for p, view in zip(self.params, self._state_views[key]):
+                        state[p][key] = view
+            else:
+                for p in self.params:
+                    state[p][key] = value
+
+    def _split(self, flat: np.ndarray) -> list[np.ndarray]:
+        return [flat[start:end].reshape(shape)
+                for shape, start, end in zip(self.shapes, self.offsets, self.offsets[1:])]

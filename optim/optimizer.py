@@ -1,0 +1,228 @@
+"""Optimizer: the base class every update rule in `optim` shares (mirrors torch.optim).
+
+An optimizer holds `param_groups` (a list of dicts: the tensors under "params", and each
+hyperparameter, a group's own value overriding `defaults`) and `state` (per-parameter
+arrays such as momentum buffers, keyed by the tensor). A subclass gives two things:
+
+    _check(options)                      raise ValueError naming a bad hyperparameter
+    _update(param, grad, state, group)   one step of its rule, in place, on ndarrays
+
+`_update` is written once, as plain per-parameter math. `step()` runs it either once per
+parameter (the reference path) or once over all of a group's parameters laid end to end
+in flat buffers (the fast path, see `optim.flat`); the rules are elementwise, so both give
+the same numbers, bit for bit. Updates write into `p.data` and are never recorded in the
+graph.
+"""
+from __future__ import annotations
+
+import copy
+from abc import ABC, abstractmethod
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from autodiff import Tensor, enable_grad
+
+from .flat import FlatGroup
+
+ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
+
+
+def flush_subnormals(state: np.ndarray) -> None:
+    """Set entries smaller in magnitude than the dtype's smallest normal number to zero.
+
+    Running averages of gradients that stay zero (a pixel that is never lit) decay
+    geometrically into the subnormal range (below 1.2e-38 in float32), where arithmetic
+    on them is slower (on this project's machine, float32 division 4.6× and sqrt 2.4×;
+    `python -m benchmarks.optim_step` measures it). Zeroing them changes each value by
+    less than that bound (2.2e-308 in float64).
+    """
+    state[np.abs(state) < np.finfo(state.dtype).tiny] = 0
+
+
+def check_nonnegative(optimizer: str, name: str, value: Any) -> None:
+    """Raise ValueError unless value >= 0 (NaN fails too)."""
+    if not value >= 0:
+        raise ValueError(f"{optimizer}: {name} must be >= 0, got {value!r}")
+
+
+def check_unit_interval(optimizer: str, name: str, value: Any) -> None:
+    """Raise ValueError unless 0 <= value < 1."""
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{optimizer}: {name} must be in [0, 1), got {value!r}")
+
+
+class Optimizer(ABC):
+    """Base class of all optimizers.
+
+    Args:
+        params: an iterable of tensors to optimize, or of dicts defining parameter
+            groups (each with a "params" entry and any hyperparameters to override).
+        defaults: the hyperparameters of a group that does not set them.
+
+    A parameter whose `.grad` is None is skipped entirely by `step()`: no weight decay,
+    no change to its state.
+
+    Unless a group sets foreach=False, its parameters' data are moved into one flat
+    array when the group is added (same values; each `p.data` becomes a view into it),
+    so an array taken from `p.data` before that no longer follows the parameter.
+    Assigning `p.data` later is fine: the next step notices and rebuilds the buffer.
+    """
+
+    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
+        self._check(defaults)
+        self.defaults = dict(defaults)
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+        self._flat: dict[int, FlatGroup] = {}
+        if isinstance(params, Tensor):
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of tensors "
+                            f"or of dicts, got a single tensor; wrap it in a list: [t]")
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {key}: {value}" for key, value in sorted(group.items())
+                      if key != "params"]
+        return "\n".join(lines + [")"])
+
+    @abstractmethod
+    def _check(self, options: dict[str, Any]) -> None:
+        """Raise ValueError naming the first bad hyperparameter in `options`."""
+
+    @abstractmethod
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        """Apply one step of the rule to `param` in place, given its gradient. On the
+        first step `state` is empty: create its arrays then, and afterwards change them
+        in place only (the fast path hands out views of them)."""
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters (a dict with "params" and optional hyperparameters),
+        e.g. a layer to fine-tune with its own learning rate."""
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(f"{name}: a parameter group must be a dict, got "
+                            f"{type(param_group).__name__}")
+        params = param_group.get("params")
+        if params is None:
+            raise ValueError(f"{name}: a parameter group needs a 'params' entry")
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: can only optimize tensors, got "
+                                f"{type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError(f"{name}: can't optimize a non-leaf tensor (one computed "
+                                 f"from others); optimize the leaves it was made from")
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError(f"{name}: a parameter group lists the same tensor twice")
+        existing = {id(p) for group in self.param_groups for p in group["params"]}
+        if any(id(p) in existing for p in params):
+            raise ValueError(f"{name}: some parameters appear in more than one parameter "
+                             f"group")
+        group = {**self.defaults, **param_group, "params": params}
+        self._check(group)
+        self.param_groups.append(group)
+        if group["foreach"] is not False and FlatGroup.can_hold(params, self.state):
+            self._flat[len(self.param_groups) - 1] = FlatGroup(params, self.state)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset every parameter's gradient: to None (default), or to zeros in place."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                elif p.grad.grad_fn is None:
+                    p.grad.data.fill(0)
+                else:
+                    p.grad = np.zeros_like(p.grad.data)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; returns `closure()`'s loss, if
+        a closure (re-evaluating the model and calling backward) is given."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for index, group in enumerate(self.param_groups):
+            flat = self._flat_group(index, group)
+            if flat is not None:
+                flat.gather_grads()
+                self._update(flat.data, flat.grad, flat.state, group)
+                flat.scatter_state(self.state)
+            else:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        self._update(p.data, p.grad.data, self.state[p], group)
+        return loss
+
+    def _flat_group(self, index: int, group: dict[str, Any]) -> FlatGroup | None:
+        """The flat buffers of group `index`, rebuilt when stale; None when the group must
+        take the per-parameter path this step (foreach=False, some gradient is None,
+        mixed dtypes, or parameters whose states disagree, e.g. different step counts)."""
+        params = group["params"]
+        if group["foreach"] is False or any(p.grad is None for p in params):
+            return None
+        flat = self._flat.get(index)
+        if flat is None or not flat.is_current(params, self.state):
+            flat = FlatGroup(params, self.state) if FlatGroup.can_hold(params, self.state) \
+                else None
+            self._flat[index] = flat
+        return flat
+
+    def state_dict(self) -> dict[str, Any]:
+        """A snapshot of the optimizer: {"state": {index: {...}}, "param_groups": [...]},
+        PyTorch's structure, parameters numbered in group order. Arrays are copies."""
+        index = {id(p): i for i, p in enumerate(
+            p for group in self.param_groups for p in group["params"])}
+        groups = [{**{k: v for k, v in group.items() if k != "params"},
+                   "params": [index[id(p)] for p in group["params"]]}
+                  for group in self.param_groups]
+        state = {index[id(p)]: copy.deepcopy(entries)
+                 for p, entries in self.state.items() if id(p) in index and entries}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a `state_dict()` (into an optimizer over the same parameters, in the
+        same groups), so training resumes exactly where it was saved."""
+        name = type(self).__name__
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"{name}.load_state_dict: the saved state has "
+                             f"{len(saved_groups)} parameter groups, this optimizer "
+                             f"{len(self.param_groups)}")
+        params: dict[int, Tensor] = {}
+        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"{name}.load_state_dict: parameter group {i} has "
+                                 f"{len(saved['params'])} parameters in the saved state, "
+                                 f"{len(group['params'])} here")
+            params.update(zip(saved["params"], group["params"]))
+        for key, entries in state_dict["state"].items():
+            p = params[int(key)]
+            for entry, value in entries.items():
+                if isinstance(value, np.ndarray) and value.shape != p.shape:
+                    raise ValueError(f"{name}.load_state_dict: state '{entry}' of "
+                                     f"parameter {key} has shape {value.shape}, the "
+                                     f"parameter {p.shape}")
+        self.state = defaultdict(dict)
+        for key, entries in state_dict["state"].items():
+            p = params[int(key)]
+            self.state[p] = {entry: np.array(value, dtype=p.dtype)
+                             if isinstance(value, np.ndarray) else value
+                             for entry, value in entries.items()}
+        for saved, group in zip(saved_groups, self.param_groups):
+            group.update({k: v for k, v in saved.items() if k != "params"})

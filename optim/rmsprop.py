@@ -1,0 +1,115 @@
+"""RMSprop: steps divided by a running root-mean-square of recent gradients."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .optimizer import Optimizer, ParamsT, check_nonnegative, flush_subnormals
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton, Coursera lecture 6e): like Adagrad, but the squared gradients are
+    averaged with exponentially decaying weights, so steps do not shrink forever.
+
+    The update (PyTorch's algorithm box; γ lr, α alpha, λ weight decay, μ momentum)::
+
+        v ← 0;  b ← 0;  ḡ ← 0       (states "square_avg", "momentum_buffer", "grad_avg")
+        for t = 1, 2, ...
+            g ← ∇f(θ)               (−∇f(θ) if maximize)
+            if λ ≠ 0:  g ← g + λθ
+            v ← αv + (1 − α)g²
+            ṽ ← v
+            if centered:
+                ḡ ← αḡ + (1 − α)g
+                ṽ ← ṽ − ḡ²          (an estimate of the variance instead of E[g²])
+            if μ > 0:
+                b ← μb + g / (√ṽ + ε)
+                θ ← θ − γb
+            else:
+                θ ← θ − γ g / (√ṽ + ε)
+
+    The lecture notes (SEEDS.md 002), with dx the gradient and cache the average::
+
+        cache = decay * cache + (1 - decay) * dx**2
+        x -= lr * dx / (sqrt(cache) + eps)
+
+    which is the box with α = decay, λ = 0, μ = 0, centered=False. The notes suggest
+    decay in {0.9, 0.99, 0.999}; PyTorch's default α is 0.99.
+
+    The running averages and the momentum buffer are set to zero where they fall below
+    the dtype's smallest normal number (see `optim.optimizer.flush_subnormals`; the
+    effect is below 1.2e-38 in float32).
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: learning rate γ. Default: 1e-2.
+        alpha: α, the averages' decay, in [0, 1]. Default: 0.99.
+        eps: ε, added to the denominator. Default: 1e-8.
+        weight_decay: λ, L2 penalty. Default: 0.
+        momentum: μ. Default: 0.
+        centered: normalise by the gradient's estimated variance. Default: False.
+        maximize: ascend the objective instead. Default: False.
+        foreach: False runs the update once per parameter instead of once over each
+            group's flat buffers (same numbers, slower). Default: None (flat buffers).
+
+    Example::
+
+        >>> import autodiff as ad, optim
+        >>> x = ad.tensor([3.0], dtype=ad.float64, requires_grad=True)
+        >>> opt = optim.RMSprop([x], lr=0.01, alpha=0.99)
+        >>> (x ** 2).sum().backward(); opt.step()   # v = 0.01·36: x -= 0.01 · 6 / 0.6
+        >>> round(x.item(), 6)
+        2.9
+    """
+
+    def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
+                 centered: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None) -> None:
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered,
+                                      maximize=maximize, foreach=foreach))
+
+    def _check(self, options: dict[str, Any]) -> None:
+        for name in ("lr", "eps", "weight_decay", "momentum"):
+            check_nonnegative("RMSprop", name, options[name])
+        if not 0.0 <= options["alpha"] <= 1.0:
+            raise ValueError(f"RMSprop: alpha must be in [0, 1], got {options['alpha']!r}")
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        lr, alpha, mu, decay = (group["lr"], group["alpha"], group["momentum"],
+                                group["weight_decay"])
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(param)
+            if mu > 0:
+                state["momentum_buffer"] = np.zeros_like(param)
+            if group["centered"]:
+                state["grad_avg"] = np.zeros_like(param)
+        state["step"] += 1
+        g = -grad if group["maximize"] else grad
+        if decay != 0:
+            g = g + decay * param                           # g ← g + λθ
+        v = state["square_avg"]
+        v *= alpha
+        v += (1 - alpha) * (g * g)                          # v ← αv + (1 − α)g²
+        flush_subnormals(v)
+        if group["centered"]:
+            g_avg = state["grad_avg"]
+            g_avg *= alpha
+            g_avg += (1 - alpha) * g                        # ḡ ← αḡ + (1 − α)g
+            flush_subnormals(g_avg)
+            denom = np.sqrt(v - g_avg * g_avg)              # √ṽ = √(v − ḡ²)
+        else:
+            denom = np.sqrt(v)                              # √ṽ = √v
+        denom += group["eps"]                               # √ṽ + ε
+        if mu > 0:
+            b = state["momentum_buffer"]
+            b *= mu
+            b += g / denom                                  # b ← μb + g / (√ṽ + ε)
+            flush_subnormals(b)
+            param -= lr * b                                 # θ ← θ − γb
+        else:
+            param -= lr * (g / denom)                       # θ ← θ − γ g / (√ṽ + ε)

@@ -1,0 +1,155 @@
+"""The gradient checkers themselves (autodiff/gradcheck.py): gradcheck and gradgradcheck
+catch wrong derivatives and say where, gradcheck_graph names the wrong op of a built
+graph, and detect_anomaly names the op that first produced NaN or inf."""
+import re
+import sys
+
+import numpy as np
+import pytest
+
+import autodiff as ad
+
+
+class WrongSquare(ad.Function):
+    """y = x², with a deliberately wrong derivative 3x (the right one is 2x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad * 3 * x
+
+
+class FrozenSquare(ad.Function):
+    """y = x² with dy/dx = 2x right, but 2x kept as a constant: its own derivative
+    (the second derivative, 2) is lost, which only gradgradcheck can see."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.two_x = 2 * x
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.two_x
+
+
+def float64_leaf(*values):
+    return ad.tensor(np.array(values, dtype=np.float64), requires_grad=True)
+
+
+def numbers_after(word, message):
+    return float(re.search(rf"{word} (-?[\d.e+-]+)", message).group(1))
+
+
+def test_gradcheck_passes_right_derivatives_with_several_inputs_and_outputs():
+    a, b = float64_leaf(0.5, -1.0, 2.0), float64_leaf(1.5)
+    assert ad.gradcheck(lambda s, t: (s * t, (s + t).tanh(), (s ** 2).sum()), (a, b))
+    assert ad.gradgradcheck(lambda s, t: (s * t).exp(), (a, b))
+
+
+def test_gradcheck_reports_input_worst_element_values_and_tolerance():
+    x = float64_leaf(1.0, 2.0, -0.5)
+    with pytest.raises(ad.GradcheckError) as caught:
+        ad.gradcheck(WrongSquare.apply, (x,))
+    message = str(caught.value)
+    assert "output 0 with respect to input 0" in message
+    assert "d output[1] / d input[1]" in message                  # the worst: x = 2
+    assert numbers_after("analytical", message) == pytest.approx(6.0)      # 3x
+    assert numbers_after("numerical", message) == pytest.approx(4.0, rel=1e-6)  # 2x
+    assert numbers_after("tolerance", message) == pytest.approx(1e-5 + 1e-3 * 4, rel=1e-2)
+    assert "atol 1e-05" in message and "rtol 0.001" in message
+
+
+def test_gradcheck_names_the_input_and_output_that_are_wrong():
+    a, b = float64_leaf(1.0, 2.0), float64_leaf(3.0, 0.5)
+    with pytest.raises(ad.GradcheckError, match="output 1 with respect to input 1"):
+        ad.gradcheck(lambda s, t: (s * t, s + WrongSquare.apply(t)), (a, b))
+
+
+def test_gradcheck_can_return_false_instead_of_raising():
+    x = float64_leaf(1.0)
+    assert ad.gradcheck(WrongSquare.apply, (x,), raise_exception=False) is False
+    assert ad.gradcheck(lambda t: t * t, (x,), raise_exception=False) is True
+
+
+def test_gradcheck_warns_on_float32_inputs():
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.warns(UserWarning, match="float64"):
+        assert ad.gradcheck(lambda t: t * 2, (x,), eps=1e-2, atol=1e-2)
+
+
+def test_gradcheck_skips_inputs_that_do_not_require_grad():
+    x, c = float64_leaf(1.0, 2.0), ad.tensor(np.array([3.0, 4.0]))
+    assert ad.gradcheck(lambda t, k: WrongSquare.apply(k) + t * k, (x, c))
+
+
+def test_gradgradcheck_catches_a_wrong_second_derivative():
+    x = float64_leaf(1.0, -2.0)
+    assert ad.gradcheck(FrozenSquare.apply, (x,))
+    with pytest.raises(ad.GradcheckError, match="Jacobian mismatch"):
+        ad.gradgradcheck(FrozenSquare.apply, (x,))
+
+
+def test_gradcheck_graph_checks_every_op_of_a_right_graph():
+    x = float64_leaf(0.5, 1.5)
+    w = float64_leaf(2.0, -1.0)
+    y = ((x * w).tanh().exp() + x.sigmoid()).sum()
+    assert ad.gradcheck_graph(y) == 6                # mul, tanh, exp, sigmoid, add, sum
+
+
+def test_gradcheck_graph_names_the_wrong_op():
+    x = float64_leaf(0.5, 1.5)
+    y = WrongSquare.apply(x.exp()).tanh().sum()
+    with pytest.raises(ad.GradcheckError, match=r"^wrong_square\b.*: backward disagrees "
+                                                r"with finite differences; input 0, element \["):
+        ad.gradcheck_graph(y)
+
+
+def test_gradcheck_graph_names_the_line_under_detect_anomaly():
+    x = float64_leaf(0.5, 1.5)
+    with ad.detect_anomaly():
+        line = sys._getframe().f_lineno + 1
+        y = WrongSquare.apply(x.exp()).tanh().sum()
+    with pytest.raises(ad.GradcheckError, match=rf"wrong_square \(created at .*test_gradcheck"
+                                                rf"\.py:{line}\)"):
+        ad.gradcheck_graph(y)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")   # the NaN/inf are the point
+def test_detect_anomaly_names_the_op_whose_forward_gives_nan():
+    x = ad.tensor([1.0, -1.0], requires_grad=True)
+    y = x.log()                                      # without it: NaN, no error
+    assert np.isnan(y.data[1])
+    with ad.detect_anomaly():
+        line = sys._getframe().f_lineno + 2
+        with pytest.raises(ad.AnomalyError) as caught:
+            (x * 2).log()
+    message = str(caught.value)
+    assert message.startswith("log: forward produced NaN")
+    assert f"test_gradcheck.py:{line}" in message
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")   # the NaN/inf are the point
+def test_detect_anomaly_names_the_op_whose_backward_gives_inf():
+    x = ad.tensor([0.0, 4.0], requires_grad=True)
+    with ad.detect_anomaly():
+        line = sys._getframe().f_lineno + 1
+        y = (x.sqrt() * 3).sum()                     # √0 is fine, its derivative is not
+        with pytest.raises(ad.AnomalyError) as caught:
+            y.backward()
+    message = str(caught.value)
+    assert message.startswith("sqrt: backward produced inf")
+    assert f"test_gradcheck.py:{line}" in message
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")   # the NaN/inf are the point
+def test_detect_anomaly_is_off_afterwards():
+    with ad.detect_anomaly():
+        pass
+    x = ad.tensor([-1.0], requires_grad=True)
+    assert np.isnan(x.log().data[0])

@@ -1,0 +1,105 @@
+"""Softmax, log-softmax and log-sum-exp (autodiff/ops/softmax.py): values against a
+direct numpy formula, gradients against finite differences to second order, and
+stability at logits of ±1000."""
+import hypothesis.extra.numpy as hnp
+import hypothesis.strategies as st
+import numpy as np
+import pytest
+from hypothesis import given
+
+import autodiff as ad
+
+
+def numpy_logsumexp(x, axis, keepdims):
+    return np.log(np.exp(x).sum(axis=axis, keepdims=keepdims))
+
+
+def numpy_softmax(x, axis):
+    e = np.exp(x)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def draw_dim(data, ndim):
+    return data.draw(st.integers(-ndim, ndim - 1)) if ndim else data.draw(st.sampled_from([0, -1]))
+
+
+@given(data=st.data())
+def test_logsumexp(data, strategies, check_grads):
+    shape = data.draw(strategies.shapes())
+    dims = data.draw(st.one_of(st.none(), hnp.valid_tuple_axes(len(shape), min_size=1))
+                     if shape else st.none())
+    if dims is not None and len(dims) == 1 and data.draw(st.booleans()):
+        dims = dims[0]                                          # an int, not a tuple
+    keep = data.draw(st.booleans())
+    x = data.draw(strategies.floats(shape, -3.0, 3.0))
+    spelled = data.draw(st.sampled_from([
+        lambda t: t.logsumexp(dim=dims, keepdim=keep),
+        lambda t: t.logsumexp(axis=dims, keepdims=keep),
+        lambda t: ad.logsumexp(t, dims, keep)]))
+    y = spelled(ad.tensor(x))
+    np.testing.assert_allclose(y.data, numpy_logsumexp(x, dims, keep), rtol=1e-12, atol=1e-15)
+    check_grads(spelled, x)
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+@given(data=st.data())
+def test_softmax_and_log_softmax(op, data, strategies, check_grads):
+    shape = data.draw(strategies.shapes())
+    dim = draw_dim(data, len(shape))
+    x = data.draw(strategies.floats(shape, -3.0, 3.0))
+    spelled = data.draw(st.sampled_from([
+        lambda t: getattr(t, op)(dim), lambda t: getattr(t, op)(axis=dim),
+        lambda t: getattr(ad, op)(t, dim=dim)]))
+    y = spelled(ad.tensor(x))
+    axis = dim if shape else None
+    expected = numpy_softmax(x, axis)
+    expected = np.log(expected) if op == "log_softmax" else expected
+    np.testing.assert_allclose(y.data, expected, rtol=1e-12, atol=1e-15)
+    check_grads(spelled, x)
+
+
+def test_softmax_rows_sum_to_one_and_gradient_of_the_sum_is_zero():
+    x = ad.tensor(np.array([[1.0, 2.0, 3.0], [-1.0, 0.0, 5.0]]), requires_grad=True)
+    y = x.softmax(dim=1)
+    np.testing.assert_allclose(y.data.sum(axis=1), [1.0, 1.0])
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.zeros((2, 3)), atol=1e-15)
+
+
+def test_log_softmax_gradient_is_one_hot_minus_softmax():
+    logits = np.array([[0.5, -1.0, 2.0]])
+    x = ad.tensor(logits, requires_grad=True)
+    x.log_softmax(dim=1)[0, 2].backward()                  # d log p₂ / dx = e₂ - p
+    np.testing.assert_allclose(x.grad.data, np.array([[0, 0, 1.0]]) - numpy_softmax(logits, 1))
+
+
+@pytest.mark.parametrize("dtype", [ad.float32, ad.float64])
+def test_stable_at_plus_minus_1000(dtype):
+    logits = np.array([[1000.0, 0.0, -1000.0], [-1000.0, -1000.0, -1000.0]], dtype=dtype)
+    for op, expected, expected_grad in [
+            ("softmax", [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]], None),
+            ("log_softmax", [[0, -1000, -2000], [-np.log(3)] * 3], None),
+            ("logsumexp", [1000, -1000 + np.log(3)], [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]])]:
+        x = ad.tensor(logits, requires_grad=True)
+        y = getattr(x, op)(dim=1)
+        assert y.dtype == dtype
+        np.testing.assert_allclose(y.data, expected, rtol=1e-6)
+        (y * ad.tensor(np.arange(y.numel(), dtype=dtype).reshape(y.shape))).sum().backward()
+        assert np.all(np.isfinite(x.grad.data))
+        if expected_grad is not None:
+            # exp(x - y) with y = -1000 + log 3 rounded to float32: torch's 0.33332649 too
+            np.testing.assert_allclose(x.grad.data, np.array(expected_grad) * [[0], [1]],
+                                       rtol=1e-4 if dtype == ad.float32 else 1e-12)
+
+
+def test_logsumexp_of_everything_at_1000():
+    x = ad.tensor(np.array([1000.0, 1000.0]), requires_grad=True)
+    y = x.logsumexp()
+    y.backward()
+    assert y.item() == pytest.approx(1000 + np.log(2))
+    np.testing.assert_allclose(x.grad.data, [0.5, 0.5])
+
+
+def test_softmax_needs_a_dim():
+    with pytest.raises(ad.ShapeError, match=r"softmax: say which dim"):
+        ad.tensor([1.0, 2.0]).softmax()

@@ -1,0 +1,188 @@
+"""The fast path (each group's parameters, gradients and state in flat buffers) against
+the reference path (the update once per parameter): identical numbers, bit for bit, and
+stale buffers noticed; and the subnormal flush of running averages."""
+import numpy as np
+import pytest
+
+import autodiff as ad
+import optim
+
+OPTIMIZERS = [
+    (optim.SGD, dict(lr=0.05)),
+    (optim.SGD, dict(lr=0.05, momentum=0.9, dampening=0.2, weight_decay=0.01)),
+    (optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True, maximize=True)),
+    (optim.Adagrad, dict(lr=0.1, lr_decay=0.01, weight_decay=0.01,
+                         initial_accumulator_value=0.1)),
+    (optim.RMSprop, dict(lr=0.01)),
+    (optim.RMSprop, dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.01)),
+    (optim.Adam, dict(lr=0.05)),
+    (optim.Adam, dict(lr=0.05, amsgrad=True, weight_decay=0.1, maximize=True)),
+    (optim.AdamW, dict(lr=0.05, amsgrad=True)),
+]
+IDS = [f"{cls.__name__}-{i}" for i, (cls, _) in enumerate(OPTIMIZERS)]
+SHAPES = [(3, 4), (4,), (2, 3), ()]
+
+
+def make_params(dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    return [ad.tensor(np.asarray(rng.standard_normal(s)).astype(dtype), requires_grad=True)
+            for s in SHAPES]
+
+
+def backward(params, skip=()):
+    """L = Σ (V tanh(W + b))² · σ(s), coupling all four parameters non-linearly.
+    skip=(0,) leaves out tanh(W + b) (W and b get no gradient), skip=(3,) leaves out σ(s)."""
+    W, b, V, s = params
+    total = ((V @ ad.tanh(W + b) if 0 not in skip else V) ** 2).sum()
+    if 3 not in skip:
+        total = total * ad.sigmoid(s)
+    total.backward()
+
+
+def run(cls, kwargs, foreach, dtype, steps=12, skip_at=None, disturb=None):
+    params = make_params(dtype)
+    opt = cls(params, **kwargs, foreach=foreach)
+    for t in range(steps):
+        opt.zero_grad()
+        backward(params, skip=skip_at(t) if skip_at else ())
+        opt.step()
+        if disturb:
+            disturb(t, params, opt)
+    return params, opt
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("cls, kwargs", OPTIMIZERS, ids=IDS)
+def test_flat_buffers_give_the_reference_paths_numbers_bitwise(cls, kwargs, dtype):
+    fast, fast_opt = run(cls, kwargs, None, dtype)
+    slow, slow_opt = run(cls, kwargs, False, dtype)
+    for p, q in zip(fast, slow):
+        assert p.dtype == dtype
+        np.testing.assert_array_equal(p.data, q.data)
+        for key, value in slow_opt.state[q].items():
+            np.testing.assert_array_equal(fast_opt.state[p][key], value)
+    base = fast[0].data.base
+    assert base is not None and all(p.data.base is base for p in fast)   # one flat buffer
+    assert all(p.data.base is None for p in slow)
+
+
+@pytest.mark.parametrize("cls, kwargs", OPTIMIZERS, ids=IDS)
+def test_replaced_parameter_data_and_state_are_picked_up(cls, kwargs):
+    def disturb(t, params, opt):
+        if t == 3:
+            params[0].data = params[0].data * 0.5         # e.g. a user's rescaling
+        if t == 6:
+            opt.load_state_dict(opt.state_dict())         # new state arrays
+        if t == 8:
+            params[1].data = params[1].data.astype(np.float32).astype(np.float64)
+        if t == 9:
+            state = opt.state[params[2]]
+            for key, value in state.items():             # e.g. a user resetting a buffer
+                if isinstance(value, np.ndarray):
+                    state[key] = value * 0.5
+
+    fast, _ = run(cls, kwargs, None, np.float64, disturb=disturb)
+    slow, _ = run(cls, kwargs, False, np.float64, disturb=disturb)
+    for p, q in zip(fast, slow):
+        np.testing.assert_array_equal(p.data, q.data)
+    assert all(p.data.base is fast[0].data.base for p in fast)
+
+
+@pytest.mark.parametrize("cls, kwargs", OPTIMIZERS, ids=IDS)
+def test_switching_foreach_off_for_some_steps_changes_nothing(cls, kwargs):
+    def switch(t, params, opt):                     # steps 4 and 5 take the reference path
+        opt.param_groups[0]["foreach"] = False if t in (3, 4) else None
+
+    fast, _ = run(cls, kwargs, None, np.float64, disturb=switch)
+    slow, _ = run(cls, kwargs, False, np.float64)
+    for p, q in zip(fast, slow):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+@pytest.mark.parametrize("cls, kwargs", OPTIMIZERS, ids=IDS)
+def test_steps_with_missing_gradients_match_the_reference_path(cls, kwargs):
+    def skip_at(t):                  # W and b, or s, get no gradient at some steps
+        return {0: (0,), 2: (0,), 5: (3,), 6: (0, 3)}.get(t, ())
+
+    fast, _ = run(cls, kwargs, None, np.float64, skip_at=skip_at)
+    slow, _ = run(cls, kwargs, False, np.float64, skip_at=skip_at)
+    for p, q in zip(fast, slow):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_a_group_of_mixed_dtypes_takes_the_reference_path():
+    a = ad.tensor([1.0, 2.0], dtype=ad.float32, requires_grad=True)
+    b = ad.tensor([1.0, 2.0], dtype=ad.float64, requires_grad=True)
+    opt = optim.Adam([a, b], lr=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        ((a * a).sum() + (b * b).sum()).backward()
+        opt.step()
+    assert a.dtype == np.float32 and b.dtype == np.float64
+    np.testing.assert_allclose(a.data, b.data, rtol=1e-6)
+
+
+# ------------------------------------------------------------------ subnormal flush
+
+TINY = np.finfo(np.float32).tiny        # 1.18e-38, float32's smallest normal number
+
+
+@pytest.mark.parametrize("cls, kwargs, keys", [
+    (optim.SGD, dict(lr=0.1, momentum=0.9), ["momentum_buffer"]),
+    (optim.RMSprop, dict(lr=0.1, alpha=0.9, momentum=0.9, centered=True),
+     ["square_avg", "grad_avg", "momentum_buffer"]),
+    (optim.Adam, dict(lr=0.1, betas=(0.9, 0.9)), ["exp_avg", "exp_avg_sq"]),
+    (optim.AdamW, dict(lr=0.1, betas=(0.9, 0.9), amsgrad=True), ["exp_avg", "exp_avg_sq"]),
+])
+@pytest.mark.parametrize("foreach", [None, False])
+def test_running_averages_below_the_smallest_normal_are_flushed_to_zero(cls, kwargs, keys,
+                                                                       foreach):
+    x = ad.tensor([1.0, 1.0, 1.0], dtype=ad.float32, requires_grad=True)
+    opt = cls([x], **kwargs, foreach=foreach)
+    x.grad = np.array([1.0, 1.0, 1.0], dtype=np.float32)
+    opt.step()
+    for key in keys:                                  # just above the threshold
+        sign = 1 if key in ("square_avg", "exp_avg_sq") else -1
+        opt.state[x][key][:] = np.array([1.05, sign * 1.05, 2.0], dtype=np.float32) * TINY
+    x.grad = np.zeros(3, dtype=np.float32)            # every average decays by 0.9
+    opt.step()
+    for key in keys:
+        value = opt.state[x][key]
+        # decayed below TINY: zero, not the subnormal 0.9 · 1.05 · TINY; 1.8·TINY stays
+        assert value[0] == 0 and value[1] == 0 and value[2] > TINY, (key, value)
+    assert np.all(np.isfinite(x.data))
+
+
+def test_flushing_zeroes_only_subnormal_entries():
+    x = ad.tensor([0.5, -0.25], dtype=ad.float32, requires_grad=True)
+    opt = optim.Adam([x], lr=0.01)
+    g = np.array([1e-15, -1e-19], dtype=np.float32)
+    x.grad = g
+    opt.step()
+    m, v = opt.state[x]["exp_avg"], opt.state[x]["exp_avg_sq"]
+    unflushed_v = np.float32(1 - 0.999) * (g * g)          # [1e-33, 1e-41]: one subnormal
+    assert 0 < unflushed_v[1] < TINY
+    np.testing.assert_array_equal(v, [unflushed_v[0], 0])
+    np.testing.assert_array_equal(m, np.float32(1 - 0.9) * g)   # all normal: untouched
+
+
+def test_parameters_share_one_buffer_from_construction():
+    params = make_params(np.float32)
+    before = [p.data.copy() for p in params]
+    opt = optim.Adam(params, lr=0.1)
+    base = params[0].data.base
+    assert base is not None and all(p.data.base is base for p in params)
+    for p, q in zip(params, before):
+        np.testing.assert_array_equal(p.data, q)
+    weight = params[0].data                     # taken after construction: stays live
+    backward(params)
+    opt.step()
+    assert params[0].data is weight and not np.array_equal(weight, before[0])
+
+
+def test_an_empty_group_is_allowed():
+    a = ad.tensor([1.0], requires_grad=True)
+    opt = optim.SGD([{"params": [a]}, {"params": [], "lr": 0.5}], lr=0.25)
+    (a * a).sum().backward()
+    opt.step()
+    assert a.item() == 0.5

@@ -1,0 +1,300 @@
+"""The Optimizer base class: parameter groups, zero_grad, skipping, closures, state_dict
+and state files."""
+import copy
+
+import numpy as np
+import pytest
+
+import autodiff as ad
+import optim
+from nn.serialization import ModelFileError
+
+OPTIMIZERS = [
+    (optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    (optim.Adagrad, dict(lr=0.1, lr_decay=0.01)),
+    (optim.RMSprop, dict(lr=0.01, momentum=0.5, centered=True)),
+    (optim.Adam, dict(lr=0.05, amsgrad=True)),
+    (optim.AdamW, dict(lr=0.05)),
+]
+
+
+def quadratic_params(dtype=np.float64):
+    rng = np.random.default_rng(0)
+    return [ad.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
+            for shape in [(3, 4), (4,), (2, 3)]]
+
+
+def backward(params):
+    """Gradients of L = Σ_i Σ (p_i − i)² · (1 + i) + Σ p_0³ / 10 (coordinates coupled by
+    nothing but still non-linear)."""
+    total = (params[0] ** 3).sum() / 10
+    for i, p in enumerate(params):
+        total = total + ((p - i) ** 2).sum() * (1 + i)
+    total.backward()
+    return total
+
+
+def train(opt, params, steps):
+    for _ in range(steps):
+        opt.zero_grad()
+        backward(params)
+        opt.step()
+
+
+# ------------------------------------------------------------------ construction, groups
+
+def test_params_may_be_any_iterable_of_tensors_or_of_group_dicts():
+    a, b = ad.zeros(2, requires_grad=True), ad.zeros(3, requires_grad=True)
+    opt = optim.SGD((p for p in [a, b]), lr=0.1)
+    assert len(opt.param_groups) == 1 and opt.param_groups[0]["params"][1] is b
+    opt = optim.SGD([{"params": a}, {"params": (p for p in [b]), "lr": 0.5}], lr=0.1,
+                    momentum=0.9)
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.5]
+    assert [g["momentum"] for g in opt.param_groups] == [0.9, 0.9]
+    assert opt.defaults["lr"] == 0.1
+
+
+def test_param_groups_step_with_their_own_learning_rates():
+    a, b = ad.tensor([1.0, 2.0], requires_grad=True), ad.tensor([3.0], requires_grad=True)
+    opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.01}], lr=0.1)
+    (a * a).sum().backward()                          # da = 2a
+    (b * b).sum().backward()                          # db = 2b
+    opt.step()
+    np.testing.assert_allclose(a.data, [1 - 0.1 * 2, 2 - 0.1 * 4], rtol=1e-6)
+    np.testing.assert_allclose(b.data, [3 - 0.01 * 6], rtol=1e-6)
+
+
+def test_add_param_group_trains_the_new_group_with_defaults_filled_in():
+    a, b = ad.tensor([1.0], requires_grad=True), ad.tensor([1.0], requires_grad=True)
+    opt = optim.Adam([a], lr=0.1)
+    opt.add_param_group({"params": b, "lr": 0.2})
+    assert opt.param_groups[1]["betas"] == (0.9, 0.999)
+    ((a + b) ** 2).sum().backward()
+    opt.step()
+    np.testing.assert_allclose([a.item(), b.item()], [0.9, 0.8], rtol=1e-6)
+
+
+@pytest.mark.parametrize("params, error, message", [
+    (ad.zeros(2, requires_grad=True), TypeError, "got a single tensor; wrap it in a list"),
+    ([], ValueError, "empty parameter list"),
+    ([np.zeros(2)], TypeError, "can only optimize tensors, got ndarray"),
+    ([{"lr": 0.1}], ValueError, "needs a 'params' entry"),
+])
+def test_bad_params_are_rejected(params, error, message):
+    with pytest.raises(error, match=message):
+        optim.SGD(params, lr=0.1)
+
+
+def test_add_param_group_wants_a_dict():
+    opt = optim.SGD([ad.zeros(2, requires_grad=True)])
+    with pytest.raises(TypeError, match="a parameter group must be a dict, got list"):
+        opt.add_param_group([ad.zeros(2, requires_grad=True)])
+
+
+def test_a_parameter_may_appear_only_once():
+    a = ad.zeros(2, requires_grad=True)
+    with pytest.raises(ValueError, match="lists the same tensor twice"):
+        optim.SGD([a, a])
+    opt = optim.SGD([a])
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        opt.add_param_group({"params": [a]})
+
+
+def test_non_leaf_tensors_are_rejected():
+    a = ad.zeros(2, requires_grad=True)
+    with pytest.raises(ValueError, match="non-leaf"):
+        optim.SGD([a * 2])
+
+
+def test_repr_lists_each_groups_options():
+    opt = optim.SGD([ad.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+    text = repr(opt)
+    assert text.startswith("SGD (\nParameter Group 0\n") and "    momentum: 0.9\n" in text
+
+
+# ------------------------------------------------------------------ zero_grad, skipping
+
+def test_zero_grad_sets_gradients_to_none_by_default():
+    a = ad.tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.SGD([a], lr=0.1)
+    (a * a).sum().backward()
+    opt.zero_grad()
+    assert a.grad is None
+
+
+def test_zero_grad_set_to_none_false_zeros_the_same_array():
+    a = ad.tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.SGD([a], lr=0.1)
+    (a * a).sum().backward()
+    grad_array = a.grad.data
+    opt.zero_grad(set_to_none=False)
+    assert a.grad.data is grad_array
+    np.testing.assert_array_equal(grad_array, [0, 0])
+    (a * 3).sum().backward()                            # accumulates onto the zeros
+    np.testing.assert_array_equal(a.grad.data, [3, 3])
+
+
+def test_zero_grad_set_to_none_false_detaches_a_recorded_gradient():
+    a = ad.tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.SGD([a], lr=0.1)
+    (a ** 3).sum().backward(create_graph=True)          # a.grad = 3a², part of a graph
+    assert a.grad.grad_fn is not None
+    opt.zero_grad(set_to_none=False)
+    assert a.grad.grad_fn is None
+    np.testing.assert_array_equal(a.grad.data, [0, 0])
+
+
+@pytest.mark.parametrize("cls, kwargs", OPTIMIZERS)
+@pytest.mark.parametrize("foreach", [None, False])
+def test_a_parameter_without_gradient_is_skipped_entirely(cls, kwargs, foreach):
+    a, b = ad.tensor([1.0, -2.0], requires_grad=True), ad.tensor([3.0], requires_grad=True)
+    opt = cls([a, b], **{**kwargs, "weight_decay": 0.5}, foreach=foreach)
+    for _ in range(3):
+        opt.zero_grad()
+        (a * a).sum().backward()                        # b gets no gradient
+        opt.step()
+    assert b.data.tolist() == [3.0]                     # no weight decay either
+    assert b not in opt.state
+    assert a.data.tolist() != [1.0, -2.0]
+
+
+def test_step_returns_the_closures_loss_with_gradients_recorded():
+    a = ad.tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.SGD([a], lr=0.25)
+
+    def closure():
+        opt.zero_grad()
+        loss = (a * a).sum()
+        loss.backward()
+        return loss
+
+    with ad.no_grad():                                  # step() enables grad for the closure
+        loss = opt.step(closure)
+    assert loss.item() == 5.0
+    np.testing.assert_array_equal(a.data, [0.5, 1.0])
+    assert opt.step() is None
+
+
+# ------------------------------------------------------------------ state_dict
+
+def test_state_dict_has_torchs_structure_and_is_a_snapshot():
+    a, b, c = (ad.tensor([1.0, 2.0], requires_grad=True) for _ in range(3))
+    opt = optim.Adam([{"params": [a, b]}, {"params": [c], "lr": 0.5}], lr=0.1)
+    (a * a + c * c).sum().backward()                    # b has no gradient: no state
+    opt.step()
+    sd = opt.state_dict()
+    assert sorted(sd) == ["param_groups", "state"]
+    assert [g["params"] for g in sd["param_groups"]] == [[0, 1], [2]]
+    assert [g["lr"] for g in sd["param_groups"]] == [0.1, 0.5]
+    assert sd["param_groups"][0]["betas"] == (0.9, 0.999)
+    assert sorted(sd["state"]) == [0, 2]
+    assert sorted(sd["state"][0]) == ["exp_avg", "exp_avg_sq", "step"]
+    assert sd["state"][0]["step"] == 1
+    np.testing.assert_allclose(sd["state"][0]["exp_avg"], [0.2, 0.4], rtol=1e-6)
+    saved = sd["state"][0]["exp_avg"].copy()
+    opt.step()
+    np.testing.assert_array_equal(sd["state"][0]["exp_avg"], saved)
+
+
+@pytest.mark.parametrize("cls, kwargs", OPTIMIZERS)
+@pytest.mark.parametrize("foreach", [None, False])
+def test_state_dict_round_trip_resumes_identically(cls, kwargs, foreach):
+    params = quadratic_params()
+    opt = cls(params, **kwargs, foreach=foreach)
+    train(opt, params, 10)
+    saved_params = [p.data.copy() for p in params]
+    saved = copy.deepcopy(opt.state_dict())
+    train(opt, params, 5)
+    expected = [p.data.copy() for p in params]
+
+    resumed = [ad.tensor(data, requires_grad=True) for data in saved_params]
+    fresh = cls(resumed, lr=123.0, foreach=foreach)     # the saved lr replaces this one
+    fresh.load_state_dict(saved)
+    assert fresh.param_groups[0]["lr"] == kwargs["lr"]
+    train(fresh, resumed, 5)
+    for p, q in zip(resumed, expected):
+        np.testing.assert_array_equal(p.data, q)
+
+
+@pytest.mark.parametrize("cls, kwargs", OPTIMIZERS)
+def test_state_file_round_trip_resumes_identically(cls, kwargs, tmp_path):
+    params = quadratic_params(np.float32)
+    opt = cls(params, **kwargs)
+    train(opt, params, 10)
+    path = tmp_path / "optimizer.safetensors"
+    optim.save_state(opt, path)
+    resumed = [ad.tensor(p.data.copy(), requires_grad=True) for p in params]
+    train(opt, params, 5)
+
+    fresh = cls(resumed)
+    optim.load_state(fresh, path)
+    assert fresh.state_dict()["param_groups"] == opt.state_dict()["param_groups"]
+    train(fresh, resumed, 5)
+    for p, q in zip(resumed, params):
+        assert p.dtype == np.float32
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_state_file_is_safetensors_without_pickle(tmp_path):
+    a = ad.tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.SGD([a], lr=0.1, momentum=0.9)
+    (a * a).sum().backward()
+    opt.step()
+    path = tmp_path / "sgd.safetensors"
+    optim.save_state(opt, path)
+    from safetensors.numpy import load_file
+    arrays = load_file(str(path))
+    assert list(arrays) == ["state.0.momentum_buffer"]
+    np.testing.assert_array_equal(arrays["state.0.momentum_buffer"], [2.0, 4.0])
+
+
+def test_state_file_of_another_optimizer_is_refused(tmp_path):
+    a = ad.tensor([1.0], requires_grad=True)
+    path = tmp_path / "adam.safetensors"
+    optim.save_state(optim.Adam([a]), path)
+    with pytest.raises(ModelFileError, match="state of an optimizer of class Adam, not SGD"):
+        optim.load_state(optim.SGD([a]), path)
+    with pytest.raises(ModelFileError,
+                       match="does not fit this Adam: .*1 parameters in the saved state, 2 here"):
+        optim.load_state(optim.Adam([a, ad.tensor([1.0], requires_grad=True)]), path)
+
+
+def test_model_files_and_damaged_files_are_refused(tmp_path):
+    from nn.serialization import save_tensors
+    a = ad.tensor([1.0], requires_grad=True)
+    path = tmp_path / "model.safetensors"
+    save_tensors(path, {"weight": np.zeros(1)}, {"format": "autodiff.nn"})
+    with pytest.raises(ModelFileError, match="not an optimizer state file"):
+        optim.load_state(optim.SGD([a]), path)
+    optim.save_state(optim.SGD([a]), path)
+    path.write_bytes(path.read_bytes()[:-3])            # truncated
+    with pytest.raises(ModelFileError):
+        optim.load_state(optim.SGD([a]), path)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda sd: sd["param_groups"].append({"params": []}), "2 parameter groups"),
+    (lambda sd: sd["param_groups"][0]["params"].pop(), "group 0 has 1 parameters"),
+    (lambda sd: sd["state"][0].update(exp_avg=np.zeros(5)),
+     r"'exp_avg' of parameter 0 has shape \(5,\), the parameter \(2,\)"),
+])
+def test_load_state_dict_rejects_a_state_that_does_not_fit(change, message):
+    a, b = ad.tensor([1.0, 2.0], requires_grad=True), ad.tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.Adam([a, b])
+    (a * b).sum().backward()
+    opt.step()
+    sd = opt.state_dict()
+    change(sd)
+    with pytest.raises(ValueError, match=message):
+        optim.Adam([a, b]).load_state_dict(sd)
+
+
+def test_load_state_dict_casts_state_to_the_parameters_dtype():
+    a = ad.tensor([1.0, 2.0], dtype=ad.float64, requires_grad=True)
+    opt = optim.SGD([a], lr=0.1, momentum=0.9)
+    (a * a).sum().backward()
+    opt.step()
+    b = ad.tensor([1.0, 2.0], dtype=ad.float32, requires_grad=True)
+    other = optim.SGD([b], lr=0.1, momentum=0.9)
+    other.load_state_dict(opt.state_dict())
+    assert other.state[b]["momentum_buffer"].dtype == np.float32

@@ -92,7 +92,7 @@ class Function:
         ctx = cls.__new__(cls)
         ctx.saved_tensors = ()
         arrays = []
-        record = False
+        record = numpy_scalars = False
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x._data)
@@ -100,7 +100,9 @@ class Function:
                     record = True
             else:
                 arrays.append(x)
-        if any(isinstance(x, np.generic) for x in arrays):
+                if isinstance(x, np.generic):
+                    numpy_scalars = True
+        if numpy_scalars:
             # numpy scalars count as Python numbers, so they never upcast a float32 graph
             arrays = [x.item() if isinstance(x, np.generic) else x for x in arrays]
             inputs = tuple(x if isinstance(x, Tensor) else a for x, a in zip(inputs, arrays))

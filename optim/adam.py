@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamsT, check_nonnegative, check_unit_interval, flush_subnormals
+from .optimizer import (Optimizer, ParamsT, check_nonnegative, check_unit_interval,
+                        flush_subnormals, scratch)
 
 
 class Adam(Optimizer):
@@ -101,10 +102,13 @@ class Adam(Optimizer):
                 param *= 1 - lr * decay                     # θ ← θ − γλθ   (AdamW)
             else:
                 g = g + decay * param                       # g ← g + λθ    (Adam)
+        work = scratch(param)                               # in place: no temporaries
         m *= beta1
-        m += (1 - beta1) * g                                # m ← β₁m + (1 − β₁)g
+        m += np.multiply(g, 1 - beta1, out=work)            # m ← β₁m + (1 − β₁)g
         v *= beta2
-        v += (1 - beta2) * (g * g)                          # v ← β₂v + (1 − β₂)g²
+        np.multiply(g, g, out=work)
+        work *= 1 - beta2
+        v += work                                           # v ← β₂v + (1 − β₂)g²
         flush_subnormals(m)
         flush_subnormals(v)
         if group["amsgrad"]:
@@ -112,10 +116,12 @@ class Adam(Optimizer):
             np.maximum(v, state["exp_avg_sq"], out=v)       # v_max ← max(v_max, v)
         bias1 = 1 - beta1 ** t                              # m̂ = m / (1 − β₁ᵗ)
         bias2 = 1 - beta2 ** t                              # v̂ = v / (1 − β₂ᵗ)
-        denom = np.sqrt(v)
+        denom = np.sqrt(v, out=work)
         denom /= math.sqrt(bias2)
         denom += group["eps"]                               # √v̂ + ε
-        param -= lr / bias1 * (m / denom)                   # θ ← θ − γ m̂ / (√v̂ + ε)
+        step = np.divide(m, denom, out=work)
+        step *= lr / bias1
+        param -= step                                       # θ ← θ − γ m̂ / (√v̂ + ε)
 
 
 class AdamW(Adam):

@@ -30,6 +30,20 @@ from .flat import FlatGroup
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 
 
+_scratch: dict[tuple[tuple[int, ...], np.dtype], np.ndarray] = {}
+
+
+def scratch(like: np.ndarray) -> np.ndarray:
+    """A work buffer of `like`'s shape and dtype, reused across calls: updates write
+    their intermediate results into it instead of allocating temporaries (for the MNIST
+    net's 59,210 parameters, fresh temporaries cost more than the arithmetic)."""
+    key = (like.shape, like.dtype)
+    buffer = _scratch.get(key)
+    if buffer is None:
+        buffer = _scratch[key] = np.empty_like(like)
+    return buffer
+
+
 def flush_subnormals(state: np.ndarray) -> None:
     """Set entries smaller in magnitude than the dtype's smallest normal number to zero.
 

@@ -36,6 +36,7 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
+        check_linear_shapes(np.shape(x), np.shape(weight), bias)
         ctx.in_features, ctx.out_features = weight.shape[1], weight.shape[0]
         ctx.save_for_backward(x, weight)
         y = x @ weight.T
@@ -54,18 +55,20 @@ class Linear(Function):
         return grad_x, grad_weight, grad_bias
 
 
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x Wᵀ + b as one node, after checking the shapes."""
-    x_shape, w_shape = np.shape(_array(x)), np.shape(_array(weight))
+def check_linear_shapes(x_shape: tuple[int, ...], w_shape: tuple[int, ...], bias: Any) -> None:
     if len(w_shape) != 2:
         raise ShapeError(f"linear: weight must have shape (out_features, in_features), "
                          f"got {w_shape}")
     if len(x_shape) == 0 or x_shape[-1] != w_shape[1]:
         raise ShapeError(f"linear: input of shape {x_shape} does not fit weight of shape "
                          f"{w_shape}: the input's last dim must be in_features = {w_shape[1]}")
-    if bias is not None and np.shape(_array(bias)) != (w_shape[0],):
+    if bias is not None and np.shape(bias) != (w_shape[0],):
         raise ShapeError(f"linear: bias must have shape ({w_shape[0]},) to match weight "
-                         f"{w_shape}, got {np.shape(_array(bias))}")
+                         f"{w_shape}, got {np.shape(bias)}")
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x Wᵀ + b as one node (shapes are checked by its forward)."""
     return Linear.apply(x, weight, bias)
 
 
@@ -94,17 +97,16 @@ class CrossEntropy(Function):
         shifted = x - x.max(axis=axis, keepdims=True)
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.probs = np.exp(log_probs)
-        ctx.axis = axis
-        ctx.onehot = onehot(target, x.shape, axis, x.dtype)
+        ctx.axis, ctx.target = axis, target
         ctx.save_for_backward(x)
-        losses = -np.take_along_axis(log_probs, np.expand_dims(target, axis), axis)
-        return reduce_losses(ctx, losses.squeeze(axis), reduction, target.shape, axis)
+        return reduce_losses(ctx, -pick(log_probs, target, axis), reduction, target.shape, axis)
 
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.saved_tensors
         probs = ctx.probs if isinstance(x, np.ndarray) else x.softmax(dim=ctx.axis)
-        return per_loss(ctx, grad) * (probs - ctx.onehot), None
+        target = onehot(ctx.target, ctx.probs.shape, ctx.axis, ctx.probs.dtype)
+        return per_loss(ctx, grad) * (probs - target), None
 
 
 class NLLLoss(Function):
@@ -117,13 +119,13 @@ class NLLLoss(Function):
     @staticmethod
     def forward(ctx, x, target, reduction="mean"):
         axis = class_axis(x.ndim)
-        ctx.minus_onehot = -onehot(target, x.shape, axis, x.dtype)
-        losses = -np.take_along_axis(x, np.expand_dims(target, axis), axis)
-        return reduce_losses(ctx, losses.squeeze(axis), reduction, target.shape, axis)
+        ctx.axis, ctx.target, ctx.shape, ctx.dtype = axis, target, x.shape, x.dtype
+        return reduce_losses(ctx, -pick(x, target, axis), reduction, target.shape, axis)
 
     @staticmethod
     def backward(ctx, grad):
-        return per_loss(ctx, grad) * ctx.minus_onehot, None
+        minus_onehot = -onehot(ctx.target, ctx.shape, ctx.axis, ctx.dtype)
+        return per_loss(ctx, grad) * minus_onehot, None
 
 
 def cross_entropy(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
@@ -146,8 +148,18 @@ def class_axis(ndim: int) -> int:
 def onehot(target: np.ndarray, shape: tuple[int, ...], axis: int, dtype: np.dtype) -> np.ndarray:
     """1 at each target's class along `axis`, 0 elsewhere."""
     out = np.zeros(shape, dtype=dtype)
-    np.put_along_axis(out, np.expand_dims(target, axis), 1, axis)
+    if len(shape) == 2:                                   # (N, C): the common case, fast
+        out[np.arange(shape[0]), target] = 1
+    else:
+        np.put_along_axis(out, np.expand_dims(target, axis), 1, axis)
     return out
+
+
+def pick(x: np.ndarray, target: np.ndarray, axis: int) -> np.ndarray:
+    """x at each target's class along `axis` (that axis removed)."""
+    if x.ndim == 2:
+        return x[np.arange(x.shape[0]), target]
+    return np.take_along_axis(x, np.expand_dims(target, axis), axis).squeeze(axis)
 
 
 def class_targets(op: str, x: Any, target: Any, reduction: str) -> np.ndarray:
@@ -167,8 +179,9 @@ def class_targets(op: str, x: Any, target: Any, reduction: str) -> np.ndarray:
         raise ShapeError(f"{op}: input of shape {x_shape} needs a target of shape "
                          f"{expected} (one class index per sample), got {t.shape}")
     classes = x_shape[axis]
-    if t.size and (t.min() < 0 or t.max() >= classes):
-        bad = t.min() if t.min() < 0 else t.max()
+    low, high = (t.min(), t.max()) if t.size else (0, 0)
+    if low < 0 or high >= classes:
+        bad = low if low < 0 else high
         raise TensorIndexError(f"{op}: target holds class {bad}, but the input has "
                                f"{classes} classes (valid indices 0 to {classes - 1})")
     return t.astype(np.int64, copy=False)
@@ -298,7 +311,8 @@ def reduce_losses(ctx: Any, losses: np.ndarray, reduction: str, shape: tuple[int
     ctx.scale = 1.0 / max(losses.size, 1) if reduction == "mean" else 1.0
     if reduction != "none":
         ctx.grad_shape = ()
-        return losses.mean() if reduction == "mean" else losses.sum()
+        total = losses.sum()
+        return total / losses.size if reduction == "mean" else total
     ctx.grad_shape = shape if axis is None else shape[:axis] + (1,) + shape[axis:]
     return losses
 

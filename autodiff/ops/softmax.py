@@ -30,9 +30,9 @@ def shift_by_max(x: np.ndarray, axis: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def log_sum_exp_of_shifted(shifted: np.ndarray, axis: Any) -> np.ndarray:
-    """log Σ exp(shifted) along `axis`, kept dims; shifted's maximum is 0, so no overflow."""
-    with np.errstate(divide="ignore"):
-        return np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    """log Σ exp(shifted) along `axis`, kept dims; shifted's maximum is 0, so no overflow
+    (and the sum is at least 1, unless every entry was -inf)."""
+    return np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 def shifted_log_sum_exp(x: np.ndarray, axis: Any) -> np.ndarray:

@@ -30,14 +30,15 @@ from .flat import FlatGroup
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 
 
-_scratch: dict[tuple[tuple[int, ...], np.dtype], np.ndarray] = {}
+_scratch: dict[tuple[tuple[int, ...], np.dtype, str], np.ndarray] = {}
 
 
-def scratch(like: np.ndarray) -> np.ndarray:
-    """A work buffer of `like`'s shape and dtype, reused across calls: updates write
-    their intermediate results into it instead of allocating temporaries (for the MNIST
-    net's 59,210 parameters, fresh temporaries cost more than the arithmetic)."""
-    key = (like.shape, like.dtype)
+def scratch(like: np.ndarray, purpose: str = "update") -> np.ndarray:
+    """A work buffer of `like`'s shape and dtype for one purpose, reused across calls:
+    updates write their intermediate results into it instead of allocating temporaries
+    (for the MNIST net's 59,210 parameters, fresh temporaries cost more than the
+    arithmetic)."""
+    key = (like.shape, like.dtype, purpose)
     buffer = _scratch.get(key)
     if buffer is None:
         buffer = _scratch[key] = np.empty_like(like)
@@ -51,9 +52,13 @@ def flush_subnormals(state: np.ndarray) -> None:
     geometrically into the subnormal range (below 1.2e-38 in float32), where arithmetic
     on them is slower (on this project's machine, float32 division 4.6× and sqrt 2.4×;
     `python -m benchmarks.optim_step` measures it). Zeroing them changes each value by
-    less than that bound (2.2e-308 in float64).
+    less than that bound (2.2e-308 in float64). Computed as state · [|state| ≥ tiny]
+    in a scratch buffer (NaN and inf stay as they are), which is several times faster
+    than assigning through a boolean mask.
     """
-    state[np.abs(state) < np.finfo(state.dtype).tiny] = 0
+    keep = np.abs(state, out=scratch(state, "flush"))
+    np.greater_equal(keep, np.finfo(state.dtype).tiny, out=keep, casting="unsafe")
+    state *= keep
 
 
 def check_nonnegative(optimizer: str, name: str, value: Any) -> None:

@@ -36,7 +36,7 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
-        check_linear_shapes(np.shape(x), np.shape(weight), bias)
+        check_linear_shapes(x.shape, weight.shape, bias)
         ctx.in_features, ctx.out_features = weight.shape[1], weight.shape[0]
         ctx.save_for_backward(x, weight)
         y = x @ weight.T
@@ -62,9 +62,9 @@ def check_linear_shapes(x_shape: tuple[int, ...], w_shape: tuple[int, ...], bias
     if len(x_shape) == 0 or x_shape[-1] != w_shape[1]:
         raise ShapeError(f"linear: input of shape {x_shape} does not fit weight of shape "
                          f"{w_shape}: the input's last dim must be in_features = {w_shape[1]}")
-    if bias is not None and np.shape(bias) != (w_shape[0],):
+    if bias is not None and bias.shape != (w_shape[0],):
         raise ShapeError(f"linear: bias must have shape ({w_shape[0]},) to match weight "
-                         f"{w_shape}, got {np.shape(bias)}")
+                         f"{w_shape}, got {bias.shape}")
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

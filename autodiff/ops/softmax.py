@@ -88,7 +88,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        shifted, _ = shift_by_max(x, axis)
+        shifted = x - x.max(axis=axis, keepdims=True)   # a row holding inf gives NaN, as torch
         y = shifted - log_sum_exp_of_shifted(shifted, axis)
         ctx.save_for_backward(y)
         return y

@@ -48,7 +48,7 @@ def available(variant: str) -> bool:
 def run_one(workload: str, variant: str, seed: int) -> dict[str, float]:
     result = subprocess.run([sys.executable, "-m", "benchmarks.workloads", workload, variant,
                              "--seed", str(seed)], capture_output=True, text=True,
-                            cwd=HERE.parent, env=os.environ.copy())
+                            cwd=HERE.parent, env=os.environ.copy(), check=False)
     if result.returncode != 0:
         raise RuntimeError(f"benchmark {workload}/{variant} failed:\n{result.stderr}")
     return json.loads(result.stdout.strip().splitlines()[-1])

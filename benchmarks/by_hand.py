@@ -50,20 +50,25 @@ def init_linear(rng: np.random.Generator, fan_in: int, fan_out: int, weight: np.
     bias[...] = rng.uniform(-bound, bound, fan_out)
 
 
+def mlp_with_adam(sizes: tuple[int, ...], seed: int, lr: float) -> FlatAdam:
+    """FlatAdam over the weights (out, in) and biases of an MLP, initialised like torch."""
+    shapes = []
+    for fan_in, fan_out in zip(sizes, sizes[1:]):
+        shapes += [(fan_out, fan_in), (fan_out,)]
+    adam = FlatAdam(shapes, lr)
+    rng = np.random.default_rng(seed)
+    for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
+        init_linear(rng, fan_in, fan_out, adam.params[2 * i], adam.params[2 * i + 1])
+    return adam
+
+
 class MnistNet:
     """784-64-64-64-10, ReLU, log_softmax + NLL, trained with FlatAdam (float32)."""
 
     sizes = (784, 64, 64, 64, 10)
 
     def __init__(self, seed: int, lr: float = 1e-3) -> None:
-        shapes = []
-        for fan_in, fan_out in zip(self.sizes, self.sizes[1:]):
-            shapes += [(fan_out, fan_in), (fan_out,)]
-        self.adam = FlatAdam(shapes, lr)
-        rng = np.random.default_rng(seed)
-        p = self.adam.params
-        for i, (fan_in, fan_out) in enumerate(zip(self.sizes, self.sizes[1:])):
-            init_linear(rng, fan_in, fan_out, p[2 * i], p[2 * i + 1])
+        self.adam = mlp_with_adam(self.sizes, seed, lr)
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         p = self.adam.params
@@ -104,14 +109,7 @@ class RegressionNet:
     sizes = (1, 2, 5, 1)
 
     def __init__(self, seed: int, lr: float = 0.02) -> None:
-        shapes = []
-        for fan_in, fan_out in zip(self.sizes, self.sizes[1:]):
-            shapes += [(fan_out, fan_in), (fan_out,)]
-        self.adam = FlatAdam(shapes, lr)
-        rng = np.random.default_rng(seed)
-        p = self.adam.params
-        for i, (fan_in, fan_out) in enumerate(zip(self.sizes, self.sizes[1:])):
-            init_linear(rng, fan_in, fan_out, p[2 * i], p[2 * i + 1])
+        self.adam = mlp_with_adam(self.sizes, seed, lr)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         p = self.adam.params

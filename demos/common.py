@@ -101,3 +101,13 @@ def write_json(path: pathlib.Path, data: Any) -> pathlib.Path:
     path.write_text(json.dumps(jsonable(data), indent=2, allow_nan=False) + "\n",
                     encoding="utf-8")
     return path
+
+
+def say(text: str) -> None:
+    """Print a line without breaking a running tqdm bar (tqdm.write clears it first)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        print(text, flush=True)
+    else:
+        tqdm.write(text)

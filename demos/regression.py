@@ -24,7 +24,7 @@ import numpy as np
 import autodiff as ad
 import nn
 import optim
-from demos.common import fmt, plt, print_comparison, progress, row, save_figure
+from demos.common import fmt, plt, print_comparison, progress, row, save_figure, say
 
 SLOPE, INTERCEPT = 2.3, 4.7
 SAMPLES = 100
@@ -35,16 +35,6 @@ PRINT_EVERY = 100            # steps between two printed losses, as in the docum
 TARGET_MSE = 0.02            # against the true line; numpy by hand and PyTorch: 0.011–0.014
 EXTRA_SEEDS = 4              # further seeds trained the same way, for the spread
 QUICK_EXTRA_SEEDS = 2
-
-
-def say(text: str) -> None:
-    """Print a line without breaking a running tqdm bar (tqdm.write clears it first)."""
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        print(text, flush=True)
-    else:
-        tqdm.write(text)
 
 
 def activation_net() -> nn.Sequential:

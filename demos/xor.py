@@ -32,7 +32,7 @@ import numpy as np
 import autodiff as ad
 import nn
 import optim
-from demos.common import plt, print_comparison, progress, row, save_figure
+from demos.common import plt, print_comparison, progress, row, save_figure, say
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)     # (4, 2)
 Y = np.array([[0], [1], [1], [0]], dtype=np.float32)                 # (4, 1)
@@ -45,16 +45,6 @@ SEED_STUDY_CAP = 5_000          # epochs allowed per seed to reach 100 % accurac
 INITS = {"pytorch": "PyTorch's default: weights and biases U(±1/√fan_in)",
          "keras": "Keras's Dense default: glorot_uniform weights, zero biases"}
 DOCUMENT_PREDICTIONS = [0.0036, 0.9912, 0.9929, 0.0091]
-
-
-def say(text: str) -> None:
-    """Print a line without breaking a running tqdm bar (tqdm.write clears it first)."""
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        print(text, flush=True)
-    else:
-        tqdm.write(text)
 
 
 def build_model(init: str) -> nn.Sequential:

@@ -7,7 +7,7 @@
 """
 import numpy as _np
 
-from .tensor import Tensor  # first: the op modules it loads need the class  # isort: skip
+from .tensor import Tensor as Tensor  # first: the op modules need the class  # isort: skip
 from . import viz
 from .backward import grad
 from .creation import (arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,

@@ -7,7 +7,7 @@
 """
 import numpy as _np
 
-from .tensor import Tensor as Tensor  # first: the op modules need the class  # isort: skip
+from .tensor import Tensor as Tensor  # noqa: I001 (first: the op modules need the class)
 from . import viz
 from .backward import grad
 from .creation import (arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,

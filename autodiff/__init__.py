@@ -5,9 +5,9 @@
     y = (x @ x.T).tanh().sum()
     y.backward()            # x.grad now holds dy/dx
 """
-import numpy as _np
+import numpy as _np  # noqa: I001 (Tensor is imported first: the op modules need the class)
 
-from .tensor import Tensor as Tensor  # noqa: I001 (first: the op modules need the class)
+from .tensor import Tensor as Tensor
 from . import viz
 from .backward import grad
 from .creation import (arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,

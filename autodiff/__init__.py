@@ -8,7 +8,7 @@
 import numpy as _np  # noqa: I001 (Tensor is imported first: the op modules need the class)
 
 from .tensor import Tensor as Tensor
-from . import viz
+from . import viz as viz
 from .backward import grad
 from .creation import (arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
                        rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)

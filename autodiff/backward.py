@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import gc
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from . import grad_mode
 from .errors import BackwardError, ShapeError
 from .function import FREED, check_finite
-from .tensor import Tensor
 from .ops.backmath import astype
+from .tensor import Tensor
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:

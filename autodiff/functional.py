@@ -3,7 +3,8 @@
 Each accepts tensors, and numbers or ndarrays where a tensor is expected."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

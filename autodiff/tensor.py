@@ -7,7 +7,8 @@ and derivative sit side by side.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -458,7 +459,8 @@ class Tensor:
             self, axis=reduce.normalize_axes("logsumexp", dim, self.ndim), keepdims=keepdim)
 
     def softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
-        return softmax_ops.Softmax.apply(self, axis=softmax_ops.one_axis("softmax", dim, axis, self.ndim))
+        return softmax_ops.Softmax.apply(
+            self, axis=softmax_ops.one_axis("softmax", dim, axis, self.ndim))
 
     def log_softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
         return softmax_ops.LogSoftmax.apply(
@@ -515,6 +517,9 @@ class Tensor:
         self._data[index] = value._data if isinstance(value, Tensor) else value
 
 
-from . import backward as backward_pass  # noqa: E402  (these modules use Tensor)
-from .ops import elementwise, reduce, shape as shape_ops, softmax as softmax_ops  # noqa: E402
+# Imported last: these modules need the Tensor class defined above.
+from . import backward as backward_pass  # noqa: E402
+from .ops import elementwise, reduce  # noqa: E402
 from .ops import matmul as matmul_ops  # noqa: E402
+from .ops import shape as shape_ops  # noqa: E402
+from .ops import softmax as softmax_ops  # noqa: E402

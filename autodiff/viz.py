@@ -483,7 +483,8 @@ class _Picture:
         parameters = set(self.parameters)
         for node_id, attributes in self.nodes[()]:
             scopes = self.consumers.get(node_id, []) if node_id in parameters else []
-            common = tuple(os.path.commonprefix(scopes)) if scopes else ()
+            # commonprefix of tuples compares scope names, not characters
+            common = tuple(os.path.commonprefix(scopes)) if scopes else ()  # noqa: RUF071
             moved.setdefault(common, []).append((node_id, attributes))
             self.scope_of[node_id] = common
         self.nodes[()] = []
@@ -541,7 +542,8 @@ def _add_clusters(graphviz: Any, graph: Any,
                 for i, where in enumerate(sorted(every_scope - {()}))}
     for where, cluster in clusters.items():
         fill = ("#f5f8ff", "#eaf0fb")[len(where) % 2]
-        cluster.attr(label=graphviz.nohtml(where[-1]), style="rounded,filled", fillcolor=fill, color="#9aa8c7",
+        cluster.attr(label=graphviz.nohtml(where[-1]), style="rounded,filled", fillcolor=fill,
+                     color="#9aa8c7",
                      fontname=FONT, fontsize="13", labeljust="r", labelloc="t", margin="10")
     for where, members in nodes.items():
         target = clusters[where] if where else graph

@@ -13,7 +13,7 @@ import argparse
 import gc
 import json
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -126,8 +126,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     for name, (ours, by_hand) in small_tensor_cases(rng).items():
         repeats = 2000
-        ours_us = best_of(args.rounds, lambda: time_per_call(ours, repeats)) * 1e6
-        hand_us = best_of(args.rounds, lambda: time_per_call(by_hand, repeats)) * 1e6
+        ours_us = best_of(args.rounds, lambda f=ours, n=repeats: time_per_call(f, n)) * 1e6
+        hand_us = best_of(args.rounds, lambda f=by_hand, n=repeats: time_per_call(f, n)) * 1e6
         results[name] = {"autodiff_us": ours_us, "numpy_us": hand_us}
         print(f"  {name:<12} {ours_us:12.1f} {hand_us:10.1f} {ours_us / hand_us:5.1f}×")
     if args.json:

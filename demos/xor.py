@@ -243,7 +243,8 @@ def run(out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
         raise RuntimeError(f"xor: the model rebuilt from {architecture.name} and "
                            f"{weights.name} predicts differently from the trained one")
     print(f"architecture -> {architecture.name}, weights -> {weights.name}; nn.from_json + "
-          f"nn.load(path, model) predict {np.array2string(reloaded_predictions.ravel(), precision=4)}"
+          "nn.load(path, model) predict "
+          f"{np.array2string(reloaded_predictions.ravel(), precision=4)}"
           f": identical, no retraining")
 
     # ---- does SGD solve XOR from any start? 20 seeds, both inits

@@ -5,7 +5,7 @@
 >>> model(ad.zeros(15, 784)).shape
 (15, 10)
 """
-from . import functional, init
+from . import data, functional, init
 from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .batchnorm import BatchNorm1d
 from .dropout import Dropout
@@ -13,6 +13,5 @@ from .flatten import Flatten
 from .linear import Identity, Linear
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import BUILTIN_LAYERS, Module, ModuleList, Parameter, Sequential, StateDictError
-from .summary import summary
-from . import data
 from .serialization import from_json, load, save
+from .summary import summary

@@ -1,7 +1,8 @@
 """nn.summary: Keras's model summary table for a Module."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -6,8 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import (Optimizer, ParamsT, check_nonnegative, check_unit_interval,
-                        flush_subnormals, scratch)
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    check_nonnegative,
+    check_unit_interval,
+    flush_subnormals,
+    scratch,
+)
 
 
 class Adam(Optimizer):

@@ -12,7 +12,6 @@ import numpy as np
 from ..function import Function
 from .backmath import astype, log
 
-
 # ---------------------------------------------------------------- arithmetic
 
 class Add(Function):

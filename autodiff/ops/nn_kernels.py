@@ -2,7 +2,8 @@
 
 `linear` is x Wᵀ + b; `cross_entropy` is log-softmax and negative log-likelihood;
 `nll_loss` picks -log p[target]; `mse_loss` is the squared error;
-`binary_cross_entropy(_with_logits)` are the two-class losses. Each is numerically stable (the maximum is subtracted before any exp, logs are
+`binary_cross_entropy(_with_logits)` are the two-class losses. Each is numerically
+stable (the maximum is subtracted before any exp, logs are
 clamped as torch clamps them) and twice differentiable: their backward formulas use only
 operators, reshapes and sums, so with create_graph=True they are recorded and can be
 differentiated again.

@@ -3,14 +3,16 @@ concatenation and stacking. Their backward moves the gradient back to where each
 element came from (summing where one element was used several times)."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import AutodiffError, ShapeError
 from ..function import Function
 from ..tensor import Tensor
-from .backmath import permute as permute_any, scatter_add, scatter_add_array
+from .backmath import permute as permute_any
+from .backmath import scatter_add, scatter_add_array
 from .reduce import normalize_axes, normalize_dim
 
 

@@ -112,8 +112,16 @@ def table(best: dict[str, dict[str, dict]]) -> str:
     return "\n".join(lines)
 
 
-def target_report(best: dict[str, dict[str, dict]]) -> str:
-    lines = []
+def profile_of(workload: str, seed: int) -> str:
+    result = subprocess.run([sys.executable, "-m", "benchmarks.workloads", workload, "autodiff",
+                             "--seed", str(seed), "--profile"], capture_output=True, text=True,
+                            cwd=HERE.parent, env=os.environ.copy(), check=True)
+    return result.stdout.rstrip()
+
+
+def target_report(best: dict[str, dict[str, dict]]) -> tuple[str, list[str]]:
+    """The targets, met or not, and the workloads whose targets were not met."""
+    lines, missed = [], []
     for workload, other, bound in TARGETS:
         results = best.get(workload, {})
         if "autodiff" not in results or other not in results:
@@ -129,11 +137,13 @@ def target_report(best: dict[str, dict[str, dict]]) -> str:
             wanted = f"{other} ≥ {-bound}× slower than autodiff"
             got = f"{other} = {ratio:.2f}× autodiff"
         lines.append(f"- {workload}: {wanted}: {got}: {'met' if met else 'NOT met'}")
+        if not met and workload not in missed:
+            missed.append(workload)
     if "memory" in best:
         growth = best["memory"]["autodiff"]["growth_mb"]
         lines.append(f"- memory: no growth over 10,000 steps: "
                      f"{'met' if growth < 1.0 else 'NOT met'} ({growth:+.2f} MB)")
-    return "\n".join(lines)
+    return "\n".join(lines), missed
 
 
 def main() -> None:
@@ -145,9 +155,13 @@ def main() -> None:
     workloads = args.only or list(WORKLOADS)
     print(f"Benchmarking on {machine()}; best of {args.rounds} rounds", flush=True)
     best = best_results(workloads, args.rounds, args.seed)
+    targets, missed = target_report(best)
+    profiles = "".join(
+        f"\n## Where the time goes: {workload} (autodiff, cProfile, by own time)\n\n"
+        f"```\n{profile_of(workload, args.seed)}\n```\n" for workload in missed)
     report = (f"# Benchmark results\n\nMeasured by `make bench` on {machine()}, "
               f"{time.strftime('%Y-%m-%d')}; best of {args.rounds} rounds, each variant in its "
-              f"own process.\n\n{table(best)}\n\nTargets:\n{target_report(best)}\n")
+              f"own process.\n\n{table(best)}\n\nTargets:\n{targets}\n{profiles}")
     print("\n" + report)
     (HERE / "results.md").write_text(report, encoding="utf-8")
     (HERE / "results.json").write_text(json.dumps(best, indent=2), encoding="utf-8")

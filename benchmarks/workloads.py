@@ -11,11 +11,15 @@ Variants: autodiff (this project), numpy (by hand), torch (eager), micrograd.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
 import importlib
+import io
 import json
+import pstats
 import resource
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +27,7 @@ import numpy as np
 VARIANT_MODULES = {"autodiff": "benchmarks.with_autodiff", "numpy": "benchmarks.by_hand",
                    "torch": "benchmarks.with_torch", "micrograd": "benchmarks.with_micrograd"}
 MNIST_STEPS = 4000
+HERE = Path(__file__).resolve().parent
 
 
 def mnist_arrays(train: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -114,13 +119,29 @@ def run(workload: str, variant_name: str, seed: int) -> dict[str, float]:
     return runners[workload](variant, seed)
 
 
+def profile(workload: str, variant: str, seed: int, top: int = 15) -> str:
+    """The run under cProfile: the functions that take the most time of their own."""
+    profiler = cProfile.Profile()
+    profiler.runcall(run, workload, variant, seed)
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(top)
+    lines = text.getvalue().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls"))
+    return "\n".join(line.replace(str(HERE.parent) + "/", "") for line in lines[start - 1:])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workload")
     parser.add_argument("variant", choices=sorted(VARIANT_MODULES))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--profile", action="store_true",
+                        help="print where the time goes (cProfile) instead of the timing")
     args = parser.parse_args()
-    print(json.dumps(run(args.workload, args.variant, args.seed)))
+    if args.profile:
+        print(profile(args.workload, args.variant, args.seed))
+    else:
+        print(json.dumps(run(args.workload, args.variant, args.seed)))
 
 
 if __name__ == "__main__":

@@ -169,9 +169,10 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
         if g.dtype != x._data.dtype:
             g = astype(g, x._data.dtype)
         if x in grads:
-            grads[x] = grads[x] + g
-        else:
-            grads[x] = g
+            g = grads[x] + g
+            if not create_graph and type(g) is not np.ndarray:
+                g = np.asarray(g)                # the sum of two 0-d arrays is a scalar
+        grads[x] = g
 
 
 def _run_hooks(tensor: Tensor, grad: Any, create_graph: bool) -> Any:
@@ -189,10 +190,11 @@ def _run_hooks(tensor: Tensor, grad: Any, create_graph: bool) -> Any:
 def _accumulate(tensor: Tensor, grad: Any, create_graph: bool) -> None:
     """tensor.grad += grad (in place when nothing else can see the array)."""
     if create_graph:
-        tensor._grad = grad if tensor._grad is None else tensor._grad + grad
+        # a new tensor either way: `grad` may be shared with other leaves or be the caller's
+        tensor._grad = grad * 1 if tensor._grad is None else tensor._grad + grad
     elif tensor._grad is None:
         tensor._grad = Tensor._make(grad if _owned(grad) else grad.copy())
-    elif tensor._grad.grad_fn is None:
+    elif tensor._grad.grad_fn is None and tensor._grad._data.flags.writeable:
         np.add(tensor._grad._data, grad, out=tensor._grad._data)
     else:
         tensor._grad = Tensor._make(tensor._grad._data + grad)

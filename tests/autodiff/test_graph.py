@@ -456,3 +456,43 @@ def test_a_chain_of_a_million_ops_at_the_default_recursion_limit():
     finally:
         sys.setrecursionlimit(limit)
     assert x.grad.item() == pytest.approx(1.000001 ** 1_000_000, rel=1e-9)   # ≈ e
+
+
+# ---------------------------------------------------------------- accumulation corner cases
+
+def test_a_0d_leaf_used_twice_keeps_an_array_gradient():
+    """Two contributions to a 0-d leaf sum to a numpy scalar; .grad must stay an array
+    so later backward calls and zero_grad(set_to_none=False) work in place."""
+    x = ad.tensor(3.0, requires_grad=True)
+    (x * x).backward()
+    assert isinstance(x.grad.data, np.ndarray)
+    (x * x).backward()
+    assert x.grad.item() == 12.0
+    x.grad.data.fill(0)
+    assert x.grad.item() == 0.0
+
+
+def test_create_graph_gives_each_leaf_its_own_gradient():
+    a = ad.tensor([1.0, 2.0], requires_grad=True)
+    b = ad.tensor([3.0, 4.0], requires_grad=True)
+    v = ad.ones(2)
+    (a + b).backward(v, create_graph=True)
+    assert a.grad is not b.grad and a.grad is not v
+    (a * 3).sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [4.0, 4.0])
+    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(v.data, [1.0, 1.0])
+
+
+def test_create_graph_gradient_of_a_sum_is_writable():
+    w = ad.tensor([1.0, 2.0], requires_grad=True)
+    w.sum().backward(create_graph=True)
+    w.sum().backward()
+    np.testing.assert_array_equal(w.grad.data, [2.0, 2.0])
+
+
+def test_a_read_only_gradient_set_by_the_user_is_replaced_not_written():
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    x.grad = ad.ones(2).expand(2)
+    (x * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])

@@ -109,6 +109,7 @@ class Module:
         setattr_(self, "_modules", {})
         setattr_(self, "_forward_hooks", {})
         setattr_(self, "_name_in_parent", "")
+        setattr_(self, "_scope_name", None)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__}: define forward(self, ...) to say "
@@ -117,9 +118,12 @@ class Module:
     # ---------------------------------------------------------------- calling
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        label = self._scope_label()
-        path = self._name_in_parent
-        with viz.scope(f"{path}: {label}" if path else label):
+        name = self._scope_name
+        if name is None:        # made once; setting any attribute of the module resets it
+            label, path = self._scope_label(), self._name_in_parent
+            name = f"{path}: {label}" if path else label
+            object.__setattr__(self, "_scope_name", name)
+        with viz.scope(name):
             output = self.forward(*args, **kwargs)
         if self._forward_hooks:
             for hook in tuple(self._forward_hooks.values()):
@@ -142,6 +146,7 @@ class Module:
     # ---------------------------------------------------------------- registration
 
     def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, "_scope_name", None)      # its label may change
         if isinstance(value, Parameter):
             self.register_parameter(name, value)
         elif isinstance(value, Module):
@@ -220,6 +225,7 @@ class Module:
         self._modules[name] = module
         if module is not None and not module._name_in_parent:
             object.__setattr__(module, "_name_in_parent", name)
+            object.__setattr__(module, "_scope_name", None)
 
     # ---------------------------------------------------------------- walking the tree
 

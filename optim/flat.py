@@ -73,17 +73,21 @@ class FlatGroup:
         arrays has been replaced since the last step."""
         if len(params) != len(self.params):
             return False
+        arrays = [(key, self._state_views[key]) for key, value in self.state.items()
+                  if isinstance(value, np.ndarray)]
+        scalars = [(key, value) for key, value in self.state.items()
+                   if not isinstance(value, np.ndarray)]
         for i, (p, mine) in enumerate(zip(params, self.params)):
-            if p is not mine or p.data is not self.data_views[i]:
+            if p is not mine or p._data is not self.data_views[i]:
                 return False
             entries = state[p]
-            if entries.keys() != self.state.keys():
+            if len(entries) != len(self.state):
                 return False
-            for key, value in self.state.items():
-                if isinstance(value, np.ndarray):
-                    if entries[key] is not self._state_views[key][i]:
-                        return False
-                elif entries[key] != value:
+            for key, views in arrays:
+                if entries.get(key) is not views[i]:
+                    return False
+            for key, value in scalars:
+                if entries.get(key) != value:
                     return False
         return True
 

@@ -168,7 +168,7 @@ def class_targets(op: str, x: Any, target: Any, reduction: str) -> np.ndarray:
     check_reduction(op, reduction)
     x_shape = np.shape(_array(x))
     t = np.asarray(_array(target))
-    if not np.issubdtype(t.dtype, np.integer):
+    if t.dtype.kind not in "iu":
         raise DtypeError(f"{op}: target must hold class indices as integers (int64), got "
                          f"{t.dtype}; for one-hot or probability targets pass "
                          f"target.argmax(dim=1)")
@@ -180,12 +180,13 @@ def class_targets(op: str, x: Any, target: Any, reduction: str) -> np.ndarray:
         raise ShapeError(f"{op}: input of shape {x_shape} needs a target of shape "
                          f"{expected} (one class index per sample), got {t.shape}")
     classes = x_shape[axis]
-    low, high = (t.min(), t.max()) if t.size else (0, 0)
-    if low < 0 or high >= classes:
-        bad = low if low < 0 else high
+    t = t.astype(np.int64, copy=False)
+    # one pass: as unsigned numbers, negative classes are huge, so both errors exceed classes
+    if t.size and t.view(np.uint64).max() >= classes:
+        bad = t.min() if t.min() < 0 else t.max()
         raise TensorIndexError(f"{op}: target holds class {bad}, but the input has "
                                f"{classes} classes (valid indices 0 to {classes - 1})")
-    return t.astype(np.int64, copy=False)
+    return t
 
 
 # ---------------------------------------------------------------- regression loss

@@ -314,3 +314,12 @@ def test_module_call_overhead_is_small():
     call = min(timeit.repeat(lambda: layer(x), number=2000, repeat=5))
     forward = min(timeit.repeat(lambda: layer.forward(x), number=2000, repeat=5))
     assert (call - forward) / 2000 < 10e-6
+
+
+def test_scope_name_follows_changes_to_the_module():
+    dropout = nn.Dropout(0.5)
+    model = nn.Sequential(nn.Linear(2, 3), dropout)
+    x = ad.ones(4, 2, requires_grad=True)
+    assert model(x).grad_fn.scope == ("Sequential", "1: Dropout(p=0.5)")
+    dropout.p = 0.2
+    assert model(x).grad_fn.scope == ("Sequential", "1: Dropout(p=0.2)")

@@ -1,25 +1,20 @@
 """demos/activations_init.py (SEEDS 002, 004) in quick mode: the numbers in its results.json."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from demos.__main__ import main
 from demos.activations_init import ACTIVATIONS, activation_derivatives
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
-    out = tmp_path_factory.mktemp("demos")
-    main(["activations_init", "--quick", "--out", str(out)])
-    directory = out / "activations_init"
-    return json.loads((directory / "results.json").read_text()), directory
+def run(run_quick) -> tuple[dict[str, Any], Path]:
+    return run_quick("activations_init")
 
 
 def test_autodiff_derivatives_match_closed_forms(run: tuple[dict[str, Any], Path]) -> None:

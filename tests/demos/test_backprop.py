@@ -1,7 +1,6 @@
 """demos/backprop.py (SEEDS 000 + 002) in quick mode: the lecture's formulas equal autodiff."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -9,18 +8,14 @@ import numpy as np
 import pytest
 
 import autodiff as ad
-from demos.__main__ import main
 from demos.backprop import TARGET, X, hand_pass, regression_net
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
-    out = tmp_path_factory.mktemp("demos")
-    main(["backprop", "--quick", "--out", str(out)])
-    directory = out / "backprop"
-    return json.loads((directory / "results.json").read_text()), directory
+def run(run_quick) -> tuple[dict[str, Any], Path]:
+    return run_quick("backprop")
 
 
 def test_hand_formulas_equal_autodiff_layer_by_layer(run: tuple[dict[str, Any], Path]) -> None:

@@ -1,25 +1,20 @@
 """demos/gradient_descent.py (SEEDS 003) in quick mode: the numbers in its results.json."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from demos.__main__ import main
 from demos.gradient_descent import descend, overflow_epoch_in_python, quartic
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
-    out = tmp_path_factory.mktemp("demos")
-    main(["gradient_descent", "--quick", "--out", str(out)])
-    directory = out / "gradient_descent"
-    return json.loads((directory / "results.json").read_text()), directory
+def run(run_quick) -> tuple[dict[str, Any], Path]:
+    return run_quick("gradient_descent")
 
 
 def test_x_squared_trajectory_is_exact(run: tuple[dict[str, Any], Path]) -> None:

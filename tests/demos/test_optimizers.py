@@ -2,7 +2,6 @@
 pieces it is built from checked against the notes' formulas written by hand."""
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from demos.__main__ import main
 from demos.optimizers import MINIMUM, START, contenders, descend_ravine, hessian, rosenbrock
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -19,11 +17,8 @@ NAMES = ["sgd", "momentum", "nesterov", "sgd_high_lr", "exponential", "inverse_t
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
-    out = tmp_path_factory.mktemp("demos")
-    main(["optimizers", "--quick", "--out", str(out)])
-    directory = out / "optimizers"
-    return json.loads((directory / "results.json").read_text()), directory
+def quick(run_quick) -> tuple[dict[str, Any], Path]:
+    return run_quick("optimizers")
 
 
 def gradient(p: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 TINY = np.finfo(np.float32).tiny
+FLUSH_EVERY = 16
 
 
 class FlatAdam:
@@ -32,8 +33,9 @@ class FlatAdam:
         np.multiply(g, g, out=tmp)
         v *= self.b2
         v += (1 - self.b2) * tmp                     # v = b2·v + (1 - b2)·g²
-        m[np.abs(m) < TINY] = 0                      # flush float32 subnormals
-        v[v < TINY] = 0
+        if self.t % FLUSH_EVERY == 0:                # flush float32 subnormals, as optim
+            m[np.abs(m) < TINY] = 0
+            v[v < TINY] = 0
         step_size = self.lr / (1 - self.b1 ** self.t)
         denom = np.sqrt(v, out=tmp)
         denom /= np.sqrt(1 - self.b2 ** self.t)

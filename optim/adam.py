@@ -49,8 +49,9 @@ class Adam(Optimizer):
 
     Weight decay here is L2 regularisation (λθ added to the gradient, then rescaled by
     Adam like the rest of it); `AdamW` decouples it. Both running averages are set to
-    zero where they fall below the dtype's smallest normal number, as PyTorch does not
-    (see `optim.optimizer.flush_subnormals`; the effect is below 1.2e-38 in float32).
+    zero where they fall below the dtype's smallest normal number, every 16th step, as
+    PyTorch does not (see `optim.optimizer.flush_subnormals`; the effect is below 1.2e-38
+    in float32).
 
     Args:
         params: tensors to optimize, or dicts defining parameter groups.
@@ -115,8 +116,9 @@ class Adam(Optimizer):
         np.multiply(g, g, out=work)
         work *= 1 - beta2
         v += work                                           # v ← β₂v + (1 − β₂)g²
-        flush_subnormals(m)
-        flush_subnormals(v)
+        if self._flush_due:
+            flush_subnormals(m)
+            flush_subnormals(v)
         if group["amsgrad"]:
             v = state["max_exp_avg_sq"]
             np.maximum(v, state["exp_avg_sq"], out=v)       # v_max ← max(v_max, v)

@@ -38,8 +38,8 @@ class RMSprop(Optimizer):
     decay in {0.9, 0.99, 0.999}; PyTorch's default α is 0.99.
 
     The running averages and the momentum buffer are set to zero where they fall below
-    the dtype's smallest normal number (see `optim.optimizer.flush_subnormals`; the
-    effect is below 1.2e-38 in float32).
+    the dtype's smallest normal number, every 16th step (see
+    `optim.optimizer.flush_subnormals`; the effect is below 1.2e-38 in float32).
 
     Args:
         params: tensors to optimize, or dicts defining parameter groups.
@@ -95,12 +95,14 @@ class RMSprop(Optimizer):
         v = state["square_avg"]
         v *= alpha
         v += (1 - alpha) * (g * g)                          # v ← αv + (1 − α)g²
-        flush_subnormals(v)
+        if self._flush_due:
+            flush_subnormals(v)
         if group["centered"]:
             g_avg = state["grad_avg"]
             g_avg *= alpha
             g_avg += (1 - alpha) * g                        # ḡ ← αḡ + (1 − α)g
-            flush_subnormals(g_avg)
+            if self._flush_due:
+                flush_subnormals(g_avg)
             denom = np.sqrt(v - g_avg * g_avg)              # √ṽ = √(v − ḡ²)
         else:
             denom = np.sqrt(v)                              # √ṽ = √v
@@ -109,7 +111,8 @@ class RMSprop(Optimizer):
             b = state["momentum_buffer"]
             b *= mu
             b += g / denom                                  # b ← μb + g / (√ṽ + ε)
-            flush_subnormals(b)
+            if self._flush_due:
+                flush_subnormals(b)
             param -= lr * b                                 # θ ← θ − γb
         else:
             param -= lr * (g / denom)                       # θ ← θ − γ g / (√ṽ + ε)

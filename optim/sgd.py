@@ -37,7 +37,8 @@ class SGD(Optimizer):
     whole buffer by the new lr, the notes' velocity keeps the steps taken at the old one.
 
     Momentum buffers smaller than the dtype's smallest normal number are set to zero
-    (see `optim.optimizer.flush_subnormals`; the effect is below 1.2e-38 in float32).
+    every 16th step (see `optim.optimizer.flush_subnormals`; the effect is below 1.2e-38
+    in float32).
 
     Args:
         params: tensors to optimize, or dicts defining parameter groups.
@@ -95,6 +96,7 @@ class SGD(Optimizer):
                 b = state["momentum_buffer"]
                 b *= mu
                 b += (1 - tau) * g                          # b ← μb + (1 − τ)g  (t > 1)
-                flush_subnormals(b)
+                if self._flush_due:
+                    flush_subnormals(b)
             g = g + mu * b if group["nesterov"] else b      # g ← g + μb  or  g ← b
         param -= lr * g                                     # θ ← θ − γg

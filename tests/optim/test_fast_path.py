@@ -125,6 +125,7 @@ def test_a_group_of_mixed_dtypes_takes_the_reference_path():
 # ------------------------------------------------------------------ subnormal flush
 
 TINY = np.finfo(np.float32).tiny        # 1.18e-38, float32's smallest normal number
+FLUSH_EVERY = optim.optimizer.FLUSH_EVERY
 
 
 @pytest.mark.parametrize("cls, kwargs, keys", [
@@ -135,27 +136,32 @@ TINY = np.finfo(np.float32).tiny        # 1.18e-38, float32's smallest normal nu
     (optim.AdamW, dict(lr=0.1, betas=(0.9, 0.9), amsgrad=True), ["exp_avg", "exp_avg_sq"]),
 ])
 @pytest.mark.parametrize("foreach", [None, False])
-def test_running_averages_below_the_smallest_normal_are_flushed_to_zero(cls, kwargs, keys,
-                                                                       foreach):
+def test_running_averages_below_the_smallest_normal_are_flushed_every_16th_step(
+        cls, kwargs, keys, foreach):
     x = ad.tensor([1.0, 1.0, 1.0], dtype=ad.float32, requires_grad=True)
     opt = cls([x], **kwargs, foreach=foreach)
     x.grad = np.array([1.0, 1.0, 1.0], dtype=np.float32)
-    opt.step()
-    for key in keys:                                  # just above the threshold
-        sign = 1 if key in ("square_avg", "exp_avg_sq") else -1
-        opt.state[x][key][:] = np.array([1.05, sign * 1.05, 2.0], dtype=np.float32) * TINY
+    for _ in range(FLUSH_EVERY - 2):
+        opt.step()
     x.grad = np.zeros(3, dtype=np.float32)            # every average decays by 0.9
-    opt.step()
-    for key in keys:
-        value = opt.state[x][key]
-        # decayed below TINY: zero, not the subnormal 0.9 · 1.05 · TINY; 1.8·TINY stays
-        assert value[0] == 0 and value[1] == 0 and value[2] > TINY, (key, value)
+    for step in (FLUSH_EVERY - 1, FLUSH_EVERY):
+        for key in keys:                              # just above the threshold
+            sign = 1 if key in ("square_avg", "exp_avg_sq") else -1
+            opt.state[x][key][:] = np.array([1.05, sign * 1.05, 2.0], dtype=np.float32) * TINY
+        opt.step()
+        for key in keys:
+            value = opt.state[x][key]
+            if step < FLUSH_EVERY:                    # no flush yet: 0.9 · 1.05 · TINY stays
+                assert 0 < abs(value[0]) < TINY and 0 < abs(value[1]) < TINY, (key, value)
+            else:                                     # flushed to zero; 1.8·TINY stays
+                assert value[0] == 0 and value[1] == 0 and value[2] > TINY, (key, value)
     assert np.all(np.isfinite(x.data))
 
 
 def test_flushing_zeroes_only_subnormal_entries():
     x = ad.tensor([0.5, -0.25], dtype=ad.float32, requires_grad=True)
     opt = optim.Adam([x], lr=0.01)
+    opt._steps_taken = FLUSH_EVERY - 1                # the next step flushes
     g = np.array([1e-15, -1e-19], dtype=np.float32)
     x.grad = g
     opt.step()

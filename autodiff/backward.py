@@ -1,12 +1,13 @@
 """Reverse-mode differentiation: walk the graph from the outputs back to the leaves.
 
-1. Sort the tensors that lead to the outputs topologically, iteratively (an explicit
-   stack, so a chain of a million ops needs no recursion).
+1. Sort the tensors made by ops that lead to the outputs topologically, iteratively (an
+   explicit stack, so a chain of a million ops needs no recursion).
 2. Visit them outputs-first. When a tensor is reached, every op that used it has already
    sent its contribution, so its gradient dL/dt is complete: run its hooks, store it if
-   it is a leaf (or retains grad), and pass it to the op that made it, whose `backward`
-   returns dL/dinput for each input (the chain rule). Contributions to the same input
-   are summed, after summing away broadcast dimensions (`unbroadcast`).
+   it retains grad, and pass it to the op that made it, whose `backward` returns
+   dL/dinput for each input (the chain rule). Contributions to the same input are
+   summed, after summing away broadcast dimensions (`unbroadcast`).
+3. Then every leaf's gradient is complete: run its hooks and add it to its .grad.
 
 With create_graph=False the gradients are plain ndarrays and nothing is recorded.
 With create_graph=True they are tensors and the backward formulas are recorded as ops
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -41,10 +42,10 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
 
 
 def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
-    """Tensors that require grad and lead to `roots`, each after all its consumers."""
+    """Tensors made by ops (not leaves) that lead to `roots`, each after all its consumers."""
     order: list[Tensor] = []
     visited: set[Tensor] = set()
-    stack: list[tuple[Tensor, bool]] = [(t, False) for t in roots]
+    stack: list[tuple[Tensor, bool]] = [(t, False) for t in roots if t.grad_fn is not None]
     while stack:
         tensor, inputs_done = stack.pop()
         if inputs_done:
@@ -54,13 +55,18 @@ def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
             continue
         visited.add(tensor)
         stack.append((tensor, True))
-        node = tensor.grad_fn
-        if node is not None:
-            for x in node.inputs:
-                if isinstance(x, Tensor) and x._requires_grad and x not in visited:
-                    stack.append((x, False))
+        for x in tensor.grad_fn.inputs:
+            if isinstance(x, Tensor) and x.grad_fn is not None and x not in visited:
+                stack.append((x, False))
     order.reverse()
     return order
+
+
+def _backward_order(roots: Sequence[Tensor], grads: dict[Tensor, Any]) -> Iterator[Tensor]:
+    """The tensors made by ops, outputs first; then the leaves that received a gradient.
+    A leaf needs no place in the sort: once every op has run, its gradient is complete."""
+    yield from topological_order(roots)
+    yield from list(grads)
 
 
 def _seed_gradient(output: Tensor, gradient: Any, create_graph: bool) -> Any:
@@ -70,7 +76,8 @@ def _seed_gradient(output: Tensor, gradient: Any, create_graph: bool) -> Any:
                 f"backward: the output has shape {output.shape}; gradients can be implied "
                 f"only for one-element outputs. Reduce it first (e.g. y.sum()) or pass "
                 f"gradient=dL/dy of shape {output.shape}")
-        gradient = np.ones_like(output._data)
+        ones = np.ones(output.shape, output.dtype)
+        return Tensor._make(ones) if create_graph else ones
     array = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
     if array.shape != output.shape:
         raise ShapeError(f"backward: gradient has shape {array.shape} but the output has "
@@ -117,7 +124,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
     collecting = gc.isenabled()
     gc.disable()        # the pass makes no reference cycles; scanning the graph is pure cost
     try:
-        for tensor in topological_order(roots):
+        for tensor in _backward_order(roots, grads):
             grad = grads.pop(tensor, None)
             if grad is None:
                 continue

@@ -89,8 +89,6 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **options: Any) -> Tensor:
         """Run the op on tensors (or numbers and arrays) and record it in the graph."""
-        ctx = cls.__new__(cls)
-        ctx.saved_tensors = ()
         arrays = []
         record = numpy_scalars = False
         for x in inputs:
@@ -106,6 +104,8 @@ class Function:
             # numpy scalars count as Python numbers, so they never upcast a float32 graph
             arrays = [x.item() if isinstance(x, np.generic) else x for x in arrays]
             inputs = tuple(x if isinstance(x, Tensor) else a for x, a in zip(inputs, arrays))
+        ctx = cls.__new__(cls)
+        ctx.saved_tensors = ()
         ctx.inputs = inputs
         try:
             out = cls.forward(ctx, *arrays, **options)
@@ -117,14 +117,16 @@ class Function:
                 ctx.saved_tensors = tuple(array if v is out else v for v in ctx.saved_tensors)
             out = array
         state = grad_mode.state
-        if state.detect_anomaly or (record and state.grad_enabled):
+        record = record and state.grad_enabled
+        anomaly = state.detect_anomaly
+        if record or anomaly:
             frame = user_frame()
             # the code object and line number, not the frame: nothing new to garbage-collect
             ctx.site_code = frame and frame.f_code
             ctx.site_line = frame and frame.f_lineno
-            if state.detect_anomaly:
+            if anomaly:
                 check_finite(out, cls, "forward", ctx.site)
-        if not (record and state.grad_enabled):
+        if not record:
             return Tensor._make(out)
         ctx.options = options
         ctx.scope = state.scope
@@ -140,7 +142,7 @@ class Function:
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
         """For each input: does it require grad? (backward may skip the others)"""
-        return tuple(isinstance(x, Tensor) and x._requires_grad for x in self.inputs)
+        return tuple([isinstance(x, Tensor) and x._requires_grad for x in self.inputs])
 
     def save_for_backward(self, *values: np.ndarray) -> None:
         """Keep inputs or the output for backward (see the module docstring)."""

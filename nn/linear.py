@@ -74,7 +74,8 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.linear(input, self.weight, self.bias)
+        parameters = self._parameters       # self.weight would go through __getattr__
+        return F.linear(input, parameters["weight"], parameters["bias"])
 
     def hyperparameters(self) -> dict[str, Any]:
         return {"in_features": self.in_features, "out_features": self.out_features,

@@ -22,6 +22,7 @@ from ..errors import DtypeError, ShapeError
 from ..function import Function
 from ..tensor import Tensor
 from .backmath import log
+from .rows import max_along, sum_along
 from .shape import TensorIndexError
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -95,8 +96,8 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, x, target, reduction="mean"):
         axis = class_axis(x.ndim)
-        shifted = x - x.max(axis=axis, keepdims=True)
-        log_probs = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        shifted = x - max_along(x, axis)
+        log_probs = shifted - np.log(sum_along(np.exp(shifted), axis))
         ctx.probs = np.exp(log_probs)
         ctx.axis, ctx.target = axis, target
         ctx.save_for_backward(x)

@@ -10,6 +10,7 @@ from ..errors import ShapeError
 from ..function import Function
 from .backmath import exp
 from .reduce import keep_dims, normalize_axes
+from .rows import max_along, sum_along
 
 
 def one_axis(op: str, dim: int | None, axis: int | None, ndim: int) -> int | None:
@@ -32,7 +33,7 @@ def shift_by_max(x: np.ndarray, axis: Any) -> tuple[np.ndarray, np.ndarray]:
 def log_sum_exp_of_shifted(shifted: np.ndarray, axis: Any) -> np.ndarray:
     """log Σ exp(shifted) along `axis`, kept dims; shifted's maximum is 0, so no overflow
     (and the sum is at least 1, unless every entry was -inf)."""
-    return np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return np.log(sum_along(np.exp(shifted), axis))
 
 
 def shifted_log_sum_exp(x: np.ndarray, axis: Any) -> np.ndarray:
@@ -68,15 +69,15 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        y = np.exp(x - x.max(axis=axis, keepdims=True))
-        y /= y.sum(axis=axis, keepdims=True)
+        y = np.exp(x - max_along(x, axis))
+        y /= sum_along(y, axis)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, grad):
         y, = ctx.saved_tensors
-        return y * (grad - (grad * y).sum(axis=ctx.axis, keepdims=True))
+        return y * (grad - sum_along(grad * y, ctx.axis))
 
 
 class LogSoftmax(Function):
@@ -88,7 +89,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        shifted = x - x.max(axis=axis, keepdims=True)   # a row holding inf gives NaN, as torch
+        shifted = x - max_along(x, axis)     # a row holding inf gives NaN, as torch
         y = shifted - log_sum_exp_of_shifted(shifted, axis)
         ctx.save_for_backward(y)
         return y
@@ -96,4 +97,4 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, grad):
         y, = ctx.saved_tensors
-        return grad - exp(y) * grad.sum(axis=ctx.axis, keepdims=True)
+        return grad - exp(y) * sum_along(grad, ctx.axis)

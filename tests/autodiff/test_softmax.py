@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given
 
 import autodiff as ad
+from autodiff.ops.nn_kernels import cross_entropy
+from autodiff.ops.rows import max_along, sum_along
 
 
 def numpy_logsumexp(x, axis, keepdims):
@@ -103,3 +105,33 @@ def test_logsumexp_of_everything_at_1000():
 def test_softmax_needs_a_dim():
     with pytest.raises(ad.ShapeError, match=r"softmax: say which dim"):
         ad.tensor([1.0, 2.0]).softmax()
+
+
+# ------------------------------------------------------------ tall batches of short rows
+
+@pytest.mark.parametrize("rows, classes", [(64, 1), (100, 10), (70, 32), (64, 33), (63, 10)])
+def test_max_and_sum_along_short_rows_match_numpy(rows, classes):
+    x = np.random.default_rng(rows + classes).standard_normal((rows, classes))
+    x[3, 0], x[5, :] = np.nan, -np.inf                  # NaN propagates; -inf rows stay -inf
+    np.testing.assert_array_equal(max_along(x, 1), x.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(sum_along(x, 1), x.sum(axis=1, keepdims=True), rtol=1e-14)
+    np.testing.assert_array_equal(max_along(x, 0), x.max(axis=0, keepdims=True))
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax", "cross_entropy"])
+def test_tall_batches_of_few_classes_match_the_formula_and_finite_differences(op):
+    """(100, 10) takes the transposed reductions of autodiff/ops/rows.py; the property
+    tests above use small shapes, which take numpy's own."""
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((100, 10)) * 3
+    target = rng.integers(0, 10, 100)
+    fn = {"softmax": lambda t: t.softmax(dim=1), "log_softmax": lambda t: t.log_softmax(dim=1),
+          "cross_entropy": lambda t: cross_entropy(t, target)}[op]
+    probs = numpy_softmax(logits - logits.max(axis=1, keepdims=True), 1)
+    expected = {"softmax": probs, "log_softmax": np.log(probs),
+                "cross_entropy": -np.log(probs[np.arange(100), target]).mean()}[op]
+    np.testing.assert_allclose(fn(ad.tensor(logits)).data, expected, rtol=1e-12)
+    weights = rng.standard_normal((100, 10))
+    scalar = (lambda t: (fn(t) * ad.tensor(weights)).sum()) if op != "cross_entropy" else fn
+    assert ad.gradcheck(scalar, [ad.tensor(logits, requires_grad=True)])
+    assert ad.gradgradcheck(scalar, [ad.tensor(logits, requires_grad=True)])

@@ -27,8 +27,11 @@ class MnistNet:
         self.model = mlp((784, 64, 64, 64, 10), nn.ReLU, nn.LogSoftmax(dim=1))
         self.opt = optim.Adam(self.model.parameters(), lr=lr)
 
+    def loss(self, x: np.ndarray, y: np.ndarray) -> ad.Tensor:
+        return F.nll_loss(self.model(ad.from_numpy(x)), ad.from_numpy(y))
+
     def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
-        loss = F.nll_loss(self.model(ad.from_numpy(x)), ad.from_numpy(y))
+        loss = self.loss(x, y)
         self.opt.zero_grad()
         loss.backward()
         self.opt.step()
@@ -45,8 +48,11 @@ class RegressionNet:
         self.model = mlp((1, 2, 5, 1), nn.Sigmoid, None)
         self.opt = optim.Adam(self.model.parameters(), lr=lr)
 
+    def loss(self, x: np.ndarray, y: np.ndarray) -> ad.Tensor:
+        return F.mse_loss(self.model(ad.from_numpy(x)), ad.from_numpy(y))
+
     def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
-        loss = F.mse_loss(self.model(ad.from_numpy(x)), ad.from_numpy(y))
+        loss = self.loss(x, y)
         self.opt.zero_grad()
         loss.backward()
         self.opt.step()

@@ -1,12 +1,14 @@
 """One benchmark workload run by one variant, in this process; prints a JSON line.
 
-    python -m benchmarks.workloads WORKLOAD VARIANT [--seed S]
+    python -m benchmarks.workloads WORKLOAD VARIANT [--seed S] [--profile | --phases]
 
 Workloads: mnist-15, mnist-128, mnist-1024 (document 004's net, the first epoch or its
 first 4,000 steps, then test accuracy), regression (document 000's net, one sample per
 step), xor (document 001's net, full batch), chain (1,000,000 scalar ops, build +
 backward), memory (10,000 regression steps: resident memory must not grow).
 Variants: autodiff (this project), numpy (by hand), torch (eager), micrograd.
+--profile prints a cProfile of the variant's training steps instead; --phases (MNIST and
+regression) the time of each phase of a step, autodiff beside numpy by hand.
 """
 from __future__ import annotations
 
@@ -38,20 +40,38 @@ def mnist_arrays(train: bool) -> tuple[np.ndarray, np.ndarray]:
     return images, data.targets.numpy().astype(np.int64)
 
 
-def run_mnist(variant: Any, batch: int, seed: int) -> dict[str, float]:
-    images, labels = mnist_arrays(train=True)
-    order = np.random.default_rng(seed).permutation(len(images))
-    steps = min(MNIST_STEPS, len(images) // batch)
-    batches = [(images[order[i * batch:(i + 1) * batch]], labels[order[i * batch:(i + 1) * batch]])
-               for i in range(steps)]
-    net = variant.MnistNet(seed)
+def train(net: Any, batches: list[tuple[np.ndarray, np.ndarray]],
+          profiler: cProfile.Profile | None = None) -> float:
+    """Seconds to run one training step per batch (profiled, when a profiler is given)."""
+    if profiler is not None:
+        profiler.enable()
     start = time.perf_counter()
     for x, y in batches:
         net.train_step(x, y)
     seconds = time.perf_counter() - start
+    if profiler is not None:
+        profiler.disable()
+    return seconds
+
+
+def mnist_batches(batch: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The first epoch's batches (at most MNIST_STEPS of them), shuffled by `seed`."""
+    images, labels = mnist_arrays(train=True)
+    order = np.random.default_rng(seed).permutation(len(images))
+    steps = min(MNIST_STEPS, len(images) // batch)
+    return [(images[order[i * batch:(i + 1) * batch]], labels[order[i * batch:(i + 1) * batch]])
+            for i in range(steps)]
+
+
+def run_mnist(variant: Any, batch: int, seed: int,
+              profiler: cProfile.Profile | None = None) -> dict[str, float]:
+    batches = mnist_batches(batch, seed)
+    net = variant.MnistNet(seed)
+    seconds = train(net, batches, profiler)
     test_images, test_labels = mnist_arrays(train=False)
     accuracy = float((net.logits(test_images).argmax(axis=1) == test_labels).mean())
-    return {"us_per_step": seconds / steps * 1e6, "steps": steps, "accuracy": accuracy}
+    return {"us_per_step": seconds / len(batches) * 1e6, "steps": len(batches),
+            "accuracy": accuracy}
 
 
 def regression_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -60,25 +80,24 @@ def regression_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x, (2.3 * x + 4.7).astype(np.float32)
 
 
-def run_regression(variant: Any, seed: int, steps: int = 4000) -> dict[str, float]:
+def regression_batches(seed: int, steps: int = 4000) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One sample per step, going through the 100 points in order, `steps` times."""
     x, y = regression_data(seed)
-    net = variant.RegressionNet(seed)
-    samples = [(x[i:i + 1], y[i:i + 1]) for i in range(len(x))]
-    start = time.perf_counter()
-    for step in range(steps):
-        net.train_step(*samples[step % len(samples)])
-    seconds = time.perf_counter() - start
-    return {"us_per_step": seconds / steps * 1e6, "steps": steps}
+    return [(x[i % len(x):i % len(x) + 1], y[i % len(x):i % len(x) + 1]) for i in range(steps)]
 
 
-def run_xor(variant: Any, seed: int, steps: int = 2000) -> dict[str, float]:
+def run_regression(variant: Any, seed: int,
+                   profiler: cProfile.Profile | None = None) -> dict[str, float]:
+    batches = regression_batches(seed)
+    seconds = train(variant.RegressionNet(seed), batches, profiler)
+    return {"us_per_step": seconds / len(batches) * 1e6, "steps": len(batches)}
+
+
+def run_xor(variant: Any, seed: int, profiler: cProfile.Profile | None = None,
+            steps: int = 2000) -> dict[str, float]:
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
     y = np.array([[0], [1], [1], [0]], dtype=np.float32)
-    net = variant.XorNet(seed)
-    start = time.perf_counter()
-    for _ in range(steps):
-        net.train_step(x, y)
-    seconds = time.perf_counter() - start
+    seconds = train(variant.XorNet(seed), [(x, y)] * steps, profiler)
     return {"us_per_step": seconds / steps * 1e6, "steps": steps}
 
 
@@ -109,25 +128,84 @@ def run_memory(variant: Any, seed: int, steps: int = 10_000) -> dict[str, float]
             "growth_mb": marks[steps] - marks[1000]}
 
 
-def run(workload: str, variant_name: str, seed: int) -> dict[str, float]:
+def run(workload: str, variant_name: str, seed: int,
+        profiler: cProfile.Profile | None = None) -> dict[str, float]:
     if workload == "chain":
         return run_chain()
     variant = importlib.import_module(VARIANT_MODULES[variant_name])
     if workload.startswith("mnist-"):
-        return run_mnist(variant, int(workload.split("-")[1]), seed)
-    runners = {"regression": run_regression, "xor": run_xor, "memory": run_memory}
-    return runners[workload](variant, seed)
+        return run_mnist(variant, int(workload.split("-")[1]), seed, profiler)
+    if workload == "memory":
+        return run_memory(variant, seed)
+    runners = {"regression": run_regression, "xor": run_xor}
+    return runners[workload](variant, seed, profiler)
+
+
+def autodiff_phases(net: Any, batches: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+    """µs per step in each phase of the project's training step."""
+    clock = time.perf_counter
+    forward = backward = step = 0.0
+    for x, y in batches:
+        t0 = clock()
+        loss = net.loss(x, y)
+        t1 = clock()
+        net.opt.zero_grad()
+        loss.backward()
+        t2 = clock()
+        net.opt.step()
+        t3 = clock()
+        loss.item()
+        forward, backward, step = forward + t1 - t0, backward + t2 - t1, step + t3 - t2
+    n = len(batches) / 1e6
+    return {"forward": forward / n, "backward": backward / n, "step": step / n}
+
+
+def by_hand_phases(net: Any, batches: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+    """µs per step of the hand-written version: its Adam step, and the rest."""
+    adam_step, in_step = net.adam.step, [0.0]
+
+    def timed_step() -> None:
+        start = time.perf_counter()
+        adam_step()
+        in_step[0] += time.perf_counter() - start
+    net.adam.step = timed_step
+    total = train(net, batches)
+    n = len(batches) / 1e6
+    return {"forward + backward": (total - in_step[0]) / n, "step": in_step[0] / n}
+
+
+def phases(workload: str, seed: int) -> str:
+    """Where a step's time goes, autodiff beside numpy by hand (MNIST and regression)."""
+    from autodiff.backward import topological_order
+    from benchmarks import by_hand, with_autodiff
+    if workload.startswith("mnist-"):
+        batches, make = mnist_batches(int(workload.split("-")[1]), seed), "MnistNet"
+    else:
+        batches, make = regression_batches(seed), "RegressionNet"
+    ours = autodiff_phases(getattr(with_autodiff, make)(seed), batches)
+    theirs = by_hand_phases(getattr(by_hand, make)(seed), batches)
+    ops = len(topological_order([getattr(with_autodiff, make)(seed).loss(*batches[0])]))
+    extra = ours["forward"] + ours["backward"] - theirs["forward + backward"]
+    return (f"µs per step, autodiff: forward {ours['forward']:.0f}, backward "
+            f"{ours['backward']:.0f}, optimizer step {ours['step']:.0f} "
+            f"(total {sum(ours.values()):.0f})\n"
+            f"µs per step, numpy by hand: forward + backward "
+            f"{theirs['forward + backward']:.0f}, optimizer step {theirs['step']:.0f} "
+            f"(total {sum(theirs.values()):.0f})\n"
+            f"forward + backward cost {extra:.0f} µs more than by hand: {extra / ops:.1f} µs "
+            f"for each of the {ops} ops in the graph")
 
 
 def profile(workload: str, variant: str, seed: int, top: int = 15) -> str:
-    """The run under cProfile: the functions that take the most time of their own."""
+    """The training steps under cProfile: the functions that take the most time of their
+    own (loading data and building the net are left out)."""
     profiler = cProfile.Profile()
-    profiler.runcall(run, workload, variant, seed)
+    run(workload, variant, seed, profiler)
     text = io.StringIO()
     pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(top)
     lines = text.getvalue().splitlines()
     start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls"))
-    return "\n".join(line.replace(str(HERE.parent) + "/", "") for line in lines[start - 1:])
+    return "\n".join(line.replace(str(HERE.parent) + "/", "") for line in lines[start:])
 
 
 def main() -> None:
@@ -137,8 +215,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--profile", action="store_true",
                         help="print where the time goes (cProfile) instead of the timing")
+    parser.add_argument("--phases", action="store_true",
+                        help="print the time of each phase of a step, autodiff beside numpy")
     args = parser.parse_args()
-    if args.profile:
+    if args.phases:
+        print(phases(args.workload, args.seed))
+    elif args.profile:
         print(profile(args.workload, args.variant, args.seed))
     else:
         print(json.dumps(run(args.workload, args.variant, args.seed)))

@@ -1,0 +1,61 @@
+"""The benchmarks compare like with like: the hand-written numpy versions compute the
+same numbers as the library's, step by step, and the target report reads ratios right."""
+import numpy as np
+import pytest
+
+from benchmarks import __main__ as bench
+from benchmarks import by_hand, with_autodiff, workloads
+
+
+def same_start(ours, hand):
+    """Copy the hand-written net's initial weights into the library's net."""
+    for param, value in zip(ours.model.parameters(), hand.adam.params, strict=True):
+        param.data[...] = value
+
+
+@pytest.mark.parametrize("steps", [40])     # past the subnormal flushes at steps 16 and 32
+def test_regression_by_hand_is_the_same_math_as_the_library(steps):
+    hand, ours = by_hand.RegressionNet(seed=0), with_autodiff.RegressionNet(seed=0)
+    same_start(ours, hand)
+    for x, y in workloads.regression_batches(seed=0, steps=steps):
+        assert ours.train_step(x, y) == pytest.approx(hand.train_step(x, y), rel=1e-5)
+    for param, value in zip(ours.model.parameters(), hand.adam.params):
+        np.testing.assert_allclose(param.data, value, rtol=1e-5, atol=1e-6)
+
+
+def test_mnist_by_hand_is_the_same_math_as_the_library():
+    rng = np.random.default_rng(0)
+    hand, ours = by_hand.MnistNet(seed=0), with_autodiff.MnistNet(seed=0)
+    same_start(ours, hand)
+    for _ in range(20):
+        x = rng.random((15, 784), dtype=np.float32)
+        y = rng.integers(0, 10, 15)
+        assert ours.train_step(x, y) == pytest.approx(hand.train_step(x, y), rel=1e-5)
+    x = rng.random((50, 784), dtype=np.float32)
+    logits = hand.logits(x)                            # ours ends in LogSoftmax
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(ours.logits(x), log_probs, rtol=1e-4, atol=1e-5)
+
+
+def test_phases_split_a_step_and_count_the_graph():
+    batches = workloads.regression_batches(seed=0, steps=50)
+    ours = workloads.autodiff_phases(with_autodiff.RegressionNet(seed=0), batches)
+    hand = workloads.by_hand_phases(by_hand.RegressionNet(seed=0), batches)
+    assert set(ours) == {"forward", "backward", "step"}
+    assert set(hand) == {"forward + backward", "step"}
+    assert all(value > 0 for value in [*ours.values(), *hand.values()])
+
+
+def test_target_report_reads_both_kinds_of_ratio():
+    best = {"mnist-15": {"autodiff": {"us_per_step": 300.0}, "numpy": {"us_per_step": 200.0},
+                         "torch": {"us_per_step": 900.0}},
+            "regression": {"autodiff": {"us_per_step": 100.0}, "torch": {"us_per_step": 390.0},
+                           "micrograd": {"us_per_step": 250.0}}}
+    report, missed = bench.target_report(best)
+    assert "autodiff = 1.50× numpy: NOT met (needs autodiff ≤ 260 µs/step: 40 µs" in report
+    assert "torch = 3.00× autodiff: met" in report
+    assert "torch = 3.90× autodiff: NOT met (needs autodiff ≤ 98 µs/step" in report
+    assert "micrograd = 2.50× autodiff: met" in report
+    assert "mnist-128: numpy not measured" in report
+    assert missed == ["mnist-15", "regression"]

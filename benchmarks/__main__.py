@@ -3,7 +3,7 @@ variants alternated within a round, best of several rounds; a table of µs/step 
 ratios, checked against the project's targets, written to benchmarks/results.md and
 benchmarks/results.json.
 
-    python -m benchmarks [--rounds 3] [--only mnist-15 regression ...]
+    python -m benchmarks [--rounds 5] [--only mnist-15 regression ...]
 """
 from __future__ import annotations
 
@@ -163,7 +163,7 @@ def target_report(best: dict[str, dict[str, dict]]) -> tuple[str, list[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", nargs="*", choices=sorted(WORKLOADS), default=None)
     args = parser.parse_args()

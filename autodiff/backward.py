@@ -171,10 +171,11 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
             g = np.asarray(g)                    # numpy gives scalars for 0-d results
         if anomaly:
             check_finite(g, type(node), "backward", node.site)
-        if g.shape != x._data.shape:
-            g = unbroadcast(g, x._data.shape)
-        if g.dtype != x._data.dtype:
-            g = astype(g, x._data.dtype)
+        data = x._data
+        if g.shape != data.shape:
+            g = unbroadcast(g, data.shape)
+        if g.dtype is not data.dtype and g.dtype != data.dtype:    # `is`: the common case
+            g = astype(g, data.dtype)
         if x in grads:
             g = grads[x] + g
             if not create_graph and type(g) is not np.ndarray:

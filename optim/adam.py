@@ -123,12 +123,12 @@ class Adam(Optimizer):
             v = state["max_exp_avg_sq"]
             np.maximum(v, state["exp_avg_sq"], out=v)       # v_max ← max(v_max, v)
         bias1 = 1 - beta1 ** t                              # m̂ = m / (1 − β₁ᵗ)
-        bias2 = 1 - beta2 ** t                              # v̂ = v / (1 − β₂ᵗ)
+        root2 = math.sqrt(1 - beta2 ** t)                   # v̂ = v / (1 − β₂ᵗ)
+        # γ m̂ / (√v̂ + ε) = γ root2 / bias1 · m / (√v + ε root2): one pass fewer
         denom = np.sqrt(v, out=work)
-        denom /= math.sqrt(bias2)
-        denom += group["eps"]                               # √v̂ + ε
+        denom += group["eps"] * root2
         step = np.divide(m, denom, out=work)
-        step *= lr / bias1
+        step *= lr * root2 / bias1
         param -= step                                       # θ ← θ − γ m̂ / (√v̂ + ε)
 
 

@@ -93,7 +93,7 @@ class FlatGroup:
 
     def gather_grads(self) -> None:
         """Copy this step's gradients into `self.grad` (they arrive as fresh arrays)."""
-        np.concatenate([p.grad.data.reshape(-1) for p in self.params], out=self.grad)
+        np.concatenate([p._grad._data.reshape(-1) for p in self.params], out=self.grad)
 
     def scatter_state(self, state: State) -> None:
         """After the update ran on the flat buffers: point each parameter's state at its

@@ -173,14 +173,15 @@ class Optimizer(ABC):
         """Reset every parameter's gradient: to None (default), or to zeros in place."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                grad = p._grad
+                if grad is None:
                     continue
                 if set_to_none:
-                    p.grad = None
-                elif p.grad.grad_fn is None:
-                    p.grad.data.fill(0)
+                    p._grad = None
+                elif grad.grad_fn is None:
+                    grad._data.fill(0)
                 else:
-                    p.grad = np.zeros_like(p.grad.data)
+                    p.grad = np.zeros_like(grad._data)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns `closure()`'s loss, if
@@ -208,7 +209,7 @@ class Optimizer(ABC):
         take the per-parameter path this step (foreach=False, some gradient is None,
         mixed dtypes, or parameters whose states disagree, e.g. different step counts)."""
         params = group["params"]
-        if group["foreach"] is False or any(p.grad is None for p in params):
+        if group["foreach"] is False or any(p._grad is None for p in params):
             return None
         flat = self._flat.get(index)
         if flat is None or not flat.is_current(params, self.state):

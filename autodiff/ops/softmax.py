@@ -16,6 +16,8 @@ from .rows import max_along, sum_along
 def one_axis(op: str, dim: int | None, axis: int | None, ndim: int) -> int | None:
     """The single axis softmax-like ops work along (torch requires it to be given)."""
     chosen = dim if axis is None else axis
+    if type(chosen) is int and -ndim <= chosen < ndim:     # the common case, quickly
+        return chosen % ndim
     if chosen is None:
         raise ShapeError(f"{op}: say which dim the probabilities run along, e.g. "
                          f"x.{op}(dim=-1) (or dim=1 for a batch of rows)")

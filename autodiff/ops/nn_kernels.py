@@ -52,9 +52,11 @@ class Linear(Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad
-        rows = grad.reshape(-1, ctx.out_features)     # every batch dim flattened into rows
+        rows, x_rows = grad, x                        # every batch dim flattened into rows
+        if grad.ndim != 2:
+            rows, x_rows = grad.reshape(-1, ctx.out_features), x.reshape(-1, ctx.in_features)
         grad_x = grad @ weight if need_x else None
-        grad_weight = rows.mT @ x.reshape(-1, ctx.in_features) if need_weight else None
+        grad_weight = rows.mT @ x_rows if need_weight else None
         grad_bias = rows.sum(axis=0) if need_bias else None
         return grad_x, grad_weight, grad_bias
 
@@ -128,7 +130,7 @@ class NLLLoss(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        minus_onehot = -onehot(ctx.target, ctx.shape, ctx.axis, ctx.dtype)
+        minus_onehot = onehot(ctx.target, ctx.shape, ctx.axis, ctx.dtype, value=-1)
         return per_loss(ctx, grad) * minus_onehot, None
 
 
@@ -149,13 +151,14 @@ def class_axis(ndim: int) -> int:
     return 0 if ndim == 1 else 1
 
 
-def onehot(target: np.ndarray, shape: tuple[int, ...], axis: int, dtype: np.dtype) -> np.ndarray:
-    """1 at each target's class along `axis`, 0 elsewhere."""
+def onehot(target: np.ndarray, shape: tuple[int, ...], axis: int, dtype: np.dtype,
+           value: float = 1) -> np.ndarray:
+    """`value` (1 unless given) at each target's class along `axis`, 0 elsewhere."""
     out = np.zeros(shape, dtype=dtype)
     if len(shape) == 2:                                   # (N, C): the common case, fast
-        out[np.arange(shape[0]), target] = 1
+        out[np.arange(shape[0]), target] = value
     else:
-        np.put_along_axis(out, np.expand_dims(target, axis), 1, axis)
+        np.put_along_axis(out, np.expand_dims(target, axis), value, axis)
     return out
 
 

@@ -150,7 +150,7 @@ def target_report(best: dict[str, dict[str, dict]]) -> tuple[str, list[str]]:
             got = f"{other} = {ratio:.2f}× autodiff"
             allowed = theirs / -bound
         verdict = "met" if met else (f"NOT met (needs autodiff ≤ {allowed:.0f} µs/step: "
-                                     f"{ours - allowed:.0f} µs or {1 - allowed / ours:.0%} less)")
+                                     f"{ours - allowed:.0f} µs or {1 - allowed / ours:.1%} less)")
         lines.append(f"- {workload}: {wanted}: {got}: {verdict}")
         if not met and workload not in missed:
             missed.append(workload)

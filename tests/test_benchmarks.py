@@ -53,7 +53,7 @@ def test_target_report_reads_both_kinds_of_ratio():
             "regression": {"autodiff": {"us_per_step": 100.0}, "torch": {"us_per_step": 390.0},
                            "micrograd": {"us_per_step": 250.0}}}
     report, missed = bench.target_report(best)
-    assert "autodiff = 1.50× numpy: NOT met (needs autodiff ≤ 260 µs/step: 40 µs" in report
+    assert "autodiff = 1.50× numpy: NOT met (needs autodiff ≤ 260 µs/step: 40 µs or 13.3% less" in report
     assert "torch = 3.00× autodiff: met" in report
     assert "torch = 3.90× autodiff: NOT met (needs autodiff ≤ 98 µs/step" in report
     assert "micrograd = 2.50× autodiff: met" in report

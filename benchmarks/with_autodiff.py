@@ -2,6 +2,8 @@
 lines as the PyTorch version, with `ad`, `nn` and `optim`)."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 
 import autodiff as ad
@@ -21,7 +23,26 @@ def mlp(sizes: tuple[int, ...], activation: type, last: nn.Module | None) -> nn.
     return nn.Sequential(*layers)
 
 
-class MnistNet:
+class Trained(ABC):
+    """A model, its optimizer, and the training step every workload shares; a subclass
+    says what its loss is."""
+
+    model: nn.Module
+    opt: optim.Optimizer
+
+    @abstractmethod
+    def loss(self, x: np.ndarray, y: np.ndarray) -> ad.Tensor:
+        """The loss of the batch (x, y), recorded for backward."""
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
+        loss = self.loss(x, y)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return loss.item()
+
+
+class MnistNet(Trained):
     def __init__(self, seed: int, lr: float = 1e-3) -> None:
         ad.manual_seed(seed)
         self.model = mlp((784, 64, 64, 64, 10), nn.ReLU, nn.LogSoftmax(dim=1))
@@ -30,19 +51,12 @@ class MnistNet:
     def loss(self, x: np.ndarray, y: np.ndarray) -> ad.Tensor:
         return F.nll_loss(self.model(ad.from_numpy(x)), ad.from_numpy(y))
 
-    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
-        loss = self.loss(x, y)
-        self.opt.zero_grad()
-        loss.backward()
-        self.opt.step()
-        return loss.item()
-
     def logits(self, x: np.ndarray) -> np.ndarray:
         with ad.no_grad():
             return self.model(ad.from_numpy(x)).numpy()
 
 
-class RegressionNet:
+class RegressionNet(Trained):
     def __init__(self, seed: int, lr: float = 0.02) -> None:
         ad.manual_seed(seed)
         self.model = mlp((1, 2, 5, 1), nn.Sigmoid, None)
@@ -51,27 +65,16 @@ class RegressionNet:
     def loss(self, x: np.ndarray, y: np.ndarray) -> ad.Tensor:
         return F.mse_loss(self.model(ad.from_numpy(x)), ad.from_numpy(y))
 
-    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
-        loss = self.loss(x, y)
-        self.opt.zero_grad()
-        loss.backward()
-        self.opt.step()
-        return loss.item()
-
     def predict(self, x: np.ndarray) -> np.ndarray:
         with ad.no_grad():
             return self.model(ad.from_numpy(x)).numpy()
 
 
-class XorNet:
+class XorNet(Trained):
     def __init__(self, seed: int, lr: float = 0.1) -> None:
         ad.manual_seed(seed)
         self.model = nn.Sequential(nn.Linear(2, 10), nn.Tanh(), nn.Linear(10, 1), nn.Sigmoid())
         self.opt = optim.SGD(self.model.parameters(), lr=lr)
 
-    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
-        loss = F.binary_cross_entropy(self.model(ad.from_numpy(x)), ad.from_numpy(y))
-        self.opt.zero_grad()
-        loss.backward()
-        self.opt.step()
-        return loss.item()
+    def loss(self, x: np.ndarray, y: np.ndarray) -> ad.Tensor:
+        return F.binary_cross_entropy(self.model(ad.from_numpy(x)), ad.from_numpy(y))

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from optim.optimizer import FLUSH_EVERY
+
 TINY = np.finfo(np.float32).tiny
-FLUSH_EVERY = 16
 
 
 class FlatAdam:

@@ -22,9 +22,9 @@ import numpy as np
 
 import autodiff as ad
 import optim
+from optim.optimizer import FLUSH_EVERY
 
 TINY = np.finfo(np.float32).tiny
-FLUSH_EVERY = 16
 SHAPES = [(64, 784), (64,), (64, 64), (64,), (64, 64), (64,), (10, 64), (10,)]
 
 CONFIGS = {   # name -> (optim class, keyword arguments)

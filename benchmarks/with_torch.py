@@ -1,6 +1,8 @@
 """The benchmark workloads in PyTorch eager mode (CPU), written as a PyTorch user would."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 import torch
 from torch import nn
@@ -18,51 +20,58 @@ def mlp(sizes: tuple[int, ...], activation: type, last: nn.Module | None) -> nn.
     return nn.Sequential(*layers)
 
 
-class MnistNet:
+class Trained(ABC):
+    """A model, its optimizer, and the training step every workload shares; a subclass
+    says what its loss is."""
+
+    model: nn.Module
+    opt: torch.optim.Optimizer
+
+    @abstractmethod
+    def loss(self, x: np.ndarray, y: np.ndarray) -> torch.Tensor:
+        """The loss of the batch (x, y), recorded for backward."""
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
+        loss = self.loss(x, y)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return loss.item()
+
+
+class MnistNet(Trained):
     def __init__(self, seed: int, lr: float = 1e-3) -> None:
         torch.manual_seed(seed)
         self.model = mlp((784, 64, 64, 64, 10), nn.ReLU, nn.LogSoftmax(dim=1))
         self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
 
-    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
-        loss = F.nll_loss(self.model(torch.from_numpy(x)), torch.from_numpy(y))
-        self.opt.zero_grad()
-        loss.backward()
-        self.opt.step()
-        return loss.item()
+    def loss(self, x: np.ndarray, y: np.ndarray) -> torch.Tensor:
+        return F.nll_loss(self.model(torch.from_numpy(x)), torch.from_numpy(y))
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             return self.model(torch.from_numpy(x)).numpy()
 
 
-class RegressionNet:
+class RegressionNet(Trained):
     def __init__(self, seed: int, lr: float = 0.02) -> None:
         torch.manual_seed(seed)
         self.model = mlp((1, 2, 5, 1), nn.Sigmoid, None)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
 
-    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
-        loss = F.mse_loss(self.model(torch.from_numpy(x)), torch.from_numpy(y))
-        self.opt.zero_grad()
-        loss.backward()
-        self.opt.step()
-        return loss.item()
+    def loss(self, x: np.ndarray, y: np.ndarray) -> torch.Tensor:
+        return F.mse_loss(self.model(torch.from_numpy(x)), torch.from_numpy(y))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             return self.model(torch.from_numpy(x)).numpy()
 
 
-class XorNet:
+class XorNet(Trained):
     def __init__(self, seed: int, lr: float = 0.1) -> None:
         torch.manual_seed(seed)
         self.model = nn.Sequential(nn.Linear(2, 10), nn.Tanh(), nn.Linear(10, 1), nn.Sigmoid())
         self.opt = torch.optim.SGD(self.model.parameters(), lr=lr)
 
-    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
-        loss = F.binary_cross_entropy(self.model(torch.from_numpy(x)), torch.from_numpy(y))
-        self.opt.zero_grad()
-        loss.backward()
-        self.opt.step()
-        return loss.item()
+    def loss(self, x: np.ndarray, y: np.ndarray) -> torch.Tensor:
+        return F.binary_cross_entropy(self.model(torch.from_numpy(x)), torch.from_numpy(y))

@@ -182,9 +182,10 @@ def phases(workload: str, seed: int) -> str:
         batches, make = mnist_batches(int(workload.split("-")[1]), seed), "MnistNet"
     else:
         batches, make = regression_batches(seed), "RegressionNet"
-    ours = autodiff_phases(getattr(with_autodiff, make)(seed), batches)
+    net = getattr(with_autodiff, make)(seed)
+    ours = autodiff_phases(net, batches)
     theirs = by_hand_phases(getattr(by_hand, make)(seed), batches)
-    ops = len(topological_order([getattr(with_autodiff, make)(seed).loss(*batches[0])]))
+    ops = len(topological_order([net.loss(*batches[0])]))
     extra = ours["forward"] + ours["backward"] - theirs["forward + backward"]
     return (f"µs per step, autodiff: forward {ours['forward']:.0f}, backward "
             f"{ours['backward']:.0f}, optimizer step {ours['step']:.0f} "

@@ -53,12 +53,19 @@ class scope:
         self.name = name
 
     def __enter__(self) -> scope:
-        self._previous = state.scope
-        state.scope = (self._previous or ()) + (self.name,)
+        self._previous = enter_scope(self.name)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         state.scope = self._previous
+
+
+def enter_scope(name: str) -> tuple[str, ...] | None:
+    """Open scope `name` inside the current one (what `with scope(name)` does on entry,
+    without the object); returns the enclosing scope, to be put back in `state.scope`."""
+    outer = state.scope
+    state.scope = (name,) if outer is None else outer + (name,)
+    return outer
 
 
 class GraphTooLargeError(AutodiffError, ValueError):

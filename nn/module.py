@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 import autodiff as ad
-from autodiff import grad_mode
+from autodiff import grad_mode, viz
 from autodiff.errors import AutodiffError
 from autodiff.tensor import Tensor
 
@@ -123,14 +123,11 @@ class Module:
             label, path = self._scope_label(), self._name_in_parent
             name = f"{path}: {label}" if path else label
             object.__setattr__(self, "_scope_name", name)
-        # `with viz.scope(name):`, spelled out: no context-manager object on every call
-        recording = grad_mode.state
-        outer = recording.scope
-        recording.scope = (name,) if outer is None else outer + (name,)
+        outer = viz.enter_scope(name)      # `with viz.scope(name)`, without the object
         try:
             output = self.forward(*args, **kwargs)
         finally:
-            recording.scope = outer
+            grad_mode.state.scope = outer
         if self._forward_hooks:
             for hook in tuple(self._forward_hooks.values()):
                 result = hook(self, args, output)

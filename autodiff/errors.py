@@ -28,3 +28,9 @@ class AnomalyError(AutodiffError, FloatingPointError):
 
 class GradcheckError(AutodiffError, AssertionError):
     """gradcheck found an analytical gradient that disagrees with finite differences."""
+
+
+class ModelFileError(AutodiffError, ValueError):
+    """A tensor file (model weights, optimizer state) or an architecture that cannot be
+    trusted or does not fit: truncated, tampered with, pickled, naming a class that is not
+    nn's own, or of another model."""

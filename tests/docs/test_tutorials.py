@@ -1,0 +1,197 @@
+"""The tutorial notebooks (docs/tutorials) run top to bottom in under a minute, print and
+draw what their text says, and are saved with the outputs of such a run.
+
+Each notebook is executed once, with `execute` from docs/tutorials/run.py (the function
+that regenerates the saved files), in a fresh kernel of the test's Python.
+"""
+from __future__ import annotations
+
+import html
+import importlib.util
+import math
+import re
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import nbformat
+import pytest
+
+TUTORIALS = Path(__file__).resolve().parents[2] / "docs" / "tutorials"
+NAMES = ["01_neuron.ipynb"]
+NEED_DOT = {"01_neuron.ipynb"}   # they show graphs as SVG
+MINUTE = 60.0
+
+
+def load_runner() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("tutorials_run", TUTORIALS / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+runner = load_runner()
+
+
+@pytest.fixture(scope="module")
+def run() -> Callable[[str], tuple[nbformat.NotebookNode, float]]:
+    """`run(name)` executes the notebook (once per test module) and returns it with its
+    new outputs and the seconds the execution took."""
+    done: dict[str, tuple[nbformat.NotebookNode, float]] = {}
+
+    def execute(name: str) -> tuple[nbformat.NotebookNode, float]:
+        if name in NEED_DOT and shutil.which("dot") is None:
+            pytest.skip("needs Graphviz's dot to draw the graphs")
+        if name not in done:
+            start = time.perf_counter()
+            notebook = runner.execute(TUTORIALS / name)
+            done[name] = notebook, time.perf_counter() - start
+        return done[name]
+    return execute
+
+
+def code_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def text_of(cell: nbformat.NotebookNode) -> str:
+    """What a code cell printed: its streams and the plain text of its results."""
+    parts = []
+    for output in cell.outputs:
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif "text/plain" in output.get("data", {}):
+            parts.append(output.data["text/plain"])
+    return "".join(parts)
+
+
+def printed(notebook: nbformat.NotebookNode) -> str:
+    return "".join(text_of(cell) for cell in code_cells(notebook))
+
+
+def prose(notebook: nbformat.NotebookNode) -> str:
+    """The markdown, with the typographic minus read as "-" so numbers parse."""
+    text = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    return text.replace("−", "-")
+
+
+def said(notebook: nbformat.NotebookNode, phrase: str) -> bool:
+    """Whether the markdown says `phrase`, wherever its lines break."""
+    return " ".join(phrase.split()) in " ".join(prose(notebook).split())
+
+
+def kinds(cell: nbformat.NotebookNode) -> list[tuple[str, ...]]:
+    """Per output: its type, and the mime types of its data."""
+    return [(output.output_type, *sorted(output.get("data", {}))) for output in cell.outputs]
+
+
+def cell_with(notebook: nbformat.NotebookNode, code: str) -> nbformat.NotebookNode:
+    return next(cell for cell in code_cells(notebook) if code in cell.source)
+
+
+# ---------------------------------------------------------------- every notebook
+
+@pytest.mark.parametrize("name", NAMES)
+def test_runs_top_to_bottom_in_under_a_minute(run, name: str) -> None:
+    notebook, seconds = run(name)
+    assert seconds < MINUTE, f"{name} took {seconds:.1f} s"
+    cells = code_cells(notebook)
+    assert [cell.execution_count for cell in cells] == list(range(1, len(cells) + 1))
+    for cell in cells:
+        for output in cell.outputs:
+            assert output.output_type != "error", cell.source
+            assert output.get("name") != "stderr", f"{cell.source}\n{output.text}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_plot_and_drawing_shows_a_picture(run, name: str) -> None:
+    notebook, _ = run(name)
+    for cell in code_cells(notebook):
+        pictures = [kind for output in cell.outputs for kind in output.get("data", {})
+                    if kind.startswith("image/")]
+        expected = (["image/png"] * cell.source.count("plt.show()")
+                    + ["image/svg+xml"] * cell.source.count("ad.viz.draw("))
+        assert sorted(pictures) == sorted(expected), cell.source
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_saved_outputs_are_those_of_a_run(run, name: str) -> None:
+    """The committed notebook holds what running its code gives: the same cells, the same
+    printed text and numbers, the same kinds of output, and no volatile metadata.
+    `python docs/tutorials/run.py` regenerates it."""
+    fresh, _ = run(name)
+    saved = nbformat.read(TUTORIALS / name, as_version=4)
+    assert saved.metadata == runner.METADATA
+    assert [c.source for c in saved.cells] == [c.source for c in fresh.cells]
+    stale = f"{name}: the saved outputs are stale; run python docs/tutorials/run.py {name}"
+    for old, new in zip(code_cells(saved), code_cells(fresh)):
+        assert "execution" not in old.metadata
+        assert old.execution_count == new.execution_count, stale
+        assert kinds(old) == kinds(new), f"{stale}\n{new.source}"
+        assert text_of(old) == text_of(new), f"{stale}\n{text_of(new)}"
+
+
+def test_the_runner_names_every_tutorial() -> None:
+    assert [path.name for path in runner.NOTEBOOKS] == NAMES
+
+
+def test_clean_drops_what_changes_between_runs() -> None:
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("ad.viz.draw(o)")])
+    notebook.metadata["language_info"] = {"name": "python", "version": "3.11.7"}
+    cell = notebook.cells[0]
+    cell.metadata["execution"] = {"iopub.status.busy": "2024-01-01T00:00:00Z"}
+    cell.outputs = [nbformat.v4.new_output(
+        "execute_result", data={"image/svg+xml": "<svg/>",
+                                "text/plain": "<graphviz.graphs.Digraph at 0x7f3b1413bf90>"},
+        execution_count=1)]
+    cleaned = runner.clean(notebook)
+    assert cleaned.metadata == runner.METADATA
+    assert "execution" not in cleaned.cells[0].metadata
+    assert cleaned.cells[0].outputs[0].data == {"image/svg+xml": "<svg/>"}
+
+
+# ---------------------------------------------------------------- 1. the neuron
+
+MICROGRAD = {"o": 1.0, "n": 0.5, "b": 0.5, "x1w1x2w2": 0.5, "x1w1": 0.5, "x2w2": 0.5,
+             "x1": -1.5, "w1": 1.0, "x2": 0.5, "w2": 0.0}      # micrograd's known values
+
+
+def test_neuron_gradients_by_hand_equal_autodiff_and_the_text(run) -> None:
+    notebook, _ = run("01_neuron.ipynb")
+    table = {name: float(value) for name, value in
+             re.findall(r"^\| ∂o/∂(\w+) \| .* \| (-?[\d.]+) \|$", prose(notebook), re.M)}
+    assert table == MICROGRAD
+    rows = re.findall(r"^∂o/∂(\w+) +(-?\d\.\d{6}) +(-?\d\.\d{6}) +(\S+)$", printed(notebook),
+                      re.M)
+    assert [name for name, *_ in rows] == list(MICROGRAD)
+    for name, by_hand, by_autodiff, difference in rows:
+        assert float(by_hand) == float(by_autodiff) == MICROGRAD[name], name
+        assert float(difference) <= 1e-12
+
+
+def test_neuron_values_are_those_the_text_states(run) -> None:
+    notebook, _ = run("01_neuron.ipynb")
+    assert "n = 0.8814 and o = tanh(n) = 1/√2 ≈ 0.7071" in notebook.cells[0].source
+    assert printed(notebook).startswith("n = 0.8814, o = 0.7071\n")
+    assert math.isclose(math.tanh(0.8813735870195432), 1 / math.sqrt(2))
+
+
+def test_neuron_drawing_shows_every_value_and_gradient(run) -> None:
+    notebook, _ = run("01_neuron.ipynb")
+    cell = cell_with(notebook, "ad.viz.draw(o)")
+    svg = html.unescape(next(o.data["image/svg+xml"] for o in cell.outputs if "data" in o))
+    for text in [*MICROGRAD, "0.8814", "0.7071", "-1.5", "6.881"]:
+        assert re.search(rf">\s*{re.escape(text)}<", svg), text
+
+
+def test_neuron_gradcheck_passes_and_catches_a_wrong_derivative(run) -> None:
+    notebook, _ = run("01_neuron.ipynb")
+    assert text_of(cell_with(notebook, "print(ad.gradcheck(neuron")) == "True\n"
+    finite = text_of(cell_with(notebook, "eps = 1e-6"))
+    assert finite == "∂o/∂x1 by finite differences: -1.500000, by backward: -1.500000\n"
+    failure = text_of(cell_with(notebook, "class WrongTanh"))
+    assert failure.startswith("Jacobian mismatch for output 0 with respect to input 0:")
+    assert "analytical -0.8786796564, numerical -1.5," in failure
+    assert said(notebook, "backward said ∂o/∂x1 = (1 - o)·w1 = -0.879, finite differences -1.5")

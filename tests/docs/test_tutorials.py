@@ -20,8 +20,8 @@ import nbformat
 import pytest
 
 TUTORIALS = Path(__file__).resolve().parents[2] / "docs" / "tutorials"
-NAMES = ["01_neuron.ipynb"]
-NEED_DOT = {"01_neuron.ipynb"}   # they show graphs as SVG
+NAMES = ["01_neuron.ipynb", "02_backprop_by_hand.ipynb"]
+NEED_DOT = {"01_neuron.ipynb", "02_backprop_by_hand.ipynb"}   # they show graphs as SVG
 MINUTE = 60.0
 
 
@@ -195,3 +195,34 @@ def test_neuron_gradcheck_passes_and_catches_a_wrong_derivative(run) -> None:
     assert failure.startswith("Jacobian mismatch for output 0 with respect to input 0:")
     assert "analytical -0.8786796564, numerical -1.5," in failure
     assert said(notebook, "backward said ∂o/∂x1 = (1 - o)·w1 = -0.879, finite differences -1.5")
+
+
+# ---------------------------------------------------------------- 2. backprop by hand
+
+def test_backprop_by_hand_equals_autodiff_element_by_element(run) -> None:
+    notebook, _ = run("02_backprop_by_hand.ipynb")
+    text = printed(notebook)
+    assert "Total params: 25" in text and said(notebook, "25 parameters in all")
+    assert said(notebook, "we allow 1e-12")
+    layers = re.findall(r"^layer (\d): max \|hand − autodiff\| dz (\S+), dW (\S+), db (\S+), "
+                        r"da_prev (\S+)$", text, re.M)
+    assert [layer for layer, *_ in layers] == ["3", "2", "1"]
+    differences = [float(d) for _, *row in layers for d in row]
+    largest = float(re.search(r"^largest difference: (\S+)$", text, re.M)[1])
+    assert largest == max(differences) <= 1e-12
+    first = re.search(r"^dW\^1 by hand: (\[.*\])  autodiff: (\[.*\])$", text, re.M)
+    assert first[1] == first[2]
+
+
+def test_backprop_forward_and_update_step(run) -> None:
+    notebook, _ = run("02_backprop_by_hand.ipynb")
+    text = printed(notebook)
+    by_autodiff = re.search(r"^ŷ = (\S+), L = \(ŷ − y\)² = (\S+)$", text, re.M)
+    by_hand = re.search(r"^by hand: ŷ = (\S+), L = (\S+)$", text, re.M)
+    assert by_autodiff.groups() == by_hand.groups()
+    step = float(re.search(r"by hand vs optim.SGD: max \|difference\| (\S+)$", text, re.M)[1])
+    assert step <= 1e-12
+    before, after, model = re.search(r"^L = (\S+) → (\S+) after one step \(the model after "
+                                     r"optim.SGD: (\S+)\)$", text, re.M).groups()
+    assert before == by_hand[2] and after == model and float(after) < float(before)
+    assert said(notebook, "α = 0.02") and "alpha = 0.02" in cell_with(notebook, "W_new").source

@@ -20,8 +20,9 @@ import nbformat
 import pytest
 
 TUTORIALS = Path(__file__).resolve().parents[2] / "docs" / "tutorials"
-NAMES = ["01_neuron.ipynb", "02_backprop_by_hand.ipynb"]
+NAMES = ["01_neuron.ipynb", "02_backprop_by_hand.ipynb", "03_xor.ipynb"]
 NEED_DOT = {"01_neuron.ipynb", "02_backprop_by_hand.ipynb"}   # they show graphs as SVG
+NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:e[+-]\d+)?")
 MINUTE = 60.0
 
 
@@ -89,6 +90,10 @@ def kinds(cell: nbformat.NotebookNode) -> list[tuple[str, ...]]:
 
 def cell_with(notebook: nbformat.NotebookNode, code: str) -> nbformat.NotebookNode:
     return next(cell for cell in code_cells(notebook) if code in cell.source)
+
+
+def numbers(text: str) -> list[float]:
+    return [float(n.replace(",", "")) for n in NUMBER.findall(text)]
 
 
 # ---------------------------------------------------------------- every notebook
@@ -226,3 +231,39 @@ def test_backprop_forward_and_update_step(run) -> None:
                                      r"optim.SGD: (\S+)\)$", text, re.M).groups()
     assert before == by_hand[2] and after == model and float(after) < float(before)
     assert said(notebook, "α = 0.02") and "alpha = 0.02" in cell_with(notebook, "W_new").source
+
+
+# ---------------------------------------------------------------- 3. XOR
+
+def test_xor_summary_counts_like_keras(run) -> None:
+    notebook, _ = run("03_xor.ipynb")
+    text = printed(notebook)
+    rows = re.findall(r"^(\d) \((\w+)\)\s+\(None, (\d+)\)\s+(\d+)$", text, re.M)
+    assert rows == [("0", "Linear", "10", "30"), ("1", "Tanh", "10", "0"),
+                    ("2", "Linear", "1", "11"), ("3", "Sigmoid", "1", "0")]
+    for line in ("Total params: 41", "Trainable params: 41", "Non-trainable params: 0"):
+        assert line in text
+    assert said(notebook, "= 30 parameters") and said(notebook, "41 in all")
+
+
+def test_xor_training_log_and_predictions(run) -> None:
+    notebook, _ = run("03_xor.ipynb")
+    text = printed(notebook)
+    before = numbers(re.search(r"^predictions before training: \[(.*)\]$", text, re.M)[1])
+    assert before[0] == 0.5 and all(abs(p - 0.5) < 0.1 for p in before)
+
+    log = re.findall(r"^epoch +(\d+)  loss (\d\.\d{4})  accuracy (\d\.\d\d)$", text, re.M)
+    assert [int(epoch) for epoch, *_ in log] == [1, *range(250, 3001, 250)]
+    losses = [float(loss) for _, loss, _ in log]
+    assert abs(losses[0] - math.log(2)) < 0.02                     # "starts at ln 2"
+    assert losses == sorted(losses, reverse=True) and losses[-1] < 0.01
+    assert float(log[-1][2]) == 1.0
+    assert "range(1, 3001)" in cell_with(notebook, "loss_fn =").source
+    assert said(notebook, "we train 3,000 epochs")
+
+    after = numbers(re.search(r"^predictions after training: \[(.*)\]$", text, re.M)[1])
+    assert [round(p) for p in after] == [0, 1, 1, 0]
+    assert max(abs(p - y) for p, y in zip(after, [0, 1, 1, 0])) < 0.02
+    assert "classes: [0, 1, 1, 0]\n" in text
+    assert said(notebook, "The classes are [0, 1, 1, 0]")
+    assert said(notebook, "within 0.02 of its target")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import importlib.util
 import math
+import os
 import re
 import shutil
 import time
@@ -20,8 +21,12 @@ import nbformat
 import pytest
 
 TUTORIALS = Path(__file__).resolve().parents[2] / "docs" / "tutorials"
-NAMES = ["01_neuron.ipynb", "02_backprop_by_hand.ipynb", "03_xor.ipynb"]
+NAMES = ["01_neuron.ipynb", "02_backprop_by_hand.ipynb", "03_xor.ipynb", "04_mnist_mlp.ipynb"]
 NEED_DOT = {"01_neuron.ipynb", "02_backprop_by_hand.ipynb"}   # they show graphs as SVG
+NEEDS_MNIST = {"04_mnist_mlp.ipynb"}
+# The numbers in the saved outputs must equal a fresh run's; where float32 training over
+# thousands of steps may round differently with another CPU's BLAS, to within this much.
+NUMBER_TOLERANCE = {"04_mnist_mlp.ipynb": 0.01}
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:e[+-]\d+)?")
 MINUTE = 60.0
 
@@ -36,6 +41,15 @@ def load_runner() -> ModuleType:
 runner = load_runner()
 
 
+def mnist_folder() -> Path:
+    """The folder holding mnist/: $AUTODIFF_DATA, else ../shared/data beside the repo."""
+    default = TUTORIALS.parents[2] / "shared" / "data"
+    folder = Path(os.environ.get("AUTODIFF_DATA") or default)
+    if not (folder / "mnist" / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"MNIST files not found in {folder}/mnist")
+    return folder
+
+
 @pytest.fixture(scope="module")
 def run() -> Callable[[str], tuple[nbformat.NotebookNode, float]]:
     """`run(name)` executes the notebook (once per test module) and returns it with its
@@ -46,9 +60,12 @@ def run() -> Callable[[str], tuple[nbformat.NotebookNode, float]]:
         if name in NEED_DOT and shutil.which("dot") is None:
             pytest.skip("needs Graphviz's dot to draw the graphs")
         if name not in done:
-            start = time.perf_counter()
-            notebook = runner.execute(TUTORIALS / name)
-            done[name] = notebook, time.perf_counter() - start
+            with pytest.MonkeyPatch.context() as patch:
+                if name in NEEDS_MNIST:
+                    patch.setenv("AUTODIFF_DATA", str(mnist_folder()))
+                start = time.perf_counter()
+                notebook = runner.execute(TUTORIALS / name)
+                done[name] = notebook, time.perf_counter() - start
         return done[name]
     return execute
 
@@ -130,12 +147,16 @@ def test_saved_outputs_are_those_of_a_run(run, name: str) -> None:
     saved = nbformat.read(TUTORIALS / name, as_version=4)
     assert saved.metadata == runner.METADATA
     assert [c.source for c in saved.cells] == [c.source for c in fresh.cells]
+    tolerance = NUMBER_TOLERANCE.get(name, 0.0)
     stale = f"{name}: the saved outputs are stale; run python docs/tutorials/run.py {name}"
     for old, new in zip(code_cells(saved), code_cells(fresh)):
         assert "execution" not in old.metadata
         assert old.execution_count == new.execution_count, stale
         assert kinds(old) == kinds(new), f"{stale}\n{new.source}"
-        assert text_of(old) == text_of(new), f"{stale}\n{text_of(new)}"
+        old_text, new_text = text_of(old), text_of(new)
+        assert NUMBER.sub("#", old_text) == NUMBER.sub("#", new_text), f"{stale}\n{new_text}"
+        for a, b in zip(numbers(old_text), numbers(new_text)):
+            assert abs(a - b) <= tolerance, f"{stale}: {a} in the file, {b} now\n{new_text}"
 
 
 def test_the_runner_names_every_tutorial() -> None:
@@ -267,3 +288,52 @@ def test_xor_training_log_and_predictions(run) -> None:
     assert "classes: [0, 1, 1, 0]\n" in text
     assert said(notebook, "The classes are [0, 1, 1, 0]")
     assert said(notebook, "within 0.02 of its target")
+
+
+# ---------------------------------------------------------------- 4. MNIST
+
+def test_mnist_is_the_documents_experiment(run) -> None:
+    notebook, _ = run("04_mnist_mlp.ipynb")
+    text = printed(notebook)
+    assert "60,000 training images in 4,000 batches of 15; 10,000 test images\n" in text
+    assert "Total params: 59,210" in text and said(notebook, "59,210 parameters")
+    training = cell_with(notebook, "optim.Adam").source
+    assert "lr=0.001" in training and "range(1, 3)" in training      # 2 epochs
+    assert "batch_size=15, shuffle=True" in cell_with(notebook, "DataLoader(").source
+
+
+def test_mnist_accuracy_meets_the_bounds_the_text_states(run) -> None:
+    notebook, _ = run("04_mnist_mlp.ipynb")
+    text = printed(notebook)
+    bounds = re.search(r"at least (0\.\d+)\s+after the first epoch and at least (0\.\d+) after "
+                       r"the second", prose(notebook))
+    assert bounds is not None and tuple(map(float, bounds.groups())) == (0.94, 0.955)
+    before = float(re.search(r"^accuracy before training: (\S+)$", text, re.M)[1])
+    assert abs(before - 0.1) < 0.05                                 # "about 0.1"
+    epochs = re.findall(r"^epoch (\d): mean loss (\S+), test accuracy (\S+)$", text, re.M)
+    assert [int(epoch) for epoch, *_ in epochs] == [1, 2]
+    assert float(epochs[1][1]) < float(epochs[0][1])
+    for (_, _, accuracy), bound in zip(epochs, bounds.groups()):
+        assert float(accuracy) >= float(bound)
+
+
+def test_mnist_text_states_the_accuracy_of_the_saved_run(run) -> None:
+    fresh, _ = run("04_mnist_mlp.ipynb")
+    saved = nbformat.read(TUTORIALS / "04_mnist_mlp.ipynb", as_version=4)
+    stated = re.search(r"In the run saved here the test accuracy is (\S+) before training, "
+                       r"(\S+) after the first epoch and (\S+) after the second",
+                       " ".join(prose(saved).split()))
+    pattern = r"^(?:accuracy before training: |epoch \d: mean loss \S+, test accuracy )(\S+)$"
+    assert list(stated.groups()) == re.findall(pattern, printed(saved), re.M)
+    for text, now in zip(stated.groups(), re.findall(pattern, printed(fresh), re.M)):
+        assert abs(float(text) - float(now)) <= NUMBER_TOLERANCE["04_mnist_mlp.ipynb"]
+
+
+def test_mnist_first_test_images_and_their_predictions(run) -> None:
+    notebook, _ = run("04_mnist_mlp.ipynb")
+    text = text_of(cell_with(notebook, "prediction: {prediction}"))
+    predictions = numbers(re.search(r"^predictions: \[(.*)\]$", text, re.M)[1])
+    labels = numbers(re.search(r"^labels: +\[(.*)\]$", text, re.M)[1])
+    assert labels == [7, 2, 1, 0, 4, 1, 4, 9]                      # MNIST's test set starts so
+    assert sum(p == y for p, y in zip(predictions, labels)) >= 7
+    assert said(notebook, "The first 8 test images")

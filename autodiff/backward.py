@@ -230,7 +230,12 @@ def backward(output: Tensor, gradient: Any = None, retain_graph: bool | None = N
     if retain_graph is None:
         retain_graph = create_graph
     seed = _seed_gradient(output, gradient, create_graph)
+    tracer = grad_mode.state.tracer
+    if tracer is not None and not tracer.paused:
+        tracer.backward(output, gradient, create_graph)
     run_backward([output], [seed], retain_graph, create_graph)
+    if tracer is not None and not tracer.paused and tracer.problem is None:
+        tracer.backward_done()
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
@@ -259,6 +264,9 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
                                 f"depend on any input that requires grad)")
     if retain_graph is None:
         retain_graph = create_graph
+    tracer = grad_mode.state.tracer
+    if tracer is not None:
+        tracer.unsupported("calls ad.grad (use loss.backward() in a compiled function)")
     seeds = [_seed_gradient(y, g, create_graph) for y, g in zip(outputs, grad_outputs)]
     capture: dict[Tensor, Any] = {x: None for x in inputs}
     run_backward(outputs, seeds, retain_graph, create_graph, capture)

@@ -34,3 +34,12 @@ class ModelFileError(AutodiffError, ValueError):
     """A tensor file (model weights, optimizer state) or an architecture that cannot be
     trusted or does not fit: truncated, tampered with, pickled, naming a class that is not
     nn's own, or of another model."""
+
+
+class CompileError(AutodiffError, RuntimeError):
+    """ad.compile(fullgraph=True) met something a replay cannot follow, or a replay found
+    the world changed in a way its guards cannot repair."""
+
+
+class CompileWarning(UserWarning):
+    """ad.compile fell back to running a function eagerly; the message says why and where."""

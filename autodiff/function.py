@@ -126,11 +126,15 @@ class Function:
             ctx.site_line = frame and frame.f_lineno
             if anomaly:
                 check_finite(out, cls, "forward", ctx.site)
-        if not record:
-            return Tensor._make(out)
-        ctx.options = options
-        ctx.scope = state.scope
-        return Tensor._make(out, ctx)
+        if record:
+            ctx.options = options
+            ctx.scope = state.scope
+            result = Tensor._make(out, ctx)
+        else:
+            result = Tensor._make(out)
+        if state.tracer is not None and not state.tracer.paused:
+            state.tracer.op(cls, ctx, arrays, options, result)
+        return result
 
     @property
     def site(self) -> tuple[str, int] | None:

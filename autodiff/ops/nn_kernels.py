@@ -333,7 +333,7 @@ def per_loss(ctx: Any, grad: Any) -> Any:
 
 
 def _array(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _like(target: Any, x: Any) -> Any:

@@ -162,9 +162,9 @@ def arg_extreme(op: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
     if x.numel() == 0:
         raise ShapeError(f"{op}: the tensor of shape {x.shape} is empty")
     if axes is None:
-        index = np.asarray(find(x.data), dtype=np.int64)
+        index = np.asarray(find(x._data), dtype=np.int64)
         if keepdim:
             index = index.reshape((1,) * x.ndim)
     else:
-        index = find(x.data, axis=axes[0], keepdims=keepdim).astype(np.int64)
+        index = find(x._data, axis=axes[0], keepdims=keepdim).astype(np.int64)
     return Tensor._make(index)

@@ -128,13 +128,14 @@ class Compiled:
             output = self._fn(*args, **kwargs)
         finally:
             state.tracer = None
-        program = Program(tracer, output) if tracer.problem is None else None
+        returned = tracer.output_template(output)
+        program = Program(tracer, returned) if tracer.problem is None else None
         self._traces += 1
+        if reason is not None:
+            self._last_retrace = reason
         if program is None:
             self._go_eager(tracer.problem)
             return output
-        if reason is not None:
-            self._last_retrace = reason
         self._programs.pop(key, None)
         self._programs[key] = program
         if len(self._programs) > MAX_ENTRIES:

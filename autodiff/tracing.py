@@ -233,6 +233,7 @@ class Program:
     and parameters go, what the call returns, and the guards it was traced under."""
 
     def __init__(self, tracer: Tracer, output: Any) -> None:
+        """`output`: what the call returns, as `Tracer.output_template` wrote it down."""
         self.steps = tracer.steps
         self.template = tracer.template()
         self.inputs = tracer.input_slots                 # (slot, argument index, is tensor)
@@ -242,7 +243,7 @@ class Program:
         self.guards = [(t, t._data, t._requires_grad) for t in tracer.externals]
         self.names = tracer.names
         self.modules = list(tracer.modules.values())
-        self.output = tracer.output_template(output)
+        self.output = output
 
     def stale(self) -> str | None:
         """The first guard that no longer holds, said for a person; None when all hold."""

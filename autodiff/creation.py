@@ -11,6 +11,7 @@ import numpy as np
 from . import grad_mode, random
 from .errors import DtypeError
 from .tensor import Tensor, as_array, check_can_require_grad
+from .tracing import drawn
 
 
 def _filled(make: Callable[..., Tensor]) -> Callable[..., Tensor]:
@@ -23,20 +24,6 @@ def _filled(make: Callable[..., Tensor]) -> Callable[..., Tensor]:
         tracer = grad_mode.state.tracer
         if tracer is not None and not tracer.paused:
             tracer.created(t, None)
-        return t
-
-    return wrapper
-
-
-def _drawn(draw: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    """A random creation function: inside a traced function, replay draws again."""
-
-    @functools.wraps(draw)
-    def wrapper(*args: Any, **kwargs: Any) -> Tensor:
-        t = draw(*args, **kwargs)
-        tracer = grad_mode.state.tracer
-        if tracer is not None and not tracer.paused:
-            tracer.drawn(t, draw, args, kwargs)
         return t
 
     return wrapper
@@ -99,19 +86,19 @@ def eye(n: int, m: int | None = None, dtype: Any = np.float32,
     return _leaf(np.eye(n, m, dtype=dtype), requires_grad)
 
 
-@_drawn
+@drawn
 def randn(*size: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
     """Samples of N(0, 1) from the shared generator (see `manual_seed`)."""
     return _leaf(random.generator().standard_normal(_size(size)).astype(dtype), requires_grad)
 
 
-@_drawn
+@drawn
 def rand(*size: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
     """Samples of U[0, 1) from the shared generator (see `manual_seed`)."""
     return _leaf(random.generator().random(_size(size)).astype(dtype), requires_grad)
 
 
-@_drawn
+@drawn
 def randint(low: int, high: int, size: Any, dtype: Any = np.int64) -> Tensor:
     return Tensor._make(random.generator().integers(low, high, _size((size,))).astype(dtype))
 

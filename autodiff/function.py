@@ -80,9 +80,11 @@ class Function:
 
     __slots__ = ("inputs", "saved_tensors", "options", "scope", "site_code", "site_line")
 
+    differentiable = True    # False: the output never requires grad (masks, indices)
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        for method in ("forward", "backward"):
+        for method in ("forward", "backward") if cls.differentiable else ("forward",):
             if not hasattr(cls, method):
                 raise TypeError(f"{cls.__name__} must define @staticmethod {method}(ctx, ...)")
 
@@ -117,7 +119,7 @@ class Function:
                 ctx.saved_tensors = tuple(array if v is out else v for v in ctx.saved_tensors)
             out = array
         state = grad_mode.state
-        record = record and state.grad_enabled
+        record = record and state.grad_enabled and cls.differentiable
         anomaly = state.detect_anomaly
         if record or anomaly:
             frame = user_frame()

@@ -352,7 +352,7 @@ class Tensor:
     # ---------------------------------------------------------------- comparisons
 
     def _compare(self, other: Any, ufunc: np.ufunc) -> Tensor:
-        return Tensor._make(ufunc(self._data, other._data if isinstance(other, Tensor) else other))
+        return discrete.Binary.apply(self, other, ufunc=ufunc)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.equal)
@@ -376,8 +376,8 @@ class Tensor:
         return self._compare(other, np.equal)
 
     def __invert__(self) -> Tensor:
-        return Tensor._make(np.logical_not(self._data) if self.dtype == np.bool_
-                            else np.invert(self._data))
+        return discrete.Unary.apply(
+            self, ufunc=np.logical_not if self.dtype == np.bool_ else np.invert)
 
     def __and__(self, other: Any) -> Tensor:
         return self._compare(other, np.logical_and)
@@ -429,7 +429,7 @@ class Tensor:
         if dtype == self.dtype:
             return self
         if not np.issubdtype(dtype, np.floating):
-            return Tensor._make(self._data.astype(dtype))
+            return discrete.IntegerCast.apply(self, dtype=dtype)
         return elementwise.Cast.apply(self, dtype=dtype)
 
     def float(self) -> Tensor:
@@ -562,7 +562,7 @@ class Tensor:
 
 # Imported last: these modules need the Tensor class defined above.
 from . import backward as backward_pass  # noqa: E402
-from .ops import elementwise, reduce  # noqa: E402
+from .ops import discrete, elementwise, reduce  # noqa: E402
 from .ops import matmul as matmul_ops  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402
 from .ops import softmax as softmax_ops  # noqa: E402

@@ -622,3 +622,19 @@ def replayed(method: Callable[..., Any]) -> Callable[..., Any]:
         return tracer.call(method, args, kwargs)
 
     return wrapper
+
+
+def drawn(draw: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """Decorator for functions that draw a random tensor from the shared generator
+    (`ad.randn`, dropout's mask): inside a traced function, replay draws again, calling
+    `draw` with the same arguments in the same order as the eager call did."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: Any, **kwargs: Any) -> Tensor:
+        t = draw(*args, **kwargs)
+        tracer = grad_mode.state.tracer
+        if tracer is not None and not tracer.paused:
+            tracer.drawn(t, draw, args, kwargs)
+        return t
+
+    return wrapper

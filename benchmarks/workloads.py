@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-VARIANT_MODULES = {"autodiff": "benchmarks.with_autodiff", "numpy": "benchmarks.by_hand",
+VARIANT_MODULES = {"autodiff": "benchmarks.with_autodiff", "compiled": "benchmarks.compiled",
+                   "numpy": "benchmarks.by_hand",
                    "torch": "benchmarks.with_torch", "micrograd": "benchmarks.with_micrograd"}
 MNIST_STEPS = 4000
 HERE = Path(__file__).resolve().parent

@@ -14,7 +14,7 @@ from .compile import compile
 from .creation import (arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
                        rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)
 from .errors import (AnomalyError, AutodiffError, BackwardError, CompileError, CompileWarning,
-                     DtypeError, GradcheckError, InPlaceError, ShapeError)
+                     DomainError, DtypeError, GradcheckError, InPlaceError, ShapeError)
 from .function import Function
 from .functional import (abs, add, argmax, argmin, as_tensor, broadcast_to, cat, clamp, clip,
                          concatenate, div, eq, exp, expand, flatten, gt, leaky_relu, log,

@@ -14,6 +14,11 @@ class DtypeError(AutodiffError, TypeError):
     """A dtype the operation cannot work with (e.g. an int tensor asked to require grad)."""
 
 
+class DomainError(AutodiffError, ValueError):
+    """An input value outside the values the operation is defined for (a probability
+    outside [0, 1])."""
+
+
 class BackwardError(AutodiffError, RuntimeError):
     """backward() or grad() cannot run: non-scalar output, freed graph, no grad to follow."""
 

@@ -165,3 +165,27 @@ def test_a_comparison_mask_is_computed_afresh_on_every_replay() -> None:
     assert compiled(ad.tensor([1.0, -1.0])).tolist() == [1.0, -0.0]
     assert compiled(ad.tensor([-2.0, 3.0])).tolist() == [-0.0, 3.0]
     assert compiled.cache_info().replays == 1
+
+
+def test_class_targets_are_converted_and_checked_on_every_replay() -> None:
+    step = ad.compile(lambda x, t: F.nll_loss(x, t))
+    x = ad.tensor(np.log(np.full((2, 3), 1 / 3, np.float32)))
+    for labels_ in ([0, 2], [1, 1]):                 # int32: converted, not baked in
+        t = ad.tensor(np.array(labels_, np.int32))
+        weights = np.zeros((2, 3), np.float32)
+        weights[[0, 1], labels_] = [1.0, 2.0]
+        got = step(x * ad.tensor(weights + 1), t).item()
+        expected = F.nll_loss(x * ad.tensor(weights + 1), t).item()
+        assert got == expected
+    with pytest.raises(IndexError, match="target holds class 3, but the input has 3 classes"):
+        step(x, ad.tensor(np.array([0, 3], np.int32)))
+    assert step.cache_info().replays == 2
+
+
+def test_probabilities_are_checked_on_every_replay() -> None:
+    loss = ad.compile(F.binary_cross_entropy)
+    t = ad.zeros(2)
+    assert loss(ad.tensor([0.5, 0.5]), t).item() == pytest.approx(np.log(2))
+    with pytest.raises(ad.DomainError, match="from 0.5 to 1.5"):
+        loss(ad.tensor([0.5, 1.5]), t)
+    assert loss.cache_info().replays == 1

@@ -78,7 +78,8 @@ def user_frame() -> Any:
 class Function:
     """Base class of every op; see the module docstring."""
 
-    __slots__ = ("inputs", "saved_tensors", "options", "scope", "site_code", "site_line")
+    __slots__ = ("inputs", "saved_tensors", "options", "scope", "site_code", "site_line",
+                 "_needs_input_grad")
 
     differentiable = True    # False: the output never requires grad (masks, indices)
 
@@ -147,8 +148,14 @@ class Function:
 
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
-        """For each input: does it require grad? (backward may skip the others)"""
-        return tuple([isinstance(x, Tensor) and x._requires_grad for x in self.inputs])
+        """For each input: does it require grad? (backward may skip the others) Worked
+        out on first use and kept: a node's inputs do not change."""
+        try:
+            return self._needs_input_grad
+        except AttributeError:
+            needs = self._needs_input_grad = tuple(
+                [isinstance(x, Tensor) and x._requires_grad for x in self.inputs])
+            return needs
 
     def save_for_backward(self, *values: np.ndarray) -> None:
         """Keep inputs or the output for backward (see the module docstring)."""

@@ -213,6 +213,7 @@ class BackwardStep:
                     if type(g) is not np.ndarray:
                         g = np.asarray(g)
                 grads[destination] = g
+        input_grads = g = previous = None    # leaves' gradients become .grad without a copy
         for tensor_index, slot, grad_slot in self.leaves:
             grad = grads[slot]
             if grad is None:

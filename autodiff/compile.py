@@ -30,9 +30,17 @@ runs the function eagerly from then on; with `fullgraph=True` it raises CompileE
 Random ops (dropout, `ad.randn`) draw new numbers on every replay, from the same shared
 generator and in the same order as eager calls would.
 
-What tracing cannot see: numpy arithmetic of your own on arrays inside the function
-(`np.log(x.shape[0])` is fine, `ad.tensor(x_array / 255)` is baked in as the value of the
-first call): do arithmetic with autodiff's ops, or before the call.
+What tracing cannot see, and so keeps as it was on the first call: numpy arithmetic of
+your own on arrays inside the function (`np.log(x.shape[0])` is fine, `ad.tensor(x_array
+/ 255)` is baked in), and Python values the function reads itself (a global scale
+factor, `model.some_attribute`): do arithmetic with autodiff's ops, pass changing
+numbers as arguments (each value gets its own trace), or read them in library calls that
+replay (optimizer.step() reads its learning rate afresh, so schedulers work).
+
+Every library op replays; ops that `backward(create_graph=True)` makes (ScatterAdd) are
+never reached, since a compiled function does not replay create_graph. Dropout and the
+random creation functions draw afresh; comparisons and masks are ops and are recomputed;
+loss targets are converted and range-checked on every call.
 """
 from __future__ import annotations
 

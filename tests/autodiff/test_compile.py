@@ -403,3 +403,30 @@ def test_as_a_method_each_instance_gets_its_own_signature() -> None:
     two, three = Doubler(2.0), Doubler(3.0)
     assert two(ad.ones(1)).tolist() == [2.0] and three(ad.ones(1)).tolist() == [3.0]
     assert two(ad.ones(1)).tolist() == [2.0] and three(ad.ones(1)).tolist() == [3.0]
+
+
+def trained_with_a_schedule(compiled: bool) -> list[np.ndarray]:
+    """XOR's parameters after 6 SGD steps whose lr StepLR lowers every 2 steps."""
+    ad.manual_seed(0)
+    model = xor_net()
+    opt = optim.SGD(model.parameters(), lr=0.5)
+    scheduler = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.1)
+
+    def step(x: ad.Tensor, y: ad.Tensor) -> ad.Tensor:
+        opt.zero_grad()
+        loss = F.binary_cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    run = ad.compile(step) if compiled else step
+    for x, y in batches((4, 2), WORKLOADS["xor"][4], count=6):
+        run(x, y)
+        scheduler.step()
+    return [p.numpy().copy() for p in model.parameters()]
+
+
+def test_a_learning_rate_changed_between_calls_is_used_by_the_replay() -> None:
+    for eager, replayed in zip(trained_with_a_schedule(False), trained_with_a_schedule(True),
+                               strict=True):
+        np.testing.assert_array_equal(replayed, eager)

@@ -85,6 +85,16 @@ EXPRESSIONS = {
     "max min dim": (lambda lib, a: a.max(dim=1).values + a.min(dim=0, keepdim=True).values,
                     [(3, 3)], "distinct"),
     "logsumexp": (lambda lib, a: a.logsumexp(dim=1) + a.logsumexp(dim=(0, 1)), [(2, 3)], "any"),
+    "prod": (lambda lib, a: a.prod(dim=1) * a.prod() + a.prod(0, keepdim=True), [(3, 3)], "any"),
+    "amax amin": (lambda lib, a: a.amax(dim=(0, 2)) - lib.amin(a, dim=-1, keepdim=True),
+                  [(2, 3, 3)], "distinct"),
+    "norm": (lambda lib, a: a.norm() + a.norm(p=1, dim=1) * a.norm(p=3, dim=-1)
+             + a.norm(p=float("inf"), dim=1) - a.norm(p=-float("inf"), dim=1, keepdim=True)
+             + lib.norm(a, p=0.5, dim=(0, 1)) + a.norm("fro", dim=1), [(3, 4)], "distinct"),
+    "every dim, kept": (lambda lib, a: a.sum(dim=(), keepdim=True) + a.amax(dim=(), keepdim=True)
+                        + a.logsumexp(dim=(), keepdim=True) + a.norm(dim=None, keepdim=True)
+                        + a.mean(dim=None, keepdim=True) * a.var(dim=None, keepdim=True)
+                        + a.amin(keepdim=True), [(2, 3, 2)], "distinct"),
     "softmax": (lambda lib, a: a.softmax(dim=-1) * a, [(3, 4)], "any"),
     "log_softmax": (lambda lib, a: a.log_softmax(dim=0), [(3, 4)], "any"),
     "reshape view flatten": (lambda lib, a: a.reshape(6, 2) @ a.view(2, 6) + a.flatten()[:1],
@@ -175,3 +185,12 @@ def test_hessian_vector_product_and_third_derivative_match_torch():
 
     for ours, theirs in zip(derivatives(ad), derivatives(torch)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_prod_gradients_at_zeros_match_torch():
+    for values in ([2.0, 0.0, -3.0], [0.0, 1.5, 0.0], [[1.0, 0.0], [3.0, 4.0]]):
+        a = np.array(values)
+        x, xt = ad.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        x.prod().backward()
+        xt.prod().backward()
+        np.testing.assert_array_equal(x.grad.data, xt.grad.numpy())

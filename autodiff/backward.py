@@ -173,7 +173,7 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
             check_finite(g, type(node), "backward", node.site)
         data = x._data
         if g.shape != data.shape:
-            g = unbroadcast(g, data.shape)
+            g = _sum_to_input(node, x, g)
         if g.dtype is not data.dtype and g.dtype != data.dtype:    # `is`: the common case
             g = astype(g, data.dtype)
         if x in grads:
@@ -181,6 +181,20 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
             if not create_graph and type(g) is not np.ndarray:
                 g = np.asarray(g)                # the sum of two 0-d arrays is a scalar
         grads[x] = g
+
+
+def _sum_to_input(node: Any, x: Tensor, grad: Any) -> Any:
+    """A backward's gradient for input x, given at a broadcast shape, summed to x's shape;
+    a shape x does not broadcast to is a bug in that backward, and is named."""
+    shape = x._data.shape
+    if len(grad.shape) < len(shape) or any(n != m and n != 1 for n, m in
+                                           zip(shape[::-1], grad.shape[::-1])):
+        position = next(i for i, v in enumerate(node.inputs) if v is x)
+        raise BackwardError(
+            f"{node.op_name()}: backward returned a gradient of shape {tuple(grad.shape)} "
+            f"for input {position} of shape {shape}; it must have the input's shape (or a "
+            f"shape the input broadcasts to, which is summed back)")
+    return unbroadcast(grad, shape)
 
 
 def _run_hooks(tensor: Tensor, grad: Any, create_graph: bool) -> Any:

@@ -93,6 +93,9 @@ def _saved_as_tensors(node: Any, output: Tensor) -> tuple[Tensor, ...]:
     """For create_graph: the node's saved arrays as the tensors they belong to."""
     resolved = []
     for value in node.saved_tensors:
+        if value is None or type(value) in (bool, int, float):     # nothing, or a number
+            resolved.append(value)
+            continue
         if value is output._data:
             resolved.append(output)
             continue
@@ -161,7 +164,8 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
     try:
         input_grads = type(node).backward(node, grad)
     finally:
-        node.saved_tensors = saved if retain_graph or not saved else FREED
+        # free the arrays (not numbers or None: those cost nothing and stay usable)
+        node.saved_tensors = FREED if not retain_graph and _holds_arrays(saved) else saved
     if not isinstance(input_grads, tuple):
         input_grads = (input_grads,)
     for x, g in zip(node.inputs, input_grads):
@@ -181,6 +185,15 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
             if not create_graph and type(g) is not np.ndarray:
                 g = np.asarray(g)                # the sum of two 0-d arrays is a scalar
         grads[x] = g
+
+
+def _holds_arrays(saved: tuple[Any, ...]) -> bool:
+    """True when a node saved an array; a node that saved only numbers (x * 2) or
+    nothing can be backpropagated again without retain_graph."""
+    for value in saved:
+        if type(value) is np.ndarray:
+            return True
+    return False
 
 
 def _sum_to_input(node: Any, x: Tensor, grad: Any) -> Any:

@@ -161,9 +161,10 @@ def _extreme_forward(ctx: Any, x: np.ndarray, extreme: np.ndarray, axis: Axes,
 
 class Norm(Function):
     """y = (Σᵢ |xᵢ|ᵖ)^(1/p);  dy/dxᵢ = sign(xᵢ) (|xᵢ| / y)^(p-1)
-    (x/y for p = 2, sign(x) for p = 1). The special orders: p = inf gives max |xᵢ| and
-    p = -inf min |xᵢ|, with dy/dxᵢ = sign(xᵢ)/k for the k elements where |xᵢ| = y (ties
-    share, as for max), else 0; p = 0 counts the xᵢ ≠ 0, with dy/dx = 0.
+    (x/y for p = 2). The orders whose derivative is piecewise constant keep it as a
+    constant, `ctx.slope`: p = 1 gives Σ|xᵢ| with dy/dx = sign(x); p = inf gives max |xᵢ|
+    and p = -inf min |xᵢ|, with dy/dxᵢ = sign(xᵢ)/k for the k elements where |xᵢ| = y
+    (ties share, as for max), else 0; p = 0 counts the xᵢ ≠ 0, with dy/dx = 0.
 
     Subgradients, as torch's: 0 where xᵢ = 0 (also for p < 1, where |xᵢ|^(p-1) is
     infinite) and so 0 everywhere when y = 0. Backward computes |x| / y with 1 in place
@@ -190,10 +191,11 @@ class Norm(Function):
         elif p == 0:
             ctx.slope = np.zeros(x.shape, x.dtype)
             y = (x != 0).sum(axis=axis, keepdims=keepdims).astype(x.dtype)
+        elif p == 1:
+            ctx.slope = np.sign(x)
+            y = magnitude.sum(axis=axis, keepdims=keepdims)
         else:
-            if p == 1:
-                y = magnitude.sum(axis=axis, keepdims=keepdims)
-            elif p == 2:
+            if p == 2:
                 y = np.sqrt((x * x).sum(axis=axis, keepdims=keepdims))
             else:
                 y = (magnitude ** p).sum(axis=axis, keepdims=keepdims) ** (1 / p)

@@ -98,6 +98,9 @@ def _saved_as_tensors(node: Any, output: Tensor) -> tuple[Tensor, ...]:
     """For create_graph: the node's saved arrays as the tensors they belong to."""
     resolved = []
     for value in node.saved_tensors:
+        if value is None or type(value) in (bool, int, float):     # nothing, or a number
+            resolved.append(value)
+            continue
         if value is output._data:
             resolved.append(output)
             continue
@@ -166,7 +169,8 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
     try:
         input_grads = type(node).backward(node, grad)
     finally:
-        node.saved_tensors = saved if retain_graph or not saved else FREED
+        # free the arrays (not numbers or None: those cost nothing and stay usable)
+        node.saved_tensors = FREED if not retain_graph and _holds_arrays(saved) else saved
     if not isinstance(input_grads, tuple):
         input_grads = (input_grads,)
     for x, g in zip(node.inputs, input_grads):
@@ -178,7 +182,7 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
             check_finite(g, type(node), "backward", node.site)
         data = x._data
         if g.shape != data.shape:
-            g = unbroadcast(g, data.shape)
+            g = _sum_to_input(node, x, g)
         if g.dtype is not data.dtype and g.dtype != data.dtype:    # `is`: the common case
             g = astype(g, data.dtype)
         if x in grads:
@@ -186,6 +190,29 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
             if not create_graph and type(g) is not np.ndarray:
                 g = np.asarray(g)                # the sum of two 0-d arrays is a scalar
         grads[x] = g
+
+
+def _holds_arrays(saved: tuple[Any, ...]) -> bool:
+    """True when a node saved an array; a node that saved only numbers (x * 2) or
+    nothing can be backpropagated again without retain_graph."""
+    for value in saved:
+        if type(value) is np.ndarray:
+            return True
+    return False
+
+
+def _sum_to_input(node: Any, x: Tensor, grad: Any) -> Any:
+    """A backward's gradient for input x, given at a broadcast shape, summed to x's shape;
+    a shape x does not broadcast to is a bug in that backward, and is named."""
+    shape = x._data.shape
+    if len(grad.shape) < len(shape) or any(n != m and n != 1 for n, m in
+                                           zip(shape[::-1], grad.shape[::-1])):
+        position = next(i for i, v in enumerate(node.inputs) if v is x)
+        raise BackwardError(
+            f"{node.op_name()}: backward returned a gradient of shape {tuple(grad.shape)} "
+            f"for input {position} of shape {shape}; it must have the input's shape (or a "
+            f"shape the input broadcasts to, which is summed back)")
+    return unbroadcast(grad, shape)
 
 
 def _run_hooks(tensor: Tensor, grad: Any, create_graph: bool) -> Any:

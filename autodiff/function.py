@@ -15,10 +15,15 @@ gradient, and it never sums away broadcast dimensions (the engine does that).
           ▲                    │
           └────backward◀── dL/doutput
 
-Saving for backward: `ctx.save_for_backward(*arrays)` keeps values that depend on the
-inputs (the inputs themselves or the output); anything else is a constant and is stored
-as an ordinary attribute (`ctx.mask = x > 0`). Because of that rule one backward formula
-serves every order: for first derivatives it runs on ndarrays; with
+Saving for backward: `ctx.save_for_backward(*values)` keeps values that depend on the
+inputs (the inputs themselves or the output), and only those backward will use given
+which inputs need a gradient (`ctx.needs_input_grad`, known in forward already): None
+stands for one it will not use, and an input that is a Python number may be saved as
+itself. Anything else is a constant and is stored as an ordinary attribute
+(`ctx.mask = x > 0`). backward() frees the saved arrays (unless retain_graph=True), so a
+second backward through such a node raises; a node that saved no array (`x * 2`,
+`x + y`, `x.sum()`) can be backpropagated again. Because of that rule one backward
+formula serves every order: for first derivatives it runs on ndarrays; with
 `create_graph=True` the engine hands it tensors (`ctx.saved_tensors` become the input
 and output tensors), so the formula itself is recorded and can be differentiated again.
 Formulas use operators, `.sum(axis=, keepdims=)`, `.reshape`, indexing, `.mT`, and the
@@ -157,8 +162,9 @@ class Function:
                 [isinstance(x, Tensor) and x._requires_grad for x in self.inputs])
             return needs
 
-    def save_for_backward(self, *values: np.ndarray) -> None:
-        """Keep inputs or the output for backward (see the module docstring)."""
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep inputs or the output (or None, or an input that is a number) for backward;
+        see the module docstring."""
         self.saved_tensors = values
 
     @classmethod

@@ -123,6 +123,23 @@ def min(x: Any, dim: Any = None, keepdim: bool = False, **kwargs: Any) -> Any:
     return as_tensor(x).min(dim, keepdim, **kwargs)
 
 
+def prod(x: Any, dim: int | None = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
+    return as_tensor(x).prod(dim, keepdim, **kwargs)
+
+
+def amax(x: Any, dim: Axis = (), keepdim: bool = False, **kwargs: Any) -> Tensor:
+    return as_tensor(x).amax(dim, keepdim, **kwargs)
+
+
+def amin(x: Any, dim: Axis = (), keepdim: bool = False, **kwargs: Any) -> Tensor:
+    return as_tensor(x).amin(dim, keepdim, **kwargs)
+
+
+def norm(x: Any, p: float | str = "fro", dim: Axis = None, keepdim: bool = False,
+         **kwargs: Any) -> Tensor:
+    return as_tensor(x).norm(p, dim, keepdim, **kwargs)
+
+
 def argmax(x: Any, dim: int | None = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
     return as_tensor(x).argmax(dim, keepdim, **kwargs)
 

@@ -471,16 +471,47 @@ class Tensor:
         return self.var(dim, unbiased, keepdim, correction=correction, axis=axis,
                         keepdims=keepdims).sqrt()
 
+    def prod(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None,
+             keepdims: bool | None = None) -> Tensor:
+        """The product of every element, or along one int dim (torch's prod)."""
+        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
+        return reduce.prod(self, dim, keepdim)
+
     def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
             keepdims: bool | None = None) -> Any:
-        """Without `dim`: the largest element. With `dim`: (values, indices) along it.
-        With a tensor: the elementwise maximum. Ties share the gradient equally."""
+        """Without `dim`: the largest element (every axis kept as size 1 with
+        keepdim=True, as numpy's keepdims; torch's max() takes no keepdim). With `dim`:
+        (values, indices) along it. With a tensor: the elementwise maximum. Ties share
+        the gradient equally."""
         return reduce.extreme("max", self, dim, keepdim, axis, keepdims)
 
     def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
             keepdims: bool | None = None) -> Any:
         """Like `max`, for the smallest elements."""
         return reduce.extreme("min", self, dim, keepdim, axis, keepdims)
+
+    def amax(self, dim: Axis = (), keepdim: bool = False, *, axis: Axis = None,
+             keepdims: bool | None = None) -> Tensor:
+        """The largest element over `dim` (an int or ints; the default () means every
+        dim), values only. Ties share the gradient equally, as torch's amax."""
+        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
+        return reduce.Max.apply(self, axis=reduce.normalize_axes("amax", dim, self.ndim),
+                                keepdims=keepdim)
+
+    def amin(self, dim: Axis = (), keepdim: bool = False, *, axis: Axis = None,
+             keepdims: bool | None = None) -> Tensor:
+        """Like `amax`, for the smallest elements."""
+        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
+        return reduce.Min.apply(self, axis=reduce.normalize_axes("amin", dim, self.ndim),
+                                keepdims=keepdim)
+
+    def norm(self, p: float | str = "fro", dim: Axis = None, keepdim: bool = False, *,
+             axis: Axis = None, keepdims: bool | None = None) -> Tensor:
+        """The vector p-norm over `dim` (every dim when None), as torch.norm and
+        torch.linalg.vector_norm: (Σ|x|ᵖ)^(1/p); 'fro' (the default) is p = 2, inf the
+        largest |x|, -inf the smallest, 0 the number of non-zeros."""
+        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
+        return reduce.norm(self, p, dim, keepdim)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False, *,
                axis: int | None = None, keepdims: bool | None = None) -> Tensor:

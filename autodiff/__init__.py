@@ -10,10 +10,11 @@ import numpy as _np  # noqa: I001 (Tensor is imported first: the op modules need
 from .tensor import Tensor as Tensor
 from . import viz as viz
 from .backward import grad
+from .compile import compile
 from .creation import (arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
                        rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)
-from .errors import (AnomalyError, AutodiffError, BackwardError, DtypeError, GradcheckError,
-                     InPlaceError, ShapeError)
+from .errors import (AnomalyError, AutodiffError, BackwardError, CompileError, CompileWarning,
+                     DomainError, DtypeError, GradcheckError, InPlaceError, ShapeError)
 from .function import Function
 from .functional import (abs, add, amax, amin, argmax, argmin, as_tensor, broadcast_to, cat,
                          clamp, clip, concatenate, div, eq, exp, expand, flatten, gt, leaky_relu,

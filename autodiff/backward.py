@@ -1,7 +1,8 @@
 """Reverse-mode differentiation: walk the graph from the outputs back to the leaves.
 
 1. Sort the tensors made by ops that lead to the outputs topologically, iteratively (an
-   explicit stack, so a chain of a million ops needs no recursion).
+   explicit stack, so a chain of a million ops needs no recursion). The same walk, with
+   the leaves, is what `viz` draws.
 2. Visit them outputs-first. When a tensor is reached, every op that used it has already
    sent its contribution, so its gradient dL/dt is complete: run its hooks, store it if
    it retains grad, and pass it to the op that made it, whose `backward` returns
@@ -41,11 +42,15 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     return grad
 
 
-def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
-    """Tensors made by ops (not leaves) that lead to `roots`, each after all its consumers."""
+def topological_order(roots: Sequence[Tensor], leaves: bool = False) -> list[Tensor]:
+    """The tensors that lead to `roots`, each before every op that uses it (inputs first,
+    roots last). With leaves=False, only the tensors made by ops: what backward visits,
+    in reverse. With leaves=True, the leaves too (parameters, inputs, constant tensors):
+    what a drawing shows. An explicit stack, never recursion: any depth works."""
     order: list[Tensor] = []
     visited: set[Tensor] = set()
-    stack: list[tuple[Tensor, bool]] = [(t, False) for t in roots if t.grad_fn is not None]
+    stack: list[tuple[Tensor, bool]] = [(t, False) for t in reversed(roots)
+                                        if leaves or t.grad_fn is not None]
     while stack:
         tensor, inputs_done = stack.pop()
         if inputs_done:
@@ -55,17 +60,17 @@ def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
             continue
         visited.add(tensor)
         stack.append((tensor, True))
-        for x in tensor.grad_fn.inputs:
-            if isinstance(x, Tensor) and x.grad_fn is not None and x not in visited:
-                stack.append((x, False))
-    order.reverse()
+        if tensor.grad_fn is not None:
+            for x in reversed(tensor.grad_fn.inputs):
+                if isinstance(x, Tensor) and x not in visited and (leaves or x.grad_fn is not None):
+                    stack.append((x, False))
     return order
 
 
 def _backward_order(roots: Sequence[Tensor], grads: dict[Tensor, Any]) -> Iterator[Tensor]:
     """The tensors made by ops, outputs first; then the leaves that received a gradient.
     A leaf needs no place in the sort: once every op has run, its gradient is complete."""
-    yield from topological_order(roots)
+    yield from reversed(topological_order(roots))
     yield from list(grads)
 
 
@@ -252,7 +257,12 @@ def backward(output: Tensor, gradient: Any = None, retain_graph: bool | None = N
     if retain_graph is None:
         retain_graph = create_graph
     seed = _seed_gradient(output, gradient, create_graph)
+    tracer = grad_mode.state.tracer
+    if tracer is not None and not tracer.paused:
+        tracer.backward(output, gradient, create_graph)
     run_backward([output], [seed], retain_graph, create_graph)
+    if tracer is not None and not tracer.paused and tracer.problem is None:
+        tracer.backward_done()
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
@@ -281,6 +291,9 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
                                 f"depend on any input that requires grad)")
     if retain_graph is None:
         retain_graph = create_graph
+    tracer = grad_mode.state.tracer
+    if tracer is not None:
+        tracer.unsupported("calls ad.grad (use loss.backward() in a compiled function)")
     seeds = [_seed_gradient(y, g, create_graph) for y, g in zip(outputs, grad_outputs)]
     capture: dict[Tensor, Any] = {x: None for x in inputs}
     run_backward(outputs, seeds, retain_graph, create_graph, capture)

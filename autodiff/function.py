@@ -83,11 +83,14 @@ def user_frame() -> Any:
 class Function:
     """Base class of every op; see the module docstring."""
 
-    __slots__ = ("inputs", "saved_tensors", "options", "scope", "site_code", "site_line")
+    __slots__ = ("inputs", "saved_tensors", "options", "scope", "site_code", "site_line",
+                 "_needs_input_grad")
+
+    differentiable = True    # False: the output never requires grad (masks, indices)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        for method in ("forward", "backward"):
+        for method in ("forward", "backward") if cls.differentiable else ("forward",):
             if not hasattr(cls, method):
                 raise TypeError(f"{cls.__name__} must define @staticmethod {method}(ctx, ...)")
 
@@ -122,7 +125,7 @@ class Function:
                 ctx.saved_tensors = tuple(array if v is out else v for v in ctx.saved_tensors)
             out = array
         state = grad_mode.state
-        record = record and state.grad_enabled
+        record = record and state.grad_enabled and cls.differentiable
         anomaly = state.detect_anomaly
         if record or anomaly:
             frame = user_frame()
@@ -131,11 +134,15 @@ class Function:
             ctx.site_line = frame and frame.f_lineno
             if anomaly:
                 check_finite(out, cls, "forward", ctx.site)
-        if not record:
-            return Tensor._make(out)
-        ctx.options = options
-        ctx.scope = state.scope
-        return Tensor._make(out, ctx)
+        if record:
+            ctx.options = options
+            ctx.scope = state.scope
+            result = Tensor._make(out, ctx)
+        else:
+            result = Tensor._make(out)
+        if state.tracer is not None and not state.tracer.paused:
+            state.tracer.op(cls, ctx, arrays, options, result)
+        return result
 
     @property
     def site(self) -> tuple[str, int] | None:
@@ -146,8 +153,14 @@ class Function:
 
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
-        """For each input: does it require grad? (backward may skip the others)"""
-        return tuple([isinstance(x, Tensor) and x._requires_grad for x in self.inputs])
+        """For each input: does it require grad? (backward may skip the others) Worked
+        out on first use and kept: a node's inputs do not change."""
+        try:
+            return self._needs_input_grad
+        except AttributeError:
+            needs = self._needs_input_grad = tuple(
+                [isinstance(x, Tensor) and x._requires_grad for x in self.inputs])
+            return needs
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep inputs or the output (or None, or an input that is a number) for backward;

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .ops import elementwise, shape
+from .ops import discrete, elementwise, shape
 from .tensor import Axis, Tensor
 
 
@@ -205,7 +205,8 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
 
 
 def _compare(a: Any, b: Any, ufunc: np.ufunc) -> Tensor:
-    return Tensor._make(ufunc(np.asarray(a), np.asarray(b)))
+    return discrete.Binary.apply(a if isinstance(a, Tensor) else np.asarray(a),
+                                 b if isinstance(b, Tensor) else np.asarray(b), ufunc=ufunc)
 
 
 def eq(a: Any, b: Any) -> Tensor:

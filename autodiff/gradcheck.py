@@ -175,7 +175,7 @@ def gradcheck_graph(output: Tensor, eps: float = 1e-6, atol: float = 1e-5,
     of user code that created it.
     """
     checked = 0
-    for tensor in reversed(topological_order([output])):
+    for tensor in topological_order([output]):
         node = tensor.grad_fn
         if node is None:
             continue

@@ -6,7 +6,8 @@ Workloads: mnist-15, mnist-128, mnist-1024 (document 004's net, the first epoch 
 first 4,000 steps, then test accuracy), regression (document 000's net, one sample per
 step), xor (document 001's net, full batch), chain (1,000,000 scalar ops, build +
 backward), memory (10,000 regression steps: resident memory must not grow).
-Variants: autodiff (this project), numpy (by hand), torch (eager), micrograd.
+Variants: autodiff (this project), compiled (its training step under ad.compile), numpy
+(by hand), torch (eager), micrograd.
 --profile prints a cProfile of the variant's training steps instead; --phases (MNIST and
 regression) the time of each phase of a step, autodiff beside numpy by hand.
 """
@@ -26,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-VARIANT_MODULES = {"autodiff": "benchmarks.with_autodiff", "numpy": "benchmarks.by_hand",
+VARIANT_MODULES = {"autodiff": "benchmarks.with_autodiff", "compiled": "benchmarks.compiled",
+                   "numpy": "benchmarks.by_hand",
                    "torch": "benchmarks.with_torch", "micrograd": "benchmarks.with_micrograd"}
 MNIST_STEPS = 4000
 HERE = Path(__file__).resolve().parent
@@ -41,17 +43,21 @@ def mnist_arrays(train: bool) -> tuple[np.ndarray, np.ndarray]:
 
 
 def train(net: Any, batches: list[tuple[np.ndarray, np.ndarray]],
-          profiler: cProfile.Profile | None = None) -> float:
-    """Seconds to run one training step per batch (profiled, when a profiler is given)."""
+          profiler: cProfile.Profile | None = None) -> dict[str, float]:
+    """µs per training step over the batches, and µs of the first step alone (for a
+    compiled variant, the trace); profiled, when a profiler is given."""
     if profiler is not None:
         profiler.enable()
     start = time.perf_counter()
-    for x, y in batches:
+    net.train_step(*batches[0])
+    first = time.perf_counter()
+    for x, y in batches[1:]:
         net.train_step(x, y)
     seconds = time.perf_counter() - start
     if profiler is not None:
         profiler.disable()
-    return seconds
+    return {"us_per_step": seconds / len(batches) * 1e6, "steps": len(batches),
+            "first_step_us": (first - start) * 1e6}
 
 
 def mnist_batches(batch: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -67,11 +73,10 @@ def run_mnist(variant: Any, batch: int, seed: int,
               profiler: cProfile.Profile | None = None) -> dict[str, float]:
     batches = mnist_batches(batch, seed)
     net = variant.MnistNet(seed)
-    seconds = train(net, batches, profiler)
+    timing = train(net, batches, profiler)
     test_images, test_labels = mnist_arrays(train=False)
     accuracy = float((net.logits(test_images).argmax(axis=1) == test_labels).mean())
-    return {"us_per_step": seconds / len(batches) * 1e6, "steps": len(batches),
-            "accuracy": accuracy}
+    return {**timing, "accuracy": accuracy}
 
 
 def regression_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -88,17 +93,14 @@ def regression_batches(seed: int, steps: int = 4000) -> list[tuple[np.ndarray, n
 
 def run_regression(variant: Any, seed: int,
                    profiler: cProfile.Profile | None = None) -> dict[str, float]:
-    batches = regression_batches(seed)
-    seconds = train(variant.RegressionNet(seed), batches, profiler)
-    return {"us_per_step": seconds / len(batches) * 1e6, "steps": len(batches)}
+    return train(variant.RegressionNet(seed), regression_batches(seed), profiler)
 
 
 def run_xor(variant: Any, seed: int, profiler: cProfile.Profile | None = None,
             steps: int = 2000) -> dict[str, float]:
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
     y = np.array([[0], [1], [1], [0]], dtype=np.float32)
-    seconds = train(variant.XorNet(seed), [(x, y)] * steps, profiler)
-    return {"us_per_step": seconds / steps * 1e6, "steps": steps}
+    return train(variant.XorNet(seed), [(x, y)] * steps, profiler)
 
 
 def run_chain(n: int = 1_000_000) -> dict[str, float]:
@@ -169,7 +171,7 @@ def by_hand_phases(net: Any, batches: list[tuple[np.ndarray, np.ndarray]]) -> di
         adam_step()
         in_step[0] += time.perf_counter() - start
     net.adam.step = timed_step
-    total = train(net, batches)
+    total = train(net, batches)["us_per_step"] * len(batches) / 1e6
     n = len(batches) / 1e6
     return {"forward + backward": (total - in_step[0]) / n, "step": in_step[0] / n}
 

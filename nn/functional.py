@@ -21,6 +21,7 @@ from autodiff.errors import ShapeError
 from autodiff.ops import nn_kernels
 from autodiff.random import generator
 from autodiff.tensor import Tensor
+from autodiff.tracing import drawn
 
 # ---------------------------------------------------------------- layers
 
@@ -72,11 +73,17 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     check_probability("dropout", p)
     if not training or p == 0:
         return input
-    keep = generator().random(input.shape) >= p
-    mask = keep.astype(input.dtype)
+    return input * dropout_mask(input.shape, p, input.dtype)
+
+
+@drawn
+def dropout_mask(shape: tuple[int, ...], p: float, dtype: np.dtype) -> Tensor:
+    """m = 1/(1 - p) with probability 1 - p, else 0 (all 0 for p = 1), drawn from the
+    shared generator; a new draw on every call, in a compiled function too."""
+    mask = (generator().random(shape) >= p).astype(dtype)
     if p < 1:
         mask *= 1 / (1 - p)
-    return input * mask
+    return Tensor._make(mask)
 
 
 def check_probability(op: str, p: float) -> None:

@@ -20,6 +20,7 @@ from ..errors import DtypeError, ShapeError
 from ..function import Function
 from ..tensor import Tensor, _reduction_axis
 from .backmath import absolute, broadcast_to, product_of_others
+from .discrete import ArgExtreme
 
 Axes = tuple[int, ...] | None
 
@@ -269,10 +270,5 @@ def arg_extreme(op: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
     find = np.argmax if op == "argmax" else np.argmin
     if x.numel() == 0:
         raise ShapeError(f"{op}: the tensor of shape {x.shape} is empty")
-    if axes is None:
-        index = np.asarray(find(x.data), dtype=np.int64)
-        if keepdim:
-            index = index.reshape((1,) * x.ndim)
-    else:
-        index = find(x.data, axis=axes[0], keepdims=keepdim).astype(np.int64)
-    return Tensor._make(index)
+    return ArgExtreme.apply(x, find=find, axis=None if axes is None else axes[0],
+                            keepdims=keepdim)

@@ -572,3 +572,37 @@ def test_a_read_only_gradient_set_by_the_user_is_replaced_not_written():
     x.grad = ad.ones(2).expand(2)
     (x * 2).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+
+
+# ---------------------------------------------------------------- one walk for backward and viz
+
+
+def test_backward_and_drawings_walk_the_graph_the_same_way():
+    import re
+
+    from autodiff.backward import topological_order
+    x, w = leaf(1.0, 2.0), leaf(0.5, -1.0)
+    data = ad.tensor(np.array([3.0, 4.0]))           # a constant tensor: a leaf, no grad
+    h = (x * w).tanh()
+    y = (h * data + h.exp()).sum()
+    order = topological_order([y], leaves=True)
+    position = {id(t): i for i, t in enumerate(order)}
+    assert len(position) == len(order) == 9 and position[id(y)] == 8
+    for i, t in enumerate(order):                    # every tensor after its inputs
+        if t.grad_fn is not None:
+            assert all(position[id(u)] < i for u in t.grad_fn.inputs if isinstance(u, ad.Tensor))
+    assert {id(x), id(w), id(data), id(h)} <= set(position)
+    made_by_ops = [t for t in order if t.grad_fn is not None]
+    assert [id(t) for t in made_by_ops] == [id(t) for t in topological_order([y])]
+    visited = []
+    for t in made_by_ops:
+        t.register_hook(lambda g, t=t: visited.append(id(t)))
+    y.backward()
+    assert visited == [id(t) for t in reversed(made_by_ops)]   # backward: outputs first
+    for i, t in enumerate(order):
+        t.name = f"tensor_number_{i}"
+    source = ad.viz.draw(y).source                   # the drawing: the same tensors, in order
+    assert len(re.findall(r"^\tt\d+ \[label=", source, flags=re.M)) == len(order)
+    drawn = [int(n) for n in re.findall(r"tensor_number_(\d+)", source)]
+    assert sorted(set(drawn)) == list(range(len(order)))
+    assert drawn == sorted(drawn)

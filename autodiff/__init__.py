@@ -24,6 +24,7 @@ from .functional import (abs, add, amax, amin, argmax, argmin, as_tensor, broadc
                          unsqueeze, var, where)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import detect_anomaly, gradcheck, gradcheck_graph, gradgradcheck
+from .promotion import promote_types, result_type
 from .random import manual_seed
 
 float16 = _np.float16

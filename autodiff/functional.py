@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .ops import discrete, elementwise, shape
+from .promotion import promote
 from .tensor import Axis, Tensor
 
 
@@ -18,23 +19,23 @@ def as_tensor(x: Any) -> Tensor:
 
 
 def add(a: Any, b: Any) -> Tensor:
-    return elementwise.Add.apply(a, b)
+    return elementwise.Add.apply(*promote(a, b))
 
 
 def sub(a: Any, b: Any) -> Tensor:
-    return elementwise.Sub.apply(a, b)
+    return elementwise.Sub.apply(*promote(a, b))
 
 
 def mul(a: Any, b: Any) -> Tensor:
-    return elementwise.Mul.apply(a, b)
+    return elementwise.Mul.apply(*promote(a, b))
 
 
 def div(a: Any, b: Any) -> Tensor:
-    return elementwise.Div.apply(a, b)
+    return elementwise.Div.apply(*promote(a, b, floating=True))
 
 
 def pow(a: Any, b: Any) -> Tensor:
-    return elementwise.Pow.apply(a, b)
+    return elementwise.Pow.apply(*promote(a, b))
 
 
 def neg(x: Any) -> Tensor:
@@ -85,16 +86,16 @@ clamp = clip
 
 
 def maximum(a: Any, b: Any) -> Tensor:
-    return elementwise.Maximum.apply(a, b)
+    return elementwise.Maximum.apply(*promote(a, b))
 
 
 def minimum(a: Any, b: Any) -> Tensor:
-    return elementwise.Minimum.apply(a, b)
+    return elementwise.Minimum.apply(*promote(a, b))
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elementwise `a if condition else b`; the gradient flows to the chosen side."""
-    return elementwise.Where.apply(condition, a, b)
+    return elementwise.Where.apply(condition, *promote(a, b))
 
 
 def sum(x: Any, dim: Axis = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
@@ -205,8 +206,7 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
 
 
 def _compare(a: Any, b: Any, ufunc: np.ufunc) -> Tensor:
-    return discrete.Binary.apply(a if isinstance(a, Tensor) else np.asarray(a),
-                                 b if isinstance(b, Tensor) else np.asarray(b), ufunc=ufunc)
+    return discrete.Binary.apply(*promote(a, b), ufunc=ufunc)
 
 
 def eq(a: Any, b: Any) -> Tensor:

@@ -281,36 +281,49 @@ class Tensor:
         return self._data if dtype is None else self._data.astype(dtype)
 
     # ---------------------------------------------------------------- arithmetic
+    # Operands of different dtypes are first converted to the dtype torch would compute
+    # in (autodiff.promotion); two tensors of one dtype go straight to the op.
 
     def __add__(self, other: Any) -> Tensor:
+        if type(other) is not Tensor or other._data.dtype is not self._data.dtype:
+            return elementwise.Add.apply(*promote(self, other))
         return elementwise.Add.apply(self, other)
 
     def __radd__(self, other: Any) -> Tensor:
-        return elementwise.Add.apply(other, self)
+        return elementwise.Add.apply(*promote(other, self))
 
     def __sub__(self, other: Any) -> Tensor:
+        if type(other) is not Tensor or other._data.dtype is not self._data.dtype:
+            return elementwise.Sub.apply(*promote(self, other))
         return elementwise.Sub.apply(self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return elementwise.Sub.apply(other, self)
+        return elementwise.Sub.apply(*promote(other, self))
 
     def __mul__(self, other: Any) -> Tensor:
+        if type(other) is not Tensor or other._data.dtype is not self._data.dtype:
+            return elementwise.Mul.apply(*promote(self, other))
         return elementwise.Mul.apply(self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return elementwise.Mul.apply(other, self)
+        return elementwise.Mul.apply(*promote(other, self))
 
     def __truediv__(self, other: Any) -> Tensor:
+        if type(other) is not Tensor or other._data.dtype is not self._data.dtype \
+                or self._data.dtype.kind != "f":        # integers divide as float32
+            return elementwise.Div.apply(*promote(self, other, floating=True))
         return elementwise.Div.apply(self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return elementwise.Div.apply(other, self)
+        return elementwise.Div.apply(*promote(other, self, floating=True))
 
     def __pow__(self, other: Any) -> Tensor:
+        if type(other) is not Tensor or other._data.dtype is not self._data.dtype:
+            return elementwise.Pow.apply(*promote(self, other))
         return elementwise.Pow.apply(self, other)
 
     def __rpow__(self, other: Any) -> Tensor:
-        return elementwise.Pow.apply(other, self)
+        return elementwise.Pow.apply(*promote(other, self))
 
     def __matmul__(self, other: Any) -> Tensor:
         return matmul_ops.MatMul.apply(self, other)
@@ -352,6 +365,13 @@ class Tensor:
     # ---------------------------------------------------------------- comparisons
 
     def _compare(self, other: Any, ufunc: np.ufunc) -> Tensor:
+        """A comparison, made in the promoted dtype (as torch: float32 x == 0-d float64 y
+        compares y rounded to float32)."""
+        if type(other) is not Tensor or other._data.dtype is not self._data.dtype:
+            return discrete.Binary.apply(*promote(self, other), ufunc=ufunc)
+        return discrete.Binary.apply(self, other, ufunc=ufunc)
+
+    def _logical(self, other: Any, ufunc: np.ufunc) -> Tensor:
         return discrete.Binary.apply(self, other, ufunc=ufunc)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
@@ -380,10 +400,10 @@ class Tensor:
             self, ufunc=np.logical_not if self.dtype == np.bool_ else np.invert)
 
     def __and__(self, other: Any) -> Tensor:
-        return self._compare(other, np.logical_and)
+        return self._logical(other, np.logical_and)
 
     def __or__(self, other: Any) -> Tensor:
-        return self._compare(other, np.logical_or)
+        return self._logical(other, np.logical_or)
 
     # ---------------------------------------------------------------- elementwise
 
@@ -417,10 +437,10 @@ class Tensor:
     clamp = clip
 
     def maximum(self, other: Any) -> Tensor:
-        return elementwise.Maximum.apply(self, other)
+        return elementwise.Maximum.apply(*promote(self, other))
 
     def minimum(self, other: Any) -> Tensor:
-        return elementwise.Minimum.apply(self, other)
+        return elementwise.Minimum.apply(*promote(self, other))
 
     def to(self, dtype: Any) -> Tensor:
         """This tensor converted to `dtype`: differentiable between float dtypes; a
@@ -597,3 +617,4 @@ from .ops import discrete, elementwise, reduce  # noqa: E402
 from .ops import matmul as matmul_ops  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402
 from .ops import softmax as softmax_ops  # noqa: E402
+from .promotion import promote  # noqa: E402

@@ -9,10 +9,11 @@ array (PyTorch's `_multi_tensor_*` / foreach idea, with numpy's whole-array ops 
     grad   [ dW1 ....... | db1| dW2 .... | db2| ... ]   the gradients, copied in per step
     state  {"exp_avg": [ ... ], "step": 7, ...}        each state[p][key] a view into it
 
-Users may replace `p.data` (`load_state_dict`, `t.data = ...`) or an optimizer's state at
-any time, so before each step `is_current` checks that every parameter and state entry is
-still the view made here (an identity test per array); when one is not, the optimizer
-builds a new FlatGroup from the current arrays, copying their values.
+Users may replace `p.data` (`load_state_dict`, `t.data = ...`, `model.double()`) or an
+optimizer's state at any time, so before each step `is_current` checks that every
+parameter and state entry is still the view made here (an identity test per array); when
+one is not, the optimizer builds a new FlatGroup from the current arrays, copying their
+values, the state converted to the parameters' dtype.
 """
 from __future__ import annotations
 
@@ -40,8 +41,9 @@ class FlatGroup:
         self.state: dict[str, Any] = {}
         self._state_views: dict[str, list[np.ndarray]] = {}
         for key, value in state[params[0]].items():
-            if isinstance(value, np.ndarray):
-                self.state[key] = np.concatenate([state[p][key].reshape(-1) for p in params])
+            if isinstance(value, np.ndarray):       # in the parameters' dtype (model.double())
+                self.state[key] = np.concatenate([state[p][key].reshape(-1) for p in params],
+                                                 dtype=self.data.dtype)
             else:
                 self.state[key] = value
         self.scatter_state(state)

@@ -73,6 +73,16 @@ def flush_subnormals(state: np.ndarray) -> None:
     state *= keep
 
 
+def in_dtype(entries: dict[str, Any], dtype: np.dtype) -> dict[str, Any]:
+    """A parameter's state with its arrays converted, where they differ, to the
+    parameter's dtype: after `model.double()` (or `.float()`) the state follows the
+    parameters, as it does in load_state_dict. (The fast path converts in `FlatGroup`.)"""
+    for key, value in entries.items():
+        if isinstance(value, np.ndarray) and value.dtype != dtype:
+            entries[key] = value.astype(dtype)
+    return entries
+
+
 def check_nonnegative(optimizer: str, name: str, value: Any) -> None:
     """Raise ValueError unless value >= 0 (NaN fails too)."""
     if not value >= 0:
@@ -100,6 +110,12 @@ class Optimizer(ABC):
     array when the group is added (same values; each `p.data` becomes a view into it),
     so an array taken from `p.data` before that no longer follows the parameter.
     Assigning `p.data` later is fine: the next step notices and rebuilds the buffer.
+
+    The state follows the parameters' dtype: after `model.double()` (or `.float()`, or
+    any `p.data = array` of another float dtype) the next step converts each state
+    array (momentum, running averages) to the parameter's new dtype and carries on.
+    PyTorch keeps the old dtype instead (its Adam then fails with a dtype error; SGD,
+    RMSprop and Adagrad go on with float32 state for float64 parameters).
     """
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
@@ -204,7 +220,8 @@ class Optimizer(ABC):
             else:
                 for p in group["params"]:
                     if p.grad is not None:
-                        self._update(p.data, p.grad.data, self.state[p], group)
+                        state = in_dtype(self.state[p], p._data.dtype)
+                        self._update(p._data, p._grad._data, state, group)
         return loss
 
     def _flat_group(self, index: int, group: dict[str, Any]) -> FlatGroup | None:

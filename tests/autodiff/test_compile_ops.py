@@ -62,8 +62,9 @@ CASES: dict[str, tuple[Callable[..., ad.Tensor], list[Input]]] = {
     "Mean": (lambda a: a.mean(dim=0), [(3, 4)]),
     "Sum": (lambda a: a.sum(dim=1, keepdim=True), [(3, 4)]),
     "Var": (lambda a: a.var(dim=1), [(3, 4)]),
-    "Prod": (lambda a: a.prod(dim=1), [(3, 4)]),
-    "Norm": (lambda a: a.norm() + a.norm(p=1, dim=0).sum(), [(3, 4)]),
+    "Prod": (lambda a: a.prod() + a.prod(dim=1).sum(), [(3, 4)]),
+    "Norm": (lambda a: a.norm() + a.norm(p=1, dim=1).sum() + a.norm(p=float("inf"))
+             + a.norm(p=3, dim=0, keepdim=True).sum(), [(3, 4)]),
     "Cat": (lambda a, b: ad.cat([a, b], dim=0), [(3, 4), (2, 4)]),
     "Expand": (lambda a: a.expand(3, 4) * 2, [(1, 4)]),
     "GetItem": (lambda a: a[1:, ::2] * 2, [(3, 4)]),

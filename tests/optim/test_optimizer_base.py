@@ -1,11 +1,12 @@
 """The Optimizer base class: parameter groups, zero_grad, skipping, closures, state_dict
-and state files."""
+and state files, state that follows the parameters' dtype."""
 import copy
 
 import numpy as np
 import pytest
 
 import autodiff as ad
+import nn
 import optim
 from autodiff.errors import ModelFileError
 
@@ -298,3 +299,49 @@ def test_load_state_dict_casts_state_to_the_parameters_dtype():
     other = optim.SGD([b], lr=0.1, momentum=0.9)
     other.load_state_dict(opt.state_dict())
     assert other.state[b]["momentum_buffer"].dtype == np.float32
+
+
+# ------------------------------------------------------------------ the state's dtype
+
+def small_model():
+    ad.manual_seed(0)
+    return nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+
+
+def train_model(model, opt, x, steps):
+    for _ in range(steps):
+        opt.zero_grad()
+        (model(x) ** 2).mean().backward()
+        opt.step()
+
+
+def state_dtypes(opt):
+    return {value.dtype for entries in opt.state.values() for value in entries.values()
+            if isinstance(value, np.ndarray)}
+
+
+@pytest.mark.parametrize("cls, kwargs", OPTIMIZERS)
+@pytest.mark.parametrize("foreach", [None, False])
+def test_model_double_converts_the_state_and_training_goes_on_in_float64(cls, kwargs,
+                                                                        foreach):
+    model = small_model()
+    opt = cls(model.parameters(), foreach=foreach, **kwargs)
+    x = ad.randn(5, 3)
+    train_model(model, opt, x, 2)
+    assert state_dtypes(opt) == {np.dtype(np.float32)}
+    model.double()
+    # the reference: a float64 twin whose optimizer loaded the state (converted on load)
+    twin = small_model().double()
+    twin.load_state_dict(model.state_dict())
+    reference = cls(twin.parameters(), foreach=foreach, **kwargs)
+    reference.load_state_dict(opt.state_dict())
+    train_model(model, opt, x.double(), 3)
+    train_model(twin, reference, x.double(), 3)
+    assert state_dtypes(opt) == {np.dtype(np.float64)}
+    for p, q in zip(model.parameters(), twin.parameters()):
+        assert p.dtype == np.float64
+        np.testing.assert_array_equal(p.data, q.data)
+    model.float()                                           # and back
+    train_model(model, opt, x, 1)
+    assert state_dtypes(opt) == {np.dtype(np.float32)}
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float32)}

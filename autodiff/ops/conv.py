@@ -204,17 +204,17 @@ class Conv2d(Function):
 
 # ---------------------------------------------------------------- arguments, checked
 
-def pair(caller: str, name: str, value: Any, minimum: int) -> Pair:
+def pair(caller: object, name: str, value: Any, minimum: int) -> Pair:
     """An int or a pair of ints, each >= minimum, as a pair (torch's `_pair`)."""
-    values = (value, value) if _is_int(value) else value
+    values = (value, value) if is_int(value) else value
     if not isinstance(values, (tuple, list)) or len(values) != 2 \
-            or not all(_is_int(v) and v >= minimum for v in values):
+            or not all(is_int(v) and v >= minimum for v in values):
         raise ValueError(f"{caller}: {name} must be an int >= {minimum} or a pair of them "
                          f"(height, width), got {value!r}")
     return int(values[0]), int(values[1])
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
@@ -223,7 +223,7 @@ def symmetric(padding: Pair) -> Padding:
     return (padding[0], padding[0]), (padding[1], padding[1])
 
 
-def check_image(caller: str, shape: tuple[int, ...]) -> None:
+def check_image(caller: object, shape: tuple[int, ...]) -> None:
     if len(shape) != 4:
         fix = ("add a batch dim with x.unsqueeze(0)" if len(shape) == 3
                else "reshape it to (batch, channels, height, width)")
@@ -231,7 +231,7 @@ def check_image(caller: str, shape: tuple[int, ...]) -> None:
                          f"{fix}")
 
 
-def check_windows_fit(caller: str, shape: tuple[int, ...], kernel: Pair, padding: Padding,
+def check_windows_fit(caller: object, shape: tuple[int, ...], kernel: Pair, padding: Padding,
                       dilation: Pair, what: str = "kernel") -> None:
     """The dilated kernel must fit in the padded input, so there is at least one window."""
     size = shape[2:]
@@ -245,7 +245,7 @@ def check_windows_fit(caller: str, shape: tuple[int, ...], kernel: Pair, padding
                          f"or a larger input")
 
 
-def conv_padding(caller: str, padding: Any, kernel: Pair, stride: Pair,
+def conv_padding(caller: object, padding: Any, kernel: Pair, stride: Pair,
                  dilation: Pair) -> Padding:
     """Conv padding as ((top, bottom), (left, right)): an int, a pair, "valid" (none) or
     "same" (output size = input size, stride 1 only; an odd total goes on the bottom and
@@ -325,10 +325,10 @@ def fold(input: Tensor, output_size: int | Pair, kernel_size: int | Pair,
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
            stride: int | Pair = 1, padding: int | Pair | str = 0, dilation: int | Pair = 1,
-           groups: int = 1, *, caller: str = "conv2d") -> Tensor:
+           groups: int = 1, *, caller: object = "conv2d") -> Tensor:
     """2-D convolution (torch.nn.functional.conv2d) of input (N, C, H, W) with weight
-    (O, C/groups, kh, kw) and bias (O,), as one graph node; see Conv2d. `caller` names
-    the layer in error messages.
+    (O, C/groups, kh, kw) and bias (O,), as one graph node; see Conv2d. `caller` is what
+    error messages name: the op, or the layer calling it (nn.Conv2d passes itself).
 
     >>> import autodiff as ad
     >>> x = ad.arange(16, dtype=ad.float32).reshape(1, 1, 4, 4)
@@ -341,7 +341,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
     if len(w_shape) != 4:
         raise ShapeError(f"{caller}: weight must have shape (out_channels, in_channels / "
                          f"groups, kh, kw), got {w_shape}")
-    if not _is_int(groups) or groups < 1:
+    if not is_int(groups) or groups < 1:
         raise ValueError(f"{caller}: groups must be an int >= 1, got {groups!r}")
     if w_shape[0] % groups:
         raise ShapeError(f"{caller}: weight of shape {w_shape} has {w_shape[0]} output "

@@ -133,7 +133,7 @@ class AvgPool2d(Function):
 
 # ---------------------------------------------------------------- arguments, checked
 
-def pool_window(caller: str, shape: tuple[int, ...], kernel_size: Any, stride: Any,
+def pool_window(caller: object, shape: tuple[int, ...], kernel_size: Any, stride: Any,
                 padding: Any, dilation: Any, ceil_mode: bool) -> tuple[Pair, Pair, Padding, Pair]:
     """(kernel, stride, ((top, bottom), (left, right)), dilation) of a pooling call, checked;
     the bottom and right padding include ceil_mode's extra rows and columns."""
@@ -175,11 +175,11 @@ def every_window_covers_a_pixel(size: int, kernel: int, stride: int, padding: in
 
 def max_pool2d(input: Tensor, kernel_size: int | Pair, stride: int | Pair | None = None,
                padding: int | Pair = 0, dilation: int | Pair = 1, ceil_mode: bool = False,
-               return_indices: bool = False, *, caller: str = "max_pool2d") -> Any:
+               return_indices: bool = False, *, caller: object = "max_pool2d") -> Any:
     """The maximum of each window (torch.nn.functional.max_pool2d); stride defaults to
     kernel_size. With return_indices=True also returns, for each output, the position
     h·W + w of its maximum in the input (int64, as torch), found in a second pass.
-    `caller` names the layer in error messages.
+    `caller` is what error messages name (the op, or the layer calling it).
 
     >>> import autodiff as ad
     >>> x = ad.tensor([[[[1.0, 2.0, 5.0, 0.0],
@@ -216,10 +216,11 @@ def max_positions(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding,
 def avg_pool2d(input: Tensor, kernel_size: int | Pair, stride: int | Pair | None = None,
                padding: int | Pair = 0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: int | None = None, *,
-               caller: str = "avg_pool2d") -> Tensor:
+               caller: object = "avg_pool2d") -> Tensor:
     """The mean of each window (torch.nn.functional.avg_pool2d); stride defaults to
     kernel_size. Zero padding counts in the mean unless count_include_pad=False;
-    divisor_override replaces the count. `caller` names the layer in error messages.
+    divisor_override replaces the count. `caller` is what error messages name (the op,
+    or the layer calling it).
 
     >>> import autodiff as ad
     >>> x = ad.arange(16, dtype=ad.float32).reshape(1, 1, 4, 4)

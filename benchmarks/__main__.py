@@ -23,6 +23,7 @@ WORKLOADS = {   # workload -> the variants it runs in
     "mnist-15": ["autodiff", "numpy", "torch"],
     "mnist-128": ["autodiff", "numpy", "torch"],
     "mnist-1024": ["autodiff", "numpy", "torch"],
+    "cnn-64": ["autodiff", "numpy", "torch"],
     "regression": ["autodiff", "numpy", "torch", "micrograd"],
     "xor": ["autodiff", "numpy", "torch"],
     "chain": ["autodiff"],
@@ -36,6 +37,7 @@ TARGETS = [
     ("mnist-15", "torch", -2.5),
     ("mnist-128", "numpy", 1.15),
     ("mnist-1024", "numpy", 1.05),
+    ("cnn-64", "numpy", 1.2),
     ("regression", "torch", -4.0),
     ("regression", "micrograd", -2.0),
 ]
@@ -124,7 +126,7 @@ def where_the_time_goes(workload: str, seed: int) -> str:
     """For a workload with a target not met: its phases beside numpy by hand, and the
     cProfile of its training steps."""
     text = f"\n## Where the time goes: {workload}\n\n"
-    if workload.startswith("mnist-") or workload == "regression":
+    if workload.startswith(("mnist-", "cnn-")) or workload == "regression":
         text += f"```\n{workload_output(workload, seed, '--phases')}\n```\n\n"
     return text + (f"cProfile of the autodiff training steps, by own time:\n\n"
                    f"```\n{workload_output(workload, seed, '--profile')}\n```\n")

@@ -1,6 +1,7 @@
 # make demo   run every experiment of the source documents (writes demo-output/)
 # make test   run the test suite (gradient checks, nn, optim, viz, demos in quick mode)
 # make bench  compare speed with numpy by hand and, when installed, PyTorch
+# make tutorials  execute docs/tutorials/*.ipynb and save them with their outputs
 # Each target creates .venv when missing and installs the project into it.
 # WITH_TORCH=1 also installs PyTorch 2.13.0 (CPU) so tests compare against it.
 
@@ -12,7 +13,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench tutorials clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +30,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[all,bench]"
 	$(PY) -m benchmarks
+
+tutorials: $(STAMP)
+	$(PY) docs/tutorials/run.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .hypothesis

@@ -10,17 +10,18 @@ import numpy as _np  # noqa: I001 (Tensor is imported first: the op modules need
 from .tensor import Tensor as Tensor
 from . import viz as viz
 from .backward import grad
+from .compile import compile
 from .creation import (arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
                        rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)
-from .errors import (AnomalyError, AutodiffError, BackwardError, DtypeError, GradcheckError,
-                     InPlaceError, ShapeError)
+from .errors import (AnomalyError, AutodiffError, BackwardError, CompileError, CompileWarning,
+                     DomainError, DtypeError, GradcheckError, InPlaceError, ShapeError)
 from .function import Function
-from .functional import (abs, add, argmax, argmin, as_tensor, avg_pool2d, broadcast_to, cat,
-                         clamp, clip, concatenate, conv2d, div, eq, exp, expand, flatten, fold,
-                         gt, leaky_relu, log, log_softmax, logsumexp, lt, matmul, max,
-                         max_pool2d, maximum, mean, min, minimum, mul, neg, permute, pow, relu,
-                         reshape, sigmoid, softmax, sqrt, squeeze, stack, std, sub, sum, tanh,
-                         transpose, unfold, unsqueeze, var, where)
+from .functional import (abs, add, amax, amin, argmax, argmin, as_tensor, avg_pool2d,
+                         broadcast_to, cat, clamp, clip, concatenate, conv2d, div, eq, exp,
+                         expand, flatten, fold, gt, leaky_relu, log, log_softmax, logsumexp, lt,
+                         matmul, max, max_pool2d, maximum, mean, min, minimum, mul, neg, norm,
+                         permute, pow, prod, relu, reshape, sigmoid, softmax, sqrt, squeeze,
+                         stack, std, sub, sum, tanh, transpose, unfold, unsqueeze, var, where)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import detect_anomaly, gradcheck, gradcheck_graph, gradgradcheck
 from .random import manual_seed

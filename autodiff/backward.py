@@ -1,7 +1,8 @@
 """Reverse-mode differentiation: walk the graph from the outputs back to the leaves.
 
 1. Sort the tensors made by ops that lead to the outputs topologically, iteratively (an
-   explicit stack, so a chain of a million ops needs no recursion).
+   explicit stack, so a chain of a million ops needs no recursion). The same walk, with
+   the leaves, is what `viz` draws.
 2. Visit them outputs-first. When a tensor is reached, every op that used it has already
    sent its contribution, so its gradient dL/dt is complete: run its hooks, store it if
    it retains grad, and pass it to the op that made it, whose `backward` returns
@@ -41,11 +42,15 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     return grad
 
 
-def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
-    """Tensors made by ops (not leaves) that lead to `roots`, each after all its consumers."""
+def topological_order(roots: Sequence[Tensor], leaves: bool = False) -> list[Tensor]:
+    """The tensors that lead to `roots`, each before every op that uses it (inputs first,
+    roots last). With leaves=False, only the tensors made by ops: what backward visits,
+    in reverse. With leaves=True, the leaves too (parameters, inputs, constant tensors):
+    what a drawing shows. An explicit stack, never recursion: any depth works."""
     order: list[Tensor] = []
     visited: set[Tensor] = set()
-    stack: list[tuple[Tensor, bool]] = [(t, False) for t in roots if t.grad_fn is not None]
+    stack: list[tuple[Tensor, bool]] = [(t, False) for t in reversed(roots)
+                                        if leaves or t.grad_fn is not None]
     while stack:
         tensor, inputs_done = stack.pop()
         if inputs_done:
@@ -55,17 +60,17 @@ def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
             continue
         visited.add(tensor)
         stack.append((tensor, True))
-        for x in tensor.grad_fn.inputs:
-            if isinstance(x, Tensor) and x.grad_fn is not None and x not in visited:
-                stack.append((x, False))
-    order.reverse()
+        if tensor.grad_fn is not None:
+            for x in reversed(tensor.grad_fn.inputs):
+                if isinstance(x, Tensor) and x not in visited and (leaves or x.grad_fn is not None):
+                    stack.append((x, False))
     return order
 
 
 def _backward_order(roots: Sequence[Tensor], grads: dict[Tensor, Any]) -> Iterator[Tensor]:
     """The tensors made by ops, outputs first; then the leaves that received a gradient.
     A leaf needs no place in the sort: once every op has run, its gradient is complete."""
-    yield from topological_order(roots)
+    yield from reversed(topological_order(roots))
     yield from list(grads)
 
 
@@ -93,6 +98,9 @@ def _saved_as_tensors(node: Any, output: Tensor) -> tuple[Tensor, ...]:
     """For create_graph: the node's saved arrays as the tensors they belong to."""
     resolved = []
     for value in node.saved_tensors:
+        if value is None or type(value) in (bool, int, float):     # nothing, or a number
+            resolved.append(value)
+            continue
         if value is output._data:
             resolved.append(output)
             continue
@@ -161,7 +169,8 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
     try:
         input_grads = type(node).backward(node, grad)
     finally:
-        node.saved_tensors = saved if retain_graph or not saved else FREED
+        # free the arrays (not numbers or None: those cost nothing and stay usable)
+        node.saved_tensors = FREED if not retain_graph and _holds_arrays(saved) else saved
     if not isinstance(input_grads, tuple):
         input_grads = (input_grads,)
     for x, g in zip(node.inputs, input_grads):
@@ -173,7 +182,7 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
             check_finite(g, type(node), "backward", node.site)
         data = x._data
         if g.shape != data.shape:
-            g = unbroadcast(g, data.shape)
+            g = _sum_to_input(node, x, g)
         if g.dtype is not data.dtype and g.dtype != data.dtype:    # `is`: the common case
             g = astype(g, data.dtype)
         if x in grads:
@@ -181,6 +190,29 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
             if not create_graph and type(g) is not np.ndarray:
                 g = np.asarray(g)                # the sum of two 0-d arrays is a scalar
         grads[x] = g
+
+
+def _holds_arrays(saved: tuple[Any, ...]) -> bool:
+    """True when a node saved an array; a node that saved only numbers (x * 2) or
+    nothing can be backpropagated again without retain_graph."""
+    for value in saved:
+        if type(value) is np.ndarray:
+            return True
+    return False
+
+
+def _sum_to_input(node: Any, x: Tensor, grad: Any) -> Any:
+    """A backward's gradient for input x, given at a broadcast shape, summed to x's shape;
+    a shape x does not broadcast to is a bug in that backward, and is named."""
+    shape = x._data.shape
+    if len(grad.shape) < len(shape) or any(n != m and n != 1 for n, m in
+                                           zip(shape[::-1], grad.shape[::-1])):
+        position = next(i for i, v in enumerate(node.inputs) if v is x)
+        raise BackwardError(
+            f"{node.op_name()}: backward returned a gradient of shape {tuple(grad.shape)} "
+            f"for input {position} of shape {shape}; it must have the input's shape (or a "
+            f"shape the input broadcasts to, which is summed back)")
+    return unbroadcast(grad, shape)
 
 
 def _run_hooks(tensor: Tensor, grad: Any, create_graph: bool) -> Any:
@@ -225,7 +257,12 @@ def backward(output: Tensor, gradient: Any = None, retain_graph: bool | None = N
     if retain_graph is None:
         retain_graph = create_graph
     seed = _seed_gradient(output, gradient, create_graph)
+    tracer = grad_mode.state.tracer
+    if tracer is not None and not tracer.paused:
+        tracer.backward(output, gradient, create_graph)
     run_backward([output], [seed], retain_graph, create_graph)
+    if tracer is not None and not tracer.paused and tracer.problem is None:
+        tracer.backward_done()
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
@@ -254,6 +291,9 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
                                 f"depend on any input that requires grad)")
     if retain_graph is None:
         retain_graph = create_graph
+    tracer = grad_mode.state.tracer
+    if tracer is not None:
+        tracer.unsupported("calls ad.grad (use loss.backward() in a compiled function)")
     seeds = [_seed_gradient(y, g, create_graph) for y, g in zip(outputs, grad_outputs)]
     capture: dict[Tensor, Any] = {x: None for x in inputs}
     run_backward(outputs, seeds, retain_graph, create_graph, capture)

@@ -2,13 +2,31 @@
 Defaults follow torch: float32 for floating results, int64 for integer ranges."""
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from . import random
+from . import grad_mode, random
 from .errors import DtypeError
-from .tensor import Tensor, check_can_require_grad
+from .tensor import Tensor, as_array, check_can_require_grad
+from .tracing import drawn
+
+
+def _filled(make: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """A creation function whose values do not depend on the random generator: inside a
+    traced function (`ad.compile`), replay makes a fresh copy of the same values."""
+
+    @functools.wraps(make)
+    def wrapper(*args: Any, **kwargs: Any) -> Tensor:
+        t = make(*args, **kwargs)
+        tracer = grad_mode.state.tracer
+        if tracer is not None and not tracer.paused:
+            tracer.created(t, None)
+        return t
+
+    return wrapper
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
@@ -45,39 +63,47 @@ def _leaf(array: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
+@_filled
 def zeros(*size: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
     return _leaf(np.zeros(_size(size), dtype=dtype), requires_grad)
 
 
+@_filled
 def ones(*size: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
     return _leaf(np.ones(_size(size), dtype=dtype), requires_grad)
 
 
+@_filled
 def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     if dtype is None:
-        dtype = Tensor(fill_value).dtype
+        dtype = as_array(fill_value).dtype
     return _leaf(np.full(_size((size,)), fill_value, dtype=dtype), requires_grad)
 
 
+@_filled
 def eye(n: int, m: int | None = None, dtype: Any = np.float32,
         requires_grad: bool = False) -> Tensor:
     return _leaf(np.eye(n, m, dtype=dtype), requires_grad)
 
 
+@drawn
 def randn(*size: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
     """Samples of N(0, 1) from the shared generator (see `manual_seed`)."""
     return _leaf(random.generator().standard_normal(_size(size)).astype(dtype), requires_grad)
 
 
+@drawn
 def rand(*size: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
     """Samples of U[0, 1) from the shared generator (see `manual_seed`)."""
     return _leaf(random.generator().random(_size(size)).astype(dtype), requires_grad)
 
 
+@drawn
 def randint(low: int, high: int, size: Any, dtype: Any = np.int64) -> Tensor:
     return Tensor._make(random.generator().integers(low, high, _size((size,))).astype(dtype))
 
 
+@_filled
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
            requires_grad: bool = False) -> Tensor:
     """Numbers from start (default 0) up to, not including, end; int64 when all
@@ -90,6 +116,7 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     return _leaf(np.arange(start, end, step).astype(dtype), requires_grad)
 
 
+@_filled
 def linspace(start: float, end: float, steps: int, dtype: Any = np.float32,
              requires_grad: bool = False) -> Tensor:
     """`steps` evenly spaced numbers from start to end, both included."""

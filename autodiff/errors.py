@@ -14,6 +14,11 @@ class DtypeError(AutodiffError, TypeError):
     """A dtype the operation cannot work with (e.g. an int tensor asked to require grad)."""
 
 
+class DomainError(AutodiffError, ValueError):
+    """An input value outside the values the operation is defined for (a probability
+    outside [0, 1])."""
+
+
 class BackwardError(AutodiffError, RuntimeError):
     """backward() or grad() cannot run: non-scalar output, freed graph, no grad to follow."""
 
@@ -28,3 +33,18 @@ class AnomalyError(AutodiffError, FloatingPointError):
 
 class GradcheckError(AutodiffError, AssertionError):
     """gradcheck found an analytical gradient that disagrees with finite differences."""
+
+
+class ModelFileError(AutodiffError, ValueError):
+    """A tensor file (model weights, optimizer state) or an architecture that cannot be
+    trusted or does not fit: truncated, tampered with, pickled, naming a class that is not
+    nn's own, or of another model."""
+
+
+class CompileError(AutodiffError, RuntimeError):
+    """ad.compile(fullgraph=True) met something a replay cannot follow, or a replay found
+    the world changed in a way its guards cannot repair."""
+
+
+class CompileWarning(UserWarning):
+    """ad.compile fell back to running a function eagerly; the message says why and where."""

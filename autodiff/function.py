@@ -15,10 +15,15 @@ gradient, and it never sums away broadcast dimensions (the engine does that).
           ▲                    │
           └────backward◀── dL/doutput
 
-Saving for backward: `ctx.save_for_backward(*arrays)` keeps values that depend on the
-inputs (the inputs themselves or the output); anything else is a constant and is stored
-as an ordinary attribute (`ctx.mask = x > 0`). Because of that rule one backward formula
-serves every order: for first derivatives it runs on ndarrays; with
+Saving for backward: `ctx.save_for_backward(*values)` keeps values that depend on the
+inputs (the inputs themselves or the output), and only those backward will use given
+which inputs need a gradient (`ctx.needs_input_grad`, known in forward already): None
+stands for one it will not use, and an input that is a Python number may be saved as
+itself. Anything else is a constant and is stored as an ordinary attribute
+(`ctx.mask = x > 0`). backward() frees the saved arrays (unless retain_graph=True), so a
+second backward through such a node raises; a node that saved no array (`x * 2`,
+`x + y`, `x.sum()`) can be backpropagated again. Because of that rule one backward
+formula serves every order: for first derivatives it runs on ndarrays; with
 `create_graph=True` the engine hands it tensors (`ctx.saved_tensors` become the input
 and output tensors), so the formula itself is recorded and can be differentiated again.
 Formulas use operators, `.sum(axis=, keepdims=)`, `.reshape`, indexing, `.mT`, and the
@@ -78,11 +83,14 @@ def user_frame() -> Any:
 class Function:
     """Base class of every op; see the module docstring."""
 
-    __slots__ = ("inputs", "saved_tensors", "options", "scope", "site_code", "site_line")
+    __slots__ = ("inputs", "saved_tensors", "options", "scope", "site_code", "site_line",
+                 "_needs_input_grad")
+
+    differentiable = True    # False: the output never requires grad (masks, indices)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        for method in ("forward", "backward"):
+        for method in ("forward", "backward") if cls.differentiable else ("forward",):
             if not hasattr(cls, method):
                 raise TypeError(f"{cls.__name__} must define @staticmethod {method}(ctx, ...)")
 
@@ -117,7 +125,7 @@ class Function:
                 ctx.saved_tensors = tuple(array if v is out else v for v in ctx.saved_tensors)
             out = array
         state = grad_mode.state
-        record = record and state.grad_enabled
+        record = record and state.grad_enabled and cls.differentiable
         anomaly = state.detect_anomaly
         if record or anomaly:
             frame = user_frame()
@@ -126,11 +134,15 @@ class Function:
             ctx.site_line = frame and frame.f_lineno
             if anomaly:
                 check_finite(out, cls, "forward", ctx.site)
-        if not record:
-            return Tensor._make(out)
-        ctx.options = options
-        ctx.scope = state.scope
-        return Tensor._make(out, ctx)
+        if record:
+            ctx.options = options
+            ctx.scope = state.scope
+            result = Tensor._make(out, ctx)
+        else:
+            result = Tensor._make(out)
+        if state.tracer is not None and not state.tracer.paused:
+            state.tracer.op(cls, ctx, arrays, options, result)
+        return result
 
     @property
     def site(self) -> tuple[str, int] | None:
@@ -141,11 +153,18 @@ class Function:
 
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
-        """For each input: does it require grad? (backward may skip the others)"""
-        return tuple([isinstance(x, Tensor) and x._requires_grad for x in self.inputs])
+        """For each input: does it require grad? (backward may skip the others) Worked
+        out on first use and kept: a node's inputs do not change."""
+        try:
+            return self._needs_input_grad
+        except AttributeError:
+            needs = self._needs_input_grad = tuple(
+                [isinstance(x, Tensor) and x._requires_grad for x in self.inputs])
+            return needs
 
-    def save_for_backward(self, *values: np.ndarray) -> None:
-        """Keep inputs or the output for backward (see the module docstring)."""
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep inputs or the output (or None, or an input that is a number) for backward;
+        see the module docstring."""
         self.saved_tensors = values
 
     @classmethod

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .ops import conv, elementwise, pool, shape
+from .ops import conv, discrete, elementwise, pool, shape
 from .tensor import Axis, Tensor
 
 
@@ -125,6 +125,23 @@ def min(x: Any, dim: Any = None, keepdim: bool = False, **kwargs: Any) -> Any:
     return as_tensor(x).min(dim, keepdim, **kwargs)
 
 
+def prod(x: Any, dim: int | None = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
+    return as_tensor(x).prod(dim, keepdim, **kwargs)
+
+
+def amax(x: Any, dim: Axis = (), keepdim: bool = False, **kwargs: Any) -> Tensor:
+    return as_tensor(x).amax(dim, keepdim, **kwargs)
+
+
+def amin(x: Any, dim: Axis = (), keepdim: bool = False, **kwargs: Any) -> Tensor:
+    return as_tensor(x).amin(dim, keepdim, **kwargs)
+
+
+def norm(x: Any, p: float | str = "fro", dim: Axis = None, keepdim: bool = False,
+         **kwargs: Any) -> Tensor:
+    return as_tensor(x).norm(p, dim, keepdim, **kwargs)
+
+
 def argmax(x: Any, dim: int | None = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
     return as_tensor(x).argmax(dim, keepdim, **kwargs)
 
@@ -190,7 +207,8 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
 
 
 def _compare(a: Any, b: Any, ufunc: np.ufunc) -> Tensor:
-    return Tensor._make(ufunc(np.asarray(a), np.asarray(b)))
+    return discrete.Binary.apply(a if isinstance(a, Tensor) else np.asarray(a),
+                                 b if isinstance(b, Tensor) else np.asarray(b), ufunc=ufunc)
 
 
 def eq(a: Any, b: Any) -> Tensor:

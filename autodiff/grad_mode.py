@@ -2,8 +2,8 @@
 
 `no_grad()` turns recording off (inference, optimizer updates), `enable_grad()` turns it
 back on; both work as context managers and as decorators. The same thread-local object
-carries the other recording switches the engine reads on every op: anomaly detection and
-the current drawing scope (see `autodiff.viz.scope`).
+carries the other recording switches the engine reads on every op: anomaly detection,
+the current drawing scope (see `autodiff.viz.scope`) and the tracer of `ad.compile`.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ class _RecordingState(threading.local):
     grad_enabled = True
     detect_anomaly = False
     scope: tuple[str, ...] | None = None
+    tracer: Any = None              # the autodiff.tracing.Tracer watching, if any
 
 
 state = _RecordingState()

@@ -17,7 +17,7 @@ import numpy as np
 from . import grad_mode, random
 from .backward import grad as autograd_grad
 from .backward import topological_order, unbroadcast
-from .errors import GradcheckError
+from .errors import BackwardError, GradcheckError
 from .tensor import Tensor
 
 
@@ -31,20 +31,24 @@ def _outputs(fn: Callable[..., Any], inputs: Sequence[Any]) -> tuple[Tensor, ...
 
 def _numerical_jacobians(fn: Callable[..., Any], inputs: Sequence[Any], x: Tensor,
                          eps: float) -> list[np.ndarray]:
-    """For each output y: J[j, i] = dy_j / dx_i by central differences (x flattened)."""
-    with grad_mode.no_grad():
-        sizes = [y.numel() for y in _outputs(fn, inputs)]
-        columns: list[list[np.ndarray]] = [[] for _ in sizes]
-        flat = x.data.reshape(-1)
-        for i in range(flat.size):
-            original = flat[i].item()
-            flat[i] = original + eps
-            plus = [y.data.astype(np.float64).reshape(-1) for y in _outputs(fn, inputs)]
-            flat[i] = original - eps
-            minus = [y.data.astype(np.float64).reshape(-1) for y in _outputs(fn, inputs)]
-            flat[i] = original
-            for k in range(len(sizes)):
-                columns[k].append((plus[k] - minus[k]) / (2 * eps))
+    """For each output y: J[j, i] = dy_j / dx_i by central differences (x flattened).
+
+    `fn` runs exactly as for the analytical Jacobian, graph recording included: a
+    function that registers hooks, retains gradients or differentiates inside (as
+    gradgradcheck's does) needs its tensors to require grad, so running it under
+    no_grad would make it fail instead of being checked."""
+    sizes = [y.numel() for y in _outputs(fn, inputs)]
+    columns: list[list[np.ndarray]] = [[] for _ in sizes]
+    flat = x.data.reshape(-1)
+    for i in range(flat.size):
+        original = flat[i].item()
+        flat[i] = original + eps
+        plus = [y.data.astype(np.float64).reshape(-1) for y in _outputs(fn, inputs)]
+        flat[i] = original - eps
+        minus = [y.data.astype(np.float64).reshape(-1) for y in _outputs(fn, inputs)]
+        flat[i] = original
+        for k in range(len(sizes)):
+            columns[k].append((plus[k] - minus[k]) / (2 * eps))
     return [np.stack(cols, axis=1) if cols else np.zeros((n, 0))
             for cols, n in zip(columns, sizes)]
 
@@ -74,7 +78,10 @@ def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: floa
     requires grad and every output: |analytical - numerical| <= atol + rtol·|numerical|.
 
     On a mismatch raises GradcheckError naming the output, the input, the worst
-    element, both values and the tolerance (or returns False if raise_exception=False).
+    element, both values and the tolerance (or returns False if raise_exception=False);
+    likewise when backward fails on a gradient of the wrong shape. `fn` runs with graph
+    recording for the finite differences too, so functions that register hooks, retain
+    gradients or differentiate inside get a verdict like any other.
 
     >>> import autodiff as ad, numpy as np
     >>> x = ad.tensor(np.array([0.5, -1.0]), requires_grad=True)
@@ -86,7 +93,13 @@ def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: floa
     if any(x.dtype != np.float64 for x in checked):
         warnings.warn("gradcheck: inputs are not float64, so finite differences are "
                       "inaccurate; make them with dtype=ad.float64", stacklevel=2)
-    analytical = _analytical_jacobians(fn, inputs, checked)
+    try:
+        analytical = _analytical_jacobians(fn, inputs, checked)
+    except BackwardError as error:       # e.g. a backward returned a gradient of the wrong shape
+        if raise_exception:
+            raise GradcheckError(f"backward failed, so no analytical Jacobian: {error}") \
+                from error
+        return False
     for m, x in enumerate(checked):
         numerical = _numerical_jacobians(fn, inputs, x, eps)
         for k, num in enumerate(numerical):
@@ -140,13 +153,13 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Any, grad_outputs: Any = None,
     grad_outputs = list(_as_tuple(grad_outputs))
 
     def first_derivatives(*args: Any) -> tuple[Tensor, ...]:
-        # recorded even while gradcheck evaluates it under no_grad for finite differences
-        with grad_mode.enable_grad():
-            xs, vs = args[:len(inputs)], args[len(inputs):]
-            ys = [y for y in _outputs(fn, xs) if y.requires_grad]
-            live = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
-            grads = autograd_grad(ys, live, list(vs)[:len(ys)], create_graph=True,
-                                  allow_unused=True)
+        xs, vs = args[:len(inputs)], args[len(inputs):]
+        pairs = [(y, v) for y, v in zip(_outputs(fn, xs), vs) if y.requires_grad]
+        live = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
+        if not pairs:
+            return ()
+        grads = autograd_grad([y for y, _ in pairs], live, [v for _, v in pairs],
+                              create_graph=True, allow_unused=True)
         return tuple(g for g in grads if g is not None)
 
     return gradcheck(first_derivatives, (*inputs, *grad_outputs), eps, atol, rtol,
@@ -162,7 +175,7 @@ def gradcheck_graph(output: Tensor, eps: float = 1e-6, atol: float = 1e-5,
     of user code that created it.
     """
     checked = 0
-    for tensor in reversed(topological_order([output])):
+    for tensor in topological_order([output]):
         node = tensor.grad_fn
         if node is None:
             continue

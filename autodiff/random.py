@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .tracing import replayed
+
 _generator = np.random.default_rng()
 
 
+@replayed
 def manual_seed(seed: int) -> np.random.Generator:
     """Reset the shared generator to `seed` and return it."""
     global _generator

@@ -35,6 +35,13 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     return array
 
 
+def _value_read(what: str) -> None:
+    """Tell a tracer, if one is watching, that Python code is looking at numbers."""
+    tracer = grad_mode.state.tracer
+    if tracer is not None:
+        tracer.value_read(what)
+
+
 def check_can_require_grad(dtype: np.dtype, op: str) -> None:
     if not np.issubdtype(dtype, np.floating):
         raise DtypeError(f"{op}: only floating-point tensors can require grad, this one "
@@ -78,6 +85,9 @@ class Tensor:
         self._retains_grad = False
         self._hooks: list[Callable[[Tensor], Tensor | None]] | None = None
         self.name: str | None = None
+        tracer = grad_mode.state.tracer
+        if tracer is not None and not tracer.paused:
+            tracer.created(self, data)
 
     @classmethod
     def _make(cls, data: np.ndarray, grad_fn: Any = None) -> Tensor:
@@ -98,10 +108,14 @@ class Tensor:
     def data(self) -> np.ndarray:
         """The underlying ndarray. Assigning an ndarray or Tensor replaces it (and the
         dtype with it); writing into it (`t.data[...] = v`) bypasses autograd."""
+        if grad_mode.state.tracer is not None:
+            grad_mode.state.tracer.value_read(".data")
         return self._data
 
     @data.setter
     def data(self, value: Any) -> None:
+        if grad_mode.state.tracer is not None:
+            grad_mode.state.tracer.unsupported("assigns a tensor's .data")
         array = value._data if isinstance(value, Tensor) else np.asarray(value)
         if self._requires_grad:
             check_can_require_grad(array.dtype, "data assignment")
@@ -110,10 +124,19 @@ class Tensor:
     @property
     def grad(self) -> Tensor | None:
         """The accumulated gradient dL/dself: a Tensor of self's shape and dtype, or None."""
+        tracer = grad_mode.state.tracer
+        if tracer is not None and self._grad is not None and not tracer.paused:
+            tracer.grad_read(self, self._grad)
         return self._grad
 
     @grad.setter
     def grad(self, value: Tensor | np.ndarray | None) -> None:
+        tracer = grad_mode.state.tracer
+        if tracer is not None and not tracer.paused:
+            if value is None:
+                tracer.grad_cleared(self)
+            else:
+                tracer.unsupported("assigns a gradient other than None to .grad")
         if value is not None:
             if not isinstance(value, Tensor):
                 value = Tensor._make(np.asarray(value, dtype=self._data.dtype))
@@ -137,6 +160,8 @@ class Tensor:
                              "computed by an op; use t.detach() instead")
         if requires_grad:
             check_can_require_grad(self._data.dtype, "requires_grad_")
+        if grad_mode.state.tracer is not None:
+            grad_mode.state.tracer.unsupported("changes requires_grad")
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -172,13 +197,16 @@ class Tensor:
         if self._data.size != 1:
             raise ShapeError(f"item: only one-element tensors convert to a Python "
                              f"number, this one has shape {self.shape}")
+        _value_read(".item()")
         return self._data.item()
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied)."""
+        _value_read(".numpy()")
         return self._data
 
     def tolist(self) -> Any:
+        _value_read(".tolist()")
         return self._data.tolist()
 
     def detach(self) -> Tensor:
@@ -189,6 +217,8 @@ class Tensor:
         """Keep .grad on this non-leaf tensor after backward (leaves always keep it)."""
         if not self._requires_grad:
             raise DtypeError("retain_grad: this tensor does not require grad")
+        if grad_mode.state.tracer is not None:
+            grad_mode.state.tracer.unsupported("calls retain_grad()")
         self._retains_grad = True
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
@@ -197,6 +227,8 @@ class Tensor:
         if not self._requires_grad:
             raise DtypeError("register_hook: cannot register a hook on a tensor that "
                              "does not require grad")
+        if grad_mode.state.tracer is not None:
+            grad_mode.state.tracer.unsupported("registers a hook")
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)
@@ -213,6 +245,7 @@ class Tensor:
     # ---------------------------------------------------------------- printing
 
     def __repr__(self) -> str:
+        _value_read("repr() or print()")
         body = np.array2string(self._data, separator=", ", prefix="tensor(")
         extras = []
         if self._data.dtype not in (np.float32, np.int64, np.bool_):
@@ -232,15 +265,19 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     def __bool__(self) -> bool:
+        _value_read("bool(), as in `if t:`")
         return bool(self.item())
 
     def __float__(self) -> float:
+        _value_read("float()")
         return float(self.item())
 
     def __int__(self) -> int:
+        _value_read("int()")
         return int(self.item())
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        _value_read("np.asarray()")
         return self._data if dtype is None else self._data.astype(dtype)
 
     # ---------------------------------------------------------------- arithmetic
@@ -293,6 +330,9 @@ class Tensor:
                 f"{op}: in-place change to a tensor that requires grad would bypass "
                 f"autograd; write x = x {op[0]} y, or update it inside `with ad.no_grad():` "
                 f"(e.g. an optimizer step), or change x.data explicitly")
+        tracer = grad_mode.state.tracer
+        if tracer is not None and not tracer.paused:
+            tracer.in_place(self, ufunc, other)
         ufunc(self._data, other._data if isinstance(other, Tensor) else other,
               out=self._data, casting="same_kind")
         return self
@@ -312,7 +352,7 @@ class Tensor:
     # ---------------------------------------------------------------- comparisons
 
     def _compare(self, other: Any, ufunc: np.ufunc) -> Tensor:
-        return Tensor._make(ufunc(self._data, other._data if isinstance(other, Tensor) else other))
+        return discrete.Binary.apply(self, other, ufunc=ufunc)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.equal)
@@ -336,8 +376,8 @@ class Tensor:
         return self._compare(other, np.equal)
 
     def __invert__(self) -> Tensor:
-        return Tensor._make(np.logical_not(self._data) if self.dtype == np.bool_
-                            else np.invert(self._data))
+        return discrete.Unary.apply(
+            self, ufunc=np.logical_not if self.dtype == np.bool_ else np.invert)
 
     def __and__(self, other: Any) -> Tensor:
         return self._compare(other, np.logical_and)
@@ -389,7 +429,7 @@ class Tensor:
         if dtype == self.dtype:
             return self
         if not np.issubdtype(dtype, np.floating):
-            return Tensor._make(self._data.astype(dtype))
+            return discrete.IntegerCast.apply(self, dtype=dtype)
         return elementwise.Cast.apply(self, dtype=dtype)
 
     def float(self) -> Tensor:
@@ -431,16 +471,47 @@ class Tensor:
         return self.var(dim, unbiased, keepdim, correction=correction, axis=axis,
                         keepdims=keepdims).sqrt()
 
+    def prod(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None,
+             keepdims: bool | None = None) -> Tensor:
+        """The product of every element, or along one int dim (torch's prod)."""
+        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
+        return reduce.prod(self, dim, keepdim)
+
     def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
             keepdims: bool | None = None) -> Any:
-        """Without `dim`: the largest element. With `dim`: (values, indices) along it.
-        With a tensor: the elementwise maximum. Ties share the gradient equally."""
+        """Without `dim`: the largest element (every axis kept as size 1 with
+        keepdim=True, as numpy's keepdims; torch's max() takes no keepdim). With `dim`:
+        (values, indices) along it. With a tensor: the elementwise maximum. Ties share
+        the gradient equally."""
         return reduce.extreme("max", self, dim, keepdim, axis, keepdims)
 
     def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
             keepdims: bool | None = None) -> Any:
         """Like `max`, for the smallest elements."""
         return reduce.extreme("min", self, dim, keepdim, axis, keepdims)
+
+    def amax(self, dim: Axis = (), keepdim: bool = False, *, axis: Axis = None,
+             keepdims: bool | None = None) -> Tensor:
+        """The largest element over `dim` (an int or ints; the default () means every
+        dim), values only. Ties share the gradient equally, as torch's amax."""
+        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
+        return reduce.Max.apply(self, axis=reduce.normalize_axes("amax", dim, self.ndim),
+                                keepdims=keepdim)
+
+    def amin(self, dim: Axis = (), keepdim: bool = False, *, axis: Axis = None,
+             keepdims: bool | None = None) -> Tensor:
+        """Like `amax`, for the smallest elements."""
+        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
+        return reduce.Min.apply(self, axis=reduce.normalize_axes("amin", dim, self.ndim),
+                                keepdims=keepdim)
+
+    def norm(self, p: float | str = "fro", dim: Axis = None, keepdim: bool = False, *,
+             axis: Axis = None, keepdims: bool | None = None) -> Tensor:
+        """The vector p-norm over `dim` (every dim when None), as torch.norm and
+        torch.linalg.vector_norm: (Σ|x|ᵖ)^(1/p); 'fro' (the default) is p = 2, inf the
+        largest |x|, -inf the smallest, 0 the number of non-zeros."""
+        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
+        return reduce.norm(self, p, dim, keepdim)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False, *,
                axis: int | None = None, keepdims: bool | None = None) -> Tensor:
@@ -514,12 +585,15 @@ class Tensor:
                                "grad would bypass autograd; build a new tensor (e.g. "
                                "ad.where(mask, value, x)), or write t.data[...] = value "
                                "to change the numbers without autograd")
+        tracer = grad_mode.state.tracer
+        if tracer is not None and not tracer.paused:
+            tracer.set_item(self, index, value)
         self._data[index] = value._data if isinstance(value, Tensor) else value
 
 
 # Imported last: these modules need the Tensor class defined above.
 from . import backward as backward_pass  # noqa: E402
-from .ops import elementwise, reduce  # noqa: E402
+from .ops import discrete, elementwise, reduce  # noqa: E402
 from .ops import matmul as matmul_ops  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402
 from .ops import softmax as softmax_ops  # noqa: E402

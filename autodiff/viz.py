@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .backward import topological_order
 from .errors import AutodiffError
 from .grad_mode import state
 from .tensor import Tensor
@@ -95,30 +96,6 @@ NONFINITE_OP_STYLE = ("op that made NaN / inf", "#ffd0d0", "#d00000")
 
 SYMMETRIC_OPS = frozenset({"add", "mul", "maximum", "minimum"})   # no need to label operands
 MAX_OPTION_CHARS = 40
-
-
-# ------------------------------------------------------------------ the walk
-
-def _walk(outputs: tuple[Tensor, ...]) -> list[Tensor]:
-    """Every tensor that leads to `outputs` (constants included), inputs before the ops
-    that use them. An explicit stack, never recursion: any depth works."""
-    order: list[Tensor] = []
-    seen: set[Tensor] = set()
-    stack: list[tuple[Tensor, bool]] = [(t, False) for t in reversed(outputs)]
-    while stack:
-        tensor, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(tensor)
-            continue
-        if tensor in seen:
-            continue
-        seen.add(tensor)
-        stack.append((tensor, True))
-        if tensor.grad_fn is not None:
-            for x in reversed(tensor.grad_fn.inputs):
-                if isinstance(x, Tensor) and x not in seen:
-                    stack.append((x, False))
-    return order
 
 
 def _parameter_names(params: Any) -> dict[Tensor, str]:
@@ -368,7 +345,7 @@ def draw(*outputs: Tensor, params: Any = None, show_values: bool = True,
             raise TypeError(f"viz.draw: output {i} is a {type(t).__name__}, not a Tensor")
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"viz.draw: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
-    tensors = _walk(outputs)
+    tensors = topological_order(outputs, leaves=True)
     _check_size(tensors, max_nodes)
     picture = _Picture(_parameter_names(params), set(outputs), show_values, show_grads)
     for t in tensors:

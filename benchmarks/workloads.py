@@ -7,7 +7,8 @@ first 4,000 steps, then test accuracy), cnn-64 (the mnist_cnn demo's two conv bl
 Linear, the first 300 steps of batch 64, then test accuracy), regression (document 000's
 net, one sample per step), xor (document 001's net, full batch), chain (1,000,000 scalar
 ops, build + backward), memory (10,000 regression steps: resident memory must not grow).
-Variants: autodiff (this project), numpy (by hand), torch (eager), micrograd.
+Variants: autodiff (this project), compiled (its training step under ad.compile), numpy
+(by hand), torch (eager), micrograd.
 --profile prints a cProfile of the variant's training steps instead; --phases (MNIST, CNN
 and regression) the time of each phase of a step, autodiff beside numpy by hand.
 """
@@ -27,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-VARIANT_MODULES = {"autodiff": "benchmarks.with_autodiff", "numpy": "benchmarks.by_hand",
+VARIANT_MODULES = {"autodiff": "benchmarks.with_autodiff", "compiled": "benchmarks.compiled",
+                   "numpy": "benchmarks.by_hand",
                    "torch": "benchmarks.with_torch", "micrograd": "benchmarks.with_micrograd"}
 MNIST_STEPS = 4000
 CNN_STEPS = 300         # a CNN step costs ~100 MNIST-MLP steps: 300 are enough to time it
@@ -43,17 +45,21 @@ def mnist_arrays(train: bool) -> tuple[np.ndarray, np.ndarray]:
 
 
 def train(net: Any, batches: list[tuple[np.ndarray, np.ndarray]],
-          profiler: cProfile.Profile | None = None) -> float:
-    """Seconds to run one training step per batch (profiled, when a profiler is given)."""
+          profiler: cProfile.Profile | None = None) -> dict[str, float]:
+    """µs per training step over the batches, and µs of the first step alone (for a
+    compiled variant, the trace); profiled, when a profiler is given."""
     if profiler is not None:
         profiler.enable()
     start = time.perf_counter()
-    for x, y in batches:
+    net.train_step(*batches[0])
+    first = time.perf_counter()
+    for x, y in batches[1:]:
         net.train_step(x, y)
     seconds = time.perf_counter() - start
     if profiler is not None:
         profiler.disable()
-    return seconds
+    return {"us_per_step": seconds / len(batches) * 1e6, "steps": len(batches),
+            "first_step_us": (first - start) * 1e6}
 
 
 def mnist_batches(batch: int, seed: int, steps: int = MNIST_STEPS
@@ -70,11 +76,10 @@ def run_mnist(variant: Any, batch: int, seed: int,
               profiler: cProfile.Profile | None = None) -> dict[str, float]:
     batches = mnist_batches(batch, seed)
     net = variant.MnistNet(seed)
-    seconds = train(net, batches, profiler)
+    timing = train(net, batches, profiler)
     test_images, test_labels = mnist_arrays(train=False)
     accuracy = float((net.logits(test_images).argmax(axis=1) == test_labels).mean())
-    return {"us_per_step": seconds / len(batches) * 1e6, "steps": len(batches),
-            "accuracy": accuracy}
+    return {**timing, "accuracy": accuracy}
 
 
 def cnn_batches(batch: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -86,11 +91,10 @@ def run_cnn(variant: Any, batch: int, seed: int,
             profiler: cProfile.Profile | None = None) -> dict[str, float]:
     batches = cnn_batches(batch, seed)
     net = variant.CnnNet(seed)
-    seconds = train(net, batches, profiler)
+    timing = train(net, batches, profiler)
     test_images, test_labels = mnist_arrays(train=False)
     logits = net.logits(test_images.reshape(-1, 1, 28, 28))
-    return {"us_per_step": seconds / len(batches) * 1e6, "steps": len(batches),
-            "accuracy": float((logits.argmax(axis=1) == test_labels).mean())}
+    return {**timing, "accuracy": float((logits.argmax(axis=1) == test_labels).mean())}
 
 
 def regression_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -107,17 +111,14 @@ def regression_batches(seed: int, steps: int = 4000) -> list[tuple[np.ndarray, n
 
 def run_regression(variant: Any, seed: int,
                    profiler: cProfile.Profile | None = None) -> dict[str, float]:
-    batches = regression_batches(seed)
-    seconds = train(variant.RegressionNet(seed), batches, profiler)
-    return {"us_per_step": seconds / len(batches) * 1e6, "steps": len(batches)}
+    return train(variant.RegressionNet(seed), regression_batches(seed), profiler)
 
 
 def run_xor(variant: Any, seed: int, profiler: cProfile.Profile | None = None,
             steps: int = 2000) -> dict[str, float]:
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
     y = np.array([[0], [1], [1], [0]], dtype=np.float32)
-    seconds = train(variant.XorNet(seed), [(x, y)] * steps, profiler)
-    return {"us_per_step": seconds / steps * 1e6, "steps": steps}
+    return train(variant.XorNet(seed), [(x, y)] * steps, profiler)
 
 
 def run_chain(n: int = 1_000_000) -> dict[str, float]:
@@ -190,7 +191,7 @@ def by_hand_phases(net: Any, batches: list[tuple[np.ndarray, np.ndarray]]) -> di
         adam_step()
         in_step[0] += time.perf_counter() - start
     net.adam.step = timed_step
-    total = train(net, batches)
+    total = train(net, batches)["us_per_step"] * len(batches) / 1e6
     n = len(batches) / 1e6
     return {"forward + backward": (total - in_step[0]) / n, "step": in_step[0] / n}
 

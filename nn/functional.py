@@ -23,6 +23,7 @@ from autodiff.errors import ShapeError
 from autodiff.ops import conv, nn_kernels, pool
 from autodiff.random import generator
 from autodiff.tensor import Tensor
+from autodiff.tracing import drawn
 
 # ---------------------------------------------------------------- layers
 
@@ -99,15 +100,21 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 
 
 def _drop(input: Tensor, p: float, training: bool, mask_shape: tuple[int, ...]) -> Tensor:
-    """input · mask, the mask of `mask_shape` (broadcast over the input) holding 0 with
-    probability p and 1 / (1 - p) otherwise; the input itself when nothing is dropped."""
+    """input · mask, the mask of `mask_shape` (broadcast over the input); the input itself
+    when nothing is dropped."""
     if not training or p == 0:
         return input
-    keep = generator().random(mask_shape) >= p
-    mask = keep.astype(input.dtype)
+    return input * dropout_mask(mask_shape, p, input.dtype)
+
+
+@drawn
+def dropout_mask(shape: tuple[int, ...], p: float, dtype: np.dtype) -> Tensor:
+    """m = 1/(1 - p) with probability 1 - p, else 0 (all 0 for p = 1), drawn from the
+    shared generator; a new draw on every call, in a compiled function too."""
+    mask = (generator().random(shape) >= p).astype(dtype)
     if p < 1:
         mask *= 1 / (1 - p)
-    return input * mask
+    return Tensor._make(mask)
 
 
 def check_probability(op: str, p: float) -> None:

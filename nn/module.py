@@ -24,6 +24,7 @@ import autodiff as ad
 from autodiff import grad_mode, viz
 from autodiff.errors import AutodiffError
 from autodiff.tensor import Tensor
+from autodiff.tracing import replayed
 
 BUILTIN_LAYERS: dict[str, type[Module]] = {}
 """The library's own layer classes by class name: the only classes a saved architecture
@@ -123,6 +124,8 @@ class Module:
             label, path = self._scope_label(), self._name_in_parent
             name = f"{path}: {label}" if path else label
             object.__setattr__(self, "_scope_name", name)
+        if grad_mode.state.tracer is not None:
+            grad_mode.state.tracer.module(self)        # ad.compile: guard the train/eval mode
         outer = viz.enter_scope(name)      # `with viz.scope(name)`, without the object
         try:
             output = self.forward(*args, **kwargs)
@@ -315,6 +318,7 @@ class Module:
         """Evaluation mode, the same as train(False)."""
         return self.train(False)
 
+    @replayed
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the accumulated gradients: `.grad = None` (default) or zeros."""
         for param in self.parameters():

@@ -32,6 +32,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
+from autodiff.tracing import replayed
+
 from .optimizer import Optimizer
 
 
@@ -69,6 +71,7 @@ class LRScheduler(ABC):
     def get_lr(self) -> list[float]:
         """The learning rate of each group at t = `last_epoch`."""
 
+    @replayed
     def step(self) -> None:
         """Advance t by one and set every group's "lr" to the schedule's value."""
         self.last_epoch += 1

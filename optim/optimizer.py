@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from autodiff import Tensor, enable_grad
+from autodiff.tracing import replayed
 
 from .flat import FlatGroup
 
@@ -169,6 +170,7 @@ class Optimizer(ABC):
         if group["foreach"] is not False and FlatGroup.can_hold(params, self.state):
             self._flat[len(self.param_groups) - 1] = FlatGroup(params, self.state)
 
+    @replayed
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's gradient: to None (default), or to zeros in place."""
         for group in self.param_groups:
@@ -183,6 +185,7 @@ class Optimizer(ABC):
                 else:
                     p.grad = np.zeros_like(grad._data)
 
+    @replayed
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns `closure()`'s loss, if
         a closure (re-evaluating the model and calling backward) is given."""

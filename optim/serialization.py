@@ -11,7 +11,7 @@ goes into the metadata as JSON text:
     scalars         {"<parameter index>": {"step": 12, ...}}, the non-array state
 
 Loading never executes anything from the file: it reads arrays and JSON, checks them
-(`nn.serialization.load_tensors` checks the file itself) and calls `load_state_dict`.
+(`autodiff.io.load_tensors` checks the file itself) and calls `load_state_dict`.
 """
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from nn.serialization import ModelFileError, load_tensors, save_tensors
+from autodiff.errors import ModelFileError
+from autodiff.io import load_tensors, save_tensors
 
 from .optimizer import Optimizer
 

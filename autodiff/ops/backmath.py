@@ -21,6 +21,10 @@ def log(x: Any) -> Any:
     return x.log() if isinstance(x, Tensor) else np.log(x)
 
 
+def absolute(x: Any) -> Any:
+    return x.abs() if isinstance(x, Tensor) else np.abs(x)
+
+
 def broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
     return x.expand(*shape) if isinstance(x, Tensor) else np.broadcast_to(x, shape)
 
@@ -31,6 +35,33 @@ def permute(x: Any, axes: tuple[int, ...]) -> Any:
 
 def astype(x: Any, dtype: np.dtype) -> Any:
     return x.to(dtype) if isinstance(x, Tensor) else x.astype(dtype)
+
+
+def product_of_others(x: Any, axis: int | None) -> Any:
+    """out[i] = Π_{j≠i} x[j] along `axis` (over every element when None): dΠx/dxᵢ.
+
+    Never divides (Πx / xᵢ fails where xᵢ = 0). On an ndarray it multiplies the running
+    products from the left and from the right, one pass each. On a Tensor (backward with
+    create_graph) it is recorded from differentiable ops: row i of an n × n matrix holds
+    x with xᵢ replaced by 1, and each row's product is taken; n² elements, so that path
+    suits the small reductions second derivatives are taken of."""
+    shape = x.shape
+    if axis is None:
+        x = x.reshape(-1)
+        axis = 0
+    order = tuple(i for i in range(x.ndim) if i != axis) + (axis,)      # axis moved last
+    moved = permute(x, order)
+    n = moved.shape[-1]
+    if isinstance(x, Tensor):
+        from .elementwise import Where
+        rows = moved.unsqueeze(-2).expand(*moved.shape[:-1], n, n)
+        others = Where.apply(np.eye(n, dtype=bool), 1, rows).prod(dim=-1)
+    else:
+        ones = np.ones(moved.shape[:-1] + (1,), dtype=x.dtype)
+        before = np.cumprod(np.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)
+        after = np.cumprod(np.concatenate([ones, moved[..., :0:-1]], axis=-1), axis=-1)
+        others = before * after[..., ::-1]
+    return permute(others, tuple(np.argsort(order))).reshape(shape)
 
 
 def scatter_add(x: Any, shape: tuple[int, ...], index: Any) -> Any:

@@ -39,11 +39,15 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """y = a · b;  dy/da = b, dy/db = a"""
+    """y = a · b;  dy/da = b, dy/db = a
+
+    Saves only the factor each needed gradient uses: b for dL/da, a for dL/db. A
+    Python number is saved as itself, a constant, so `x * 2` keeps no array."""
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
         return a * b
 
     @staticmethod
@@ -56,12 +60,12 @@ class Mul(Function):
 
 
 class Div(Function):
-    """y = a / b;  dy/da = 1/b, dy/db = -a/b² = -y/b"""
+    """y = a / b;  dy/da = 1/b, dy/db = -a/b² = -y/b  (y is saved only for dL/db)"""
 
     @staticmethod
     def forward(ctx, a, b):
         y = a / b
-        ctx.save_for_backward(b, y)
+        ctx.save_for_backward(b, y if ctx.needs_input_grad[1] else None)
         return y
 
     @staticmethod
@@ -86,12 +90,13 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """y = a ** b;  dy/da = b · a^(b-1), dy/db = y · ln a"""
+    """y = a ** b;  dy/da = b · a^(b-1), dy/db = y · ln a  (b saved for dL/da, y for dL/db)"""
 
     @staticmethod
     def forward(ctx, a, b):
         y = a ** b
-        ctx.save_for_backward(a, b, y)
+        need_a, need_b = ctx.needs_input_grad
+        ctx.save_for_backward(a, b if need_a else None, y if need_b else None)
         return y
 
     @staticmethod

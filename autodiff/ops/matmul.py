@@ -37,20 +37,22 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         check_matmul_shapes(np.shape(a), np.shape(b))
-        ctx.save_for_backward(a, b)
+        ctx.a_ndim, ctx.b_ndim = np.ndim(a), np.ndim(b)
+        need_a, need_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)  # dL/dB, dL/dA
         return np.matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        if a.ndim == 1 and b.ndim == 1:           # dot product: grad is a scalar
+        if ctx.a_ndim == 1 and ctx.b_ndim == 1:   # dot product: grad is a scalar
             return (grad * b if need_a else None), (grad * a if need_b else None)
-        if a.ndim == 1:                           # (k) @ (..., k, n) -> (..., n)
+        if ctx.a_ndim == 1:                       # (k) @ (..., k, n) -> (..., n)
             grad_a = (grad[..., None, :] @ b.mT)[..., 0, :] if need_a else None
             grad_b = a[:, None] * grad[..., None, :] if need_b else None
             return grad_a, grad_b
-        if b.ndim == 1:                           # (..., m, k) @ (k) -> (..., m)
+        if ctx.b_ndim == 1:                       # (..., m, k) @ (k) -> (..., m)
             grad_a = grad[..., :, None] * b if need_a else None
             grad_b = (a.mT @ grad[..., :, None])[..., 0] if need_b else None
             return grad_a, grad_b

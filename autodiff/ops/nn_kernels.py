@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DtypeError, ShapeError
+from ..errors import DomainError, DtypeError, ShapeError
 from ..function import Function
 from ..tensor import Tensor
 from .backmath import log
@@ -34,13 +34,15 @@ class Linear(Function):
     """y = x Wᵀ + b;  dL/dx = dL/dy W,  dL/dW = Σ_batch (dL/dy)ᵀ x,  dL/db = Σ_batch dL/dy
 
     x has shape (*, in) (any number of batch dims, including none), W (out, in), b (out,).
+    Saved for backward: x only when W needs its gradient, W only when x does.
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
         check_linear_shapes(x.shape, weight.shape, bias)
         ctx.in_features, ctx.out_features = weight.shape[1], weight.shape[0]
-        ctx.save_for_backward(x, weight)
+        need_x, need_weight = ctx.needs_input_grad[:2]
+        ctx.save_for_backward(x if need_weight else None, weight if need_x else None)
         # np.dot is matmul for a 2-D x (the same BLAS call, the same numbers) with less
         # overhead: 0.7 against 1.0 µs for one sample
         y = np.dot(x, weight.T) if x.ndim == 2 else x @ weight.T
@@ -54,7 +56,8 @@ class Linear(Function):
         need_x, need_weight, need_bias = ctx.needs_input_grad
         rows, x_rows = grad, x                        # every batch dim flattened into rows
         if grad.ndim != 2:
-            rows, x_rows = grad.reshape(-1, ctx.out_features), x.reshape(-1, ctx.in_features)
+            rows = grad.reshape(-1, ctx.out_features)
+            x_rows = x.reshape(-1, ctx.in_features) if need_weight else None
         grad_x = grad @ weight if need_x else None
         grad_weight = rows.mT @ x_rows if need_weight else None
         grad_bias = rows.sum(axis=0) if need_bias else None
@@ -100,6 +103,7 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, x, target, reduction="mean"):
         axis = class_axis(x.ndim)
+        target = class_indices("cross_entropy", target, x.shape[axis])
         shifted = x - max_along(x, axis)
         log_probs = shifted - np.log(sum_along(np.exp(shifted), axis))
         ctx.probs = np.exp(log_probs)
@@ -125,6 +129,7 @@ class NLLLoss(Function):
     @staticmethod
     def forward(ctx, x, target, reduction="mean"):
         axis = class_axis(x.ndim)
+        target = class_indices("nll_loss", target, x.shape[axis])
         ctx.axis, ctx.target, ctx.shape, ctx.dtype = axis, target, x.shape, x.dtype
         return reduce_losses(ctx, -pick(x, target, axis), reduction, target.shape, axis)
 
@@ -169,11 +174,13 @@ def pick(x: np.ndarray, target: np.ndarray, axis: int) -> np.ndarray:
     return np.take_along_axis(x, np.expand_dims(target, axis), axis).squeeze(axis)
 
 
-def class_targets(op: str, x: Any, target: Any, reduction: str) -> np.ndarray:
-    """The target as an int64 array of class indices, checked against x's shape."""
+def class_targets(op: str, x: Any, target: Any, reduction: str) -> Any:
+    """The target, checked to be integers of the shape x needs (one class index per
+    sample); its values are checked by `class_indices`, in the op's forward, so that a
+    compiled function checks them on every call."""
     check_reduction(op, reduction)
     x_shape = np.shape(_array(x))
-    t = np.asarray(_array(target))
+    t = _array(target) if isinstance(target, (Tensor, np.ndarray)) else np.asarray(target)
     if t.dtype.kind not in "iu":
         raise DtypeError(f"{op}: target must hold class indices as integers (int64), got "
                          f"{t.dtype}; for one-hot or probability targets pass "
@@ -185,8 +192,12 @@ def class_targets(op: str, x: Any, target: Any, reduction: str) -> np.ndarray:
     if t.shape != expected:
         raise ShapeError(f"{op}: input of shape {x_shape} needs a target of shape "
                          f"{expected} (one class index per sample), got {t.shape}")
-    classes = x_shape[axis]
-    t = t.astype(np.int64, copy=False)
+    return target if isinstance(target, (Tensor, np.ndarray)) else t
+
+
+def class_indices(op: str, target: np.ndarray, classes: int) -> np.ndarray:
+    """The target as int64 class indices, each checked to lie in [0, classes)."""
+    t = target.astype(np.int64, copy=False)
     # one pass: as unsigned numbers, negative classes are huge, so both errors exceed classes
     if t.size and t.view(np.uint64).max() >= classes:
         bad = t.min() if t.min() < 0 else t.max()
@@ -231,7 +242,11 @@ class BinaryCrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, p, target, reduction="mean"):
-        ctx.save_for_backward(p, target)
+        if np.any((p < 0) | (p > 1)):
+            raise DomainError(f"binary_cross_entropy: every input must be a probability in "
+                             f"[0, 1], got values from {p.min()} to {p.max()}; pass "
+                             f"logits to binary_cross_entropy_with_logits instead")
+        ctx.save_for_backward(p, target if ctx.needs_input_grad[0] else None)
         with np.errstate(divide="ignore"):
             log_p = np.maximum(np.log(p), -100)
             log_1mp = np.maximum(np.log1p(-p), -100)
@@ -256,7 +271,7 @@ class BinaryCrossEntropyWithLogits(Function):
 
     @staticmethod
     def forward(ctx, x, target, reduction="mean"):
-        ctx.save_for_backward(x, target)
+        ctx.save_for_backward(x, target if ctx.needs_input_grad[0] else None)
         losses = np.maximum(x, 0) - x * target + np.log1p(np.exp(-np.abs(x)))
         return reduce_losses(ctx, losses, reduction, losses.shape)
 
@@ -274,11 +289,6 @@ def binary_cross_entropy(p: Tensor, target: Any, reduction: str = "mean") -> Ten
     """Mean (or sum, or each) of -(t log p + (1 - t) log(1 - p)); p must lie in [0, 1]."""
     check_reduction("binary_cross_entropy", reduction)
     check_same_shape("binary_cross_entropy", p, target)
-    data = _array(p)
-    if np.any((data < 0) | (data > 1)):
-        raise ValueError(f"binary_cross_entropy: every input must be a probability in "
-                         f"[0, 1], got values from {data.min()} to {data.max()}; pass "
-                         f"logits to binary_cross_entropy_with_logits instead")
     return BinaryCrossEntropy.apply(p, _like(target, p), reduction=reduction)
 
 
@@ -333,7 +343,7 @@ def per_loss(ctx: Any, grad: Any) -> Any:
 
 
 def _array(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _like(target: Any, x: Any) -> Any:

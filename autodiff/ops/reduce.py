@@ -1,8 +1,13 @@
 """Reductions: y = a summary of x over some axes (all of them when axis is None).
 
 Backward spreads dL/dy back over the reduced axes: `keep_dims` first restores the
-reduced axes as size-1 axes, then broadcasting does the rest. Tie rule for max/min: the
-gradient is shared equally among all elements equal to the extreme (as torch's amax).
+reduced axes as size-1 axes, then broadcasting does the rest. Tie rule for max/min (and
+amax/amin, and the ∞-norm): the gradient is shared equally among all elements equal to
+the extreme (as torch's amax).
+
+`dim=None` and `dim=()` both mean every dim (torch's rule). With `keepdim=True` every
+reduced axis stays as size 1, also for `dim=None`: a (2, 3, 4) tensor reduces to
+(1, 1, 1), as numpy's `keepdims=True` does.
 """
 from __future__ import annotations
 
@@ -11,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import DtypeError, ShapeError
 from ..function import Function
 from ..tensor import Tensor, _reduction_axis
-from .backmath import broadcast_to
+from .backmath import absolute, broadcast_to, product_of_others
+from .discrete import ArgExtreme
 
 Axes = tuple[int, ...] | None
 
@@ -22,10 +28,13 @@ ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
 
 
 def normalize_axes(op: str, dim: Any, ndim: int) -> Axes:
-    """`dim` (None, an int or ints, negative allowed) as a tuple of axes in range."""
+    """`dim` (None, an int or ints, negative allowed) as a tuple of axes in range; None
+    (every axis) for None and for an empty tuple, as torch reads `dim=()`."""
     if dim is None:
         return None
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    if not dims:
+        return None
     if ndim == 0 and all(d in (0, -1) for d in dims):
         return None                      # torch lets 0-d tensors reduce over dim 0 or -1
     axes = [normalize_dim(op, d, ndim) for d in dims]
@@ -102,6 +111,23 @@ class Var(Function):
         return grad * 2 * centered / ctx.divisor
 
 
+class Prod(Function):
+    """y = Πᵢ xᵢ;  dy/dxᵢ = Π_{j≠i} xⱼ, the product of the others (exact where some xⱼ = 0:
+    it is never computed as y / xᵢ)"""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        ctx.save_for_backward(x)
+        return x.prod(axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        grad = keep_dims(grad, ctx.shape, ctx.axis, ctx.keepdims)
+        return grad * product_of_others(x, None if ctx.axis is None else ctx.axis[0])
+
+
 class Max(Function):
     """y = max xᵢ;  dy/dxᵢ = 1/k for the k elements equal to the maximum, else 0"""
 
@@ -134,6 +160,89 @@ def _extreme_forward(ctx: Any, x: np.ndarray, extreme: np.ndarray, axis: Axes,
     return extreme if keepdims else np.squeeze(extreme, axis=axis)
 
 
+class Norm(Function):
+    """y = (Σᵢ |xᵢ|ᵖ)^(1/p);  dy/dxᵢ = sign(xᵢ) (|xᵢ| / y)^(p-1)
+    (x/y for p = 2). The orders whose derivative is piecewise constant keep it as a
+    constant, `ctx.slope`: p = 1 gives Σ|xᵢ| with dy/dx = sign(x); p = inf gives max |xᵢ|
+    and p = -inf min |xᵢ|, with dy/dxᵢ = sign(xᵢ)/k for the k elements where |xᵢ| = y
+    (ties share, as for max), else 0; p = 0 counts the xᵢ ≠ 0, with dy/dx = 0.
+
+    Subgradients, as torch's: 0 where xᵢ = 0 (also for p < 1, where |xᵢ|^(p-1) is
+    infinite) and so 0 everywhere when y = 0. Backward computes |x| / y with 1 in place
+    of each zero, so nothing divides by 0, and the factor sign(xᵢ) = 0 gives those 0s.
+
+    >>> import autodiff as ad
+    >>> x = ad.tensor([3.0, 0.0, -4.0], requires_grad=True)
+    >>> y = x.norm()                   # √(9 + 16)
+    >>> y.backward()
+    >>> y.item(), x.grad               # x / ‖x‖
+    (5.0, tensor([ 0.6,  0. , -0.8]))
+    """
+
+    @staticmethod
+    def forward(ctx, x, p=2.0, axis=None, keepdims=False):
+        ctx.shape, ctx.axis, ctx.keepdims, ctx.p = x.shape, axis, keepdims, p
+        magnitude = np.abs(x)
+        ctx.slope = None
+        if p in (np.inf, -np.inf):
+            extreme = (magnitude.max if p > 0 else magnitude.min)(axis=axis, keepdims=True)
+            hits = magnitude == extreme
+            ctx.slope = (np.sign(x) * hits / hits.sum(axis=axis, keepdims=True)).astype(x.dtype)
+            y = extreme if keepdims else np.squeeze(extreme, axis=axis)
+        elif p == 0:
+            ctx.slope = np.zeros(x.shape, x.dtype)
+            y = (x != 0).sum(axis=axis, keepdims=keepdims).astype(x.dtype)
+        elif p == 1:
+            ctx.slope = np.sign(x)
+            y = magnitude.sum(axis=axis, keepdims=keepdims)
+        else:
+            if p == 2:
+                y = np.sqrt((x * x).sum(axis=axis, keepdims=keepdims))
+            else:
+                y = (magnitude ** p).sum(axis=axis, keepdims=keepdims) ** (1 / p)
+            ctx.sign = np.sign(x)
+            ctx.x_is_zero = (x == 0).astype(x.dtype)
+            ctx.y_is_zero = keep_dims(np.asarray(y == 0, dtype=x.dtype), x.shape, axis,
+                                      keepdims)
+            ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = keep_dims(grad, ctx.shape, ctx.axis, ctx.keepdims)
+        if ctx.slope is not None:
+            return grad * ctx.slope
+        x, y = ctx.saved_tensors
+        y = keep_dims(y, ctx.shape, ctx.axis, ctx.keepdims)
+        ratio = (absolute(x) + ctx.x_is_zero) / (y + ctx.y_is_zero)     # |x| / y
+        return grad * ctx.sign * ratio ** (ctx.p - 1)
+
+
+def norm(x: Tensor, p: Any, dim: Any, keepdim: bool) -> Tensor:
+    """Tensor.norm: torch.norm's vector norms; 'fro' (the default) is the 2-norm."""
+    if not np.issubdtype(x.dtype, np.floating):
+        raise DtypeError(f"norm: needs a floating-point tensor, this one is {x.dtype}; "
+                         f"convert it first, e.g. x.float()")
+    if p == "fro":
+        if dim is not None and not isinstance(dim, (int, np.integer)) and len(dim) > 2:
+            raise ShapeError(f"norm: p='fro' is a norm over at most two dims, got dim "
+                             f"{dim}; use p=2 for the 2-norm over more dims")
+        p = 2.0
+    if isinstance(p, str) or isinstance(p, bool) or not isinstance(p, (int, float, np.number)):
+        raise ValueError(f"norm: p must be 'fro' or a number (1, 2, inf, ...), got {p!r}; "
+                         f"matrix norms such as 'nuc' are not supported")
+    return Norm.apply(x, p=float(p), axis=normalize_axes("norm", dim, x.ndim),
+                      keepdims=keepdim)
+
+
+def prod(x: Tensor, dim: Any, keepdim: bool) -> Tensor:
+    """Tensor.prod: over every element (dim None), or along one int dim as torch."""
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        raise ShapeError(f"prod: dim must be one int (or None for every element), got "
+                         f"{dim}; reduce one dim at a time, e.g. x.prod(0).prod(0)")
+    return Prod.apply(x, axis=normalize_axes("prod", dim, x.ndim), keepdims=keepdim)
+
+
 def extreme(op: str, x: Tensor, dim: Any, keepdim: bool, axis: Any,
             keepdims: bool | None) -> Any:
     """Tensor.max / Tensor.min: the whole-tensor extreme, (values, indices) along a dim,
@@ -144,7 +253,7 @@ def extreme(op: str, x: Tensor, dim: Any, keepdim: bool, axis: Any,
     dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
     reduction = Max if op == "max" else Min
     if dim is None:
-        return reduction.apply(x, axis=None, keepdims=False)
+        return reduction.apply(x, axis=None, keepdims=keepdim)
     if not isinstance(dim, (int, np.integer)):
         raise ShapeError(f"{op}: with a dim it returns (values, indices) and needs one int "
                          f"dim, got {dim}; reduce one dim at a time, e.g. "
@@ -161,10 +270,5 @@ def arg_extreme(op: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
     find = np.argmax if op == "argmax" else np.argmin
     if x.numel() == 0:
         raise ShapeError(f"{op}: the tensor of shape {x.shape} is empty")
-    if axes is None:
-        index = np.asarray(find(x.data), dtype=np.int64)
-        if keepdim:
-            index = index.reshape((1,) * x.ndim)
-    else:
-        index = find(x.data, axis=axes[0], keepdims=keepdim).astype(np.int64)
-    return Tensor._make(index)
+    return ArgExtreme.apply(x, find=find, axis=None if axes is None else axes[0],
+                            keepdims=keepdim)

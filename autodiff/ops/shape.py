@@ -202,7 +202,7 @@ def expand(x: Tensor, sizes: tuple[Any, ...]) -> Tensor:
 
 def _index_part(part: Any) -> Any:
     if isinstance(part, Tensor):
-        part = part.data
+        part = part._data
     if isinstance(part, list):
         part = np.asarray(part)
     if isinstance(part, np.ndarray) and not (np.issubdtype(part.dtype, np.integer)
@@ -228,9 +228,9 @@ def _joined_dtype_check(op: str, tensors: Sequence[Any]) -> None:
 def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """Join tensors along an existing dim: all shapes must agree except along `dim`."""
     _joined_dtype_check("cat", tensors)
-    ndim = np.ndim(tensors[0].data if isinstance(tensors[0], Tensor) else tensors[0])
+    ndim = np.ndim(tensors[0]._data if isinstance(tensors[0], Tensor) else tensors[0])
     axis = normalize_axes("cat", dim, ndim)
-    shapes = [np.shape(t.data if isinstance(t, Tensor) else t) for t in tensors]
+    shapes = [np.shape(t._data if isinstance(t, Tensor) else t) for t in tensors]
     for shape in shapes:
         if len(shape) != ndim or any(a != b for i, (a, b) in enumerate(zip(shape, shapes[0]))
                                      if i != axis[0]):
@@ -241,7 +241,7 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
 def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """Stack equally shaped tensors along a new dim."""
     _joined_dtype_check("stack", tensors)
-    shapes = [np.shape(t.data if isinstance(t, Tensor) else t) for t in tensors]
+    shapes = [np.shape(t._data if isinstance(t, Tensor) else t) for t in tensors]
     if any(shape != shapes[0] for shape in shapes):
         raise ShapeError(f"stack: all tensors must have the same shape, got {shapes}")
     ndim = len(shapes[0]) + 1

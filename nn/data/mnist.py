@@ -29,8 +29,8 @@ import numpy as np
 
 import autodiff as ad
 from autodiff.errors import AutodiffError
+from autodiff.io import write_atomically
 
-from ..atomic import write_atomically
 from .dataset import Dataset
 
 MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/",

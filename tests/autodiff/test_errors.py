@@ -60,6 +60,46 @@ def test_backward_with_a_gradient_of_the_wrong_shape():
         y.backward(ad.ones(2))
 
 
+class BadGradient(ad.Function):
+    """y = x + 0, whose backward returns a gradient of a shape x never had."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x + 0
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[:1]
+
+
+@pytest.mark.parametrize("shape", [(3,), (2, 3), (2, 1)])
+def test_a_backward_returning_the_wrong_shape_names_the_op_and_the_shapes(shape):
+    x = ad.ones(*shape, requires_grad=True)
+    y = BadGradient.apply(x)
+    with raises(ad.BackwardError, "bad_gradient: backward returned a gradient of shape "
+                f"{(1,) + shape[1:]} for input 0 of shape {shape}"):
+        y.sum().backward()
+
+
+class BroadcastGradient(ad.Function):
+    """y = 2x for x of shape (2, 1), whose backward returns dL/dx broadcast to (3, 2, 4):
+    allowed, the engine sums it back (to 3 · 4 · 2 = 24 per element for y.sum())."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.broadcast_to(grad * 2, (3, 2, 4))
+
+
+def test_a_backward_returning_a_broadcast_gradient_is_summed_back():
+    x = ad.ones(2, 1, requires_grad=True)
+    BroadcastGradient.apply(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[24.0], [24.0]])
+
+
 def test_backward_through_a_freed_graph():
     x = ad.ones(3, requires_grad=True)
     y = (x.exp() * x).sum()

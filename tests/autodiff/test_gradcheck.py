@@ -38,6 +38,32 @@ class FrozenSquare(ad.Function):
         return grad * ctx.two_x
 
 
+class WrongScale(ad.Function):
+    """y = x · c for a constant tensor c, with a wrong dL/dx = 3c (the right one is c)."""
+
+    @staticmethod
+    def forward(ctx, x, c):
+        ctx.save_for_backward(c)
+        return x * c
+
+    @staticmethod
+    def backward(ctx, grad):
+        c, = ctx.saved_tensors
+        return grad * 3 * c, None
+
+
+class ScalarGradient(ad.Function):
+    """y = 2x, whose backward returns a 0-d gradient for a 1-d input: a wrong shape."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (grad * 2).sum()
+
+
 def float64_leaf(*values):
     return ad.tensor(np.array(values, dtype=np.float64), requires_grad=True)
 
@@ -153,3 +179,84 @@ def test_detect_anomaly_is_off_afterwards():
         pass
     x = ad.tensor([-1.0], requires_grad=True)
     assert np.isnan(x.log().data[0])
+
+
+# ---------------------------------------------------------------- functions using autograd inside
+
+
+def tripled_by_a_hook(t):
+    y = t * 2
+    y.register_hook(lambda g: g * 3)          # dL/dt becomes 6, the function's slope is 2
+    return y
+
+
+def watched_by_a_hook(t):
+    y = t.tanh()
+    y.register_hook(lambda g: None)           # a hook that only looks: the gradient is right
+    return y * t
+
+
+def retaining_a_wrong_op(t):
+    y = WrongScale.apply(t, ad.tensor(np.array([2.0, 5.0])))
+    y.retain_grad()
+    return y
+
+
+def derivative_inside(t):
+    g, = ad.grad((t ** 3).sum(), [t], create_graph=True)      # 3t², itself checked
+    return g
+
+
+def wrong_op_with_constants(t):
+    c = ad.tensor(np.array([2.0, 5.0]))                         # does not require grad
+    y = WrongScale.apply(t * 1, c) + c
+    y.register_hook(lambda g: None)
+    return y
+
+
+@pytest.mark.parametrize("fn, right", [
+    (tripled_by_a_hook, False), (watched_by_a_hook, True), (retaining_a_wrong_op, False),
+    (derivative_inside, True), (wrong_op_with_constants, False),
+])
+def test_gradcheck_gives_a_verdict_on_functions_that_use_autograd_inside(fn, right):
+    x = float64_leaf(1.0, 2.0)
+    assert ad.gradcheck(fn, (x,), raise_exception=False) is right
+    if right:
+        assert ad.gradcheck(fn, (x,))
+    else:
+        with pytest.raises(ad.GradcheckError, match="output 0 with respect to input 0"):
+            ad.gradcheck(fn, (x,))
+
+
+def test_gradcheck_reports_a_backward_that_returns_the_wrong_shape():
+    x = float64_leaf(1.0, 2.0)
+    assert ad.gradcheck(ScalarGradient.apply, (x,), raise_exception=False) is False
+    with pytest.raises(ad.GradcheckError, match=r"backward failed.*scalar_gradient: backward "
+                                                r"returned a gradient of shape \(\) for input "
+                                                r"0 of shape \(2,\)"):
+        ad.gradcheck(ScalarGradient.apply, (x,))
+    assert ad.gradgradcheck(ScalarGradient.apply, (x,), raise_exception=False) is False
+
+
+def test_gradgradcheck_gives_a_verdict_on_functions_that_use_autograd_inside():
+    x = float64_leaf(0.5, -1.5)
+    assert ad.gradgradcheck(watched_by_a_hook, (x,))
+    assert ad.gradgradcheck(derivative_inside, (x,))             # third derivatives
+
+    def detached_by_a_hook(t):
+        y = t.tanh()
+        y.register_hook(lambda g: g.detach())    # the first derivative loses d(dL/dy)/dv
+        return y * t
+
+    assert ad.gradcheck(detached_by_a_hook, (x,))
+    assert ad.gradgradcheck(detached_by_a_hook, (x,), raise_exception=False) is False
+    with pytest.raises(ad.GradcheckError, match="Jacobian mismatch"):
+        ad.gradgradcheck(detached_by_a_hook, (x,))
+
+
+def test_gradgradcheck_pairs_each_output_with_its_own_gradient():
+    x = float64_leaf(0.5, -1.5)
+    constant = ad.tensor(np.array(1.0))                         # needs no gradient
+    assert ad.gradgradcheck(lambda t: (constant, t ** 3), (x,))
+    assert ad.gradgradcheck(lambda t: (constant, FrozenSquare.apply(t)), (x,),
+                            raise_exception=False) is False

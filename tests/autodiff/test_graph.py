@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 
 import autodiff as ad
+from autodiff.ops.nn_kernels import linear
 
 
 def leaf(*values):
@@ -138,6 +139,81 @@ def test_retain_graph_lets_backward_run_twice_and_doubles_the_grads():
     y.backward()
     np.testing.assert_allclose(x.grad.data, 2 * first)
     np.testing.assert_allclose(first, np.exp([1.0, 2.0]) * (1 + np.array([1.0, 2.0])))
+
+
+# op: (expression of x, y (both require grad) and c (a constant), a second backward works)
+SECOND_BACKWARD = {
+    "x + y": (lambda x, y, c: x + y, True), "2 - x": (lambda x, y, c: 2 - x, True),
+    "-x": (lambda x, y, c: -x, True), "x * 2": (lambda x, y, c: x * 2, True),
+    "2.5 * x": (lambda x, y, c: 2.5 * x, True), "x / 2": (lambda x, y, c: x / 2, True),
+    "x * np.float64(2)": (lambda x, y, c: x * np.float64(2), True),
+    "sum": (lambda x, y, c: x.sum(dim=0), True), "mean": (lambda x, y, c: x.mean(), True),
+    "reshape": (lambda x, y, c: x.reshape(6), True), "slice": (lambda x, y, c: x[1:], True),
+    "transpose": (lambda x, y, c: x.T, True), "cat": (lambda x, y, c: ad.cat([x, y]), True),
+    "x * c": (lambda x, y, c: x * c, False), "x * y": (lambda x, y, c: x * y, False),
+    "x * x": (lambda x, y, c: x * x, False), "x / c": (lambda x, y, c: x / c, False),
+    "2 / x": (lambda x, y, c: 2 / x, False), "x ** 2": (lambda x, y, c: x ** 2, False),
+    "2 ** x": (lambda x, y, c: 2 ** x, False), "exp": (lambda x, y, c: x.exp(), False),
+    "tanh": (lambda x, y, c: x.tanh(), False), "var": (lambda x, y, c: x.var(), False),
+    "x @ c.T": (lambda x, y, c: x @ c.T, False),
+}
+
+
+@pytest.mark.parametrize("name", SECOND_BACKWARD)
+def test_a_second_backward_works_through_ops_that_saved_no_array(name):
+    fn, twice = SECOND_BACKWARD[name]
+    rng = np.random.default_rng(0)
+    x, y = (ad.tensor(rng.uniform(0.5, 1.5, (3, 2)), requires_grad=True) for _ in range(2))
+    out = fn(x, y, ad.tensor(rng.uniform(0.5, 1.5, (3, 2)))).sum()
+    out.backward()
+    first = x.grad.data.copy()
+    if twice:
+        out.backward()
+        np.testing.assert_allclose(x.grad.data, 2 * first)
+    else:
+        with pytest.raises(ad.BackwardError, match="retain_graph=True"):
+            out.backward()
+
+
+def saved_inputs(t):
+    """Which values t's op saved for backward, by name: the names of the inputs (leaves
+    named by the test), "y" for the output, the number itself, or None."""
+    node = t.grad_fn
+    names = {id(x.data): x.name for x in node.inputs if isinstance(x, ad.Tensor)}
+    names[id(t.data)] = "y"
+    return tuple(None if v is None else v if isinstance(v, (int, float)) else names[id(v)]
+                 for v in node.saved_tensors)
+
+
+def named(name, requires_grad=True, shape=(2, 2)):
+    t = ad.tensor(np.full(shape, 0.5), requires_grad=requires_grad)
+    t.name = name
+    return t
+
+
+@pytest.mark.parametrize("expression, saved", [
+    (lambda: named("a") * named("b"), ("a", "b")),
+    (lambda: named("a") * named("c", False), (None, "c")),
+    (lambda: named("c", False) * named("b"), ("c", None)),
+    (lambda: named("a") * 3.0, (None, 3.0)),
+    (lambda: named("a") / 2, (2, None)),                      # y only for dL/db
+    (lambda: named("a") / named("b"), ("b", "y")),
+    (lambda: named("a") ** 2, ("a", 2, None)),                # y only for dL/db
+    (lambda: 2.0 ** named("b"), (2.0, None, "y")),            # b only for dL/da
+    (lambda: named("a") @ named("c", False), (None, "c")),   # dL/da = g @ cᵀ
+    (lambda: named("c", False) @ named("b"), ("c", None)),
+    (lambda: linear(named("x", False, (3, 2)), named("w")), ("x", None)),
+    (lambda: linear(named("x", True, (3, 2)), named("w", False)),
+     (None, "w")),
+])
+def test_ops_save_only_what_their_backward_needs(expression, saved):
+    assert saved_inputs(expression()) == saved
+
+
+@pytest.mark.parametrize("fn", [lambda t: t * 2, lambda t: 3 / t, lambda t: t / 4,
+                                lambda t: 2.0 ** t, lambda t: t ** 3])
+def test_numbers_saved_as_constants_serve_create_graph(fn, check_grads):
+    check_grads(fn, np.array([0.5, 1.5]))
 
 
 def test_two_leaves_given_the_same_gradient_array_do_not_share_it():
@@ -496,3 +572,37 @@ def test_a_read_only_gradient_set_by_the_user_is_replaced_not_written():
     x.grad = ad.ones(2).expand(2)
     (x * 2).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+
+
+# ---------------------------------------------------------------- one walk for backward and viz
+
+
+def test_backward_and_drawings_walk_the_graph_the_same_way():
+    import re
+
+    from autodiff.backward import topological_order
+    x, w = leaf(1.0, 2.0), leaf(0.5, -1.0)
+    data = ad.tensor(np.array([3.0, 4.0]))           # a constant tensor: a leaf, no grad
+    h = (x * w).tanh()
+    y = (h * data + h.exp()).sum()
+    order = topological_order([y], leaves=True)
+    position = {id(t): i for i, t in enumerate(order)}
+    assert len(position) == len(order) == 9 and position[id(y)] == 8
+    for i, t in enumerate(order):                    # every tensor after its inputs
+        if t.grad_fn is not None:
+            assert all(position[id(u)] < i for u in t.grad_fn.inputs if isinstance(u, ad.Tensor))
+    assert {id(x), id(w), id(data), id(h)} <= set(position)
+    made_by_ops = [t for t in order if t.grad_fn is not None]
+    assert [id(t) for t in made_by_ops] == [id(t) for t in topological_order([y])]
+    visited = []
+    for t in made_by_ops:
+        t.register_hook(lambda g, t=t: visited.append(id(t)))
+    y.backward()
+    assert visited == [id(t) for t in reversed(made_by_ops)]   # backward: outputs first
+    for i, t in enumerate(order):
+        t.name = f"tensor_number_{i}"
+    source = ad.viz.draw(y).source                   # the drawing: the same tensors, in order
+    assert len(re.findall(r"^\tt\d+ \[label=", source, flags=re.M)) == len(order)
+    drawn = [int(n) for n in re.findall(r"tensor_number_(\d+)", source)]
+    assert sorted(set(drawn)) == list(range(len(order)))
+    assert drawn == sorted(drawn)

@@ -1,7 +1,8 @@
-"""Reductions (autodiff/ops/reduce.py): sum, mean, var, std, max, min, argmax, argmin over
-Hypothesis-drawn shapes and dims (None, ints, negative ints, tuples), spelled both
-torch's way (dim/keepdim) and numpy's (axis/keepdims); values against numpy, gradients
-against finite differences to second order, and the tie rule with exact numbers."""
+"""Reductions (autodiff/ops/reduce.py): sum, mean, var, std, prod, max, min, amax, amin,
+norm, argmax, argmin over Hypothesis-drawn shapes and dims (None, ints, negative ints,
+tuples), spelled both torch's way (dim/keepdim) and numpy's (axis/keepdims); values
+against numpy, gradients against finite differences to second order, the tie rule with
+exact numbers, and dim=None with keepdim=True keeping every axis as size 1."""
 import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
 import numpy as np
@@ -35,7 +36,7 @@ def call(method, x, dims, keep, spelling, **options):
         return getattr(x, method)(dim=dims, keepdim=keep, **options)
     if spelling == "numpy":
         return getattr(x, method)(axis=dims, keepdims=keep, **options)
-    return getattr(ad, method)(x, dims, keepdim=keep, **options)
+    return getattr(ad, method)(x, dim=dims, keepdim=keep, **options)
 
 
 SPELLINGS = st.sampled_from(["torch", "numpy", "function"])
@@ -185,3 +186,169 @@ def test_sum_with_keepdim_broadcasts_back():
     assert s.shape == (2, 1)
     (s * ad.tensor(np.array([[1.0], [10.0]]))).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [[1, 1, 1], [10, 10, 10]])
+
+
+# ---------------------------------------------------------------- prod, amax, amin, norm
+
+
+@given(data=st.data())
+def test_prod(data, strategies, check_grads):
+    shape = data.draw(strategies.shapes())
+    dim = data.draw(st.sampled_from([None] + list(range(-len(shape), len(shape)))))
+    keep = data.draw(st.booleans())
+    spelling = data.draw(SPELLINGS)
+    x = data.draw(strategies.away_from_zero(shape, gap=0.5, high=1.5))
+    y = call("prod", ad.tensor(x), dim, keep, spelling)
+    np.testing.assert_allclose(y.data, np.prod(x, axis=dim, keepdims=keep), rtol=1e-12)
+    check_grads(lambda t: call("prod", t, dim, keep, spelling), x)
+
+
+@pytest.mark.parametrize("values, expected", [
+    ([2.0, 0.0, 3.0], [0.0, 6.0, 0.0]),         # one zero: only it gets a gradient
+    ([0.0, 2.0, 0.0], [0.0, 0.0, 0.0]),         # two zeros: the product of the others is 0
+    ([2.0, -3.0, 0.5], [-1.5, 1.0, -6.0]),
+])
+def test_prod_gradient_is_the_product_of_the_others_even_at_zeros(values, expected,
+                                                                   check_grads):
+    x = ad.tensor(np.array(values), requires_grad=True)
+    x.prod().backward()
+    np.testing.assert_array_equal(x.grad.data, expected)
+    check_grads(lambda t: t.prod(), np.array(values))
+
+
+def test_prod_takes_one_int_dim_like_torch():
+    with pytest.raises(ad.ShapeError, match=r"prod: dim must be one int.*x.prod\(0\).prod\(0\)"):
+        ad.ones(2, 3).prod(dim=(0, 1))
+
+
+@pytest.mark.parametrize("method, reference", [("amax", np.max), ("amin", np.min)])
+@given(data=st.data())
+def test_amax_and_amin(method, reference, data, strategies, check_grads):
+    shape = data.draw(strategies.shapes())
+    dims = draw_dims(data, len(shape))
+    if dims is None and data.draw(st.booleans()):
+        dims = ()                                           # torch's default: every dim
+    keep = data.draw(st.booleans())
+    spelling = data.draw(SPELLINGS)
+    x = data.draw(strategies.distinct(shape))
+    y = call(method, ad.tensor(x), dims, keep, spelling)
+    axis = None if dims == () else dims                    # torch: dim=() means every dim
+    np.testing.assert_array_equal(y.data, reference(x, axis=axis, keepdims=keep))
+    check_grads(lambda t: call(method, t, dims, keep, spelling), x)
+
+
+def test_amax_ties_share_the_gradient_along_a_dim():
+    x = ad.tensor(np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]), requires_grad=True)
+    x.amax(dim=1).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
+
+
+def vector_norm(x, p, axis, keepdims):
+    """torch.linalg.vector_norm in numpy."""
+    a = np.abs(x)
+    if p == np.inf:
+        return a.max(axis=axis, keepdims=keepdims)
+    if p == -np.inf:
+        return a.min(axis=axis, keepdims=keepdims)
+    if p == 0:
+        return (x != 0).sum(axis=axis, keepdims=keepdims).astype(x.dtype)
+    return (a ** p).sum(axis=axis, keepdims=keepdims) ** (1 / p)
+
+
+@pytest.mark.parametrize("p", ["fro", 2, 1, 3, 0.5, np.inf, -np.inf, 0])
+@given(data=st.data())
+def test_norm(p, data, strategies, check_grads):
+    shape = data.draw(strategies.shapes())
+    dims = draw_dims(data, len(shape))
+    if p == "fro" and isinstance(dims, tuple) and len(dims) > 2:
+        dims = dims[:2]
+    keep = data.draw(st.booleans())
+    spelling = data.draw(SPELLINGS)
+    x = data.draw(strategies.distinct(shape, offset=0.005))     # never 0, no tie in |x|
+    y = call("norm", ad.tensor(x), dims, keep, spelling, p=p)
+    expected = vector_norm(x, 2 if p == "fro" else p, dims, keep)
+    np.testing.assert_allclose(y.data, expected, rtol=1e-12)
+    check_grads(lambda t: call("norm", t, dims, keep, spelling, p=p), x)
+
+
+@pytest.mark.parametrize("p, expected", [
+    (2, [0.6, 0.0, -0.8]),              # x / ‖x‖
+    (1, [1.0, 0.0, -1.0]),              # sign(x), 0 at 0
+    (np.inf, [0.0, 0.0, -1.0]),         # the largest |x| only
+    (0.5, [(1 + 2 / np.sqrt(3)), 0.0, -(np.sqrt(3) / 2 + 1)]),   # sign(x) √(y/|x|), 0 at 0
+    (0, [0.0, 0.0, 0.0]),
+])
+def test_norm_gradients_with_a_zero_element(p, expected):
+    x = ad.tensor(np.array([3.0, 0.0, -4.0]), requires_grad=True)
+    x.norm(p).backward()
+    np.testing.assert_allclose(x.grad.data, expected, rtol=1e-12)
+
+
+def test_norm_of_zeros_has_a_zero_gradient():
+    for p in (2, 1, 3, 0.5):
+        x = ad.tensor(np.zeros(3), requires_grad=True)
+        y = x.norm(p)
+        y.backward()
+        assert y.item() == 0
+        np.testing.assert_array_equal(x.grad.data, np.zeros(3))
+
+
+def test_norm_rejects_what_it_cannot_compute():
+    with pytest.raises(ValueError, match="'nuc'"):
+        ad.ones(2, 2).norm("nuc")
+    with pytest.raises(ad.ShapeError, match="use p=2"):
+        ad.ones(2, 2, 2).norm("fro", dim=(0, 1, 2))
+    with pytest.raises(ad.DtypeError, match=r"norm: .*int64.*x.float\(\)"):
+        ad.tensor([1, 2]).norm()
+
+
+# ---------------------------------------------------------------- dim=None, keepdim=True
+
+
+def _logsumexp(x, keepdims):
+    return np.log(np.exp(x).sum(keepdims=keepdims))
+
+
+# name: (method, options, numpy reference of (x, keepdims))
+EVERY_REDUCTION = {
+    "sum": ("sum", {}, lambda x, k: np.sum(x, keepdims=k)),
+    "mean": ("mean", {}, lambda x, k: np.mean(x, keepdims=k)),
+    "var": ("var", {}, lambda x, k: np.var(x, ddof=1, keepdims=k)),
+    "std": ("std", {}, lambda x, k: np.std(x, ddof=1, keepdims=k)),
+    "prod": ("prod", {}, lambda x, k: np.prod(x, keepdims=k)),
+    "max": ("max", {}, lambda x, k: np.max(x, keepdims=k)),
+    "min": ("min", {}, lambda x, k: np.min(x, keepdims=k)),
+    "amax": ("amax", {}, lambda x, k: np.max(x, keepdims=k)),
+    "amin": ("amin", {}, lambda x, k: np.min(x, keepdims=k)),
+    "logsumexp": ("logsumexp", {}, _logsumexp),
+    "norm": ("norm", {}, lambda x, k: np.sqrt((x * x).sum(keepdims=k))),
+    "norm p=1": ("norm", {"p": 1}, lambda x, k: np.abs(x).sum(keepdims=k)),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Degrees of freedom")   # var of one element is NaN
+@pytest.mark.filterwarnings("ignore:invalid value")
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3, 4)])
+@pytest.mark.parametrize("spelling", ["torch", "numpy", "function"])
+@pytest.mark.parametrize("name", EVERY_REDUCTION)
+def test_dim_none_with_keepdim_keeps_every_axis_as_size_one(name, spelling, shape):
+    method, options, reference = EVERY_REDUCTION[name]
+    a = np.random.default_rng(len(shape)).permutation(np.arange(1, 25))[:int(np.prod(shape))]
+    a = (a / 10).reshape(shape)
+    x = ad.tensor(a, requires_grad=True)
+    y = call(method, x, None, True, spelling, **options)
+    assert y.shape == (1,) * len(shape)
+    np.testing.assert_allclose(y.data, reference(a, True), rtol=1e-12)
+    y.sum().backward()
+    kept = x.grad.data
+    x.grad = None
+    call(method, x, None, False, spelling, **options).backward()      # the same gradient
+    np.testing.assert_allclose(kept, x.grad.data, rtol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["sum", "mean", "var", "logsumexp", "amax", "norm"])
+def test_an_empty_dim_means_every_dim_as_in_torch(method):
+    x = ad.tensor(np.arange(1.0, 7.0).reshape(2, 3))
+    np.testing.assert_allclose(getattr(x, method)(dim=()).data,
+                               getattr(x, method)(dim=(0, 1)).data)
+    assert getattr(x, method)(dim=(), keepdim=True).shape == (1, 1)

@@ -85,6 +85,16 @@ EXPRESSIONS = {
     "max min dim": (lambda lib, a: a.max(dim=1).values + a.min(dim=0, keepdim=True).values,
                     [(3, 3)], "distinct"),
     "logsumexp": (lambda lib, a: a.logsumexp(dim=1) + a.logsumexp(dim=(0, 1)), [(2, 3)], "any"),
+    "prod": (lambda lib, a: a.prod(dim=1) * a.prod() + a.prod(0, keepdim=True), [(3, 3)], "any"),
+    "amax amin": (lambda lib, a: a.amax(dim=(0, 2)) - lib.amin(a, dim=-1, keepdim=True),
+                  [(2, 3, 3)], "distinct"),
+    "norm": (lambda lib, a: a.norm() + a.norm(p=1, dim=1) * a.norm(p=3, dim=-1)
+             + a.norm(p=float("inf"), dim=1) - a.norm(p=-float("inf"), dim=1, keepdim=True)
+             + lib.norm(a, p=0.5, dim=(0, 1)) + a.norm("fro", dim=1), [(3, 4)], "distinct"),
+    "every dim, kept": (lambda lib, a: a.sum(dim=(), keepdim=True) + a.amax(dim=(), keepdim=True)
+                        + a.logsumexp(dim=(), keepdim=True) + a.norm(dim=None, keepdim=True)
+                        + a.mean(dim=None, keepdim=True) * a.var(dim=None, keepdim=True)
+                        + a.amin(keepdim=True), [(2, 3, 2)], "distinct"),
     "softmax": (lambda lib, a: a.softmax(dim=-1) * a, [(3, 4)], "any"),
     "log_softmax": (lambda lib, a: a.log_softmax(dim=0), [(3, 4)], "any"),
     "reshape view flatten": (lambda lib, a: a.reshape(6, 2) @ a.view(2, 6) + a.flatten()[:1],
@@ -175,3 +185,81 @@ def test_hessian_vector_product_and_third_derivative_match_torch():
 
     for ours, theirs in zip(derivatives(ad), derivatives(torch)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_prod_gradients_at_zeros_match_torch():
+    for values in ([2.0, 0.0, -3.0], [0.0, 1.5, 0.0], [[1.0, 0.0], [3.0, 4.0]]):
+        a = np.array(values)
+        x, xt = ad.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        x.prod().backward()
+        xt.prod().backward()
+        np.testing.assert_array_equal(x.grad.data, xt.grad.numpy())
+
+
+# A second backward without retain_graph: which ops allow it, in each library.
+# op: expression of lib, x, y (both require grad) and c (a constant)
+SECOND_BACKWARD = {
+    "x + y": lambda lib, x, y, c: x + y, "x + 2": lambda lib, x, y, c: x + 2,
+    "2 - x": lambda lib, x, y, c: 2 - x, "-x": lambda lib, x, y, c: -x,
+    "x * 2": lambda lib, x, y, c: x * 2, "x / 2": lambda lib, x, y, c: x / 2,
+    "x * c": lambda lib, x, y, c: x * c, "x * y": lambda lib, x, y, c: x * y,
+    "x * x": lambda lib, x, y, c: x * x, "x / y": lambda lib, x, y, c: x / y,
+    "2 / x": lambda lib, x, y, c: 2 / x, "x ** 2": lambda lib, x, y, c: x ** 2,
+    "2 ** x": lambda lib, x, y, c: 2 ** x, "exp": lambda lib, x, y, c: x.exp(),
+    "log": lambda lib, x, y, c: x.log(), "sqrt": lambda lib, x, y, c: x.sqrt(),
+    "tanh": lambda lib, x, y, c: x.tanh(), "sigmoid": lambda lib, x, y, c: x.sigmoid(),
+    "abs": lambda lib, x, y, c: x.abs(), "relu": lambda lib, x, y, c: x.relu(),
+    "clamp": lambda lib, x, y, c: x.clamp(0.7, 1.2),
+    "maximum": lambda lib, x, y, c: lib.maximum(x, y),
+    "where": lambda lib, x, y, c: lib.where(c > 1, x, y),
+    "sum": lambda lib, x, y, c: x.sum(dim=0), "mean": lambda lib, x, y, c: x.mean(),
+    "var": lambda lib, x, y, c: x.var(), "prod": lambda lib, x, y, c: x.prod(),
+    "max": lambda lib, x, y, c: x.max(), "max dim": lambda lib, x, y, c: x.max(dim=0).values,
+    "amax": lambda lib, x, y, c: x.amax(dim=0), "norm": lambda lib, x, y, c: x.norm(),
+    "logsumexp": lambda lib, x, y, c: x.logsumexp(dim=0),
+    "softmax": lambda lib, x, y, c: x.softmax(dim=0),
+    "log_softmax": lambda lib, x, y, c: x.log_softmax(dim=0),
+    "reshape": lambda lib, x, y, c: x.reshape(6), "view": lambda lib, x, y, c: x.view(2, 3),
+    "permute": lambda lib, x, y, c: x.permute(1, 0),
+    "expand": lambda lib, x, y, c: x[:1].expand(4, 2),
+    "unsqueeze": lambda lib, x, y, c: x.unsqueeze(0),
+    "slice": lambda lib, x, y, c: x[1:], "int index": lambda lib, x, y, c: x[1],
+    "array index": lambda lib, x, y, c: x[[0, 2]], "mask": lambda lib, x, y, c: x[c > 1],
+    "cat": lambda lib, x, y, c: lib.cat([x, y]), "stack": lambda lib, x, y, c: lib.stack([x, y]),
+    "x @ y.T": lambda lib, x, y, c: x @ y.T, "x @ c.T": lambda lib, x, y, c: x @ c.T,
+    "double": lambda lib, x, y, c: x.double(),
+}
+
+# Where autodiff allows the second backward and torch 2.13 refuses it. A node of ours
+# refuses only when it saved an array (an input or the output). These save none:
+# - x * 2, x / 2: torch wraps the number in a 0-d tensor and saves (then frees) it; we
+#   keep the number itself.
+# - abs, relu, clamp, maximum, where, max, amax, max(dim), indexing with arrays or masks:
+#   torch saves an input, the output or the indices; our backward needs only a constant
+#   derived in forward (a sign, a mask, the share of a tie, the index), kept as a ctx
+#   attribute and not freed.
+MORE_PERMISSIVE = {"x * 2", "x / 2", "abs", "relu", "clamp", "maximum", "where", "max",
+                   "max dim", "amax", "array index", "mask"}
+
+
+def second_backward_works(lib, name):
+    rng = np.random.default_rng(0)
+    x, y, c = (make(lib, rng.uniform(0.5, 1.5, (3, 2)), requires_grad=g)
+               for g in (True, True, False))
+    out = SECOND_BACKWARD[name](lib, x, y, c).sum()
+    out.backward()
+    try:
+        out.backward()
+    except (RuntimeError, ad.BackwardError) as error:
+        assert "second time" in str(error)
+        return False
+    return True
+
+
+@pytest.mark.parametrize("name", SECOND_BACKWARD)
+def test_a_second_backward_works_where_torch_allows_it(name):
+    ours, theirs = second_backward_works(ad, name), second_backward_works(torch, name)
+    if name in MORE_PERMISSIVE:
+        assert ours and not theirs
+    else:
+        assert ours == theirs

@@ -7,7 +7,7 @@ import pytest
 
 import autodiff as ad
 import optim
-from nn.serialization import ModelFileError
+from autodiff.errors import ModelFileError
 
 OPTIMIZERS = [
     (optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
@@ -260,7 +260,7 @@ def test_state_file_of_another_optimizer_is_refused(tmp_path):
 
 
 def test_model_files_and_damaged_files_are_refused(tmp_path):
-    from nn.serialization import save_tensors
+    from autodiff.io import save_tensors
     a = ad.tensor([1.0], requires_grad=True)
     path = tmp_path / "model.safetensors"
     save_tensors(path, {"weight": np.zeros(1)}, {"format": "autodiff.nn"})

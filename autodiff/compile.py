@@ -1,0 +1,214 @@
+"""`ad.compile(fn)`: trace a function once, then replay it without the engine's
+bookkeeping.
+
+The first call runs `fn` eagerly while a tracer writes down every op's forward, the
+backward pass node by node, and the library calls with side effects (optimizer.step(),
+zero_grad()) as one flat program over numpy arrays (`autodiff.tracing`). Later calls
+with arguments of the same kinds, shapes, dtypes and requires_grad run that program:
+the same numpy calls in the same order, so the same numbers, bit for bit, without
+making tensors or graph nodes, sorting the graph, or walking to the user's source line.
+
+    @ad.compile
+    def train_step(x, y):
+        opt.zero_grad()
+        loss = F.nll_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+Guards, checked on every call, send a call back to tracing when something the program
+depends on changed: the arguments' shapes, dtypes or requires_grad (each combination has
+its own program), the grad mode, a parameter's array (`load_state_dict`, `model.double()`)
+or requires_grad, a module's train/eval mode, a new hook. `cache_info()` says how many
+traces exist and why the last one was made.
+
+Some functions cannot be replayed: they read a tensor's values in Python (`.item()`,
+`.numpy()`, `.tolist()`, `.data`, `if loss > 1:`, printing a tensor), so what they do next
+may depend on the numbers; or they use what replay cannot follow (hooks, create_graph,
+a graph built before the call). Tracing detects this, warns once naming the line, and
+runs the function eagerly from then on; with `fullgraph=True` it raises CompileError.
+Random ops (dropout, `ad.randn`) draw new numbers on every replay, from the same shared
+generator and in the same order as eager calls would.
+
+What tracing cannot see, and so keeps as it was on the first call: numpy arithmetic of
+your own on arrays inside the function (`np.log(x.shape[0])` is fine, `ad.tensor(x_array
+/ 255)` is baked in), and Python values the function reads itself (a global scale
+factor, `model.some_attribute`): do arithmetic with autodiff's ops, pass changing
+numbers as arguments (each value gets its own trace), or read them in library calls that
+replay (optimizer.step() reads its learning rate afresh, so schedulers work).
+
+Every library op replays; ops that `backward(create_graph=True)` makes (ScatterAdd) are
+never reached, since a compiled function does not replay create_graph. Dropout and the
+random creation functions draw afresh; comparisons and masks are ops and are recomputed;
+loss targets are converted and range-checked on every call.
+"""
+from __future__ import annotations
+
+import collections
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import grad_mode
+from .errors import CompileWarning
+from .tensor import Tensor
+from .tracing import Problem, Program, Tracer
+
+CacheInfo = collections.namedtuple(
+    "CacheInfo", ["traces", "replays", "entries", "last_retrace", "eager_reason"])
+CacheInfo.__doc__ = """What a compiled function has done: `traces` (calls that ran eagerly
+under the tracer), `replays`, `entries` (programs kept, one per argument signature), why
+the last trace after the first was needed (`last_retrace`), and, when the function runs
+eagerly for good, why (`eager_reason`)."""
+
+MAX_ENTRIES = 8      # programs kept per function; the least recently traced goes first
+
+
+def compile(fn: Callable[..., Any] | None = None, *, fullgraph: bool = False
+            ) -> Any:
+    """Trace `fn` on its first call and replay it on later calls (see the module
+    docstring). Usable as `ad.compile(fn)`, `@ad.compile` or
+    `@ad.compile(fullgraph=True)`.
+
+    >>> import autodiff as ad, numpy as np
+    >>> params = [ad.tensor([1.0, -2.0], requires_grad=True)]
+    >>> @ad.compile
+    ... def step(x):
+    ...     w, = params
+    ...     w.grad = None
+    ...     loss = ((x * w).sum() - 1) ** 2
+    ...     loss.backward()
+    ...     with ad.no_grad():
+    ...         w -= 0.1 * w.grad                # SGD by hand: x -= lr * dx
+    ...     return loss
+    >>> [round(step(ad.tensor([1.0, 1.0])).item(), 4) for _ in range(3)]
+    [4.0, 1.44, 0.5184]
+    >>> step.cache_info().traces, step.cache_info().replays
+    (1, 2)
+    """
+    if fn is None:
+        return functools.partial(compile, fullgraph=fullgraph)
+    return Compiled(fn, fullgraph)
+
+
+class Compiled:
+    """A function wrapped by `ad.compile`: call it as the function itself."""
+
+    def __init__(self, fn: Callable[..., Any], fullgraph: bool) -> None:
+        functools.update_wrapper(self, fn)
+        self._fn = fn
+        self._fullgraph = fullgraph
+        self._programs: dict[tuple[Any, ...], Program] = {}
+        self._traces = self._replays = 0
+        self._last_retrace: str | None = None
+        self._last_key: tuple[Any, ...] | None = None
+        self._eager_reason: str | None = None
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        """As a method: bound to the instance, sharing this cache."""
+        return self if instance is None else functools.partial(self, instance)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        state = grad_mode.state
+        if self._eager_reason is not None or state.tracer is not None or state.detect_anomaly:
+            return self._fn(*args, **kwargs)     # inside another trace, it is traced there
+        arguments: list[Any] = []
+        key = (state.grad_enabled, _signature(args, arguments), _signature(kwargs, arguments))
+        program = self._programs.get(key)
+        if program is not None:
+            reason = program.stale()
+            if reason is None:
+                self._replays += 1
+                return program.run(arguments)
+        else:
+            reason = _what_changed(self._last_key, key) if self._programs else None
+        return self._trace(args, kwargs, arguments, key, reason)
+
+    def _trace(self, args: tuple[Any, ...], kwargs: dict[str, Any], arguments: list[Any],
+               key: tuple[Any, ...], reason: str | None) -> Any:
+        tracer = Tracer(arguments, self._fullgraph)
+        state = grad_mode.state
+        state.tracer = tracer
+        try:
+            output = self._fn(*args, **kwargs)
+        finally:
+            state.tracer = None
+        returned = tracer.output_template(output)
+        program = Program(tracer, returned) if tracer.problem is None else None
+        self._traces += 1
+        if reason is not None:
+            self._last_retrace = reason
+        if program is None:
+            self._go_eager(tracer.problem)
+            return output
+        self._programs.pop(key, None)
+        self._programs[key] = program
+        if len(self._programs) > MAX_ENTRIES:
+            del self._programs[next(iter(self._programs))]
+        self._last_key = key
+        return output
+
+    def _go_eager(self, problem: Problem) -> None:
+        self._eager_reason = str(problem)
+        self._programs.clear()
+        name = getattr(self._fn, "__qualname__", "the function")
+        warnings.warn_explicit(
+            f"ad.compile: {name} runs eagerly from now on: {problem.reason}",
+            CompileWarning, *(problem.site or ("<unknown>", 0)))
+
+    def cache_info(self) -> CacheInfo:
+        """How many traces and replays there were, and why the last retrace happened."""
+        return CacheInfo(self._traces, self._replays, len(self._programs), self._last_retrace,
+                         self._eager_reason)
+
+
+def _signature(value: Any, arguments: list[Any]) -> Any:
+    """What must match for a program to be replayed on `value`: tensors and arrays by
+    kind, shape, dtype (and requires_grad); numbers, strings and None by value; anything
+    else by identity. Tensors and arrays are appended to `arguments` in order."""
+    kind = type(value)
+    if kind is Tensor or isinstance(value, Tensor):
+        arguments.append(value)
+        return ("tensor", value._data.shape, value._data.dtype, value._requires_grad,
+                value.grad_fn is not None)
+    if kind is np.ndarray:
+        arguments.append(value)
+        return ("array", value.shape, value.dtype)
+    if kind in (tuple, list):
+        return (kind.__name__, *(_signature(v, arguments) for v in value))
+    if kind is dict:
+        return ("dict", *((k, _signature(v, arguments)) for k, v in value.items()))
+    if value is None or kind in (bool, int, float, str) or isinstance(value, np.generic):
+        return ("value", kind, value)
+    return ("object", id(value))
+
+
+def _what_changed(old: tuple[Any, ...] | None, new: tuple[Any, ...]) -> str:
+    """Why a new signature needs its own trace, said for a person."""
+    if old is None:
+        return "new arguments"
+    if old[0] != new[0]:
+        return f"grad mode changed to {'enabled' if new[0] else 'disabled (no_grad)'}"
+    for where, before, after in (("argument", old[1], new[1]), ("keyword", old[2], new[2])):
+        if before == after:
+            continue
+        if len(before) != len(after):
+            return f"{len(after) - 1} {where}s instead of {len(before) - 1}"
+        for index, (a, b) in enumerate(zip(before[1:], after[1:])):
+            if a != b:
+                return f"{where} {index}: {_describe(a)} → {_describe(b)}"
+    return "new arguments"
+
+
+def _describe(signature: Any) -> str:
+    if type(signature) is tuple and signature and signature[0] == "tensor":
+        _, shape, dtype, requires_grad, _ = signature
+        return f"tensor {tuple(shape)} {dtype}{' requires_grad' if requires_grad else ''}"
+    if type(signature) is tuple and signature and signature[0] == "array":
+        return f"array {tuple(signature[1])} {signature[2]}"
+    if type(signature) is tuple and signature and signature[0] == "value":
+        return repr(signature[2])
+    return "another object"

@@ -1,0 +1,432 @@
+"""ad.compile (autodiff/compile.py, tracing.py): compiled training steps give eager's
+numbers bit for bit; every guard retraces when what it guards changes (and a replay that
+ignored it would give other numbers); value reads and what replay cannot follow fall back
+to eager with one warning naming the line, or raise with fullgraph=True."""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import autodiff as ad
+import nn
+import optim
+from nn import functional as F
+
+STEPS = 200
+
+
+def mnist_net() -> nn.Module:
+    return nn.Sequential(nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
+                         nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10), nn.LogSoftmax(dim=1))
+
+
+def regression_net() -> nn.Module:
+    return nn.Sequential(nn.Linear(1, 2), nn.Sigmoid(), nn.Linear(2, 5), nn.Sigmoid(),
+                         nn.Linear(5, 1))
+
+
+def xor_net() -> nn.Module:
+    return nn.Sequential(nn.Linear(2, 10), nn.Tanh(), nn.Linear(10, 1), nn.Sigmoid())
+
+
+def training(make_model: Callable[[], nn.Module], make_opt: Callable[[Any], optim.Optimizer],
+             loss_fn: Callable[..., ad.Tensor], dtype: type = np.float32
+             ) -> tuple[nn.Module, Callable[..., ad.Tensor]]:
+    """A model (seed 0) and its training step, as a user writes it."""
+    ad.manual_seed(0)
+    model = make_model().to(dtype)
+    opt = make_opt(model.parameters())
+
+    def train_step(x: ad.Tensor, y: ad.Tensor) -> ad.Tensor:
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return model, train_step
+
+
+def batches(shape: tuple[int, ...], target: Callable[[np.random.Generator, np.ndarray], Any],
+            dtype: type = np.float32, count: int = STEPS) -> list[tuple[ad.Tensor, ad.Tensor]]:
+    rng = np.random.default_rng(1)
+    out = []
+    for _ in range(count):
+        x = rng.random(shape).astype(dtype)
+        out.append((ad.tensor(x), ad.tensor(target(rng, x))))
+    return out
+
+
+def labels(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """A class a net can learn: which of the first ten pixels is brightest."""
+    return x[:, :10].argmax(axis=1)
+
+
+WORKLOADS = {
+    "mnist-15": (mnist_net, lambda p: optim.Adam(p, lr=1e-3), F.nll_loss, (15, 784), labels),
+    "mnist-128": (mnist_net, lambda p: optim.Adam(p, lr=1e-3), F.nll_loss, (128, 784), labels),
+    "regression": (regression_net, lambda p: optim.Adam(p, lr=0.02), F.mse_loss, (1, 1),
+                   lambda rng, x: 2.3 * x + 4.7),
+    "xor": (xor_net, lambda p: optim.SGD(p, lr=0.1), F.binary_cross_entropy, (4, 2),
+            lambda rng, x: (x.round().sum(axis=1, keepdims=True) % 2)),
+}
+
+
+def assert_same_parameters(a: nn.Module, b: nn.Module) -> None:
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        assert p.dtype == q.dtype, name
+        np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+        np.testing.assert_array_equal(p.grad.data, q.grad.data, err_msg=name)
+
+
+# ------------------------------------------------------------------ the same numbers as eager
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("workload", sorted(WORKLOADS))
+def test_compiled_training_equals_eager_bit_for_bit(workload: str, dtype: type) -> None:
+    make_model, make_opt, loss_fn, shape, target = WORKLOADS[workload]
+    data = batches(shape, target, dtype, count=STEPS if dtype is np.float32 else 40)
+    eager_model, eager_step = training(make_model, make_opt, loss_fn, dtype)
+    compiled_model, step = training(make_model, make_opt, loss_fn, dtype)
+    compiled = ad.compile(step)
+    eager_losses = [eager_step(x, y).item() for x, y in data]
+    compiled_losses = [compiled(x, y).item() for x, y in data]
+    assert compiled_losses == eager_losses
+    assert len(set(eager_losses)) == len(data)            # every step moved the weights
+    assert_same_parameters(eager_model, compiled_model)
+    info = compiled.cache_info()
+    assert (info.traces, info.replays, info.entries) == (1, len(data) - 1, 1)
+    assert info.eager_reason is None
+
+
+def test_the_first_call_returns_eagers_result_and_later_ones_a_plain_tensor() -> None:
+    _, step = training(xor_net, lambda p: optim.SGD(p, lr=0.1), F.binary_cross_entropy)
+    compiled = ad.compile(step)
+    (x, y), = batches((4, 2), WORKLOADS["xor"][4], count=1)
+    traced, replayed = compiled(x, y), compiled(x, y)
+    assert traced.grad_fn is not None                    # the trace is an eager call
+    assert replayed.grad_fn is None and not replayed.requires_grad
+    assert replayed.shape == () and replayed.dtype == np.float32
+    assert replayed.item() < traced.item()               # the second step learned from the first
+
+
+def test_numpy_arrays_as_arguments_are_inputs_too() -> None:
+    ad.manual_seed(0)
+    model = regression_net()
+    opt = optim.Adam(model.parameters(), lr=0.02)
+
+    @ad.compile
+    def step(x: np.ndarray, y: np.ndarray) -> ad.Tensor:
+        opt.zero_grad()
+        loss = F.mse_loss(model(ad.from_numpy(x)), ad.from_numpy(y))
+        loss.backward()
+        opt.step()
+        return loss
+
+    ad.manual_seed(0)
+    twin = regression_net()
+    twin_opt = optim.Adam(twin.parameters(), lr=0.02)
+    for value in np.linspace(0, 3, 30, dtype=np.float32):
+        x, y = np.array([[value]]), np.array([[2.3 * value + 4.7]], dtype=np.float32)
+        twin_opt.zero_grad()
+        expected = F.mse_loss(twin(ad.from_numpy(x)), ad.from_numpy(y))
+        expected.backward()
+        twin_opt.step()
+        assert step(x, y).item() == expected.item()
+    assert step.cache_info().replays == 29
+
+
+def test_a_hand_written_update_and_tensors_made_inside_are_replayed() -> None:
+    params = [ad.tensor([5.0], dtype=ad.float64, requires_grad=True)]
+
+    @ad.compile
+    def descend() -> ad.Tensor:          # document 003: x -= lr * f'(x) for f = x²
+        w, = params
+        w.grad = None
+        loss = (w ** 2).sum() + ad.zeros(1, dtype=ad.float64).sum()
+        loss.backward()
+        with ad.no_grad():
+            w -= 0.3 * w.grad
+        return loss
+
+    xs = []
+    for _ in range(6):
+        descend()
+        xs.append(round(params[0].item(), 4))
+    assert xs == [2.0, 0.8, 0.32, 0.128, 0.0512, 0.0205]
+    assert descend.cache_info().replays == 5
+
+
+def test_gradients_accumulate_across_calls_without_zero_grad() -> None:
+    w = ad.tensor([1.0, 2.0], requires_grad=True)
+
+    @ad.compile
+    def accumulate(x: ad.Tensor) -> ad.Tensor:
+        loss = (w * x).sum()
+        loss.backward()
+        return loss
+
+    for _ in range(3):
+        accumulate(ad.tensor([1.0, 3.0]))
+    np.testing.assert_array_equal(w.grad.data, [3.0, 9.0])
+
+
+def test_reading_a_gradient_from_an_earlier_call_reads_the_current_one() -> None:
+    w = ad.tensor([1.0, 2.0], requires_grad=True)
+    (w * 2).sum().backward()
+
+    @ad.compile
+    def scaled() -> ad.Tensor:
+        return w.grad * 10
+
+    assert scaled().tolist() == [20.0, 20.0]
+    w.grad = ad.tensor([1.0, -1.0])
+    assert scaled().tolist() == [10.0, -10.0]
+
+
+# ------------------------------------------------------------------ guards
+
+def replay_count(compiled: Any) -> tuple[int, int]:
+    info = compiled.cache_info()
+    return info.traces, info.replays
+
+
+def test_a_new_shape_dtype_or_requires_grad_gets_its_own_trace() -> None:
+    @ad.compile
+    def f(x: ad.Tensor) -> ad.Tensor:
+        return (x * 2).sum().detach()
+
+    assert f(ad.ones(3)).item() == 6
+    assert f(ad.ones(3)).item() == 6
+    assert f(ad.ones(4)).item() == 8
+    assert f.cache_info().last_retrace == "argument 0: tensor (3,) float32 → tensor (4,) float32"
+    assert f(ad.ones(4, dtype=ad.float64)).dtype == np.float64
+    assert "float64" in f.cache_info().last_retrace
+    assert f(ad.ones(4, requires_grad=True)).item() == 8
+    assert "requires_grad" in f.cache_info().last_retrace
+    assert replay_count(f) == (4, 1)
+    assert f(ad.ones(3)).item() == 6 and replay_count(f) == (4, 2)   # the old trace is kept
+
+
+def test_numbers_given_as_arguments_are_part_of_the_signature() -> None:
+    @ad.compile
+    def scale(x: ad.Tensor, k: float) -> ad.Tensor:
+        return x * k
+
+    assert scale(ad.ones(2), 2.0).tolist() == [2.0, 2.0]
+    assert scale(ad.ones(2), 3.0).tolist() == [3.0, 3.0]
+    assert scale.cache_info().last_retrace == "argument 1: 2.0 → 3.0"
+
+
+def test_switching_train_and_eval_retraces() -> None:
+    ad.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    f = ad.compile(lambda x: model(x))
+    x = ad.ones(8, 4)
+    with ad.no_grad():
+        f(x), f(x)
+        model.eval()
+        expected = model(x)
+        assert np.array_equal(f(x).data, expected.data)
+    assert f.cache_info().last_retrace == "the Sequential module was switched to eval mode"
+
+
+def test_no_grad_around_the_call_retraces() -> None:
+    w = ad.tensor([2.0], requires_grad=True)
+    f = ad.compile(lambda: (w * 3).sum())
+    with ad.no_grad():
+        assert f().item() == 6.0 and f().item() == 6.0
+    with pytest.warns(ad.CompileWarning, match="requires grad without calling backward"):
+        f()
+    assert f.cache_info().last_retrace == "grad mode changed to enabled"
+
+
+def test_replacing_a_parameters_array_retraces_and_uses_the_new_values() -> None:
+    model, step = training(xor_net, lambda p: optim.SGD(p, lr=0.1), F.binary_cross_entropy)
+    compiled = ad.compile(step)
+    (x, y), = batches((4, 2), WORKLOADS["xor"][4], count=1)
+    compiled(x, y), compiled(x, y)
+    first = model[0].weight
+    first.data = np.zeros_like(first.data)               # a new array, as load_state_dict may
+    with ad.no_grad():
+        expected = F.binary_cross_entropy(model(x), y).item()
+    assert compiled(x, y).item() == expected
+    reason = compiled.cache_info().last_retrace
+    assert reason.startswith("parameter '0.weight''s array was replaced")
+
+
+def test_model_double_retraces_in_float64() -> None:
+    model, step = training(regression_net, lambda p: optim.SGD(p, lr=0.1), F.mse_loss)
+    compiled = ad.compile(step)
+    x, y = ad.tensor([[1.0]]), ad.tensor([[7.0]])
+    compiled(x, y), compiled(x, y)
+    model.double()
+    loss = compiled(x.double(), y.double())
+    assert loss.dtype == np.float64
+    assert all(p.dtype == np.float64 for p in model.parameters())
+    assert compiled.cache_info().traces == 2
+
+
+def test_freezing_a_parameter_retraces() -> None:
+    model, step = training(xor_net, lambda p: optim.SGD(p, lr=0.1), F.binary_cross_entropy)
+    compiled = ad.compile(step)
+    (x, y), = batches((4, 2), WORKLOADS["xor"][4], count=1)
+    compiled(x, y), compiled(x, y)
+    model[0].weight.requires_grad_(False)
+    model[0].weight.grad = None
+    before = model[0].weight.data.copy()
+    compiled(x, y)
+    np.testing.assert_array_equal(model[0].weight.data, before)
+    assert "requires_grad changed to False" in compiled.cache_info().last_retrace
+
+
+def test_a_hook_added_later_retraces_and_runs() -> None:
+    model, step = training(xor_net, lambda p: optim.SGD(p, lr=0.1), F.binary_cross_entropy)
+    compiled = ad.compile(step)
+    (x, y), = batches((4, 2), WORKLOADS["xor"][4], count=1)
+    compiled(x, y), compiled(x, y)
+    seen = []
+    model[2].bias.register_hook(lambda g: seen.append(g.shape))
+    with pytest.warns(ad.CompileWarning, match="hook"):
+        compiled(x, y)
+    assert seen == [(1,)]
+    compiled(x, y)
+    assert seen == [(1,), (1,)]                          # eager from then on: still runs
+
+
+# ------------------------------------------------------------------ what falls back to eager
+
+def _fallback_cases() -> dict[str, Callable[[ad.Tensor], Any]]:
+    def item(x: ad.Tensor) -> Any:
+        loss = (x * 2).sum()
+        if loss.item() > 1:                  # a branch on a value: not traceable
+            return loss * 2
+        return loss
+
+    def branch(x: ad.Tensor) -> Any:
+        y = x * 2
+        return y * 2 if y.sum() > 1 else y
+
+    return {
+        "item": item,
+        "bool": branch,
+        "numpy": lambda x: ad.tensor((x * 2).numpy() + 1),
+        "tolist": lambda x: sum((x * 2).tolist()),
+        "data": lambda x: ad.tensor((x * 2).data + 1),
+        "print": lambda x: print(x * 2) or x,
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_fallback_cases()))
+def test_value_reads_fall_back_to_eager_with_one_warning_naming_the_line(
+        case: str, capsys: pytest.CaptureFixture[str]) -> None:
+    fn = _fallback_cases()[case]
+    compiled = ad.compile(fn)
+    with pytest.warns(ad.CompileWarning, match="runs eagerly from now on: the function reads "
+                                               "a tensor's values") as caught:
+        first = compiled(ad.ones(3))
+    assert len(caught) == 1 and caught[0].filename == __file__
+    assert "reads a tensor's values" in compiled.cache_info().eager_reason
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                   # no second warning
+        for value in (2.0, -1.0):
+            x = ad.full((3,), value)
+            expected, got = fn(x), compiled(x)
+            if isinstance(expected, ad.Tensor):
+                np.testing.assert_array_equal(got.data, expected.data)
+            else:
+                assert got == expected
+    assert first is not None
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("case", sorted(_fallback_cases()))
+def test_fullgraph_raises_instead(case: str, capsys: pytest.CaptureFixture[str]) -> None:
+    compiled = ad.compile(_fallback_cases()[case], fullgraph=True)
+    with pytest.raises(ad.CompileError, match="fullgraph=True.*reads a tensor's values"):
+        compiled(ad.ones(3))
+    capsys.readouterr()
+
+
+def test_uses_replay_cannot_follow_are_named() -> None:
+    outside = ad.tensor([1.0], requires_grad=True) * 2
+    w = ad.tensor([1.0, 2.0], requires_grad=True)
+    cases = {
+        "computed by ops before": lambda: (outside * 3).sum().backward(),
+        "create_graph": lambda: (w * w).sum().backward(create_graph=True),
+        "ad.grad": lambda: ad.grad((w * w).sum(), [w]),
+        "retain_grad": lambda: (w * 2).retain_grad(),
+        "requires grad without calling backward": lambda: w * 2,
+        "requires_grad=True": lambda: (ad.tensor([1.0], requires_grad=True) * 2).sum().backward(),
+    }
+    for expected, fn in cases.items():
+        with pytest.warns(ad.CompileWarning, match=expected):
+            ad.compile(fn)()
+        with pytest.raises(ad.CompileError, match=expected):
+            ad.compile(fn, fullgraph=True)()
+
+
+def test_randomness_draws_new_numbers_on_every_replay() -> None:
+    def draw() -> ad.Tensor:
+        return ad.randn(5) + ad.rand(5)
+
+    compiled = ad.compile(draw)
+    ad.manual_seed(3)
+    eager = [draw().tolist() for _ in range(3)]
+    ad.manual_seed(3)
+    replayed = [compiled().tolist() for _ in range(3)]
+    assert replayed == eager and eager[1] != eager[2]
+    assert compiled.cache_info().replays == 2
+
+
+def test_a_compiled_function_called_inside_another_is_traced_there() -> None:
+    inner = ad.compile(lambda x: x * 2)
+    outer = ad.compile(lambda x: inner(x) + 1)
+    for value in (1.0, 5.0):
+        assert outer(ad.tensor([value])).tolist() == [2 * value + 1]
+    assert outer.cache_info().replays == 1 and inner.cache_info().traces == 0
+
+
+def test_as_a_method_each_instance_gets_its_own_signature() -> None:
+    class Doubler:
+        def __init__(self, k: float) -> None:
+            self.k = k
+
+        @ad.compile
+        def __call__(self, x: ad.Tensor) -> ad.Tensor:
+            return x * self.k
+
+    two, three = Doubler(2.0), Doubler(3.0)
+    assert two(ad.ones(1)).tolist() == [2.0] and three(ad.ones(1)).tolist() == [3.0]
+    assert two(ad.ones(1)).tolist() == [2.0] and three(ad.ones(1)).tolist() == [3.0]
+
+
+def trained_with_a_schedule(compiled: bool) -> list[np.ndarray]:
+    """XOR's parameters after 6 SGD steps whose lr StepLR lowers every 2 steps."""
+    ad.manual_seed(0)
+    model = xor_net()
+    opt = optim.SGD(model.parameters(), lr=0.5)
+    scheduler = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.1)
+
+    def step(x: ad.Tensor, y: ad.Tensor) -> ad.Tensor:
+        opt.zero_grad()
+        loss = F.binary_cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    run = ad.compile(step) if compiled else step
+    for x, y in batches((4, 2), WORKLOADS["xor"][4], count=6):
+        run(x, y)
+        scheduler.step()
+    return [p.numpy().copy() for p in model.parameters()]
+
+
+def test_a_learning_rate_changed_between_calls_is_used_by_the_replay() -> None:
+    for eager, replayed in zip(trained_with_a_schedule(False), trained_with_a_schedule(True),
+                               strict=True):
+        np.testing.assert_array_equal(replayed, eager)

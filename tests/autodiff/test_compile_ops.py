@@ -1,0 +1,200 @@
+"""Every op replays under ad.compile, or is listed as falling back to eager: a compiled
+function that uses the op (and backpropagates through it) gives eager's outputs and
+gradients bit for bit on new values, replay after replay. Dropout and comparisons draw
+and compute afresh on every call rather than keeping the first call's mask."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import autodiff as ad
+import nn
+from autodiff.function import Function
+from nn import functional as F
+
+Input = tuple[int, ...] | Callable[[np.random.Generator], np.ndarray]
+
+
+def labels(rng: np.random.Generator) -> np.ndarray:
+    return rng.integers(0, 4, 3)
+
+
+def probabilities(rng: np.random.Generator) -> np.ndarray:
+    return rng.random((3, 4)).astype(np.float32)
+
+
+# op -> (a function that uses it, its inputs: a shape for a float tensor that requires
+# grad, or a function drawing an array that does not)
+CASES: dict[str, tuple[Callable[..., ad.Tensor], list[Input]]] = {
+    "Abs": (lambda a: a.abs(), [(3, 4)]),
+    "Add": (lambda a, b: a + b, [(3, 4), (4,)]),
+    "Cast": (lambda a: a.to(ad.float64) * 2, [(3, 4)]),
+    "Clip": (lambda a: a.clip(-0.5, 0.5), [(3, 4)]),
+    "Div": (lambda a, b: a / (b * b + 1), [(3, 4), (3, 1)]),
+    "Exp": (lambda a: a.exp(), [(3, 4)]),
+    "LeakyReLU": (lambda a: F.leaky_relu(a, 0.1), [(3, 4)]),
+    "Log": (lambda a: (a * a + 1).log(), [(3, 4)]),
+    "Maximum": (lambda a, b: ad.maximum(a, b), [(3, 4), (3, 4)]),
+    "Minimum": (lambda a, b: ad.minimum(a, b), [(3, 4), (4,)]),
+    "Mul": (lambda a, b: a * b * 2, [(3, 4), (3, 4)]),
+    "Neg": (lambda a: -a, [(3, 4)]),
+    "Pow": (lambda a, b: (a * a + 1) ** b, [(3, 4), (4,)]),
+    "ReLU": (lambda a: a.relu(), [(3, 4)]),
+    "Sigmoid": (lambda a: a.sigmoid(), [(3, 4)]),
+    "Sqrt": (lambda a: (a * a + 1).sqrt(), [(3, 4)]),
+    "Sub": (lambda a, b: a - b, [(3, 4), (3, 1)]),
+    "Tanh": (lambda a: a.tanh(), [(3, 4)]),
+    "Where": (lambda a, b: ad.where(a > b, a, b * 3), [(3, 4), (3, 4)]),
+    "MatMul": (lambda a, b: a @ b, [(3, 4), (4, 2)]),
+    "BinaryCrossEntropy": (lambda a, t: F.binary_cross_entropy(a.sigmoid(), t),
+                           [(3, 4), probabilities]),
+    "BinaryCrossEntropyWithLogits": (F.binary_cross_entropy_with_logits,
+                                     [(3, 4), probabilities]),
+    "CrossEntropy": (F.cross_entropy, [(3, 4), labels]),
+    "Linear": (F.linear, [(3, 4), (2, 4), (2,)]),
+    "MSELoss": (F.mse_loss, [(3, 4), (3, 4)]),
+    "NLLLoss": (lambda a, t: F.nll_loss(F.log_softmax(a, dim=1), t), [(3, 4), labels]),
+    "Conv2d": (lambda a, w, b: F.conv2d(a, w, b, stride=(1, 2), padding=1, groups=2),
+               [(2, 4, 5, 6), (6, 2, 3, 2), (6,)]),
+    "MaxPool2d": (lambda a: F.max_pool2d(a, 2, stride=1, padding=1), [(2, 3, 5, 4)]),
+    "AvgPool2d": (lambda a: F.avg_pool2d(a, 3, stride=2, padding=1, ceil_mode=True),
+                  [(2, 3, 5, 4)]),
+    "Unfold": (lambda a: F.unfold(a, 2, dilation=2, padding=1), [(2, 3, 4, 5)]),
+    "Fold": (lambda a: F.fold(a, (3, 4), 2), [(2, 8, 6)]),
+    "Max": (lambda a: a.max() + a.max(dim=1).values.sum(), [(3, 4)]),
+    "Min": (lambda a: a.min() + a.min(dim=0).values.sum(), [(3, 4)]),
+    "Mean": (lambda a: a.mean(dim=0), [(3, 4)]),
+    "Sum": (lambda a: a.sum(dim=1, keepdim=True), [(3, 4)]),
+    "Var": (lambda a: a.var(dim=1), [(3, 4)]),
+    "Prod": (lambda a: a.prod(dim=1), [(3, 4)]),
+    "Norm": (lambda a: a.norm() + a.norm(p=1, dim=0).sum(), [(3, 4)]),
+    "Cat": (lambda a, b: ad.cat([a, b], dim=0), [(3, 4), (2, 4)]),
+    "Expand": (lambda a: a.expand(3, 4) * 2, [(1, 4)]),
+    "GetItem": (lambda a: a[1:, ::2] * 2, [(3, 4)]),
+    "Permute": (lambda a: a.permute(1, 0) * 2, [(3, 4)]),
+    "Reshape": (lambda a: a.reshape(2, 6) * 2, [(3, 4)]),
+    "Stack": (lambda a, b: ad.stack([a, b], dim=1), [(3, 4), (3, 4)]),
+    "LogSoftmax": (lambda a: F.log_softmax(a, dim=1), [(3, 4)]),
+    "LogSumExp": (lambda a: a.logsumexp(dim=0), [(3, 4)]),
+    "Softmax": (lambda a: F.softmax(a, dim=1), [(3, 4)]),
+    "ArgExtreme": (lambda a: a.argmax(dim=1) + a.argmin(), [(3, 4)]),
+    "Binary": (lambda a, b: (a > b) | (a <= 0), [(3, 4), (3, 4)]),
+    "Unary": (lambda a: ~(a > 0), [(3, 4)]),
+    "IntegerCast": (lambda a: (a * 3).to(ad.int64), [(3, 4)]),
+}
+
+# op -> why it is not replayed, and a function that reaches it (it must warn)
+FALLS_BACK: dict[str, tuple[str, Callable[[ad.Tensor], Any]]] = {
+    "ScatterAdd": ("create_graph",   # made only by GetItem's backward with create_graph
+                   lambda a: a[1:].sum().backward(create_graph=True)),
+}
+
+
+def all_ops() -> set[str]:
+    """The library's ops (not the Functions other tests define)."""
+    found, todo = set(), [Function]
+    while todo:
+        for op in todo.pop().__subclasses__():
+            if op.__module__.startswith("autodiff."):
+                found.add(op.__name__)
+            todo.append(op)
+    return found
+
+
+def test_every_op_replays_or_is_listed_as_falling_back() -> None:
+    assert all_ops() == set(CASES) | set(FALLS_BACK)
+
+
+def draw(rng: np.random.Generator, inputs: list[Input]) -> list[ad.Tensor]:
+    return [ad.tensor(rng.standard_normal(spec).astype(np.float32), requires_grad=True)
+            if isinstance(spec, tuple) else ad.tensor(spec(rng)) for spec in inputs]
+
+
+def step_of(fn: Callable[..., ad.Tensor]) -> Callable[..., tuple[ad.Tensor, ...]]:
+    """fn's output and, when it is differentiable, the inputs' gradients of its sum."""
+
+    def step(*xs: ad.Tensor) -> tuple[ad.Tensor, ...]:
+        for x in xs:
+            x.grad = None
+        out = fn(*xs)
+        if not out.requires_grad:
+            return (out,)
+        (out * out).sum().backward()
+        return (out.detach(), *[x.grad for x in xs if x.requires_grad])
+
+    return step
+
+
+@pytest.mark.parametrize("op", sorted(CASES))
+def test_op_replays_as_eager(op: str) -> None:
+    fn, inputs = CASES[op]
+    step = step_of(fn)
+    compiled = ad.compile(step, fullgraph=True)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        xs = draw(rng, inputs)
+        twins = [ad.tensor(x.numpy(), requires_grad=x.requires_grad) for x in xs]
+        got, expected = compiled(*xs), step(*twins)
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected):
+            assert g.dtype == e.dtype
+            np.testing.assert_array_equal(g.numpy(), e.numpy())
+    assert compiled.cache_info().replays == 2
+
+
+@pytest.mark.parametrize("op", sorted(FALLS_BACK))
+def test_op_that_falls_back_warns_and_runs_eagerly(op: str) -> None:
+    reason, fn = FALLS_BACK[op]
+    a = ad.tensor(np.ones((3, 4), np.float32), requires_grad=True)
+    compiled = ad.compile(fn)
+    with pytest.warns(ad.CompileWarning, match=reason):
+        compiled(a)
+    assert compiled.cache_info().eager_reason is not None
+
+
+def test_dropout_draws_a_new_mask_on_every_replay_as_eager_does() -> None:
+    def forward(x: ad.Tensor) -> ad.Tensor:
+        return F.dropout(x, p=0.5) + nn.functional.dropout(x * 2, p=0.25)
+
+    compiled = ad.compile(forward)
+    x = ad.ones(64)
+    ad.manual_seed(4)
+    eager = [forward(x).tolist() for _ in range(4)]
+    ad.manual_seed(4)
+    replayed = [compiled(x).tolist() for _ in range(4)]
+    assert replayed == eager and eager[2] != eager[3]
+    assert compiled.cache_info().replays == 3
+
+
+def test_a_comparison_mask_is_computed_afresh_on_every_replay() -> None:
+    compiled = ad.compile(lambda x: x * (x > 0))
+    assert compiled(ad.tensor([1.0, -1.0])).tolist() == [1.0, -0.0]
+    assert compiled(ad.tensor([-2.0, 3.0])).tolist() == [-0.0, 3.0]
+    assert compiled.cache_info().replays == 1
+
+
+def test_class_targets_are_converted_and_checked_on_every_replay() -> None:
+    step = ad.compile(lambda x, t: F.nll_loss(x, t))
+    x = ad.tensor(np.log(np.full((2, 3), 1 / 3, np.float32)))
+    for labels_ in ([0, 2], [1, 1]):                 # int32: converted, not baked in
+        t = ad.tensor(np.array(labels_, np.int32))
+        weights = np.zeros((2, 3), np.float32)
+        weights[[0, 1], labels_] = [1.0, 2.0]
+        got = step(x * ad.tensor(weights + 1), t).item()
+        expected = F.nll_loss(x * ad.tensor(weights + 1), t).item()
+        assert got == expected
+    with pytest.raises(IndexError, match="target holds class 3, but the input has 3 classes"):
+        step(x, ad.tensor(np.array([0, 3], np.int32)))
+    assert step.cache_info().replays == 2
+
+
+def test_probabilities_are_checked_on_every_replay() -> None:
+    loss = ad.compile(F.binary_cross_entropy)
+    t = ad.zeros(2)
+    assert loss(ad.tensor([0.5, 0.5]), t).item() == pytest.approx(np.log(2))
+    with pytest.raises(ad.DomainError, match="from 0.5 to 1.5"):
+        loss(ad.tensor([0.5, 1.5]), t)
+    assert loss.cache_info().replays == 1

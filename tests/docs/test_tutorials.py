@@ -1,0 +1,339 @@
+"""The tutorial notebooks (docs/tutorials) run top to bottom in under a minute, print and
+draw what their text says, and are saved with the outputs of such a run.
+
+Each notebook is executed once, with `execute` from docs/tutorials/run.py (the function
+that regenerates the saved files), in a fresh kernel of the test's Python.
+"""
+from __future__ import annotations
+
+import html
+import importlib.util
+import math
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import nbformat
+import pytest
+
+TUTORIALS = Path(__file__).resolve().parents[2] / "docs" / "tutorials"
+NAMES = ["01_neuron.ipynb", "02_backprop_by_hand.ipynb", "03_xor.ipynb", "04_mnist_mlp.ipynb"]
+NEED_DOT = {"01_neuron.ipynb", "02_backprop_by_hand.ipynb"}   # they show graphs as SVG
+NEEDS_MNIST = {"04_mnist_mlp.ipynb"}
+# The numbers in the saved outputs must equal a fresh run's; where float32 training over
+# thousands of steps may round differently with another CPU's BLAS, to within this much.
+NUMBER_TOLERANCE = {"04_mnist_mlp.ipynb": 0.01}
+NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:e[+-]\d+)?")
+MINUTE = 60.0
+
+
+def load_runner() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("tutorials_run", TUTORIALS / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+runner = load_runner()
+
+
+def mnist_folder() -> Path:
+    """The folder holding mnist/: $AUTODIFF_DATA, else ../shared/data beside the repo."""
+    default = TUTORIALS.parents[2] / "shared" / "data"
+    folder = Path(os.environ.get("AUTODIFF_DATA") or default)
+    if not (folder / "mnist" / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"MNIST files not found in {folder}/mnist")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def run() -> Callable[[str], tuple[nbformat.NotebookNode, float]]:
+    """`run(name)` executes the notebook (once per test module) and returns it with its
+    new outputs and the seconds the execution took."""
+    done: dict[str, tuple[nbformat.NotebookNode, float]] = {}
+
+    def execute(name: str) -> tuple[nbformat.NotebookNode, float]:
+        if name in NEED_DOT and shutil.which("dot") is None:
+            pytest.skip("needs Graphviz's dot to draw the graphs")
+        if name not in done:
+            with pytest.MonkeyPatch.context() as patch:
+                if name in NEEDS_MNIST:
+                    patch.setenv("AUTODIFF_DATA", str(mnist_folder()))
+                start = time.perf_counter()
+                notebook = runner.execute(TUTORIALS / name)
+                done[name] = notebook, time.perf_counter() - start
+        return done[name]
+    return execute
+
+
+def code_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def text_of(cell: nbformat.NotebookNode) -> str:
+    """What a code cell printed: its streams and the plain text of its results."""
+    parts = []
+    for output in cell.outputs:
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif "text/plain" in output.get("data", {}):
+            parts.append(output.data["text/plain"])
+    return "".join(parts)
+
+
+def printed(notebook: nbformat.NotebookNode) -> str:
+    return "".join(text_of(cell) for cell in code_cells(notebook))
+
+
+def prose(notebook: nbformat.NotebookNode) -> str:
+    """The markdown, with the typographic minus read as "-" so numbers parse."""
+    text = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    return text.replace("−", "-")
+
+
+def said(notebook: nbformat.NotebookNode, phrase: str) -> bool:
+    """Whether the markdown says `phrase`, wherever its lines break."""
+    return " ".join(phrase.split()) in " ".join(prose(notebook).split())
+
+
+def kinds(cell: nbformat.NotebookNode) -> list[tuple[str, ...]]:
+    """Per output: its type, and the mime types of its data."""
+    return [(output.output_type, *sorted(output.get("data", {}))) for output in cell.outputs]
+
+
+def cell_with(notebook: nbformat.NotebookNode, code: str) -> nbformat.NotebookNode:
+    return next(cell for cell in code_cells(notebook) if code in cell.source)
+
+
+def numbers(text: str) -> list[float]:
+    return [float(n.replace(",", "")) for n in NUMBER.findall(text)]
+
+
+# ---------------------------------------------------------------- every notebook
+
+@pytest.mark.parametrize("name", NAMES)
+def test_runs_top_to_bottom_in_under_a_minute(run, name: str) -> None:
+    notebook, seconds = run(name)
+    assert seconds < MINUTE, f"{name} took {seconds:.1f} s"
+    cells = code_cells(notebook)
+    assert [cell.execution_count for cell in cells] == list(range(1, len(cells) + 1))
+    for cell in cells:
+        for output in cell.outputs:
+            assert output.output_type != "error", cell.source
+            assert output.get("name") != "stderr", f"{cell.source}\n{output.text}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_plot_and_drawing_shows_a_picture(run, name: str) -> None:
+    notebook, _ = run(name)
+    for cell in code_cells(notebook):
+        pictures = [kind for output in cell.outputs for kind in output.get("data", {})
+                    if kind.startswith("image/")]
+        expected = (["image/png"] * cell.source.count("plt.show()")
+                    + ["image/svg+xml"] * cell.source.count("ad.viz.draw("))
+        assert sorted(pictures) == sorted(expected), cell.source
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_saved_outputs_are_those_of_a_run(run, name: str) -> None:
+    """The committed notebook holds what running its code gives: the same cells, the same
+    printed text and numbers, the same kinds of output, and no volatile metadata.
+    `python docs/tutorials/run.py` regenerates it."""
+    fresh, _ = run(name)
+    saved = nbformat.read(TUTORIALS / name, as_version=4)
+    assert saved.metadata == runner.METADATA
+    assert [c.source for c in saved.cells] == [c.source for c in fresh.cells]
+    tolerance = NUMBER_TOLERANCE.get(name, 0.0)
+    stale = f"{name}: the saved outputs are stale; run python docs/tutorials/run.py {name}"
+    for old, new in zip(code_cells(saved), code_cells(fresh)):
+        assert "execution" not in old.metadata
+        assert old.execution_count == new.execution_count, stale
+        assert kinds(old) == kinds(new), f"{stale}\n{new.source}"
+        old_text, new_text = text_of(old), text_of(new)
+        assert NUMBER.sub("#", old_text) == NUMBER.sub("#", new_text), f"{stale}\n{new_text}"
+        for a, b in zip(numbers(old_text), numbers(new_text)):
+            assert abs(a - b) <= tolerance, f"{stale}: {a} in the file, {b} now\n{new_text}"
+
+
+def test_the_runner_names_every_tutorial() -> None:
+    assert [path.name for path in runner.NOTEBOOKS] == NAMES
+
+
+def test_clean_drops_what_changes_between_runs() -> None:
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("ad.viz.draw(o)")])
+    notebook.metadata["language_info"] = {"name": "python", "version": "3.11.7"}
+    cell = notebook.cells[0]
+    cell.metadata["execution"] = {"iopub.status.busy": "2024-01-01T00:00:00Z"}
+    cell.outputs = [nbformat.v4.new_output(
+        "execute_result", data={"image/svg+xml": "<svg/>",
+                                "text/plain": "<graphviz.graphs.Digraph at 0x7f3b1413bf90>"},
+        execution_count=1)]
+    cleaned = runner.clean(notebook)
+    assert cleaned.metadata == runner.METADATA
+    assert "execution" not in cleaned.cells[0].metadata
+    assert cleaned.cells[0].outputs[0].data == {"image/svg+xml": "<svg/>"}
+
+
+# ---------------------------------------------------------------- 1. the neuron
+
+MICROGRAD = {"o": 1.0, "n": 0.5, "b": 0.5, "x1w1x2w2": 0.5, "x1w1": 0.5, "x2w2": 0.5,
+             "x1": -1.5, "w1": 1.0, "x2": 0.5, "w2": 0.0}      # micrograd's known values
+
+
+def test_neuron_gradients_by_hand_equal_autodiff_and_the_text(run) -> None:
+    notebook, _ = run("01_neuron.ipynb")
+    table = {name: float(value) for name, value in
+             re.findall(r"^\| ∂o/∂(\w+) \| .* \| (-?[\d.]+) \|$", prose(notebook), re.M)}
+    assert table == MICROGRAD
+    rows = re.findall(r"^∂o/∂(\w+) +(-?\d\.\d{6}) +(-?\d\.\d{6}) +(\S+)$", printed(notebook),
+                      re.M)
+    assert [name for name, *_ in rows] == list(MICROGRAD)
+    for name, by_hand, by_autodiff, difference in rows:
+        assert float(by_hand) == float(by_autodiff) == MICROGRAD[name], name
+        assert float(difference) <= 1e-12
+
+
+def test_neuron_values_are_those_the_text_states(run) -> None:
+    notebook, _ = run("01_neuron.ipynb")
+    assert "n = 0.8814 and o = tanh(n) = 1/√2 ≈ 0.7071" in notebook.cells[0].source
+    assert printed(notebook).startswith("n = 0.8814, o = 0.7071\n")
+    assert math.isclose(math.tanh(0.8813735870195432), 1 / math.sqrt(2))
+
+
+def test_neuron_drawing_shows_every_value_and_gradient(run) -> None:
+    notebook, _ = run("01_neuron.ipynb")
+    cell = cell_with(notebook, "ad.viz.draw(o)")
+    svg = html.unescape(next(o.data["image/svg+xml"] for o in cell.outputs if "data" in o))
+    for text in [*MICROGRAD, "0.8814", "0.7071", "-1.5", "6.881"]:
+        assert re.search(rf">\s*{re.escape(text)}<", svg), text
+
+
+def test_neuron_gradcheck_passes_and_catches_a_wrong_derivative(run) -> None:
+    notebook, _ = run("01_neuron.ipynb")
+    assert text_of(cell_with(notebook, "print(ad.gradcheck(neuron")) == "True\n"
+    finite = text_of(cell_with(notebook, "eps = 1e-6"))
+    assert finite == "∂o/∂x1 by finite differences: -1.500000, by backward: -1.500000\n"
+    failure = text_of(cell_with(notebook, "class WrongTanh"))
+    assert failure.startswith("Jacobian mismatch for output 0 with respect to input 0:")
+    assert "analytical -0.8786796564, numerical -1.5," in failure
+    assert said(notebook, "backward said ∂o/∂x1 = (1 - o)·w1 = -0.879, finite differences -1.5")
+
+
+# ---------------------------------------------------------------- 2. backprop by hand
+
+def test_backprop_by_hand_equals_autodiff_element_by_element(run) -> None:
+    notebook, _ = run("02_backprop_by_hand.ipynb")
+    text = printed(notebook)
+    assert "Total params: 25" in text and said(notebook, "25 parameters in all")
+    assert said(notebook, "we allow 1e-12")
+    layers = re.findall(r"^layer (\d): max \|hand − autodiff\| dz (\S+), dW (\S+), db (\S+), "
+                        r"da_prev (\S+)$", text, re.M)
+    assert [layer for layer, *_ in layers] == ["3", "2", "1"]
+    differences = [float(d) for _, *row in layers for d in row]
+    largest = float(re.search(r"^largest difference: (\S+)$", text, re.M)[1])
+    assert largest == max(differences) <= 1e-12
+    first = re.search(r"^dW\^1 by hand: (\[.*\])  autodiff: (\[.*\])$", text, re.M)
+    assert first[1] == first[2]
+
+
+def test_backprop_forward_and_update_step(run) -> None:
+    notebook, _ = run("02_backprop_by_hand.ipynb")
+    text = printed(notebook)
+    by_autodiff = re.search(r"^ŷ = (\S+), L = \(ŷ − y\)² = (\S+)$", text, re.M)
+    by_hand = re.search(r"^by hand: ŷ = (\S+), L = (\S+)$", text, re.M)
+    assert by_autodiff.groups() == by_hand.groups()
+    step = float(re.search(r"by hand vs optim.SGD: max \|difference\| (\S+)$", text, re.M)[1])
+    assert step <= 1e-12
+    before, after, model = re.search(r"^L = (\S+) → (\S+) after one step \(the model after "
+                                     r"optim.SGD: (\S+)\)$", text, re.M).groups()
+    assert before == by_hand[2] and after == model and float(after) < float(before)
+    assert said(notebook, "α = 0.02") and "alpha = 0.02" in cell_with(notebook, "W_new").source
+
+
+# ---------------------------------------------------------------- 3. XOR
+
+def test_xor_summary_counts_like_keras(run) -> None:
+    notebook, _ = run("03_xor.ipynb")
+    text = printed(notebook)
+    rows = re.findall(r"^(\d) \((\w+)\)\s+\(None, (\d+)\)\s+(\d+)$", text, re.M)
+    assert rows == [("0", "Linear", "10", "30"), ("1", "Tanh", "10", "0"),
+                    ("2", "Linear", "1", "11"), ("3", "Sigmoid", "1", "0")]
+    for line in ("Total params: 41", "Trainable params: 41", "Non-trainable params: 0"):
+        assert line in text
+    assert said(notebook, "= 30 parameters") and said(notebook, "41 in all")
+
+
+def test_xor_training_log_and_predictions(run) -> None:
+    notebook, _ = run("03_xor.ipynb")
+    text = printed(notebook)
+    before = numbers(re.search(r"^predictions before training: \[(.*)\]$", text, re.M)[1])
+    assert before[0] == 0.5 and all(abs(p - 0.5) < 0.1 for p in before)
+
+    log = re.findall(r"^epoch +(\d+)  loss (\d\.\d{4})  accuracy (\d\.\d\d)$", text, re.M)
+    assert [int(epoch) for epoch, *_ in log] == [1, *range(250, 3001, 250)]
+    losses = [float(loss) for _, loss, _ in log]
+    assert abs(losses[0] - math.log(2)) < 0.02                     # "starts at ln 2"
+    assert losses == sorted(losses, reverse=True) and losses[-1] < 0.01
+    assert float(log[-1][2]) == 1.0
+    assert "range(1, 3001)" in cell_with(notebook, "loss_fn =").source
+    assert said(notebook, "we train 3,000 epochs")
+
+    after = numbers(re.search(r"^predictions after training: \[(.*)\]$", text, re.M)[1])
+    assert [round(p) for p in after] == [0, 1, 1, 0]
+    assert max(abs(p - y) for p, y in zip(after, [0, 1, 1, 0])) < 0.02
+    assert "classes: [0, 1, 1, 0]\n" in text
+    assert said(notebook, "The classes are [0, 1, 1, 0]")
+    assert said(notebook, "within 0.02 of its target")
+
+
+# ---------------------------------------------------------------- 4. MNIST
+
+def test_mnist_is_the_documents_experiment(run) -> None:
+    notebook, _ = run("04_mnist_mlp.ipynb")
+    text = printed(notebook)
+    assert "60,000 training images in 4,000 batches of 15; 10,000 test images\n" in text
+    assert "Total params: 59,210" in text and said(notebook, "59,210 parameters")
+    training = cell_with(notebook, "optim.Adam").source
+    assert "lr=0.001" in training and "range(1, 3)" in training      # 2 epochs
+    assert "batch_size=15, shuffle=True" in cell_with(notebook, "DataLoader(").source
+
+
+def test_mnist_accuracy_meets_the_bounds_the_text_states(run) -> None:
+    notebook, _ = run("04_mnist_mlp.ipynb")
+    text = printed(notebook)
+    bounds = re.search(r"at least (0\.\d+)\s+after the first epoch and at least (0\.\d+) after "
+                       r"the second", prose(notebook))
+    assert bounds is not None and tuple(map(float, bounds.groups())) == (0.94, 0.955)
+    before = float(re.search(r"^accuracy before training: (\S+)$", text, re.M)[1])
+    assert abs(before - 0.1) < 0.05                                 # "about 0.1"
+    epochs = re.findall(r"^epoch (\d): mean loss (\S+), test accuracy (\S+)$", text, re.M)
+    assert [int(epoch) for epoch, *_ in epochs] == [1, 2]
+    assert float(epochs[1][1]) < float(epochs[0][1])
+    for (_, _, accuracy), bound in zip(epochs, bounds.groups()):
+        assert float(accuracy) >= float(bound)
+
+
+def test_mnist_text_states_the_accuracy_of_the_saved_run(run) -> None:
+    fresh, _ = run("04_mnist_mlp.ipynb")
+    saved = nbformat.read(TUTORIALS / "04_mnist_mlp.ipynb", as_version=4)
+    stated = re.search(r"In the run saved here the test accuracy is (\S+) before training, "
+                       r"(\S+) after the first epoch and (\S+) after the second",
+                       " ".join(prose(saved).split()))
+    pattern = r"^(?:accuracy before training: |epoch \d: mean loss \S+, test accuracy )(\S+)$"
+    assert list(stated.groups()) == re.findall(pattern, printed(saved), re.M)
+    for text, now in zip(stated.groups(), re.findall(pattern, printed(fresh), re.M)):
+        assert abs(float(text) - float(now)) <= NUMBER_TOLERANCE["04_mnist_mlp.ipynb"]
+
+
+def test_mnist_first_test_images_and_their_predictions(run) -> None:
+    notebook, _ = run("04_mnist_mlp.ipynb")
+    text = text_of(cell_with(notebook, "prediction: {prediction}"))
+    predictions = numbers(re.search(r"^predictions: \[(.*)\]$", text, re.M)[1])
+    labels = numbers(re.search(r"^labels: +\[(.*)\]$", text, re.M)[1])
+    assert labels == [7, 2, 1, 0, 4, 1, 4, 9]                      # MNIST's test set starts so
+    assert sum(p == y for p, y in zip(predictions, labels)) >= 7
+    assert said(notebook, "The first 8 test images")

@@ -164,8 +164,9 @@ class Conv2d(Function):
         dL/dx = fold(W_gᵀ · dL/dY_g),   dL/dW_g = Σ_n dL/dY_g · unfold(x)_gᵀ,
         dL/db = Σ_{n,p,q} dL/dy
 
-    x (N, C, H, W), W (O, C/groups, kh, kw), b (O,), y (N, O, oh, ow). First-order
-    backward reuses the columns forward made (`ctx.cols`); with create_graph=True it
+    x (N, C, H, W), W (O, C/groups, kh, kw), b (O,), y (N, O, oh, ow). Saved for
+    backward: x (and the columns forward made from it, reused by a first-order backward)
+    only when W needs its gradient, W only when x does. With create_graph=True backward
     unfolds x again as a recorded op, so dL/dW is differentiable in x too.
     """
 
@@ -177,12 +178,14 @@ class Conv2d(Function):
         n, out_channels = x.shape[0], weight.shape[0]
         kernel = weight.shape[2:]
         oh, ow = output_shape(x.shape[2:], kernel, stride, padding, dilation)
-        ctx.size, ctx.groups = x.shape[2:], groups
+        cols = unfold_array(x, kernel, stride, padding, dilation)        # (N, C·kh·kw, L)
+        need_x, need_weight = ctx.needs_input_grad[:2]
+        ctx.save_for_backward(x if need_weight else None, weight if need_x else None)
+        ctx.cols = cols if need_weight else None
+        ctx.size, ctx.groups, ctx.weight_shape = x.shape[2:], groups, weight.shape
         ctx.window = kernel, stride, padding, dilation
-        ctx.cols = unfold_array(x, kernel, stride, padding, dilation)   # (N, C·kh·kw, L)
-        ctx.save_for_backward(x, weight)
         w_rows = weight.reshape(groups, out_channels // groups, -1)   # (g, O/g, C/g·kh·kw)
-        y = w_rows @ ctx.cols.reshape(n, groups, w_rows.shape[2], oh * ow)   # (N, g, O/g, L)
+        y = w_rows @ cols.reshape(n, groups, w_rows.shape[2], oh * ow)   # (N, g, O/g, L)
         y = y.reshape(n, out_channels, oh, ow)
         if bias is not None:
             y += bias.reshape(out_channels, 1, 1)
@@ -194,16 +197,16 @@ class Conv2d(Function):
         need_x, need_weight, need_bias = ctx.needs_input_grad
         n, out_channels, oh, ow = grad.shape
         groups = ctx.groups
-        w_rows = weight.reshape(groups, out_channels // groups, -1)     # (g, O/g, K)
-        grad_rows = grad.reshape(n, groups, out_channels // groups, oh * ow)
+        grad_rows = grad.reshape(n, groups, out_channels // groups, oh * ow)   # (N, g, O/g, L)
         grad_x = grad_weight = grad_bias = None
         if need_x:
+            w_rows = weight.reshape(groups, out_channels // groups, -1)     # (g, O/g, K)
             grad_cols = (w_rows.mT @ grad_rows).reshape(n, -1, oh * ow)    # (N, C·kh·kw, L)
             grad_x = fold_any(grad_cols, ctx.size, *ctx.window)
         if need_weight:
             cols = ctx.cols if isinstance(x, np.ndarray) else unfold_any(x, *ctx.window)
-            cols = cols.reshape(n, groups, w_rows.shape[2], oh * ow)
-            grad_weight = (grad_rows @ cols.mT).sum(axis=0).reshape(weight.shape)
+            cols = cols.reshape(n, groups, -1, oh * ow)                    # (N, g, K, L)
+            grad_weight = (grad_rows @ cols.mT).sum(axis=0).reshape(ctx.weight_shape)
         if need_bias:
             grad_bias = grad.sum(axis=(0, 2, 3))
         return grad_x, grad_weight, grad_bias

@@ -131,6 +131,26 @@ class AvgPool2d(Function):
         return fold_any(grad_cols, ctx.size, *ctx.window)
 
 
+class MaxPositions(Function):
+    """For each window, h·W + w of its (first) maximum in x, int64 (N, C, oh, ow): the
+    indices max_pool2d(return_indices=True) returns, found in a second pass over the
+    windows. Piecewise constant in x, so it has no gradient."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, x, kernel_size, stride, padding=NO_PADDING, dilation=(1, 1)):
+        windows, maxima = window_max(x, kernel_size, stride, padding, dilation)
+        taps = np.arange(windows.shape[2])[:, None]
+        tap = (first_max(windows, maxima) * taps).sum(axis=2)            # (N, C, L)
+        i, j = np.divmod(tap, kernel_size[1])
+        oh, ow = output_shape(x.shape[2:], kernel_size, stride, padding, dilation)
+        p, q = np.divmod(np.arange(oh * ow), ow)
+        row = p * stride[0] - padding[0][0] + i * dilation[0]
+        column = q * stride[1] - padding[1][0] + j * dilation[1]
+        return (row * x.shape[3] + column).astype(np.int64).reshape(x.shape[:2] + (oh, ow))
+
+
 # ---------------------------------------------------------------- arguments, checked
 
 def pool_window(caller: object, shape: tuple[int, ...], kernel_size: Any, stride: Any,
@@ -195,22 +215,8 @@ def max_pool2d(input: Tensor, kernel_size: int | Pair, stride: int | Pair | None
                           dilation=dilation_)
     if not return_indices:
         return out
-    x = input.data if isinstance(input, Tensor) else np.asarray(input)
-    return out, Tensor._make(max_positions(x, kernel, stride_, padding_, dilation_))
-
-
-def max_positions(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding,
-                  dilation: Pair) -> np.ndarray:
-    """For each window, h·W + w of its (first) maximum in x, as (N, C, oh, ow) int64."""
-    windows, maxima = window_max(x, kernel, stride, padding, dilation)
-    taps = np.arange(windows.shape[2])[:, None]
-    tap = (first_max(windows, maxima) * taps).sum(axis=2)            # (N, C, L)
-    i, j = np.divmod(tap, kernel[1])
-    oh, ow = output_shape(x.shape[2:], kernel, stride, padding, dilation)
-    p, q = np.divmod(np.arange(oh * ow), ow)
-    row = p * stride[0] - padding[0][0] + i * dilation[0]
-    column = q * stride[1] - padding[1][0] + j * dilation[1]
-    return (row * x.shape[3] + column).astype(np.int64).reshape(x.shape[:2] + (oh, ow))
+    return out, MaxPositions.apply(input, kernel_size=kernel, stride=stride_, padding=padding_,
+                                   dilation=dilation_)
 
 
 def avg_pool2d(input: Tensor, kernel_size: int | Pair, stride: int | Pair | None = None,

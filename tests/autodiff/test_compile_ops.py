@@ -60,6 +60,7 @@ CASES: dict[str, tuple[Callable[..., ad.Tensor], list[Input]]] = {
     "Conv2d": (lambda a, w, b: F.conv2d(a, w, b, stride=(1, 2), padding=1, groups=2),
                [(2, 4, 5, 6), (6, 2, 3, 2), (6,)]),
     "MaxPool2d": (lambda a: F.max_pool2d(a, 2, stride=1, padding=1), [(2, 3, 5, 4)]),
+    "MaxPositions": (lambda a: F.max_pool2d(a, 2, return_indices=True)[1], [(2, 3, 5, 4)]),
     "AvgPool2d": (lambda a: F.avg_pool2d(a, 3, stride=2, padding=1, ceil_mode=True),
                   [(2, 3, 5, 4)]),
     "Unfold": (lambda a: F.unfold(a, 2, dilation=2, padding=1), [(2, 3, 4, 5)]),

@@ -203,6 +203,7 @@ def test_fold_adds_overlapping_entries():
 
 @settings(max_examples=25)
 @given(problem=conv_problems(), data=st.data())
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
 def test_conv2d_matches_torch_in_float32(problem, data, strategies):
     torch = pytest.importorskip("torch")
     x, w, b = (None if a is None else a.astype(np.float32)

@@ -69,8 +69,12 @@ class Conv2d(Module):
                 raise ValueError(f"Conv2d: {name} must be a whole number >= 1, got {value!r}")
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if value % groups:
+                common = math.gcd(in_channels, out_channels)
+                choices = [str(g) for g in range(1, common + 1) if common % g == 0]
                 raise ValueError(f"Conv2d: {name} ({value}) must be divisible by groups "
-                                 f"({groups}): each group sees {name} / groups channels")
+                                 f"({groups}): each group sees {name} / groups channels; "
+                                 f"for Conv2d({in_channels}, {out_channels}, ...) use groups="
+                                 f"{' or '.join(choices)}")
         if padding_mode != "zeros":
             raise ValueError(f"Conv2d: padding_mode {padding_mode!r} is not supported, only "
                              f"'zeros'; pad the input yourself, e.g. with ad.cat")

@@ -205,10 +205,11 @@ def avg_pool2d(input: Tensor, kernel_size: int | tuple[int, int],
                            divisor_override)
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int | None, int | None]
-                        ) -> Tensor:
+def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int | None, int | None], *,
+                        caller: object = "adaptive_avg_pool2d") -> Tensor:
     """The mean over each cell of an output_size grid over the input (torch's cells:
     rows ⌊p·H / oh⌋ to ⌈(p + 1)·H / oh⌉ − 1, columns likewise; None keeps a dim).
+    `caller` is what error messages name (the function, or the layer calling it).
 
     Averaging rows and columns separately is linear, so it is two products with constant
     averaging matrices, y = A_h · x · A_wᵀ (A_h of shape (oh, H)): recorded as matmuls
@@ -220,10 +221,10 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int | None, int 
     tensor([[[[3.5],
               [7.5]]]])
     """
-    conv.check_image("adaptive_avg_pool2d", input.shape)
+    conv.check_image(caller, input.shape)
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 2
     if len(sizes) != 2 or not all(s is None or (conv.is_int(s) and s >= 1) for s in sizes):
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be an int >= 1, or a pair "
+        raise ValueError(f"{caller}: output_size must be an int >= 1, or a pair "
                          f"of them (None keeps the input's size), got {output_size!r}")
     height, width = input.shape[2:]
     rows = _averaging_matrix(height, sizes[0] or height, input.dtype)

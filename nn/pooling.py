@@ -169,7 +169,7 @@ class AdaptiveAvgPool2d(Module):
         self.output_size = _as_given(output_size)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.adaptive_avg_pool2d(input, self.output_size)
+        return F.adaptive_avg_pool2d(input, self.output_size, caller=self)
 
     def hyperparameters(self) -> dict[str, Any]:
         return {"output_size": self.output_size}

@@ -101,7 +101,8 @@ def test_conv2d_errors_name_the_layer_the_shapes_and_the_fix():
                                             r"\(2, 3, 28, 28\) has 3 channels"):
         conv(ad.zeros(2, 3, 28, 28))
     with pytest.raises(ValueError, match=r"Conv2d: in_channels \(3\) must be divisible by "
-                                         r"groups \(2\)"):
+                                         r"groups \(2\).*; for Conv2d\(3, 6, ...\) use "
+                                         r"groups=1 or 3"):
         nn.Conv2d(3, 6, 3, groups=2)
     with pytest.raises(ValueError, match=r"out_channels \(6\) must be divisible by groups"):
         nn.Conv2d(4, 6, 3, groups=4)
@@ -166,10 +167,14 @@ def test_pooling_errors_name_the_layer():
         nn.AvgPool2d(5)(ad.zeros(1, 1, 4, 4))
     with pytest.raises(ValueError, match=r"MaxPool2d.*: padding \(2, 2\) must be at most half"):
         nn.MaxPool2d(2, padding=2)(ad.zeros(1, 1, 8, 8))
-    with pytest.raises(ad.ShapeError, match="adaptive_avg_pool2d: expected a 4-D input"):
+    with pytest.raises(ad.ShapeError, match=r"AdaptiveAvgPool2d\(output_size=1\): expected a "
+                                            r"4-D input"):
         nn.AdaptiveAvgPool2d(1)(ad.zeros(3, 4))
-    with pytest.raises(ValueError, match="output_size must be an int >= 1"):
+    with pytest.raises(ValueError, match=r"AdaptiveAvgPool2d\(output_size=\(0, 1\)\): "
+                                         r"output_size must be an int >= 1"):
         nn.AdaptiveAvgPool2d((0, 1))(ad.zeros(1, 1, 3, 4))
+    with pytest.raises(ad.ShapeError, match="adaptive_avg_pool2d: expected a 4-D input"):
+        nn.functional.adaptive_avg_pool2d(ad.zeros(3, 4), 1)
 
 
 def test_layers_rebuilt_from_json_keep_tuples():

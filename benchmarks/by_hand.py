@@ -166,26 +166,26 @@ class XorNet:
         return loss
 
 
-def im2col(x: np.ndarray, pad: int) -> np.ndarray:
-    """3 × 3 windows (stride 1) of x (N, C, H, W) zero-padded by `pad`, as columns
-    (N, C·9, H'·W'), row c·9 + i·3 + j: a strided view of the padded input, copied."""
+def im2col(x: np.ndarray, k: int, pad: int) -> np.ndarray:
+    """k × k windows (stride 1) of x (N, C, H, W) zero-padded by `pad`, as columns
+    (N, C·k·k, H'·W'), row c·k·k + i·k + j: a strided view of the padded input, copied."""
     n, c, h, w = x.shape
     padded = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=x.dtype)
     padded[:, :, pad:pad + h, pad:pad + w] = x
-    oh, ow = h + 2 * pad - 2, w + 2 * pad - 2
+    oh, ow = h + 2 * pad - k + 1, w + 2 * pad - k + 1
     sn, sc, sh, sw = padded.strides
-    windows = as_strided(padded, (n, c, 3, 3, oh, ow), (sn, sc, sh, sw, sh, sw))
-    return windows.copy().reshape(n, c * 9, oh * ow)
+    windows = as_strided(padded, (n, c, k, k, oh, ow), (sn, sc, sh, sw, sh, sw))
+    return windows.copy().reshape(n, c * k * k, oh * ow)
 
 
-def col2im(cols: np.ndarray, shape: tuple[int, ...], pad: int) -> np.ndarray:
+def col2im(cols: np.ndarray, shape: tuple[int, ...], k: int, pad: int) -> np.ndarray:
     """im2col's adjoint: each column entry added back onto its pixel, padding cropped."""
     n, c, h, w = shape
-    oh, ow = h + 2 * pad - 2, w + 2 * pad - 2
+    oh, ow = h + 2 * pad - k + 1, w + 2 * pad - k + 1
     padded = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=cols.dtype)
-    windows = cols.reshape(n, c, 3, 3, oh, ow)
-    for i in range(3):
-        for j in range(3):
+    windows = cols.reshape(n, c, k, k, oh, ow)
+    for i in range(k):
+        for j in range(k):
             padded[:, :, i:i + oh, j:j + ow] += windows[:, :, i, j]
     return padded[:, :, pad:pad + h, pad:pad + w]
 
@@ -214,15 +214,16 @@ def max_unpool_2x2(grad: np.ndarray, masks: list[np.ndarray]) -> np.ndarray:
 
 
 class CnnNet:
-    """conv 1→C1 3×3 (padding 1), ReLU, 2×2 max-pool → conv C1→C2 3×3 (padding 1), ReLU,
-    2×2 max-pool → Linear(C2·7·7, 10), log_softmax + NLL, FlatAdam (float32). The
-    convolutions are im2col and one matmul per call, forward and backward."""
+    """conv 1→C1 k×k (padding k // 2), ReLU, 2×2 max-pool → conv C1→C2 k×k, ReLU, 2×2
+    max-pool → Linear(C2·7·7, 10), log_softmax + NLL, FlatAdam (float32): the mnist_cnn
+    demo's net. The convolutions are im2col and one matmul per call, forward and
+    backward."""
 
-    channels = (32, 64)
+    channels, kernel = (16, 32), 5
 
     def __init__(self, seed: int, lr: float = 1e-3) -> None:
-        c1, c2 = self.channels
-        shapes = [(c1, 1, 3, 3), (c1,), (c2, c1, 3, 3), (c2,), (10, c2 * 49), (10,)]
+        (c1, c2), k = self.channels, self.kernel
+        shapes = [(c1, 1, k, k), (c1,), (c2, c1, k, k), (c2,), (10, c2 * 49), (10,)]
         self.adam = FlatAdam(shapes, lr)
         rng = np.random.default_rng(seed)
         for weight, bias in zip(self.adam.params[::2], self.adam.params[1::2]):
@@ -236,11 +237,11 @@ class CnnNet:
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
         p = self.adam.params
-        n, (c1, c2) = len(x), self.channels
-        cols1 = im2col(x, 1)                                           # (N, 9, 784)
+        n, (c1, c2), k = len(x), self.channels, self.kernel
+        cols1 = im2col(x, k, k // 2)                                   # (N, k·k, 784)
         z1 = p[0].reshape(c1, -1) @ cols1 + p[1][:, None]              # (N, C1, 784)
         h1, masks1 = max_pool_2x2(np.maximum(z1, 0).reshape(n, c1, 28, 28))
-        cols2 = im2col(h1, 1)                                          # (N, C1·9, 196)
+        cols2 = im2col(h1, k, k // 2)                                  # (N, C1·k·k, 196)
         z2 = p[2].reshape(c2, -1) @ cols2 + p[3][:, None]              # (N, C2, 196)
         h2, masks2 = max_pool_2x2(np.maximum(z2, 0).reshape(n, c2, 14, 14))
         flat = h2.reshape(n, -1)                                       # (N, C2·49)
@@ -248,7 +249,7 @@ class CnnNet:
 
     def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
         p, g = self.adam.params, self.adam.grads
-        n, (c1, c2) = len(x), self.channels
+        n, (c1, c2), k = len(x), self.channels, self.kernel
         cols1, z1, masks1, h1, cols2, z2, masks2, flat, z = self.forward(x)
         z = z - z.max(axis=1, keepdims=True)
         exp_z = np.exp(z)
@@ -264,7 +265,7 @@ class CnnNet:
         dz2 = max_unpool_2x2(dh2, masks2).reshape(n, c2, 196) * (z2 > 0)   # relu'
         g[2][...] = (dz2 @ cols2.mT).sum(axis=0).reshape(g[2].shape)  # dW = Σ dz·colsᵀ
         dz2.sum(axis=(0, 2), out=g[3])
-        dh1 = col2im(p[2].reshape(c2, -1).T @ dz2, h1.shape, 1)        # dx = col2im(Wᵀ·dz)
+        dh1 = col2im(p[2].reshape(c2, -1).T @ dz2, h1.shape, k, k // 2)   # dx = col2im(Wᵀ·dz)
         dz1 = max_unpool_2x2(dh1, masks1).reshape(n, c1, 784) * (z1 > 0)
         g[0][...] = (dz1 @ cols1.mT).sum(axis=0).reshape(g[0].shape)
         dz1.sum(axis=(0, 2), out=g[1])

@@ -83,13 +83,13 @@ class XorNet(Trained):
 class CnnNet(Trained):
     """Two conv + ReLU + max-pool blocks, then Linear (the mnist_cnn demo's net)."""
 
-    channels = (32, 64)
+    channels, kernel = (16, 32), 5
 
     def __init__(self, seed: int, lr: float = 1e-3) -> None:
         ad.manual_seed(seed)
-        c1, c2 = self.channels
-        self.model = nn.Sequential(nn.Conv2d(1, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                                   nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        (c1, c2), k = self.channels, self.kernel
+        self.model = nn.Sequential(nn.Conv2d(1, c1, k, padding=k // 2), nn.ReLU(), nn.MaxPool2d(2),
+                                   nn.Conv2d(c1, c2, k, padding=k // 2), nn.ReLU(), nn.MaxPool2d(2),
                                    nn.Flatten(), nn.Linear(c2 * 7 * 7, 10),
                                    nn.LogSoftmax(dim=1))
         self.opt = optim.Adam(self.model.parameters(), lr=lr)

@@ -42,7 +42,7 @@ def test_cnn_by_hand_is_the_same_math_as_the_library():
     losses step by step from the same weights, and the same logits after training."""
     rng = np.random.default_rng(1)
     hand, ours = by_hand.CnnNet(seed=0), with_autodiff.CnnNet(seed=0)
-    assert hand.channels == ours.channels
+    assert (hand.channels, hand.kernel) == (ours.channels, ours.kernel)
     same_start(ours, hand)
     for _ in range(5):
         x = rng.random((8, 1, 28, 28), dtype=np.float32)

@@ -16,12 +16,12 @@ from .creation import (arange, eye, from_numpy, full, full_like, linspace, ones,
 from .errors import (AnomalyError, AutodiffError, BackwardError, CompileError, CompileWarning,
                      DomainError, DtypeError, GradcheckError, InPlaceError, ShapeError)
 from .function import Function
-from .functional import (abs, add, amax, amin, argmax, argmin, as_tensor, broadcast_to, cat,
-                         clamp, clip, concatenate, div, eq, exp, expand, flatten, gt, leaky_relu,
-                         log, log_softmax, logsumexp, lt, matmul, max, maximum, mean, min,
-                         minimum, mul, neg, norm, permute, pow, prod, relu, reshape, sigmoid,
-                         softmax, sqrt, squeeze, stack, std, sub, sum, tanh, transpose,
-                         unsqueeze, var, where)
+from .functional import (abs, add, amax, amin, argmax, argmin, as_tensor, avg_pool2d,
+                         broadcast_to, cat, clamp, clip, concatenate, conv2d, div, eq, exp,
+                         expand, flatten, fold, gt, leaky_relu, log, log_softmax, logsumexp, lt,
+                         matmul, max, max_pool2d, maximum, mean, min, minimum, mul, neg, norm,
+                         permute, pow, prod, relu, reshape, sigmoid, softmax, sqrt, squeeze,
+                         stack, std, sub, sum, tanh, transpose, unfold, unsqueeze, var, where)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import detect_anomaly, gradcheck, gradcheck_graph, gradgradcheck
 from .promotion import promote_types, result_type

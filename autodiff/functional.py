@@ -1,6 +1,8 @@
 """The ops as functions: `ad.exp(x)` is `x.exp()`, `ad.cat([a, b])` joins tensors.
 
-Each accepts tensors, and numbers or ndarrays where a tensor is expected."""
+Each accepts tensors, and numbers or ndarrays where a tensor is expected. The window ops
+(`conv2d`, `max_pool2d`, `avg_pool2d`, `unfold`, `fold`) take torch.nn.functional's
+arguments; they are in autodiff/ops/conv.py and pool.py."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -8,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .ops import discrete, elementwise, shape
+from .ops import conv, discrete, elementwise, pool, shape
 from .promotion import promote
 from .tensor import Axis, Tensor
 
@@ -219,3 +221,10 @@ def lt(a: Any, b: Any) -> Tensor:
 
 def gt(a: Any, b: Any) -> Tensor:
     return _compare(a, b, np.greater)
+
+
+conv2d = conv.conv2d
+unfold = conv.unfold
+fold = conv.fold
+max_pool2d = pool.max_pool2d
+avg_pool2d = pool.avg_pool2d

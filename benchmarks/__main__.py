@@ -23,6 +23,7 @@ WORKLOADS = {   # workload -> the variants it runs in
     "mnist-15": ["autodiff", "compiled", "numpy", "torch"],
     "mnist-128": ["autodiff", "compiled", "numpy", "torch"],
     "mnist-1024": ["autodiff", "compiled", "numpy", "torch"],
+    "cnn-64": ["autodiff", "compiled", "numpy", "torch"],
     "regression": ["autodiff", "compiled", "numpy", "torch", "micrograd"],
     "xor": ["autodiff", "compiled", "numpy", "torch"],
     "chain": ["autodiff"],
@@ -37,6 +38,7 @@ TARGETS = [
     ("mnist-15", "autodiff", "torch", -2.5),
     ("mnist-128", "autodiff", "numpy", 1.15),
     ("mnist-1024", "autodiff", "numpy", 1.05),
+    ("cnn-64", "autodiff", "numpy", 1.2),
     ("regression", "autodiff", "torch", -4.0),
     ("regression", "autodiff", "micrograd", -2.0),
     ("mnist-15", "compiled", "numpy", 1.05),
@@ -134,7 +136,8 @@ def where_the_time_goes(workload: str, variant: str, seed: int) -> str:
     """For a workload with a target not met: the eager engine's phases beside numpy by
     hand, and the cProfile of the variant's training steps."""
     text = f"\n## Where the time goes: {workload}, {variant}\n\n"
-    if variant == "autodiff" and (workload.startswith("mnist-") or workload == "regression"):
+    if variant == "autodiff" and (workload.startswith(("mnist-", "cnn-"))
+                                  or workload == "regression"):
         text += f"```\n{workload_output(workload, variant, seed, '--phases')}\n```\n\n"
     return text + (f"cProfile of the {variant} training steps, by own time:\n\n"
                    f"```\n{workload_output(workload, variant, seed, '--profile')}\n```\n")

@@ -4,6 +4,7 @@ one flat buffer of all parameters. This is the floor the engine is measured agai
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from optim.optimizer import FLUSH_EVERY
 
@@ -162,4 +163,111 @@ class XorNet:
         gw1, gb1 = dh.T @ x, dh.sum(axis=0)
         for param, grad in ((self.w1, gw1), (self.b1, gb1), (self.w2, gw2), (self.b2, gb2)):
             param -= self.lr * grad
+        return loss
+
+
+def im2col(x: np.ndarray, k: int, pad: int) -> np.ndarray:
+    """k × k windows (stride 1) of x (N, C, H, W) zero-padded by `pad`, as columns
+    (N, C·k·k, H'·W'), row c·k·k + i·k + j: a strided view of the padded input, copied."""
+    n, c, h, w = x.shape
+    padded = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=x.dtype)
+    padded[:, :, pad:pad + h, pad:pad + w] = x
+    oh, ow = h + 2 * pad - k + 1, w + 2 * pad - k + 1
+    sn, sc, sh, sw = padded.strides
+    windows = as_strided(padded, (n, c, k, k, oh, ow), (sn, sc, sh, sw, sh, sw))
+    return windows.copy().reshape(n, c * k * k, oh * ow)
+
+
+def col2im(cols: np.ndarray, shape: tuple[int, ...], k: int, pad: int) -> np.ndarray:
+    """im2col's adjoint: each column entry added back onto its pixel, padding cropped."""
+    n, c, h, w = shape
+    oh, ow = h + 2 * pad - k + 1, w + 2 * pad - k + 1
+    padded = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=cols.dtype)
+    windows = cols.reshape(n, c, k, k, oh, ow)
+    for i in range(k):
+        for j in range(k):
+            padded[:, :, i:i + oh, j:j + ow] += windows[:, :, i, j]
+    return padded[:, :, pad:pad + h, pad:pad + w]
+
+
+def max_pool_2x2(a: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """2 × 2 max-pooling with stride 2 from the four strided quarters of a, and for each
+    quarter the mask of the windows whose (first, in row-major order) maximum it holds."""
+    quarters = [a[:, :, i::2, j::2] for i in (0, 1) for j in (0, 1)]
+    pooled = np.maximum(np.maximum(quarters[0], quarters[1]),
+                        np.maximum(quarters[2], quarters[3]))
+    masks, taken = [], np.zeros(pooled.shape, dtype=bool)
+    for quarter in quarters:
+        mask = (quarter == pooled) & ~taken
+        taken |= mask
+        masks.append(mask)
+    return pooled, masks
+
+
+def max_unpool_2x2(grad: np.ndarray, masks: list[np.ndarray]) -> np.ndarray:
+    """max_pool_2x2's backward: each window's gradient to its maximum."""
+    n, c, h, w = grad.shape
+    out = np.empty((n, c, 2 * h, 2 * w), dtype=grad.dtype)
+    for (i, j), mask in zip(((0, 0), (0, 1), (1, 0), (1, 1)), masks):
+        np.multiply(grad, mask, out=out[:, :, i::2, j::2])
+    return out
+
+
+class CnnNet:
+    """conv 1→C1 k×k (padding k // 2), ReLU, 2×2 max-pool → conv C1→C2 k×k, ReLU, 2×2
+    max-pool → Linear(C2·7·7, 10), log_softmax + NLL, FlatAdam (float32): the mnist_cnn
+    demo's net. The convolutions are im2col and one matmul per call, forward and
+    backward."""
+
+    channels, kernel = (16, 32), 5
+
+    def __init__(self, seed: int, lr: float = 1e-3) -> None:
+        (c1, c2), k = self.channels, self.kernel
+        shapes = [(c1, 1, k, k), (c1,), (c2, c1, k, k), (c2,), (10, c2 * 49), (10,)]
+        self.adam = FlatAdam(shapes, lr)
+        rng = np.random.default_rng(seed)
+        for weight, bias in zip(self.adam.params[::2], self.adam.params[1::2]):
+            bound = 1 / np.sqrt(weight[0].size)                  # torch's init: 1/√fan_in
+            weight[...] = rng.uniform(-bound, bound, weight.shape)
+            bias[...] = rng.uniform(-bound, bound, bias.shape)
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """The logits of images (N, 1, 28, 28), in batches of 1,000."""
+        return np.concatenate([self.forward(x[i:i + 1000])[-1] for i in range(0, len(x), 1000)])
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
+        p = self.adam.params
+        n, (c1, c2), k = len(x), self.channels, self.kernel
+        cols1 = im2col(x, k, k // 2)                                   # (N, k·k, 784)
+        z1 = p[0].reshape(c1, -1) @ cols1 + p[1][:, None]              # (N, C1, 784)
+        h1, masks1 = max_pool_2x2(np.maximum(z1, 0).reshape(n, c1, 28, 28))
+        cols2 = im2col(h1, k, k // 2)                                  # (N, C1·k·k, 196)
+        z2 = p[2].reshape(c2, -1) @ cols2 + p[3][:, None]              # (N, C2, 196)
+        h2, masks2 = max_pool_2x2(np.maximum(z2, 0).reshape(n, c2, 14, 14))
+        flat = h2.reshape(n, -1)                                       # (N, C2·49)
+        return cols1, z1, masks1, h1, cols2, z2, masks2, flat, flat @ p[4].T + p[5]
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
+        p, g = self.adam.params, self.adam.grads
+        n, (c1, c2), k = len(x), self.channels, self.kernel
+        cols1, z1, masks1, h1, cols2, z2, masks2, flat, z = self.forward(x)
+        z = z - z.max(axis=1, keepdims=True)
+        exp_z = np.exp(z)
+        sum_exp = exp_z.sum(axis=1, keepdims=True)
+        rows = np.arange(n)
+        loss = float(np.log(sum_exp[:, 0]).mean() - z[rows, y].mean())
+        dz = exp_z / sum_exp                                           # softmax - onehot
+        dz[rows, y] -= 1
+        dz /= n
+        np.matmul(dz.T, flat, out=g[4])                                # dW = dzᵀ·a_prev
+        dz.sum(axis=0, out=g[5])
+        dh2 = (dz @ p[4]).reshape(n, c2, 7, 7)
+        dz2 = max_unpool_2x2(dh2, masks2).reshape(n, c2, 196) * (z2 > 0)   # relu'
+        g[2][...] = (dz2 @ cols2.mT).sum(axis=0).reshape(g[2].shape)  # dW = Σ dz·colsᵀ
+        dz2.sum(axis=(0, 2), out=g[3])
+        dh1 = col2im(p[2].reshape(c2, -1).T @ dz2, h1.shape, k, k // 2)   # dx = col2im(Wᵀ·dz)
+        dz1 = max_unpool_2x2(dh1, masks1).reshape(n, c1, 784) * (z1 > 0)
+        g[0][...] = (dz1 @ cols1.mT).sum(axis=0).reshape(g[0].shape)
+        dz1.sum(axis=(0, 2), out=g[1])
+        self.adam.step()
         return loss

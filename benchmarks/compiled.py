@@ -39,3 +39,7 @@ class RegressionNet(CompiledStep, with_autodiff.RegressionNet):
 
 class XorNet(CompiledStep, with_autodiff.XorNet):
     """with_autodiff.XorNet, its training step compiled."""
+
+
+class CnnNet(CompiledStep, with_autodiff.CnnNet):
+    """with_autodiff.CnnNet, its training step compiled."""

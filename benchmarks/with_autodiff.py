@@ -78,3 +78,26 @@ class XorNet(Trained):
 
     def loss(self, x: np.ndarray, y: np.ndarray) -> ad.Tensor:
         return F.binary_cross_entropy(self.model(ad.from_numpy(x)), ad.from_numpy(y))
+
+
+class CnnNet(Trained):
+    """Two conv + ReLU + max-pool blocks, then Linear (the mnist_cnn demo's net)."""
+
+    channels, kernel = (16, 32), 5
+
+    def __init__(self, seed: int, lr: float = 1e-3) -> None:
+        ad.manual_seed(seed)
+        (c1, c2), k = self.channels, self.kernel
+        self.model = nn.Sequential(nn.Conv2d(1, c1, k, padding=k // 2), nn.ReLU(), nn.MaxPool2d(2),
+                                   nn.Conv2d(c1, c2, k, padding=k // 2), nn.ReLU(), nn.MaxPool2d(2),
+                                   nn.Flatten(), nn.Linear(c2 * 7 * 7, 10),
+                                   nn.LogSoftmax(dim=1))
+        self.opt = optim.Adam(self.model.parameters(), lr=lr)
+
+    def loss(self, x: np.ndarray, y: np.ndarray) -> ad.Tensor:
+        return F.nll_loss(self.model(ad.from_numpy(x)), ad.from_numpy(y))
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        with ad.no_grad():
+            return np.concatenate([self.model(ad.from_numpy(x[i:i + 1000])).numpy()
+                                   for i in range(0, len(x), 1000)])

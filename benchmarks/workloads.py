@@ -3,13 +3,14 @@
     python -m benchmarks.workloads WORKLOAD VARIANT [--seed S] [--profile | --phases]
 
 Workloads: mnist-15, mnist-128, mnist-1024 (document 004's net, the first epoch or its
-first 4,000 steps, then test accuracy), regression (document 000's net, one sample per
-step), xor (document 001's net, full batch), chain (1,000,000 scalar ops, build +
-backward), memory (10,000 regression steps: resident memory must not grow).
+first 4,000 steps, then test accuracy), cnn-64 (the mnist_cnn demo's two conv blocks and
+Linear, the first 300 steps of batch 64, then test accuracy), regression (document 000's
+net, one sample per step), xor (document 001's net, full batch), chain (1,000,000 scalar
+ops, build + backward), memory (10,000 regression steps: resident memory must not grow).
 Variants: autodiff (this project), compiled (its training step under ad.compile), numpy
 (by hand), torch (eager), micrograd.
---profile prints a cProfile of the variant's training steps instead; --phases (MNIST and
-regression) the time of each phase of a step, autodiff beside numpy by hand.
+--profile prints a cProfile of the variant's training steps instead; --phases (MNIST, CNN
+and regression) the time of each phase of a step, autodiff beside numpy by hand.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ VARIANT_MODULES = {"autodiff": "benchmarks.with_autodiff", "compiled": "benchmar
                    "numpy": "benchmarks.by_hand",
                    "torch": "benchmarks.with_torch", "micrograd": "benchmarks.with_micrograd"}
 MNIST_STEPS = 4000
+CNN_STEPS = 300         # a CNN step costs ~100 MNIST-MLP steps: 300 are enough to time it
 HERE = Path(__file__).resolve().parent
 
 
@@ -60,11 +62,12 @@ def train(net: Any, batches: list[tuple[np.ndarray, np.ndarray]],
             "first_step_us": (first - start) * 1e6}
 
 
-def mnist_batches(batch: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The first epoch's batches (at most MNIST_STEPS of them), shuffled by `seed`."""
+def mnist_batches(batch: int, seed: int, steps: int = MNIST_STEPS
+                  ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The first epoch's batches (at most `steps` of them), shuffled by `seed`."""
     images, labels = mnist_arrays(train=True)
     order = np.random.default_rng(seed).permutation(len(images))
-    steps = min(MNIST_STEPS, len(images) // batch)
+    steps = min(steps, len(images) // batch)
     return [(images[order[i * batch:(i + 1) * batch]], labels[order[i * batch:(i + 1) * batch]])
             for i in range(steps)]
 
@@ -77,6 +80,21 @@ def run_mnist(variant: Any, batch: int, seed: int,
     test_images, test_labels = mnist_arrays(train=False)
     accuracy = float((net.logits(test_images).argmax(axis=1) == test_labels).mean())
     return {**timing, "accuracy": accuracy}
+
+
+def cnn_batches(batch: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The first CNN_STEPS batches of the epoch, as images (B, 1, 28, 28)."""
+    return [(x.reshape(-1, 1, 28, 28), y) for x, y in mnist_batches(batch, seed, CNN_STEPS)]
+
+
+def run_cnn(variant: Any, batch: int, seed: int,
+            profiler: cProfile.Profile | None = None) -> dict[str, float]:
+    batches = cnn_batches(batch, seed)
+    net = variant.CnnNet(seed)
+    timing = train(net, batches, profiler)
+    test_images, test_labels = mnist_arrays(train=False)
+    logits = net.logits(test_images.reshape(-1, 1, 28, 28))
+    return {**timing, "accuracy": float((logits.argmax(axis=1) == test_labels).mean())}
 
 
 def regression_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -137,6 +155,8 @@ def run(workload: str, variant_name: str, seed: int,
     variant = importlib.import_module(VARIANT_MODULES[variant_name])
     if workload.startswith("mnist-"):
         return run_mnist(variant, int(workload.split("-")[1]), seed, profiler)
+    if workload.startswith("cnn-"):
+        return run_cnn(variant, int(workload.split("-")[1]), seed, profiler)
     if workload == "memory":
         return run_memory(variant, seed)
     runners = {"regression": run_regression, "xor": run_xor}
@@ -177,11 +197,13 @@ def by_hand_phases(net: Any, batches: list[tuple[np.ndarray, np.ndarray]]) -> di
 
 
 def phases(workload: str, seed: int) -> str:
-    """Where a step's time goes, autodiff beside numpy by hand (MNIST and regression)."""
+    """Where a step's time goes, autodiff beside numpy by hand (MNIST, CNN and regression)."""
     from autodiff.backward import topological_order
     from benchmarks import by_hand, with_autodiff
     if workload.startswith("mnist-"):
         batches, make = mnist_batches(int(workload.split("-")[1]), seed), "MnistNet"
+    elif workload.startswith("cnn-"):
+        batches, make = cnn_batches(int(workload.split("-")[1]), seed), "CnnNet"
     else:
         batches, make = regression_batches(seed), "RegressionNet"
     net = getattr(with_autodiff, make)(seed)

@@ -19,7 +19,7 @@ from demos.common import write_json
 
 # Every demo in reading order. A name is enabled once its module exists in the package.
 ORDER = ("gradient_descent", "backprop", "activations_init", "regression", "xor",
-         "optimizers", "mnist")
+         "optimizers", "mnist", "mnist_cnn")
 
 
 def available() -> list[str]:

@@ -7,11 +7,13 @@
 """
 from . import data, functional, init
 from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from .batchnorm import BatchNorm1d
-from .dropout import Dropout
+from .batchnorm import BatchNorm1d, BatchNorm2d
+from .conv import Conv2d
+from .dropout import Dropout, Dropout2d
 from .flatten import Flatten
 from .linear import Identity, Linear
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import BUILTIN_LAYERS, Module, ModuleList, Parameter, Sequential, StateDictError
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .serialization import from_json, load, save
 from .summary import summary

@@ -1,11 +1,14 @@
-"""BatchNorm1d: normalise each feature over the batch, with learned scale and shift."""
+"""BatchNorm1d and BatchNorm2d: normalise each channel over the batch (and over its
+positions), with a learned scale and shift. Both are `_BatchNorm`; they differ only in
+the input shapes they accept."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 import autodiff as ad
+from autodiff import tracing
 from autodiff.errors import ShapeError
 from autodiff.tensor import Tensor
 
@@ -14,8 +17,89 @@ from . import init
 from .module import Module, Parameter, builtin_layer, check_size
 
 
+class _BatchNorm(Module):
+    """y = (x - E[x]) / √(Var[x] + eps) · γ + β per channel (dim 1), the statistics taken
+    over every other dim: the batch and, for sequences or images, the positions.
+
+    In training, E[x] and Var[x] are the batch's (the variance biased, dividing by n) and
+    the running estimates are updated: running = (1 - momentum) · running + momentum ·
+    batch statistic, with the unbiased variance (dividing by n - 1); momentum=None
+    gives a cumulative average (momentum = 1 / num_batches_tracked). In eval mode the
+    running estimates are used and left unchanged. With track_running_stats=False there
+    are none, and batch statistics are used in both modes. The math is
+    `nn.functional.batch_norm`; a subclass says which input shapes it takes.
+    """
+
+    input_dims: ClassVar[tuple[int, ...]]        # the accepted input.ndim
+    input_shapes: ClassVar[str]                  # the same, for error messages ("C" = channels)
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True) -> None:
+        super().__init__()
+        check_size(type(self).__name__, "num_features", num_features)
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        self.register_parameter("weight", Parameter(ad.ones(num_features)) if affine else None)
+        self.register_parameter("bias", Parameter(ad.zeros(num_features)) if affine else None)
+        if track_running_stats:
+            self.register_buffer("running_mean", ad.zeros(num_features))
+            self.register_buffer("running_var", ad.ones(num_features))
+            self.register_buffer("num_batches_tracked", ad.tensor(0, dtype=np.int64))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            init.zeros_(self.running_mean)
+            init.ones_(self.running_var)
+            init.zeros_(self.num_batches_tracked)
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in self.input_dims or input.shape[1] != self.num_features:
+            expected = self.input_shapes.replace("C", str(self.num_features))
+            raise ShapeError(f"{self._scope_label()}: expected input of shape {expected}, "
+                             f"got {input.shape}")
+        update = self.training and self.track_running_stats
+        if update:
+            with ad.no_grad():
+                self.num_batches_tracked += 1
+        momentum = self.momentum
+        if momentum is None:        # cumulative average; only read when updating
+            if update and (tracer := tracing.active()) is not None:
+                tracer.unsupported(f"calls {self._scope_label()} with momentum=None, whose "
+                                   f"factor 1 / num_batches_tracked is a Python number "
+                                   f"read from the buffer (give a fixed momentum)")
+            momentum = 1.0 / int(self.num_batches_tracked.item()) if update else 0.0
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight,
+                            self.bias, training=self.training or self.running_mean is None,
+                            momentum=momentum, eps=self.eps)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"num_features": self.num_features, "eps": self.eps,
+                "momentum": self.momentum, "affine": self.affine,
+                "track_running_stats": self.track_running_stats}
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+    def _scope_label(self) -> str:
+        return f"{type(self).__name__}({self.num_features})"
+
+
 @builtin_layer
-class BatchNorm1d(Module):
+class BatchNorm1d(_BatchNorm):
     """y = (x - E[x]) / √(Var[x] + eps) · γ + β, per feature (Ioffe & Szegedy, 2015).
 
     In training, E[x] and Var[x] are the batch's (the variance biased, dividing by n) and
@@ -47,61 +131,39 @@ class BatchNorm1d(Module):
     (tensor([0.2, 2. ]), tensor([ 1.1, 20.9]))
     """
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True) -> None:
-        super().__init__()
-        check_size("BatchNorm1d", "num_features", num_features)
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        self.register_parameter("weight", Parameter(ad.ones(num_features)) if affine else None)
-        self.register_parameter("bias", Parameter(ad.zeros(num_features)) if affine else None)
-        if track_running_stats:
-            self.register_buffer("running_mean", ad.zeros(num_features))
-            self.register_buffer("running_var", ad.ones(num_features))
-            self.register_buffer("num_batches_tracked", ad.tensor(0, dtype=np.int64))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+    input_dims = (2, 3)
+    input_shapes = "(N, C) or (N, C, L)"
 
-    def reset_running_stats(self) -> None:
-        if self.track_running_stats:
-            init.zeros_(self.running_mean)
-            init.ones_(self.running_var)
-            init.zeros_(self.num_batches_tracked)
 
-    def reset_parameters(self) -> None:
-        self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            init.zeros_(self.bias)
+@builtin_layer
+class BatchNorm2d(_BatchNorm):
+    """y = (x - E[x]) / √(Var[x] + eps) · γ + β, per channel of a batch of images: each
+    channel's mean and variance are taken over the batch and every pixel, N·H·W values
+    (spatial batch normalisation, Ioffe & Szegedy, 2015). Training and eval behave as in
+    BatchNorm1d: batch statistics (biased variance) in training, with the running
+    estimates updated by momentum (unbiased variance); the running estimates in eval.
 
-    def forward(self, input: Tensor) -> Tensor:
-        if input.ndim not in (2, 3) or input.shape[1] != self.num_features:
-            raise ShapeError(f"BatchNorm1d({self.num_features}): expected input of shape "
-                             f"(N, {self.num_features}) or (N, {self.num_features}, L), "
-                             f"got {input.shape}")
-        update = self.training and self.track_running_stats
-        if update:
-            self.num_batches_tracked.data[...] += 1
-        momentum = self.momentum
-        if momentum is None:        # cumulative average; only read when updating
-            momentum = 1.0 / int(self.num_batches_tracked.item()) if update else 0.0
-        return F.batch_norm(input, self.running_mean, self.running_var, self.weight,
-                            self.bias, training=self.training or self.running_mean is None,
-                            momentum=momentum, eps=self.eps)
+    Args:
+        num_features: C, the number of channels.
+        eps: added to the variance for stability (default 1e-5).
+        momentum: weight of the newest batch in the running estimates (default 0.1;
+            None for a cumulative average).
+        affine: learn γ (weight, initialised to 1) and β (bias, initialised to 0).
+        track_running_stats: keep running_mean (0), running_var (1) and
+            num_batches_tracked (int64 0) as buffers.
 
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"num_features": self.num_features, "eps": self.eps,
-                "momentum": self.momentum, "affine": self.affine,
-                "track_running_stats": self.track_running_stats}
+    Shape:
+        input (N, C, H, W); output the same.
 
-    def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+    Example:
+    >>> import autodiff as ad, nn
+    >>> bn = nn.BatchNorm2d(1)
+    >>> y = bn(ad.tensor([[[[1.0, 3.0]]], [[[5.0, 7.0]]]]))     # 4 values: mean 4, var 5
+    >>> (y.data.ravel() * 5 ** 0.5).round(4)
+    array([-3., -1.,  1.,  3.], dtype=float32)
+    >>> bn
+    BatchNorm2d(1, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+    """
 
-    def _scope_label(self) -> str:
-        return f"BatchNorm1d({self.num_features})"
+    input_dims = (4,)
+    input_shapes = "(N, C, H, W)"

@@ -37,6 +37,34 @@ def test_mnist_by_hand_is_the_same_math_as_the_library():
     np.testing.assert_allclose(ours.logits(x), log_probs, rtol=1e-4, atol=1e-5)
 
 
+def test_cnn_by_hand_is_the_same_math_as_the_library():
+    """The hand-written im2col CNN and the library's Conv2d/MaxPool2d net give the same
+    losses step by step from the same weights, and the same logits after training."""
+    rng = np.random.default_rng(1)
+    hand, ours = by_hand.CnnNet(seed=0), with_autodiff.CnnNet(seed=0)
+    assert (hand.channels, hand.kernel) == (ours.channels, ours.kernel)
+    same_start(ours, hand)
+    for _ in range(5):
+        x = rng.random((8, 1, 28, 28), dtype=np.float32)
+        y = rng.integers(0, 10, 8)
+        assert ours.train_step(x, y) == pytest.approx(hand.train_step(x, y), rel=1e-5)
+    for param, value in zip(ours.model.parameters(), hand.adam.params):
+        np.testing.assert_allclose(param.data, value, rtol=1e-4, atol=1e-6)
+    x = rng.random((6, 1, 28, 28), dtype=np.float32)
+    logits = hand.logits(x)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(ours.logits(x), log_probs, rtol=1e-4, atol=1e-5)
+
+
+def test_by_hand_pooling_breaks_ties_like_the_library():
+    """Both give a window's gradient to its first maximum in row-major order."""
+    a = np.array([[[[1.0, 1.0], [1.0, 0.0]]]], dtype=np.float32)
+    pooled, masks = by_hand.max_pool_2x2(a)
+    grad = by_hand.max_unpool_2x2(np.full_like(pooled, 3.0), masks)
+    np.testing.assert_array_equal(grad, [[[[3.0, 0.0], [0.0, 0.0]]]])
+
+
 def test_phases_split_a_step_and_count_the_graph():
     batches = workloads.regression_batches(seed=0, steps=50)
     ours = workloads.autodiff_phases(with_autodiff.RegressionNet(seed=0), batches)

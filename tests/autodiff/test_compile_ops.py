@@ -12,6 +12,7 @@ import pytest
 
 import autodiff as ad
 import nn
+import optim
 from autodiff.function import Function
 from nn import functional as F
 
@@ -57,6 +58,14 @@ CASES: dict[str, tuple[Callable[..., ad.Tensor], list[Input]]] = {
     "Linear": (F.linear, [(3, 4), (2, 4), (2,)]),
     "MSELoss": (F.mse_loss, [(3, 4), (3, 4)]),
     "NLLLoss": (lambda a, t: F.nll_loss(F.log_softmax(a, dim=1), t), [(3, 4), labels]),
+    "Conv2d": (lambda a, w, b: F.conv2d(a, w, b, stride=(1, 2), padding=1, groups=2),
+               [(2, 4, 5, 6), (6, 2, 3, 2), (6,)]),
+    "MaxPool2d": (lambda a: F.max_pool2d(a, 2, stride=1, padding=1), [(2, 3, 5, 4)]),
+    "MaxPositions": (lambda a: F.max_pool2d(a, 2, return_indices=True)[1], [(2, 3, 5, 4)]),
+    "AvgPool2d": (lambda a: F.avg_pool2d(a, 3, stride=2, padding=1, ceil_mode=True),
+                  [(2, 3, 5, 4)]),
+    "Unfold": (lambda a: F.unfold(a, 2, dilation=2, padding=1), [(2, 3, 4, 5)]),
+    "Fold": (lambda a: F.fold(a, (3, 4), 2), [(2, 8, 6)]),
     "Max": (lambda a: a.max() + a.max(dim=1).values.sum(), [(3, 4)]),
     "Min": (lambda a: a.min() + a.min(dim=0).values.sum(), [(3, 4)]),
     "Mean": (lambda a: a.mean(dim=0), [(3, 4)]),
@@ -192,3 +201,62 @@ def test_probabilities_are_checked_on_every_replay() -> None:
     with pytest.raises(ad.DomainError, match="from 0.5 to 1.5"):
         loss(ad.tensor([0.5, 1.5]), t)
     assert loss.cache_info().replays == 1
+
+
+def test_dropout2d_draws_a_new_channel_mask_on_every_replay() -> None:
+    compiled = ad.compile(lambda x: F.dropout2d(x, p=0.5))
+    x = ad.ones(2, 8, 1, 1)
+    ad.manual_seed(3)
+    eager = [F.dropout2d(x, p=0.5).tolist() for _ in range(4)]
+    ad.manual_seed(3)
+    assert [compiled(x).tolist() for _ in range(4)] == eager and eager[2] != eager[3]
+    assert compiled.cache_info().replays == 3
+
+
+def batch_norm_net(momentum: float | None) -> tuple[nn.Module, Any]:
+    ad.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4, momentum=momentum),
+                          nn.ReLU(), nn.Flatten(), nn.Linear(4 * 5 * 5, 3))
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x: ad.Tensor, y: ad.Tensor) -> ad.Tensor:
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.detach()
+
+    return model, step
+
+
+def test_batch_norm_running_statistics_are_updated_on_every_replay() -> None:
+    rng = np.random.default_rng(0)
+    batches = [(ad.tensor(rng.normal(size=(6, 1, 5, 5)).astype(np.float32)),
+                ad.tensor(rng.integers(0, 3, 6))) for _ in range(5)]
+    runs = []
+    for compile_ in (False, True):
+        model, step = batch_norm_net(momentum=0.1)
+        step = ad.compile(step, fullgraph=True) if compile_ else step
+        losses = [step(x, y).item() for x, y in batches]
+        bn = model[1]
+        runs.append((losses, bn.running_mean.tolist(), bn.running_var.tolist(),
+                     bn.num_batches_tracked.item()))
+        model.eval()                                  # eval uses the running statistics
+        evaluate = ad.compile(model.forward, fullgraph=True) if compile_ else model.forward
+        with ad.no_grad():
+            runs[-1] += tuple(evaluate(x).tolist() for x, _ in batches[:2])
+    assert runs[1] == runs[0]
+    assert runs[0][3] == 5 and runs[0][1] != [0.0] * 4
+    assert step.cache_info().replays == 4 and evaluate.cache_info().replays == 1
+
+
+def test_batch_norm_with_a_cumulative_average_falls_back_to_eager() -> None:
+    model, step = batch_norm_net(momentum=None)
+    compiled = ad.compile(step)
+    x, y = ad.randn(6, 1, 5, 5), ad.tensor([0, 1, 2, 0, 1, 2])
+    with pytest.warns(ad.CompileWarning, match=r"BatchNorm2d\(4\) with momentum=None"):
+        compiled(x, y)
+    compiled(x, y)
+    assert model[1].num_batches_tracked.item() == 2
+    with pytest.raises(ad.CompileError, match="momentum=None"):
+        ad.compile(step, fullgraph=True)(x, y)

@@ -205,6 +205,10 @@ def named(name, requires_grad=True, shape=(2, 2)):
     (lambda: linear(named("x", False, (3, 2)), named("w")), ("x", None)),
     (lambda: linear(named("x", True, (3, 2)), named("w", False)),
      (None, "w")),
+    (lambda: ad.conv2d(named("x", False, (1, 1, 3, 3)), named("w", True, (1, 1, 2, 2))),
+     ("x", None)),                                            # dL/dW = Σ dL/dy · unfold(x)ᵀ
+    (lambda: ad.conv2d(named("x", True, (1, 1, 3, 3)), named("w", False, (1, 1, 2, 2))),
+     (None, "w")),                                            # dL/dx = fold(Wᵀ · dL/dy)
 ])
 def test_ops_save_only_what_their_backward_needs(expression, saved):
     assert saved_inputs(expression()) == saved

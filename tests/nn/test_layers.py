@@ -1,6 +1,7 @@
 """The layers (nn/linear.py, activation.py, flatten.py, dropout.py, batchnorm.py): numbers
 by hand, PyTorch on the same weights (values and gradients, float32 and float64),
-initialisation statistics, Dropout's statistics and BatchNorm's running estimates."""
+initialisation statistics, Dropout's and Dropout2d's statistics and BatchNorm's (1-D and
+2-D) running estimates. Conv2d and pooling are in test_conv_layers.py."""
 import numpy as np
 import pytest
 
@@ -177,7 +178,33 @@ def test_dropout_is_exact_identity_in_eval_and_at_the_extremes():
         nn.Dropout(1.5)
 
 
-# ---------------------------------------------------------------- BatchNorm1d
+# ---------------------------------------------------------------- Dropout2d
+
+def test_dropout2d_drops_whole_channels_at_rate_p():
+    ad.manual_seed(4)
+    p = 0.25
+    y = nn.Dropout2d(p)(ad.full((100, 40, 3, 5), 2.0)).data
+    per_channel = y.reshape(100, 40, -1)
+    assert np.all(per_channel.min(axis=2) == per_channel.max(axis=2))   # all or nothing
+    kept = per_channel[:, :, 0] != 0
+    assert abs(kept.mean() - (1 - p)) < 3 * np.sqrt(p * (1 - p) / kept.size)
+    np.testing.assert_allclose(y[y != 0], 2.0 / (1 - p), rtol=1e-6)
+
+
+def test_dropout2d_gradient_eval_and_errors():
+    x = ad.randn(4, 6, 2, 2, requires_grad=True)
+    y = nn.Dropout2d(0.5)(x)
+    y.backward(ad.ones(4, 6, 2, 2))
+    np.testing.assert_array_equal(x.grad.data, (y.data != 0) * 2.0)     # d(x·mask)/dx = mask
+    assert nn.Dropout2d(0.5).eval()(x) is x
+    with pytest.raises(ad.ShapeError, match=r"dropout2d: expected a 4-D input \(N, C, H, W\), "
+                                            r"got shape \(6, 2, 2\); add a batch dim"):
+        nn.Dropout2d()(x[0])
+    with pytest.raises(ValueError, match="Dropout2d: p is the probability"):
+        nn.Dropout2d(-0.1)
+
+
+# ---------------------------------------------------------------- BatchNorm1d and BatchNorm2d
 
 def run_batchnorm_steps(torch, ours, theirs, inputs, dtype):
     """Several training steps (outputs, gradients, running statistics), then eval."""
@@ -212,6 +239,35 @@ def test_batchnorm_training_steps_then_eval_match_torch(dtype, shape, options):
         ours.bias.data[...] = [0.1, 0.2, -0.3]
     run_batchnorm_steps(torch, ours, torch.nn.BatchNorm1d(3, **options), inputs, dtype)
     assert ours.num_batches_tracked.item() == 4
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("options", [{}, {"momentum": None}, {"affine": False}])
+def test_batchnorm2d_training_steps_then_eval_match_torch(dtype, options):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    inputs = [rng.standard_normal((4, 3, 5, 6)) * (step + 1) - step for step in range(3)]
+    ours = nn.BatchNorm2d(3, **options)
+    if ours.affine:
+        ours.weight.data[...] = [0.5, -1.5, 2.0]
+        ours.bias.data[...] = [0.3, 0.0, -0.2]
+    run_batchnorm_steps(torch, ours, torch.nn.BatchNorm2d(3, **options), inputs, dtype)
+    assert ours.num_batches_tracked.item() == 3
+
+
+def test_batchnorm2d_takes_statistics_over_the_batch_and_the_pixels():
+    bn = nn.BatchNorm2d(2, eps=0.0, momentum=1.0)
+    x = np.stack([np.arange(8.0).reshape(2, 2, 2), -np.arange(8.0).reshape(2, 2, 2)], axis=1)
+    y = bn(ad.tensor(x)).data                                    # x: (2, 2, 2, 2)
+    for c in range(2):
+        values = x[:, c]
+        np.testing.assert_allclose(y[:, c], (values - values.mean()) / values.std(), rtol=1e-6)
+    np.testing.assert_allclose(bn.running_mean.data, [3.5, -3.5], rtol=1e-6)
+    np.testing.assert_allclose(bn.running_var.data, [np.var(np.arange(8.0), ddof=1)] * 2,
+                               rtol=1e-6)
+    with pytest.raises(ad.ShapeError, match=r"BatchNorm2d\(2\): expected input of shape "
+                                            r"\(N, 2, H, W\), got \(2, 5, 5\)"):
+        bn(ad.zeros(2, 5, 5))
 
 
 def test_batchnorm_without_running_stats_uses_batch_statistics_in_eval():

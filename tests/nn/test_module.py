@@ -236,7 +236,14 @@ def test_hyperparameters_rebuild_every_builtin_layer():
                              track_running_stats=False),
               nn.MSELoss(reduction="sum"), nn.L1Loss(), nn.BCELoss(), nn.BCEWithLogitsLoss(),
               nn.NLLLoss(reduction="none"), nn.CrossEntropyLoss(), nn.Sequential(),
-              nn.ModuleList()]
+              nn.ModuleList(),
+              nn.Conv2d(4, 8, (3, 5), stride=(2, 1), padding=1, dilation=2, groups=2,
+                        bias=False),
+              nn.MaxPool2d((2, 3), stride=1, padding=1, ceil_mode=True, return_indices=True),
+              nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False,
+                           divisor_override=2),
+              nn.AdaptiveAvgPool2d((None, 2)), nn.BatchNorm2d(3, momentum=None),
+              nn.Dropout2d(0.2)]
     assert {type(m).__name__ for m in layers} == set(nn.BUILTIN_LAYERS)
     for layer in layers:
         assert nn.BUILTIN_LAYERS[type(layer).__name__] is type(layer)

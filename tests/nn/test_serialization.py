@@ -25,6 +25,28 @@ def mlp() -> nn.Sequential:
     return nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 2))
 
 
+def cnn() -> nn.Sequential:
+    """Every image layer: Conv2d, BatchNorm2d, both pools, Dropout2d, global pooling."""
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding="same"), nn.BatchNorm2d(4), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Dropout2d(0.2),
+                         nn.Conv2d(4, 6, (3, 2), stride=(1, 2), groups=2, bias=False),
+                         nn.AvgPool2d(2, ceil_mode=True), nn.AdaptiveAvgPool2d((1, 1)),
+                         nn.Flatten(), nn.Linear(6, 3))
+
+
+def trained_cnn() -> nn.Sequential:
+    """cnn after two SGD steps: weights and BatchNorm2d's running stats moved."""
+    ad.manual_seed(1)
+    model = cnn()
+    for _ in range(2):
+        loss = (model(ad.randn(8, 1, 10, 10)) * ad.arange(3, dtype=ad.float32)).sum()
+        model.zero_grad()
+        loss.backward()
+        for param in model.parameters():
+            param.data -= 0.1 * param.grad.data
+    return model.eval()
+
+
 def bn_model() -> nn.Sequential:
     return nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.LeakyReLU(0.2),
                          nn.Dropout(0.3), nn.Linear(6, 3), nn.Softmax(dim=1))
@@ -336,6 +358,21 @@ def test_batchnorm_model_round_trip_keeps_running_stats_mode_and_dtype(dtype: ty
     np.testing.assert_array_equal(out.data, model(x).data)
 
 
+def test_conv_net_round_trip_rebuilds_every_image_layer(tmp_path: Path) -> None:
+    model = trained_cnn()
+    path = tmp_path / "cnn.safetensors"
+    nn.save(model, path)
+    loaded = nn.load(path)
+    assert repr(loaded) == repr(model) and not loaded.training
+    assert_same_state(model, loaded)
+    assert list(loaded.state_dict())[:7] == ["0.weight", "0.bias", "1.weight", "1.bias",
+                                             "1.running_mean", "1.running_var",
+                                             "1.num_batches_tracked"]
+    x = ad.randn(3, 1, 10, 10)
+    np.testing.assert_array_equal(loaded(x).data, model(x).data)
+    assert repr(nn.from_json(model.to_json())) == repr(model)
+
+
 def test_training_mode_is_saved_too(tmp_path: Path) -> None:
     nn.save(bn_model().train(), tmp_path / "m.safetensors")
     assert nn.load(tmp_path / "m.safetensors").training
@@ -485,6 +522,45 @@ def test_torch_loads_our_file_and_computes_the_same(tmp_path: Path) -> None:
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(ours(ad.tensor(x)).data, expected, rtol=1e-5, atol=1e-6)
+
+
+def _torch_cnn(torch):
+    tn = torch.nn
+    return tn.Sequential(tn.Conv2d(1, 4, 3, padding="same"), tn.BatchNorm2d(4), tn.ReLU(),
+                         tn.MaxPool2d(2), tn.Dropout2d(0.2),
+                         tn.Conv2d(4, 6, (3, 2), stride=(1, 2), groups=2, bias=False),
+                         tn.AvgPool2d(2, ceil_mode=True), tn.AdaptiveAvgPool2d((1, 1)),
+                         tn.Flatten(), tn.Linear(6, 3))
+
+
+def test_torch_loads_our_conv_net_and_computes_the_same(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import load_file
+    model = trained_cnn()
+    nn.save(model, tmp_path / "cnn.safetensors")
+    reference = _torch_cnn(torch)
+    reference.load_state_dict(load_file(tmp_path / "cnn.safetensors"))
+    reference.eval()
+    x = np.random.default_rng(3).standard_normal((5, 1, 10, 10)).astype(np.float32)
+    with torch.no_grad():
+        expected = reference(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(model(ad.tensor(x)).data, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_we_load_a_conv_net_written_by_torch(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_file
+    torch.manual_seed(0)
+    reference = _torch_cnn(torch)
+    with torch.no_grad():
+        reference(torch.randn(16, 1, 10, 10))             # move the running stats
+    reference.eval()
+    save_file(reference.state_dict(), tmp_path / "torch_cnn.safetensors")
+    model = nn.load(tmp_path / "torch_cnn.safetensors", cnn()).eval()
+    x = np.random.default_rng(4).standard_normal((5, 1, 10, 10)).astype(np.float32)
+    with torch.no_grad():
+        expected = reference(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(model(ad.tensor(x)).data, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_we_load_a_file_written_by_torch(tmp_path: Path) -> None:

@@ -67,3 +67,42 @@ def test_summary_rejects_a_bad_input_shape():
     with pytest.raises(ValueError, match="shape of one sample"):
         nn.summary(nn.Linear(2, 2), input_shape=(None, 2))
     assert "(None, 3)" in nn.summary(nn.Linear(2, 3), input_shape=2)
+
+
+CNN_TABLE = """\
+_________________________________________________________________
+Layer (type)                 Output Shape              Param #
+=================================================================
+0 (Conv2d)                   (None, 8, 28, 28)         80
+_________________________________________________________________
+1 (BatchNorm2d)              (None, 8, 28, 28)         32
+_________________________________________________________________
+2 (ReLU)                     (None, 8, 28, 28)         0
+_________________________________________________________________
+3 (MaxPool2d)                (None, 8, 14, 14)         0
+_________________________________________________________________
+4 (Dropout2d)                (None, 8, 14, 14)         0
+_________________________________________________________________
+5 (Conv2d)                   (None, 16, 12, 12)        1,168
+_________________________________________________________________
+6 (AdaptiveAvgPool2d)        (None, 16, 1, 1)          0
+_________________________________________________________________
+7 (Flatten)                  (None, 16)                0
+_________________________________________________________________
+8 (Linear)                   (None, 10)                170
+=================================================================
+Total params: 1,450
+Trainable params: 1,434
+Non-trainable params: 16
+_________________________________________________________________"""
+
+
+def test_summary_of_a_conv_net_shows_image_shapes_and_counts(capsys):
+    """Conv2d(1, 8, 3): 8·1·3·3 + 8 = 80; BatchNorm2d(8): γ, β and the two running
+    statistics, 16 of them non-trainable; Conv2d(8, 16, 3) without padding: 28 → 12 after
+    the pool, 16·8·9 + 16 = 1,168 parameters."""
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Dropout2d(0.25), nn.Conv2d(8, 16, 3),
+                          nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(16, 10))
+    assert nn.summary(model, input_shape=(1, 28, 28)) == CNN_TABLE
+    assert capsys.readouterr().out == CNN_TABLE + "\n"

@@ -1,0 +1,181 @@
+"""Pooling layers: MaxPool2d, AvgPool2d (autodiff/ops/pool.py) and AdaptiveAvgPool2d."""
+from __future__ import annotations
+
+from typing import Any
+
+from autodiff.ops import pool
+from autodiff.tensor import Tensor
+
+from . import functional as F
+from .module import Module, builtin_layer
+
+
+def _as_given(value: Any) -> Any:
+    """An int, a tuple or None as given; a list (as JSON gives back a tuple) as a tuple."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+@builtin_layer
+class MaxPool2d(Module):
+    """The maximum of each window of every channel:
+
+        y[n, c, p, q] = max_{i,j} x̃[n, c, p·sh + i·dh, q·sw + j·dw]    (x̃ padded with −inf)
+
+    The gradient goes to each window's maximum; when several tie, to the first of them
+    in row-major window order (torch's rule).
+
+    Args:
+        kernel_size: the window, (kh, kw) or one int for both.
+        stride: step between windows (default: kernel_size, windows side by side).
+        padding: −inf added on each side, at most half the kernel (default 0).
+        dilation: spacing between the window's taps (default 1).
+        return_indices: also return, for each output, the position h·W + w of its
+            maximum in the input (int64), as torch does for MaxUnpool2d.
+        ceil_mode: round the number of windows up, adding a last partial window where
+            the input has pixels left over (default False: they are dropped).
+
+    Shape:
+        input (N, C, H, W); output (N, C, H_out, W_out) with
+        H_out = ⌊(H + 2·padding[0] − dilation[0]·(kernel_size[0] − 1) − 1) / stride[0]⌋ + 1
+        (⌈…⌉ with ceil_mode) and W_out likewise.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> pool = nn.MaxPool2d(2)
+    >>> pool(ad.zeros(64, 32, 28, 28)).shape
+    (64, 32, 14, 14)
+    >>> pool
+    MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
+    """
+
+    def __init__(self, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0,
+                 dilation: int | tuple[int, int] = 1, return_indices: bool = False,
+                 ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.kernel_size = _as_given(kernel_size)
+        self.stride = _as_given(kernel_size if stride is None else stride)
+        self.padding = _as_given(padding)
+        self.dilation = _as_given(dilation)
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
+
+    def forward(self, input: Tensor) -> Any:
+        return pool.max_pool2d(input, self.kernel_size, self.stride, self.padding,
+                               self.dilation, self.ceil_mode, self.return_indices, caller=self)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"kernel_size": self.kernel_size, "stride": self.stride,
+                "padding": self.padding, "dilation": self.dilation,
+                "return_indices": self.return_indices, "ceil_mode": self.ceil_mode}
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, dilation={self.dilation}, "
+                f"ceil_mode={self.ceil_mode}")
+
+    def _scope_label(self) -> str:
+        return f"MaxPool2d({self.kernel_size})"
+
+
+@builtin_layer
+class AvgPool2d(Module):
+    """The mean of each window of every channel:
+
+        y[n, c, p, q] = Σ_{i,j} x̃[n, c, p·sh + i, q·sw + j] / divisor    (x̃ zero-padded)
+
+    The divisor is the window's size clipped to the padded input (count_include_pad),
+    or to the input alone, or divisor_override; each pixel's gradient is the sum of
+    dL/dy / divisor over the windows it is in.
+
+    Args:
+        kernel_size: the window, (kh, kw) or one int for both.
+        stride: step between windows (default: kernel_size).
+        padding: zeros added on each side, at most half the kernel (default 0).
+        ceil_mode: round the number of windows up (a last partial window; its part
+            past the padding never counts in the divisor).
+        count_include_pad: count the zero padding in the mean (default True).
+        divisor_override: divide every window by this number instead.
+
+    Shape:
+        input (N, C, H, W); output (N, C, H_out, W_out) with
+        H_out = ⌊(H + 2·padding[0] − kernel_size[0]) / stride[0]⌋ + 1 (⌈…⌉ with ceil_mode).
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> nn.AvgPool2d(2)(ad.arange(16, dtype=ad.float32).reshape(1, 1, 4, 4))
+    tensor([[[[ 2.5,  4.5],
+              [10.5, 12.5]]]])
+    >>> nn.AvgPool2d(3, stride=2, padding=1)
+    AvgPool2d(kernel_size=3, stride=2, padding=1)
+    """
+
+    def __init__(self, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: int | None = None) -> None:
+        super().__init__()
+        self.kernel_size = _as_given(kernel_size)
+        self.stride = _as_given(kernel_size if stride is None else stride)
+        self.padding = _as_given(padding)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, input: Tensor) -> Tensor:
+        return pool.avg_pool2d(input, self.kernel_size, self.stride, self.padding,
+                               self.ceil_mode, self.count_include_pad, self.divisor_override,
+                               caller=self)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"kernel_size": self.kernel_size, "stride": self.stride,
+                "padding": self.padding, "ceil_mode": self.ceil_mode,
+                "count_include_pad": self.count_include_pad,
+                "divisor_override": self.divisor_override}
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def _scope_label(self) -> str:
+        return f"AvgPool2d({self.kernel_size})"
+
+
+@builtin_layer
+class AdaptiveAvgPool2d(Module):
+    """The mean over each cell of an output_size grid laid over the input: cell (p, q)
+    averages rows ⌊p·H / oh⌋ to ⌈(p + 1)·H / oh⌉ − 1 and the columns likewise (torch's
+    cells, which overlap when the sizes do not divide). (1, 1) is global average
+    pooling: one mean per channel, whatever the image size.
+
+    Args:
+        output_size: (oh, ow), or one int for both; None keeps that dim's input size.
+
+    Shape:
+        input (N, C, H, W); output (N, C, oh, ow).
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> gap = nn.AdaptiveAvgPool2d((1, 1))
+    >>> gap(ad.arange(8, dtype=ad.float32).reshape(1, 2, 2, 2))
+    tensor([[[[1.5]],
+    <BLANKLINE>
+             [[5.5]]]])
+    >>> gap
+    AdaptiveAvgPool2d(output_size=(1, 1))
+    """
+
+    def __init__(self, output_size: int | tuple[int | None, int | None]) -> None:
+        super().__init__()
+        self.output_size = _as_given(output_size)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool2d(input, self.output_size, caller=self)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"output_size": self.output_size}
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+    def _scope_label(self) -> str:
+        return f"AdaptiveAvgPool2d({self.output_size})"

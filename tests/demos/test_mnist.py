@@ -2,8 +2,7 @@
 built from, and (marked slow) the full 2-epoch run against the accuracy targets."""
 from __future__ import annotations
 
-import json
-import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,6 @@ import numpy as np
 import pytest
 
 import autodiff as ad
-from demos.__main__ import main
 from demos.mnist import Net, Subset, confusion_matrix, evaluate
 from nn.data import DataLoader, TensorDataset
 
@@ -19,26 +17,10 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PICTURES = ("predictions.png", "confusion_matrix.png", "training_step_graph.png")
 
 
-def data_folder() -> Path:
-    """The folder holding mnist/: $AUTODIFF_DATA, else ../shared/data beside the repo."""
-    default = Path(__file__).resolve().parents[3] / "shared" / "data"
-    folder = Path(os.environ.get("AUTODIFF_DATA") or default)
-    if not (folder / "mnist" / "t10k-images-idx3-ubyte.gz").is_file():
-        pytest.skip(f"MNIST files not found in {folder}/mnist")
-    return folder
-
-
-def run_demo(out: Path, *options: str) -> tuple[dict[str, Any], Path]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AUTODIFF_DATA", str(data_folder()))
-        main(["mnist", "--out", str(out), *options])
-    directory = out / "mnist"
-    return json.loads((directory / "results.json").read_text()), directory
-
-
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
-    return run_demo(tmp_path_factory.mktemp("demos"), "--quick")
+def quick(tmp_path_factory: pytest.TempPathFactory,
+          run_mnist_demo: Callable[..., Any]) -> tuple[dict[str, Any], Path]:
+    return run_mnist_demo("mnist", tmp_path_factory.mktemp("demos"), "--quick")
 
 
 def test_quick_run_sizes(quick: tuple[dict[str, Any], Path]) -> None:
@@ -135,8 +117,9 @@ def test_subset_keeps_the_fast_batch_path() -> None:
 
 
 @pytest.mark.slow
-def test_full_run_reaches_the_documents_accuracy(tmp_path: Path) -> None:
-    results, directory = run_demo(tmp_path)
+def test_full_run_reaches_the_documents_accuracy(tmp_path: Path,
+                                                run_mnist_demo: Callable[..., Any]) -> None:
+    results, directory = run_mnist_demo("mnist", tmp_path)
     accuracy = results["accuracy"]
     assert (results["train_size"], results["test_size"]) == (60000, 10000)
     assert results["steps_per_epoch"] == 4000

@@ -77,7 +77,7 @@ class XorNet(Trained):
         return F.binary_cross_entropy(self.model(torch.from_numpy(x)), torch.from_numpy(y))
 
 
-class CnnNet(Trained):
+class CnnNet(MnistNet):
     """Two conv + ReLU + max-pool blocks, then Linear (the mnist_cnn demo's net)."""
 
     channels, kernel = (16, 32), 5
@@ -90,10 +90,3 @@ class CnnNet(Trained):
                                    nn.Flatten(), nn.Linear(c2 * 7 * 7, 10),
                                    nn.LogSoftmax(dim=1))
         self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
-
-    def loss(self, x: np.ndarray, y: np.ndarray) -> torch.Tensor:
-        return F.nll_loss(self.model(torch.from_numpy(x)), torch.from_numpy(y))
-
-    def logits(self, x: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return self.model(torch.from_numpy(x)).numpy()

@@ -18,6 +18,7 @@ back through one strided slice per kernel tap (a loop over the kh × kw taps onl
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -80,26 +81,37 @@ def fold_array(cols: np.ndarray, size: Pair, kernel: Pair, stride: Pair, padding
                dilation: Pair) -> np.ndarray:
     """col2im: columns (N, C·kh·kw, L) added back onto the pixels they were copied from,
     giving (N, C, H, W) with H, W = size; entries in the padding are dropped."""
-    (top, bottom), (left, right) = padding
     kh, kw = kernel
     oh, ow = output_shape(size, kernel, stride, padding, dilation)
-    n = cols.shape[0]
-    windows = cols.reshape(n, -1, kh, kw, oh, ow)
-    out = np.zeros(windows.shape[:2] + (size[0] + top + bottom, size[1] + left + right),
-                   dtype=cols.dtype)
+    windows = cols.reshape(cols.shape[0], -1, kh, kw, oh, ow)
+    taps = (windows[:, :, i, j] for i in range(kh) for j in range(kw))
+    return fold_taps(taps, windows.shape[:2], cols.dtype, size, kernel, stride, padding,
+                     dilation)
+
+
+def fold_taps(taps: Iterable[np.ndarray], batch_channels: tuple[int, int], dtype: Any,
+              size: Pair, kernel: Pair, stride: Pair, padding: Padding,
+              dilation: Pair) -> np.ndarray:
+    """col2im from one (N, C, oh, ow) array per kernel tap, in row-major tap order: tap
+    (i, j)'s entry for window (p, q) is added onto x̃[n, c, p·sh + i·dh, q·sw + j·dw],
+    giving (N, C, H, W) with H, W = size; entries in the padding are dropped."""
+    (top, bottom), (left, right) = padding
+    kw = kernel[1]
+    oh, ow = output_shape(size, kernel, stride, padding, dilation)
+    out = np.zeros(batch_channels + (size[0] + top + bottom, size[1] + left + right),
+                   dtype=dtype)
     # windows that share no pixel (pooling side by side) each write their own: no need
     # to read what is there (40 % faster for 2 × 2 pooling)
     disjoint = all(count == 1 or s >= d * (k - 1) + 1
                    for count, s, d, k in zip((oh, ow), stride, dilation, kernel))
-    for i in range(kh):                    # one strided slice per kernel tap
+    for tap, values in enumerate(taps):            # one strided slice per kernel tap
+        i, j = divmod(tap, kw)
         rows = slice(i * dilation[0], i * dilation[0] + stride[0] * (oh - 1) + 1, stride[0])
-        for j in range(kw):
-            columns = slice(j * dilation[1], j * dilation[1] + stride[1] * (ow - 1) + 1,
-                            stride[1])
-            if disjoint:
-                out[:, :, rows, columns] = windows[:, :, i, j]
-            else:
-                out[:, :, rows, columns] += windows[:, :, i, j]
+        columns = slice(j * dilation[1], j * dilation[1] + stride[1] * (ow - 1) + 1, stride[1])
+        if disjoint:
+            out[:, :, rows, columns] = values
+        else:
+            out[:, :, rows, columns] += values
     return out[:, :, top:top + size[0], left:left + size[1]]
 
 
@@ -199,14 +211,14 @@ class Conv2d(Function):
         groups = ctx.groups
         grad_rows = grad.reshape(n, groups, out_channels // groups, oh * ow)   # (N, g, O/g, L)
         grad_x = grad_weight = grad_bias = None
-        if need_x:
-            w_rows = weight.reshape(groups, out_channels // groups, -1)     # (g, O/g, K)
-            grad_cols = (w_rows.mT @ grad_rows).reshape(n, -1, oh * ow)    # (N, C·kh·kw, L)
-            grad_x = fold_any(grad_cols, ctx.size, *ctx.window)
         if need_weight:
             cols = ctx.cols if isinstance(x, np.ndarray) else unfold_any(x, *ctx.window)
             cols = cols.reshape(n, groups, -1, oh * ow)                    # (N, g, K, L)
             grad_weight = (grad_rows @ cols.mT).sum(axis=0).reshape(ctx.weight_shape)
+        if need_x:     # last, and the columns (N, C·kh·kw, L) freed by fold: a lower peak
+            w_rows = weight.reshape(groups, out_channels // groups, -1)     # (g, O/g, K)
+            grad_x = fold_any((w_rows.mT @ grad_rows).reshape(n, -1, oh * ow), ctx.size,
+                              *ctx.window)
         if need_bias:
             grad_bias = grad.sum(axis=(0, 2, 3))
         return grad_x, grad_weight, grad_bias

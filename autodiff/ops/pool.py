@@ -1,12 +1,14 @@
 """Pooling over the windows of an NCHW image: max_pool2d and avg_pool2d.
 
-The windows are conv.py's (kernel, stride, padding, dilation; see its docstring), laid
-out by `unfold_array` as (N, C, kh·kw, L): one row per kernel tap, one column per window.
-A pool reduces each column to one value; its backward spreads dL/dy back over the
-column's taps and `fold`s them onto the pixels they came from. That backward is linear
-in dL/dy with constant coefficients (the one-hot of each maximum, or 1 / divisor), so
-with create_graph=True it is recorded from ops (multiplication, reshape, fold) and is
-itself differentiable.
+The windows are conv.py's (kernel, stride, padding, dilation; see its docstring). A pool
+reduces each window to one value; its backward spreads dL/dy back over the window's
+taps and `fold`s them onto the pixels they came from. max_pool2d reads the windows tap
+by tap, as kh·kw strided views (N, C, oh, ow) of the padded input, and its first-order
+backward folds each tap's share straight back, so no copy of the windows is made;
+avg_pool2d sums the columns of `unfold_array`, (N, C, kh·kw, L). Either backward is
+linear in dL/dy with constant coefficients (the one-hot of each maximum, or 1 /
+divisor), so with create_graph=True it is recorded from ops (multiplication, reshape,
+fold) and is itself differentiable.
 
 Padding may be at most half the kernel (as in torch), so every window holds at least
 one input pixel. With ceil_mode=True a last, partial window is added where the input
@@ -29,36 +31,49 @@ from .conv import (
     check_image,
     check_windows_fit,
     fold_any,
+    fold_taps,
     output_shape,
     output_size,
+    pad_array,
     pair,
     symmetric,
     unfold_array,
+    window_view,
 )
 
 # ---------------------------------------------------------------- the windows
 
-def window_max(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding,
-               dilation: Pair) -> tuple[np.ndarray, np.ndarray]:
-    """(windows (N, C, kh·kw, L) of x padded with -inf, their maxima (N, C, L))."""
-    n, c = x.shape[:2]
-    windows = unfold_array(x, kernel, stride, padding, dilation, fill=-np.inf)
-    windows = windows.reshape(n, c, kernel[0] * kernel[1], -1)
-    return windows, windows.max(axis=2)
+def window_taps(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding,
+                dilation: Pair) -> list[np.ndarray]:
+    """The windows of x padded with -inf, one strided view (N, C, oh, ow) per kernel tap
+    in row-major order: taps[i·kw + j][n, c, p, q] = x̃[n, c, p·sh + i·dh, q·sw + j·dw]."""
+    out = output_shape(x.shape[2:], kernel, stride, padding, dilation)
+    view = window_view(pad_array(x, padding, -np.inf), kernel, stride, dilation, out)
+    return [view[:, :, i, j] for i in range(kernel[0]) for j in range(kernel[1])]
 
 
-def first_max(windows: np.ndarray, maxima: np.ndarray) -> np.ndarray:
-    """One-hot along the taps (axis 2) of each window's maximum: the first one in
-    row-major window order when several tie, the first NaN when there is one (torch's
-    rule, a strict `>` scan that lets NaN win)."""
-    is_max = windows == maxima[:, :, None]
-    if np.isnan(maxima).any():
-        is_max |= np.isnan(windows)
-    seen = is_max[:, :, 0].copy()
-    for tap in range(1, windows.shape[2]):        # keep only the first hit of each window
-        is_max[:, :, tap] &= ~seen
-        seen |= is_max[:, :, tap]
-    return is_max
+def taps_max(taps: list[np.ndarray]) -> np.ndarray:
+    """Each window's maximum (N, C, oh, ow), reduced tap by tap (NaN if a tap is NaN)."""
+    maxima = taps[0].copy()
+    for tap in taps[1:]:
+        np.maximum(maxima, tap, out=maxima)
+    return maxima
+
+
+def first_max(taps: list[np.ndarray], maxima: np.ndarray) -> list[np.ndarray]:
+    """For each tap, the bool mask (N, C, oh, ow) of the windows whose maximum it holds:
+    the first one in row-major window order when several tie, the first NaN when there
+    is one (torch's rule, a strict `>` scan that lets NaN win)."""
+    has_nan = bool(np.isnan(maxima).any())
+    masks, seen = [], np.zeros(maxima.shape, dtype=bool)
+    for tap in taps:                               # keep only the first hit of each window
+        hit = tap == maxima
+        if has_nan:
+            hit |= np.isnan(tap)
+        hit &= ~seen
+        seen |= hit
+        masks.append(hit)
+    return masks
 
 
 def averaging_divisor(size: Pair, kernel: Pair, stride: Pair, padding: Padding,
@@ -90,17 +105,21 @@ class MaxPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding=NO_PADDING, dilation=(1, 1)):
-        windows, maxima = window_max(x, kernel_size, stride, padding, dilation)
-        ctx.is_max = first_max(windows, maxima)          # bool (N, C, kh·kw, L): 4× less memory
+        taps = window_taps(x, kernel_size, stride, padding, dilation)
+        maxima = taps_max(taps)
+        ctx.is_max = first_max(taps, maxima)       # bool per tap: 4× less memory than x
         ctx.size, ctx.window = x.shape[2:], (kernel_size, stride, padding, dilation)
-        n, c = x.shape[:2]
-        return maxima.reshape(n, c, *output_shape(x.shape[2:], *ctx.window))
+        return maxima
 
     @staticmethod
     def backward(ctx, grad):
-        n, c, oh, ow = grad.shape
-        grad_cols = ctx.is_max * grad.reshape(n, c, 1, oh * ow)     # dL/dy at each maximum
-        return fold_any(grad_cols.reshape(n, -1, oh * ow), ctx.size, *ctx.window)
+        if isinstance(grad, Tensor):               # create_graph: fold(onehot · dL/dy), recorded
+            n, c, oh, ow = grad.shape
+            onehot = np.stack(ctx.is_max, axis=2).reshape(n, c, -1, oh * ow)
+            grad_cols = onehot * grad.reshape(n, c, 1, oh * ow)
+            return fold_any(grad_cols.reshape(n, -1, oh * ow), ctx.size, *ctx.window)
+        return fold_taps((grad * is_max for is_max in ctx.is_max), grad.shape[:2],
+                         grad.dtype, ctx.size, *ctx.window)
 
 
 class AvgPool2d(Function):
@@ -140,12 +159,12 @@ class MaxPositions(Function):
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding=NO_PADDING, dilation=(1, 1)):
-        windows, maxima = window_max(x, kernel_size, stride, padding, dilation)
-        taps = np.arange(windows.shape[2])[:, None]
-        tap = (first_max(windows, maxima) * taps).sum(axis=2)            # (N, C, L)
+        taps = window_taps(x, kernel_size, stride, padding, dilation)
+        masks = first_max(taps, taps_max(taps))
+        tap = sum(index * is_max for index, is_max in enumerate(masks))   # (N, C, oh, ow)
         i, j = np.divmod(tap, kernel_size[1])
         oh, ow = output_shape(x.shape[2:], kernel_size, stride, padding, dilation)
-        p, q = np.divmod(np.arange(oh * ow), ow)
+        p, q = np.divmod(np.arange(oh * ow).reshape(oh, ow), ow)
         row = p * stride[0] - padding[0][0] + i * dilation[0]
         column = q * stride[1] - padding[1][0] + j * dilation[1]
         return (row * x.shape[3] + column).astype(np.int64).reshape(x.shape[:2] + (oh, ow))

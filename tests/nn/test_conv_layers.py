@@ -8,30 +8,6 @@ import autodiff as ad
 import nn
 
 DTYPES = [np.float32, np.float64]
-TOLERANCE = {np.float32: {"rtol": 1e-5, "atol": 1e-6}, np.float64: {"rtol": 1e-12, "atol": 1e-13}}
-
-
-def matches_torch(torch, ours, theirs, x, dtype):
-    """Our weights copied into the torch layer, the same input and upstream gradient:
-    outputs, input gradients and parameter gradients agree."""
-    ours.to(dtype)
-    theirs.load_state_dict({k: torch.from_numpy(np.array(v.data))
-                            for k, v in ours.state_dict().items()})
-    theirs.to(getattr(torch, np.dtype(dtype).name))
-    x = np.asarray(x, dtype=dtype)
-    xa, xt = ad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    ya, yt = ours(xa), theirs(xt)
-    assert ya.dtype == dtype
-    np.testing.assert_allclose(ya.data, yt.detach().numpy(), **TOLERANCE[dtype])
-    upstream = np.random.default_rng(0).standard_normal(ya.shape).astype(dtype)
-    ya.backward(upstream)
-    yt.backward(torch.from_numpy(upstream))
-    np.testing.assert_allclose(xa.grad.data, xt.grad.numpy(), **TOLERANCE[dtype])
-    theirs_params = dict(theirs.named_parameters())
-    for name, p in ours.named_parameters():
-        assert p.grad.dtype == dtype
-        np.testing.assert_allclose(p.grad.data, theirs_params[name].grad.numpy(),
-                                   **TOLERANCE[dtype], err_msg=name)
 
 
 CONVS = [((3, 8, 3), {}),
@@ -47,10 +23,10 @@ CONVS = [((3, 8, 3), {}),
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("args, kwargs", CONVS)
-def test_conv2d_matches_torch(args, kwargs, dtype):
-    torch = pytest.importorskip("torch")
+def test_conv2d_matches_torch(torch_oracle, args, kwargs, dtype):
+    torch = torch_oracle.torch
     x = np.random.default_rng(1).standard_normal((2, args[0], 9, 8))
-    matches_torch(torch, nn.Conv2d(*args, **kwargs), torch.nn.Conv2d(*args, **kwargs), x, dtype)
+    torch_oracle.compare(nn.Conv2d(*args, **kwargs), torch.nn.Conv2d(*args, **kwargs), x, dtype)
 
 
 @pytest.mark.parametrize("args, kwargs", CONVS)
@@ -132,11 +108,11 @@ POOLS = [("MaxPool2d", (2,), {}),
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name, args, kwargs", POOLS)
-def test_pooling_matches_torch(name, args, kwargs, dtype):
-    torch = pytest.importorskip("torch")
+def test_pooling_matches_torch(torch_oracle, name, args, kwargs, dtype):
+    torch = torch_oracle.torch
     x = np.random.default_rng(2).standard_normal((2, 3, 9, 7))
     ours, theirs = getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
-    matches_torch(torch, ours, theirs, x, dtype)
+    torch_oracle.compare(ours, theirs, x, dtype)
     assert repr(ours) == repr(theirs)
 
 

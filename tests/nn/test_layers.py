@@ -9,38 +9,6 @@ import autodiff as ad
 import nn
 
 DTYPES = [np.float32, np.float64]
-TOLERANCE = {np.float32: {"rtol": 1e-5, "atol": 1e-6}, np.float64: {"rtol": 1e-12, "atol": 1e-13}}
-
-
-def torch_copy(torch, ours, theirs, dtype):
-    """Give the torch module our weights (and buffers), in `dtype`."""
-    theirs.load_state_dict({k: torch.from_numpy(np.array(v.data)) for k, v in
-                            ours.state_dict().items()})
-    return theirs.to(getattr(torch, np.dtype(dtype).name))
-
-
-def compare_with_torch(torch, ours, theirs, x, dtype, upstream_seed=0, sync=True):
-    """Same weights (copied from ours unless sync=False), same input, same upstream
-    gradient: outputs, input gradients and parameter gradients must agree."""
-    if sync:
-        ours.to(dtype)
-        theirs = torch_copy(torch, ours, theirs, dtype)
-    x = np.asarray(x, dtype=dtype)
-    xa = ad.tensor(x, requires_grad=True)
-    xt = torch.tensor(x, requires_grad=True)
-    ya, yt = ours(xa), theirs(xt)
-    assert ya.dtype == dtype
-    np.testing.assert_allclose(ya.data, yt.detach().numpy(), **TOLERANCE[dtype])
-    upstream = np.random.default_rng(upstream_seed).standard_normal(ya.shape).astype(dtype)
-    ya.backward(upstream)
-    yt.backward(torch.from_numpy(upstream))
-    np.testing.assert_allclose(xa.grad.data, xt.grad.numpy(), **TOLERANCE[dtype])
-    torch_params = dict(theirs.named_parameters())
-    for name, p in ours.named_parameters():
-        assert p.grad.dtype == dtype
-        np.testing.assert_allclose(p.grad.data, torch_params[name].grad.numpy(),
-                                   **TOLERANCE[dtype])
-    return ya, yt
 
 
 # ---------------------------------------------------------------- Linear
@@ -48,11 +16,10 @@ def compare_with_torch(torch, ours, theirs, x, dtype, upstream_seed=0, sync=True
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("batch", [(), (5,), (2, 3)])
 @pytest.mark.parametrize("bias", [True, False])
-def test_linear_matches_torch(dtype, batch, bias):
-    torch = pytest.importorskip("torch")
+def test_linear_matches_torch(torch_oracle, dtype, batch, bias):
+    torch = torch_oracle.torch
     x = np.random.default_rng(1).standard_normal(batch + (4,))
-    compare_with_torch(torch, nn.Linear(4, 3, bias=bias), torch.nn.Linear(4, 3, bias=bias),
-                       x, dtype)
+    torch_oracle.compare(nn.Linear(4, 3, bias=bias), torch.nn.Linear(4, 3, bias=bias), x, dtype)
 
 
 def test_linear_by_hand():
@@ -106,13 +73,12 @@ ACTIVATIONS = [("ReLU", {}), ("LeakyReLU", {"negative_slope": 0.2}), ("LeakyReLU
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name, kwargs", ACTIVATIONS)
-def test_activations_match_torch(name, kwargs, dtype):
-    torch = pytest.importorskip("torch")
+def test_activations_match_torch(torch_oracle, name, kwargs, dtype):
+    torch = torch_oracle.torch
     x = np.random.default_rng(2).standard_normal((4, 3, 2)) * 3
     if name not in ("Flatten", "Identity"):
         x = x[:, :, 0]
-    compare_with_torch(torch, getattr(nn, name)(**kwargs),
-                       getattr(torch.nn, name)(**kwargs), x, dtype)
+    torch_oracle.compare(getattr(nn, name)(**kwargs), getattr(torch.nn, name)(**kwargs), x, dtype)
 
 
 def test_activations_by_hand():
@@ -206,21 +172,21 @@ def test_dropout2d_gradient_eval_and_errors():
 
 # ---------------------------------------------------------------- BatchNorm1d and BatchNorm2d
 
-def run_batchnorm_steps(torch, ours, theirs, inputs, dtype):
+def run_batchnorm_steps(oracle, ours, theirs, inputs, dtype):
     """Several training steps (outputs, gradients, running statistics), then eval."""
     ours.to(dtype)
-    theirs = torch_copy(torch, ours, theirs, dtype)
+    theirs = oracle.copy(ours, theirs, dtype)
     for step, x in enumerate(inputs):
-        compare_with_torch(torch, ours, theirs, x, dtype, upstream_seed=step, sync=False)
+        oracle.compare(ours, theirs, x, dtype, upstream_seed=step, sync=False)
         for p in (*ours.parameters(), *theirs.parameters()):
             p.grad = None
         for name, value in theirs.state_dict().items():
             np.testing.assert_allclose(ours.state_dict()[name].data, value.numpy(),
-                                       **TOLERANCE[dtype], err_msg=name)
+                                       **oracle.tolerance(dtype), err_msg=name)
     ours.eval()
     theirs.eval()
     before = {k: v.data.copy() for k, v in ours.state_dict().items()}
-    compare_with_torch(torch, ours, theirs, inputs[0] * 2 + 1, dtype, sync=False)
+    oracle.compare(ours, theirs, inputs[0] * 2 + 1, dtype, sync=False)
     for name, value in ours.state_dict().items():
         np.testing.assert_array_equal(value.data, before[name])         # eval changes nothing
 
@@ -229,29 +195,29 @@ def run_batchnorm_steps(torch, ours, theirs, inputs, dtype):
 @pytest.mark.parametrize("shape", [(8, 3), (4, 3, 5)])
 @pytest.mark.parametrize("options", [{}, {"momentum": None}, {"affine": False},
                                      {"momentum": 0.5, "eps": 1e-3}])
-def test_batchnorm_training_steps_then_eval_match_torch(dtype, shape, options):
-    torch = pytest.importorskip("torch")
+def test_batchnorm_training_steps_then_eval_match_torch(torch_oracle, dtype, shape, options):
+    torch = torch_oracle.torch
     rng = np.random.default_rng(4)
     inputs = [rng.standard_normal(shape) * (step + 1) + step for step in range(4)]
     ours = nn.BatchNorm1d(3, **options)
     if ours.affine:
         ours.weight.data[...] = [1.5, -0.5, 2.0]
         ours.bias.data[...] = [0.1, 0.2, -0.3]
-    run_batchnorm_steps(torch, ours, torch.nn.BatchNorm1d(3, **options), inputs, dtype)
+    run_batchnorm_steps(torch_oracle, ours, torch.nn.BatchNorm1d(3, **options), inputs, dtype)
     assert ours.num_batches_tracked.item() == 4
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("options", [{}, {"momentum": None}, {"affine": False}])
-def test_batchnorm2d_training_steps_then_eval_match_torch(dtype, options):
-    torch = pytest.importorskip("torch")
+def test_batchnorm2d_training_steps_then_eval_match_torch(torch_oracle, dtype, options):
+    torch = torch_oracle.torch
     rng = np.random.default_rng(6)
     inputs = [rng.standard_normal((4, 3, 5, 6)) * (step + 1) - step for step in range(3)]
     ours = nn.BatchNorm2d(3, **options)
     if ours.affine:
         ours.weight.data[...] = [0.5, -1.5, 2.0]
         ours.bias.data[...] = [0.3, 0.0, -0.2]
-    run_batchnorm_steps(torch, ours, torch.nn.BatchNorm2d(3, **options), inputs, dtype)
+    run_batchnorm_steps(torch_oracle, ours, torch.nn.BatchNorm2d(3, **options), inputs, dtype)
     assert ours.num_batches_tracked.item() == 3
 
 
@@ -270,14 +236,14 @@ def test_batchnorm2d_takes_statistics_over_the_batch_and_the_pixels():
         bn(ad.zeros(2, 5, 5))
 
 
-def test_batchnorm_without_running_stats_uses_batch_statistics_in_eval():
-    torch = pytest.importorskip("torch")
+def test_batchnorm_without_running_stats_uses_batch_statistics_in_eval(torch_oracle):
+    torch = torch_oracle.torch
     ours = nn.BatchNorm1d(3, track_running_stats=False)
     assert list(ours.state_dict()) == ["weight", "bias"]
     ours.eval()
     theirs = torch.nn.BatchNorm1d(3, track_running_stats=False).eval()
     x = np.random.default_rng(5).standard_normal((6, 3))
-    compare_with_torch(torch, ours, theirs, x, np.float64)
+    torch_oracle.compare(ours, theirs, x, np.float64)
 
 
 def test_batchnorm_by_hand():

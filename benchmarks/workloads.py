@@ -72,14 +72,18 @@ def mnist_batches(batch: int, seed: int, steps: int = MNIST_STEPS
             for i in range(steps)]
 
 
+def mnist_test_accuracy(net: Any, image_shape: tuple[int, ...]) -> float:
+    """Accuracy on MNIST's 10,000 test images, each reshaped to `image_shape`."""
+    test_images, test_labels = mnist_arrays(train=False)
+    logits = net.logits(test_images.reshape(-1, *image_shape))
+    return float((logits.argmax(axis=1) == test_labels).mean())
+
+
 def run_mnist(variant: Any, batch: int, seed: int,
               profiler: cProfile.Profile | None = None) -> dict[str, float]:
-    batches = mnist_batches(batch, seed)
     net = variant.MnistNet(seed)
-    timing = train(net, batches, profiler)
-    test_images, test_labels = mnist_arrays(train=False)
-    accuracy = float((net.logits(test_images).argmax(axis=1) == test_labels).mean())
-    return {**timing, "accuracy": accuracy}
+    timing = train(net, mnist_batches(batch, seed), profiler)
+    return {**timing, "accuracy": mnist_test_accuracy(net, (784,))}
 
 
 def cnn_batches(batch: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -89,12 +93,9 @@ def cnn_batches(batch: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
 
 def run_cnn(variant: Any, batch: int, seed: int,
             profiler: cProfile.Profile | None = None) -> dict[str, float]:
-    batches = cnn_batches(batch, seed)
     net = variant.CnnNet(seed)
-    timing = train(net, batches, profiler)
-    test_images, test_labels = mnist_arrays(train=False)
-    logits = net.logits(test_images.reshape(-1, 1, 28, 28))
-    return {**timing, "accuracy": float((logits.argmax(axis=1) == test_labels).mean())}
+    timing = train(net, cnn_batches(batch, seed), profiler)
+    return {**timing, "accuracy": mnist_test_accuracy(net, (1, 28, 28))}
 
 
 def regression_data(seed: int) -> tuple[np.ndarray, np.ndarray]:

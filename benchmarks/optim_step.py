@@ -105,7 +105,7 @@ BY_HAND = {"SGD": sgd, "SGD momentum": sgd_momentum, "SGD Nesterov": sgd_nestero
 
 def by_hand(name: str, x: np.ndarray, dx: np.ndarray) -> tuple[Callable[[], None], dict]:
     """One step of `name` on the flat float32 buffer x with gradient dx, as a person
-    would write it in numpy (the notes' formulas, SEEDS.md 002; Adam bias-corrected),
+    would write it in numpy (the formulas of document 002, docs/sources.md; Adam bias-corrected),
     and the state it keeps."""
     state = {"m": np.zeros_like(x), "v": np.zeros_like(x), "t": 0}
     rule = BY_HAND[name]

@@ -1,4 +1,4 @@
-"""The experiments of the five source documents (SEEDS.md), one readable module each.
+"""The experiments of the five source documents (docs/sources.md), one readable module each.
 
 Run them with `python -m demos` (all, in reading order) or `python -m demos <name> ...`;
 options `--out DIR` (default `demo-output/`), `--seed N` (default 0) and `--quick` (small
@@ -11,8 +11,8 @@ Writing a demo
 A demo is one module `demos/<name>.py`, written to be read top to bottom like a worked
 example. It has:
 
-- a docstring whose first line says what it shows, naming its source document (the
-  SEEDS.md section, e.g. "SEEDS 003"), followed by the experiment in a few lines;
+- a docstring whose first line says what it shows, naming its source document by
+  number (e.g. "document 003", see docs/sources.md), followed by the experiment in a few lines;
 - `run(out: pathlib.Path, seed: int, quick: bool) -> dict`, which does the experiment,
   saves its pictures into `out` (the directory exists), prints its closing table with
   `common.print_comparison(rows)` and returns a JSON-able dict holding those rows under

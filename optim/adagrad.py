@@ -23,7 +23,7 @@ class Adagrad(Optimizer):
             s ← s + g²
             θ ← θ − γ̃ g / (√s + ε)
 
-    The lecture notes (SEEDS.md 002), with dx the gradient and cache the sum::
+    The lecture notes (document 002, docs/sources.md), with dx the gradient and cache the sum::
 
         cache += dx**2
         x -= lr * dx / (sqrt(cache) + eps)

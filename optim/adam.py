@@ -36,7 +36,7 @@ class Adam(Optimizer):
                 v̂ ← v / (1 − β₂ᵗ)
             θ ← θ − γ m̂ / (√v̂ + ε)
 
-    The lecture notes (SEEDS.md 002), with dx the gradient::
+    The lecture notes (document 002, docs/sources.md), with dx the gradient::
 
         m = b1*m + (1-b1)*dx
         v = b2*v + (1-b2)*dx**2
@@ -141,7 +141,7 @@ class AdamW(Adam):
         AdamW:  θ ← θ − γλθ       (every weight shrinks by the same factor 1 − γλ)
 
     so the decay a weight gets no longer depends on the size of its gradients. The notes
-    (SEEDS.md 002) have no weight decay; see `Adam` for their form of the rest.
+    (document 002, docs/sources.md) have no weight decay; see `Adam` for their form of the rest.
 
     Args:
         params, lr, betas, eps, amsgrad, maximize, foreach: as for `Adam`.

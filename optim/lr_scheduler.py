@@ -203,7 +203,7 @@ class CosineAnnealingLR(LRScheduler):
 
 
 class ExponentialDecayLR(LRScheduler):
-    """lr = lr₀ · exp(−k t): the lecture notes' exponential annealing (SEEDS.md 002).
+    """lr = lr₀ · exp(−k t): the lecture notes' exponential annealing (document 002).
 
     Args:
         optimizer: the optimizer to schedule.
@@ -232,7 +232,7 @@ class ExponentialDecayLR(LRScheduler):
 
 
 class InverseTimeDecayLR(LRScheduler):
-    """lr = lr₀ / (1 + k t): the lecture notes' 1/t annealing (SEEDS.md 002).
+    """lr = lr₀ / (1 + k t): the lecture notes' 1/t annealing (document 002, docs/sources.md).
 
     Args:
         optimizer: the optimizer to schedule.

@@ -29,7 +29,7 @@ class RMSprop(Optimizer):
             else:
                 θ ← θ − γ g / (√ṽ + ε)
 
-    The lecture notes (SEEDS.md 002), with dx the gradient and cache the average::
+    The lecture notes (document 002, docs/sources.md), with dx the gradient and cache the average::
 
         cache = decay * cache + (1 - decay) * dx**2
         x -= lr * dx / (sqrt(cache) + eps)

@@ -23,7 +23,7 @@ class SGD(Optimizer):
                 g ← b                      otherwise
             θ ← θ − γg
 
-    The lecture notes (SEEDS.md 002) write the same rules with dx the gradient::
+    The lecture notes (document 002, docs/sources.md) write the same rules with dx the gradient::
 
         vanilla:   x -= lr * dx
         momentum:  v = mu * v - lr * dx;  x += v

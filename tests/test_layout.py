@@ -36,3 +36,19 @@ def test_no_package_imports_sideways_or_upwards(package: str) -> None:
     offenders = {str(path.relative_to(ROOT)): sorted(imported_packages(path) & FORBIDDEN[package])
                  for path in sorted((ROOT / package).rglob("*.py"))}
     assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_every_module_has_its_line_in_the_architecture_page() -> None:
+    """docs/architecture.md names every module of the library (by path, or by file name in
+    its package's row), and every package folder; a new module needs its line there."""
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = []
+    for package in sorted(FORBIDDEN):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            folder = path.parent.relative_to(ROOT).as_posix()
+            names = {f"`{relative}`", f"`{folder}/`"} if path.name == "__init__.py" else {
+                f"`{relative}`", f"`{path.name}`", f"`{path.stem}`"}
+            if not any(name in page for name in names):
+                missing.append(relative)
+    assert missing == []

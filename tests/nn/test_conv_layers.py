@@ -58,7 +58,7 @@ def test_conv2d_by_hand():
     conv = nn.Conv2d(1, 1, 2, stride=2, bias=False)
     conv.weight.data[...] = [[[[1.0, 0.0], [0.0, -1.0]]]]
     y = conv(ad.arange(16, dtype=ad.float32).reshape(1, 1, 4, 4))
-    np.testing.assert_array_equal(y.data, [[[[-5, -5], [-5, -5]]]])   # x[0, 0] - x[1, 1]
+    np.testing.assert_allclose(y.data, [[[[-5, -5], [-5, -5]]]], rtol=1e-6)   # x[0, 0] - x[1, 1]
     assert conv(ad.zeros(3, 1, 4, 4)).shape == (3, 1, 2, 2)
 
 

@@ -179,7 +179,7 @@ def test_mnist_train_from_autodiff_data(shared_data: Path, monkeypatch: pytest.M
     assert train.targets.data[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
     image, label = train[0]
     assert image.shape == (1, 28, 28) and image.dtype == np.float32 and label == 5
-    assert float(image.data.min()) == 0.0 and float(image.data.max()) == 1.0
+    assert float(image.data.min()) == 0.0 and float(image.data.max()) == pytest.approx(1.0)
     assert train.folder == shared_data / "mnist"
 
 
@@ -190,7 +190,8 @@ def test_mnist_test_split_from_root_and_flatten(shared_data: Path, no_data_env: 
     assert test.targets.data[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
     image, label = test[3]
     assert image.shape == (784,) and label == 0
-    np.testing.assert_array_equal(image.data, test.data.data[3].reshape(784) / np.float32(255))
+    np.testing.assert_allclose(image.data, test.data.data[3].reshape(784) / np.float32(255),
+                               rtol=1e-6)
     assert "test: 10000 images of shape (784,)" in repr(test)
 
 
@@ -212,7 +213,7 @@ def test_mnist_scaling_matches_torchvision_to_tensor(shared_data: Path) -> None:
     test = MNIST(root=shared_data, train=False, download=False)
     xb, _ = next(iter(DataLoader(test, batch_size=64)))
     expected = torch.from_numpy(test.data.data[:64].copy()).float().div(255).unsqueeze(1)
-    np.testing.assert_array_equal(xb.data, expected.numpy())
+    np.testing.assert_allclose(xb.data, expected.numpy(), rtol=1e-6)
 
 
 def _copy_test_split(shared_data: Path, folder: Path) -> Path:

@@ -43,7 +43,7 @@ def test_linear_matches_formula_and_is_twice_differentiable(data):
     b = leaf(data.draw(floats((n_out,)))) if with_bias else None
     y = nn_kernels.linear(x, w, b)
     expected = x.data @ w.data.T + (b.data if with_bias else 0)
-    np.testing.assert_allclose(y.data, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y.data, expected, rtol=1e-9, atol=1e-9)    # terms |x·w| <= 4
     assert y.shape == batch + (n_out,)
     assert type(y.grad_fn).__name__ == "Linear" and y.grad_fn.inputs[0] is x
     inputs = (x, w, b) if with_bias else (x, w)
@@ -57,9 +57,9 @@ def test_linear_backward_by_hand():
     y = nn_kernels.linear(x, w, b)
     np.testing.assert_allclose(y.data, [[-0.9, 4.7, 2.3], [-0.9, 9.7, 4.3]], rtol=1e-6)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [[1.5, 2.0], [1.5, 2.0]])     # Σ_out W
-    np.testing.assert_allclose(w.grad.data, [[4.0, 6.0]] * 3)             # Σ_batch x
-    np.testing.assert_allclose(b.grad.data, [2.0, 2.0, 2.0])              # batch size
+    np.testing.assert_allclose(x.grad.data, [[1.5, 2.0], [1.5, 2.0]], rtol=1e-6)     # Σ_out W
+    np.testing.assert_allclose(w.grad.data, [[4.0, 6.0]] * 3, rtol=1e-6)             # Σ_batch x
+    np.testing.assert_allclose(b.grad.data, [2.0, 2.0, 2.0], rtol=1e-6)              # batch size
     assert y.dtype == x.grad.dtype == w.grad.dtype == np.float32
 
 
@@ -104,7 +104,7 @@ def test_cross_entropy_matches_formula_and_is_twice_differentiable(reduction, da
     axis = 0 if x.ndim == 1 else 1
     loss = nn_kernels.cross_entropy(x, ad.tensor(target), reduction)
     expected = reduce(-picked(numpy_log_softmax(x.data, axis), target, axis), reduction)
-    np.testing.assert_allclose(loss.data, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(loss.data, expected, rtol=1e-9, atol=1e-9)   # losses O(1)
     assert type(loss.grad_fn).__name__ == "CrossEntropy" and loss.grad_fn.inputs[0] is x
     check_both_orders(lambda t: nn_kernels.cross_entropy(t, target, reduction), (x,))
 
@@ -137,7 +137,7 @@ def test_cross_entropy_second_derivative_by_hand():
     g, = ad.grad(nn_kernels.cross_entropy(x, np.array(0)), [x], create_graph=True)
     h, = ad.grad(g[0], [x])
     p0 = 1 / (1 + np.exp(-2.0))
-    np.testing.assert_allclose(h.data, [p0 * (1 - p0), -p0 * (1 - p0)], rtol=1e-12)
+    np.testing.assert_allclose(h.data, [p0 * (1 - p0), -p0 * (1 - p0)], rtol=1e-9)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -205,7 +205,7 @@ def test_binary_cross_entropy_is_twice_differentiable_in_both_inputs(reduction, 
     t = leaf(data.draw(floats(shape, 0.0, 1.0)))
     loss = nn_kernels.binary_cross_entropy(p, t, reduction)
     expected = -(t.data * np.log(p.data) + (1 - t.data) * np.log(1 - p.data))
-    np.testing.assert_allclose(loss.data, reduce(expected, reduction), rtol=1e-12)
+    np.testing.assert_allclose(loss.data, reduce(expected, reduction), rtol=1e-9)
     check_both_orders(lambda a, b: nn_kernels.binary_cross_entropy(a, b, reduction), (p, t))
 
 
@@ -218,7 +218,7 @@ def test_binary_cross_entropy_with_logits_is_twice_differentiable(reduction, dat
     loss = nn_kernels.binary_cross_entropy_with_logits(x, t, reduction)
     s = 1 / (1 + np.exp(-x.data))
     expected = -(t.data * np.log(s) + (1 - t.data) * np.log(1 - s))
-    np.testing.assert_allclose(loss.data, reduce(expected, reduction), rtol=1e-10)
+    np.testing.assert_allclose(loss.data, reduce(expected, reduction), rtol=1e-9)
     check_both_orders(
         lambda a, b: nn_kernels.binary_cross_entropy_with_logits(a, b, reduction), (x, t))
 
@@ -231,9 +231,9 @@ def test_binary_cross_entropy_with_logits_at_zero_and_extremes():
     loss = nn_kernels.binary_cross_entropy_with_logits(x, t, "sum")
     np.testing.assert_allclose(loss.data, np.log(2) + 2000, rtol=1e-6)
     g, = ad.grad(loss, [x], create_graph=True)
-    np.testing.assert_allclose(g.data, [-0.5, 1.0, -1.0])
+    np.testing.assert_allclose(g.data, [-0.5, 1.0, -1.0], rtol=1e-6)
     h, = ad.grad(g.sum(), [x])
-    np.testing.assert_allclose(h.data, [0.25, 0.0, 0.0])
+    np.testing.assert_allclose(h.data, [0.25, 0.0, 0.0], rtol=1e-6, atol=1e-7)
 
 
 def test_binary_cross_entropy_clamps_logs_at_minus_100():

@@ -11,6 +11,7 @@ import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -501,8 +502,8 @@ def _torch_bn_model(torch):
                                torch.nn.Linear(6, 3), torch.nn.Softmax(dim=1))
 
 
-def test_torch_loads_our_file_and_computes_the_same(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
+def test_torch_loads_our_file_and_computes_the_same(tmp_path: Path, torch_oracle: Any) -> None:
+    torch = torch_oracle.torch
     from safetensors.torch import load_file
     model = trained_bn_model(np.float64).eval()
     nn.save(model, tmp_path / "bn.safetensors")
@@ -512,7 +513,7 @@ def test_torch_loads_our_file_and_computes_the_same(tmp_path: Path) -> None:
     x = np.random.default_rng(0).standard_normal((9, 4))
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(model(ad.tensor(x)).data, expected, rtol=1e-12, atol=1e-15)
+    torch_oracle.assert_close(model(ad.tensor(x)).data, expected, np.float64)
 
     ours = mlp()
     nn.save(ours, tmp_path / "mlp.safetensors")
@@ -521,7 +522,7 @@ def test_torch_loads_our_file_and_computes_the_same(tmp_path: Path) -> None:
     x = np.random.default_rng(1).standard_normal((6, 3)).astype(np.float32)
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(ours(ad.tensor(x)).data, expected, rtol=1e-5, atol=1e-6)
+    torch_oracle.assert_close(ours(ad.tensor(x)).data, expected, np.float32)
 
 
 def _torch_cnn(torch):
@@ -533,8 +534,9 @@ def _torch_cnn(torch):
                          tn.Flatten(), tn.Linear(6, 3))
 
 
-def test_torch_loads_our_conv_net_and_computes_the_same(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
+def test_torch_loads_our_conv_net_and_computes_the_same(tmp_path: Path,
+                                                        torch_oracle: Any) -> None:
+    torch = torch_oracle.torch
     from safetensors.torch import load_file
     model = trained_cnn()
     nn.save(model, tmp_path / "cnn.safetensors")
@@ -544,11 +546,11 @@ def test_torch_loads_our_conv_net_and_computes_the_same(tmp_path: Path) -> None:
     x = np.random.default_rng(3).standard_normal((5, 1, 10, 10)).astype(np.float32)
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(model(ad.tensor(x)).data, expected, rtol=1e-5, atol=1e-6)
+    torch_oracle.assert_close(model(ad.tensor(x)).data, expected, np.float32)
 
 
-def test_we_load_a_conv_net_written_by_torch(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
+def test_we_load_a_conv_net_written_by_torch(tmp_path: Path, torch_oracle: Any) -> None:
+    torch = torch_oracle.torch
     from safetensors.torch import save_file
     torch.manual_seed(0)
     reference = _torch_cnn(torch)
@@ -560,11 +562,11 @@ def test_we_load_a_conv_net_written_by_torch(tmp_path: Path) -> None:
     x = np.random.default_rng(4).standard_normal((5, 1, 10, 10)).astype(np.float32)
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(model(ad.tensor(x)).data, expected, rtol=1e-5, atol=1e-6)
+    torch_oracle.assert_close(model(ad.tensor(x)).data, expected, np.float32)
 
 
-def test_we_load_a_file_written_by_torch(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
+def test_we_load_a_file_written_by_torch(tmp_path: Path, torch_oracle: Any) -> None:
+    torch = torch_oracle.torch
     from safetensors.torch import save_file
     torch.manual_seed(0)
     reference = _torch_bn_model(torch)
@@ -576,4 +578,4 @@ def test_we_load_a_file_written_by_torch(tmp_path: Path) -> None:
     x = np.random.default_rng(2).standard_normal((5, 4)).astype(np.float32)
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(model(ad.tensor(x)).data, expected, rtol=1e-5, atol=1e-6)
+    torch_oracle.assert_close(model(ad.tensor(x)).data, expected, np.float32)

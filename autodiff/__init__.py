@@ -5,7 +5,9 @@
     y = (x @ x.T).tanh().sum()
     y.backward()            # x.grad now holds dy/dx
 """
-import numpy as _np  # noqa: I001 (Tensor is imported first: the op modules need the class)
+import warnings as _warnings  # noqa: I001 (Tensor is imported first: the op modules need the class)
+
+import numpy as _np
 
 from .tensor import Tensor as Tensor
 from . import viz as viz
@@ -26,6 +28,14 @@ from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import detect_anomaly, gradcheck, gradcheck_graph, gradgradcheck
 from .promotion import promote_types, result_type
 from .random import manual_seed
+from ._optional import MissingDependencyError
+
+# inf and NaN results are silent, as in PyTorch (ad.detect_anomaly() names the op that made
+# them): numpy's floating-point RuntimeWarnings are ignored when they come from autodiff's
+# own modules. Appended, so a user's own filters (-W error) still win; a user's own numpy
+# code still warns. Costs nothing per op: filters are only consulted when numpy warns.
+_warnings.filterwarnings("ignore", r"(divide by zero|invalid value|overflow|underflow) "
+                         r"encountered", RuntimeWarning, r"autodiff(\.|$)", append=True)
 
 float16 = _np.float16
 float32 = _np.float32

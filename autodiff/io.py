@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ._optional import require
 from .errors import DtypeError, ModelFileError
 from .tensor import Tensor
 
@@ -31,6 +32,7 @@ DTYPES = {"BOOL": np.dtype(np.bool_), "U8": np.dtype(np.uint8), "I8": np.dtype(n
           "U32": np.dtype(np.uint32), "I32": np.dtype(np.int32), "F32": np.dtype(np.float32),
           "U64": np.dtype(np.uint64), "I64": np.dtype(np.int64), "F64": np.dtype(np.float64)}
 CODES = {dtype: code for code, dtype in DTYPES.items()}
+PURPOSE = "nn.save / nn.load / optim.save_state / optim.load_state (safetensors files)"
 
 
 # ------------------------------------------------------------------ tensors in a file
@@ -60,8 +62,8 @@ def save_tensors(path: str | os.PathLike, tensors: dict[str, Any],
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
         raise TypeError(f"save_tensors: metadata must map strings to strings (safetensors "
                         f"stores text only), got {metadata!r}")
-    from safetensors.numpy import save as serialize
-    write_atomically(path, serialize(arrays, metadata=metadata or None))
+    safetensors_numpy = require("safetensors.numpy", "io", PURPOSE)
+    write_atomically(path, safetensors_numpy.save(arrays, metadata=metadata or None))
 
 
 def load_tensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
@@ -74,11 +76,11 @@ def load_tensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[s
     with open(source, "rb") as file:
         data = file.read()
     entries, metadata = read_header(data, source)
-    from safetensors import SafetensorError
-    from safetensors.numpy import load as deserialize
+    safetensors = require("safetensors", "io", PURPOSE)
+    safetensors_numpy = require("safetensors.numpy", "io", PURPOSE)
     try:
-        arrays = deserialize(data)
-    except SafetensorError as err:
+        arrays = safetensors_numpy.load(data)
+    except safetensors.SafetensorError as err:
         raise ModelFileError(f"{source}: safetensors rejected the file: {err}") from err
     return {name: np.array(arrays[name]) for name in entries}, metadata
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._optional import require
 from .backward import topological_order
 from .errors import AutodiffError
 from .grad_mode import state
@@ -336,8 +337,7 @@ def draw(*outputs: Tensor, params: Any = None, show_values: bool = True,
     legend under the picture names the styles. Render with `save(...)`, or
     `draw(...).render("graph", format="png")`.
     """
-    import graphviz
-
+    graphviz = require("graphviz", "viz", "viz.draw")
     if not outputs:
         raise TypeError("viz.draw: pass at least one tensor to draw, e.g. draw(loss)")
     for i, t in enumerate(outputs):
@@ -559,7 +559,7 @@ def save(*outputs: Tensor, path: str | os.PathLike, **draw_kwargs: Any) -> str:
     if extension == "dot":
         content = graph.source.encode("utf-8")
     else:
-        import graphviz
+        graphviz = require("graphviz", "viz", "viz.save")
         try:
             content = graph.pipe(format=extension)
         except graphviz.ExecutableNotFound:

@@ -9,12 +9,16 @@ a module's own parameters, then its buffers, then its submodules in the order th
 assigned, recursively, which gives PyTorch's names and order ("0.weight", "fc1.bias").
 
 Calling a module runs `forward` inside `ad.viz.scope("fc1: Linear(784→64)")`, so graph
-drawings group ops by layer, then the forward hooks.
+drawings group ops by layer, then the forward hooks. nn's layers take tensors: called on a
+list of numbers or a numpy array, they raise a TypeError that says to wrap it in
+`ad.tensor(...)` (torch's layers refuse them too).
 """
 from __future__ import annotations
 
 import collections
 import itertools
+import numbers
+import reprlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -41,6 +45,38 @@ def builtin_layer(cls: type[Module]) -> type[Module]:
     """Class decorator: add a library layer class to BUILTIN_LAYERS."""
     BUILTIN_LAYERS[cls.__name__] = cls
     return cls
+
+
+PLAIN_DATA = (list, tuple, np.ndarray)
+"""Inputs that are data but not tensors: nn's layers refuse them (`refuse_plain_data`)."""
+
+PASS_INPUT_ON = ("Sequential", "ModuleList", "Identity")
+"""nn's modules that hand their input on unchanged, so any input is theirs to take."""
+
+
+def refuse_plain_data(module: Module, value: Any) -> None:
+    """Raise TypeError when one of nn's layers is called on a list or tuple of numbers or
+    on a numpy array (torch refuses them too), naming the fix: ad.tensor(...).
+    User-defined modules may take any input; the layers they call check theirs."""
+    cls = type(module)
+    if not isinstance(value, PLAIN_DATA) or BUILTIN_LAYERS.get(cls.__name__) is not cls \
+            or cls.__name__ in PASS_INPUT_ON:
+        return
+    if isinstance(value, np.ndarray):
+        float64 = (" (a float64 array gives a float64 tensor; ad.tensor(x, dtype=ad.float32) "
+                   "matches the default float32 weights)" if value.dtype == np.float64 else "")
+        raise TypeError(f"{cls.__name__}: the input is a numpy array of shape {value.shape} "
+                        f"and dtype {value.dtype}, not a Tensor; make it one first: "
+                        f"ad.tensor(x) copies it, ad.from_numpy(x) shares its memory"
+                        f"{float64}")
+    first = value
+    while isinstance(first, (list, tuple)) and first:
+        first = first[0]
+    if isinstance(first, (numbers.Number, np.generic)):
+        text = reprlib.repr(value)                  # shortened: "[0, 1, 2, ...]"
+        shown = text if len(text) <= 40 and "..." not in text else "data"
+        raise TypeError(f"{cls.__name__}: the input is a {type(value).__name__} of "
+                        f"numbers, not a Tensor; make it one first: ad.tensor({shown})")
 
 
 class StateDictError(AutodiffError, RuntimeError):
@@ -119,6 +155,8 @@ class Module:
     # ---------------------------------------------------------------- calling
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if args and not isinstance(args[0], Tensor):     # one check on the common path
+            refuse_plain_data(self, args[0])
         name = self._scope_name
         if name is None:        # made once; setting any attribute of the module resets it
             label, path = self._scope_label(), self._name_in_parent

@@ -5,7 +5,8 @@ any code from the file.
 The file format itself (header checks, atomic writes) is `autodiff.io`'s, shared with
 optimizer state files.
 
-The metadata of a model file (all values strings, as safetensors requires):
+The metadata of a model file, `nn.save(model, path)` (all values strings, as safetensors
+requires):
 
     format          "autodiff.nn"
     format_version  "1"
@@ -13,20 +14,30 @@ The metadata of a model file (all values strings, as safetensors requires):
     training        "true" or "false": the model's mode when saved
     architecture    the JSON of `architecture_to_json` (absent for user-defined classes)
 
+A state-dict file, `nn.save(model.state_dict(), path)` (PyTorch's `torch.save` habit),
+holds the tensors alone, and `nn.load(path)` gives the state dict back. Its metadata:
+
+    format          "autodiff.nn"
+    format_version  "1"
+    contents        "state_dict"
+    keys            the JSON list of the keys in the state dict's order
+
 The architecture JSON is `{"format": "autodiff.nn", "version": 1, "model": node}`, a node
 being `{"class": "Linear", "hyperparameters": {"in_features": 2, ...}}` plus, for
 containers, `"children": [{"name": "0", "class": ..., ...}, ...]` in order.
 """
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from autodiff import random
+from autodiff import Tensor, from_numpy, random
 from autodiff.errors import AutodiffError, ModelFileError
 from autodiff.io import load_tensors, no_duplicate_keys, save_tensors
 
@@ -161,20 +172,56 @@ def _build(node: dict[str, Any], source: str, where: str = "the model") -> Any:
 
 # ------------------------------------------------------------------ whole models
 
-def save(model: Any, path: str | os.PathLike) -> None:
-    """Save `model` to a safetensors file: its `state_dict` under the same keys, and in
-    the metadata its architecture (when it is built from nn's own layers) and mode.
+def save(obj: Any, path: str | os.PathLike) -> None:
+    """Save a model, or a state dict of tensors, to a safetensors file. Written to a
+    temporary file and renamed, so a crash never leaves half a file.
 
-    The file loads back with `nn.load(path)`, or into PyTorch with
-    `model.load_state_dict(safetensors.torch.load_file(path))`. Written to a temporary
-    file and renamed, so a crash never leaves half a file.
+    `nn.save(model, path)` writes the model's `state_dict` under the same keys, and in the
+    metadata its architecture (when it is built from nn's own layers) and mode. The file
+    loads back with `nn.load(path)`, or into PyTorch with
+    `model.load_state_dict(safetensors.torch.load_file(path))`.
+
+    `nn.save(model.state_dict(), path)`, as with torch.save, writes the tensors alone;
+    `nn.load(path)` returns them as the state dict, for `model.load_state_dict`.
+
+    A checkpoint dict ({"model": ..., "optimizer": ..., "epoch": ...}) is refused: save
+    the model with `nn.save(model, path)` and the optimizer with `optim.save_state`.
     """
+    from .module import Module
+    if isinstance(obj, Module):
+        _save_model(obj, path)
+    elif isinstance(obj, Mapping):
+        _save_state_dict(obj, path)
+    else:
+        hint = ("; save an optimizer with optim.save_state(optimizer, path)"
+                if hasattr(obj, "param_groups") else "")     # duck-typed: nn never imports optim
+        raise TypeError(f"nn.save: expected a model (an nn.Module) or a state dict "
+                        f"(model.state_dict()), got {type(obj).__name__}{hint}")
+
+
+def _save_model(model: Any, path: str | os.PathLike) -> None:
     metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
                 "class": type(model).__name__, "training": json.dumps(bool(model.training))}
     if _foreign_layer(model) is None:      # else weights only: load them into an instance
         metadata["architecture"] = architecture_to_json(model)
     save_tensors(path, {key: value.data for key, value in model.state_dict().items()},
                  metadata)
+
+
+def _save_state_dict(state_dict: Mapping[Any, Any], path: str | os.PathLike) -> None:
+    others = [f"{key!r} ({type(value).__name__})" for key, value in state_dict.items()
+              if not isinstance(value, (Tensor, np.ndarray))]
+    if others:
+        raise TypeError(f"nn.save: the dict holds {', '.join(others[:4])}"
+                        f"{', ...' if len(others) > 4 else ''}: values that are not tensors. "
+                        f"It looks like a torch.save checkpoint, but a safetensors file holds "
+                        f"tensors only (so loading never runs code). Save the model with "
+                        f"nn.save(model, path) and the optimizer with "
+                        f"optim.save_state(optimizer, path); keep numbers such as the epoch "
+                        f"in the file name or a JSON file")
+    save_tensors(path, dict(state_dict),
+                 {"format": FORMAT, "format_version": str(FORMAT_VERSION),
+                  "contents": "state_dict", "keys": json.dumps(list(state_dict))})
 
 
 def load(path: str | os.PathLike, model: Any = None, strict: bool = True) -> Any:
@@ -186,6 +233,9 @@ def load(path: str | os.PathLike, model: Any = None, strict: bool = True) -> Any
     its architecture must equal the file's (classes and hyperparameters) when both are
     known, and its `state_dict` keys and shapes must match the file's.
 
+    For a file of `nn.save(model.state_dict(), path)`, `nn.load(path)` returns that
+    state dict (an OrderedDict of tensors, in the saved order), as torch.load does.
+
     Raises ModelFileError naming the file when it is truncated, tampered with, pickled,
     names a class that is not nn's own, or holds another architecture.
     """
@@ -196,6 +246,8 @@ def load(path: str | os.PathLike, model: Any = None, strict: bool = True) -> Any
         raise ModelFileError(f"{source}: model file format version "
                              f"{metadata.get('format_version')!r}; this autodiff reads version "
                              f"{FORMAT_VERSION}, upgrade it")
+    if rebuild and metadata.get("contents") == "state_dict":
+        return _state_dict(arrays, metadata, source)
     text = metadata.get("architecture")
     if rebuild:
         if text is None:
@@ -223,6 +275,22 @@ def load(path: str | os.PathLike, model: Any = None, strict: bool = True) -> Any
         raise ModelFileError(f"{source}: the weights do not fit the {type(model).__name__} "
                              f"model: {err}") from err
     return model
+
+
+def _state_dict(arrays: dict[str, np.ndarray], metadata: dict[str, str], source: str
+                ) -> collections.OrderedDict[str, Tensor]:
+    """The state dict of a state-dict file, in the order its "keys" metadata gives."""
+    try:
+        keys = json.loads(metadata.get("keys", ""))
+    except ValueError as err:
+        raise ModelFileError(f"{source}: tampered state dict file: its keys metadata is "
+                             f"missing or not JSON ({err})") from err
+    if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys) \
+            or len(keys) != len(arrays) or set(keys) != set(arrays):
+        raise ModelFileError(f"{source}: tampered state dict file: its keys metadata "
+                             f"{keys!r:.200} does not list the file's tensors "
+                             f"{sorted(arrays)!r:.200}")
+    return collections.OrderedDict((key, from_numpy(arrays[key])) for key in keys)
 
 
 def _take_dtypes(model: Any, arrays: dict[str, np.ndarray]) -> None:

@@ -95,6 +95,18 @@ def check_unit_interval(optimizer: str, name: str, value: Any) -> None:
         raise ValueError(f"{optimizer}: {name} must be in [0, 1), got {value!r}")
 
 
+def check_not_a_model(optimizer: str, params: Any) -> None:
+    """Raise TypeError when `params` is a model (`optim.SGD(model, lr=0.1)`) or its
+    `parameters` method not yet called, instead of the model's parameters."""
+    if callable(getattr(params, "parameters", None)):     # duck-typed: optim never imports nn
+        raise TypeError(f"{optimizer}: params is the model itself ({type(params).__name__}), "
+                        f"not its parameters; pass model.parameters(), e.g. "
+                        f"optim.{optimizer}(model.parameters(), lr=...)")
+    if getattr(params, "__name__", None) == "parameters" and callable(params):
+        raise TypeError(f"{optimizer}: params is the method model.parameters, not its "
+                        f"result; call it: optim.{optimizer}(model.parameters(), lr=...)")
+
+
 class Optimizer(ABC):
     """Base class of all optimizers.
 
@@ -126,6 +138,7 @@ class Optimizer(ABC):
         self._flat: dict[int, FlatGroup] = {}
         self._steps_taken = 0
         self._flush_due = False     # True during every FLUSH_EVERY-th step()
+        check_not_a_model(type(self).__name__, params)
         if isinstance(params, Tensor):
             raise TypeError(f"{type(self).__name__}: params must be an iterable of tensors "
                             f"or of dicts, got a single tensor; wrap it in a list: [t]")
@@ -166,6 +179,7 @@ class Optimizer(ABC):
         params = param_group.get("params")
         if params is None:
             raise ValueError(f"{name}: a parameter group needs a 'params' entry")
+        check_not_a_model(name, params)
         params = [params] if isinstance(params, Tensor) else list(params)
         for p in params:
             if not isinstance(p, Tensor):

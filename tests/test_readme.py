@@ -36,12 +36,15 @@ def test_quick_start_is_at_most_15_lines_of_code():
 
 def test_quick_start_runs_as_written(tmp_path, monkeypatch):
     printed = run(block_containing("ad.gradcheck(lambda w, v"), tmp_path, monkeypatch)
-    assert printed == ["(2, 2) float32", "12.0 12.0", "True"]
+    assert printed[0] == "(2, 2) float32" and printed[2] == "True" and len(printed) == 3
+    dy, d2y = map(float, printed[1].split())            # 3t² and 6t at t = 2, in float32
+    assert dy == pytest.approx(12.0, rel=1e-6) and d2y == pytest.approx(12.0, rel=1e-6)
 
 
 def test_xor_example_learns_xor_and_saves_the_model(tmp_path, monkeypatch):
     printed = run(block_containing("optim.SGD"), tmp_path, monkeypatch)
-    assert printed[0] == "[0. 1. 1. 0.]"
+    predictions = [float(p) for p in printed[0].strip("[]").split()]   # rounded to 0.01
+    assert predictions == pytest.approx([0, 1, 1, 0], abs=0.01)
     assert "Total params: 41" in printed
     assert (tmp_path / "xor.safetensors").stat().st_size > 0
 

@@ -160,9 +160,12 @@ def test_a_0d_float64_parameter_scales_a_float32_graph_and_keeps_its_grad_float6
         results.append((y, w.grad, x.grad))
     (y, w_grad, x_grad), (y_t, w_grad_t, x_grad_t) = results
     assert w_grad.dtype == np.float64 and x_grad.dtype == np.float32
-    np.testing.assert_allclose(y.numpy(), y_t.detach().numpy(), rtol=1e-6)
-    np.testing.assert_allclose(w_grad.numpy(), w_grad_t.numpy(), rtol=1e-5)
-    np.testing.assert_allclose(x_grad.numpy(), x_grad_t.numpy(), rtol=1e-5)
+    # float32, and x·w + w/x - x^w cancels (at x = 1.5: 1.05 + 0.47 - 1.33 = 0.19, terms
+    # 15 times the result), so a last-bit difference of powf or tanhf between two libraries
+    # or CPUs is 1e-6 of y; second derivatives through it, a few 1e-6
+    np.testing.assert_allclose(y.numpy(), y_t.detach().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(w_grad.numpy(), w_grad_t.numpy(), rtol=1e-4)
+    np.testing.assert_allclose(x_grad.numpy(), x_grad_t.numpy(), rtol=1e-4)
 
 
 def test_integer_and_0d_operands_gradcheck_to_second_order(check_grads):

@@ -1,8 +1,13 @@
-"""The tutorial notebooks (docs/tutorials) run top to bottom in under a minute, print and
+"""The tutorial notebooks (docs/tutorials) run top to bottom without an error, print and
 draw what their text says, and are saved with the outputs of such a run.
 
 Each notebook is executed once, with `execute` from docs/tutorials/run.py (the function
-that regenerates the saved files), in a fresh kernel of the test's Python.
+that regenerates the saved files), in a fresh kernel of the test's Python. How long they
+take is `make bench`'s business, not the tests'.
+
+Floats differ in their last bits between BLAS builds and CPUs, so the numbers a fresh run
+prints are compared with the saved ones on their own scale (see `same_number`), never
+digit for digit.
 """
 from __future__ import annotations
 
@@ -12,7 +17,6 @@ import math
 import os
 import re
 import shutil
-import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -24,11 +28,17 @@ TUTORIALS = Path(__file__).resolve().parents[2] / "docs" / "tutorials"
 NAMES = ["01_neuron.ipynb", "02_backprop_by_hand.ipynb", "03_xor.ipynb", "04_mnist_mlp.ipynb"]
 NEED_DOT = {"01_neuron.ipynb", "02_backprop_by_hand.ipynb"}   # they show graphs as SVG
 NEEDS_MNIST = {"04_mnist_mlp.ipynb"}
-# The numbers in the saved outputs must equal a fresh run's; where float32 training over
-# thousands of steps may round differently with another CPU's BLAS, to within this much.
+# The numbers in the saved outputs must be a fresh run's (see `same_number`); where float32
+# training over thousands of steps may round differently with another CPU's BLAS and take
+# another path, to within this much (absolute) besides.
 NUMBER_TOLERANCE = {"04_mnist_mlp.ipynb": 0.01}
+# What the float64 notebooks print below this is rounding noise: differences of two
+# computations of the same order-one quantity (hand vs autodiff), which the notebooks
+# themselves assert to be at most 1e-12. 0.0e+00 on one machine is 2.8e-17 on another.
+NOISE = 1e-12
+# Printed floats with many digits: another CPU's exp, tanh or BLAS agree to this (relative).
+RELATIVE = 1e-9
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:e[+-]\d+)?")
-MINUTE = 60.0
 
 
 def load_runner() -> ModuleType:
@@ -51,21 +61,19 @@ def mnist_folder() -> Path:
 
 
 @pytest.fixture(scope="module")
-def run() -> Callable[[str], tuple[nbformat.NotebookNode, float]]:
+def run() -> Callable[[str], nbformat.NotebookNode]:
     """`run(name)` executes the notebook (once per test module) and returns it with its
-    new outputs and the seconds the execution took."""
-    done: dict[str, tuple[nbformat.NotebookNode, float]] = {}
+    new outputs."""
+    done: dict[str, nbformat.NotebookNode] = {}
 
-    def execute(name: str) -> tuple[nbformat.NotebookNode, float]:
+    def execute(name: str) -> nbformat.NotebookNode:
         if name in NEED_DOT and shutil.which("dot") is None:
             pytest.skip("needs Graphviz's dot to draw the graphs")
         if name not in done:
             with pytest.MonkeyPatch.context() as patch:
                 if name in NEEDS_MNIST:
                     patch.setenv("AUTODIFF_DATA", str(mnist_folder()))
-                start = time.perf_counter()
-                notebook = runner.execute(TUTORIALS / name)
-                done[name] = notebook, time.perf_counter() - start
+                done[name] = runner.execute(TUTORIALS / name)
         return done[name]
     return execute
 
@@ -113,12 +121,38 @@ def numbers(text: str) -> list[float]:
     return [float(n.replace(",", "")) for n in NUMBER.findall(text)]
 
 
+def last_digit(text: str) -> float:
+    """The value of one unit in the last digit of a printed float: 1e-4 for "0.0073",
+    1e-17 for "1.1e-16"; 0 for a zero in scientific notation, whose exponent says nothing."""
+    mantissa, _, exponent = text.replace(",", "").partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    if exponent and float(mantissa) == 0:
+        return 0.0
+    return 10.0 ** (int(exponent or 0) - decimals)
+
+
+def same_number(saved: str, fresh: str, tolerance: float = 0.0) -> bool:
+    """Whether a number printed by a fresh run agrees with the one in the saved file.
+
+    Integers count things (parameters, epochs, classes): they must be equal. Floats are
+    compared on their scale: two values that are both rounding noise (|x| <= NOISE) agree;
+    otherwise they may differ by one unit in the last printed digit and a half (a value
+    within rounding of a boundary prints either way), by RELATIVE of their size, or by
+    `tolerance`, whichever is largest."""
+    a, b = float(saved.replace(",", "")), float(fresh.replace(",", ""))
+    if not any(c in saved + fresh for c in ".e"):
+        return a == b
+    if max(abs(a), abs(b)) <= NOISE:
+        return True
+    unit = max(last_digit(saved), last_digit(fresh))
+    return abs(a - b) <= max(1.5 * unit, RELATIVE * max(abs(a), abs(b)), tolerance)
+
+
 # ---------------------------------------------------------------- every notebook
 
 @pytest.mark.parametrize("name", NAMES)
-def test_runs_top_to_bottom_in_under_a_minute(run, name: str) -> None:
-    notebook, seconds = run(name)
-    assert seconds < MINUTE, f"{name} took {seconds:.1f} s"
+def test_runs_top_to_bottom_without_errors(run, name: str) -> None:
+    notebook = run(name)
     cells = code_cells(notebook)
     assert [cell.execution_count for cell in cells] == list(range(1, len(cells) + 1))
     for cell in cells:
@@ -129,7 +163,7 @@ def test_runs_top_to_bottom_in_under_a_minute(run, name: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_plot_and_drawing_shows_a_picture(run, name: str) -> None:
-    notebook, _ = run(name)
+    notebook = run(name)
     for cell in code_cells(notebook):
         pictures = [kind for output in cell.outputs for kind in output.get("data", {})
                     if kind.startswith("image/")]
@@ -141,9 +175,9 @@ def test_every_plot_and_drawing_shows_a_picture(run, name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_saved_outputs_are_those_of_a_run(run, name: str) -> None:
     """The committed notebook holds what running its code gives: the same cells, the same
-    printed text and numbers, the same kinds of output, and no volatile metadata.
-    `python docs/tutorials/run.py` regenerates it."""
-    fresh, _ = run(name)
+    printed text, numbers that agree on their scale (`same_number`), the same kinds of
+    output, and no volatile metadata. `python docs/tutorials/run.py` regenerates it."""
+    fresh = run(name)
     saved = nbformat.read(TUTORIALS / name, as_version=4)
     assert saved.metadata == runner.METADATA
     assert [c.source for c in saved.cells] == [c.source for c in fresh.cells]
@@ -155,8 +189,8 @@ def test_saved_outputs_are_those_of_a_run(run, name: str) -> None:
         assert kinds(old) == kinds(new), f"{stale}\n{new.source}"
         old_text, new_text = text_of(old), text_of(new)
         assert NUMBER.sub("#", old_text) == NUMBER.sub("#", new_text), f"{stale}\n{new_text}"
-        for a, b in zip(numbers(old_text), numbers(new_text)):
-            assert abs(a - b) <= tolerance, f"{stale}: {a} in the file, {b} now\n{new_text}"
+        for a, b in zip(NUMBER.findall(old_text), NUMBER.findall(new_text)):
+            assert same_number(a, b, tolerance), f"{stale}: {a} in the file, {b} now\n{new_text}"
 
 
 def test_the_runner_names_every_tutorial() -> None:
@@ -185,27 +219,28 @@ MICROGRAD = {"o": 1.0, "n": 0.5, "b": 0.5, "x1w1x2w2": 0.5, "x1w1": 0.5, "x2w2":
 
 
 def test_neuron_gradients_by_hand_equal_autodiff_and_the_text(run) -> None:
-    notebook, _ = run("01_neuron.ipynb")
+    notebook = run("01_neuron.ipynb")
     table = {name: float(value) for name, value in
              re.findall(r"^\| ∂o/∂(\w+) \| .* \| (-?[\d.]+) \|$", prose(notebook), re.M)}
     assert table == MICROGRAD
     rows = re.findall(r"^∂o/∂(\w+) +(-?\d\.\d{6}) +(-?\d\.\d{6}) +(\S+)$", printed(notebook),
                       re.M)
     assert [name for name, *_ in rows] == list(MICROGRAD)
-    for name, by_hand, by_autodiff, difference in rows:
-        assert float(by_hand) == float(by_autodiff) == MICROGRAD[name], name
+    for name, by_hand, by_autodiff, difference in rows:       # printed to 6 decimals
+        assert abs(float(by_hand) - MICROGRAD[name]) <= 1.5e-6, name
+        assert abs(float(by_autodiff) - MICROGRAD[name]) <= 1.5e-6, name
         assert float(difference) <= 1e-12
 
 
 def test_neuron_values_are_those_the_text_states(run) -> None:
-    notebook, _ = run("01_neuron.ipynb")
+    notebook = run("01_neuron.ipynb")
     assert "n = 0.8814 and o = tanh(n) = 1/√2 ≈ 0.7071" in notebook.cells[0].source
     assert printed(notebook).startswith("n = 0.8814, o = 0.7071\n")
     assert math.isclose(math.tanh(0.8813735870195432), 1 / math.sqrt(2))
 
 
 def test_neuron_drawing_shows_every_value_and_gradient(run) -> None:
-    notebook, _ = run("01_neuron.ipynb")
+    notebook = run("01_neuron.ipynb")
     cell = cell_with(notebook, "ad.viz.draw(o)")
     svg = html.unescape(next(o.data["image/svg+xml"] for o in cell.outputs if "data" in o))
     for text in [*MICROGRAD, "0.8814", "0.7071", "-1.5", "6.881"]:
@@ -213,20 +248,26 @@ def test_neuron_drawing_shows_every_value_and_gradient(run) -> None:
 
 
 def test_neuron_gradcheck_passes_and_catches_a_wrong_derivative(run) -> None:
-    notebook, _ = run("01_neuron.ipynb")
+    notebook = run("01_neuron.ipynb")
     assert text_of(cell_with(notebook, "print(ad.gradcheck(neuron")) == "True\n"
     finite = text_of(cell_with(notebook, "eps = 1e-6"))
-    assert finite == "∂o/∂x1 by finite differences: -1.500000, by backward: -1.500000\n"
+    by_differences, by_backward = re.fullmatch(
+        r"∂o/∂x1 by finite differences: (\S+), by backward: (\S+)\n", finite).groups()
+    assert abs(float(by_differences) + 1.5) <= 1.5e-6                # printed to 6 decimals
+    assert abs(float(by_backward) + 1.5) <= 1.5e-6
     failure = text_of(cell_with(notebook, "class WrongTanh"))
     assert failure.startswith("Jacobian mismatch for output 0 with respect to input 0:")
-    assert "analytical -0.8786796564, numerical -1.5," in failure
+    analytical, numerical = map(float, re.search(r"analytical (\S+), numerical (\S+),",
+                                                 failure).groups())
+    assert math.isclose(analytical, 3 * (1 / math.sqrt(2) - 1), rel_tol=1e-9)   # (1 - o)·w1
+    assert math.isclose(numerical, -1.5, rel_tol=1e-6)        # central differences, eps 1e-6
     assert said(notebook, "backward said ∂o/∂x1 = (1 - o)·w1 = -0.879, finite differences -1.5")
 
 
 # ---------------------------------------------------------------- 2. backprop by hand
 
 def test_backprop_by_hand_equals_autodiff_element_by_element(run) -> None:
-    notebook, _ = run("02_backprop_by_hand.ipynb")
+    notebook = run("02_backprop_by_hand.ipynb")
     text = printed(notebook)
     assert "Total params: 25" in text and said(notebook, "25 parameters in all")
     assert said(notebook, "we allow 1e-12")
@@ -237,27 +278,31 @@ def test_backprop_by_hand_equals_autodiff_element_by_element(run) -> None:
     largest = float(re.search(r"^largest difference: (\S+)$", text, re.M)[1])
     assert largest == max(differences) <= 1e-12
     first = re.search(r"^dW\^1 by hand: (\[.*\])  autodiff: (\[.*\])$", text, re.M)
-    assert first[1] == first[2]
+    by_hand, by_autodiff = numbers(first[1]), numbers(first[2])      # numpy's 8 decimals
+    assert len(by_hand) == len(by_autodiff) == 2
+    assert all(abs(h - a) <= 1.5e-8 for h, a in zip(by_hand, by_autodiff))
 
 
 def test_backprop_forward_and_update_step(run) -> None:
-    notebook, _ = run("02_backprop_by_hand.ipynb")
+    notebook = run("02_backprop_by_hand.ipynb")
     text = printed(notebook)
     by_autodiff = re.search(r"^ŷ = (\S+), L = \(ŷ − y\)² = (\S+)$", text, re.M)
     by_hand = re.search(r"^by hand: ŷ = (\S+), L = (\S+)$", text, re.M)
-    assert by_autodiff.groups() == by_hand.groups()
+    for hand, auto in zip(by_hand.groups(), by_autodiff.groups(), strict=True):
+        assert abs(float(hand) - float(auto)) <= 1.5e-6          # printed to 6 decimals
     step = float(re.search(r"by hand vs optim.SGD: max \|difference\| (\S+)$", text, re.M)[1])
     assert step <= 1e-12
     before, after, model = re.search(r"^L = (\S+) → (\S+) after one step \(the model after "
                                      r"optim.SGD: (\S+)\)$", text, re.M).groups()
-    assert before == by_hand[2] and after == model and float(after) < float(before)
+    assert before == by_hand[2]                     # the same float, printed twice
+    assert abs(float(after) - float(model)) <= 1.5e-6 and float(after) < float(before)
     assert said(notebook, "α = 0.02") and "alpha = 0.02" in cell_with(notebook, "W_new").source
 
 
 # ---------------------------------------------------------------- 3. XOR
 
 def test_xor_summary_counts_like_keras(run) -> None:
-    notebook, _ = run("03_xor.ipynb")
+    notebook = run("03_xor.ipynb")
     text = printed(notebook)
     rows = re.findall(r"^(\d) \((\w+)\)\s+\(None, (\d+)\)\s+(\d+)$", text, re.M)
     assert rows == [("0", "Linear", "10", "30"), ("1", "Tanh", "10", "0"),
@@ -268,7 +313,7 @@ def test_xor_summary_counts_like_keras(run) -> None:
 
 
 def test_xor_training_log_and_predictions(run) -> None:
-    notebook, _ = run("03_xor.ipynb")
+    notebook = run("03_xor.ipynb")
     text = printed(notebook)
     before = numbers(re.search(r"^predictions before training: \[(.*)\]$", text, re.M)[1])
     assert before[0] == 0.5 and all(abs(p - 0.5) < 0.1 for p in before)
@@ -293,7 +338,7 @@ def test_xor_training_log_and_predictions(run) -> None:
 # ---------------------------------------------------------------- 4. MNIST
 
 def test_mnist_is_the_documents_experiment(run) -> None:
-    notebook, _ = run("04_mnist_mlp.ipynb")
+    notebook = run("04_mnist_mlp.ipynb")
     text = printed(notebook)
     assert "60,000 training images in 4,000 batches of 15; 10,000 test images\n" in text
     assert "Total params: 59,210" in text and said(notebook, "59,210 parameters")
@@ -303,7 +348,7 @@ def test_mnist_is_the_documents_experiment(run) -> None:
 
 
 def test_mnist_accuracy_meets_the_bounds_the_text_states(run) -> None:
-    notebook, _ = run("04_mnist_mlp.ipynb")
+    notebook = run("04_mnist_mlp.ipynb")
     text = printed(notebook)
     bounds = re.search(r"at least (0\.\d+)\s+after the first epoch and at least (0\.\d+) after "
                        r"the second", prose(notebook))
@@ -318,7 +363,7 @@ def test_mnist_accuracy_meets_the_bounds_the_text_states(run) -> None:
 
 
 def test_mnist_text_states_the_accuracy_of_the_saved_run(run) -> None:
-    fresh, _ = run("04_mnist_mlp.ipynb")
+    fresh = run("04_mnist_mlp.ipynb")
     saved = nbformat.read(TUTORIALS / "04_mnist_mlp.ipynb", as_version=4)
     stated = re.search(r"In the run saved here the test accuracy is (\S+) before training, "
                        r"(\S+) after the first epoch and (\S+) after the second",
@@ -330,7 +375,7 @@ def test_mnist_text_states_the_accuracy_of_the_saved_run(run) -> None:
 
 
 def test_mnist_first_test_images_and_their_predictions(run) -> None:
-    notebook, _ = run("04_mnist_mlp.ipynb")
+    notebook = run("04_mnist_mlp.ipynb")
     text = text_of(cell_with(notebook, "prediction: {prediction}"))
     predictions = numbers(re.search(r"^predictions: \[(.*)\]$", text, re.M)[1])
     labels = numbers(re.search(r"^labels: +\[(.*)\]$", text, re.M)[1])

@@ -16,7 +16,11 @@ example. It has:
 - `run(out: pathlib.Path, seed: int, quick: bool) -> dict`, which does the experiment,
   saves its pictures into `out` (the directory exists), prints its closing table with
   `common.print_comparison(rows)` and returns a JSON-able dict holding those rows under
-  "comparison" plus the real numbers the tests check.
+  "comparison" plus the real numbers the tests check. Each `common.row(...)` passes
+  `agrees=`: True where the run reproduces the document (or shows it wrong and says so),
+  False where it does not, None where the row only informs or the run makes no
+  comparison; where a condition picks the verdict text, the same boolean is the flag.
+  The runner reads only the flag: a demo disagrees when one of its rows has False.
 
 The runner (`demos/__main__.py`) lists the demos in reading order in `ORDER`; a name is
 enabled as soon as its module exists. For each demo it makes `DIR/<name>/`, calls

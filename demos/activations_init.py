@@ -1,7 +1,7 @@
-"""Activations, initialisation, Dropout and BatchNorm: the notes' claims, measured (SEEDS 002, 004).
+"""Activations, initialisation, Dropout, BatchNorm: the notes' claims measured (documents 002, 004).
 
 Five small experiments, each checking a claim of the lecture notes (002) or of the MNIST
-article (004):
+article (004); docs/sources.md describes both documents:
 
 1. Sigmoid, tanh, ReLU and Leaky ReLU with their derivatives, the derivatives computed
    by autodiff (not by formula) and compared with the closed forms σ(1 − σ), 1 − tanh²,
@@ -10,7 +10,10 @@ article (004):
    tanh vs ReLU. σ' ≤ 1/4, so each sigmoid layer shrinks the gradient several times
    (004: "sigmoid networks show vanishing gradients within about 5 layers").
 3. All-zero initialisation: every hidden unit computes the same thing and receives the
-   same gradient, so their weights stay identical however long we train (002).
+   same gradient, so their weights stay identical however long we train (002): five
+   hidden units act as one. We measure that symmetry (the spread between the units, and
+   how many distinct units the trained net has), not the loss: on document 000's line a
+   single unit fits about as well, so the loss would not show what zero init takes away.
 4. `w = randn(n) / sqrt(n)`: Var(Σᵢ wᵢxᵢ) = n·Var(w)·Var(x) = Var(x), so the output
    variance of a layer stays calibrated; unscaled randn multiplies the std by √n per
    layer, randn·0.01 divides it (002).
@@ -32,6 +35,7 @@ import optim
 from demos.common import fmt, plt, print_comparison, progress, row, save_figure
 
 LEAKY_SLOPE = 0.01
+ROUNDING = 1e-9              # float64 results equal up to rounding differ by less (size ≤ 1)
 
 
 def d_sigmoid(x: np.ndarray) -> np.ndarray:
@@ -131,9 +135,26 @@ def plot_vanishing(norms: dict[str, np.ndarray], path: pathlib.Path) -> None:
 
 # ---------------------------------------------------------------- 3. all-zero init
 
+def distinct_units(weights: np.ndarray, biases: np.ndarray, outputs: np.ndarray) -> int:
+    """How many different hidden units the net has: unit j is (its incoming weight w_j,
+    bias b_j, outgoing weight v_j); units equal up to ROUNDING times the largest |value|
+    count once."""
+    units = np.stack([weights, biases, outputs], axis=1)          # (5 units, 3)
+    tolerance = ROUNDING * max(1.0, float(np.abs(units).max()))
+    kept: list[np.ndarray] = []
+    for unit in units:
+        if not any(np.abs(unit - other).max() <= tolerance for other in kept):
+            kept.append(unit)
+    return len(kept)
+
+
 def train_hidden_weights(zero: bool, steps: int) -> dict[str, Any]:
     """Document 000's data (y = 2.3x + 4.7 on [0, 3]) through Linear(1, 5) → Sigmoid →
-    Linear(5, 1), full-batch SGD. Returns the hidden weights after every step."""
+    Linear(5, 1), full-batch SGD. Returns the hidden units' incoming weights after every
+    step, how far apart the units are (max − min over the 5 units, of the incoming weights
+    and of the activations σ(w_j·x + b_j) over the 100 x, at every step) and how many
+    distinct units the trained net has. The spreads are computed from the recorded
+    weights with numpy, so they draw no random numbers."""
     model = nn.Sequential(nn.Linear(1, 5), nn.Sigmoid(), nn.Linear(5, 1)).double()
     if zero:
         for p in model.parameters():
@@ -141,31 +162,70 @@ def train_hidden_weights(zero: bool, steps: int) -> dict[str, Any]:
     x = ad.linspace(0, 3, 100, dtype=ad.float64).reshape(100, 1)
     y = 2.3 * x + 4.7
     optimizer = optim.SGD(model.parameters(), lr=0.05)
-    history = [model[0].weight.numpy().ravel().copy()]
+
+    def hidden() -> tuple[np.ndarray, np.ndarray]:
+        return model[0].weight.numpy().ravel().copy(), model[0].bias.numpy().copy()
+
+    w, b = hidden()
+    weights, biases = [w], [b]                                     # the initial ones first
     for _ in range(steps):
         loss = nn.functional.mse_loss(model(x), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        history.append(model[0].weight.numpy().ravel().copy())
-    history = np.array(history)                                    # (steps + 1, 5 units)
-    return {"history": history, "loss": loss.item(),
-            "spread": float(np.max(history.max(axis=1) - history.min(axis=1))),
-            "output_spread": float(np.ptp(model[2].weight.numpy()))}
+        w, b = hidden()
+        weights.append(w)
+        biases.append(b)
+    history = np.array(weights)                                    # (steps + 1, 5 units)
+    biases_history = np.array(biases)                              # (steps + 1, 5 units)
+    grid = x.numpy().ravel()                                       # (100,)
+    z = history[:, None, :] * grid[None, :, None] + biases_history[:, None, :]
+    activations = 1 / (1 + np.exp(-z))                             # (steps + 1, 100 x, 5 units)
+    weight_spread = np.ptp(history, axis=1)                        # (steps + 1,)
+    activation_spread = np.ptp(activations, axis=2).max(axis=1)    # (steps + 1,)
+    outputs = model[2].weight.numpy().ravel()
+    return {"history": history, "weight_spread": weight_spread,
+            "activation_spread": activation_spread,
+            "spread": float(weight_spread.max()),
+            "output_spread": float(np.ptp(outputs)),
+            "distinct_units": distinct_units(history[-1], biases_history[-1], outputs)}
 
 
 def plot_zero_init(zero: dict[str, Any], random: dict[str, Any], path: pathlib.Path) -> None:
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    """Left and middle: each hidden unit's incoming weight over training, for both inits.
+    Right: how far apart the 5 units are, in weights and in what they compute."""
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6), layout="constrained")
+    units = zero["history"].shape[1]
     for ax, (title, result) in zip(axes, (("all-zero init", zero),
                                           ("PyTorch's default (random) init", random))):
-        for unit in range(result["history"].shape[1]):
-            ax.plot(result["history"][:, unit], lw=1.8, label=f"unit {unit + 1}")
-        ax.set(title=f"{title}: final loss {result['loss']:.3g}", xlabel="SGD step")
-    axes[0].set_ylabel("incoming weight of each hidden unit")
-    axes[0].text(0.5, 0.1, "all five lines lie on top of each other",
-                 transform=axes[0].transAxes, ha="center", fontsize=9)
-    axes[1].legend(fontsize=8, ncol=5, loc="lower center")
-    fig.tight_layout()
+        steps = np.arange(len(result["history"]))
+        for unit in range(units):
+            ax.plot(steps, result["history"][:, unit], lw=1.8, label=f"unit {unit + 1}")
+        ax.set(title=f"{title}: {units} hidden units, {result['distinct_units']} distinct",
+               xlabel="SGD steps done (0 = the initial weights)",
+               ylabel="incoming weight w_j of each hidden unit")
+    axes[0].text(0.5, 0.08, f"all {units} lines lie on top of each other:\nthe units get the "
+                 "same gradient, so they stay equal", transform=axes[0].transAxes,
+                 ha="center", fontsize=9)
+    axes[1].legend(fontsize=8, ncol=units, loc="lower center")
+    axes[1].sharey(axes[0])
+
+    spread = axes[2]
+    steps = np.arange(len(zero["history"]))
+    for result, colour, name in ((random, "tab:blue", "random init"),
+                                 (zero, "tab:red", "all-zero init")):
+        spread.plot(steps, result["weight_spread"], color=colour, lw=2,
+                    label=f"{name}: incoming weights w_j")
+        spread.plot(steps, result["activation_spread"], color=colour, lw=2, ls="--",
+                    label=f"{name}: activations σ(w_j·x + b_j), largest over x")
+    spread.set(title="spread between the hidden units: max − min over the units",
+               xlabel="SGD steps done (0 = the initial weights)", ylabel="max − min",
+               ylim=(-0.05, None))
+    largest = max(zero["spread"], float(zero["activation_spread"].max()))
+    spread.text(0.97, 0.05, "all-zero init: 0 at every step"
+                + (f" (largest {largest:.0e}, rounding)" if largest > 0 else ""),
+                transform=spread.transAxes, ha="right", color="tab:red", fontsize=9)
+    spread.legend(fontsize=8, loc="upper right")
     save_figure(fig, path)
 
 
@@ -275,7 +335,7 @@ def plot_regularisation(dropout: dict[str, dict[str, Any]], batchnorm: dict[str,
     left.axhline(noise_floor, color="0.5", ls=":", lw=1, label="noise variance (best test)")
     trials = len(next(iter(dropout.values()))["curves"])
     left.set(title=f"20 noisy samples, 1 → 128 → 128 → 1 ({plural(trials, 'trial')}, mean)",
-             xlabel="Adam step", ylabel="MSE (eval mode)")
+             xlabel="Adam steps done (0 = before training)", ylabel="MSE (eval mode)")
     left.legend(fontsize=9)
     for (name, losses), colour in zip(batchnorm.items(), ("tab:red", "tab:blue")):
         right.plot(np.arange(1, len(losses) + 1), losses, color=colour, lw=1.8, label=name)
@@ -312,8 +372,13 @@ def run(out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
     steps = 100 if quick else 500
     zero = train_hidden_weights(zero=True, steps=steps)
     random = train_hidden_weights(zero=False, steps=steps)
-    print(f"all-zero init, {steps} SGD steps: hidden weights {zero['history'][-1]}, largest "
-          f"difference {zero['spread']:.1g}; random init: {random['spread']:.3g}")
+    zero_apart = max(zero["spread"], float(zero["activation_spread"].max()))
+    random_apart = float(random["weight_spread"].min())
+    print(f"all-zero init, {steps} SGD steps: hidden weights {zero['history'][-1]}; the units' "
+          f"weights and activations differ by at most {zero_apart:.1g} at any step: "
+          f"{zero['distinct_units']} distinct unit(s) of 5")
+    print(f"random init: the units' weights differ by at least {random_apart:.3g} at every "
+          f"step: {random['distinct_units']} distinct units of 5")
     plot_zero_init(zero, random, out / "zero_init.png")
 
     # 4. randn/√n keeps the variance of each layer's output
@@ -359,41 +424,54 @@ def run(out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
     means = {name: {key: float(np.mean(r[key])) for key in ("train", "test")}
              for name, r in dropout.items()}
     no_bn, bn = batchnorm["without BatchNorm"][-1], batchnorm["with BatchNorm1d"][-1]
+    # each verdict's condition, for its text and its `agrees` flag alike
+    closed_forms = worst < ROUNDING
+    identity = acts["tanh_identity"] < ROUNDING
+    sigmoid_vanishes = five["sigmoid"] < 0.05
+    others_keep = min(shrink["tanh"], shrink["ReLU"]) > 0.2
+    symmetric = zero["distinct_units"] == 1 and random["distinct_units"] == 5
+    calibrated = abs(stds["linear"]["randn/√n"][-1] - 1) < 0.2
+    dropout_helps = means["Dropout(0.5)"]["test"] < means["no dropout"]["test"]
+    batchnorm_helps = bn < no_bn
     rows = [
         row("derivatives σ(1−σ), 1−tanh², ReLU, Leaky ReLU", "closed forms",
             f"autodiff = closed form to {worst:.1e}; relu'(0) = 0",
-            "agrees" if worst < 1e-12 else "differs"),
+            "agrees" if closed_forms else "differs", agrees=closed_forms),
         row("tanh(x) = 2σ(2x) − 1", "identity",
             f"largest difference {acts['tanh_identity']:.1e}",
-            "agrees" if acts["tanh_identity"] < 1e-12 else "differs"),
+            "agrees" if identity else "differs", agrees=identity),
         row("sigmoid gradients vanish", "within about 5 layers (004)",
             f"‖dL/dW‖ ratio layer 5 / layer 10 = {five['sigmoid']:.2g}, layer 1 / layer 10 = "
-            f"{shrink['sigmoid']:.2g}", "agrees" if five["sigmoid"] < 0.05 else "not reproduced"),
+            f"{shrink['sigmoid']:.2g}", "agrees" if sigmoid_vanishes else "not reproduced",
+            agrees=sigmoid_vanishes),
         row("tanh, ReLU gradients", "tanh saturates too; ReLU does not for x > 0",
             f"‖dL/dW‖ ratio layer 1 / layer 10 = {shrink['tanh']:.2g} (tanh), "
             f"{shrink['ReLU']:.2g} (ReLU)",
-            "agrees: no vanishing at this init" if min(shrink["tanh"], shrink["ReLU"]) > 0.2
-            else "vanishing here too"),
-        row("all-zero init", "every unit stays identical",
-            f"the 5 hidden weights after {steps} steps differ by {zero['spread']:.1g} "
-            f"(rounding; random init: {random['spread']:.2g})",
-            "agrees" if zero["spread"] < 1e-12 else "differs"),
+            "agrees: no vanishing at this init" if others_keep else "vanishing here too",
+            agrees=others_keep),
+        row("all-zero init", "wrong: every unit stays identical (002)",
+            f"after {steps} SGD steps {zero['distinct_units']} distinct hidden unit of 5 "
+            f"(weights and activations differ by ≤ {zero_apart:.1g}"
+            + (", rounding" if zero_apart > 0 else "") + "); random "
+            f"init: {random['distinct_units']} distinct, weights ≥ {random_apart:.2g} apart "
+            f"at every step",
+            "agrees" if symmetric else "differs", agrees=symmetric),
         row("w = randn(n)/√n", "keeps output variance",
             f"std after 10 linear layers: {stds['linear']['randn/√n'][-1]:.2g} (randn: "
             f"{stds['linear']['randn'][-1]:.2g}, randn·0.01: "
             f"{stds['linear']['randn·0.01'][-1]:.2g})",
-            "agrees" if abs(stds["linear"]["randn/√n"][-1] - 1) < 0.2 else "differs"),
+            "agrees" if calibrated else "differs", agrees=calibrated),
         row("Dropout against overfitting", "helps when data are few, nets large",
             f"test MSE {means['no dropout']['test']:.3f} → {means['Dropout(0.5)']['test']:.3f}"
             f" (train {means['no dropout']['train']:.3f} → "
             f"{means['Dropout(0.5)']['train']:.3f}), {plural(trials, 'trial')}",
-            "agrees" if means["Dropout(0.5)"]["test"] < means["no dropout"]["test"]
-            else "not reproduced in this run"),
+            "agrees" if dropout_helps else "not reproduced in this run", agrees=dropout_helps),
         row("BatchNorm before activations", "tames vanishing gradients",
             f"deep sigmoid net: loss {no_bn:.3f} without, {bn:.3f} with BatchNorm1d "
-            f"after {bn_steps} steps", "agrees" if bn < no_bn else "not reproduced"),
+            f"after {bn_steps} steps", "agrees" if batchnorm_helps else "not reproduced",
+            agrees=batchnorm_helps),
     ]
-    print_comparison(rows, "activations_init: SEEDS 002 + 004 vs autodiff")
+    print_comparison(rows, "activations_init: documents 002 + 004 (docs/sources.md) vs autodiff")
     return {
         "comparison": rows,
         "activations": {"derivative_max_abs_error": acts["errors"],
@@ -402,9 +480,14 @@ def run(out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
                                 "first_over_last": shrink, "fifth_last_over_last": five},
         "zero_init": {"steps": steps, "spread_zero": zero["spread"],
                       "output_spread_zero": zero["output_spread"],
+                      "activation_spread_zero": float(zero["activation_spread"].max()),
                       "final_hidden_weights_zero": zero["history"][-1],
-                      "spread_random": random["spread"], "loss_zero": zero["loss"],
-                      "loss_random": random["loss"]},
+                      "distinct_units_zero": zero["distinct_units"],
+                      "spread_random": random["spread"],
+                      "smallest_spread_random": random_apart,
+                      "smallest_activation_spread_random":
+                          float(random["activation_spread"].min()),
+                      "distinct_units_random": random["distinct_units"]},
         "weight_scale": stds,
         "dropout": {"trials": trials, "steps": dropout_steps, "mean": means,
                     "per_trial": {n: {"train": r["train"], "test": r["test"]}

@@ -1,7 +1,7 @@
-"""Handwritten digits with a four-layer ReLU network, trained by Adam (SEEDS 004).
+"""Handwritten digits with a four-layer ReLU network, trained by Adam (document 004).
 
-Document 004 trains, in PyTorch, on the 60,000 MNIST training images (28×28 grey pixels
-scaled to [0, 1], no other normalisation):
+Document 004 (see docs/sources.md) trains, in PyTorch, on the 60,000 MNIST training images
+(28×28 grey pixels scaled to [0, 1], no other normalisation):
 
     fc1 784→64, ReLU → fc2 64→64, ReLU → fc3 64→64, ReLU → fc4 64→10 → log_softmax
 
@@ -29,7 +29,7 @@ import autodiff as ad
 import nn
 import nn.functional as F
 import optim
-from demos.common import plt, print_comparison, row, save_figure
+from demos.common import plt, print_comparison, row, save_figure, save_graph
 from nn.data import MNIST, DataLoader, Dataset
 
 DOCUMENT = {"before": 0.0982, "epochs": [0.9486, 0.9669]}
@@ -177,26 +177,31 @@ def draw_training_step(model: Net, x: ad.Tensor, y: ad.Tensor, path: pathlib.Pat
     loss = F.nll_loss(model(x), y)
     loss.name = "loss"
     loss.backward()
-    ad.viz.save(loss, path=path, params=model, rankdir="TB")
+    save_graph(loss, path=path, params=model, rankdir="TB")
     model.zero_grad()
     return loss.item()
 
 
-def chance_verdict(accuracy: float, quick: bool) -> str:
+def chance_verdict(accuracy: float, quick: bool) -> tuple[str, bool | None]:
+    """The verdict on the accuracy before training and its `agrees` flag (None: a quick
+    run makes no comparison)."""
     centre, tolerance = TARGET["before"]
     if quick:
-        return "quick run (a subset): not comparable"
+        return "quick run (a subset): not comparable", None
     if abs(accuracy - centre) <= tolerance:
-        return "agrees: chance level, about 1 in 10"
-    return f"differs from chance level {centre} by more than {tolerance}"
+        return "agrees: chance level, about 1 in 10", True
+    return f"differs from chance level {centre} by more than {tolerance}", False
 
 
-def verdict(ours: float, document: float, target: float, pytorch: str, quick: bool) -> str:
+def verdict(ours: float, document: float, target: float, pytorch: str, quick: bool
+            ) -> tuple[str, bool | None]:
+    """The verdict on an accuracy after training and its `agrees` flag (None: a quick run,
+    on a subset, makes no comparison)."""
     if quick:
-        return "quick run (a subset): not comparable"
+        return "quick run (a subset): not comparable", None
     if ours >= target:
-        return f"agrees: target ≥ {target}, PyTorch {pytorch}"
-    return f"below the target ≥ {target} (document {document}, PyTorch {pytorch})"
+        return f"agrees: target ≥ {target}, PyTorch {pytorch}", True
+    return f"below the target ≥ {target} (document {document}, PyTorch {pytorch})", False
 
 
 def run(out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
@@ -215,7 +220,7 @@ def run(out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
     print(f"initial accuracy: {accuracy_before:.4f}")
     optimizer = optim.Adam(model.parameters(), lr=LR)
     accuracies, seconds, losses = [], [], []
-    for epoch in range(EPOCHS):
+    for epoch in range(1, EPOCHS + 1):            # counted from 1, as the document does
         took, epoch_losses = train_epoch(model, train_loader, optimizer, quick=quick,
                                          desc=f"epoch {epoch}")
         accuracy, labels, predictions = evaluate(model, test_loader)
@@ -236,22 +241,24 @@ def run(out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
     x, y = next(iter(train_loader))
     step_loss = draw_training_step(model, x, y, out / "training_step_graph.png")
 
+    text, agrees = chance_verdict(accuracy_before, quick)
     rows = [row("accuracy before training", DOCUMENT["before"], f"{accuracy_before:.4f}",
-                chance_verdict(accuracy_before, quick))]
-    rows += [row(f"accuracy after epoch {epoch + 1}", DOCUMENT["epochs"][epoch],
-                 f"{accuracies[epoch]:.4f}",
-                 verdict(accuracies[epoch], DOCUMENT["epochs"][epoch],
-                         TARGET["epochs"][epoch], PYTORCH[epoch], quick))
-             for epoch in range(EPOCHS)]
+                text, agrees=agrees)]
+    for epoch in range(EPOCHS):
+        text, agrees = verdict(accuracies[epoch], DOCUMENT["epochs"][epoch],
+                               TARGET["epochs"][epoch], PYTORCH[epoch], quick)
+        rows.append(row(f"accuracy after epoch {epoch + 1}", DOCUMENT["epochs"][epoch],
+                        f"{accuracies[epoch]:.4f}", text, agrees=agrees))
     rows += [
-        row("seconds per epoch", "not reported", ", ".join(f"{s:.1f}" for s in seconds),
+        row("seconds per epoch", "— (not reported)", ", ".join(f"{s:.1f}" for s in seconds),
             f"{len(train_loader):,} Adam steps each, "
-            f"{len(train_loader) / np.mean(seconds):,.0f} steps/s"),
+            f"{len(train_loader) / np.mean(seconds):,.0f} steps/s", agrees=None),
+        # the document shows 4 test images titled "prediction: N"; so do we, with labels
         row("first 4 test images", "\"prediction: N\" (its test loader is shuffled: "
             "4 random images)", ", ".join(titles),
-            "labels " + ", ".join(map(str, first_labels.tolist()))),
+            "labels " + ", ".join(map(str, first_labels.tolist())), agrees=True),
     ]
-    print_comparison(rows, "mnist: SEEDS 004 vs autodiff")
+    print_comparison(rows, "mnist: document 004 (docs/sources.md) vs autodiff")
     return {
         "comparison": rows,
         "train_size": len(train_set), "test_size": len(test_set),

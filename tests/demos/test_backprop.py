@@ -1,4 +1,5 @@
-"""demos/backprop.py (SEEDS 000 + 002) in quick mode: the lecture's formulas equal autodiff."""
+"""demos/backprop.py (documents 000, 002; docs/sources.md) in quick mode: the lecture's
+formulas equal autodiff."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,6 +14,11 @@ from demos.backprop import TARGET, X, hand_pass, regression_net
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
+def size(values: Any) -> float:
+    """The scale a rounding tolerance is taken of: the largest |value|, at least 1."""
+    return max(1.0, float(np.max(np.abs(values))))
+
+
 @pytest.fixture(scope="module")
 def run(run_quick) -> tuple[dict[str, Any], Path]:
     return run_quick("backprop")
@@ -23,10 +29,12 @@ def test_hand_formulas_equal_autodiff_layer_by_layer(run: tuple[dict[str, Any], 
     differences = results["max_abs_difference"]
     assert set(differences) == {f"layer{l}.{q}" for l in (1, 2, 3)
                                 for q in ("da", "dz", "dW", "db", "da_prev")}
-    assert max(differences.values()) < 1e-10
-    assert results["max_abs_difference_overall"] < 1e-10
+    for l, layer in enumerate(results["layers"], start=1):        # float64: rounding only,
+        for q in ("da", "dz", "dW", "db", "da_prev"):               # 1e-9 of each one's size
+            assert differences[f"layer{l}.{q}"] <= 1e-9 * size(layer[q]), (l, q)
+    assert results["max_abs_difference_overall"] == max(differences.values())
     assert results["sample"]["loss"] == pytest.approx(results["sample"]["autodiff_loss"],
-                                                      abs=1e-12)
+                                                      rel=1e-9)
     assert results["sample"]["x"] == 1.5 and results["sample"]["target"] == pytest.approx(8.15)
 
 
@@ -54,7 +62,8 @@ def test_the_note_typo_gives_wrong_numbers(run: tuple[dict[str, Any], Path]) -> 
 def test_one_output_example(run: tuple[dict[str, Any], Path]) -> None:
     single = run[0]["one_output"]
     assert set(single["hand"]) == {"dL/dŷ", "dL/dz", "dL/dW", "dL/db"}
-    assert single["max_abs_difference_overall"] < 1e-10
+    for name, difference in single["max_abs_difference"].items():
+        assert difference <= 1e-9 * size(single["hand"][name]), name
     assert len(np.ravel(single["hand"]["dL/dW"])) == 3
 
 
@@ -75,8 +84,10 @@ def test_hand_pass_matches_torch() -> None:
             a = torch.sigmoid(a)
     torch.nn.functional.mse_loss(a, torch.tensor([[TARGET]], dtype=torch.float64)).backward()
     for layer, (w, b) in zip(hand["layers"], params):
-        np.testing.assert_allclose(layer["dW"], w.grad.numpy(), rtol=0, atol=1e-12)
-        np.testing.assert_allclose(layer["db"][:, 0], b.grad.numpy(), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(layer["dW"], w.grad.numpy(), rtol=0,
+                                   atol=1e-9 * size(layer["dW"]))
+        np.testing.assert_allclose(layer["db"][:, 0], b.grad.numpy(), rtol=0,
+                                   atol=1e-9 * size(layer["db"]))
 
 
 def test_graph_pictures(run: tuple[dict[str, Any], Path]) -> None:

@@ -1,4 +1,5 @@
-"""demos/gradient_descent.py (SEEDS 003) in quick mode: the numbers in its results.json."""
+"""demos/gradient_descent.py (document 003, see docs/sources.md) in quick mode: the numbers in
+its results.json."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -56,9 +57,11 @@ def test_lr_0_001_stops_near_0_51_after_15000_epochs(run: tuple[dict[str, Any], 
 def test_the_truth_about_0_5(run: tuple[dict[str, Any], Path]) -> None:
     truth = run[0]["truth"]
     assert truth["stationary_points"] == pytest.approx([-1.0, 0.5, 0.5], abs=1e-6)
-    assert truth["f_at_0.5"] == -19.625 and truth["f_at_minus_1"] == -23
-    assert truth["derivatives_at_0.5"] == pytest.approx([0.0, 0.0, 24.0], abs=1e-12)
-    assert truth["derivatives_at_minus_1"] == pytest.approx([0.0, 18.0], abs=1e-12)
+    assert truth["f_at_0.5"] == pytest.approx(-19.625, rel=1e-9)
+    assert truth["f_at_minus_1"] == pytest.approx(-23, rel=1e-9)
+    # through autodiff's power rule: 1e-9 of the derivatives' scale (the third is 24)
+    assert truth["derivatives_at_0.5"] == pytest.approx([0.0, 0.0, 24.0], abs=24e-9)
+    assert truth["derivatives_at_minus_1"] == pytest.approx([0.0, 18.0], abs=24e-9)
     assert quartic(-1.0) < quartic(0.5)
 
 
@@ -71,11 +74,11 @@ def test_which_starts_and_optimizers_reach_minus_1(run: tuple[dict[str, Any], Pa
     reached = {o["optimizer"]: o["reaches_minimum"] for o in results["optimizers"]}
     assert reached == {"plain SGD": False, "momentum 0.5": False, "momentum 0.9": True,
                        "Nesterov 0.9": True}
-    assert results["optim_sgd_vs_hand_loop"] < 1e-12
+    assert results["optim_sgd_vs_hand_loop"] < 1e-9                 # x of size ≈ 1
 
 
 def test_autodiff_gradient_equals_hand_derivative(run: tuple[dict[str, Any], Path]) -> None:
-    assert run[0]["derivative_max_relative_error"] < 1e-12
+    assert run[0]["derivative_max_relative_error"] < 1e-9
 
 
 def test_descend_from_several_starts_at_once() -> None:

@@ -1,5 +1,6 @@
-"""demos/mnist.py (SEEDS 004): the quick run's results.json and pictures, the pieces it is
-built from, and (marked slow) the full 2-epoch run against the accuracy targets."""
+"""demos/mnist.py (document 004, see docs/sources.md): the quick run's results.json and
+pictures, and the pieces it is built from; the full 2-epoch run is in tests/test_full_runs.py
+(make test-all)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,9 +19,9 @@ PICTURES = ("predictions.png", "confusion_matrix.png", "training_step_graph.png"
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory: pytest.TempPathFactory,
-          run_mnist_demo: Callable[..., Any]) -> tuple[dict[str, Any], Path]:
-    return run_mnist_demo("mnist", tmp_path_factory.mktemp("demos"), "--quick")
+def quick(run_quick: Callable[[str], tuple[dict[str, Any], Path]]
+          ) -> tuple[dict[str, Any], Path]:
+    return run_quick("mnist")                  # skips without the MNIST files
 
 
 def test_quick_run_sizes(quick: tuple[dict[str, Any], Path]) -> None:
@@ -36,7 +37,9 @@ def test_accuracy_is_chance_before_training_and_high_after(
     accuracy = quick[0]["accuracy"]
     assert accuracy["before"] == pytest.approx(0.1, abs=0.05)
     first, second = accuracy["after_epoch"]
-    assert first > 0.8 and second > 0.8
+    # seeds 0–4 (AMD EPYC, 2 vCPU, 2026-12-06): 0.8395–0.8565 after epoch 1, 0.8745–0.885 after
+    # epoch 2; 2 % margin
+    assert first > 0.823 and second > 0.857
     # the closing table prints the same numbers
     rows = {r["quantity"]: r for r in quick[0]["comparison"]}
     assert rows["accuracy before training"]["document"] == "0.0982"
@@ -47,9 +50,11 @@ def test_loss_falls_and_epochs_are_timed(quick: tuple[dict[str, Any], Path]) -> 
     results, _ = quick
     losses = results["loss_every_100_steps"]
     assert len(losses) == 8                                     # 800 steps, one per 100
-    assert np.mean(losses[-2:]) < 0.5 * losses[0]
+    # mean of the last two readings / the first: 0.140–0.351 on seeds 0–4
+    # (AMD EPYC, 2 vCPU, 2026-12-06); 2 % margin
+    assert np.mean(losses[-2:]) < 0.358 * losses[0]
     assert len(results["seconds_per_epoch"]) == 2
-    assert all(0 < s < 60 for s in results["seconds_per_epoch"])
+    assert all(s > 0 for s in results["seconds_per_epoch"])      # how long: `make bench`
 
 
 def test_first_four_test_images_are_titled_with_their_predictions(
@@ -114,18 +119,3 @@ def test_subset_keeps_the_fast_batch_path() -> None:
     assert part[0][1].item() == 7
     x, y = part.get_batch(np.array([2, 0]))
     assert x.tolist() == [50.0, 70.0] and y.tolist() == [5, 7]
-
-
-@pytest.mark.slow
-def test_full_run_reaches_the_documents_accuracy(tmp_path: Path,
-                                                run_mnist_demo: Callable[..., Any]) -> None:
-    results, directory = run_mnist_demo("mnist", tmp_path)
-    accuracy = results["accuracy"]
-    assert (results["train_size"], results["test_size"]) == (60000, 10000)
-    assert results["steps_per_epoch"] == 4000
-    assert accuracy["before"] == pytest.approx(0.10, abs=0.05)
-    assert accuracy["after_epoch"][0] >= 0.94
-    assert accuracy["after_epoch"][1] >= 0.955
-    assert np.array(results["confusion_matrix"]).sum() == 10000
-    for name in PICTURES:
-        assert (directory / name).read_bytes()[:8] == PNG_SIGNATURE, name

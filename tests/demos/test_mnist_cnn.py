@@ -1,5 +1,6 @@
-"""demos/mnist_cnn.py: the quick run's results.json and pictures, the network it trains,
-and (marked slow) the full 3-epoch run against the ≥ 0.99 target."""
+"""demos/mnist_cnn.py (document 004, see docs/sources.md): the quick run's results.json and
+pictures, and the network it trains; the full 3-epoch run is in tests/test_full_runs.py
+(make test-all)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -19,9 +20,9 @@ PICTURES = ("filters.png", "errors.png", "training_step_graph.png")
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory: pytest.TempPathFactory,
-          run_mnist_demo: Callable[..., Any]) -> tuple[dict[str, Any], Path]:
-    return run_mnist_demo("mnist_cnn", tmp_path_factory.mktemp("demos"), "--quick")
+def quick(run_quick: Callable[[str], tuple[dict[str, Any], Path]]
+          ) -> tuple[dict[str, Any], Path]:
+    return run_quick("mnist_cnn")                  # skips without the MNIST files
 
 
 def test_quick_run_sizes_and_recipe(quick: tuple[dict[str, Any], Path]) -> None:
@@ -37,7 +38,8 @@ def test_the_cnn_learns_and_beats_the_mlp_on_the_subset(
         quick: tuple[dict[str, Any], Path]) -> None:
     accuracy = quick[0]["accuracy"]
     assert len(accuracy["after_epoch"]) == 3 and len(accuracy["mlp_after_epoch"]) == 2
-    assert accuracy["after_epoch"][-1] > 0.8
+    # after epoch 3: 0.912–0.925 on seeds 0–4 (AMD EPYC, 2 vCPU, 2026-12-06); 2 % margin
+    assert accuracy["after_epoch"][-1] > 0.894
     assert accuracy["after_epoch"][-1] > accuracy["mlp_after_epoch"][-1]
     errors = quick[0]["test_errors"]
     assert errors == round((1 - accuracy["after_epoch"][-1]) * 1000)
@@ -74,13 +76,3 @@ def test_standardized_images_have_mnists_mean_and_std_removed() -> None:
     np.testing.assert_allclose(x.numpy().ravel(), [0.0, 1.0], atol=1e-6)
     assert y.tolist() == [3]
     np.testing.assert_allclose(data[0][0].numpy().ravel(), [0.0, 1.0], atol=1e-6)
-
-
-@pytest.mark.slow
-def test_full_run_reaches_99_percent(tmp_path: Path,
-                                     run_mnist_demo: Callable[..., Any]) -> None:
-    results, directory = run_mnist_demo("mnist_cnn", tmp_path)
-    assert (results["train_size"], results["test_size"]) == (60000, 10000)
-    assert results["accuracy"]["after_epoch"][-1] >= 0.99
-    for name in PICTURES:
-        assert (directory / name).read_bytes()[:8] == PNG_SIGNATURE, name

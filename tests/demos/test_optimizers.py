@@ -1,5 +1,6 @@
-"""demos/optimizers.py (SEEDS 002): the quick run's results.json and pictures, and the
-pieces it is built from checked against the notes' formulas written by hand."""
+"""demos/optimizers.py (document 002, see docs/sources.md): the quick run's results.json and
+pictures, and the pieces it is built from checked against the notes' formulas written by
+hand."""
 from __future__ import annotations
 
 import math
@@ -40,9 +41,12 @@ def test_every_optimizer_lowers_both_losses_and_stays_finite(
         assert path[0].tolist() == list(START)
         curve = regression[name]["mse_after_each_pass"]
         assert len(curve) == 4 and all(math.isfinite(v) for v in curve), name
-        assert curve[-1] < curve[0], name
-    # every optimizer started from the same weights
-    assert len({r["mse_after_each_pass"][0] for r in regression.values()}) == 1
+        # after / before 3 passes: at most 0.233 for any optimizer on seeds 0–4
+        # (AMD EPYC, 2 vCPU, 2026-12-06); 2 % margin
+        assert curve[-1] < 0.237 * curve[0], name
+    # every optimizer started from the same weights: the same MSE before training
+    before = [r["mse_after_each_pass"][0] for r in regression.values()]
+    assert before == pytest.approx([before[0]] * len(before), rel=1e-9)
 
 
 def test_momentum_beats_plain_sgd_on_the_ravine_at_equal_lr(
@@ -51,8 +55,11 @@ def test_momentum_beats_plain_sgd_on_the_ravine_at_equal_lr(
     assert ravine["sgd"]["label"] == "SGD, lr 0.001"
     assert ravine["momentum"]["label"] == "momentum 0.9, lr 0.001"
     assert ravine["nesterov"]["label"] == "Nesterov 0.9, lr 0.001"
-    assert ravine["momentum"]["final_distance"] < 0.1 * ravine["sgd"]["final_distance"]
-    assert ravine["nesterov"]["final_distance"] < 0.1 * ravine["sgd"]["final_distance"]
+    # distance to the minimum after 1,000 steps, against SGD's: 0.00998 (momentum) and
+    # 0.0117 (Nesterov); the ravine draws no random numbers, the same on seeds 0–4
+    # (AMD EPYC, 2 vCPU, 2026-12-06); 2 % margin
+    assert ravine["momentum"]["final_distance"] < 0.0102 * ravine["sgd"]["final_distance"]
+    assert ravine["nesterov"]["final_distance"] < 0.0119 * ravine["sgd"]["final_distance"]
 
 
 def test_the_notes_claims_hold_in_the_quick_run(quick: tuple[dict[str, Any], Path]) -> None:
@@ -80,7 +87,7 @@ def test_hessian_by_double_backward_matches_the_closed_form(
         quick: tuple[dict[str, Any], Path]) -> None:
     x, y = 0.3, -0.7
     expected = np.array([[2 - 400 * (y - 3 * x * x), -400 * x], [-400 * x, 200]])
-    np.testing.assert_allclose(hessian((x, y)), expected, rtol=1e-12)
+    np.testing.assert_allclose(hessian((x, y)), expected, rtol=1e-9)
     eigen = quick[0]["ravine"]["hessian_eigenvalues"]
     np.testing.assert_allclose(eigen["minimum"],
                                np.linalg.eigvalsh([[802.0, -400.0], [-400.0, 200.0]]))
@@ -100,7 +107,7 @@ def test_momentum_and_nesterov_follow_the_notes_formulas() -> None:
             x = x + (-mu * v_prev + (1 + mu) * v if nesterov else v)
             expected.append(x.copy())
         path = descend_ravine(racers[name], steps)["path"]
-        np.testing.assert_allclose(path, np.array(expected), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(path, np.array(expected), rtol=1e-9, atol=1e-9)   # |x| ≈ 1
 
 
 def test_annealed_runs_decay_from_four_times_sgd_lr_to_it() -> None:
@@ -109,5 +116,5 @@ def test_annealed_runs_decay_from_four_times_sgd_lr_to_it() -> None:
     for name, formula in (("exponential", lambda t: 4e-3 * math.exp(-math.log(4) * t / steps)),
                           ("inverse_time", lambda t: 4e-3 / (1 + 3 * t / steps))):
         lrs = descend_ravine(racers[name], steps)["lr"][:, 0]
-        np.testing.assert_allclose(lrs, [formula(t) for t in range(steps)], rtol=1e-12)
+        np.testing.assert_allclose(lrs, [formula(t) for t in range(steps)], rtol=1e-9)
         assert formula(steps) == pytest.approx(1e-3)

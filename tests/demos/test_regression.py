@@ -1,5 +1,6 @@
-"""The regression demo (SEEDS 000): quick run's results.json, the saved model, the
-pictures, PyTorch parity of the training loop, and (slow) the full run's 0.02 target."""
+"""The regression demo (document 000, see docs/sources.md): quick run's results.json, the saved
+model, the pictures and PyTorch parity of the training loop; the full run is in
+tests/test_full_runs.py (make test-all)."""
 from __future__ import annotations
 
 import contextlib
@@ -16,6 +17,9 @@ from demos import regression
 from demos.__main__ import run_demo
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# MSE to the true line after a quick run: 0.147–0.173 on seeds 0–6 (the quick runs of
+# seeds 0–4, each with its two extra seeds; AMD EPYC, 2 vCPU, 2026-12-06); 2 % margin
+QUICK_MSE = 0.176
 
 
 def run_quietly(out, quick):
@@ -36,10 +40,12 @@ def test_quick_run_learns_the_line(quick_run):
     assert results["steps"] == regression.QUICK_PASSES * regression.SAMPLES == 2000
     mse = results["mse_to_true_line"]
     # quick mode (2,000 steps) cannot reach 0.02; predicting the mean would give ≈ 3.97
-    assert 0 < mse <= 0.5
+    assert 0 < mse <= QUICK_MSE
     losses = results["loss_every_100_steps"]
     assert len(losses) == 20 and all(math.isfinite(v) for v in losses)
-    assert losses[-1] < losses[0] / 20
+    # last / first loss reading: 0.0109–0.0157 on seeds 0–4 (AMD EPYC, 2 vCPU,
+    # 2026-12-06); 2 % margin
+    assert losses[-1] < 0.016 * losses[0]
     assert results["mse_after_pass"][-1] == pytest.approx(mse)
 
 
@@ -48,7 +54,7 @@ def test_quick_run_reports_several_seeds(quick_run):
     by_seed = results["mse_by_seed"]
     assert list(by_seed) == ["0", "1", "2"]
     assert by_seed["0"] == results["mse_to_true_line"]
-    assert all(0 < v <= 0.5 for v in by_seed.values())
+    assert all(0 < v <= QUICK_MSE for v in by_seed.values())
     assert len(set(by_seed.values())) == 3                 # the seeds differ
     assert "seed 2: MSE to the true line" in text
 
@@ -119,15 +125,3 @@ def test_training_loop_matches_pytorch():
     with ad.no_grad():
         ours = model(data["x"]).numpy()
     np.testing.assert_allclose(ours, reference(x).detach().numpy(), rtol=1e-4, atol=1e-4)
-
-
-@pytest.mark.slow
-def test_full_run_reaches_the_target(tmp_path):
-    results, _, directory = run_quietly(tmp_path, quick=False)
-    assert results["steps"] == 20_000
-    assert results["mse_to_true_line"] <= regression.TARGET_MSE
-    values = list(results["mse_by_seed"].values())
-    assert len(values) == 1 + regression.EXTRA_SEEDS
-    assert np.median(values) <= regression.TARGET_MSE
-    assert results["loaded_predictions_identical"] is True
-    assert (directory / "fit.png").read_bytes().startswith(PNG_SIGNATURE)

@@ -45,19 +45,23 @@ def available() -> list[str]:
 
 def run_demo(name: str, out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
     """Run one demo into `out/<name>/` from a fresh `ad.manual_seed(seed)` (so a demo
-    run alone gives the same numbers as in a full run) and write its results.json.
-    Exceptions from the demo propagate."""
+    run alone gives the same numbers as in a full run) and write its results.json, with
+    "run": the seed, the mode, the seconds, the pictures written and the graph pictures
+    skipped. Exceptions from the demo propagate."""
     module = importlib.import_module(f"demos.{name}")
     directory = out / name
     directory.mkdir(parents=True, exist_ok=True)
     title = (module.__doc__ or name).strip().splitlines()[0]
     print(f"\n=== {name}: {title}", flush=True)
     ad.manual_seed(seed)
+    written, skipped = len(common.written_pictures), len(common.skipped_graphs)
     start = time.perf_counter()
     results = module.run(directory, seed, quick)
     seconds = time.perf_counter() - start
-    write_json(directory / "results.json",
-               {**results, "run": {"seed": seed, "quick": quick, "seconds": seconds}})
+    run = {"seed": seed, "quick": quick, "seconds": seconds,
+           "pictures": [path.name for path in common.written_pictures[written:]],
+           "graphs_skipped": [path.name for path in common.skipped_graphs[skipped:]]}
+    write_json(directory / "results.json", {**results, "run": run})
     print(f"--- {name}: {seconds:.1f} s, results and pictures in {directory}/", flush=True)
     return results
 

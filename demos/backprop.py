@@ -233,5 +233,4 @@ def run(out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
         "one_output": {"hand": single["hand"], "autodiff": single["autodiff"],
                        "max_abs_difference": single_differences,
                        "max_abs_difference_overall": single_worst},
-        "graphs": ["graph.png", "graph_one_output.png"],
     }

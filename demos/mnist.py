@@ -271,5 +271,4 @@ def run(out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
                               "titles": titles},
         "confusion_matrix": counts,
         "graph_step_loss": step_loss,
-        "pictures": ["predictions.png", "confusion_matrix.png", "training_step_graph.png"],
     }

@@ -280,5 +280,4 @@ def run(out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
         "test_errors": errors, "parameters": {"cnn": cnn_params, "mlp": mlp_params},
         "same_after_reload": same_after_reload,
         "graph_step_loss": step_loss,
-        "pictures": ["filters.png", "errors.png", "training_step_graph.png"],
     }

@@ -367,7 +367,6 @@ def run(out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
                        "optimizers": {name: {"label": fitters[name].label, **regression[name],
                                              "mse_after_each_pass": curves[name]}
                                       for name in fitters}},
-        "pictures": ["ravine.png", "regression_losses.png"],
     }
 
 

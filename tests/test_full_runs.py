@@ -39,6 +39,8 @@ CLAIMS: list[tuple[str, str, Callable[[dict[str, Any]], float]]] = [
      lambda r: r["vanishing_gradients"]["first_over_last"]["sigmoid"]),
     ("activations_init", "tanh", lambda r: r["vanishing_gradients"]["first_over_last"]["tanh"]),
     ("activations_init", "ReLU", lambda r: r["vanishing_gradients"]["first_over_last"]["ReLU"]),
+    ("activations_init", "the output's std after 10 layers with randn/√n",
+     lambda r: r["weight_scale"]["linear"]["randn/√n"][-1]),
     ("regression", "MSE to the true line", lambda r: r["mse_to_true_line"]),
     ("xor", "100 % accuracy at epoch", lambda r: r["reached_100_percent_epoch"]),
     ("optimizers", "momentum reaches 1e-3 of the minimum at step",
@@ -75,11 +77,12 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Results, Pa
 
 def readme_claim(demo: str, label: str) -> tuple[float, float | None, int]:
     """(value, spread or None, decimals printed) of `label value [(seeds 0–4: lo–hi)]` in
-    the README row of `demo`."""
+    the "what we got" column of the README row of `demo`."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     line = next(line for line in readme.splitlines() if line.startswith(f"| `{demo}` |"))
+    ours = re.split(r"(?<!\\)\|", line)[4]          # | demo | document | reports | ours | verdict |
     match = re.search(re.escape(label) + rf"\s+(?P<value>{NUMBER})"
-                      rf"(?:[^(|]*\(seeds 0–4: (?P<lo>{NUMBER})–(?P<hi>{NUMBER})\))?", line)
+                      rf"(?:\s+\(seeds 0–4: (?P<lo>{NUMBER})–(?P<hi>{NUMBER})\))?", ours)
     assert match, f"README row of {demo} has no '{label} <number>'"
     text = match["value"].replace(",", "")
     mantissa = text.split("e")[0]

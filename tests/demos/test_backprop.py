@@ -92,7 +92,7 @@ def test_hand_pass_matches_torch() -> None:
 
 def test_graph_pictures(run: tuple[dict[str, Any], Path]) -> None:
     results, directory = run
-    assert results["graphs"] == ["graph.png", "graph_one_output.png"]
-    for name in results["graphs"]:
+    assert results["run"]["pictures"] == ["graph.png", "graph_one_output.png"]
+    for name in results["run"]["pictures"]:
         data = (directory / name).read_bytes()
         assert data.startswith(PNG_SIGNATURE) and len(data) > 20_000, name

@@ -78,8 +78,8 @@ def test_the_notes_claims_hold_in_the_quick_run(quick: tuple[dict[str, Any], Pat
 
 def test_pictures_are_pngs(quick: tuple[dict[str, Any], Path]) -> None:
     results, directory = quick
-    assert results["pictures"] == ["ravine.png", "regression_losses.png"]
-    for name in results["pictures"]:
+    assert results["run"]["pictures"] == ["ravine.png", "regression_losses.png"]
+    for name in results["run"]["pictures"]:
         assert (directory / name).read_bytes()[:8] == PNG_SIGNATURE, name
 
 

@@ -1,5 +1,5 @@
 """Each optimizer against torch.optim (live, and as recorded trajectories) and against the
-lecture notes' formulas written out by hand (document 002, docs/sources.md), 25 float64 steps each."""
+lecture notes' formulas written out by hand (document 002), 25 float64 steps each."""
 import importlib.util
 import inspect
 import json

@@ -17,7 +17,6 @@ process, so a second `MNIST()` costs nothing.
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
 import struct
@@ -175,20 +174,39 @@ def load_idx(file: IdxFile, root: str | os.PathLike | None, download: bool,
 
 def verified_content(raw: bytes, compressed: bool, file: IdxFile, source: str) -> bytes:
     """The uncompressed bytes of `raw`, after checking their md5 against `file.md5`."""
-    if compressed:
-        try:
-            content = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as err:
-            raise DatasetError(f"{source}: corrupt or truncated MNIST file: cannot "
-                               f"decompress it ({err}); delete or replace it") from err
-    else:
-        content = raw
+    content = inflate(raw, file, source) if compressed else raw
     digest = hashlib.md5(content, usedforsecurity=False).hexdigest()
     if digest != file.md5:
         raise DatasetError(f"{source}: corrupt MNIST file: the md5 of its uncompressed "
                            f"content is {digest}, expected {file.md5} for {file.name}; "
                            f"delete or replace it")
     return content
+
+
+def inflate(raw: bytes, file: IdxFile, source: str) -> bytes:
+    """The gzip content of `raw`, decompressed no further than `file` can be: its IDX header
+    first, checked (`check_header`), then at most the values that header declares, plus
+    one byte to tell a longer stream. A crafted file (a header declaring 2⁴⁰ values, or a
+    small gzip that inflates to gigabytes) is refused before anything large is allocated."""
+    header = 4 + 4 * len(file.shape)
+    size = int(np.prod(file.shape))
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)     # 16 +: the gzip wrapper
+    try:
+        head = inflater.decompress(raw, header)
+        check_header(head, file.magic, file.shape, f"{source}: corrupt MNIST file")
+        body = inflater.decompress(inflater.unconsumed_tail, size + 1)
+    except zlib.error as err:
+        raise DatasetError(f"{source}: corrupt or truncated MNIST file: cannot "
+                           f"decompress it ({err}); delete or replace it") from err
+    if len(body) > size or inflater.unconsumed_tail:
+        raise DatasetError(f"{source}: corrupt or truncated MNIST file: it decompresses to "
+                           f"more than the {size:,} values its IDX header declares; delete "
+                           f"or replace it")
+    if not inflater.eof:
+        raise DatasetError(f"{source}: corrupt or truncated MNIST file: its gzip stream "
+                           f"ends early ({len(body):,} of {size:,} values); delete or "
+                           f"replace it")
+    return head + body
 
 
 def read_idx(content: bytes, magic: int, shape: tuple[int, ...], source: str) -> np.ndarray:
@@ -199,6 +217,17 @@ def read_idx(content: bytes, magic: int, shape: tuple[int, ...], source: str) ->
     >>> read_idx(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9]), 0x0801, (3,), "labels")
     array([7, 8, 9], dtype=uint8)
     """
+    header = check_header(content, magic, shape, source)
+    size = int(np.prod(shape))
+    if len(content) - header != size:
+        raise DatasetError(f"{source}: IDX file holds {len(content) - header} bytes of "
+                           f"values, its header promises {size}: truncated or padded")
+    return np.frombuffer(content, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def check_header(content: bytes, magic: int, shape: tuple[int, ...], source: str) -> int:
+    """Check the IDX header at the start of `content` (its magic number and dimensions
+    against `magic` and `shape`); returns its length in bytes."""
     header = 4 + 4 * len(shape)
     if len(content) < header:
         raise DatasetError(f"{source}: truncated IDX file: {len(content)} bytes, fewer "
@@ -210,11 +239,7 @@ def read_idx(content: bytes, magic: int, shape: tuple[int, ...], source: str) ->
     if tuple(dims) != shape:
         raise DatasetError(f"{source}: IDX header gives dimensions {tuple(dims)}, "
                            f"expected {shape}")
-    size = int(np.prod(shape))
-    if len(content) - header != size:
-        raise DatasetError(f"{source}: IDX file holds {len(content) - header} bytes of "
-                           f"values, its header promises {size}: truncated or padded")
-    return np.frombuffer(content, dtype=np.uint8, offset=header).reshape(shape)
+    return header
 
 
 def download_file(file: IdxFile, directory: Path, mirrors: list[str]) -> Path:

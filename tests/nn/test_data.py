@@ -9,8 +9,12 @@ import http.server
 import os
 import re
 import shutil
+import struct
 import sys
 import threading
+import time
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -280,6 +284,50 @@ def test_mnist_missing_without_download_lists_where_it_looked(tmp_path: Path,
 def test_read_idx_checks_magic_dimensions_and_size(content: bytes, message: str) -> None:
     with pytest.raises(DatasetError, match=f"labels-file: .*{message}"):
         mnist_module.read_idx(content, 0x0801, (3,), "labels-file")
+
+
+def _gzip_stream(header: bytes, zero_bytes: int) -> bytes:
+    """A gzip file of `header` followed by `zero_bytes` zeros, compressed chunk by chunk
+    (zeros shrink about 1,000-fold: a small file that inflates to a large one)."""
+    deflater = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    chunk = bytes(1 << 20)
+    parts = [deflater.compress(header)]
+    parts += [deflater.compress(chunk) for _ in range(zero_bytes >> 20)]
+    return b"".join([*parts, deflater.flush()])
+
+
+def _refused_cheaply(root: Path, match: str) -> tuple[float, int]:
+    """Load the test split from `root` expecting a DatasetError matching `match`; returns
+    (seconds, peak bytes allocated meanwhile)."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(DatasetError, match=match):
+            MNIST(root=root, train=False, download=False)
+        return time.perf_counter() - start, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_header_declaring_2_to_the_40_values_is_refused_before_allocating(
+        no_data_env: Path, tmp_path: Path) -> None:
+    header = struct.pack(">4I", 0x0803, 1 << 20, 1 << 10, 1 << 10)       # 2⁴⁰ pixels
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(_gzip_stream(header, 1 << 20))
+    seconds, peak = _refused_cheaply(tmp_path, r"header gives dimensions \(1048576, 1024, "
+                                               r"1024\), expected \(10000, 28, 28\)")
+    assert seconds < 1 and peak < 50 << 20
+
+
+def test_a_gzip_bomb_stops_at_the_size_its_header_declares(no_data_env: Path,
+                                                           tmp_path: Path) -> None:
+    header = struct.pack(">4I", 0x0803, 10000, 28, 28)                  # 7.8 MB declared
+    bomb = _gzip_stream(header, 256 << 20)                              # inflates to 256 MiB
+    assert len(bomb) < 1 << 20
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(bomb)
+    seconds, peak = _refused_cheaply(tmp_path, "corrupt or truncated MNIST file: it "
+                                               "decompresses to more than the 7,840,000 "
+                                               "values its IDX header declares")
+    assert seconds < 1 and peak < 50 << 20
 
 
 # ------------------------------------------------------------------ downloads (fake mirrors)

@@ -85,6 +85,16 @@ class _BatchNorm(Module):
                             self.bias, training=self.training or self.running_mean is None,
                             momentum=momentum, eps=self.eps)
 
+    @staticmethod
+    def state_shapes(num_features: int, affine: bool = True, track_running_stats: bool = True,
+                     **_: Any) -> dict[str, tuple[int, ...]]:
+        channel = (num_features,)
+        shapes = {"weight": channel, "bias": channel} if affine else {}
+        if track_running_stats:
+            shapes |= {"running_mean": channel, "running_var": channel,
+                       "num_batches_tracked": ()}
+        return shapes
+
     def hyperparameters(self) -> dict[str, Any]:
         return {"num_features": self.num_features, "eps": self.eps,
                 "momentum": self.momentum, "affine": self.affine,

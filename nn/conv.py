@@ -108,6 +108,14 @@ class Conv2d(Module):
         return conv.conv2d(input, parameters["weight"], parameters["bias"], self.stride,
                            self.padding, self.dilation, self.groups, caller=self)
 
+    @staticmethod
+    def state_shapes(in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                     groups: int = 1, bias: bool = True, **_: Any
+                     ) -> dict[str, tuple[int, ...]]:
+        weight = (out_channels, in_channels // groups,
+                  *conv.pair("Conv2d", "kernel_size", kernel_size, 1))
+        return {"weight": weight, **({"bias": (out_channels,)} if bias else {})}
+
     def hyperparameters(self) -> dict[str, Any]:
         return {"in_channels": self.in_channels, "out_channels": self.out_channels,
                 "kernel_size": self.kernel_size, "stride": self.stride,

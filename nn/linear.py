@@ -81,6 +81,12 @@ class Linear(Module):
         return {"in_features": self.in_features, "out_features": self.out_features,
                 "bias": self.bias is not None}
 
+    @staticmethod
+    def state_shapes(in_features: int, out_features: int, bias: bool = True,
+                     **_: Any) -> dict[str, tuple[int, ...]]:
+        return {"weight": (out_features, in_features), **({"bias": (out_features,)} if bias
+                                                           else {})}
+
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")

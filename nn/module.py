@@ -236,6 +236,9 @@ class Module:
         if not isinstance(name, str) or not name or "." in name:
             raise KeyError(f"{type(self).__name__}: a {kind} name must be a non-empty "
                            f"string without '.', got {name!r}")
+        if name in MODULE_INTERNALS or callable(getattr(type(self), name, None)):
+            raise KeyError(f"{type(self).__name__}: attribute {name!r} already exists (a "
+                           f"Module's own state or method); give the {kind} another name")
         for other in ("_parameters", "_buffers", "_modules"):
             if other != store:
                 self.__dict__[other].pop(name, None)
@@ -445,6 +448,14 @@ class Module:
                         f"code and load its weights with load_state_dict (or nn.load(path, "
                         f"model)), or compose it from built-in layers in nn.Sequential")
 
+    @staticmethod
+    def state_shapes(**hyperparameters: Any) -> dict[str, tuple[int, ...]]:
+        """The shapes of the parameters and buffers a layer built with `hyperparameters`
+        holds, by `state_dict` key, worked out without building it (so a model file's
+        architecture is checked against its tensors before any memory is allocated). A
+        layer without tensors holds none; the layers with tensors say theirs."""
+        return {}
+
     def to_json(self, indent: int | None = None) -> str:
         """The architecture alone as JSON: every layer's class and hyperparameters, no
         weights (document 001 saves it apart from them); `nn.from_json(text)` rebuilds
@@ -474,6 +485,9 @@ def _indent(text: str) -> str:
 
 
 # ---------------------------------------------------------------- containers
+
+MODULE_INTERNALS = frozenset(vars(Module()))   # the state every Module keeps for itself
+
 
 @builtin_layer
 class Sequential(Module):

@@ -122,7 +122,7 @@ def parse_architecture(text: str, source: str) -> dict[str, Any]:
 
 
 def _check_node(node: Any, source: str, where: str, depth: int) -> None:
-    from .module import BUILTIN_LAYERS
+    from .module import BUILTIN_LAYERS, ModuleList, Sequential
     if depth > MAX_DEPTH:
         raise ModelFileError(f"{source}: {where} is nested more than {MAX_DEPTH} deep")
     if not isinstance(node, dict) or not {"class", "hyperparameters"} <= set(node) \
@@ -139,6 +139,10 @@ def _check_node(node: Any, source: str, where: str, depth: int) -> None:
     children = node.get("children", [])
     if not isinstance(children, list):
         raise ModelFileError(f"{source}: {where}: children must be a list")
+    if children and not issubclass(BUILTIN_LAYERS[node["class"]], (Sequential, ModuleList)):
+        raise ModelFileError(f"{source}: {where} is a {node['class']}, which holds no "
+                             f"layers, but the architecture gives it "
+                             f"{[c.get('name') if isinstance(c, dict) else c for c in children]}")
     names = []
     for child in children:
         name = child.get("name") if isinstance(child, dict) else None
@@ -152,22 +156,57 @@ def _check_node(node: Any, source: str, where: str, depth: int) -> None:
 def _build(node: dict[str, Any], source: str, where: str = "the model") -> Any:
     """Construct the module of a checked node: its class from nn's registry, called with
     its hyperparameters, then (for containers) its children added in order."""
-    from .module import BUILTIN_LAYERS, ModuleList, Sequential
+    from .module import BUILTIN_LAYERS
     cls = BUILTIN_LAYERS[node["class"]]
     try:
         module = cls(**node["hyperparameters"])
     except (TypeError, ValueError, MemoryError, AutodiffError) as err:
         raise ModelFileError(f"{source}: cannot build {where} as {node['class']} with "
                              f"hyperparameters {node['hyperparameters']}: {err}") from err
-    children = node.get("children", [])
-    if children and not isinstance(module, (Sequential, ModuleList)):
-        raise ModelFileError(f"{source}: {where} is a {node['class']}, which holds no "
-                             f"layers, but the architecture gives it "
-                             f"{[c['name'] for c in children]}")
-    for child in children:
-        module.add_module(child["name"],
-                          _build(child, source, f"layer {child['name']!r} of {where}"))
+    for child in node.get("children", []):
+        layer = _build(child, source, f"layer {child['name']!r} of {where}")
+        try:
+            module.add_module(child["name"], layer)
+        except KeyError as err:
+            raise ModelFileError(f"{source}: {where}: cannot add its layer {child['name']!r}: "
+                                 f"{err.args[0]}") from err
     return module
+
+
+def _declared_shapes(node: dict[str, Any], source: str, where: str = "the model",
+                     prefix: str = "") -> dict[str, tuple[int, ...]]:
+    """The `state_dict` shapes of the checked architecture `node`, by key, worked out from
+    its hyperparameters without building any layer."""
+    from .module import BUILTIN_LAYERS
+    try:
+        shapes = BUILTIN_LAYERS[node["class"]].state_shapes(**node["hyperparameters"])
+        declared = {prefix + key: tuple(int(n) for n in shape) for key, shape in shapes.items()}
+    except (TypeError, ValueError, AutodiffError) as err:
+        raise ModelFileError(f"{source}: cannot build {where} as {node['class']} with "
+                             f"hyperparameters {node['hyperparameters']}: {err}") from err
+    for child in node.get("children", []):
+        declared |= _declared_shapes(child, source, f"layer {child['name']!r} of {where}",
+                                     f"{prefix}{child['name']}.")
+    return declared
+
+
+def _check_tensors_fit(node: dict[str, Any], arrays: dict[str, np.ndarray], source: str,
+                       strict: bool) -> None:
+    """Refuse a file whose architecture declares other tensors (names or shapes) than the
+    file holds, before the model is built: a small file cannot make `load` allocate and
+    initialise a large model. With `strict=False` the file may hold extra tensors."""
+    declared = _declared_shapes(node, source)
+    held = {key: array.shape for key, array in arrays.items()}
+    problems = [f"{key}: {shape} declared, not in the file" for key, shape in declared.items()
+                if key not in held]
+    problems += [f"{key}: {declared[key]} declared, {held[key]} in the file"
+                 for key in declared if key in held and held[key] != declared[key]]
+    if strict:
+        problems += [f"{key}: in the file, not declared" for key in held if key not in declared]
+    if problems:
+        raise ModelFileError(f"{source}: the architecture does not fit the tensors the file "
+                             f"holds (checked before building it): " + "; ".join(problems[:5])
+                             + (f"; and {len(problems) - 5} more" if len(problems) > 5 else ""))
 
 
 # ------------------------------------------------------------------ whole models
@@ -259,9 +298,11 @@ def load(path: str | os.PathLike, model: Any = None, strict: bool = True) -> Any
         if training not in ("true", "false"):
             raise ModelFileError(f"{source}: tampered model file: training must be \"true\" "
                                  f"or \"false\", got {training!r:.50}")
+        architecture = parse_architecture(text, source)
+        _check_tensors_fit(architecture, arrays, source, strict)
         state = random.generator().bit_generator.state   # rebuilding must not shift the stream
         try:
-            model = _build(parse_architecture(text, source), source)
+            model = _build(architecture, source)
         finally:
             random.generator().bit_generator.state = state
         model.train(training == "true")

@@ -8,6 +8,8 @@ import json
 import os
 import pickle
 import re
+import time
+import tracemalloc
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -262,7 +264,9 @@ BAD_ARCHITECTURES = {
     "user class": ({"class": "Net", "hyperparameters": {}}, "class 'Net', which is not"),
     "class not a name": ({"class": ["Linear"], "hyperparameters": {}},
                          r"class \['Linear'\], which is not"),
-    "huge layer": (_sequential(_linear(3, 2 ** 62)), "cannot build layer '0' of the model"),
+    "huge layer": (_sequential(_linear(3, 2 ** 62)),
+                   r"does not fit the tensors the file holds \(checked before building it\): "
+                   r"0.weight: \(4611686018427387904, 3\) declared, \(8, 3\) in the file"),
     "unknown hyperparameter": (_sequential(_linear(3, 8, evil=1), RELU, _linear(8, 2)),
                                "cannot build layer '0' of the model as Linear"),
     "children on a leaf": (_sequential(_linear(3, 8), dict(RELU, children=[
@@ -273,8 +277,8 @@ BAD_ARCHITECTURES = {
                               "each child needs a unique name"),
     "too deep": (_deep(40), "nested more than 32 deep"),
     "other sizes": (_sequential(_linear(3, 9), RELU, _linear(9, 2)),
-                    (r"the weights do not fit the Sequential model:.*0.weight: shape \(8, 3\) "
-                    r"in the state dict, \(9, 3\) in the model")),
+                    r"0.weight: \(9, 3\) declared, \(8, 3\) in the file; 0.bias: \(9,\) "
+                    r"declared, \(8,\) in the file"),
 }
 
 
@@ -579,3 +583,59 @@ def test_we_load_a_file_written_by_torch(tmp_path: Path, torch_oracle: Any) -> N
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
     torch_oracle.assert_close(model(ad.tensor(x)).data, expected, np.float32)
+
+
+# ------------------------------------------------------------------ checked before building
+
+LAYER_EXAMPLES: dict[str, list[tuple[tuple, dict]]] = {
+    "Linear": [((3, 4), {}), ((3, 4), {"bias": False})],
+    "Conv2d": [((4, 6, 3), {}), ((4, 6, (3, 5)), {"groups": 2, "bias": False})],
+    "BatchNorm1d": [((5,), {}), ((5,), {"affine": False}),
+                    ((5,), {"track_running_stats": False})],
+    "BatchNorm2d": [((3,), {}), ((3,), {"affine": False, "track_running_stats": False})],
+    "MaxPool2d": [((2,), {})],
+    "AvgPool2d": [((2,), {})],
+    "AdaptiveAvgPool2d": [((1,), {})],
+}
+
+
+@pytest.mark.parametrize("name", sorted(nn.module.BUILTIN_LAYERS))
+def test_state_shapes_are_those_of_the_built_layer(name: str) -> None:
+    """What `load` checks a file against before building equals what building gives."""
+    for args, kwargs in LAYER_EXAMPLES.get(name, [((), {})]):
+        layer = nn.module.BUILTIN_LAYERS[name](*args, **kwargs)
+        built = {key: tuple(tensor.shape) for key, tensor in layer.state_dict().items()}
+        assert type(layer).state_shapes(**layer.hyperparameters()) == built
+
+
+def test_a_small_file_declaring_a_huge_layer_is_refused_before_allocating(
+        tmp_path: Path) -> None:
+    path = tmp_path / "model.safetensors"
+    nn.save(nn.Sequential(nn.Linear(2, 2)), path)
+    _with_metadata(path, architecture=_architecture(_sequential(_linear(20000, 20000))))
+    assert path.stat().st_size < 1000
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(ModelFileError, match=r"0.weight: \(20000, 20000\) declared, "
+                                                 r"\(2, 2\) in the file"):
+            nn.load(path)
+        seconds, peak = time.perf_counter() - start, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert seconds < 1 and peak < 50 << 20
+
+
+@pytest.mark.parametrize("name", ["_modules", "_parameters", "_buffers", "training", "forward"])
+def test_a_child_may_not_take_the_name_of_a_modules_own_attribute(name: str,
+                                                                  tmp_path: Path) -> None:
+    model = nn.Sequential()
+    with pytest.raises(KeyError, match=f"attribute '{name}' already exists"):
+        model.add_module(name, nn.ReLU())
+    assert isinstance(model._modules, dict) and isinstance(model._parameters, dict)
+    path = tmp_path / "model.safetensors"
+    nn.save(nn.Sequential(nn.ReLU()), path)
+    _with_metadata(path, architecture=_architecture(
+        {"class": "Sequential", "hyperparameters": {}, "children": [dict(name=name, **RELU)]}))
+    with pytest.raises(ModelFileError, match=f"cannot add its layer '{name}'"):
+        nn.load(path)

@@ -1,15 +1,19 @@
 """Whether operations are recorded into the graph, per thread.
 
 `no_grad()` turns recording off (inference, optimizer updates), `enable_grad()` turns it
-back on; both work as context managers and as decorators. The same thread-local object
-carries the other recording switches the engine reads on every op: anomaly detection,
-the current drawing scope (see `autodiff.viz.scope`) and the tracer of `ad.compile`.
+back on, `set_grad_enabled(mode)` sets it (also as a plain call); all three work as
+context managers and as decorators, generator functions included. The same
+thread-local object carries the other recording switches the engine reads on every op:
+anomaly detection, the current drawing scope (see `autodiff.viz.scope`) and the tracer
+of `ad.compile`.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import inspect
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,7 +34,65 @@ def is_grad_enabled() -> bool:
     return state.grad_enabled
 
 
+@contextlib.contextmanager
+def _grad_mode(enabled: bool) -> Iterator[None]:
+    """Record operations if `enabled` inside the block; the previous mode after it."""
+    previous = state.grad_enabled
+    state.grad_enabled = enabled
+    try:
+        yield
+    finally:
+        state.grad_enabled = previous
+
+
+def _decorate(fn: F, enabled: bool) -> F:
+    """`fn` running in grad mode `enabled`. For a generator function the mode covers
+    each resumption of the generator (its body between yields), and the caller's own
+    mode is back while the generator is suspended, as in PyTorch."""
+    if inspect.isgeneratorfunction(fn):
+        return _decorate_generator(fn, enabled)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _grad_mode(enabled):
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _decorate_generator(fn: F, enabled: bool) -> F:
+    """Generator function `fn` whose generators run in grad mode `enabled` on each
+    resumption (next, send, throw, close), as torch.utils._contextlib does."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        generator = fn(*args, **kwargs)
+        try:
+            with _grad_mode(enabled):
+                response = generator.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:  # noqa: PERF203 (the generator protocol is per resumption)
+                    with _grad_mode(enabled):
+                        generator.close()
+                    raise
+                except BaseException as error:     # thrown in by the caller: pass it on
+                    with _grad_mode(enabled):
+                        response = generator.throw(error)
+                else:
+                    with _grad_mode(enabled):
+                        response = generator.send(request)
+        except StopIteration as stop:
+            return stop.value
+
+    return wrapper  # type: ignore[return-value]
+
+
 class _GradModeSwitch:
+    """Base of the switches: a context manager setting grad mode to `enabled` and
+    restoring the previous mode on exit, and a decorator (see `_decorate`)."""
+
     enabled: bool
 
     def __enter__(self) -> None:
@@ -41,18 +103,7 @@ class _GradModeSwitch:
         state.grad_enabled = self._previous
 
     def __call__(self, fn: F) -> F:
-        enabled = self.enabled
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            previous = state.grad_enabled
-            state.grad_enabled = enabled
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                state.grad_enabled = previous
-
-        return wrapper  # type: ignore[return-value]
+        return _decorate(fn, self.enabled)
 
 
 class no_grad(_GradModeSwitch):
@@ -76,7 +127,30 @@ class enable_grad(_GradModeSwitch):
 
 
 class set_grad_enabled(_GradModeSwitch):
-    """Context manager and decorator: record operations if `mode` is True."""
+    """Record operations if `mode` is True, for this thread, from the call on; as in
+    PyTorch the call itself switches the mode, so it works as a plain function, as a
+    context manager (restoring the previous mode on exit) and as a decorator.
+
+    >>> import autodiff as ad
+    >>> _ = ad.set_grad_enabled(False)
+    >>> ad.is_grad_enabled()
+    False
+    >>> with ad.set_grad_enabled(True):
+    ...     ad.is_grad_enabled()
+    True
+    >>> ad.is_grad_enabled()
+    False
+    >>> _ = ad.set_grad_enabled(True)
+    """
 
     def __init__(self, mode: bool) -> None:
         self.enabled = bool(mode)
+        self._previous = state.grad_enabled
+        state.grad_enabled = self.enabled
+
+    def __enter__(self) -> None:
+        """Nothing more: the constructor has already switched the mode."""
+
+    def __call__(self, fn: F) -> F:
+        state.grad_enabled = self._previous     # decorating alone changes no mode
+        return super().__call__(fn)

@@ -9,8 +9,8 @@ and names the first op whose backward is wrong.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -19,6 +19,8 @@ from .backward import grad as autograd_grad
 from .backward import topological_order, unbroadcast
 from .errors import BackwardError, GradcheckError
 from .tensor import Tensor
+
+T = TypeVar("T")
 
 
 def _as_tuple(x: Any) -> tuple[Any, ...]:
@@ -29,24 +31,39 @@ def _outputs(fn: Callable[..., Any], inputs: Sequence[Any]) -> tuple[Tensor, ...
     return tuple(y for y in _as_tuple(fn(*inputs)) if isinstance(y, Tensor))
 
 
+def _central_differences(data: np.ndarray, eps: float,
+                         evaluate: Callable[[], T]) -> Iterator[tuple[T, T]]:
+    """For each element of `data` in C order, (evaluate() at element + eps, evaluate()
+    at element - eps). The element is perturbed in `data` itself, so any layout works
+    (Fortran order, transposed or strided views), and it is restored bit for bit before
+    the next one, or before an exception from `evaluate` propagates."""
+    for index in np.ndindex(data.shape):
+        original = data[index]                  # a numpy scalar: a copy of the bits
+        try:
+            data[index] = original.item() + eps
+            plus = evaluate()
+            data[index] = original.item() - eps
+            minus = evaluate()
+        finally:
+            data[index] = original
+        yield plus, minus
+
+
 def _numerical_jacobians(fn: Callable[..., Any], inputs: Sequence[Any], x: Tensor,
                          eps: float) -> list[np.ndarray]:
-    """For each output y: J[j, i] = dy_j / dx_i by central differences (x flattened).
+    """For each output y: J[j, i] = dy_j / dx_i by central differences (x flattened in
+    C order, as the analytical Jacobian is).
 
     `fn` runs exactly as for the analytical Jacobian, graph recording included: a
     function that registers hooks, retains gradients or differentiates inside (as
     gradgradcheck's does) needs its tensors to require grad, so running it under
     no_grad would make it fail instead of being checked."""
+    def evaluate() -> list[np.ndarray]:
+        return [y.data.astype(np.float64).reshape(-1) for y in _outputs(fn, inputs)]
+
     sizes = [y.numel() for y in _outputs(fn, inputs)]
     columns: list[list[np.ndarray]] = [[] for _ in sizes]
-    flat = x.data.reshape(-1)
-    for i in range(flat.size):
-        original = flat[i].item()
-        flat[i] = original + eps
-        plus = [y.data.astype(np.float64).reshape(-1) for y in _outputs(fn, inputs)]
-        flat[i] = original - eps
-        minus = [y.data.astype(np.float64).reshape(-1) for y in _outputs(fn, inputs)]
-        flat[i] = original
+    for plus, minus in _central_differences(x.data, eps, evaluate):
         for k in range(len(sizes)):
             columns[k].append((plus[k] - minus[k]) / (2 * eps))
     return [np.stack(cols, axis=1) if cols else np.zeros((n, 0))
@@ -209,16 +226,9 @@ def _check_node(node: Any, eps: float, atol: float, rtol: float) -> str | None:
             if not (isinstance(x, Tensor) and x.requires_grad) or g is None:
                 continue
             analytical = np.asarray(unbroadcast(np.asarray(g), x.shape)).reshape(-1)
-            numerical = np.empty(x.numel())
-            flat = args[index].reshape(-1)
-            for i in range(flat.size):
-                original = flat[i]
-                flat[i] = original + eps
-                plus = (upstream * run(args)[1]).sum()
-                flat[i] = original - eps
-                minus = (upstream * run(args)[1]).sum()
-                flat[i] = original
-                numerical[i] = (plus - minus) / (2 * eps)
+            differences = _central_differences(
+                args[index], eps, lambda: (upstream * run(args)[1]).sum())
+            numerical = np.array([(plus - minus) / (2 * eps) for plus, minus in differences])
             worst = _worst_mismatch(analytical[:, None], numerical[:, None], atol, rtol)
             if worst is not None:
                 at = np.unravel_index(worst[0], x.shape) if x.shape else ()

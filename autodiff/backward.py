@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -28,6 +29,8 @@ from .errors import BackwardError, ShapeError
 from .function import FREED, check_finite
 from .ops.backmath import astype
 from .tensor import Tensor
+
+_ACCUMULATING = threading.Lock()     # held while a gradient is added into a leaf's .grad
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
@@ -228,16 +231,19 @@ def _run_hooks(tensor: Tensor, grad: Any, create_graph: bool) -> Any:
 
 
 def _accumulate(tensor: Tensor, grad: Any, create_graph: bool) -> None:
-    """tensor.grad += grad (in place when nothing else can see the array)."""
-    if create_graph:
-        # a new tensor either way: `grad` may be shared with other leaves or be the caller's
-        tensor._grad = grad * 1 if tensor._grad is None else tensor._grad + grad
-    elif tensor._grad is None:
-        tensor._grad = Tensor._make(grad if _owned(grad) else grad.copy())
-    elif tensor._grad.grad_fn is None and tensor._grad._data.flags.writeable:
-        np.add(tensor._grad._data, grad, out=tensor._grad._data)
-    else:
-        tensor._grad = Tensor._make(tensor._grad._data + grad)
+    """tensor.grad += grad (in place when nothing else can see the array). One lock
+    serialises it, as torch locks a leaf's accumulation: backward passes running in several
+    threads into the same leaf would otherwise lose each other's additions."""
+    with _ACCUMULATING:
+        if create_graph:
+            # a new tensor either way: `grad` may be shared with other leaves or the caller's
+            tensor._grad = grad * 1 if tensor._grad is None else tensor._grad + grad
+        elif tensor._grad is None:
+            tensor._grad = Tensor._make(grad if _owned(grad) else grad.copy())
+        elif tensor._grad.grad_fn is None and tensor._grad._data.flags.writeable:
+            np.add(tensor._grad._data, grad, out=tensor._grad._data)
+        else:
+            tensor._grad = Tensor._make(tensor._grad._data + grad)
 
 
 def _owned(array: np.ndarray) -> bool:

@@ -488,8 +488,13 @@ class Tensor:
     def std(self, dim: Axis = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int | None = None, axis: Axis = None,
             keepdims: bool | None = None) -> Tensor:
-        return self.var(dim, unbiased, keepdim, correction=correction, axis=axis,
-                        keepdims=keepdims).sqrt()
+        """Standard deviation √var, unbiased unless `correction=0` / `unbiased=False`; its
+        gradient is 0 where it is 0 (a constant input), as torch's."""
+        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
+        if correction is None:
+            correction = 0 if unbiased is False else 1
+        return reduce.Std.apply(self, axis=reduce.normalize_axes("std", dim, self.ndim),
+                                keepdims=keepdim, correction=correction)
 
     def prod(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None,
              keepdims: bool | None = None) -> Tensor:

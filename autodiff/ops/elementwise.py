@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function
-from .backmath import astype, log
+from .backmath import astype, log, values, where
 
 # ---------------------------------------------------------------- arithmetic
 
@@ -90,21 +90,46 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """y = a ** b;  dy/da = b · a^(b-1), dy/db = y · ln a  (b saved for dL/da, y for dL/db)"""
+    """y = a ** b;  dy/da = b · a^(b-1), dy/db = y · ln a  (b saved, y for dL/db)
+
+    At a = 0 the formulas hold 0 · ∞ where y is smooth, so backward masks them as
+    torch's pow_backward and pow_backward_exponent do: dy/da = 0 where b = 0 (y = 1
+    there, whatever a; masked only where a = 0 too for a tensor exponent, so that the
+    second derivative in b stays a^(-1) elsewhere), and dy/db = 0 where a = 0 and
+    b >= 0 (the one-sided limit of 0^b · ln a). Elsewhere the formula stands,
+    infinities included (b·0^(b-1) = ∞ for 0 < b < 1, as torch)."""
 
     @staticmethod
     def forward(ctx, a, b):
         y = a ** b
-        need_a, need_b = ctx.needs_input_grad
-        ctx.save_for_backward(a, b if need_a else None, y if need_b else None)
+        ctx.save_for_backward(a, b, y if ctx.needs_input_grad[1] else None)
         return y
 
     @staticmethod
     def backward(ctx, grad):
         a, b, y = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        grad_a = grad * b * a ** (b - 1) if need_a else None
-        grad_b = grad * y * log(a) if need_b else None
+        grad_a = grad_b = None
+        if need_a:
+            exponent = values(b)
+            if isinstance(exponent, (int, float)):       # a number exponent: as torch
+                grad_a = where(True, 0, grad) if exponent == 0 else grad * b * a ** (b - 1)
+            else:
+                grad_a = grad * b * a ** (b - 1)
+                # only where 0 · 0^(-1) = NaN, not wherever b = 0 (torch's mask): for
+                # a ≠ 0 the formula is exactly 0 there already, and its derivative in b
+                # (a^(-1), second order) stays right
+                zero_zero = (exponent == 0) & (values(a) == 0)
+                if zero_zero.any():
+                    grad_a = where(zero_zero, 0, grad_a)
+        if need_b:
+            base_is_zero = values(a) == 0
+            if np.any(base_is_zero):
+                # 0^b · ln 0 = 0 · -∞ where b >= 0: torch's mask, applied to ln a (1 in
+                # place of a there, so y · ln 1 = 0) rather than to the product, so the
+                # second derivative sees no -∞ at those points either
+                a = where(base_is_zero & (values(b) >= 0), 1, a)
+            grad_b = grad * y * log(a)
         return grad_a, grad_b
 
 

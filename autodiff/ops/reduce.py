@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import DtypeError, ShapeError
 from ..function import Function
 from ..tensor import Tensor, _reduction_axis
-from .backmath import absolute, broadcast_to, product_of_others
+from .backmath import absolute, broadcast_to, product_of_others, where
 from .discrete import ArgExtreme
 
 Axes = tuple[int, ...] | None
@@ -92,6 +92,15 @@ class Mean(Function):
         return broadcast_to(grad, ctx.shape)
 
 
+def variance(x: np.ndarray, axis: Axes, keepdims: bool, divisor: int) -> np.ndarray:
+    """Σᵢ (xᵢ - x̄)² / divisor, the steps of x.var(ddof=) taken here: a divisor of 0 (one
+    element with correction 1) then gives NaN silently, as torch, since autodiff's
+    warning filter covers this module (numpy's own would warn "Degrees of freedom")."""
+    centered = x - x.mean(axis=axis, keepdims=True)
+    centered *= centered
+    return centered.sum(axis=axis, keepdims=keepdims) / divisor
+
+
 class Var(Function):
     """y = Σᵢ (xᵢ - x̄)² / (N - correction);  dy/dxᵢ = 2(xᵢ - x̄) / (N - correction)"""
 
@@ -100,8 +109,7 @@ class Var(Function):
         ctx.axis, ctx.keepdims, ctx.shape = axis, keepdims, x.shape
         ctx.divisor = max(reduced_count(x.shape, axis) - correction, 0)
         ctx.save_for_backward(x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return x.var(axis=axis, keepdims=keepdims, ddof=correction)
+        return variance(x, axis, keepdims, ctx.divisor)
 
     @staticmethod
     def backward(ctx, grad):
@@ -109,6 +117,35 @@ class Var(Function):
         grad = keep_dims(grad, ctx.shape, ctx.axis, ctx.keepdims)
         centered = x - x.mean(axis=ctx.axis, keepdims=True)
         return grad * 2 * centered / ctx.divisor
+
+
+class Std(Function):
+    """y = √var(x);  dy/dxᵢ = (xᵢ - x̄) / ((N - correction) · y), and 0 where y = 0
+
+    Its own op rather than var(x).sqrt(): at a constant input sqrt'(0) = ∞ meets
+    var' = 0, and the chain rule gives ∞ · 0 = NaN where the limit, and torch's
+    std_backward (which masks grad / y where y = 0), gives 0. One element with
+    correction 1 still gives NaN (0 / 0 variance), as torch."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False, correction=1):
+        ctx.axis, ctx.keepdims, ctx.shape = axis, keepdims, x.shape
+        ctx.divisor = max(reduced_count(x.shape, axis) - correction, 0)
+        y = np.sqrt(variance(x, axis, keepdims, ctx.divisor))
+        ctx.zero = keep_dims(np.asarray(y == 0), x.shape, axis, keepdims)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        grad = keep_dims(grad, ctx.shape, ctx.axis, ctx.keepdims)
+        y = keep_dims(y, ctx.shape, ctx.axis, ctx.keepdims)
+        grad_var = grad / y                                 # 2 · dL/dvar
+        if ctx.zero.any():
+            grad_var = where(ctx.zero, 0, grad_var)
+        centered = x - x.mean(axis=ctx.axis, keepdims=True)
+        return grad_var * centered / ctx.divisor
 
 
 class Prod(Function):

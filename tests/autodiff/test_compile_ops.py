@@ -71,6 +71,7 @@ CASES: dict[str, tuple[Callable[..., ad.Tensor], list[Input]]] = {
     "Mean": (lambda a: a.mean(dim=0), [(3, 4)]),
     "Sum": (lambda a: a.sum(dim=1, keepdim=True), [(3, 4)]),
     "Var": (lambda a: a.var(dim=1), [(3, 4)]),
+    "Std": (lambda a: a.std(dim=1) + a.std(), [(3, 4)]),
     "Prod": (lambda a: a.prod() + a.prod(dim=1).sum(), [(3, 4)]),
     "Norm": (lambda a: a.norm() + a.norm(p=1, dim=1).sum() + a.norm(p=float("inf"))
              + a.norm(p=3, dim=0, keepdim=True).sum(), [(3, 4)]),

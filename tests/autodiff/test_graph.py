@@ -199,7 +199,7 @@ def named(name, requires_grad=True, shape=(2, 2)):
     (lambda: named("a") / 2, (2, None)),                      # y only for dL/db
     (lambda: named("a") / named("b"), ("b", "y")),
     (lambda: named("a") ** 2, ("a", 2, None)),                # y only for dL/db
-    (lambda: 2.0 ** named("b"), (2.0, None, "y")),            # b only for dL/da
+    (lambda: 2.0 ** named("b"), (2.0, "b", "y")),             # b for dL/db's mask at a = 0
     (lambda: named("a") @ named("c", False), (None, "c")),   # dL/da = g @ cᵀ
     (lambda: named("c", False) @ named("b"), ("c", None)),
     (lambda: linear(named("x", False, (3, 2)), named("w")), ("x", None)),

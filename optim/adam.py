@@ -11,8 +11,6 @@ from .optimizer import (
     ParamsT,
     check_nonnegative,
     check_unit_interval,
-    flush_subnormals,
-    scratch,
 )
 
 
@@ -50,7 +48,7 @@ class Adam(Optimizer):
     Weight decay here is L2 regularisation (λθ added to the gradient, then rescaled by
     Adam like the rest of it); `AdamW` decouples it. Both running averages are set to
     zero where they fall below the dtype's smallest normal number, every 16th step, as
-    PyTorch does not (see `optim.optimizer.flush_subnormals`; the effect is below 1.2e-38
+    PyTorch does not (see `Optimizer._flush_subnormals`; the effect is below 1.2e-38
     in float32).
 
     Args:
@@ -109,7 +107,7 @@ class Adam(Optimizer):
                 param *= 1 - lr * decay                     # θ ← θ − γλθ   (AdamW)
             else:
                 g = g + decay * param                       # g ← g + λθ    (Adam)
-        work = scratch(param)                               # in place: no temporaries
+        work = self._scratch(param)                         # in place: no temporaries
         m *= beta1
         m += np.multiply(g, 1 - beta1, out=work)            # m ← β₁m + (1 − β₁)g
         v *= beta2
@@ -117,8 +115,8 @@ class Adam(Optimizer):
         work *= 1 - beta2
         v += work                                           # v ← β₂v + (1 − β₂)g²
         if self._flush_due:
-            flush_subnormals(m)
-            flush_subnormals(v)
+            self._flush_subnormals(m)
+            self._flush_subnormals(v)
         if group["amsgrad"]:
             v = state["max_exp_avg_sq"]
             np.maximum(v, state["exp_avg_sq"], out=v)       # v_max ← max(v_max, v)

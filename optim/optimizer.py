@@ -31,46 +31,8 @@ from .flat import FlatGroup
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 
 
-_scratch: dict[tuple[tuple[int, ...], np.dtype, str], np.ndarray] = {}
-
-
-def scratch(like: np.ndarray, purpose: str = "update") -> np.ndarray:
-    """A work buffer of `like`'s shape and dtype for one purpose, reused across calls:
-    updates write their intermediate results into it instead of allocating temporaries
-    (for the MNIST net's 59,210 parameters, fresh temporaries cost more than the
-    arithmetic)."""
-    key = (like.shape, like.dtype, purpose)
-    buffer = _scratch.get(key)
-    if buffer is None:
-        buffer = _scratch[key] = np.empty_like(like)
-    return buffer
-
-
 FLUSH_EVERY = 16
 """Running averages are flushed of subnormal numbers on every FLUSH_EVERY-th step."""
-
-
-def flush_subnormals(state: np.ndarray) -> None:
-    """Set entries smaller in magnitude than the dtype's smallest normal number to zero.
-
-    Running averages of gradients that stay zero (a pixel that is rarely lit) decay
-    geometrically into the subnormal range (below 1.2e-38 in float32), where arithmetic
-    is many times slower on CPUs that handle subnormals in microcode. Zeroing them changes
-    each value by less than that bound (2.2e-308 in float64). Computed as
-    state · [|state| ≥ tiny] in a scratch buffer (NaN and inf stay as they are), which is
-    faster than assigning through a boolean mask.
-
-    Optimizers call it on every FLUSH_EVERY-th step (`Optimizer._flush_due`), not every
-    step: a flush costs three passes over the state (about 21 µs for the MNIST net's
-    59,210 float32 values), while a value needs ~150 steps of decay by 0.9 to cross the
-    subnormal range, so flushing every 16th step keeps almost all of it out at a
-    sixteenth of the cost. On this project's machine (AMD EPYC) subnormal arithmetic is
-    cheap: without any flush 12 % of Adam's exp_avg is subnormal after 4,000 MNIST
-    steps, and the step is no slower.
-    """
-    keep = np.abs(state, out=scratch(state, "flush"))
-    np.greater_equal(keep, np.finfo(state.dtype).tiny, out=keep, casting="unsafe")
-    state *= keep
 
 
 def in_dtype(entries: dict[str, Any], dtype: np.dtype) -> dict[str, Any]:
@@ -128,6 +90,9 @@ class Optimizer(ABC):
     array (momentum, running averages) to the parameter's new dtype and carries on.
     PyTorch keeps the old dtype instead (its Adam then fails with a dtype error; SGD,
     RMSprop and Adagrad go on with float32 state for float64 parameters).
+
+    Optimizers share nothing with each other (their scratch buffers included), so
+    separate models can train in separate threads, each with its own optimizer.
     """
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
@@ -138,6 +103,7 @@ class Optimizer(ABC):
         self._flat: dict[int, FlatGroup] = {}
         self._steps_taken = 0
         self._flush_due = False     # True during every FLUSH_EVERY-th step()
+        self._scratch_buffers: dict[tuple[tuple[int, ...], np.dtype, str], np.ndarray] = {}
         check_not_a_model(type(self).__name__, params)
         if isinstance(params, Tensor):
             raise TypeError(f"{type(self).__name__}: params must be an iterable of tensors "
@@ -199,6 +165,40 @@ class Optimizer(ABC):
         self.param_groups.append(group)
         if group["foreach"] is not False and FlatGroup.can_hold(params, self.state):
             self._flat[len(self.param_groups) - 1] = FlatGroup(params, self.state)
+
+    def _scratch(self, like: np.ndarray, purpose: str = "update") -> np.ndarray:
+        """A work buffer of `like`'s shape and dtype for one purpose, reused across steps:
+        updates write their intermediate results into it instead of allocating temporaries
+        (for the MNIST net's 59,210 parameters, fresh temporaries cost more than the
+        arithmetic). Each optimizer has its own buffers, so optimizers stepping in
+        different threads never write into each other's."""
+        key = (like.shape, like.dtype, purpose)
+        buffer = self._scratch_buffers.get(key)
+        if buffer is None:
+            buffer = self._scratch_buffers[key] = np.empty_like(like)
+        return buffer
+
+    def _flush_subnormals(self, state: np.ndarray) -> None:
+        """Set entries smaller in magnitude than the dtype's smallest normal number to zero.
+
+        Running averages of gradients that stay zero (a pixel that is rarely lit) decay
+        geometrically into the subnormal range (below 1.2e-38 in float32), where arithmetic
+        is many times slower on CPUs that handle subnormals in microcode. Zeroing them
+        changes each value by less than that bound (2.2e-308 in float64). Computed as
+        state · [|state| ≥ tiny] in a scratch buffer (NaN and inf stay as they are), which
+        is faster than assigning through a boolean mask.
+
+        Update rules call it on every FLUSH_EVERY-th step (when `self._flush_due`), not
+        every step: a flush costs three passes over the state (about 21 µs for the MNIST
+        net's 59,210 float32 values), while a value needs ~150 steps of decay by 0.9 to
+        cross the subnormal range, so flushing every 16th step keeps almost all of it out
+        at a sixteenth of the cost. On this project's machine (AMD EPYC) subnormal
+        arithmetic is cheap: without any flush 12 % of Adam's exp_avg is subnormal after
+        4,000 MNIST steps, and the step is no slower.
+        """
+        keep = np.abs(state, out=self._scratch(state, "flush"))
+        np.greater_equal(keep, np.finfo(state.dtype).tiny, out=keep, casting="unsafe")
+        state *= keep
 
     @replayed
     def zero_grad(self, set_to_none: bool = True) -> None:

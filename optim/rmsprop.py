@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamsT, check_nonnegative, flush_subnormals
+from .optimizer import Optimizer, ParamsT, check_nonnegative
 
 
 class RMSprop(Optimizer):
@@ -39,7 +39,7 @@ class RMSprop(Optimizer):
 
     The running averages and the momentum buffer are set to zero where they fall below
     the dtype's smallest normal number, every 16th step (see
-    `optim.optimizer.flush_subnormals`; the effect is below 1.2e-38 in float32).
+    `Optimizer._flush_subnormals`; the effect is below 1.2e-38 in float32).
 
     Args:
         params: tensors to optimize, or dicts defining parameter groups.
@@ -96,13 +96,13 @@ class RMSprop(Optimizer):
         v *= alpha
         v += (1 - alpha) * (g * g)                          # v ← αv + (1 − α)g²
         if self._flush_due:
-            flush_subnormals(v)
+            self._flush_subnormals(v)
         if group["centered"]:
             g_avg = state["grad_avg"]
             g_avg *= alpha
             g_avg += (1 - alpha) * g                        # ḡ ← αḡ + (1 − α)g
             if self._flush_due:
-                flush_subnormals(g_avg)
+                self._flush_subnormals(g_avg)
             denom = np.sqrt(v - g_avg * g_avg)              # √ṽ = √(v − ḡ²)
         else:
             denom = np.sqrt(v)                              # √ṽ = √v
@@ -112,7 +112,7 @@ class RMSprop(Optimizer):
             b *= mu
             b += g / denom                                  # b ← μb + g / (√ṽ + ε)
             if self._flush_due:
-                flush_subnormals(b)
+                self._flush_subnormals(b)
             param -= lr * b                                 # θ ← θ − γb
         else:
             param -= lr * (g / denom)                       # θ ← θ − γ g / (√ṽ + ε)

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamsT, check_nonnegative, flush_subnormals
+from .optimizer import Optimizer, ParamsT, check_nonnegative
 
 
 class SGD(Optimizer):
@@ -37,7 +37,7 @@ class SGD(Optimizer):
     whole buffer by the new lr, the notes' velocity keeps the steps taken at the old one.
 
     Momentum buffers smaller than the dtype's smallest normal number are set to zero
-    every 16th step (see `optim.optimizer.flush_subnormals`; the effect is below 1.2e-38
+    every 16th step (see `Optimizer._flush_subnormals`; the effect is below 1.2e-38
     in float32).
 
     Args:
@@ -97,6 +97,6 @@ class SGD(Optimizer):
                 b *= mu
                 b += (1 - tau) * g                          # b ← μb + (1 − τ)g  (t > 1)
                 if self._flush_due:
-                    flush_subnormals(b)
+                    self._flush_subnormals(b)
             g = g + mu * b if group["nesterov"] else b      # g ← g + μb  or  g ← b
         param -= lr * g                                     # θ ← θ − γg

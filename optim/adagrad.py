@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamsT, check_nonnegative
+from .optimizer import Optimizer, ParamsT, check_eps, check_nonnegative
 
 
 class Adagrad(Optimizer):
@@ -62,8 +62,9 @@ class Adagrad(Optimizer):
                                       eps=eps, maximize=maximize, foreach=foreach))
 
     def _check(self, options: dict[str, Any]) -> None:
-        for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+        for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value"):
             check_nonnegative("Adagrad", name, options[name])
+        check_eps("Adagrad", options["eps"])
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:

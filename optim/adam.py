@@ -9,6 +9,7 @@ import numpy as np
 from .optimizer import (
     Optimizer,
     ParamsT,
+    check_eps,
     check_nonnegative,
     check_unit_interval,
 )
@@ -85,7 +86,7 @@ class Adam(Optimizer):
     def _check(self, options: dict[str, Any]) -> None:
         name = type(self).__name__
         check_nonnegative(name, "lr", options["lr"])
-        check_nonnegative(name, "eps", options["eps"])
+        check_eps(name, options["eps"])
         check_unit_interval(name, "betas[0]", options["betas"][0])
         check_unit_interval(name, "betas[1]", options["betas"][1])
         check_nonnegative(name, "weight_decay", options["weight_decay"])

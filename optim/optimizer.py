@@ -16,6 +16,7 @@ graph.
 from __future__ import annotations
 
 import copy
+import math
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -45,10 +46,20 @@ def in_dtype(entries: dict[str, Any], dtype: np.dtype) -> dict[str, Any]:
     return entries
 
 
+# state entries that sum or average squared gradients: never negative
+SECOND_MOMENTS = frozenset({"exp_avg_sq", "max_exp_avg_sq", "sum", "square_avg"})
+
+
 def check_nonnegative(optimizer: str, name: str, value: Any) -> None:
     """Raise ValueError unless value >= 0 (NaN fails too)."""
     if not value >= 0:
         raise ValueError(f"{optimizer}: {name} must be >= 0, got {value!r}")
+
+
+def check_eps(optimizer: str, value: Any) -> None:
+    """Raise ValueError unless eps is finite and >= 0 (it is added to a denominator)."""
+    if not 0.0 <= value < math.inf:
+        raise ValueError(f"{optimizer}: eps must be finite and >= 0, got {value!r}")
 
 
 def check_unit_interval(optimizer: str, name: str, value: Any) -> None:
@@ -264,11 +275,28 @@ class Optimizer(ABC):
                  for p, entries in self.state.items() if id(p) in index and entries}
         return {"state": state, "param_groups": groups}
 
+    def _check_saved_group(self, index: int, options: dict[str, Any]) -> None:
+        """Check a saved group's hyperparameters as the constructor checks arguments."""
+        name = type(self).__name__
+        try:
+            self._check(options)
+        except (TypeError, KeyError) as err:
+            raise ValueError(f"{name}.load_state_dict: parameter group {index} has a "
+                             f"malformed hyperparameter: {err!r}") from err
+        except ValueError as err:
+            raise ValueError(f"{name}.load_state_dict: parameter group {index}: {err}") from err
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore a `state_dict()` (into an optimizer over the same parameters, in the
         same groups), so training resumes exactly where it was saved."""
         name = type(self).__name__
         saved_groups = state_dict["param_groups"]
+        if not isinstance(saved_groups, list) or not all(
+                isinstance(g, dict) and isinstance(g.get("params"), list) for g in saved_groups):
+            raise ValueError(f"{name}.load_state_dict: param_groups must be a list of dicts, "
+                             f"each with a 'params' list, got {saved_groups!r:.200}")
+        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            self._check_saved_group(i, {**group, **saved})
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"{name}.load_state_dict: the saved state has "
                              f"{len(saved_groups)} parameter groups, this optimizer "
@@ -287,6 +315,10 @@ class Optimizer(ABC):
                     raise ValueError(f"{name}.load_state_dict: state '{entry}' of "
                                      f"parameter {key} has shape {value.shape}, the "
                                      f"parameter {p.shape}")
+                if entry in SECOND_MOMENTS and not np.all(np.asarray(value) >= 0):
+                    raise ValueError(f"{name}.load_state_dict: state '{entry}' of parameter "
+                                     f"{key} holds negative or NaN values; it is a running "
+                                     f"sum or average of squares, so it cannot be")
         self.state = defaultdict(dict)
         for key, entries in state_dict["state"].items():
             p = params[int(key)]

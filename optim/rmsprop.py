@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamsT, check_nonnegative
+from .optimizer import Optimizer, ParamsT, check_eps, check_nonnegative
 
 
 class RMSprop(Optimizer):
@@ -72,8 +72,9 @@ class RMSprop(Optimizer):
                                       maximize=maximize, foreach=foreach))
 
     def _check(self, options: dict[str, Any]) -> None:
-        for name in ("lr", "eps", "weight_decay", "momentum"):
+        for name in ("lr", "weight_decay", "momentum"):
             check_nonnegative("RMSprop", name, options[name])
+        check_eps("RMSprop", options["eps"])
         if not 0.0 <= options["alpha"] <= 1.0:
             raise ValueError(f"RMSprop: alpha must be in [0, 1], got {options['alpha']!r}")
 

@@ -101,6 +101,9 @@ def load_state(optimizer: Optimizer, path: str | os.PathLike) -> None:
         state.setdefault(int(parts[1]), {})[parts[2]] = array
     for index, entries in scalars.items():
         state.setdefault(int(index), {}).update(entries)
+    if not all(isinstance(group, dict) for group in groups):
+        raise ModelFileError(f"{source}: tampered optimizer state file: each parameter group "
+                             f"must be an object, got {groups!r:.200}")
     for group in groups:
         group.update({key: tuple(value) for key, value in group.items()
                       if isinstance(value, list) and key != "params"})

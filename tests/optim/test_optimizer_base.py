@@ -290,6 +290,55 @@ def test_load_state_dict_rejects_a_state_that_does_not_fit(change, message):
         optim.Adam([a, b]).load_state_dict(sd)
 
 
+def _tampered_adam_file(tmp_path, change_groups=None, change_arrays=None):
+    """An Adam state file after one step, with its param_groups metadata or its tensors
+    changed as a tamperer would."""
+    import json
+
+    from autodiff.io import load_tensors, save_tensors
+    a = ad.tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.Adam([a])
+    (a * a).sum().backward()
+    opt.step()
+    path = tmp_path / "adam.safetensors"
+    optim.save_state(opt, path)
+    arrays, metadata = load_tensors(path)
+    groups = json.loads(metadata["param_groups"])
+    if change_groups:
+        groups = change_groups(groups)
+    if change_arrays:
+        change_arrays(arrays)
+    save_tensors(path, arrays, {**metadata, "param_groups": json.dumps(groups)})
+    return path, a
+
+
+def _set_group(key, value):
+    def change(groups):
+        groups[0][key] = value
+        return groups
+    return change
+
+
+@pytest.mark.parametrize("change_groups, change_arrays, message", [
+    (_set_group("lr", -1), None, "parameter group 0: Adam: lr must be >= 0, got -1"),
+    (_set_group("eps", float("inf")), None, "Adam: eps must be finite and >= 0, got inf"),
+    (_set_group("betas", [0.9, 1.5]), None, r"Adam: betas\[1\] must be in \[0, 1\)"),
+    (_set_group("betas", "fast"), None, "group 0 has a malformed hyperparameter"),
+    (lambda groups: [5], None, "each parameter group must be an object, got \\[5\\]"),
+    (None, lambda arrays: arrays.update({"state.0.exp_avg_sq": np.array([-1.0, 0.0],
+                                                                         np.float32)}),
+     "'exp_avg_sq' of parameter 0 holds negative or NaN values"),
+])
+def test_a_tampered_state_file_is_refused_as_the_constructor_refuses_arguments(
+        change_groups, change_arrays, message, tmp_path):
+    path, a = _tampered_adam_file(tmp_path, change_groups, change_arrays)
+    fresh = optim.Adam([a], lr=0.5)
+    with pytest.raises(ModelFileError, match=message):
+        optim.load_state(fresh, path)
+    assert fresh.param_groups[0]["lr"] == 0.5                            # nothing half-loaded
+    assert not any(fresh.state.values())
+
+
 def test_load_state_dict_casts_state_to_the_parameters_dtype():
     a = ad.tensor([1.0, 2.0], dtype=ad.float64, requires_grad=True)
     opt = optim.SGD([a], lr=0.1, momentum=0.9)

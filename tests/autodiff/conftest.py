@@ -2,7 +2,8 @@
 modules with --import-mode=importlib, so they cannot import each other).
 
 `strategies` draws shapes and float64 values for Hypothesis; `check_grads` runs
-`ad.gradcheck` and `ad.gradgradcheck` on a function of float64 leaves.
+`ad.gradcheck` and `ad.gradgradcheck` on a function of float64 leaves; `wrong_square` is
+an op whose derivative is deliberately wrong, for the checkers to catch.
 """
 from __future__ import annotations
 
@@ -82,3 +83,23 @@ def check_grads_to_second_order(fn: Callable[..., Any], *arrays: Any,
 @pytest.fixture(scope="session")
 def check_grads() -> Callable[..., None]:
     return check_grads_to_second_order
+
+
+class WrongSquare(ad.Function):
+    """y = x², with a deliberately wrong derivative 3x (the right one is 2x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad * 3 * x
+
+
+@pytest.fixture
+def wrong_square() -> type[ad.Function]:
+    """`WrongSquare`: y = x² whose backward says 3x."""
+    return WrongSquare

@@ -10,20 +10,6 @@ import pytest
 import autodiff as ad
 
 
-class WrongSquare(ad.Function):
-    """y = x², with a deliberately wrong derivative 3x (the right one is 2x)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, = ctx.saved_tensors
-        return grad * 3 * x
-
-
 class FrozenSquare(ad.Function):
     """y = x² with dy/dx = 2x right, but 2x kept as a constant: its own derivative
     (the second derivative, 2) is lost, which only gradgradcheck can see."""
@@ -78,10 +64,10 @@ def test_gradcheck_passes_right_derivatives_with_several_inputs_and_outputs():
     assert ad.gradgradcheck(lambda s, t: (s * t).exp(), (a, b))
 
 
-def test_gradcheck_reports_input_worst_element_values_and_tolerance():
+def test_gradcheck_reports_input_worst_element_values_and_tolerance(wrong_square):
     x = float64_leaf(1.0, 2.0, -0.5)
     with pytest.raises(ad.GradcheckError) as caught:
-        ad.gradcheck(WrongSquare.apply, (x,))
+        ad.gradcheck(wrong_square.apply, (x,))
     message = str(caught.value)
     assert "output 0 with respect to input 0" in message
     assert "d output[1] / d input[1]" in message                  # the worst: x = 2
@@ -91,15 +77,15 @@ def test_gradcheck_reports_input_worst_element_values_and_tolerance():
     assert "atol 1e-05" in message and "rtol 0.001" in message
 
 
-def test_gradcheck_names_the_input_and_output_that_are_wrong():
+def test_gradcheck_names_the_input_and_output_that_are_wrong(wrong_square):
     a, b = float64_leaf(1.0, 2.0), float64_leaf(3.0, 0.5)
     with pytest.raises(ad.GradcheckError, match="output 1 with respect to input 1"):
-        ad.gradcheck(lambda s, t: (s * t, s + WrongSquare.apply(t)), (a, b))
+        ad.gradcheck(lambda s, t: (s * t, s + wrong_square.apply(t)), (a, b))
 
 
-def test_gradcheck_can_return_false_instead_of_raising():
+def test_gradcheck_can_return_false_instead_of_raising(wrong_square):
     x = float64_leaf(1.0)
-    assert ad.gradcheck(WrongSquare.apply, (x,), raise_exception=False) is False
+    assert ad.gradcheck(wrong_square.apply, (x,), raise_exception=False) is False
     assert ad.gradcheck(lambda t: t * t, (x,), raise_exception=False) is True
 
 
@@ -109,9 +95,9 @@ def test_gradcheck_warns_on_float32_inputs():
         assert ad.gradcheck(lambda t: t * 2, (x,), eps=1e-2, atol=1e-2)
 
 
-def test_gradcheck_skips_inputs_that_do_not_require_grad():
+def test_gradcheck_skips_inputs_that_do_not_require_grad(wrong_square):
     x, c = float64_leaf(1.0, 2.0), ad.tensor(np.array([3.0, 4.0]))
-    assert ad.gradcheck(lambda t, k: WrongSquare.apply(k) + t * k, (x, c))
+    assert ad.gradcheck(lambda t, k: wrong_square.apply(k) + t * k, (x, c))
 
 
 def test_gradgradcheck_catches_a_wrong_second_derivative():
@@ -128,19 +114,19 @@ def test_gradcheck_graph_checks_every_op_of_a_right_graph():
     assert ad.gradcheck_graph(y) == 6                # mul, tanh, exp, sigmoid, add, sum
 
 
-def test_gradcheck_graph_names_the_wrong_op():
+def test_gradcheck_graph_names_the_wrong_op(wrong_square):
     x = float64_leaf(0.5, 1.5)
-    y = WrongSquare.apply(x.exp()).tanh().sum()
+    y = wrong_square.apply(x.exp()).tanh().sum()
     with pytest.raises(ad.GradcheckError, match=r"^wrong_square\b.*: backward disagrees "
                                                 r"with finite differences; input 0, element \["):
         ad.gradcheck_graph(y)
 
 
-def test_gradcheck_graph_names_the_line_under_detect_anomaly():
+def test_gradcheck_graph_names_the_line_under_detect_anomaly(wrong_square):
     x = float64_leaf(0.5, 1.5)
     with ad.detect_anomaly():
         line = sys._getframe().f_lineno + 1
-        y = WrongSquare.apply(x.exp()).tanh().sum()
+        y = wrong_square.apply(x.exp()).tanh().sum()
     with pytest.raises(ad.GradcheckError, match=rf"wrong_square \(created at .*test_gradcheck"
                                                 rf"\.py:{line}\)"):
         ad.gradcheck_graph(y)

@@ -9,11 +9,10 @@ of `ad.compile`.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -34,17 +33,6 @@ def is_grad_enabled() -> bool:
     return state.grad_enabled
 
 
-@contextlib.contextmanager
-def _grad_mode(enabled: bool) -> Iterator[None]:
-    """Record operations if `enabled` inside the block; the previous mode after it."""
-    previous = state.grad_enabled
-    state.grad_enabled = enabled
-    try:
-        yield
-    finally:
-        state.grad_enabled = previous
-
-
 def _decorate(fn: F, enabled: bool) -> F:
     """`fn` running in grad mode `enabled`. For a generator function the mode covers
     each resumption of the generator (its body between yields), and the caller's own
@@ -54,7 +42,7 @@ def _decorate(fn: F, enabled: bool) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with _grad_mode(enabled):
+        with _switch(enabled):
             return fn(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -68,20 +56,20 @@ def _decorate_generator(fn: F, enabled: bool) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
         generator = fn(*args, **kwargs)
         try:
-            with _grad_mode(enabled):
+            with _switch(enabled):
                 response = generator.send(None)
             while True:
                 try:
                     request = yield response
                 except GeneratorExit:  # noqa: PERF203 (the generator protocol is per resumption)
-                    with _grad_mode(enabled):
+                    with _switch(enabled):
                         generator.close()
                     raise
                 except BaseException as error:     # thrown in by the caller: pass it on
-                    with _grad_mode(enabled):
+                    with _switch(enabled):
                         response = generator.throw(error)
                 else:
-                    with _grad_mode(enabled):
+                    with _switch(enabled):
                         response = generator.send(request)
         except StopIteration as stop:
             return stop.value
@@ -104,6 +92,12 @@ class _GradModeSwitch:
 
     def __call__(self, fn: F) -> F:
         return _decorate(fn, self.enabled)
+
+
+def _switch(enabled: bool) -> _GradModeSwitch:
+    """A new context manager for grad mode `enabled` (one per use: it keeps the mode it
+    restores)."""
+    return enable_grad() if enabled else no_grad()
 
 
 class no_grad(_GradModeSwitch):

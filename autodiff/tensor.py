@@ -479,22 +479,25 @@ class Tensor:
             correction: int | None = None, axis: Axis = None,
             keepdims: bool | None = None) -> Tensor:
         """Variance, unbiased (divides by N - 1) unless `correction=0` / `unbiased=False`."""
-        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
-        if correction is None:
-            correction = 0 if unbiased is False else 1
-        return reduce.Var.apply(self, axis=reduce.normalize_axes("var", dim, self.ndim),
-                                keepdims=keepdim, correction=correction)
+        return self._spread(reduce.Var, "var", dim, unbiased, keepdim, correction, axis,
+                            keepdims)
 
     def std(self, dim: Axis = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int | None = None, axis: Axis = None,
             keepdims: bool | None = None) -> Tensor:
         """Standard deviation √var, unbiased unless `correction=0` / `unbiased=False`; its
         gradient is 0 where it is 0 (a constant input), as torch's."""
+        return self._spread(reduce.Std, "std", dim, unbiased, keepdim, correction, axis,
+                            keepdims)
+
+    def _spread(self, op: type, name: str, dim: Axis, unbiased: bool | None, keepdim: bool,
+                correction: int | None, axis: Axis, keepdims: bool | None) -> Tensor:
+        """var or std (`op`) with torch's and numpy's spellings of their arguments."""
         dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
         if correction is None:
             correction = 0 if unbiased is False else 1
-        return reduce.Std.apply(self, axis=reduce.normalize_axes("std", dim, self.ndim),
-                                keepdims=keepdim, correction=correction)
+        return op.apply(self, axis=reduce.normalize_axes(name, dim, self.ndim),
+                        keepdims=keepdim, correction=correction)
 
     def prod(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None,
              keepdims: bool | None = None) -> Tensor:

@@ -161,8 +161,7 @@ def _build(node: dict[str, Any], source: str, where: str = "the model") -> Any:
     try:
         module = cls(**node["hyperparameters"])
     except (TypeError, ValueError, MemoryError, AutodiffError) as err:
-        raise ModelFileError(f"{source}: cannot build {where} as {node['class']} with "
-                             f"hyperparameters {node['hyperparameters']}: {err}") from err
+        raise _cannot_build(node, source, where, err) from err
     for child in node.get("children", []):
         layer = _build(child, source, f"layer {child['name']!r} of {where}")
         try:
@@ -171,6 +170,12 @@ def _build(node: dict[str, Any], source: str, where: str = "the model") -> Any:
             raise ModelFileError(f"{source}: {where}: cannot add its layer {child['name']!r}: "
                                  f"{err.args[0]}") from err
     return module
+
+
+def _cannot_build(node: dict[str, Any], source: str, where: str,
+                  err: Exception) -> ModelFileError:
+    return ModelFileError(f"{source}: cannot build {where} as {node['class']} with "
+                          f"hyperparameters {node['hyperparameters']}: {err}")
 
 
 def _declared_shapes(node: dict[str, Any], source: str, where: str = "the model",
@@ -182,8 +187,7 @@ def _declared_shapes(node: dict[str, Any], source: str, where: str = "the model"
         shapes = BUILTIN_LAYERS[node["class"]].state_shapes(**node["hyperparameters"])
         declared = {prefix + key: tuple(int(n) for n in shape) for key, shape in shapes.items()}
     except (TypeError, ValueError, AutodiffError) as err:
-        raise ModelFileError(f"{source}: cannot build {where} as {node['class']} with "
-                             f"hyperparameters {node['hyperparameters']}: {err}") from err
+        raise _cannot_build(node, source, where, err) from err
     for child in node.get("children", []):
         declared |= _declared_shapes(child, source, f"layer {child['name']!r} of {where}",
                                      f"{prefix}{child['name']}.")

@@ -29,6 +29,7 @@ from .errors import BackwardError, ShapeError
 from .function import FREED, check_finite
 from .ops.backmath import astype
 from .tensor import Tensor
+from .versions import check_saved, graph_input
 
 _ACCUMULATING = threading.Lock()     # held while a gradient is added into a leaf's .grad
 
@@ -63,10 +64,13 @@ def topological_order(roots: Sequence[Tensor], leaves: bool = False) -> list[Ten
             continue
         visited.add(tensor)
         stack.append((tensor, True))
-        if tensor.grad_fn is not None:
-            for x in reversed(tensor.grad_fn.inputs):
-                if isinstance(x, Tensor) and x not in visited and (leaves or x.grad_fn is not None):
-                    stack.append((x, False))
+        node = tensor.grad_fn
+        if node is not None:
+            for x in reversed(node.inputs):
+                if isinstance(x, Tensor):
+                    x = graph_input(node, x)
+                    if x not in visited and (leaves or x.grad_fn is not None):
+                        stack.append((x, False))
     return order
 
 
@@ -167,6 +171,8 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
             f"{node.op_name()}: trying to backward through the graph a second time, but "
             f"its saved values were freed by the first backward(); pass "
             f"retain_graph=True to the first backward() (or grad()) to keep them")
+    if node.saved_versions:
+        check_saved(node)
     if create_graph and saved:
         node.saved_tensors = _saved_as_tensors(node, output)
     try:
@@ -177,7 +183,10 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
     if not isinstance(input_grads, tuple):
         input_grads = (input_grads,)
     for x, g in zip(node.inputs, input_grads):
-        if g is None or not isinstance(x, Tensor) or not x._requires_grad:
+        if g is None or not isinstance(x, Tensor):
+            continue
+        x = graph_input(node, x)
+        if not x._requires_grad:
             continue
         if not create_graph and type(g) is not np.ndarray:
             g = np.asarray(g)                    # numpy gives scalars for 0-d results
@@ -210,7 +219,8 @@ def _sum_to_input(node: Any, x: Tensor, grad: Any) -> Any:
     shape = x._data.shape
     if len(grad.shape) < len(shape) or any(n != m and n != 1 for n, m in
                                            zip(shape[::-1], grad.shape[::-1])):
-        position = next(i for i, v in enumerate(node.inputs) if v is x)
+        position = next(i for i, v in enumerate(node.inputs)
+                        if isinstance(v, Tensor) and graph_input(node, v) is x)
         raise BackwardError(
             f"{node.op_name()}: backward returned a gradient of shape {tuple(grad.shape)} "
             f"for input {position} of shape {shape}; it must have the input's shape (or a "

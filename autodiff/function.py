@@ -47,13 +47,14 @@ tensor([12.])
 """
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from typing import Any
 
 import numpy as np
 
-from . import grad_mode
+from . import grad_mode, versions
 from .errors import AnomalyError, AutodiffError, ShapeError
 from .tensor import Tensor
 
@@ -64,6 +65,8 @@ _LIBRARY_DIRS = tuple(os.path.join(os.path.dirname(os.path.dirname(os.path.abspa
 
 
 _is_library_file: dict[str, bool] = {}
+
+_sequence = itertools.count(1)     # numbers the recorded nodes in the order they are made
 
 
 def user_frame() -> Any:
@@ -84,9 +87,10 @@ class Function:
     """Base class of every op; see the module docstring."""
 
     __slots__ = ("inputs", "saved_tensors", "options", "scope", "site_code", "site_line",
-                 "_needs_input_grad")
+                 "_needs_input_grad", "seq", "replaced", "saved_versions")
 
     differentiable = True    # False: the output never requires grad (masks, indices)
+    view = False             # True: the output may share the first input's numbers
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -101,6 +105,9 @@ class Function:
         record = numpy_scalars = False
         for x in inputs:
             if isinstance(x, Tensor):
+                view = x._view
+                if view is not None and view.seen != x._version_counter[0]:
+                    versions.refresh_view(x)
                 arrays.append(x._data)
                 if x._requires_grad:
                     record = True
@@ -137,9 +144,14 @@ class Function:
         if record:
             ctx.options = options
             ctx.scope = state.scope
+            ctx.seq = next(_sequence)
             result = Tensor._make(out, ctx)
+            ctx.saved_versions = versions.saved_versions(ctx, result) \
+                if ctx.saved_tensors else ()
         else:
             result = Tensor._make(out)
+        if cls.view and isinstance(inputs[0], Tensor) and np.may_share_memory(out, arrays[0]):
+            versions.mark_view(result, inputs[0], cls, options)
         if state.tracer is not None and not state.tracer.paused:
             state.tracer.op(cls, ctx, arrays, options, result)
         return result

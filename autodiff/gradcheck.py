@@ -59,11 +59,11 @@ def _numerical_jacobians(fn: Callable[..., Any], inputs: Sequence[Any], x: Tenso
     gradgradcheck's does) needs its tensors to require grad, so running it under
     no_grad would make it fail instead of being checked."""
     def evaluate() -> list[np.ndarray]:
-        return [y.data.astype(np.float64).reshape(-1) for y in _outputs(fn, inputs)]
+        return [y._data.astype(np.float64).reshape(-1) for y in _outputs(fn, inputs)]
 
     sizes = [y.numel() for y in _outputs(fn, inputs)]
     columns: list[list[np.ndarray]] = [[] for _ in sizes]
-    for plus, minus in _central_differences(x.data, eps, evaluate):
+    for plus, minus in _central_differences(x._data, eps, evaluate):
         for k in range(len(sizes)):
             columns[k].append((plus[k] - minus[k]) / (2 * eps))
     return [np.stack(cols, axis=1) if cols else np.zeros((n, 0))
@@ -85,7 +85,7 @@ def _analytical_jacobians(fn: Callable[..., Any], inputs: Sequence[Any],
                                   retain_graph=True, allow_unused=True)
             for m, g in enumerate(grads):
                 if g is not None:
-                    jacobians[k][m][j] = g.data.reshape(-1)
+                    jacobians[k][m][j] = g._data.reshape(-1)
     return jacobians
 
 
@@ -207,9 +207,9 @@ def gradcheck_graph(output: Tensor, eps: float = 1e-6, atol: float = 1e-5,
 
 def _check_node(node: Any, eps: float, atol: float, rtol: float) -> str | None:
     op = type(node)
-    args = [x.data.astype(np.float64) if isinstance(x, Tensor)
+    args = [x._data.astype(np.float64) if isinstance(x, Tensor)
             and np.issubdtype(x.dtype, np.floating) else
-            (x.data if isinstance(x, Tensor) else x) for x in node.inputs]
+            (x._data if isinstance(x, Tensor) else x) for x in node.inputs]
 
     def run(values: list[Any]) -> tuple[Any, np.ndarray]:
         ctx = op.__new__(op)

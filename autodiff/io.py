@@ -52,7 +52,7 @@ def save_tensors(path: str | os.PathLike, tensors: dict[str, Any],
         if not isinstance(name, str) or not name or name == "__metadata__":
             raise ValueError(f"save_tensors: tensor names must be non-empty strings other "
                              f"than '__metadata__', got {name!r}")
-        array = np.asarray(value.data if isinstance(value, Tensor) else value, order="C")
+        array = np.asarray(value._data if isinstance(value, Tensor) else value, order="C")
         if array.dtype not in CODES:
             raise DtypeError(f"save_tensors: tensor {name!r} has dtype {array.dtype}, which a "
                              f"safetensors file cannot hold here; use one of "

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from . import grad_mode
-from .errors import DtypeError, InPlaceError, ShapeError
+from . import grad_mode, versions
+from .errors import DtypeError, ShapeError
 
 Axis = int | Sequence[int] | None
 
@@ -70,7 +70,7 @@ class Tensor:
     """
 
     __slots__ = ("_data", "_grad", "_requires_grad", "grad_fn", "_retains_grad",
-                 "_hooks", "name", "__weakref__")
+                 "_hooks", "name", "_version_counter", "_view", "__weakref__")
     __array_ufunc__ = None          # ndarray OP Tensor defers to Tensor's reflected op
     __hash__ = object.__hash__      # == is elementwise, tensors stay usable as dict keys
 
@@ -85,6 +85,8 @@ class Tensor:
         self._retains_grad = False
         self._hooks: list[Callable[[Tensor], Tensor | None]] | None = None
         self.name: str | None = None
+        self._version_counter: list[Any] | None = None    # see autodiff.versions
+        self._view: versions.ViewOf | None = None
         tracer = grad_mode.state.tracer
         if tracer is not None and not tracer.paused:
             tracer.created(self, data)
@@ -100,17 +102,21 @@ class Tensor:
         t._retains_grad = False
         t._hooks = None
         t.name = None
+        t._version_counter = None
+        t._view = None
         return t
 
     # ---------------------------------------------------------------- state
 
     @property
-    def data(self) -> np.ndarray:
-        """The underlying ndarray. Assigning an ndarray or Tensor replaces it (and the
-        dtype with it); writing into it (`t.data[...] = v`) bypasses autograd."""
+    def data(self) -> Tensor:
+        """A tensor sharing this one's numbers, outside the graph (it does not require
+        grad, and changes through it are not tracked: the escape hatch of
+        `p.data += -lr * p.grad`, as in torch). Assigning a tensor or ndarray replaces
+        the numbers (and the dtype with them). `t.numpy()` gives the ndarray."""
         if grad_mode.state.tracer is not None:
             grad_mode.state.tracer.value_read(".data")
-        return self._data
+        return Tensor._make(self._data)
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -120,6 +126,12 @@ class Tensor:
         if self._requires_grad:
             check_can_require_grad(array.dtype, "data assignment")
         self._data = array
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's numbers have seen (shared with its
+        views); backward refuses values saved at another version."""
+        return versions.version(self)
 
     @property
     def grad(self) -> Tensor | None:
@@ -210,8 +222,15 @@ class Tensor:
         return self._data.tolist()
 
     def detach(self) -> Tensor:
-        """A tensor sharing this data but cut off from the graph."""
-        return Tensor._make(self._data)
+        """A tensor sharing this data (and its version counter) but cut off from the
+        graph."""
+        detached = Tensor._make(self._data)
+        detached._version_counter = versions.counter(self)
+        return detached
+
+    def clone(self) -> Tensor:
+        """A copy of the numbers, in the graph (dL/dx = dL/dclone)."""
+        return elementwise.Cast.apply(self, dtype=self._data.dtype)
 
     def retain_grad(self) -> None:
         """Keep .grad on this non-leaf tensor after backward (leaves always keep it)."""
@@ -338,16 +357,22 @@ class Tensor:
         return self
 
     def _in_place(self, op: str, other: Any, ufunc: np.ufunc) -> Tensor:
-        if self._requires_grad and grad_mode.state.grad_enabled:
-            raise InPlaceError(
-                f"{op}: in-place change to a tensor that requires grad would bypass "
-                f"autograd; write x = x {op[0]} y, or update it inside `with ad.no_grad():` "
-                f"(e.g. an optimizer step), or change x.data explicitly")
+        """`self op= other`: written straight into the numbers outside the graph, or
+        recorded with autograd's in-place rules (autodiff.inplace)."""
+        if inplace.in_graph(self, (other,)):
+            return inplace.update(self, op, lambda old: ufunc_ops[ufunc](old, other), (other,))
+        versions.refuse_unwritable(self, op)
         tracer = grad_mode.state.tracer
         if tracer is not None and not tracer.paused:
             tracer.in_place(self, ufunc, other)
-        ufunc(self._data, other._data if isinstance(other, Tensor) else other,
-              out=self._data, casting="same_kind")
+        try:
+            ufunc(self._data, other._data if isinstance(other, Tensor) else other,
+                  out=self._data, casting="same_kind")
+        except TypeError:
+            raise DtypeError(f"{op}: the result can't be cast to the dtype {self.dtype} of "
+                             f"the tensor changed in place; convert one of them first "
+                             f"(e.g. t = t.float())") from None
+        versions.bump(self)
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
@@ -361,6 +386,83 @@ class Tensor:
 
     def __itruediv__(self, other: Any) -> Tensor:
         return self._in_place("/=", other, np.divide)
+
+    # ---------------------------------------------------------------- in-place methods
+    # Each is its out-of-place op written back into the tensor (autodiff.inplace).
+
+    def add_(self, other: Any, *, alpha: float = 1) -> Tensor:
+        """self ← self + alpha · other"""
+        return inplace.update(self, "add_", lambda old: old + (other if alpha == 1
+                                                                 else other * alpha), (other,))
+
+    def sub_(self, other: Any, *, alpha: float = 1) -> Tensor:
+        """self ← self − alpha · other"""
+        return inplace.update(self, "sub_", lambda old: old - (other if alpha == 1
+                                                                 else other * alpha), (other,))
+
+    def mul_(self, other: Any) -> Tensor:
+        """self ← self · other"""
+        return inplace.update(self, "mul_", lambda old: old * other, (other,))
+
+    def div_(self, other: Any) -> Tensor:
+        """self ← self / other"""
+        return inplace.update(self, "div_", lambda old: old / other, (other,))
+
+    def pow_(self, exponent: Any) -> Tensor:
+        """self ← self ** exponent"""
+        return inplace.update(self, "pow_", lambda old: old ** exponent, (exponent,))
+
+    def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:
+        """self ← self clamped to [min, max]"""
+        return inplace.update(self, "clamp_", lambda old: old.clamp(min, max))
+
+    clip_ = clamp_
+
+    def zero_(self) -> Tensor:
+        """self ← 0"""
+        return self.fill_(0)
+
+    def fill_(self, value: Any) -> Tensor:
+        """self ← value (a number or a one-element tensor) everywhere"""
+        inplace.set_item(self, Ellipsis, value)
+        return self
+
+    def copy_(self, src: Any, non_blocking: bool = False) -> Tensor:
+        """self ← src, broadcast to self's shape and converted to self's dtype;
+        dL/dsrc = dL/dself summed over the broadcast copies"""
+        inplace.set_item(self, Ellipsis, src)
+        return self
+
+    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
+        """self ← value where mask (broadcast to self's shape) is True"""
+        mask = np.broadcast_to(mask._data if isinstance(mask, Tensor) else np.asarray(mask),
+                               self.shape)
+        if mask.dtype != np.bool_:
+            raise DtypeError(f"masked_fill_: the mask must be a bool tensor, got {mask.dtype}")
+        inplace.set_item(self, mask, value)
+        return self
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+        """self ← draws from N(mean, std²)"""
+        return self._draw_(lambda rng: rng.normal(mean, std, self.shape), generator)
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
+        """self ← draws from U[a, b)"""
+        return self._draw_(lambda rng: rng.uniform(a, b, self.shape), generator)
+
+    def bernoulli_(self, p: float = 0.5, *, generator: Any = None) -> Tensor:
+        """self ← 1 with probability p, else 0"""
+        p = p._data if isinstance(p, Tensor) else p
+        return self._draw_(lambda rng: rng.random(self.shape) < p, generator)
+
+    def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
+        """self ← draws from the exponential distribution of rate lambd"""
+        return self._draw_(lambda rng: rng.exponential(1.0 / lambd, self.shape), generator)
+
+    def _draw_(self, draw: Callable[[np.random.Generator], np.ndarray], generator: Any) -> Tensor:
+        rng = generator if generator is not None else random.generator()
+        inplace.set_item(self, Ellipsis, draw(rng).astype(self._data.dtype))
+        return self
 
     # ---------------------------------------------------------------- comparisons
 
@@ -608,21 +710,21 @@ class Tensor:
         return shape_ops.getitem(self, index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        if self._requires_grad and grad_mode.state.grad_enabled:
-            raise InPlaceError("setitem: in-place assignment into a tensor that requires "
-                               "grad would bypass autograd; build a new tensor (e.g. "
-                               "ad.where(mask, value, x)), or write t.data[...] = value "
-                               "to change the numbers without autograd")
-        tracer = grad_mode.state.tracer
-        if tracer is not None and not tracer.paused:
-            tracer.set_item(self, index, value)
-        self._data[index] = value._data if isinstance(value, Tensor) else value
+        """self[index] = value: outside the graph a plain write; in it (self or value
+        requires grad) recorded, so the region's gradient flows to value and the rest to
+        self's history (autodiff.inplace)."""
+        inplace.set_item(self, index, value)
 
 
 # Imported last: these modules need the Tensor class defined above.
 from . import backward as backward_pass  # noqa: E402
+from . import inplace, random  # noqa: E402
 from .ops import discrete, elementwise, reduce  # noqa: E402
 from .ops import matmul as matmul_ops  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402
 from .ops import softmax as softmax_ops  # noqa: E402
 from .promotion import promote  # noqa: E402
+
+ufunc_ops: dict[np.ufunc, Callable[[Any, Any], Any]] = {
+    np.add: lambda a, b: a + b, np.subtract: lambda a, b: a - b,
+    np.multiply: lambda a, b: a * b, np.divide: lambda a, b: a / b}

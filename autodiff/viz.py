@@ -211,7 +211,7 @@ def _rows(label: str, array: np.ndarray) -> list[str]:
 def _tensor_label(name: str, tensor: Tensor, show_values: bool, show_grads: bool) -> str:
     """Name, shape and dtype on top; below, the values and the gradient, if asked for:
     in full up to 4 elements, else as min / mean / max columns."""
-    data = tensor.data
+    data = tensor._data
     grad = tensor.grad if show_grads else None
     columns = _in_columns(data) and (show_values or grad is not None)
     span = ' colspan="4"' if columns else ""
@@ -223,7 +223,7 @@ def _tensor_label(name: str, tensor: Tensor, show_values: bool, show_grads: bool
     if show_values:
         rows += _rows("data", data)
     if grad is not None:
-        rows += _rows("grad", grad.data)
+        rows += _rows("grad", grad._data)
     return (f'<<font face="{MONO}"><table border="0" cellborder="0" cellspacing="0" '
             f'cellpadding="1">' + "".join(rows) + "</table></font>>")
 
@@ -411,7 +411,7 @@ class _Picture:
         is_parameter = t.grad_fn is None and (t in self.names or _is_parameter_class(t))
         if is_parameter:
             self.parameters.append(tensor_id)
-        if _nonfinite(t.data) or (t.grad is not None and _nonfinite(t.grad.data)):
+        if _nonfinite(t._data) or (t._grad is not None and _nonfinite(t._grad._data)):
             kind = "nonfinite"
         elif t in self.outputs:
             kind = "output"
@@ -433,9 +433,9 @@ class _Picture:
             return
         self.made.add(tensor_id)
         where = tuple(node.scope or ())
-        made_nonfinite = _nonfinite(t.data)
+        made_nonfinite = _nonfinite(t._data)
         first = made_nonfinite and not any(
-            _nonfinite(np.asarray(x.data if isinstance(x, Tensor) else x)) for x in node.inputs)
+            _nonfinite(np.asarray(x._data if isinstance(x, Tensor) else x)) for x in node.inputs)
         self.ops += 1
         self.nonfinite_ops += made_nonfinite
         _, fill, border = NONFINITE_OP_STYLE if made_nonfinite else OP_STYLE

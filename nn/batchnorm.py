@@ -134,7 +134,7 @@ class BatchNorm1d(_BatchNorm):
     >>> import autodiff as ad, nn
     >>> bn = nn.BatchNorm1d(2)
     >>> y = bn(ad.tensor([[1.0, 10.0], [3.0, 30.0]]))
-    >>> y.data.round(4)
+    >>> y.numpy().round(4)
     array([[-1., -1.],
            [ 1.,  1.]], dtype=float32)
     >>> bn.running_mean, bn.running_var
@@ -169,7 +169,7 @@ class BatchNorm2d(_BatchNorm):
     >>> import autodiff as ad, nn
     >>> bn = nn.BatchNorm2d(1)
     >>> y = bn(ad.tensor([[[[1.0, 3.0]]], [[[5.0, 7.0]]]]))     # 4 values: mean 4, var 5
-    >>> (y.data.ravel() * 5 ** 0.5).round(4)
+    >>> (y.numpy().ravel() * 5 ** 0.5).round(4)
     array([-3., -1.,  1.,  3.], dtype=float32)
     >>> bn
     BatchNorm2d(1, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)

@@ -130,7 +130,7 @@ def lecun_normal_(tensor: Tensor) -> Tensor:
 
     >>> import autodiff as ad
     >>> w = lecun_normal_(ad.zeros(1000, 400))
-    >>> round(float(w.data.std() * math.sqrt(400)), 1)
+    >>> round(float(w.numpy().std() * math.sqrt(400)), 1)
     1.0
     """
     fan_in = tensor.shape[0] if tensor.ndim == 1 else _fan(tensor, "fan_in")

@@ -374,9 +374,9 @@ class Module:
         dtype = np.dtype(dtype)
         for tensor in (*self.parameters(), *self.buffers()):
             if np.issubdtype(tensor.dtype, np.floating):
-                tensor.data = tensor.data.astype(dtype)
+                tensor.data = tensor.numpy().astype(dtype)
                 if tensor.grad is not None:
-                    tensor.grad = tensor.grad.data.astype(dtype)
+                    tensor.grad = tensor.grad.numpy().astype(dtype)
         return self
 
     def float(self) -> Module:
@@ -423,7 +423,7 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            array = value.data if isinstance(value, Tensor) else np.asarray(value)
+            array = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
             if array.dtype.kind not in "biuf":
                 problems.append(f"{key}: value of dtype {array.dtype} is not numeric")
             elif array.shape != target.shape:

@@ -247,7 +247,7 @@ def _save_model(model: Any, path: str | os.PathLike) -> None:
                 "class": type(model).__name__, "training": json.dumps(bool(model.training))}
     if _foreign_layer(model) is None:      # else weights only: load them into an instance
         metadata["architecture"] = architecture_to_json(model)
-    save_tensors(path, {key: value.data for key, value in model.state_dict().items()},
+    save_tensors(path, {key: value.numpy() for key, value in model.state_dict().items()},
                  metadata)
 
 
@@ -344,7 +344,7 @@ def _take_dtypes(model: Any, arrays: dict[str, np.ndarray]) -> None:
     does)."""
     for key, tensor in itertools.chain(model.named_parameters(), model.named_buffers()):
         if key in arrays and tensor.dtype != arrays[key].dtype:
-            tensor.data = tensor.data.astype(arrays[key].dtype)
+            tensor.data = tensor.numpy().astype(arrays[key].dtype)
 
 
 def _check_same_architecture(model: Any, saved: dict[str, Any], source: str) -> None:

@@ -31,9 +31,9 @@ class FlatGroup:
 
     def __init__(self, params: list[Tensor], state: State) -> None:
         self.params = list(params)
-        self.shapes = [p.data.shape for p in params]
-        self.offsets = np.cumsum([0] + [p.data.size for p in params])
-        self.data = np.concatenate([p.data.reshape(-1) for p in params])
+        self.shapes = [p.shape for p in params]
+        self.offsets = np.cumsum([0] + [p.numel() for p in params])
+        self.data = np.concatenate([p.numpy().reshape(-1) for p in params])
         self.grad = np.empty_like(self.data)
         self.data_views = self._split(self.data)
         for p, view in zip(params, self.data_views):
@@ -54,17 +54,17 @@ class FlatGroup:
         keys, equal scalars (such as the step count), arrays of the parameter's shape."""
         if not params:
             return False
-        dtype = params[0].data.dtype
+        dtype = params[0].dtype
         first = state.get(params[0], {})
         for p in params:
-            if p.data.dtype != dtype or not np.issubdtype(dtype, np.floating):
+            if p.dtype != dtype or not np.issubdtype(dtype, np.floating):
                 return False
             entries = state.get(p, {})
             if entries.keys() != first.keys():
                 return False
             for key, value in entries.items():
                 if isinstance(value, np.ndarray):
-                    if value.shape != p.data.shape:
+                    if value.shape != p.shape:
                         return False
                 elif value != first[key]:
                     return False

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from autodiff import Tensor, enable_grad
+from autodiff import Tensor, enable_grad, versions
 from autodiff.tracing import replayed
 
 from .flat import FlatGroup
@@ -242,11 +242,14 @@ class Optimizer(ABC):
                 flat.gather_grads()
                 self._update(flat.data, flat.grad, flat.state, group)
                 flat.scatter_state(self.state)
+                for p in group["params"]:
+                    versions.bump(p)
             else:
                 for p in group["params"]:
                     if p.grad is not None:
                         state = in_dtype(self.state[p], p._data.dtype)
                         self._update(p._data, p._grad._data, state, group)
+                        versions.bump(p)
         return loss
 
     def _flat_group(self, index: int, group: dict[str, Any]) -> FlatGroup | None:

@@ -10,7 +10,7 @@ from benchmarks import by_hand, compiled, with_autodiff, workloads
 def same_start(ours, hand):
     """Copy the hand-written net's initial weights into the library's net."""
     for param, value in zip(ours.model.parameters(), hand.adam.params, strict=True):
-        param.data[...] = value
+        param.numpy()[...] = value
 
 
 def test_regression_by_hand_is_the_same_math_as_the_library():
@@ -19,7 +19,7 @@ def test_regression_by_hand_is_the_same_math_as_the_library():
     for x, y in workloads.regression_batches(seed=0, steps=40):     # past flushes at 16, 32
         assert ours.train_step(x, y) == pytest.approx(hand.train_step(x, y), rel=1e-5)
     for param, value in zip(ours.model.parameters(), hand.adam.params):
-        np.testing.assert_allclose(param.data, value, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(param.numpy(), value, rtol=1e-5, atol=1e-6)
 
 
 def test_mnist_by_hand_is_the_same_math_as_the_library():
@@ -49,7 +49,7 @@ def test_cnn_by_hand_is_the_same_math_as_the_library():
         y = rng.integers(0, 10, 8)
         assert ours.train_step(x, y) == pytest.approx(hand.train_step(x, y), rel=1e-5)
     for param, value in zip(ours.model.parameters(), hand.adam.params):
-        np.testing.assert_allclose(param.data, value, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(param.numpy(), value, rtol=1e-4, atol=1e-6)
     x = rng.random((6, 1, 28, 28), dtype=np.float32)
     logits = hand.logits(x)
     shifted = logits - logits.max(axis=1, keepdims=True)

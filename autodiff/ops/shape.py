@@ -23,6 +23,8 @@ class TensorIndexError(AutodiffError, IndexError):
 class Reshape(Function):
     """y = x with a new shape;  dL/dx = dL/dy reshaped back"""
 
+    view = True
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
@@ -35,6 +37,8 @@ class Reshape(Function):
 
 class Permute(Function):
     """y = x with its axes reordered;  dL/dx = dL/dy with the inverse order"""
+
+    view = True
 
     @staticmethod
     def forward(ctx, x, axes):
@@ -50,6 +54,8 @@ class Expand(Function):
     """y = x broadcast to a larger shape;  dL/dx = Σ of dL/dy over the copies (the
     engine's unbroadcast does the sum)"""
 
+    view = True
+
     @staticmethod
     def forward(ctx, x, shape):
         return np.broadcast_to(x, shape)
@@ -61,6 +67,8 @@ class Expand(Function):
 
 class GetItem(Function):
     """y = x[index];  dL/dx = zeros with dL/dy added at [index] (repeats accumulate)"""
+
+    view = True
 
     name = "index"
 
@@ -212,12 +220,15 @@ def _index_part(part: Any) -> Any:
     return part
 
 
-def getitem(x: Tensor, index: Any) -> Tensor:
+def normalize_index(index: Any) -> Any:
+    """An index with its tensors and lists as ndarrays (what numpy indexes with)."""
     if isinstance(index, tuple):
-        index = tuple(_index_part(part) for part in index)
-    else:
-        index = _index_part(index)
-    return GetItem.apply(x, index=index)
+        return tuple(_index_part(part) for part in index)
+    return _index_part(index)
+
+
+def getitem(x: Tensor, index: Any) -> Tensor:
+    return GetItem.apply(x, index=normalize_index(index))
 
 
 def _joined_dtype_check(op: str, tensors: Sequence[Any]) -> None:

@@ -71,4 +71,4 @@ class TensorDataset(Dataset):
 
     def get_batch(self, indices: np.ndarray) -> list[ad.Tensor]:
         """Rows `indices` of every tensor, gathered by one numpy indexing each."""
-        return [ad.tensor(t.data[indices]) for t in self.tensors]
+        return [ad.tensor(t.numpy()[indices]) for t in self.tensors]

@@ -27,7 +27,7 @@ def default_collate(samples: list[Any]) -> Any:
     """
     first = samples[0]
     if isinstance(first, (ad.Tensor, np.ndarray)):
-        arrays = [np.asarray(s.data if isinstance(s, ad.Tensor) else s) for s in samples]
+        arrays = [np.asarray(s.numpy() if isinstance(s, ad.Tensor) else s) for s in samples]
         shapes = {a.shape for a in arrays}
         if len(shapes) != 1:
             raise ShapeError(f"default_collate: cannot stack samples of different shapes "

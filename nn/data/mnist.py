@@ -116,14 +116,14 @@ class MNIST(Dataset):
         return self.data.shape[0]
 
     def __getitem__(self, index: int) -> tuple[ad.Tensor, int]:
-        image = self.data.data[index].astype(np.float32) / np.float32(255)
-        return ad.tensor(image.reshape(self._image_shape)), int(self.targets.data[index])
+        image = self.data.numpy()[index].astype(np.float32) / np.float32(255)
+        return ad.tensor(image.reshape(self._image_shape)), int(self.targets.numpy()[index])
 
     def get_batch(self, indices: np.ndarray) -> list[ad.Tensor]:
         """Images `indices` scaled to [0, 1] as float32, and their int64 labels."""
-        images = self.data.data[indices].astype(np.float32) / np.float32(255)
+        images = self.data.numpy()[indices].astype(np.float32) / np.float32(255)
         images = images.reshape((len(images),) + self._image_shape)
-        return [ad.tensor(images), ad.tensor(self.targets.data[indices])]
+        return [ad.tensor(images), ad.tensor(self.targets.numpy()[indices])]
 
     def __repr__(self) -> str:
         split = "train" if self.train else "test"

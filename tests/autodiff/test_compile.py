@@ -79,8 +79,8 @@ WORKLOADS = {
 def assert_same_parameters(a: nn.Module, b: nn.Module) -> None:
     for (name, p), q in zip(a.named_parameters(), b.parameters()):
         assert p.dtype == q.dtype, name
-        np.testing.assert_array_equal(p.data, q.data, err_msg=name)
-        np.testing.assert_array_equal(p.grad.data, q.grad.data, err_msg=name)
+        np.testing.assert_array_equal(p.numpy(), q.numpy(), err_msg=name)
+        np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy(), err_msg=name)
 
 
 # ------------------------------------------------------------------ the same numbers as eager
@@ -172,7 +172,7 @@ def test_gradients_accumulate_across_calls_without_zero_grad() -> None:
 
     for _ in range(3):
         accumulate(ad.tensor([1.0, 3.0]))
-    np.testing.assert_array_equal(w.grad.data, [3.0, 9.0])
+    np.testing.assert_array_equal(w.grad.numpy(), [3.0, 9.0])
 
 
 def test_reading_a_gradient_from_an_earlier_call_reads_the_current_one() -> None:
@@ -231,7 +231,7 @@ def test_switching_train_and_eval_retraces() -> None:
         f(x), f(x)
         model.eval()
         expected = model(x)
-        assert np.array_equal(f(x).data, expected.data)
+        assert np.array_equal(f(x).numpy(), expected.numpy())
     assert f.cache_info().last_retrace == "the Sequential module was switched to eval mode"
 
 
@@ -251,7 +251,7 @@ def test_replacing_a_parameters_array_retraces_and_uses_the_new_values() -> None
     (x, y), = batches((4, 2), WORKLOADS["xor"][4], count=1)
     compiled(x, y), compiled(x, y)
     first = model[0].weight
-    first.data = np.zeros_like(first.data)               # a new array, as load_state_dict may
+    first.data = np.zeros_like(first.numpy())               # a new array, as load_state_dict may
     with ad.no_grad():
         expected = F.binary_cross_entropy(model(x), y).item()
     assert compiled(x, y).item() == expected
@@ -278,9 +278,9 @@ def test_freezing_a_parameter_retraces() -> None:
     compiled(x, y), compiled(x, y)
     model[0].weight.requires_grad_(False)
     model[0].weight.grad = None
-    before = model[0].weight.data.copy()
+    before = model[0].weight.numpy().copy()
     compiled(x, y)
-    np.testing.assert_array_equal(model[0].weight.data, before)
+    np.testing.assert_array_equal(model[0].weight.numpy(), before)
     assert "requires_grad changed to False" in compiled.cache_info().last_retrace
 
 
@@ -316,7 +316,7 @@ def _fallback_cases() -> dict[str, Callable[[ad.Tensor], Any]]:
         "bool": branch,
         "numpy": lambda x: ad.tensor((x * 2).numpy() + 1),
         "tolist": lambda x: sum((x * 2).tolist()),
-        "data": lambda x: ad.tensor((x * 2).data + 1),
+        "data": lambda x: ad.tensor((x * 2).numpy() + 1),
         "print": lambda x: print(x * 2) or x,
     }
 
@@ -337,7 +337,7 @@ def test_value_reads_fall_back_to_eager_with_one_warning_naming_the_line(
             x = ad.full((3,), value)
             expected, got = fn(x), compiled(x)
             if isinstance(expected, ad.Tensor):
-                np.testing.assert_array_equal(got.data, expected.data)
+                np.testing.assert_array_equal(got.numpy(), expected.numpy())
             else:
                 assert got == expected
     assert first is not None

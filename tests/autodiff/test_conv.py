@@ -105,7 +105,7 @@ def test_conv2d_is_the_sum_written_out_and_one_node(problem, data, strategies):
     pads = resolved_padding(problem["padding"], problem["w"][2:], problem["dilation"])
     expected = reference_conv2d(x, w, b, problem["stride"], pads, problem["dilation"],
                                 problem["groups"])
-    np.testing.assert_allclose(y.data, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-12, atol=1e-12)
     assert type(y.grad_fn).__name__ == "Conv2d"
     if problem["padding"] == "same":
         assert y.shape[2:] == problem["x"][2:]
@@ -126,11 +126,11 @@ def test_conv2d_gradients_by_hand():
     w = ad.ones(1, 1, 2, 2, requires_grad=True)
     b = ad.zeros(1, requires_grad=True)
     y = ad.conv2d(x, w, b)
-    np.testing.assert_array_equal(y.data, [[[[8, 12], [20, 24]]]])
+    np.testing.assert_array_equal(y.numpy(), [[[[8, 12], [20, 24]]]])
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[[[1, 2, 1], [2, 4, 2], [1, 2, 1]]]])
-    np.testing.assert_array_equal(w.grad.data, [[[[8, 12], [20, 24]]]])
-    np.testing.assert_array_equal(b.grad.data, [4])
+    np.testing.assert_array_equal(x.grad.numpy(), [[[[1, 2, 1], [2, 4, 2], [1, 2, 1]]]])
+    np.testing.assert_array_equal(w.grad.numpy(), [[[[8, 12], [20, 24]]]])
+    np.testing.assert_array_equal(b.grad.numpy(), [4])
     assert x.grad.dtype == w.grad.dtype == y.dtype == np.float32
 
 
@@ -142,7 +142,7 @@ def test_conv2d_second_derivative_in_the_input_through_the_weight_gradient():
     g, = ad.grad(loss, [w], create_graph=True)
     assert g.item() == pytest.approx(2 * 2 * (0 + 1 + 4 + 9))
     h, = ad.grad(g.sum(), [x])                           # d(2 w Σ x²)/dx = 4 w x
-    np.testing.assert_allclose(h.data, 4 * 2 * x.data)
+    np.testing.assert_allclose(h.numpy(), 4 * 2 * x.numpy())
 
 
 def test_conv2d_skips_the_input_gradient_it_does_not_need():
@@ -194,14 +194,14 @@ def test_unfold_and_fold_are_adjoint_and_twice_differentiable(problem, data, str
     shape, window = problem
     x = data.draw(strategies.floats(shape))
     cols = ad.unfold(ad.tensor(x), **window)
-    np.testing.assert_array_equal(cols.data, reference_unfold(x, **window))
+    np.testing.assert_array_equal(cols.numpy(), reference_unfold(x, **window))
     c = data.draw(strategies.floats(cols.shape))
     folded = ad.fold(ad.tensor(c), shape[2:], **window)
     assert folded.shape == shape
     # ⟨unfold(x), c⟩ = ⟨x, fold(c)⟩: fold is unfold's adjoint. The two sums add up to a
     # few hundred products in different orders: near 0 they differ on the scale of Σ|terms|
-    scale = np.abs(cols.data * c).sum()
-    assert (cols.data * c).sum() == pytest.approx((x * folded.data).sum(), rel=1e-12,
+    scale = np.abs(cols.numpy() * c).sum()
+    assert (cols.numpy() * c).sum() == pytest.approx((x * folded.numpy()).sum(), rel=1e-12,
                                                   abs=1e-13 * scale)
     check_grads(lambda t: ad.unfold(t, **window), x)
     check_grads(lambda t: ad.fold(t, shape[2:], **window), c)
@@ -210,7 +210,7 @@ def test_unfold_and_fold_are_adjoint_and_twice_differentiable(problem, data, str
 def test_fold_adds_overlapping_entries():
     """Two 2-wide windows of stride 1 over 3 columns share the middle column."""
     cols = ad.tensor([[[1.0, 10.0], [2.0, 20.0]]])          # (1, 1·1·2, 2 windows)
-    np.testing.assert_array_equal(ad.fold(cols, (1, 3), (1, 2)).data, [[[[1, 12, 20]]]])
+    np.testing.assert_array_equal(ad.fold(cols, (1, 3), (1, 2)).numpy(), [[[[1, 12, 20]]]])
 
 
 # ---------------------------------------------------------------- PyTorch
@@ -234,12 +234,12 @@ def test_conv2d_matches_torch_in_float32(problem, data, strategies):
               for a in (x, w, b) if a is not None]
     scale = conv_of(problem)(*scales)
     scale.backward(np.abs(upstream).astype(np.float64))
-    assert_close_on_scale(y.data, yt.detach().numpy(), scale.data)
+    assert_close_on_scale(y.numpy(), yt.detach().numpy(), scale.numpy())
     y.backward(upstream)
     yt.backward(torch.from_numpy(upstream))
     for a, t, s in zip(ours, theirs, scales):
         assert a.grad.dtype == np.float32
-        assert_close_on_scale(a.grad.data, t.grad.numpy(), s.grad.data)
+        assert_close_on_scale(a.grad.numpy(), t.grad.numpy(), s.grad.numpy())
 
 
 @settings(max_examples=15)
@@ -250,10 +250,10 @@ def test_unfold_and_fold_match_torch(problem, data, strategies):
     x = data.draw(strategies.floats(shape)).astype(np.float32)
     cols = ad.unfold(ad.tensor(x), **window)
     expected = torch.nn.functional.unfold(torch.from_numpy(x), **window)
-    np.testing.assert_array_equal(cols.data, expected.numpy())
-    assert_close_on_scale(ad.fold(cols, shape[2:], **window).data,
+    np.testing.assert_array_equal(cols.numpy(), expected.numpy())
+    assert_close_on_scale(ad.fold(cols, shape[2:], **window).numpy(),
                           torch.nn.functional.fold(expected, shape[2:], **window).numpy(),
-                          ad.fold(ad.tensor(np.abs(cols.data)), shape[2:], **window).data)
+                          ad.fold(ad.tensor(np.abs(cols.numpy())), shape[2:], **window).numpy())
 
 
 # ---------------------------------------------------------------- errors

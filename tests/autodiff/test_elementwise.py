@@ -58,7 +58,7 @@ def test_binary_op_with_broadcasting(name, data, strategies, check_grads):
     a, b = draw_pair(data, strategies, kind, shape_a, shape_b)
     y = fn(ad.tensor(a), ad.tensor(b))
     assert y.shape == result_shape
-    np.testing.assert_allclose(y.data, reference(a, b), rtol=1e-12)
+    np.testing.assert_allclose(y.numpy(), reference(a, b), rtol=1e-12)
     check_grads(fn, a, b)
 
 
@@ -99,7 +99,7 @@ def test_operator_with_number_or_array(name, data, strategies, check_grads):
     constant = data.draw(strategies.floats(shape, 0.3, 2.0))   # positive: c ** x, x / c
     y = fn(ad.tensor(x), constant)
     assert isinstance(y, ad.Tensor)
-    np.testing.assert_allclose(y.data, reference(x, constant), rtol=1e-12)
+    np.testing.assert_allclose(y.numpy(), reference(x, constant), rtol=1e-12)
     check_grads(lambda t: fn(t, constant), x)
 
 
@@ -151,7 +151,7 @@ def test_unary_op(name, data, strategies, check_grads):
     x = data.draw(getattr(strategies, kind)(shape, **options))
     y = fn(ad.tensor(x))
     assert y.shape == x.shape
-    np.testing.assert_allclose(y.data, reference(x), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(y.numpy(), reference(x), rtol=1e-12, atol=1e-15)
     check_grads(fn, x)
 
 
@@ -162,7 +162,7 @@ def test_where_broadcasts_condition_and_both_sides(data, strategies, check_grads
     a, b = data.draw(strategies.floats(shape_a)), data.draw(strategies.floats(shape_b))
     y = ad.where(ad.tensor(condition), ad.tensor(a), ad.tensor(b))
     assert y.shape == result_shape
-    np.testing.assert_array_equal(y.data, np.where(condition, a, b))
+    np.testing.assert_array_equal(y.numpy(), np.where(condition, a, b))
     check_grads(lambda s, t: ad.where(condition, s, t), a, b)
 
 
@@ -170,16 +170,16 @@ def test_where_gradient_goes_to_the_chosen_side():
     a = ad.tensor([1.0, 2.0, 3.0], requires_grad=True)
     b = ad.tensor([10.0, 20.0, 30.0], requires_grad=True)
     ad.where(ad.tensor([True, False, True]), a, b).sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [1, 0, 1])
-    np.testing.assert_array_equal(b.grad.data, [0, 1, 0])
+    np.testing.assert_array_equal(a.grad.numpy(), [1, 0, 1])
+    np.testing.assert_array_equal(b.grad.numpy(), [0, 1, 0])
 
 
 def test_where_with_a_number_on_one_side():
     x = ad.tensor([-1.0, 2.0, -3.0], requires_grad=True)
     y = ad.where(x > 0, x, 0.0)
     y.sum().backward()
-    np.testing.assert_array_equal(y.data, [0, 2, 0])
-    np.testing.assert_array_equal(x.grad.data, [0, 1, 0])
+    np.testing.assert_array_equal(y.numpy(), [0, 2, 0])
+    np.testing.assert_array_equal(x.grad.numpy(), [0, 1, 0])
 
 
 @given(data=st.data())
@@ -189,7 +189,7 @@ def test_cast_between_float_dtypes_passes_the_gradient_back(data, strategies):
     assert y.dtype == np.float32
     (y * 3).sum().backward()
     assert x.grad.dtype == np.float64
-    np.testing.assert_array_equal(x.grad.data, np.full(x.shape, 3.0))
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(x.shape, 3.0))
 
 
 def test_cast_is_differentiable_twice():
@@ -197,8 +197,8 @@ def test_cast_is_differentiable_twice():
     for convert in (lambda t: t.float(), lambda t: t.to(ad.float32), lambda t: t.double()):
         dy, = ad.grad((convert(x) ** 3).sum(), [x], create_graph=True)     # 3x²
         d2y, = ad.grad(dy.sum(), [x])                                      # 6x
-        np.testing.assert_allclose(dy.data, [6.75, 12.0])
-        np.testing.assert_allclose(d2y.data, [9.0, -12.0])
+        np.testing.assert_allclose(dy.numpy(), [6.75, 12.0])
+        np.testing.assert_allclose(d2y.numpy(), [9.0, -12.0])
         assert dy.dtype == d2y.dtype == np.float64
 
 
@@ -213,25 +213,25 @@ def test_to_same_dtype_returns_the_tensor_itself():
 def test_relu_derivative_at_zero_is_zero():
     x = ad.tensor([-1.0, 0.0, 2.0], requires_grad=True)
     x.relu().sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 1.0])
 
 
 def test_leaky_relu_derivative_at_zero_is_the_slope():
     x = ad.tensor([-1.0, 0.0, 2.0], requires_grad=True)
     x.leaky_relu(0.25).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [0.25, 0.25, 1.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [0.25, 0.25, 1.0])
 
 
 def test_abs_derivative_at_zero_is_zero():
     x = ad.tensor([-3.0, 0.0, 2.0], requires_grad=True)
     x.abs().sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [-1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [-1.0, 0.0, 1.0])
 
 
 def test_clip_passes_the_gradient_on_its_bounds():
     x = ad.tensor([-2.0, -1.0, 0.0, 1.0, 2.0], requires_grad=True)
     x.clip(-1.0, 1.0).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [0, 1, 1, 1, 0])
+    np.testing.assert_array_equal(x.grad.numpy(), [0, 1, 1, 1, 0])
 
 
 @pytest.mark.parametrize("op", [ad.maximum, ad.minimum])
@@ -240,17 +240,17 @@ def test_maximum_and_minimum_share_a_tie_equally(op):
     b = ad.tensor([1.0, 0.0, 5.0], requires_grad=True)
     op(a, b).sum().backward()
     if op is ad.maximum:
-        np.testing.assert_array_equal(a.grad.data, [0.5, 1.0, 0.0])
-        np.testing.assert_array_equal(b.grad.data, [0.5, 0.0, 1.0])
+        np.testing.assert_array_equal(a.grad.numpy(), [0.5, 1.0, 0.0])
+        np.testing.assert_array_equal(b.grad.numpy(), [0.5, 0.0, 1.0])
     else:
-        np.testing.assert_array_equal(a.grad.data, [0.5, 0.0, 1.0])
-        np.testing.assert_array_equal(b.grad.data, [0.5, 1.0, 0.0])
+        np.testing.assert_array_equal(a.grad.numpy(), [0.5, 0.0, 1.0])
+        np.testing.assert_array_equal(b.grad.numpy(), [0.5, 1.0, 0.0])
 
 
 def test_maximum_with_a_broadcast_number_ties():
     x = ad.tensor([0.0, 1.0, -1.0], requires_grad=True)
     ad.maximum(x, 0.0).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [0.5, 1.0, 0.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [0.5, 1.0, 0.0])
 
 
 @pytest.mark.parametrize("dtype", [ad.float32, ad.float64])
@@ -260,20 +260,20 @@ def test_sigmoid_and_tanh_finite_at_plus_minus_1000(op, dtype):
     y = getattr(x, op)()
     y.sum().backward()
     expected = [0.0, 0.5, 1.0] if op == "sigmoid" else [-1.0, 0.0, 1.0]
-    np.testing.assert_array_equal(y.data, expected)
+    np.testing.assert_array_equal(y.numpy(), expected)
     expected_grad = [0.0, 0.25, 0.0] if op == "sigmoid" else [0.0, 1.0, 0.0]
-    np.testing.assert_array_equal(x.grad.data, expected_grad)
+    np.testing.assert_array_equal(x.grad.numpy(), expected_grad)
 
 
 def test_pow_with_a_tensor_exponent_gets_y_log_a():
     a = ad.tensor(np.array([2.0, 3.0]), requires_grad=True)
     b = ad.tensor(np.array([3.0, 2.0]), requires_grad=True)
     (a ** b).sum().backward()
-    np.testing.assert_allclose(a.grad.data, [3 * 4.0, 2 * 3.0])              # b a^(b-1)
-    np.testing.assert_allclose(b.grad.data, [8 * np.log(2.0), 9 * np.log(3.0)])  # y ln a
+    np.testing.assert_allclose(a.grad.numpy(), [3 * 4.0, 2 * 3.0])              # b a^(b-1)
+    np.testing.assert_allclose(b.grad.numpy(), [8 * np.log(2.0), 9 * np.log(3.0)])  # y ln a
 
 
 def test_square_of_zero_and_negative_bases():
     x = ad.tensor([-2.0, 0.0, 3.0], requires_grad=True)
     (x ** 2).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [-4.0, 0.0, 6.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [-4.0, 0.0, 6.0])

@@ -15,20 +15,20 @@ def values() -> np.ndarray:
 
 def fortran_leaf() -> ad.Tensor:
     x = ad.tensor(np.asfortranarray(values()), requires_grad=True)
-    assert x.data.flags.f_contiguous and not x.data.flags.c_contiguous
+    assert x.numpy().flags.f_contiguous and not x.numpy().flags.c_contiguous
     return x
 
 
 def transposed_view_leaf() -> ad.Tensor:
     base = ad.tensor(values(), requires_grad=True)
-    x = ad.from_numpy(base.data.T).requires_grad_()
-    assert x.data.base is base.data and not x.data.flags.c_contiguous
+    x = ad.from_numpy(base.numpy().T).requires_grad_()
+    assert x.numpy().base is base.numpy() and not x.numpy().flags.c_contiguous
     return x
 
 
 def strided_view_leaf() -> ad.Tensor:
     x = ad.from_numpy(values()[:, 1:3]).requires_grad_()
-    assert not x.data.flags.c_contiguous and not x.data.flags.f_contiguous
+    assert not x.numpy().flags.c_contiguous and not x.numpy().flags.f_contiguous
     return x
 
 
@@ -38,10 +38,10 @@ LAYOUTS = [fortran_leaf, transposed_view_leaf, strided_view_leaf]
 @pytest.mark.parametrize("make_input", LAYOUTS)
 def test_gradcheck_accepts_a_right_derivative_whatever_the_input_layout(make_input):
     x = make_input()
-    before = x.data.copy()
+    before = x.numpy().copy()
     assert ad.gradcheck(lambda t: (t * t).sum(1), (x,))
     assert ad.gradcheck(lambda t, c: (t * c).exp(), (x, ad.tensor(np.float64(0.5))))
-    np.testing.assert_array_equal(x.data, before)
+    np.testing.assert_array_equal(x.numpy(), before)
 
 
 @pytest.mark.parametrize("make_input", LAYOUTS)
@@ -89,7 +89,7 @@ def raising_on_call(n: int):
 def test_checkers_restore_the_input_bit_for_bit_when_the_function_raises(
         checker, calls_before_perturbing, perturbed_call):
     x = ad.tensor(values(), requires_grad=True)
-    before = x.data.tobytes()
+    before = x.numpy().tobytes()
     with pytest.raises(Boom):
         checker(raising_on_call(calls_before_perturbing + perturbed_call), (x,))
-    assert x.data.tobytes() == before
+    assert x.numpy().tobytes() == before

@@ -26,7 +26,7 @@ def test_diamond():
     a, b = x * 2, x * 3            # two paths from x ...
     y = (a * b).sum()              # ... meeting again: y = 6x², dy/dx = 12x
     y.backward()
-    np.testing.assert_allclose(x.grad.data, [18.0, -24.0])
+    np.testing.assert_allclose(x.grad.numpy(), [18.0, -24.0])
 
 
 def test_a_tensor_reused_in_several_places():
@@ -44,7 +44,7 @@ def test_intermediate_used_twice_sends_the_summed_gradient_once():
     h.register_hook(lambda g: calls.append(g.item()))
     (h * 2 + h * 5).sum().backward()
     assert calls == [7.0]                                  # once, with 2 + 5
-    np.testing.assert_allclose(x.grad.data, [7 * np.exp(3.0)])
+    np.testing.assert_allclose(x.grad.numpy(), [7 * np.exp(3.0)])
 
 
 # One step of a random DAG: an op and the positions of its inputs among earlier nodes.
@@ -97,7 +97,7 @@ def test_random_dags(dag, data, strategies, check_grads):
         if g is None:
             assert x.grad is None
         else:
-            np.testing.assert_allclose(x.grad.data, g.data, rtol=1e-12)
+            np.testing.assert_allclose(x.grad.numpy(), g.numpy(), rtol=1e-12)
 
 
 # ---------------------------------------------------------------- accumulation and retain_graph
@@ -107,19 +107,19 @@ def test_gradients_accumulate_across_backward_calls_until_set_to_none():
     x = leaf(1.0, 2.0)
     (x * x).sum().backward()
     (x * x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [4.0, 8.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [4.0, 8.0])
     (x * 10).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [14.0, 18.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [14.0, 18.0])
     x.grad = None
     (x * x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
 
 
 def test_gradients_accumulate_into_a_0d_leaf():
     x = ad.tensor(np.array(2.0), requires_grad=True)
     x.exp().backward()
     x.exp().backward()
-    assert isinstance(x.grad.data, np.ndarray)
+    assert isinstance(x.grad.numpy(), np.ndarray)
     assert x.grad.item() == pytest.approx(2 * np.exp(2.0))
 
 
@@ -135,9 +135,9 @@ def test_retain_graph_lets_backward_run_twice_and_doubles_the_grads():
     x = leaf(1.0, 2.0)
     y = (x.exp() * x).sum()
     y.backward(retain_graph=True)
-    first = x.grad.data.copy()
+    first = x.grad.numpy().copy()
     y.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * first)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first)
     np.testing.assert_allclose(first, np.exp([1.0, 2.0]) * (1 + np.array([1.0, 2.0])))
 
 
@@ -166,10 +166,10 @@ def test_a_second_backward_works_through_ops_that_saved_no_array(name):
     x, y = (ad.tensor(rng.uniform(0.5, 1.5, (3, 2)), requires_grad=True) for _ in range(2))
     out = fn(x, y, ad.tensor(rng.uniform(0.5, 1.5, (3, 2)))).sum()
     out.backward()
-    first = x.grad.data.copy()
+    first = x.grad.numpy().copy()
     if twice:
         out.backward()
-        np.testing.assert_allclose(x.grad.data, 2 * first)
+        np.testing.assert_allclose(x.grad.numpy(), 2 * first)
     else:
         with pytest.raises(ad.BackwardError, match="retain_graph=True"):
             out.backward()
@@ -179,8 +179,8 @@ def saved_inputs(t):
     """Which values t's op saved for backward, by name: the names of the inputs (leaves
     named by the test), "y" for the output, the number itself, or None."""
     node = t.grad_fn
-    names = {id(x.data): x.name for x in node.inputs if isinstance(x, ad.Tensor)}
-    names[id(t.data)] = "y"
+    names = {id(x.numpy()): x.name for x in node.inputs if isinstance(x, ad.Tensor)}
+    names[id(t.numpy())] = "y"
     return tuple(None if v is None else v if isinstance(v, (int, float)) else names[id(v)]
                  for v in node.saved_tensors)
 
@@ -223,12 +223,12 @@ def test_numbers_saved_as_constants_serve_create_graph(fn, check_grads):
 def test_two_leaves_given_the_same_gradient_array_do_not_share_it():
     a, b = leaf(1.0, 2.0), leaf(3.0, 4.0)
     (a + b).sum().backward()                 # add sends one array to both inputs
-    assert not np.shares_memory(a.grad.data, b.grad.data)
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
     (a + b).sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [2.0, 2.0])
-    np.testing.assert_array_equal(b.grad.data, [2.0, 2.0])
-    a.grad.data[0] = 100.0
-    assert b.grad.data[0] == 2.0
+    np.testing.assert_array_equal(a.grad.numpy(), [2.0, 2.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [2.0, 2.0])
+    a.grad.numpy()[0] = 100.0
+    assert b.grad.numpy()[0] == 2.0
 
 
 def test_leaf_gradient_does_not_alias_the_gradient_passed_in():
@@ -236,15 +236,15 @@ def test_leaf_gradient_does_not_alias_the_gradient_passed_in():
     g = np.array([1.0, 1.0])
     x.reshape(2).backward(g)
     g[0] = 50.0
-    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0])
     x.expand(3, 2).backward(np.ones((3, 2)))           # a broadcast view comes back
-    np.testing.assert_array_equal(x.grad.data, [4.0, 4.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [4.0, 4.0])
 
 
 def test_backward_with_an_explicit_gradient():
     x = leaf(1.0, 2.0, 3.0)
     (x * x).backward(ad.tensor(np.array([1.0, 0.0, -1.0])))
-    np.testing.assert_array_equal(x.grad.data, [2.0, 0.0, -6.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 0.0, -6.0])
 
 
 # ---------------------------------------------------------------- hooks
@@ -255,16 +255,16 @@ def test_hook_return_value_replaces_the_gradient():
     h = x * 3
     h.register_hook(lambda g: g * 10)
     h.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [30.0, 30.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [30.0, 30.0])
 
 
 def test_hook_returning_none_keeps_the_gradient():
     x = leaf(1.0, 2.0)
     seen = []
-    x.register_hook(lambda g: seen.append(g.data.copy()))
+    x.register_hook(lambda g: seen.append(g.numpy().copy()))
     (x * x).sum().backward()
     np.testing.assert_array_equal(seen[0], [2.0, 4.0])
-    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
 
 
 def test_leaf_hook_runs_before_accumulation():
@@ -355,9 +355,9 @@ def test_detach_shares_the_numbers_but_not_the_graph():
     assert not d.requires_grad and d.grad_fn is None and d.is_leaf
     y = (x * d).sum()                      # d is a constant here
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
     e = x.detach()
-    assert np.shares_memory(e.data, x.data)
+    assert np.shares_memory(e.numpy(), x.numpy())
 
 
 def test_requires_grad_and_leaves():
@@ -376,9 +376,9 @@ def test_retain_grad_keeps_a_non_leaf_gradient():
     k = x * 4
     h.retain_grad()
     (h * k).sum().backward()
-    np.testing.assert_array_equal(h.grad.data, [4.0, 8.0])      # dL/dh = k
+    np.testing.assert_array_equal(h.grad.numpy(), [4.0, 8.0])      # dL/dh = k
     assert k.grad is None
-    np.testing.assert_array_equal(x.grad.data, [24.0, 48.0])    # 24x
+    np.testing.assert_array_equal(x.grad.numpy(), [24.0, 48.0])    # 24x
 
 
 # ---------------------------------------------------------------- ad.grad and higher order
@@ -388,8 +388,8 @@ def test_grad_does_not_touch_dot_grad():
     x = leaf(1.0, 2.0)
     x.grad = ad.tensor(np.array([7.0, 7.0]))
     g, = ad.grad((x * x).sum(), [x])
-    np.testing.assert_array_equal(g.data, [2.0, 4.0])
-    np.testing.assert_array_equal(x.grad.data, [7.0, 7.0])
+    np.testing.assert_array_equal(g.numpy(), [2.0, 4.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [7.0, 7.0])
 
 
 def test_grad_allow_unused():
@@ -403,7 +403,7 @@ def test_grad_allow_unused():
 def test_grad_outputs_weights_a_non_scalar_output():
     x = leaf(1.0, 2.0, 3.0)
     g, = ad.grad(x * x, [x], grad_outputs=ad.tensor(np.array([1.0, 10.0, 100.0])))
-    np.testing.assert_array_equal(g.data, [2.0, 40.0, 600.0])
+    np.testing.assert_array_equal(g.numpy(), [2.0, 40.0, 600.0])
 
 
 def test_grad_of_several_outputs_adds_them():
@@ -417,7 +417,7 @@ def test_grad_with_respect_to_an_intermediate():
     x = leaf(1.0, 2.0)
     h = x * 3
     g, = ad.grad((h * h).sum(), [h])
-    np.testing.assert_array_equal(g.data, [6.0, 12.0])
+    np.testing.assert_array_equal(g.numpy(), [6.0, 12.0])
 
 
 def test_hessian_vector_product():
@@ -427,8 +427,8 @@ def test_hessian_vector_product():
     g, = ad.grad(f, [x], create_graph=True)
     v = ad.tensor(np.array([1.0, 2.0]))
     hv, = ad.grad((g * v).sum(), [x])
-    expected = (a + a.T + np.diag(6 * x.data)) @ v.data
-    np.testing.assert_allclose(hv.data, expected, rtol=1e-12)
+    expected = (a + a.T + np.diag(6 * x.numpy())) @ v.numpy()
+    np.testing.assert_allclose(hv.numpy(), expected, rtol=1e-12)
 
 
 def test_third_derivative_of_x_to_the_fourth():
@@ -446,11 +446,11 @@ def test_third_derivative_of_tanh():
     d1, = ad.grad(x.tanh().sum(), [x], create_graph=True)
     d2, = ad.grad(d1.sum(), [x], create_graph=True)
     d3, = ad.grad(d2.sum(), [x])
-    t = np.tanh(x.data)
+    t = np.tanh(x.numpy())
     s = 1 - t ** 2
-    np.testing.assert_allclose(d1.data, s, rtol=1e-12)
-    np.testing.assert_allclose(d2.data, -2 * t * s, rtol=1e-12)
-    np.testing.assert_allclose(d3.data, -2 * s * (1 - 3 * t ** 2), rtol=1e-12)
+    np.testing.assert_allclose(d1.numpy(), s, rtol=1e-12)
+    np.testing.assert_allclose(d2.numpy(), -2 * t * s, rtol=1e-12)
+    np.testing.assert_allclose(d3.numpy(), -2 * s * (1 - 3 * t ** 2), rtol=1e-12)
 
 
 def test_backward_with_create_graph_leaves_a_differentiable_grad():
@@ -498,7 +498,7 @@ class ScaledProduct(ad.Function):
 def test_a_user_defined_function(data, strategies, check_grads):
     x = data.draw(strategies.floats(strategies.shapes()))
     y = SoftPlus.apply(ad.tensor(x))
-    np.testing.assert_allclose(y.data, np.log1p(np.exp(x)), rtol=1e-12)
+    np.testing.assert_allclose(y.numpy(), np.log1p(np.exp(x)), rtol=1e-12)
     check_grads(SoftPlus.apply, x)
     (shape_a, shape_b), _ = data.draw(strategies.broadcastable())
     a, b = data.draw(strategies.floats(shape_a)), data.draw(strategies.floats(shape_b))
@@ -510,7 +510,7 @@ def test_a_user_defined_function_in_a_graph():
     y = SoftPlus.apply(x * 2).sum()
     y.backward()
     assert type(SoftPlus.apply(x).grad_fn) is SoftPlus
-    np.testing.assert_allclose(x.grad.data, 2 / (1 + np.exp(-2 * x.data)), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), 2 / (1 + np.exp(-2 * x.numpy())), rtol=1e-12)
 
 
 def test_a_function_without_backward_is_rejected_when_defined():
@@ -545,10 +545,10 @@ def test_a_0d_leaf_used_twice_keeps_an_array_gradient():
     so later backward calls and zero_grad(set_to_none=False) work in place."""
     x = ad.tensor(3.0, requires_grad=True)
     (x * x).backward()
-    assert isinstance(x.grad.data, np.ndarray)
+    assert isinstance(x.grad.numpy(), np.ndarray)
     (x * x).backward()
     assert x.grad.item() == 12.0
-    x.grad.data.fill(0)
+    x.grad.numpy().fill(0)
     assert x.grad.item() == 0.0
 
 
@@ -559,23 +559,23 @@ def test_create_graph_gives_each_leaf_its_own_gradient():
     (a + b).backward(v, create_graph=True)
     assert a.grad is not b.grad and a.grad is not v
     (a * 3).sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [4.0, 4.0])
-    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
-    np.testing.assert_array_equal(v.data, [1.0, 1.0])
+    np.testing.assert_array_equal(a.grad.numpy(), [4.0, 4.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0])
+    np.testing.assert_array_equal(v.numpy(), [1.0, 1.0])
 
 
 def test_create_graph_gradient_of_a_sum_is_writable():
     w = ad.tensor([1.0, 2.0], requires_grad=True)
     w.sum().backward(create_graph=True)
     w.sum().backward()
-    np.testing.assert_array_equal(w.grad.data, [2.0, 2.0])
+    np.testing.assert_array_equal(w.grad.numpy(), [2.0, 2.0])
 
 
 def test_a_read_only_gradient_set_by_the_user_is_replaced_not_written():
     x = ad.tensor([1.0, 2.0], requires_grad=True)
     x.grad = ad.ones(2).expand(2)
     (x * 2).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
 
 
 # ---------------------------------------------------------------- one walk for backward and viz

@@ -27,7 +27,7 @@ def test_tensors_round_trip_every_dtype_bit_for_bit(tmp_path: Path) -> None:
     assert metadata == {"step": "3", "note": "é"}
     assert sorted(loaded) == sorted(tensors)
     for name, expected in tensors.items():
-        expected = np.asarray(expected.data if isinstance(expected, ad.Tensor) else expected)
+        expected = np.asarray(expected.numpy() if isinstance(expected, ad.Tensor) else expected)
         assert loaded[name].dtype == expected.dtype and loaded[name].shape == expected.shape
         assert loaded[name].tobytes() == expected.tobytes(), name
         assert loaded[name].flags.writeable

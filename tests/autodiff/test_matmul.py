@@ -26,7 +26,7 @@ def test_matmul_1d_and_batched(data, strategies, check_grads):
     for fn in (lambda s, t: s @ t, ad.matmul):
         y = fn(ad.tensor(a), ad.tensor(b))
         assert y.shape == expected.shape
-        np.testing.assert_allclose(y.data, expected, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(y.numpy(), expected, rtol=1e-12, atol=1e-15)
     check_grads(lambda s, t: s @ t, a, b)
 
 
@@ -36,8 +36,8 @@ def test_matmul_with_an_ndarray_on_either_side(data, strategies, check_grads):
     a, b = data.draw(strategies.floats(shape_a)), data.draw(strategies.floats(shape_b))
     left, right = ad.tensor(a) @ b, a @ ad.tensor(b)
     assert isinstance(left, ad.Tensor) and isinstance(right, ad.Tensor)
-    np.testing.assert_allclose(left.data, np.matmul(a, b), rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(right.data, np.matmul(a, b), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(left.numpy(), np.matmul(a, b), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(right.numpy(), np.matmul(a, b), rtol=1e-12, atol=1e-15)
     check_grads(lambda s: s @ b, a)
     check_grads(lambda t: a @ t, b)
 
@@ -46,8 +46,8 @@ def test_matmul_gradients_by_hand():
     a = ad.tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
     b = ad.tensor(np.array([[5.0], [6.0]]), requires_grad=True)
     (a @ b).sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [[5, 6], [5, 6]])          # 1 @ bᵀ
-    np.testing.assert_array_equal(b.grad.data, [[4], [6]])                # aᵀ @ 1
+    np.testing.assert_array_equal(a.grad.numpy(), [[5, 6], [5, 6]])          # 1 @ bᵀ
+    np.testing.assert_array_equal(b.grad.numpy(), [[4], [6]])                # aᵀ @ 1
 
 
 @pytest.mark.parametrize("shape_a, shape_b, result", [
@@ -64,10 +64,10 @@ def test_matmul_result_shapes_and_summed_batch_gradients(shape_a, shape_b, resul
     b = ad.ones(*shape_b, dtype=ad.float64, requires_grad=True)
     y = a @ b
     assert y.shape == result
-    np.testing.assert_array_equal(y.data, np.full(result, 3.0))
+    np.testing.assert_array_equal(y.numpy(), np.full(result, 3.0))
     y.sum().backward()
     assert a.grad.shape == shape_a and b.grad.shape == shape_b
     # y.sum() adds y.numel() · 3 products of ones; each element of a (and of b) takes an
     # equal share of them, and that count is its gradient
-    np.testing.assert_array_equal(a.grad.data, np.full(shape_a, y.numel() * 3 / a.numel()))
-    np.testing.assert_array_equal(b.grad.data, np.full(shape_b, y.numel() * 3 / b.numel()))
+    np.testing.assert_array_equal(a.grad.numpy(), np.full(shape_a, y.numel() * 3 / a.numel()))
+    np.testing.assert_array_equal(b.grad.numpy(), np.full(shape_b, y.numel() * 3 / b.numel()))

@@ -119,8 +119,8 @@ def test_max_pool2d_takes_each_windows_maximum_and_is_twice_differentiable(
     x = data.draw(strategies.distinct(shape))                # no ties: derivatives exist
     y, indices = ad.max_pool2d(ad.tensor(x), return_indices=True, **options)
     values, positions = reference_max_pool2d(x, *pairs(options), options["ceil_mode"])
-    np.testing.assert_array_equal(y.data, values)
-    np.testing.assert_array_equal(indices.data, positions)
+    np.testing.assert_array_equal(y.numpy(), values)
+    np.testing.assert_array_equal(indices.numpy(), positions)
     assert indices.dtype == np.int64
     check_grads(lambda t: ad.max_pool2d(t, **options), x)
 
@@ -130,28 +130,28 @@ def test_max_pool2d_ties_give_the_gradient_to_the_first_maximum():
     order (torch's rule). Overlapping windows each pick their own first maximum."""
     x = ad.zeros(1, 1, 2, 2, requires_grad=True)
     ad.max_pool2d(x, 2).backward(ad.ones(1, 1, 1, 1))
-    np.testing.assert_array_equal(x.grad.data, [[[[1, 0], [0, 0]]]])
+    np.testing.assert_array_equal(x.grad.numpy(), [[[[1, 0], [0, 0]]]])
     x = ad.tensor([[[[3.0, 3.0, 3.0]]]], requires_grad=True)
     ad.max_pool2d(x, (1, 2), stride=1).sum().backward()      # windows [0, 1] and [1, 2]
-    np.testing.assert_array_equal(x.grad.data, [[[[1, 1, 0]]]])
+    np.testing.assert_array_equal(x.grad.numpy(), [[[[1, 1, 0]]]])
     x = ad.tensor([[[[1.0, 5.0], [5.0, 2.0]]]], requires_grad=True)
     y, index = ad.max_pool2d(x, 2, return_indices=True)
     y.backward(ad.tensor([[[[2.0]]]]))
-    np.testing.assert_array_equal(x.grad.data, [[[[0, 2], [0, 0]]]])
+    np.testing.assert_array_equal(x.grad.numpy(), [[[[0, 2], [0, 0]]]])
     assert index.item() == 1
 
 
 def test_max_pool2d_passes_nan_and_its_gradient_like_torch():
     x = ad.tensor([[[[1.0, np.nan, 7.0, 3.0]]]], requires_grad=True)
     y = ad.max_pool2d(x, (1, 2))
-    assert np.isnan(y.data[0, 0, 0, 0]) and y.data[0, 0, 0, 1] == 7
+    assert np.isnan(y.numpy()[0, 0, 0, 0]) and y.numpy()[0, 0, 0, 1] == 7
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[[[0, 1, 1, 0]]]])
+    np.testing.assert_array_equal(x.grad.numpy(), [[[[0, 1, 1, 0]]]])
 
 
 def test_max_pool2d_pads_with_minus_infinity():
     x = ad.full((1, 1, 2, 2), -5.0)
-    np.testing.assert_array_equal(ad.max_pool2d(x, 3, stride=1, padding=1).data,
+    np.testing.assert_array_equal(ad.max_pool2d(x, 3, stride=1, padding=1).numpy(),
                                   np.full((1, 1, 2, 2), -5.0))
 
 
@@ -170,19 +170,19 @@ def test_avg_pool2d_is_torchs_average_and_twice_differentiable(
     kernel, stride, padding, _ = pairs(options)
     expected = reference_avg_pool2d(x, kernel, stride, padding, options["ceil_mode"],
                                     count_include_pad, divisor_override)
-    np.testing.assert_allclose(y.data, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-12, atol=1e-12)
     check_grads(lambda t: ad.avg_pool2d(t, **options), x)
 
 
 def test_avg_pool2d_by_hand():
     x = ad.tensor([[[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]]], requires_grad=True)
     y = ad.avg_pool2d(x, 2, stride=1)                        # two windows of 4
-    np.testing.assert_array_equal(y.data, [[[[3.0, 4.0]]]])
+    np.testing.assert_array_equal(y.numpy(), [[[[3.0, 4.0]]]])
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[[[0.25, 0.5, 0.25], [0.25, 0.5, 0.25]]]])
+    np.testing.assert_array_equal(x.grad.numpy(), [[[[0.25, 0.5, 0.25], [0.25, 0.5, 0.25]]]])
     assert x.grad.dtype == np.float32
     # ceil_mode adds a last window over the leftover column, averaging what it covers
-    np.testing.assert_array_equal(ad.avg_pool2d(x, 2, ceil_mode=True).data,
+    np.testing.assert_array_equal(ad.avg_pool2d(x, 2, ceil_mode=True).numpy(),
                                   [[[[3.0, 4.5]]]])
 
 
@@ -198,14 +198,14 @@ def test_max_pool2d_matches_torch_in_float32(problem, data, strategies):
     ours, theirs = ad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     y, index = ad.max_pool2d(ours, return_indices=True, **options)
     yt, index_t = torch.nn.functional.max_pool2d(theirs, return_indices=True, **options)
-    np.testing.assert_array_equal(y.data, yt.detach().numpy())
-    np.testing.assert_array_equal(index.data, index_t.numpy())
+    np.testing.assert_array_equal(y.numpy(), yt.detach().numpy())
+    np.testing.assert_array_equal(index.numpy(), index_t.numpy())
     upstream = np.random.default_rng(1).standard_normal(y.shape).astype(np.float32)
     y.backward(upstream)
     yt.backward(torch.from_numpy(upstream))
     scale = ad.tensor(x.astype(np.float64), requires_grad=True)
     ad.max_pool2d(scale, **options).backward(np.abs(upstream).astype(np.float64))
-    assert_close_on_scale(ours.grad.data, theirs.grad.numpy(), scale.grad.data)
+    assert_close_on_scale(ours.grad.numpy(), theirs.grad.numpy(), scale.grad.numpy())
 
 
 @settings(max_examples=30)
@@ -218,14 +218,14 @@ def test_avg_pool2d_matches_torch_in_float32(problem, count_include_pad, data, s
     ours, theirs = ad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     y = ad.avg_pool2d(ours, **options)
     yt = torch.nn.functional.avg_pool2d(theirs, **options)
-    assert_close_on_scale(y.data, yt.detach().numpy(),
-                          ad.avg_pool2d(ad.tensor(np.abs(x).astype(np.float64)), **options).data)
+    assert_close_on_scale(y.numpy(), yt.detach().numpy(),
+                          ad.avg_pool2d(ad.tensor(np.abs(x).astype(np.float64)), **options).numpy())
     upstream = np.random.default_rng(2).standard_normal(y.shape).astype(np.float32)
     y.backward(upstream)
     yt.backward(torch.from_numpy(upstream))
     scale = ad.tensor(x.astype(np.float64), requires_grad=True)
     ad.avg_pool2d(scale, **options).backward(np.abs(upstream).astype(np.float64))
-    assert_close_on_scale(ours.grad.data, theirs.grad.numpy(), scale.grad.data)
+    assert_close_on_scale(ours.grad.numpy(), theirs.grad.numpy(), scale.grad.numpy())
 
 
 # ---------------------------------------------------------------- errors

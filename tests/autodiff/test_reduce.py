@@ -70,7 +70,7 @@ def test_reduction(name, data, strategies, check_grads):
         shape = shape + (3,)
     x = data.draw(strategies.distinct(shape) if method == "std" else strategies.floats(shape))
     y = call(method, ad.tensor(x), dims, keep, spelling, **options)
-    np.testing.assert_allclose(y.data, reference(x, axis=dims, keepdims=keep, **numpy_options),
+    np.testing.assert_allclose(y.numpy(), reference(x, axis=dims, keepdims=keep, **numpy_options),
                                rtol=1e-10, atol=1e-14)
     check_grads(lambda t: call(method, t, dims, keep, spelling, **options), x)
 
@@ -84,7 +84,7 @@ def test_zero_dimensional_tensors_reduce_over_dim_0_or_minus_1(method, dim):
     y = y.values if method in ("max", "min") else y
     assert y.shape == ()
     expected = np.nan if method == "var" else 1.5
-    np.testing.assert_array_equal(y.data, expected)
+    np.testing.assert_array_equal(y.numpy(), expected)
 
 
 @pytest.mark.parametrize("method, reference", [("max", np.max), ("min", np.min)])
@@ -109,9 +109,9 @@ def test_max_and_min_along_a_dim_return_values_and_indices(method, reference, ar
     spelling = data.draw(SPELLINGS)
     x = data.draw(strategies.distinct(shape))
     values, indices = call(method, ad.tensor(x), dim, keep, spelling)
-    np.testing.assert_array_equal(values.data, reference(x, axis=dim, keepdims=keep))
+    np.testing.assert_array_equal(values.numpy(), reference(x, axis=dim, keepdims=keep))
     assert indices.dtype == np.int64 and not indices.requires_grad
-    np.testing.assert_array_equal(indices.data, arg(x, axis=dim, keepdims=keep))
+    np.testing.assert_array_equal(indices.numpy(), arg(x, axis=dim, keepdims=keep))
     result = call(method, ad.tensor(x), dim, keep, spelling)
     assert result.values is result[0] and result.indices is result[1]
     check_grads(lambda t: call(method, t, dim, keep, spelling).values, x)
@@ -131,7 +131,7 @@ def test_argmax_and_argmin_are_int64_and_not_differentiable(method, reference, d
         assert index.dtype == np.int64
         assert not index.requires_grad
         expected = reference(x, axis=dim if shape else None, keepdims=keep)
-        np.testing.assert_array_equal(index.data, expected)
+        np.testing.assert_array_equal(index.numpy(), expected)
 
 
 # ---------------------------------------------------------------- the tie rule, exactly
@@ -142,7 +142,7 @@ def test_ties_share_the_gradient_equally(method):
     sign = 1.0 if method == "max" else -1.0
     x = ad.tensor(sign * np.array([1.0, 3.0, 3.0, 2.0, 3.0]), requires_grad=True)
     getattr(x, method)().backward()
-    np.testing.assert_allclose(x.grad.data, [0, 1 / 3, 1 / 3, 0, 1 / 3])
+    np.testing.assert_allclose(x.grad.numpy(), [0, 1 / 3, 1 / 3, 0, 1 / 3])
 
 
 @pytest.mark.parametrize("method", ["max", "min"])
@@ -150,16 +150,16 @@ def test_ties_along_a_dim_share_the_gradient_and_index_the_first(method):
     sign = 1.0 if method == "max" else -1.0
     x = ad.tensor(sign * np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]]), requires_grad=True)
     values, indices = getattr(x, method)(dim=1)
-    np.testing.assert_array_equal(values.data, sign * np.array([3.0, 2.0]))
-    np.testing.assert_array_equal(indices.data, [1, 0])
+    np.testing.assert_array_equal(values.numpy(), sign * np.array([3.0, 2.0]))
+    np.testing.assert_array_equal(indices.numpy(), [1, 0])
     (values * ad.tensor(np.array([2.0, 4.0]))).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[0, 1, 1], [2, 2, 0]])
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 1, 1], [2, 2, 0]])
 
 
 def test_all_equal_elements_share_the_gradient():
     x = ad.tensor(np.full((2, 2), 7.0), requires_grad=True)
     x.max().backward()
-    np.testing.assert_array_equal(x.grad.data, np.full((2, 2), 0.25))
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 2), 0.25))
 
 
 # ---------------------------------------------------------------- values worth knowing
@@ -177,7 +177,7 @@ def test_var_is_unbiased_by_default_and_biased_on_request():
 def test_mean_gradient_is_one_over_n_of_the_reduced_axes():
     x = ad.tensor(np.zeros((2, 3, 4)), requires_grad=True)
     x.mean(dim=(0, 2)).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, np.full((2, 3, 4), 1 / 8))
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3, 4), 1 / 8))
 
 
 def test_sum_with_keepdim_broadcasts_back():
@@ -185,7 +185,7 @@ def test_sum_with_keepdim_broadcasts_back():
     s = x.sum(dim=1, keepdim=True)
     assert s.shape == (2, 1)
     (s * ad.tensor(np.array([[1.0], [10.0]]))).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[1, 1, 1], [10, 10, 10]])
+    np.testing.assert_array_equal(x.grad.numpy(), [[1, 1, 1], [10, 10, 10]])
 
 
 # ---------------------------------------------------------------- prod, amax, amin, norm
@@ -199,7 +199,7 @@ def test_prod(data, strategies, check_grads):
     spelling = data.draw(SPELLINGS)
     x = data.draw(strategies.away_from_zero(shape, gap=0.5, high=1.5))
     y = call("prod", ad.tensor(x), dim, keep, spelling)
-    np.testing.assert_allclose(y.data, np.prod(x, axis=dim, keepdims=keep), rtol=1e-12)
+    np.testing.assert_allclose(y.numpy(), np.prod(x, axis=dim, keepdims=keep), rtol=1e-12)
     check_grads(lambda t: call("prod", t, dim, keep, spelling), x)
 
 
@@ -212,7 +212,7 @@ def test_prod_gradient_is_the_product_of_the_others_even_at_zeros(values, expect
                                                                    check_grads):
     x = ad.tensor(np.array(values), requires_grad=True)
     x.prod().backward()
-    np.testing.assert_array_equal(x.grad.data, expected)
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
     check_grads(lambda t: t.prod(), np.array(values))
 
 
@@ -233,14 +233,14 @@ def test_amax_and_amin(method, reference, data, strategies, check_grads):
     x = data.draw(strategies.distinct(shape))
     y = call(method, ad.tensor(x), dims, keep, spelling)
     axis = None if dims == () else dims                    # torch: dim=() means every dim
-    np.testing.assert_array_equal(y.data, reference(x, axis=axis, keepdims=keep))
+    np.testing.assert_array_equal(y.numpy(), reference(x, axis=axis, keepdims=keep))
     check_grads(lambda t: call(method, t, dims, keep, spelling), x)
 
 
 def test_amax_ties_share_the_gradient_along_a_dim():
     x = ad.tensor(np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]), requires_grad=True)
     x.amax(dim=1).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
+    np.testing.assert_allclose(x.grad.numpy(), [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
 
 
 def vector_norm(x, p, axis, keepdims):
@@ -267,7 +267,7 @@ def test_norm(p, data, strategies, check_grads):
     x = data.draw(strategies.distinct(shape, offset=0.005))     # never 0, no tie in |x|
     y = call("norm", ad.tensor(x), dims, keep, spelling, p=p)
     expected = vector_norm(x, 2 if p == "fro" else p, dims, keep)
-    np.testing.assert_allclose(y.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-12)
     check_grads(lambda t: call("norm", t, dims, keep, spelling, p=p), x)
 
 
@@ -281,7 +281,7 @@ def test_norm(p, data, strategies, check_grads):
 def test_norm_gradients_with_a_zero_element(p, expected):
     x = ad.tensor(np.array([3.0, 0.0, -4.0]), requires_grad=True)
     x.norm(p).backward()
-    np.testing.assert_allclose(x.grad.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)
 
 
 def test_norm_of_zeros_has_a_zero_gradient():
@@ -290,7 +290,7 @@ def test_norm_of_zeros_has_a_zero_gradient():
         y = x.norm(p)
         y.backward()
         assert y.item() == 0
-        np.testing.assert_array_equal(x.grad.data, np.zeros(3))
+        np.testing.assert_array_equal(x.grad.numpy(), np.zeros(3))
 
 
 def test_norm_rejects_what_it_cannot_compute():
@@ -338,17 +338,17 @@ def test_dim_none_with_keepdim_keeps_every_axis_as_size_one(name, spelling, shap
     x = ad.tensor(a, requires_grad=True)
     y = call(method, x, None, True, spelling, **options)
     assert y.shape == (1,) * len(shape)
-    np.testing.assert_allclose(y.data, reference(a, True), rtol=1e-12)
+    np.testing.assert_allclose(y.numpy(), reference(a, True), rtol=1e-12)
     y.sum().backward()
-    kept = x.grad.data
+    kept = x.grad.numpy()
     x.grad = None
     call(method, x, None, False, spelling, **options).backward()      # the same gradient
-    np.testing.assert_allclose(kept, x.grad.data, rtol=1e-12)
+    np.testing.assert_allclose(kept, x.grad.numpy(), rtol=1e-12)
 
 
 @pytest.mark.parametrize("method", ["sum", "mean", "var", "logsumexp", "amax", "norm"])
 def test_an_empty_dim_means_every_dim_as_in_torch(method):
     x = ad.tensor(np.arange(1.0, 7.0).reshape(2, 3))
-    np.testing.assert_allclose(getattr(x, method)(dim=()).data,
-                               getattr(x, method)(dim=(0, 1)).data)
+    np.testing.assert_allclose(getattr(x, method)(dim=()).numpy(),
+                               getattr(x, method)(dim=(0, 1)).numpy())
     assert getattr(x, method)(dim=(), keepdim=True).shape == (1, 1)

@@ -31,7 +31,7 @@ def test_reshape_and_view(data, strategies, check_grads):
         lambda t: t.reshape(*target), lambda t: t.reshape(target), lambda t: t.view(*target),
         lambda t: ad.reshape(t, target)]))
     y = spelled(ad.tensor(x))
-    np.testing.assert_array_equal(y.data, x.reshape(target))
+    np.testing.assert_array_equal(y.numpy(), x.reshape(target))
     check_grads(spelled, x)
 
 
@@ -47,7 +47,7 @@ def test_flatten(data, strategies, check_grads):
     for fn in (lambda t: t.flatten(start, end), lambda t: ad.flatten(t, start, end)):
         y = fn(ad.tensor(x))
         assert y.shape == expected
-        np.testing.assert_array_equal(y.data, x.reshape(expected))
+        np.testing.assert_array_equal(y.numpy(), x.reshape(expected))
     check_grads(lambda t: t.flatten(start, end), x)
     check_grads(lambda t: t.flatten(), x)
 
@@ -62,7 +62,7 @@ def test_transpose_swaps_two_dims(data, strategies, check_grads):
     d0, d1 = (data.draw(st.integers(-len(shape), len(shape) - 1)) for _ in range(2))
     x = data.draw(strategies.floats(shape))
     for fn in (lambda t: t.transpose(d0, d1), lambda t: ad.transpose(t, d0, d1)):
-        np.testing.assert_array_equal(fn(ad.tensor(x)).data, np.swapaxes(x, d0, d1))
+        np.testing.assert_array_equal(fn(ad.tensor(x)).numpy(), np.swapaxes(x, d0, d1))
     check_grads(lambda t: t.transpose(d0, d1), x)
 
 
@@ -75,17 +75,17 @@ def test_permute(data, strategies, check_grads):
     x = data.draw(strategies.floats(shape))
     for fn in (lambda t: t.permute(*dims), lambda t: t.permute(dims),
                lambda t: ad.permute(t, *dims)):
-        np.testing.assert_array_equal(fn(ad.tensor(x)).data, np.transpose(x, dims))
+        np.testing.assert_array_equal(fn(ad.tensor(x)).numpy(), np.transpose(x, dims))
     check_grads(lambda t: t.permute(*dims), x)
 
 
 @given(data=st.data())
 def test_T_reverses_all_dims_and_mT_swaps_the_last_two(data, strategies, check_grads):
     x = data.draw(strategies.floats(strategies.shapes()))
-    np.testing.assert_array_equal(ad.tensor(x).T.data, x.T)
+    np.testing.assert_array_equal(ad.tensor(x).T.numpy(), x.T)
     check_grads(lambda t: t.T, x)
     if x.ndim >= 2:
-        np.testing.assert_array_equal(ad.tensor(x).mT.data, np.swapaxes(x, -1, -2))
+        np.testing.assert_array_equal(ad.tensor(x).mT.numpy(), np.swapaxes(x, -1, -2))
         check_grads(lambda t: t.mT, x)
 
 
@@ -98,11 +98,11 @@ def test_squeeze_and_unsqueeze(data, strategies, check_grads):
     for fn in (lambda t: t.squeeze(dim), lambda t: ad.squeeze(t, dim)):
         y = fn(ad.tensor(x))
         assert y.shape == expected.shape
-        np.testing.assert_array_equal(y.data, expected)
+        np.testing.assert_array_equal(y.numpy(), expected)
     check_grads(lambda t: t.squeeze(dim), x)
     new = data.draw(st.integers(-len(shape) - 1, len(shape)))
     for fn in (lambda t: t.unsqueeze(new), lambda t: ad.unsqueeze(t, new)):
-        np.testing.assert_array_equal(fn(ad.tensor(x)).data, np.expand_dims(x, new))
+        np.testing.assert_array_equal(fn(ad.tensor(x)).numpy(), np.expand_dims(x, new))
     check_grads(lambda t: t.unsqueeze(new), x)
 
 
@@ -118,7 +118,7 @@ def test_expand_and_broadcast_to(data, strategies, check_grads):
     for fn in (lambda t: t.expand(*spelled_target), lambda t: t.expand(spelled_target),
                lambda t: ad.expand(t, *spelled_target), lambda t: ad.broadcast_to(t, target)):
         y = fn(ad.tensor(x))
-        np.testing.assert_array_equal(y.data, np.broadcast_to(x, target))
+        np.testing.assert_array_equal(y.numpy(), np.broadcast_to(x, target))
     check_grads(lambda t: t.expand(*spelled_target), x)
 
 
@@ -127,7 +127,7 @@ def test_expand_gradient_sums_over_the_copies():
     y = x.expand(3, 2, 4)
     (y * ad.tensor(np.arange(24.0).reshape(3, 2, 4))).sum().backward()
     expected = np.arange(24.0).reshape(3, 2, 4).sum(axis=(0, 2))[:, None]
-    np.testing.assert_array_equal(x.grad.data, expected)
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
 
 
 # ---------------------------------------------------------------- indexing
@@ -142,7 +142,7 @@ def check_index(x, index, check_grads, as_tensors=False):
         index = parts if isinstance(index, tuple) else parts[0]
     y = ad.tensor(x)[index]
     assert y.shape == expected.shape
-    np.testing.assert_array_equal(y.data, expected)
+    np.testing.assert_array_equal(y.numpy(), expected)
     check_grads(lambda t: t[index], x)
 
 
@@ -195,21 +195,21 @@ def test_repeated_indices_accumulate_the_gradient():
     x = ad.tensor(np.array([10.0, 20.0, 30.0]), requires_grad=True)
     y = x[[0, 0, 2, 0]]
     (y * ad.tensor(np.array([1.0, 2.0, 3.0, 4.0]))).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [7.0, 0.0, 3.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [7.0, 0.0, 3.0])
 
 
 def test_repeated_integer_tensor_index_on_a_matrix():
     x = ad.tensor(np.zeros((3, 2)), requires_grad=True)
     x[ad.tensor([2, 2, 1]), ad.tensor([0, 0, 1])].sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[0, 0], [0, 1], [2, 0]])
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 0], [0, 1], [2, 0]])
 
 
 def test_negative_int_and_stepped_slice():
     x = ad.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
     y = x[-1, ::-2]
-    np.testing.assert_array_equal(y.data, [11.0, 9.0])
+    np.testing.assert_array_equal(y.numpy(), [11.0, 9.0])
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[0] * 4, [0] * 4, [0, 1, 0, 1]])
+    np.testing.assert_array_equal(x.grad.numpy(), [[0] * 4, [0] * 4, [0, 1, 0, 1]])
 
 
 def test_iterating_a_tensor_yields_differentiable_rows():
@@ -217,7 +217,7 @@ def test_iterating_a_tensor_yields_differentiable_rows():
     total = sum(row[0] * row[1] for row in x)
     total.backward()
     assert total.item() == 14.0
-    np.testing.assert_array_equal(x.grad.data, [[2.0, 1.0], [4.0, 3.0]])
+    np.testing.assert_array_equal(x.grad.numpy(), [[2.0, 1.0], [4.0, 3.0]])
 
 
 # ---------------------------------------------------------------- cat and stack
@@ -233,16 +233,16 @@ def test_cat_and_concatenate(data, strategies, check_grads):
     expected = np.concatenate(parts, axis=dim)
     for fn in (lambda *ts: ad.cat(ts, dim), lambda *ts: ad.cat(list(ts), dim=dim),
                lambda *ts: ad.concatenate(ts, axis=dim)):
-        np.testing.assert_array_equal(fn(*map(ad.tensor, parts)).data, expected)
+        np.testing.assert_array_equal(fn(*map(ad.tensor, parts)).numpy(), expected)
     check_grads(lambda *ts: ad.cat(ts, dim), *parts)
 
 
 def test_cat_with_an_ndarray_and_a_tensor():
     x = ad.tensor(np.array([1.0, 2.0]), requires_grad=True)
     y = ad.cat([np.array([5.0]), x, x])
-    np.testing.assert_array_equal(y.data, [5, 1, 2, 1, 2])
+    np.testing.assert_array_equal(y.numpy(), [5, 1, 2, 1, 2])
     (y * ad.tensor(np.arange(5.0))).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [1 + 3, 2 + 4])
+    np.testing.assert_array_equal(x.grad.numpy(), [1 + 3, 2 + 4])
 
 
 @given(data=st.data())
@@ -251,7 +251,7 @@ def test_stack(data, strategies, check_grads):
     dim = data.draw(st.integers(-len(shape) - 1, len(shape)))
     parts = data.draw(st.lists(strategies.floats(shape), min_size=1, max_size=3))
     for fn in (lambda *ts: ad.stack(ts, dim), lambda *ts: ad.stack(list(ts), dim=dim)):
-        np.testing.assert_array_equal(fn(*map(ad.tensor, parts)).data, np.stack(parts, dim))
+        np.testing.assert_array_equal(fn(*map(ad.tensor, parts)).numpy(), np.stack(parts, dim))
     check_grads(lambda *ts: ad.stack(ts, dim), *parts)
 
 

@@ -129,8 +129,8 @@ def run(lib, fn, arrays, upstream_seed, dtype):
     y = fn(lib, *xs)
     upstream = np.random.default_rng(upstream_seed).standard_normal(tuple(y.shape))
     y.backward(make(lib, upstream.astype(dtype), requires_grad=False))
-    value = y.data if lib is ad else y.detach().numpy()
-    grads = [x.grad.data if lib is ad else x.grad.numpy() for x in xs]
+    value = y.numpy() if lib is ad else y.detach().numpy()
+    grads = [x.grad.numpy() for x in xs]
     return value, grads
 
 
@@ -155,9 +155,9 @@ def test_max_and_argmax_indices_match_torch():
     a = np.array([[0.5, 2.0, -1.0], [3.0, 0.0, 1.0]])
     values, indices = ad.tensor(a).max(dim=1)
     t_values, t_indices = torch.tensor(a).max(dim=1)
-    np.testing.assert_array_equal(values.data, t_values.numpy())
-    np.testing.assert_array_equal(indices.data, t_indices.numpy())
-    np.testing.assert_array_equal(ad.tensor(a).argmin(dim=0).data,
+    np.testing.assert_array_equal(values.numpy(), t_values.numpy())
+    np.testing.assert_array_equal(indices.numpy(), t_indices.numpy())
+    np.testing.assert_array_equal(ad.tensor(a).argmin(dim=0).numpy(),
                                   torch.tensor(a).argmin(dim=0).numpy())
     assert ad.tensor(a).argmax().item() == torch.tensor(a).argmax().item()
 
@@ -167,7 +167,7 @@ def test_whole_tensor_max_ties_match_torch():
     x, xt = ad.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
     x.max().backward()
     xt.max().backward()
-    np.testing.assert_array_equal(x.grad.data, xt.grad.numpy())      # [0, ½, ½, 0]
+    np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())      # [0, ½, ½, 0]
 
 
 def test_hessian_vector_product_and_third_derivative_match_torch():
@@ -181,7 +181,7 @@ def test_hessian_vector_product_and_third_derivative_match_torch():
         g, = grad(y, [x], create_graph=True)
         hv, = grad((g * make(lib, v, False)).sum(), [x], create_graph=True)
         third, = grad(hv.sum(), [x])
-        return [t.data if lib is ad else t.detach().numpy() for t in (g, hv, third)]
+        return [t.numpy() if lib is ad else t.detach().numpy() for t in (g, hv, third)]
 
     for ours, theirs in zip(derivatives(ad), derivatives(torch)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
@@ -193,7 +193,7 @@ def test_prod_gradients_at_zeros_match_torch():
         x, xt = ad.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
         x.prod().backward()
         xt.prod().backward()
-        np.testing.assert_array_equal(x.grad.data, xt.grad.numpy())
+        np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
 
 
 # A second backward without retain_graph: which ops allow it, in each library.

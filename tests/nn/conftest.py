@@ -43,7 +43,7 @@ class TorchOracle:
 
     def copy(self, ours: nn.Module, theirs: Any, dtype: type) -> Any:
         """Give the torch module our weights (and buffers), in `dtype`."""
-        theirs.load_state_dict({k: self.torch.from_numpy(np.array(v.data))
+        theirs.load_state_dict({k: self.torch.from_numpy(np.array(v.numpy()))
                                 for k, v in ours.state_dict().items()})
         return theirs.to(getattr(self.torch, np.dtype(dtype).name))
 
@@ -59,15 +59,15 @@ class TorchOracle:
         xa, xt = ad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
         ya, yt = ours(xa), theirs(xt)
         assert ya.dtype == dtype
-        assert_close(ya.data, yt.detach().numpy(), dtype)
+        assert_close(ya.numpy(), yt.detach().numpy(), dtype)
         upstream = np.random.default_rng(upstream_seed).standard_normal(ya.shape).astype(dtype)
         ya.backward(upstream)
         yt.backward(torch.from_numpy(upstream))
-        assert_close(xa.grad.data, xt.grad.numpy(), dtype)
+        assert_close(xa.grad.numpy(), xt.grad.numpy(), dtype)
         theirs_params = dict(theirs.named_parameters())
         for name, p in ours.named_parameters():
             assert p.grad.dtype == dtype
-            assert_close(p.grad.data, theirs_params[name].grad.numpy(), dtype, err_msg=name)
+            assert_close(p.grad.numpy(), theirs_params[name].grad.numpy(), dtype, err_msg=name)
 
 
 @pytest.fixture

@@ -43,22 +43,22 @@ def test_conv2d_init_is_torchs_kaiming_uniform():
     ad.manual_seed(0)
     conv = nn.Conv2d(32, 64, 5, groups=2)
     bound = 1 / np.sqrt(16 * 25)
-    w = conv.weight.data.astype(np.float64)
+    w = conv.weight.numpy().astype(np.float64)
     assert conv.weight.dtype == np.float32 and conv.weight.shape == (64, 16, 5, 5)
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
     assert w.var() == pytest.approx(bound ** 2 / 3, rel=0.03)
     assert abs(w.mean()) < 3 * bound / np.sqrt(3 * w.size)             # 3 standard errors
-    assert np.abs(conv.bias.data).max() <= bound
-    assert np.abs(conv.bias.data).max() > 0.8 * bound
+    assert np.abs(conv.bias.numpy()).max() <= bound
+    assert np.abs(conv.bias.numpy()).max() > 0.8 * bound
     assert conv.bias.shape == (64,)
     assert list(nn.Conv2d(1, 2, 3, bias=False).state_dict()) == ["weight"]
 
 
 def test_conv2d_by_hand():
     conv = nn.Conv2d(1, 1, 2, stride=2, bias=False)
-    conv.weight.data[...] = [[[[1.0, 0.0], [0.0, -1.0]]]]
+    conv.weight.numpy()[...] = [[[[1.0, 0.0], [0.0, -1.0]]]]
     y = conv(ad.arange(16, dtype=ad.float32).reshape(1, 1, 4, 4))
-    np.testing.assert_allclose(y.data, [[[[-5, -5], [-5, -5]]]], rtol=1e-6)   # x[0, 0] - x[1, 1]
+    np.testing.assert_allclose(y.numpy(), [[[[-5, -5], [-5, -5]]]], rtol=1e-6)   # x[0, 0] - x[1, 1]
     assert conv(ad.zeros(3, 1, 4, 4)).shape == (3, 1, 2, 2)
 
 
@@ -121,14 +121,14 @@ def test_max_pool_layer_returns_indices_like_torch():
     x = np.random.default_rng(3).standard_normal((2, 2, 6, 5)).astype(np.float32)
     y, indices = nn.MaxPool2d(2, return_indices=True)(ad.tensor(x))
     yt, indices_t = torch.nn.MaxPool2d(2, return_indices=True)(torch.from_numpy(x))
-    np.testing.assert_array_equal(y.data, yt.numpy())
-    np.testing.assert_array_equal(indices.data, indices_t.numpy())
+    np.testing.assert_array_equal(y.numpy(), yt.numpy())
+    np.testing.assert_array_equal(indices.numpy(), indices_t.numpy())
 
 
 def test_adaptive_avg_pool2d_cells_by_hand_and_second_order():
     """5 rows into 2 cells: rows 0-2 and 2-4 (⌊p·5/2⌋ to ⌈(p+1)·5/2⌉ - 1), overlapping."""
     x = ad.arange(5, dtype=ad.float64).reshape(1, 1, 5, 1)
-    np.testing.assert_allclose(nn.AdaptiveAvgPool2d((2, 1))(x).data.ravel(), [1.0, 3.0])
+    np.testing.assert_allclose(nn.AdaptiveAvgPool2d((2, 1))(x).numpy().ravel(), [1.0, 3.0])
     x = ad.tensor(np.random.default_rng(4).standard_normal((2, 2, 5, 3)), requires_grad=True)
     assert ad.gradgradcheck(lambda t: nn.AdaptiveAvgPool2d((2, 2))(t) ** 2, (x,))
 

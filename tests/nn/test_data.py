@@ -69,7 +69,7 @@ def test_tensor_dataset_items_and_length() -> None:
     data = TensorDataset(x, ad.arange(6))
     assert len(data) == 6
     row, label = data[4]
-    np.testing.assert_array_equal(row.data, [8.0, 9.0])
+    np.testing.assert_array_equal(row.numpy(), [8.0, 9.0])
     assert row.dtype == np.float64 and int(label.item()) == 4
 
 
@@ -93,11 +93,11 @@ def test_loader_in_order_batches_and_drop_last() -> None:
     x = ad.arange(10, dtype=ad.float32).reshape(10, 1)
     y = ad.arange(10)
     batches = list(DataLoader(TensorDataset(x, y), batch_size=4))
-    assert [len(yb.data) for _, yb in batches] == [4, 4, 2]
-    np.testing.assert_array_equal(np.concatenate([xb.data for xb, _ in batches]), x.data)
+    assert [len(yb.numpy()) for _, yb in batches] == [4, 4, 2]
+    np.testing.assert_array_equal(np.concatenate([xb.numpy() for xb, _ in batches]), x.numpy())
     assert batches[0][0].dtype == np.float32 and batches[0][1].dtype == np.int64
     kept = list(DataLoader(TensorDataset(x, y), batch_size=4, drop_last=True))
-    assert [yb.data.tolist() for _, yb in kept] == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert [yb.numpy().tolist() for _, yb in kept] == [[0, 1, 2, 3], [4, 5, 6, 7]]
     assert len(DataLoader(TensorDataset(x, y), batch_size=4)) == 3
     assert len(DataLoader(TensorDataset(x, y), batch_size=4, drop_last=True)) == 2
     assert len(DataLoader(TensorDataset(x, y), batch_size=5, drop_last=True)) == 2
@@ -105,7 +105,7 @@ def test_loader_in_order_batches_and_drop_last() -> None:
 
 def test_loader_default_batch_size_is_one() -> None:
     batches = list(DataLoader(TensorDataset(ad.arange(3))))
-    assert [b.data.tolist() for b, in batches] == [[0], [1], [2]]
+    assert [b.numpy().tolist() for b, in batches] == [[0], [1], [2]]
 
 
 def test_shuffle_is_a_permutation_reproducible_under_manual_seed() -> None:
@@ -113,7 +113,7 @@ def test_shuffle_is_a_permutation_reproducible_under_manual_seed() -> None:
     loader = DataLoader(data, batch_size=7, shuffle=True)
 
     def epoch() -> list[int]:
-        return np.concatenate([b.data for b, in loader]).tolist()
+        return np.concatenate([b.numpy() for b, in loader]).tolist()
 
     ad.manual_seed(3)
     first, second = epoch(), epoch()
@@ -134,8 +134,8 @@ def test_fast_path_gives_the_same_batches_as_sample_by_sample() -> None:
     slow_batches = list(DataLoader(Squares(n), batch_size=5, shuffle=True))
     assert len(fast_batches) == len(slow_batches) == 5
     for (fx, fy), (sx, sy) in zip(fast_batches, slow_batches, strict=True):
-        np.testing.assert_array_equal(fx.data, sx.data)
-        np.testing.assert_array_equal(fy.data, sy.data)
+        np.testing.assert_array_equal(fx.numpy(), sx.numpy())
+        np.testing.assert_array_equal(fy.numpy(), sy.numpy())
         assert fx.dtype == sx.dtype == np.float32 and fy.dtype == sy.dtype == np.int64
 
 
@@ -143,7 +143,7 @@ def test_default_collate_follows_torch() -> None:
     batch = default_collate([{"x": np.ones(2, np.float32), "n": 1, "w": 0.5, "s": "a"},
                              {"x": np.zeros(2, np.float32), "n": 2, "w": 1.5, "s": "b"}])
     assert batch["x"].shape == (2, 2) and batch["x"].dtype == np.float32
-    assert batch["n"].dtype == np.int64 and batch["n"].data.tolist() == [1, 2]
+    assert batch["n"].dtype == np.int64 and batch["n"].numpy().tolist() == [1, 2]
     assert batch["w"].dtype == np.float64 and batch["s"] == ["a", "b"]
     flags, scalars = default_collate([(True, np.float32(1)), (False, np.float32(2))])
     assert flags.dtype == np.bool_ and scalars.dtype == np.float32
@@ -179,22 +179,22 @@ def test_mnist_train_from_autodiff_data(shared_data: Path, monkeypatch: pytest.M
     assert len(train) == 60000
     assert train.data.shape == (60000, 28, 28) and train.data.dtype == np.uint8
     assert train.targets.dtype == np.int64
-    assert np.bincount(train.targets.data).tolist() == TRAIN_COUNTS
-    assert train.targets.data[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert np.bincount(train.targets.numpy()).tolist() == TRAIN_COUNTS
+    assert train.targets.numpy()[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
     image, label = train[0]
     assert image.shape == (1, 28, 28) and image.dtype == np.float32 and label == 5
-    assert float(image.data.min()) == 0.0 and float(image.data.max()) == pytest.approx(1.0)
+    assert float(image.numpy().min()) == 0.0 and float(image.numpy().max()) == pytest.approx(1.0)
     assert train.folder == shared_data / "mnist"
 
 
 def test_mnist_test_split_from_root_and_flatten(shared_data: Path, no_data_env: Path) -> None:
     test = MNIST(root=shared_data, train=False, download=False, flatten=True)
     assert len(test) == 10000
-    assert np.bincount(test.targets.data).tolist() == TEST_COUNTS
-    assert test.targets.data[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert np.bincount(test.targets.numpy()).tolist() == TEST_COUNTS
+    assert test.targets.numpy()[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
     image, label = test[3]
     assert image.shape == (784,) and label == 0
-    np.testing.assert_allclose(image.data, test.data.data[3].reshape(784) / np.float32(255),
+    np.testing.assert_allclose(image.numpy(), test.data.numpy()[3].reshape(784) / np.float32(255),
                                rtol=1e-6)
     assert "test: 10000 images of shape (784,)" in repr(test)
 
@@ -204,20 +204,20 @@ def test_mnist_batches_match_items_and_are_cached(shared_data: Path) -> None:
     xb, yb = test.get_batch(np.array([9, 0, 4]))
     assert xb.shape == (3, 1, 28, 28) and xb.dtype == np.float32 and yb.dtype == np.int64
     for row, i in enumerate([9, 0, 4]):
-        np.testing.assert_array_equal(xb.data[row], test[i][0].data)
-        assert yb.data[row] == test[i][1]
+        np.testing.assert_array_equal(xb.numpy()[row], test[i][0].numpy())
+        assert yb.numpy()[row] == test[i][1]
     again = MNIST(root=shared_data / "mnist", train=False, download=False)
-    assert again.data.data is test.data.data          # parsed once per process
+    assert again.data.numpy() is test.data.numpy()          # parsed once per process
     with pytest.raises(ValueError, match="read-only"):
-        again.data.data[0, 0, 0] = 1                   # so no instance can spoil the cache
+        again.data.numpy()[0, 0, 0] = 1                   # so no instance can spoil the cache
 
 
 def test_mnist_scaling_matches_torchvision_to_tensor(shared_data: Path) -> None:
     torch = pytest.importorskip("torch")
     test = MNIST(root=shared_data, train=False, download=False)
     xb, _ = next(iter(DataLoader(test, batch_size=64)))
-    expected = torch.from_numpy(test.data.data[:64].copy()).float().div(255).unsqueeze(1)
-    np.testing.assert_allclose(xb.data, expected.numpy(), rtol=1e-6)
+    expected = torch.from_numpy(test.data.numpy()[:64].copy()).float().div(255).unsqueeze(1)
+    np.testing.assert_allclose(xb.numpy(), expected.numpy(), rtol=1e-6)
 
 
 def _copy_test_split(shared_data: Path, folder: Path) -> Path:
@@ -260,7 +260,7 @@ def test_mnist_reads_uncompressed_files_and_checks_them(shared_data: Path, tmp_p
         content = gzip.decompress((shared_data / "mnist" / name).read_bytes())
         (tmp_path / name.removesuffix(".gz")).write_bytes(content)
     test = MNIST(root=tmp_path, train=False, download=False)
-    assert test.targets.data[:3].tolist() == [7, 2, 1]
+    assert test.targets.numpy()[:3].tolist() == [7, 2, 1]
     plain = tmp_path / "t10k-labels-idx1-ubyte"
     plain.write_bytes(plain.read_bytes()[:-1])
     with pytest.raises(DatasetError, match=re.escape(f"{plain}: corrupt MNIST file")):
@@ -368,7 +368,7 @@ def test_download_tries_mirrors_in_turn_and_verifies(shared_data: Path, tmp_path
     assert sorted(p.name for p in cache.iterdir()) == sorted(TEST_FILES)   # no temp files
     for name in TEST_FILES:
         assert (cache / name).read_bytes() == (shared_data / "mnist" / name).read_bytes()
-    assert test.folder == cache and np.bincount(test.targets.data).tolist() == TEST_COUNTS
+    assert test.folder == cache and np.bincount(test.targets.numpy()).tolist() == TEST_COUNTS
     assert "t10k-images-idx3-ubyte.gz" in capsys.readouterr().err          # tqdm's bar
 
 
@@ -378,7 +378,7 @@ def test_download_into_root_without_tqdm(tmp_path: Path, no_data_env: Path, http
     monkeypatch.setattr(MNIST, "mirrors", [http_mirror])
     test = MNIST(root=tmp_path / "data", train=False)
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == sorted(TEST_FILES)
-    assert test.targets.data[:3].tolist() == [7, 2, 1]
+    assert test.targets.numpy()[:3].tolist() == [7, 2, 1]
 
 
 def test_download_failure_names_every_mirror(tmp_path: Path, no_data_env: Path,

@@ -24,7 +24,7 @@ def assert_close(actual, expected, rtol):
     """actual ≈ expected within rtol of each value or of the largest one (so values that
     cancel to about 0 are held to the array's scale, not to their own)."""
     expected = np.asarray(expected, dtype=np.float64)
-    actual = actual.data if isinstance(actual, ad.Tensor) else np.asarray(actual)
+    actual = actual.numpy() if isinstance(actual, ad.Tensor) else np.asarray(actual)
     assert actual.shape == expected.shape
     np.testing.assert_allclose(actual, expected, rtol=rtol,
                                atol=rtol * np.abs(expected).max(initial=0.0))
@@ -45,8 +45,8 @@ def elementwise(fn, array):
 def test_linear_is_x_times_weight_transposed_plus_bias():
     """y = x Wᵀ + b;  for L = Σ g·y: dL/dx = g W, dL/dW = gᵀ x, dL/db = Σₙ g."""
     layer = nn.Linear(3, 2).to(np.float64)
-    layer.weight.data[...] = [[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]]
-    layer.bias.data[...] = [0.25, -4.0]
+    layer.weight.numpy()[...] = [[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]]
+    layer.bias.numpy()[...] = [0.25, -4.0]
     x = leaf([[1.0, 2.0, 3.0], [-1.0, 0.5, 2.0]])
     y = layer(x)
     assert_close(y, [[1 - 4 + 1.5 + 0.25, 6 - 3 - 4], [-1 - 1 + 1 + 0.25, 1.5 - 2 - 4]], NUMERICS)
@@ -59,7 +59,7 @@ def test_linear_is_x_times_weight_transposed_plus_bias():
 def test_linear_without_bias_maps_a_single_vector():
     """y = W x for an input with no batch dim and bias=False."""
     layer = nn.Linear(2, 3, bias=False).to(np.float64)
-    layer.weight.data[...] = [[1.0, 2.0], [-1.0, 0.5], [0.0, 4.0]]
+    layer.weight.numpy()[...] = [[1.0, 2.0], [-1.0, 0.5], [0.0, 4.0]]
     assert_close(layer(leaf([3.0, -2.0])), [3 - 4, -3 - 1, -8], NUMERICS)
 
 
@@ -67,16 +67,16 @@ def test_identity_returns_its_input():
     """y = x, and dL/dx = dL/dy."""
     x = leaf([[1.5, -2.0]])
     y = nn.Identity()(x)
-    np.testing.assert_array_equal(y.data, x.data)
+    np.testing.assert_array_equal(y.numpy(), x.numpy())
     y.backward(np.array([[3.0, 4.0]]))
-    np.testing.assert_array_equal(x.grad.data, [[3.0, 4.0]])
+    np.testing.assert_array_equal(x.grad.numpy(), [[3.0, 4.0]])
 
 
 def test_sequential_applies_its_layers_in_order():
     """Sequential(f, relu, g)(x) = g(relu(f(x))): here -relu(2x - 3) + 1."""
     first, last = nn.Linear(1, 1).to(np.float64), nn.Linear(1, 1).to(np.float64)
-    first.weight.data[...], first.bias.data[...] = 2.0, -3.0
-    last.weight.data[...], last.bias.data[...] = -1.0, 1.0
+    first.weight.numpy()[...], first.bias.numpy()[...] = 2.0, -3.0
+    last.weight.numpy()[...], last.bias.numpy()[...] = -1.0, 1.0
     model = nn.Sequential(first, nn.ReLU(), last)
     assert_close(model(leaf([[1.0], [2.5], [4.0]])), [[1.0], [-1.0], [-4.0]], NUMERICS)
 
@@ -87,10 +87,10 @@ def test_flatten_merges_dims_in_row_major_order():
     y = nn.Flatten()(x)
     assert y.shape == (2, 12)
     for n, c, h, w in np.ndindex(x.shape):
-        assert y.data[n, c * 4 + h * 2 + w] == x.data[n, c, h, w]      # a copy: exact
+        assert y.numpy()[n, c * 4 + h * 2 + w] == x.numpy()[n, c, h, w]      # a copy: exact
     upstream = np.arange(24.0).reshape(2, 12)
     y.backward(upstream)
-    np.testing.assert_array_equal(x.grad.data, upstream.reshape(2, 3, 2, 2))
+    np.testing.assert_array_equal(x.grad.numpy(), upstream.reshape(2, 3, 2, 2))
     assert nn.Flatten(0, 1)(x).shape == (6, 2, 2)
 
 
@@ -172,9 +172,9 @@ def test_dropout_in_training_zeroes_at_rate_p_and_scales_survivors():
     p = 0.25
     x = leaf(np.linspace(1.0, 2.0, 20_000).reshape(100, 200))           # no zeros
     y = nn.Dropout(p)(x)
-    kept = y.data != 0
+    kept = y.numpy() != 0
     assert abs(kept.mean() - (1 - p)) < 3 * math.sqrt(p * (1 - p) / kept.size)
-    assert_close(y.data[kept], x.data[kept] / (1 - p), ARITHMETIC)
+    assert_close(y.numpy()[kept], x.numpy()[kept] / (1 - p), ARITHMETIC)
     y.backward(np.full(x.shape, 2.0))
     assert_close(x.grad, 2.0 * kept / (1 - p), ARITHMETIC)
 
@@ -185,10 +185,10 @@ def test_dropout2d_in_training_zeroes_whole_channels_at_rate_p():
     ad.manual_seed(1)
     p = 0.4
     x = leaf(np.linspace(1.0, 2.0, 60 * 50 * 6).reshape(60, 50, 2, 3))
-    y = nn.Dropout2d(p)(x).data
+    y = nn.Dropout2d(p)(x).numpy()
     kept = y[:, :, 0, 0] != 0
     assert abs(kept.mean() - (1 - p)) < 3 * math.sqrt(p * (1 - p) / kept.size)
-    assert_close(y, x.data * kept[:, :, None, None] / (1 - p), ARITHMETIC)
+    assert_close(y, x.numpy() * kept[:, :, None, None] / (1 - p), ARITHMETIC)
 
 
 @pytest.mark.parametrize("layer", [nn.Dropout, nn.Dropout2d])
@@ -197,8 +197,8 @@ def test_dropout_in_eval_returns_the_input_exactly(layer):
     ad.manual_seed(2)
     x = leaf(np.linspace(1.0, 2.0, 48).reshape(4, 3, 2, 2))
     drop = layer(0.5)
-    np.testing.assert_array_equal(drop.eval()(x).data, x.data)          # no arithmetic: exact
-    assert np.any(drop.train()(x).data == 0)                            # training does drop
+    np.testing.assert_array_equal(drop.eval()(x).numpy(), x.numpy())          # no arithmetic: exact
+    assert np.any(drop.train()(x).numpy() == 0)                            # training does drop
 
 
 # ---------------------------------------------------------------- BatchNorm1d and BatchNorm2d
@@ -229,13 +229,13 @@ def test_batchnorm1d_training_uses_batch_mean_and_biased_variance_by_hand():
     """y = (x - mean) / √(var + eps) · γ + β, mean and var the batch's, var dividing by n:
     feature 0 has mean 3 and var (4 + 1 + 0 + 9)/4 = 3.5; feature 1 mean 30, var 350."""
     bn = nn.BatchNorm1d(2, eps=0.5).to(np.float64)
-    bn.weight.data[...] = [2.0, -1.0]
-    bn.bias.data[...] = [0.5, 3.0]
+    bn.weight.numpy()[...] = [2.0, -1.0]
+    bn.bias.numpy()[...] = [0.5, 3.0]
     y = bn(leaf([[1.0, 10.0], [2.0, 20.0], [3.0, 60.0], [6.0, 30.0]]))
     # feature 0: (x - 3) / √4 · 2 + 0.5;  feature 1: (x - 30) / √350.5 · (-1) + 3
     expected_1 = 3 - np.array([-20.0, -10.0, 30.0, 0.0]) / math.sqrt(350.5)
-    assert_close(y.data[:, 0], [-1.5, -0.5, 0.5, 3.5], ARITHMETIC)
-    assert_close(y.data[:, 1], expected_1, ARITHMETIC)
+    assert_close(y.numpy()[:, 0], [-1.5, -0.5, 0.5, 3.5], ARITHMETIC)
+    assert_close(y.numpy()[:, 1], expected_1, ARITHMETIC)
 
 
 def test_batchnorm_running_statistics_follow_momentum_with_unbiased_variance():
@@ -265,18 +265,18 @@ def test_batchnorm1d_eval_uses_running_statistics_by_hand():
     """Eval: y = (x - running_mean) / √(running_var + eps) · γ + β, dy/dx = γ / √(running_var
     + eps), and the running estimates stay as they are."""
     bn = nn.BatchNorm1d(2, eps=0.5).to(np.float64).eval()
-    bn.running_mean.data[...] = [1.0, -2.0]
-    bn.running_var.data[...] = [3.5, 0.25]                   # + eps: 4 and 0.75
-    bn.weight.data[...] = [3.0, -2.0]
-    bn.bias.data[...] = [0.5, 1.0]
+    bn.running_mean.numpy()[...] = [1.0, -2.0]
+    bn.running_var.numpy()[...] = [3.5, 0.25]                   # + eps: 4 and 0.75
+    bn.weight.numpy()[...] = [3.0, -2.0]
+    bn.bias.numpy()[...] = [0.5, 1.0]
     x = leaf([[3.0, -2.0], [-1.0, 1.0], [1.0, 0.5]])
     y = bn(x)
-    assert_close(y.data[:, 0], [3.5, -2.5, 0.5], ARITHMETIC)            # (x - 1) / 2 · 3 + 0.5
-    assert_close(y.data[:, 1], 1 - 2 * np.array([0.0, 3.0, 2.5]) / math.sqrt(0.75), ARITHMETIC)
+    assert_close(y.numpy()[:, 0], [3.5, -2.5, 0.5], ARITHMETIC)            # (x - 1) / 2 · 3 + 0.5
+    assert_close(y.numpy()[:, 1], 1 - 2 * np.array([0.0, 3.0, 2.5]) / math.sqrt(0.75), ARITHMETIC)
     y.backward(np.ones((3, 2)))
     assert_close(x.grad, [[1.5, -2 / math.sqrt(0.75)]] * 3, ARITHMETIC)
-    np.testing.assert_array_equal(bn.running_mean.data, [1.0, -2.0])   # untouched: exact
-    np.testing.assert_array_equal(bn.running_var.data, [3.5, 0.25])
+    np.testing.assert_array_equal(bn.running_mean.numpy(), [1.0, -2.0])   # untouched: exact
+    np.testing.assert_array_equal(bn.running_var.numpy(), [3.5, 0.25])
     assert bn.num_batches_tracked.item() == 0
 
 
@@ -287,8 +287,8 @@ def test_batchnorm_takes_statistics_over_the_batch_and_the_positions(layer, shap
     H·W); the running variance takes the unbiased one, over as many values."""
     x = np.random.default_rng(0).standard_normal(shape) * 2 + 1
     bn = layer(3, eps=0.1, momentum=1.0).to(np.float64)          # running = the batch's
-    bn.weight.data[...] = [1.5, -0.5, 2.0]
-    bn.bias.data[...] = [0.1, 0.2, -0.3]
+    bn.weight.numpy()[...] = [1.5, -0.5, 2.0]
+    bn.bias.numpy()[...] = [0.1, 0.2, -0.3]
     assert_close(bn(leaf(x)), batch_norm_by_loops(x, [1.5, -0.5, 2.0], [0.1, 0.2, -0.3], 0.1),
                  ARITHMETIC)
     assert_close(bn.running_mean, [x[:, c].mean() for c in range(3)], ARITHMETIC)
@@ -299,8 +299,8 @@ def test_batchnorm2d_eval_uses_running_statistics_per_channel():
     """Eval: y[n, c, h, w] = (x - running_mean[c]) / √(running_var[c] + eps), with no γ
     and β (affine=False)."""
     bn = nn.BatchNorm2d(2, eps=0.3, affine=False).to(np.float64).eval()
-    bn.running_mean.data[...] = [0.5, -1.0]
-    bn.running_var.data[...] = [2.0, 0.2]
+    bn.running_mean.numpy()[...] = [0.5, -1.0]
+    bn.running_var.numpy()[...] = [2.0, 0.2]
     x = np.random.default_rng(1).standard_normal((2, 2, 3, 3))
     expected = batch_norm_by_loops(x, [1.0, 1.0], [0.0, 0.0], 0.3, mean=[0.5, -1.0],
                                    var=[2.0, 0.2])
@@ -356,11 +356,11 @@ def test_conv2d_matches_loops_over_every_product(case):
     (in_channels, out_channels, kernel), options, padding = CONVS[case]
     layer = nn.Conv2d(in_channels, out_channels, kernel, **options).to(np.float64)
     rng = np.random.default_rng(2)
-    weight = layer.weight.data
+    weight = layer.weight.numpy()
     weight[...] = rng.standard_normal(weight.shape)
     if layer.bias is not None:
-        layer.bias.data[...] = rng.standard_normal(out_channels)
-    bias = np.zeros(out_channels) if layer.bias is None else layer.bias.data
+        layer.bias.numpy()[...] = rng.standard_normal(out_channels)
+    bias = np.zeros(out_channels) if layer.bias is None else layer.bias.numpy()
     x = rng.standard_normal((2, in_channels, 6, 5))
     x_padded = zero_pad(x, padding)
     out_shape, products = conv_products(x_padded.shape, weight.shape, layer.stride,
@@ -390,8 +390,8 @@ def test_conv2d_by_hand():
     """A 2×2 filter [[1, 0], [0, -1]] with stride 2 and bias 0.5 takes x[i, j] - x[i+1, j+1]
     + 0.5 = -5 + 0.5 on 0..15 laid out 4 × 4."""
     layer = nn.Conv2d(1, 1, 2, stride=2).to(np.float64)
-    layer.weight.data[...] = [[[[1.0, 0.0], [0.0, -1.0]]]]
-    layer.bias.data[...] = 0.5
+    layer.weight.numpy()[...] = [[[[1.0, 0.0], [0.0, -1.0]]]]
+    layer.bias.numpy()[...] = 0.5
     y = layer(leaf(np.arange(16.0).reshape(1, 1, 4, 4)))
     assert_close(y, np.full((1, 1, 2, 2), -4.5), NUMERICS)
 
@@ -446,7 +446,7 @@ def test_max_pool2d_matches_loops_and_routes_the_gradient_to_each_maximum(kernel
     xt = leaf(x)
     y, indices = nn.MaxPool2d(kernel, return_indices=True, **options)(xt)
     assert_close(y, expected, ARITHMETIC)
-    np.testing.assert_array_equal(indices.data, where[..., 0] * 6 + where[..., 1])
+    np.testing.assert_array_equal(indices.numpy(), where[..., 0] * 6 + where[..., 1])
     upstream = np.random.default_rng(4).standard_normal(expected.shape)
     y.backward(upstream)
     x_grad = np.zeros_like(x)

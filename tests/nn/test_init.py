@@ -19,7 +19,7 @@ def draws(fn, *args, **kwargs):
     t = ad.zeros(*SHAPE)
     assert fn(t, *args, **kwargs) is t
     assert t.dtype == np.float32
-    return t.data.astype(np.float64)
+    return t.numpy().astype(np.float64)
 
 
 def assert_moments(values, mean, variance):
@@ -36,10 +36,10 @@ def assert_uniform(values, low, high):
 
 def test_constant_fills_keep_dtype_and_identity():
     t = ad.zeros(2, 3, dtype=ad.float64)
-    array = t.data
+    array = t.numpy()
     init.constant_(t, 0.25)
-    assert t.data is array and t.dtype == np.float64 and np.all(t.data == 0.25)
-    assert np.all(init.ones_(t).data == 1) and np.all(init.zeros_(t).data == 0)
+    assert t.numpy() is array and t.dtype == np.float64 and np.all(t.numpy() == 0.25)
+    assert np.all(init.ones_(t).numpy() == 1) and np.all(init.zeros_(t).numpy() == 0)
 
 
 def test_uniform_and_normal():
@@ -73,7 +73,7 @@ def test_lecun_normal_is_the_lecture_notes_rule():
     """w = randn(n) / sqrt(n): variance 1/fan_in; for 1-D, n is the length."""
     assert_moments(draws(init.lecun_normal_), 0, 1 / 200)
     ad.manual_seed(1)
-    w = init.lecun_normal_(ad.zeros(40000)).data.astype(np.float64)
+    w = init.lecun_normal_(ad.zeros(40000)).numpy().astype(np.float64)
     assert_moments(w, 0, 1 / 40000)
 
 
@@ -104,4 +104,4 @@ def test_init_writes_into_parameters_in_place():
     layer = nn.Linear(3, 2)
     weight = layer.weight
     init.zeros_(layer.weight)
-    assert layer.weight is weight and weight.requires_grad and np.all(weight.data == 0)
+    assert layer.weight is weight and weight.requires_grad and np.all(weight.numpy() == 0)

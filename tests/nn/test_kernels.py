@@ -42,8 +42,8 @@ def test_linear_matches_formula_and_is_twice_differentiable(data):
     w = leaf(data.draw(floats((n_out, n_in))))
     b = leaf(data.draw(floats((n_out,)))) if with_bias else None
     y = nn_kernels.linear(x, w, b)
-    expected = x.data @ w.data.T + (b.data if with_bias else 0)
-    np.testing.assert_allclose(y.data, expected, rtol=1e-9, atol=1e-9)    # terms |x·w| <= 4
+    expected = x.numpy() @ w.numpy().T + (b.numpy() if with_bias else 0)
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-9, atol=1e-9)    # terms |x·w| <= 4
     assert y.shape == batch + (n_out,)
     assert type(y.grad_fn).__name__ == "Linear" and y.grad_fn.inputs[0] is x
     inputs = (x, w, b) if with_bias else (x, w)
@@ -55,11 +55,11 @@ def test_linear_backward_by_hand():
     w = ad.tensor([[1.0, -1.0], [0.5, 2.0], [0.0, 1.0]], requires_grad=True)
     b = ad.tensor([0.1, 0.2, 0.3], requires_grad=True)
     y = nn_kernels.linear(x, w, b)
-    np.testing.assert_allclose(y.data, [[-0.9, 4.7, 2.3], [-0.9, 9.7, 4.3]], rtol=1e-6)
+    np.testing.assert_allclose(y.numpy(), [[-0.9, 4.7, 2.3], [-0.9, 9.7, 4.3]], rtol=1e-6)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [[1.5, 2.0], [1.5, 2.0]], rtol=1e-6)     # Σ_out W
-    np.testing.assert_allclose(w.grad.data, [[4.0, 6.0]] * 3, rtol=1e-6)             # Σ_batch x
-    np.testing.assert_allclose(b.grad.data, [2.0, 2.0, 2.0], rtol=1e-6)              # batch size
+    np.testing.assert_allclose(x.grad.numpy(), [[1.5, 2.0], [1.5, 2.0]], rtol=1e-6)     # Σ_out W
+    np.testing.assert_allclose(w.grad.numpy(), [[4.0, 6.0]] * 3, rtol=1e-6)             # Σ_batch x
+    np.testing.assert_allclose(b.grad.numpy(), [2.0, 2.0, 2.0], rtol=1e-6)              # batch size
     assert y.dtype == x.grad.dtype == w.grad.dtype == np.float32
 
 
@@ -103,8 +103,8 @@ def test_cross_entropy_matches_formula_and_is_twice_differentiable(reduction, da
     x = leaf(data.draw(floats(x_shape, -3.0, 3.0)))
     axis = 0 if x.ndim == 1 else 1
     loss = nn_kernels.cross_entropy(x, ad.tensor(target), reduction)
-    expected = reduce(-picked(numpy_log_softmax(x.data, axis), target, axis), reduction)
-    np.testing.assert_allclose(loss.data, expected, rtol=1e-9, atol=1e-9)   # losses O(1)
+    expected = reduce(-picked(numpy_log_softmax(x.numpy(), axis), target, axis), reduction)
+    np.testing.assert_allclose(loss.numpy(), expected, rtol=1e-9, atol=1e-9)   # losses O(1)
     assert type(loss.grad_fn).__name__ == "CrossEntropy" and loss.grad_fn.inputs[0] is x
     check_both_orders(lambda t: nn_kernels.cross_entropy(t, target, reduction), (x,))
 
@@ -116,7 +116,7 @@ def test_nll_loss_matches_formula_and_is_twice_differentiable(reduction, data):
     x = leaf(data.draw(floats(x_shape, -3.0, 0.0)))
     axis = 0 if x.ndim == 1 else 1
     loss = nn_kernels.nll_loss(x, target, reduction)
-    np.testing.assert_allclose(loss.data, reduce(-picked(x.data, target, axis), reduction),
+    np.testing.assert_allclose(loss.numpy(), reduce(-picked(x.numpy(), target, axis), reduction),
                                rtol=1e-12)
     assert type(loss.grad_fn).__name__ == "NLLLoss"
     check_both_orders(lambda t: nn_kernels.nll_loss(t, target, reduction), (x,))
@@ -128,7 +128,7 @@ def test_cross_entropy_gradient_by_hand():
     loss = nn_kernels.cross_entropy(x, ad.tensor([0, 1]))
     assert loss.item() == pytest.approx((np.log(2) + np.log(4)) / 2, rel=1e-6)
     loss.backward()
-    np.testing.assert_allclose(x.grad.data, [[-0.25, 0.25], [0.375, -0.375]], rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), [[-0.25, 0.25], [0.375, -0.375]], rtol=1e-6)
 
 
 def test_cross_entropy_second_derivative_by_hand():
@@ -137,7 +137,7 @@ def test_cross_entropy_second_derivative_by_hand():
     g, = ad.grad(nn_kernels.cross_entropy(x, np.array(0)), [x], create_graph=True)
     h, = ad.grad(g[0], [x])
     p0 = 1 / (1 + np.exp(-2.0))
-    np.testing.assert_allclose(h.data, [p0 * (1 - p0), -p0 * (1 - p0)], rtol=1e-9)
+    np.testing.assert_allclose(h.numpy(), [p0 * (1 - p0), -p0 * (1 - p0)], rtol=1e-9)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -150,10 +150,10 @@ def test_cross_entropy_is_finite_at_huge_logits(dtype, scale):
     g, = ad.grad(loss, [x], create_graph=True)
     h, = ad.grad(g.sum(), [x])
     for t in (loss, g, h):
-        assert np.all(np.isfinite(t.data)) and t.dtype == dtype
+        assert np.all(np.isfinite(t.numpy())) and t.dtype == dtype
     # sample 0: the right class is 2·scale below the best one; sample 1 is right
     assert loss.item() == pytest.approx(scale, rel=1e-5)
-    np.testing.assert_allclose(g.data, [[0.5, -0.5, 0], [0, 0, 0]], atol=1e-6)
+    np.testing.assert_allclose(g.numpy(), [[0.5, -0.5, 0], [0, 0, 0]], atol=1e-6)
     log_probs = ad.tensor((base * scale).astype(dtype)).log_softmax(dim=1)
     nll = nn_kernels.nll_loss(log_probs, target)
     assert np.isfinite(nll.item()) and nll.item() == pytest.approx(loss.item(), rel=1e-6)
@@ -182,7 +182,7 @@ def test_mse_loss_matches_formula_and_is_twice_differentiable(reduction, data):
     x = leaf(data.draw(floats(shape)))
     t = leaf(data.draw(floats(shape)))
     loss = nn_kernels.mse_loss(x, t, reduction)
-    np.testing.assert_allclose(loss.data, reduce((x.data - t.data) ** 2, reduction),
+    np.testing.assert_allclose(loss.numpy(), reduce((x.numpy() - t.numpy()) ** 2, reduction),
                                rtol=1e-12, atol=1e-12)
     assert type(loss.grad_fn).__name__ == "MSELoss"
     check_both_orders(lambda a, b: nn_kernels.mse_loss(a, b, reduction), (x, t))
@@ -191,7 +191,7 @@ def test_mse_loss_matches_formula_and_is_twice_differentiable(reduction, data):
 def test_mse_loss_gradient_by_hand():
     x = ad.tensor([1.0, 2.0, 4.0], requires_grad=True)
     nn_kernels.mse_loss(x, [0.0, 2.0, 1.0]).backward()      # 2(x - t) / 3
-    np.testing.assert_allclose(x.grad.data, [2 / 3, 0.0, 2.0], rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), [2 / 3, 0.0, 2.0], rtol=1e-6)
     assert x.grad.dtype == np.float32
 
 
@@ -204,8 +204,8 @@ def test_binary_cross_entropy_is_twice_differentiable_in_both_inputs(reduction, 
     p = leaf(data.draw(floats(shape, 0.05, 0.95)))
     t = leaf(data.draw(floats(shape, 0.0, 1.0)))
     loss = nn_kernels.binary_cross_entropy(p, t, reduction)
-    expected = -(t.data * np.log(p.data) + (1 - t.data) * np.log(1 - p.data))
-    np.testing.assert_allclose(loss.data, reduce(expected, reduction), rtol=1e-9)
+    expected = -(t.numpy() * np.log(p.numpy()) + (1 - t.numpy()) * np.log(1 - p.numpy()))
+    np.testing.assert_allclose(loss.numpy(), reduce(expected, reduction), rtol=1e-9)
     check_both_orders(lambda a, b: nn_kernels.binary_cross_entropy(a, b, reduction), (p, t))
 
 
@@ -216,9 +216,9 @@ def test_binary_cross_entropy_with_logits_is_twice_differentiable(reduction, dat
     x = leaf(data.draw(floats(shape, -4.0, 4.0)))
     t = leaf(data.draw(floats(shape, 0.0, 1.0)))
     loss = nn_kernels.binary_cross_entropy_with_logits(x, t, reduction)
-    s = 1 / (1 + np.exp(-x.data))
-    expected = -(t.data * np.log(s) + (1 - t.data) * np.log(1 - s))
-    np.testing.assert_allclose(loss.data, reduce(expected, reduction), rtol=1e-9)
+    s = 1 / (1 + np.exp(-x.numpy()))
+    expected = -(t.numpy() * np.log(s) + (1 - t.numpy()) * np.log(1 - s))
+    np.testing.assert_allclose(loss.numpy(), reduce(expected, reduction), rtol=1e-9)
     check_both_orders(
         lambda a, b: nn_kernels.binary_cross_entropy_with_logits(a, b, reduction), (x, t))
 
@@ -229,21 +229,21 @@ def test_binary_cross_entropy_with_logits_at_zero_and_extremes():
     x = ad.tensor([0.0, 1000.0, -1000.0], requires_grad=True)
     t = ad.tensor([1.0, 0.0, 1.0])
     loss = nn_kernels.binary_cross_entropy_with_logits(x, t, "sum")
-    np.testing.assert_allclose(loss.data, np.log(2) + 2000, rtol=1e-6)
+    np.testing.assert_allclose(loss.numpy(), np.log(2) + 2000, rtol=1e-6)
     g, = ad.grad(loss, [x], create_graph=True)
-    np.testing.assert_allclose(g.data, [-0.5, 1.0, -1.0], rtol=1e-6)
+    np.testing.assert_allclose(g.numpy(), [-0.5, 1.0, -1.0], rtol=1e-6)
     h, = ad.grad(g.sum(), [x])
-    np.testing.assert_allclose(h.data, [0.25, 0.0, 0.0], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(h.numpy(), [0.25, 0.0, 0.0], rtol=1e-6, atol=1e-7)
 
 
 def test_binary_cross_entropy_clamps_logs_at_minus_100():
     p = ad.tensor([0.0, 1.0, 0.5], requires_grad=True)
     t = ad.tensor([1.0, 0.0, 1.0])
     loss = nn_kernels.binary_cross_entropy(p, t, "none")
-    np.testing.assert_allclose(loss.data, [100.0, 100.0, np.log(2)], rtol=1e-6)
+    np.testing.assert_allclose(loss.numpy(), [100.0, 100.0, np.log(2)], rtol=1e-6)
     loss.sum().backward()
     # (p - t) / max(p(1 - p), 1e-12): huge but finite where p(1 - p) = 0
-    np.testing.assert_allclose(p.grad.data, [-1e12, 1e12, -2.0], rtol=1e-5)
+    np.testing.assert_allclose(p.grad.numpy(), [-1e12, 1e12, -2.0], rtol=1e-5)
 
 
 def test_binary_losses_check_input():

@@ -24,10 +24,10 @@ def test_linear_matches_torch(torch_oracle, dtype, batch, bias):
 
 def test_linear_by_hand():
     layer = nn.Linear(2, 1)
-    layer.weight.data[...] = [[2.0, -1.0]]
-    layer.bias.data[...] = [0.5]
+    layer.weight.numpy()[...] = [[2.0, -1.0]]
+    layer.bias.numpy()[...] = [0.5]
     y = layer(ad.tensor([[1.0, 3.0], [0.0, 1.0]]))
-    np.testing.assert_allclose(y.data, [[-0.5], [-0.5]], rtol=1e-6)
+    np.testing.assert_allclose(y.numpy(), [[-0.5], [-0.5]], rtol=1e-6)
     assert list(nn.Linear(2, 1, bias=False).state_dict()) == ["weight"]
     assert nn.Linear(2, 1, bias=False).bias is None
     with pytest.raises(ValueError, match="Linear: in_features must be a whole number >= 0"):
@@ -43,13 +43,13 @@ def test_linear_init_is_torchs_uniform():
     bound = 1 / 20
     for p in (layer.weight, layer.bias):
         assert p.dtype == np.float32 and p.requires_grad
-        assert np.abs(p.data).max() <= bound
-    w = layer.weight.data.astype(np.float64)
+        assert np.abs(p.numpy()).max() <= bound
+    w = layer.weight.numpy().astype(np.float64)
     assert abs(w.mean()) < 3 * bound / np.sqrt(3 * w.size)          # 3 standard errors
     assert w.var() == pytest.approx(bound ** 2 / 3, rel=0.02)
     assert np.abs(w).max() > 0.99 * bound                           # the whole range is used
     assert layer.weight.shape == (300, 400) and layer.bias.shape == (300,)
-    assert np.abs(layer.bias.data).max() > 0.9 * bound
+    assert np.abs(layer.bias.numpy()).max() > 0.9 * bound
 
 
 def test_manual_seed_reproduces_models():
@@ -58,9 +58,9 @@ def test_manual_seed_reproduces_models():
     ad.manual_seed(7)
     b = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
     for (name, p), q in zip(a.named_parameters(), b.parameters()):
-        np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+        np.testing.assert_array_equal(p.numpy(), q.numpy(), err_msg=name)
     c = nn.Linear(3, 4)
-    assert not np.array_equal(c.weight.data, a[0].weight.data)
+    assert not np.array_equal(c.weight.numpy(), a[0].weight.numpy())
 
 
 # ---------------------------------------------------------------- activations and shapes
@@ -83,14 +83,14 @@ def test_activations_match_torch(torch_oracle, name, kwargs, dtype):
 
 def test_activations_by_hand():
     x = ad.tensor([-2.0, 0.0, 3.0], requires_grad=True)
-    np.testing.assert_allclose(nn.LeakyReLU(0.1)(x).data, [-0.2, 0.0, 3.0], rtol=1e-6)
+    np.testing.assert_allclose(nn.LeakyReLU(0.1)(x).numpy(), [-0.2, 0.0, 3.0], rtol=1e-6)
     nn.ReLU()(x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [0, 0, 1])            # relu'(0) = 0
-    np.testing.assert_allclose(nn.Sigmoid()(ad.tensor([0.0, np.log(3)])).data, [0.5, 0.75],
+    np.testing.assert_array_equal(x.grad.numpy(), [0, 0, 1])            # relu'(0) = 0
+    np.testing.assert_allclose(nn.Sigmoid()(ad.tensor([0.0, np.log(3)])).numpy(), [0.5, 0.75],
                                rtol=1e-6)
-    np.testing.assert_allclose(nn.Softmax(dim=0)(ad.tensor([0.0, np.log(3)])).data,
+    np.testing.assert_allclose(nn.Softmax(dim=0)(ad.tensor([0.0, np.log(3)])).numpy(),
                                [0.25, 0.75], rtol=1e-6)
-    np.testing.assert_allclose(nn.LogSoftmax(dim=0)(ad.tensor([0.0, np.log(3)])).data,
+    np.testing.assert_allclose(nn.LogSoftmax(dim=0)(ad.tensor([0.0, np.log(3)])).numpy(),
                                np.log([0.25, 0.75]), rtol=1e-6)
     assert nn.Flatten()(ad.zeros(2, 3, 4)).shape == (2, 12)
 
@@ -106,7 +106,7 @@ def test_dropout_statistics():
     ad.manual_seed(3)
     p = 0.3
     x = ad.full((200, 500), 2.0)
-    y = nn.Dropout(p)(x).data
+    y = nn.Dropout(p)(x).numpy()
     survived = y != 0
     fraction = survived.mean()
     assert abs(fraction - (1 - p)) < 3 * np.sqrt(p * (1 - p) / y.size)     # 3 std errors
@@ -121,17 +121,17 @@ def test_dropout_keeps_dtype_and_routes_gradients_through_the_mask(dtype):
     assert y.dtype == dtype
     y.sum().backward()
     assert x.grad.dtype == dtype
-    np.testing.assert_array_equal(x.grad.data, y.data)     # d(x·mask)/dx = mask
+    np.testing.assert_array_equal(x.grad.numpy(), y.numpy())     # d(x·mask)/dx = mask
 
 
 def test_dropout_draws_a_new_mask_per_call_and_is_reproducible():
     drop = nn.Dropout(0.5)
     x = ad.ones(100)
     ad.manual_seed(5)
-    first, second = drop(x).data, drop(x).data
+    first, second = drop(x).numpy(), drop(x).numpy()
     assert not np.array_equal(first, second)
     ad.manual_seed(5)
-    np.testing.assert_array_equal(drop(x).data, first)
+    np.testing.assert_array_equal(drop(x).numpy(), first)
 
 
 def test_dropout_is_exact_identity_in_eval_and_at_the_extremes():
@@ -139,7 +139,7 @@ def test_dropout_is_exact_identity_in_eval_and_at_the_extremes():
     drop = nn.Dropout(0.5).eval()
     assert drop(x) is x
     assert nn.Dropout(0.0)(x) is x
-    np.testing.assert_array_equal(nn.Dropout(1.0)(x).data, np.zeros(10))
+    np.testing.assert_array_equal(nn.Dropout(1.0)(x).numpy(), np.zeros(10))
     with pytest.raises(ValueError, match="between 0 and 1, got 1.5"):
         nn.Dropout(1.5)
 
@@ -149,7 +149,7 @@ def test_dropout_is_exact_identity_in_eval_and_at_the_extremes():
 def test_dropout2d_drops_whole_channels_at_rate_p():
     ad.manual_seed(4)
     p = 0.25
-    y = nn.Dropout2d(p)(ad.full((100, 40, 3, 5), 2.0)).data
+    y = nn.Dropout2d(p)(ad.full((100, 40, 3, 5), 2.0)).numpy()
     per_channel = y.reshape(100, 40, -1)
     assert np.all(per_channel.min(axis=2) == per_channel.max(axis=2))   # all or nothing
     kept = per_channel[:, :, 0] != 0
@@ -161,7 +161,7 @@ def test_dropout2d_gradient_eval_and_errors():
     x = ad.randn(4, 6, 2, 2, requires_grad=True)
     y = nn.Dropout2d(0.5)(x)
     y.backward(ad.ones(4, 6, 2, 2))
-    np.testing.assert_array_equal(x.grad.data, (y.data != 0) * 2.0)     # d(x·mask)/dx = mask
+    np.testing.assert_array_equal(x.grad.numpy(), (y.numpy() != 0) * 2.0)     # d(x·mask)/dx = mask
     assert nn.Dropout2d(0.5).eval()(x) is x
     with pytest.raises(ad.ShapeError, match=r"dropout2d: expected a 4-D input \(N, C, H, W\), "
                                             r"got shape \(6, 2, 2\); add a batch dim"):
@@ -181,14 +181,14 @@ def run_batchnorm_steps(oracle, ours, theirs, inputs, dtype):
         for p in (*ours.parameters(), *theirs.parameters()):
             p.grad = None
         for name, value in theirs.state_dict().items():
-            oracle.assert_close(ours.state_dict()[name].data, value.numpy(), dtype,
+            oracle.assert_close(ours.state_dict()[name].numpy(), value.numpy(), dtype,
                                 err_msg=name)
     ours.eval()
     theirs.eval()
-    before = {k: v.data.copy() for k, v in ours.state_dict().items()}
+    before = {k: v.numpy().copy() for k, v in ours.state_dict().items()}
     oracle.compare(ours, theirs, inputs[0] * 2 + 1, dtype, sync=False)
     for name, value in ours.state_dict().items():
-        np.testing.assert_array_equal(value.data, before[name])         # eval changes nothing
+        np.testing.assert_array_equal(value.numpy(), before[name])         # eval changes nothing
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -201,8 +201,8 @@ def test_batchnorm_training_steps_then_eval_match_torch(torch_oracle, dtype, sha
     inputs = [rng.standard_normal(shape) * (step + 1) + step for step in range(4)]
     ours = nn.BatchNorm1d(3, **options)
     if ours.affine:
-        ours.weight.data[...] = [1.5, -0.5, 2.0]
-        ours.bias.data[...] = [0.1, 0.2, -0.3]
+        ours.weight.numpy()[...] = [1.5, -0.5, 2.0]
+        ours.bias.numpy()[...] = [0.1, 0.2, -0.3]
     run_batchnorm_steps(torch_oracle, ours, torch.nn.BatchNorm1d(3, **options), inputs, dtype)
     assert ours.num_batches_tracked.item() == 4
 
@@ -215,8 +215,8 @@ def test_batchnorm2d_training_steps_then_eval_match_torch(torch_oracle, dtype, o
     inputs = [rng.standard_normal((4, 3, 5, 6)) * (step + 1) - step for step in range(3)]
     ours = nn.BatchNorm2d(3, **options)
     if ours.affine:
-        ours.weight.data[...] = [0.5, -1.5, 2.0]
-        ours.bias.data[...] = [0.3, 0.0, -0.2]
+        ours.weight.numpy()[...] = [0.5, -1.5, 2.0]
+        ours.bias.numpy()[...] = [0.3, 0.0, -0.2]
     run_batchnorm_steps(torch_oracle, ours, torch.nn.BatchNorm2d(3, **options), inputs, dtype)
     assert ours.num_batches_tracked.item() == 3
 
@@ -224,12 +224,12 @@ def test_batchnorm2d_training_steps_then_eval_match_torch(torch_oracle, dtype, o
 def test_batchnorm2d_takes_statistics_over_the_batch_and_the_pixels():
     bn = nn.BatchNorm2d(2, eps=0.0, momentum=1.0)
     x = np.stack([np.arange(8.0).reshape(2, 2, 2), -np.arange(8.0).reshape(2, 2, 2)], axis=1)
-    y = bn(ad.tensor(x)).data                                    # x: (2, 2, 2, 2)
+    y = bn(ad.tensor(x)).numpy()                                    # x: (2, 2, 2, 2)
     for c in range(2):
         values = x[:, c]
         np.testing.assert_allclose(y[:, c], (values - values.mean()) / values.std(), rtol=1e-6)
-    np.testing.assert_allclose(bn.running_mean.data, [3.5, -3.5], rtol=1e-6)
-    np.testing.assert_allclose(bn.running_var.data, [np.var(np.arange(8.0), ddof=1)] * 2,
+    np.testing.assert_allclose(bn.running_mean.numpy(), [3.5, -3.5], rtol=1e-6)
+    np.testing.assert_allclose(bn.running_var.numpy(), [np.var(np.arange(8.0), ddof=1)] * 2,
                                rtol=1e-6)
     with pytest.raises(ad.ShapeError, match=r"BatchNorm2d\(2\): expected input of shape "
                                             r"\(N, 2, H, W\), got \(2, 5, 5\)"):
@@ -250,10 +250,10 @@ def test_batchnorm_by_hand():
     """Biased variance to normalise, unbiased variance for the running estimate."""
     bn = nn.BatchNorm1d(1, eps=0.0)
     y = bn(ad.tensor([[1.0], [2.0], [3.0], [6.0]]))     # mean 3, biased var 3.5, unbiased 14/3
-    np.testing.assert_allclose(y.data[:, 0], np.array([-2, -1, 0, 3]) / np.sqrt(3.5),
+    np.testing.assert_allclose(y.numpy()[:, 0], np.array([-2, -1, 0, 3]) / np.sqrt(3.5),
                                rtol=1e-6)
-    np.testing.assert_allclose(bn.running_mean.data, [0.3], rtol=1e-6)
-    np.testing.assert_allclose(bn.running_var.data, [0.9 + 0.1 * 14 / 3], rtol=1e-6)
+    np.testing.assert_allclose(bn.running_mean.numpy(), [0.3], rtol=1e-6)
+    np.testing.assert_allclose(bn.running_var.numpy(), [0.9 + 0.1 * 14 / 3], rtol=1e-6)
     assert bn.state_dict()["num_batches_tracked"].item() == 1
 
 

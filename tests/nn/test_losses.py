@@ -56,14 +56,14 @@ def test_losses_match_torch(torch_oracle, rng, name, reduction, dtype):
     ours = getattr(nn, module_name)(reduction=reduction)(xa, ta)
     theirs = getattr(torch.nn.functional, name)(xt, tt, reduction=reduction)
     assert ours.dtype == dtype and ours.shape == tuple(theirs.shape)
-    assert_close(ours.data, theirs.detach().numpy(), dtype)
+    assert_close(ours.numpy(), theirs.detach().numpy(), dtype)
     upstream = rng.standard_normal(ours.shape).astype(dtype)
     ours.backward(upstream)
     theirs.backward(torch.from_numpy(upstream))
-    assert_close(xa.grad.data, xt.grad.numpy(), dtype)
+    assert_close(xa.grad.numpy(), xt.grad.numpy(), dtype)
     assert xa.grad.dtype == dtype
     if target_grad:
-        assert_close(ta.grad.data, tt.grad.numpy(), dtype)
+        assert_close(ta.grad.numpy(), tt.grad.numpy(), dtype)
 
 
 def test_losses_by_hand():
@@ -71,9 +71,9 @@ def test_losses_by_hand():
     y = ad.tensor([1.0, 0.0, 1.0])
     assert F.mse_loss(x, y).item() == pytest.approx((0 + 4 + 9) / 3)
     assert F.mse_loss(x, y, reduction="sum").item() == pytest.approx(13)
-    np.testing.assert_allclose(F.mse_loss(x, y, reduction="none").data, [0, 4, 9], rtol=1e-6)
+    np.testing.assert_allclose(F.mse_loss(x, y, reduction="none").numpy(), [0, 4, 9], rtol=1e-6)
     F.mse_loss(x, y).backward()
-    np.testing.assert_allclose(x.grad.data, [0, 4 / 3, 2], rtol=1e-6)    # 2(x - y)/n
+    np.testing.assert_allclose(x.grad.numpy(), [0, 4 / 3, 2], rtol=1e-6)    # 2(x - y)/n
     assert F.l1_loss(x, y).item() == pytest.approx(5 / 3)
     p = ad.tensor([0.5, 0.25])
     assert F.binary_cross_entropy(p, ad.tensor([1.0, 0.0])).item() == pytest.approx(
@@ -81,7 +81,7 @@ def test_losses_by_hand():
     logits = ad.tensor([[np.log(3.0), 0.0]])                              # p = (3/4, 1/4)
     assert F.cross_entropy(logits, ad.tensor([1])).item() == pytest.approx(np.log(4), rel=1e-6)
     log_probs = ad.tensor([[-0.1, -2.0], [-3.0, -0.05]])
-    np.testing.assert_allclose(F.nll_loss(log_probs, ad.tensor([1, 1]), reduction="none").data,
+    np.testing.assert_allclose(F.nll_loss(log_probs, ad.tensor([1, 1]), reduction="none").numpy(),
                                [2.0, 0.05], rtol=1e-6)
 
 
@@ -96,7 +96,8 @@ def test_log_softmax_then_nll_equals_cross_entropy(rng):
     assert two_step.item() == pytest.approx(fused.item(), rel=1e-9)
     two_step.backward()
     fused.backward()
-    np.testing.assert_allclose(a.grad.data, b.grad.data, rtol=1e-9, atol=1e-11)  # grads <= 1/15
+    # grads <= 1/15
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-11)
 
 
 def test_loss_arguments_are_checked():

@@ -60,36 +60,36 @@ def test_state_dict_keys_order_and_values_match_torch():
     steps = sd["1.num_batches_tracked"]
     assert steps.shape == () and steps.dtype == np.int64 and steps.item() == 0
     assert all(sd[k].dtype == np.float32 for k in sd if k != "1.num_batches_tracked")
-    theirs.load_state_dict({k: torch.from_numpy(v.data.copy()) for k, v in sd.items()})
+    theirs.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in sd.items()})
     for k, v in theirs.state_dict().items():
-        np.testing.assert_array_equal(v.numpy(), sd[k].data)
+        np.testing.assert_array_equal(v.numpy(), sd[k].numpy())
 
 
 def test_state_dict_shares_memory_but_not_the_graph():
     model = nn.Linear(2, 2)
     sd = model.state_dict()
-    assert not sd["weight"].requires_grad and sd["weight"].data is model.weight.data
+    assert not sd["weight"].requires_grad and sd["weight"].numpy() is model.weight.numpy()
     assert isinstance(sd, collections.OrderedDict)
 
 
 def test_load_state_dict_copies_into_the_existing_tensors_and_dtypes():
     source, target = mixed_model(), mixed_model()
     source.train()(ad.randn(6, 5))                 # moves the running statistics
-    weight_array = target[0].weight.data
-    sd = {k: v.data.astype(np.float64) for k, v in source.state_dict().items()}
+    weight_array = target[0].weight.numpy()
+    sd = {k: v.numpy().astype(np.float64) for k, v in source.state_dict().items()}
     result = target.load_state_dict(sd)
     assert result.missing_keys == [] and result.unexpected_keys == []
-    assert target[0].weight.data is weight_array          # copied in place
+    assert target[0].weight.numpy() is weight_array          # copied in place
     assert target[0].weight.dtype == np.float32           # the model's dtype is kept
     assert target[1].num_batches_tracked.dtype == np.int64
     assert target[1].num_batches_tracked.item() == 1
     for key, value in source.state_dict().items():
-        np.testing.assert_array_equal(target.state_dict()[key].data, value.data)
+        np.testing.assert_array_equal(target.state_dict()[key].numpy(), value.numpy())
 
 
 def test_load_state_dict_lists_every_problem_and_copies_nothing():
     model = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))
-    before = model[0].weight.data.copy()
+    before = model[0].weight.numpy().copy()
     bad = {"0.weight": np.zeros((2, 4)), "0.bias": np.zeros(2), "1.weight": np.zeros((1, 2)),
            "2.bias": np.zeros(1)}
     with pytest.raises(nn.StateDictError) as error:
@@ -98,13 +98,13 @@ def test_load_state_dict_lists_every_problem_and_copies_nothing():
     assert "missing keys: 1.bias" in message
     assert "unexpected keys: 2.bias" in message
     assert "0.weight: shape (2, 4) in the state dict, (2, 3) in the model" in message
-    np.testing.assert_array_equal(model[0].weight.data, before)
+    np.testing.assert_array_equal(model[0].weight.numpy(), before)
     # strict=False tolerates missing and unexpected keys, never a wrong shape
     good = {"0.bias": np.ones(2), "extra": np.ones(1)}
     result = model.load_state_dict(good, strict=False)
     assert result.missing_keys == ["0.weight", "1.weight", "1.bias"]
     assert result.unexpected_keys == ["extra"]
-    np.testing.assert_array_equal(model[0].bias.data, [1, 1])
+    np.testing.assert_array_equal(model[0].bias.numpy(), [1, 1])
     with pytest.raises(nn.StateDictError, match="0.bias: shape"):
         model.load_state_dict({"0.bias": np.ones(3)}, strict=False)
 
@@ -157,7 +157,7 @@ def test_train_eval_zero_grad_apply_and_to():
     loss.backward()
     assert all(p.grad is not None for p in net.parameters())
     net.zero_grad(set_to_none=False)
-    assert all(np.all(p.grad.data == 0) for p in net.parameters())
+    assert all(np.all(p.grad.numpy() == 0) for p in net.parameters())
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
     visited = []
@@ -275,11 +275,11 @@ def test_forward_hooks_see_and_may_replace_the_output():
     y = layer(x)
     assert seen[0][0] is layer and seen[0][1][0] is x and seen[0][2] is y
     replace = layer.register_forward_hook(lambda m, args, out: out * 0)
-    assert np.all(layer(x).data == 0)
+    assert np.all(layer(x).numpy() == 0)
     replace.remove()
     handle.remove()
     layer(x)
-    assert len(seen) == 2 and np.any(layer(x).data != 0)
+    assert len(seen) == 2 and np.any(layer(x).numpy() != 0)
 
 
 def test_scopes_name_each_module_by_path_and_class():

@@ -46,7 +46,7 @@ def trained_cnn() -> nn.Sequential:
         model.zero_grad()
         loss.backward()
         for param in model.parameters():
-            param.data -= 0.1 * param.grad.data
+            param.data -= 0.1 * param.grad.numpy()
     return model.eval()
 
 
@@ -64,7 +64,7 @@ def trained_bn_model(dtype: type = np.float32) -> nn.Sequential:
         model.zero_grad()
         loss.backward()
         for param in model.parameters():
-            param.data -= 0.1 * param.grad.data
+            param.data -= 0.1 * param.grad.numpy()
     return model
 
 
@@ -85,7 +85,7 @@ def assert_same_state(a: nn.Module, b: nn.Module) -> None:
     assert list(sa) == list(sb)
     for key in sa:
         assert sa[key].dtype == sb[key].dtype, key
-        np.testing.assert_array_equal(sa[key].data, sb[key].data, err_msg=key)
+        np.testing.assert_array_equal(sa[key].numpy(), sb[key].numpy(), err_msg=key)
 
 
 # ------------------------------------------------------------------ writing
@@ -322,7 +322,7 @@ def test_mlp_round_trip_is_bit_identical(tmp_path: Path) -> None:
     loaded = nn.load(path)
     assert type(loaded) is nn.Sequential and repr(loaded) == repr(model)
     assert_same_state(model, loaded)
-    np.testing.assert_array_equal(loaded(x).data, model(x).data)
+    np.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())
     assert loaded(x).dtype == np.float32 and loaded.training
 
 
@@ -360,7 +360,7 @@ def test_batchnorm_model_round_trip_keeps_running_stats_mode_and_dtype(dtype: ty
     x = ad.randn(7, 4, dtype=dtype)
     out = loaded(x)
     assert out.dtype == dtype
-    np.testing.assert_array_equal(out.data, model(x).data)
+    np.testing.assert_array_equal(out.numpy(), model(x).numpy())
 
 
 def test_conv_net_round_trip_rebuilds_every_image_layer(tmp_path: Path) -> None:
@@ -374,7 +374,7 @@ def test_conv_net_round_trip_rebuilds_every_image_layer(tmp_path: Path) -> None:
                                              "1.running_mean", "1.running_var",
                                              "1.num_batches_tracked"]
     x = ad.randn(3, 1, 10, 10)
-    np.testing.assert_array_equal(loaded(x).data, model(x).data)
+    np.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())
     assert repr(nn.from_json(model.to_json())) == repr(model)
 
 
@@ -386,17 +386,17 @@ def test_training_mode_is_saved_too(tmp_path: Path) -> None:
 def test_loaded_model_trains(tmp_path: Path) -> None:
     nn.save(trained_bn_model(), tmp_path / "bn.safetensors")
     model = nn.load(tmp_path / "bn.safetensors").train()
-    before = {key: value.data.copy() for key, value in model.state_dict().items()}
+    before = {key: value.numpy().copy() for key, value in model.state_dict().items()}
     loss = model(ad.randn(8, 4))[:, 0].sum()
     loss.backward()
     for param in model.parameters():
-        assert param.grad is not None and np.abs(param.grad.data).sum() > 0
-        param.data -= 0.1 * param.grad.data
+        assert param.grad is not None and np.abs(param.grad.numpy()).sum() > 0
+        param.data -= 0.1 * param.grad.numpy()
     after = model.state_dict()
     # ("0.bias" barely moves: BatchNorm subtracts the batch mean, so its gradient is ~0)
     for key in ("0.weight", "1.weight", "1.bias", "4.weight", "4.bias", "1.running_mean",
                 "1.running_var"):
-        assert not np.array_equal(before[key], after[key].data), key
+        assert not np.array_equal(before[key], after[key].numpy()), key
     assert int(after["1.num_batches_tracked"].item()) == 4
 
 
@@ -416,10 +416,10 @@ def test_nested_and_named_containers_round_trip(tmp_path: Path) -> None:
 def test_loading_does_not_shift_the_random_stream(tmp_path: Path) -> None:
     nn.save(bn_model(), tmp_path / "m.safetensors")
     ad.manual_seed(4)
-    expected = ad.randn(6).data
+    expected = ad.randn(6).numpy()
     ad.manual_seed(4)
     nn.load(tmp_path / "m.safetensors")
-    np.testing.assert_array_equal(ad.randn(6).data, expected)
+    np.testing.assert_array_equal(ad.randn(6).numpy(), expected)
 
 
 # ------------------------------------------------------------------ loading into a model
@@ -432,7 +432,7 @@ def test_load_into_a_given_model(tmp_path: Path) -> None:
     assert target.training                                # its mode is left alone
     assert_same_state(source, target)
     x = ad.randn(5, 4)
-    np.testing.assert_array_equal(target.eval()(x).data, source(x).data)
+    np.testing.assert_array_equal(target.eval()(x).numpy(), source(x).numpy())
 
 
 def test_wrong_architecture_is_named(tmp_path: Path) -> None:
@@ -470,7 +470,7 @@ def test_user_defined_models_save_weights_and_load_into_an_instance(tmp_path: Pa
         nn.load(path)
     copy = nn.load(path, Net())
     x = ad.randn(4, 3)
-    np.testing.assert_array_equal(copy(x).data, net(x).data)
+    np.testing.assert_array_equal(copy(x).numpy(), net(x).numpy())
     with pytest.raises(ModelFileError, match="missing keys: 0.weight, 0.bias, 2.weight, 2.bias"):
         nn.load(path, nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1)))
 
@@ -517,7 +517,7 @@ def test_torch_loads_our_file_and_computes_the_same(tmp_path: Path, torch_oracle
     x = np.random.default_rng(0).standard_normal((9, 4))
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
-    torch_oracle.assert_close(model(ad.tensor(x)).data, expected, np.float64)
+    torch_oracle.assert_close(model(ad.tensor(x)).numpy(), expected, np.float64)
 
     ours = mlp()
     nn.save(ours, tmp_path / "mlp.safetensors")
@@ -526,7 +526,7 @@ def test_torch_loads_our_file_and_computes_the_same(tmp_path: Path, torch_oracle
     x = np.random.default_rng(1).standard_normal((6, 3)).astype(np.float32)
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
-    torch_oracle.assert_close(ours(ad.tensor(x)).data, expected, np.float32)
+    torch_oracle.assert_close(ours(ad.tensor(x)).numpy(), expected, np.float32)
 
 
 def _torch_cnn(torch):
@@ -550,7 +550,7 @@ def test_torch_loads_our_conv_net_and_computes_the_same(tmp_path: Path,
     x = np.random.default_rng(3).standard_normal((5, 1, 10, 10)).astype(np.float32)
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
-    torch_oracle.assert_close(model(ad.tensor(x)).data, expected, np.float32)
+    torch_oracle.assert_close(model(ad.tensor(x)).numpy(), expected, np.float32)
 
 
 def test_we_load_a_conv_net_written_by_torch(tmp_path: Path, torch_oracle: Any) -> None:
@@ -566,7 +566,7 @@ def test_we_load_a_conv_net_written_by_torch(tmp_path: Path, torch_oracle: Any) 
     x = np.random.default_rng(4).standard_normal((5, 1, 10, 10)).astype(np.float32)
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
-    torch_oracle.assert_close(model(ad.tensor(x)).data, expected, np.float32)
+    torch_oracle.assert_close(model(ad.tensor(x)).numpy(), expected, np.float32)
 
 
 def test_we_load_a_file_written_by_torch(tmp_path: Path, torch_oracle: Any) -> None:
@@ -582,7 +582,7 @@ def test_we_load_a_file_written_by_torch(tmp_path: Path, torch_oracle: Any) -> N
     x = np.random.default_rng(2).standard_normal((5, 4)).astype(np.float32)
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
-    torch_oracle.assert_close(model(ad.tensor(x)).data, expected, np.float32)
+    torch_oracle.assert_close(model(ad.tensor(x)).numpy(), expected, np.float32)
 
 
 # ------------------------------------------------------------------ checked before building

@@ -43,7 +43,7 @@ def test_summary_of_nested_model_with_batchnorm_and_frozen_weights(capsys):
 
     net = Net()
     net.fc2.weight.requires_grad_(False)
-    before_stats = net.body[0].running_mean.data.copy()
+    before_stats = net.body[0].running_mean.numpy().copy()
     ad.manual_seed(3)
     expected_next_draw = ad.rand(1).item()
     ad.manual_seed(3)
@@ -58,7 +58,7 @@ def test_summary_of_nested_model_with_batchnorm_and_frozen_weights(capsys):
                             "Non-trainable params: 12,000"]
     # the dry run changed nothing: modes, running statistics, the random stream
     assert net.training and net.body[1].training
-    np.testing.assert_array_equal(net.body[0].running_mean.data, before_stats)
+    np.testing.assert_array_equal(net.body[0].running_mean.numpy(), before_stats)
     assert ad.rand(1).item() == expected_next_draw
     assert all(not m._forward_hooks for m in net.modules())
 

@@ -58,23 +58,23 @@ def test_flat_buffers_give_the_reference_paths_numbers_bitwise(cls, kwargs, dtyp
     slow, slow_opt = run(cls, kwargs, False, dtype)
     for p, q in zip(fast, slow):
         assert p.dtype == dtype
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
         for key, value in slow_opt.state[q].items():
             np.testing.assert_array_equal(fast_opt.state[p][key], value)
-    base = fast[0].data.base
-    assert base is not None and all(p.data.base is base for p in fast)   # one flat buffer
-    assert all(p.data.base is None for p in slow)
+    base = fast[0].numpy().base
+    assert base is not None and all(p.numpy().base is base for p in fast)   # one flat buffer
+    assert all(p.numpy().base is None for p in slow)
 
 
 @pytest.mark.parametrize("cls, kwargs", OPTIMIZERS, ids=IDS)
 def test_replaced_parameter_data_and_state_are_picked_up(cls, kwargs):
     def disturb(t, params, opt):
         if t == 3:
-            params[0].data = params[0].data * 0.5         # e.g. a user's rescaling
+            params[0].data = params[0].numpy() * 0.5         # e.g. a user's rescaling
         if t == 6:
             opt.load_state_dict(opt.state_dict())         # new state arrays
         if t == 8:
-            params[1].data = params[1].data.astype(np.float32).astype(np.float64)
+            params[1].data = params[1].numpy().astype(np.float32).astype(np.float64)
         if t == 9:
             state = opt.state[params[2]]
             for key, value in state.items():             # e.g. a user resetting a buffer
@@ -84,8 +84,8 @@ def test_replaced_parameter_data_and_state_are_picked_up(cls, kwargs):
     fast, _ = run(cls, kwargs, None, np.float64, disturb=disturb)
     slow, _ = run(cls, kwargs, False, np.float64, disturb=disturb)
     for p, q in zip(fast, slow):
-        np.testing.assert_array_equal(p.data, q.data)
-    assert all(p.data.base is fast[0].data.base for p in fast)
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+    assert all(p.numpy().base is fast[0].numpy().base for p in fast)
 
 
 @pytest.mark.parametrize("cls, kwargs", OPTIMIZERS, ids=IDS)
@@ -96,7 +96,7 @@ def test_switching_foreach_off_for_some_steps_changes_nothing(cls, kwargs):
     fast, _ = run(cls, kwargs, None, np.float64, disturb=switch)
     slow, _ = run(cls, kwargs, False, np.float64)
     for p, q in zip(fast, slow):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
 
 
 @pytest.mark.parametrize("cls, kwargs", OPTIMIZERS, ids=IDS)
@@ -107,7 +107,7 @@ def test_steps_with_missing_gradients_match_the_reference_path(cls, kwargs):
     fast, _ = run(cls, kwargs, None, np.float64, skip_at=skip_at)
     slow, _ = run(cls, kwargs, False, np.float64, skip_at=skip_at)
     for p, q in zip(fast, slow):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
 
 
 def test_a_group_of_mixed_dtypes_takes_the_reference_path():
@@ -119,7 +119,7 @@ def test_a_group_of_mixed_dtypes_takes_the_reference_path():
         ((a * a).sum() + (b * b).sum()).backward()
         opt.step()
     assert a.dtype == np.float32 and b.dtype == np.float64
-    np.testing.assert_allclose(a.data, b.data, rtol=1e-6)
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
 
 
 # ------------------------------------------------------------------ subnormal flush
@@ -155,7 +155,7 @@ def test_running_averages_below_the_smallest_normal_are_flushed_every_16th_step(
                 assert 0 < abs(value[0]) < TINY and 0 < abs(value[1]) < TINY, (key, value)
             else:                                     # flushed to zero; 1.8·TINY stays
                 assert value[0] == 0 and value[1] == 0 and value[2] > TINY, (key, value)
-    assert np.all(np.isfinite(x.data))
+    assert np.all(np.isfinite(x.numpy()))
 
 
 def test_flushing_zeroes_only_subnormal_entries():
@@ -174,16 +174,16 @@ def test_flushing_zeroes_only_subnormal_entries():
 
 def test_parameters_share_one_buffer_from_construction():
     params = make_params(np.float32)
-    before = [p.data.copy() for p in params]
+    before = [p.numpy().copy() for p in params]
     opt = optim.Adam(params, lr=0.1)
-    base = params[0].data.base
-    assert base is not None and all(p.data.base is base for p in params)
+    base = params[0].numpy().base
+    assert base is not None and all(p.numpy().base is base for p in params)
     for p, q in zip(params, before):
-        np.testing.assert_array_equal(p.data, q)
-    weight = params[0].data                     # taken after construction: stays live
+        np.testing.assert_array_equal(p.numpy(), q)
+    weight = params[0].numpy()                     # taken after construction: stays live
     backward(params)
     opt.step()
-    assert params[0].data is weight and not np.array_equal(weight, before[0])
+    assert params[0].numpy() is weight and not np.array_equal(weight, before[0])
 
 
 def test_an_empty_group_is_allowed():

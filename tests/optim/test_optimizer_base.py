@@ -61,8 +61,8 @@ def test_param_groups_step_with_their_own_learning_rates():
     (a * a).sum().backward()                          # da = 2a
     (b * b).sum().backward()                          # db = 2b
     opt.step()
-    np.testing.assert_allclose(a.data, [1 - 0.1 * 2, 2 - 0.1 * 4], rtol=1e-6)
-    np.testing.assert_allclose(b.data, [3 - 0.01 * 6], rtol=1e-6)
+    np.testing.assert_allclose(a.numpy(), [1 - 0.1 * 2, 2 - 0.1 * 4], rtol=1e-6)
+    np.testing.assert_allclose(b.numpy(), [3 - 0.01 * 6], rtol=1e-6)
 
 
 def test_add_param_group_trains_the_new_group_with_defaults_filled_in():
@@ -127,12 +127,12 @@ def test_zero_grad_set_to_none_false_zeros_the_same_array():
     a = ad.tensor([1.0, 2.0], requires_grad=True)
     opt = optim.SGD([a], lr=0.1)
     (a * a).sum().backward()
-    grad_array = a.grad.data
+    grad_array = a.grad.numpy()
     opt.zero_grad(set_to_none=False)
-    assert a.grad.data is grad_array
+    assert a.grad.numpy() is grad_array
     np.testing.assert_array_equal(grad_array, [0, 0])
     (a * 3).sum().backward()                            # accumulates onto the zeros
-    np.testing.assert_array_equal(a.grad.data, [3, 3])
+    np.testing.assert_array_equal(a.grad.numpy(), [3, 3])
 
 
 def test_zero_grad_set_to_none_false_detaches_a_recorded_gradient():
@@ -142,7 +142,7 @@ def test_zero_grad_set_to_none_false_detaches_a_recorded_gradient():
     assert a.grad.grad_fn is not None
     opt.zero_grad(set_to_none=False)
     assert a.grad.grad_fn is None
-    np.testing.assert_array_equal(a.grad.data, [0, 0])
+    np.testing.assert_array_equal(a.grad.numpy(), [0, 0])
 
 
 @pytest.mark.parametrize("cls, kwargs", OPTIMIZERS)
@@ -154,9 +154,9 @@ def test_a_parameter_without_gradient_is_skipped_entirely(cls, kwargs, foreach):
         opt.zero_grad()
         (a * a).sum().backward()                        # b gets no gradient
         opt.step()
-    assert b.data.tolist() == [3.0]                     # no weight decay either
+    assert b.numpy().tolist() == [3.0]                     # no weight decay either
     assert b not in opt.state
-    assert a.data.tolist() != [1.0, -2.0]
+    assert a.numpy().tolist() != [1.0, -2.0]
 
 
 def test_step_returns_the_closures_loss_with_gradients_recorded():
@@ -172,7 +172,7 @@ def test_step_returns_the_closures_loss_with_gradients_recorded():
     with ad.no_grad():                                  # step() enables grad for the closure
         loss = opt.step(closure)
     assert loss.item() == 5.0
-    np.testing.assert_array_equal(a.data, [0.5, 1.0])
+    np.testing.assert_array_equal(a.numpy(), [0.5, 1.0])
     assert opt.step() is None
 
 
@@ -203,10 +203,10 @@ def test_state_dict_round_trip_resumes_identically(cls, kwargs, foreach):
     params = quadratic_params()
     opt = cls(params, **kwargs, foreach=foreach)
     train(opt, params, 10)
-    saved_params = [p.data.copy() for p in params]
+    saved_params = [p.numpy().copy() for p in params]
     saved = copy.deepcopy(opt.state_dict())
     train(opt, params, 5)
-    expected = [p.data.copy() for p in params]
+    expected = [p.numpy().copy() for p in params]
 
     resumed = [ad.tensor(data, requires_grad=True) for data in saved_params]
     fresh = cls(resumed, lr=123.0, foreach=foreach)     # the saved lr replaces this one
@@ -214,7 +214,7 @@ def test_state_dict_round_trip_resumes_identically(cls, kwargs, foreach):
     assert fresh.param_groups[0]["lr"] == kwargs["lr"]
     train(fresh, resumed, 5)
     for p, q in zip(resumed, expected):
-        np.testing.assert_array_equal(p.data, q)
+        np.testing.assert_array_equal(p.numpy(), q)
 
 
 @pytest.mark.parametrize("cls, kwargs", OPTIMIZERS)
@@ -224,7 +224,7 @@ def test_state_file_round_trip_resumes_identically(cls, kwargs, tmp_path):
     train(opt, params, 10)
     path = tmp_path / "optimizer.safetensors"
     optim.save_state(opt, path)
-    resumed = [ad.tensor(p.data.copy(), requires_grad=True) for p in params]
+    resumed = [ad.tensor(p.numpy().copy(), requires_grad=True) for p in params]
     train(opt, params, 5)
 
     fresh = cls(resumed)
@@ -233,7 +233,7 @@ def test_state_file_round_trip_resumes_identically(cls, kwargs, tmp_path):
     train(fresh, resumed, 5)
     for p, q in zip(resumed, params):
         assert p.dtype == np.float32
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
 
 
 def test_state_file_is_safetensors_without_pickle(tmp_path):
@@ -389,7 +389,7 @@ def test_model_double_converts_the_state_and_training_goes_on_in_float64(cls, kw
     assert state_dtypes(opt) == {np.dtype(np.float64)}
     for p, q in zip(model.parameters(), twin.parameters()):
         assert p.dtype == np.float64
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
     model.float()                                           # and back
     train_model(model, opt, x, 1)
     assert state_dtypes(opt) == {np.dtype(np.float32)}

@@ -47,14 +47,14 @@ def loss(params):
 
 
 def flat(params):
-    return np.concatenate([params[n].data.ravel() for n in PARAMS])
+    return np.concatenate([params[n].numpy().ravel() for n in PARAMS])
 
 
 def gradient(x):
     """dL/dx at the flat parameter vector x, by autodiff."""
     params = make_params(x)
     loss(params).backward()
-    return np.concatenate([params[n].grad.data.ravel() for n in PARAMS])
+    return np.concatenate([params[n].grad.numpy().ravel() for n in PARAMS])
 
 
 def trajectory(optimizer, kwargs, groups=None, dtype=np.float64, steps=STEPS):

@@ -43,7 +43,7 @@ def train(cls, kwargs, model, x, y):
         opt.zero_grad()
         loss_fn(model(x), y).backward()
         opt.step()
-    return [p.data.copy() for p in model.parameters()]
+    return [p.numpy().copy() for p in model.parameters()]
 
 
 @pytest.mark.parametrize("cls, kwargs", OPTIMIZERS, ids=IDS)

@@ -1,0 +1,189 @@
+"""Version counters: how autograd notices that a value it saved was changed in place.
+
+Every in-place change to a tensor (`+=`, `t[i] = v`, `add_`, an optimizer step) adds one
+to its version, a counter it shares with its views (`a[0]`, `a.T`, `a.view(-1)`,
+`a.detach()`), since they are windows on the same numbers. An op that saves a tensor for
+its backward notes the version it saw; backward compares, one integer per saved value,
+and refuses a value that moved: its formula would use the new numbers instead of the
+ones the forward used.
+
+    x ──sigmoid──▶ y (saved, version 0)         y += 1  (now version 1)
+    y.sum().backward()   →  InPlaceError: ... is at version 1; it was saved at version 0
+
+A tensor's counter is a list [version, site of the last change] made on first need (most
+tensors are never changed in place and never get one; their version is 0). Views also
+remember how they were taken from their base (`ViewOf`), so that after the base changes
+in place their history can be taken again from the base's new history.
+
+Rebasing: an in-place op recorded in the graph gives the changed tensor a new `grad_fn`.
+Ops made before the change used the tensor's previous history, so each node carries a
+sequence number and the node that replaced a history keeps the tensor as it was
+(`node.replaced`): `graph_input` follows those back to the history a node actually used.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import grad_mode
+from .errors import InPlaceError
+
+
+def counter(tensor: Any) -> list[Any]:
+    """The version counter `tensor` shares with its views, made on first need."""
+    shared = tensor._version_counter
+    if shared is None:
+        shared = tensor._version_counter = [0, None]
+    return shared
+
+
+def version(tensor: Any) -> int:
+    """How many in-place changes the tensor's numbers have seen."""
+    shared = tensor._version_counter
+    return 0 if shared is None else shared[0]
+
+
+def bump(tensor: Any) -> None:
+    """Note an in-place change of `tensor` (and so of every view sharing its numbers);
+    under detect_anomaly, also the user's line that made it."""
+    shared = counter(tensor)
+    shared[0] += 1
+    if grad_mode.state.detect_anomaly:
+        shared[1] = _user_site()
+
+
+def _user_site() -> tuple[str, int] | None:
+    from .function import user_frame
+    frame = user_frame()
+    return None if frame is None else (frame.f_code.co_filename, frame.f_lineno)
+
+
+class ViewOf:
+    """How a view was taken: `steps`, a tuple of (view op, options), applied to `base`
+    (always a tensor that is not itself a view); `seen` is the version its history was
+    last taken at."""
+
+    __slots__ = ("base", "steps", "seen")
+
+    def __init__(self, base: Any, steps: tuple[tuple[Any, dict[str, Any]], ...],
+                 seen: int) -> None:
+        self.base, self.steps, self.seen = base, steps, seen
+
+
+def mark_view(result: Any, source: Any, op: Any, options: dict[str, Any]) -> None:
+    """`result` = op(source, **options) shares `source`'s numbers: share its counter and
+    remember how to take the view again from the base."""
+    shared = counter(source)
+    result._version_counter = shared
+    view = source._view
+    if view is None:
+        result._view = ViewOf(source, ((op, options),), shared[0])
+    else:
+        result._view = ViewOf(view.base, view.steps + ((op, options),), shared[0])
+
+
+def take_view(value: Any, steps: tuple[tuple[Any, dict[str, Any]], ...]) -> Any:
+    """Apply view steps to a tensor (recorded, differentiable) or to an ndarray."""
+    for op, options in steps:
+        if isinstance(value, np.ndarray):
+            value = op.forward(op.__new__(op), value, **options)
+        else:
+            value = op.apply(value, **options)
+    return value
+
+
+def refresh_view(view_tensor: Any, previous: Any = None) -> None:
+    """After its base changed in place, take a view's history again from the base's, as
+    torch regenerates a view's grad_fn; the history it had stays with the ops that used
+    it before (`rebase`)."""
+    view = view_tensor._view
+    view.seen = view_tensor._version_counter[0]
+    base = view.base
+    if not base._requires_grad or not grad_mode.state.grad_enabled:
+        return
+    fresh = take_view(base, view.steps)
+    rebase(view_tensor, fresh.grad_fn, previous)
+
+
+def stale(tensor: Any) -> bool:
+    """True for a view whose base changed in place since its history was taken."""
+    view = tensor._view
+    return view is not None and view.seen != tensor._version_counter[0]
+
+
+def rebase(tensor: Any, node: Any, previous: Any = None) -> None:
+    """Give `tensor` the history `node` (its value now). `previous` stands for the
+    tensor as it was (made here when not given; there must be one per old history): the
+    ops made before the change reach it through `node.replaced`."""
+    if previous is None:
+        previous = type(tensor)._make(tensor._data, tensor.grad_fn)
+        previous._requires_grad = tensor._requires_grad
+    node.replaced = previous
+    tensor.grad_fn = node
+    tensor._requires_grad = True
+
+
+def graph_input(node: Any, x: Any) -> Any:
+    """The tensor (history) `node` used as input `x`: x itself, or, when x was changed in
+    place after `node` was made, x as it was then."""
+    previous = x.grad_fn
+    while previous is not None and previous.seq > node.seq:
+        x = previous.replaced
+        previous = x.grad_fn
+    return x
+
+
+def saved_versions(ctx: Any, result: Any) -> tuple[tuple[list[Any], int, int, int], ...]:
+    """For each array `ctx` saved that is an input's or the output's: (its counter, its
+    version now, which input it is (-1: the output), its place among the saved values),
+    for backward's check."""
+    checks = []
+    for position, value in enumerate(ctx.saved_tensors):
+        if type(value) is not np.ndarray:
+            continue
+        if value is result._data:
+            checks.append((counter(result), 0, -1, position))
+            continue
+        for i, x in enumerate(ctx.inputs):
+            if getattr(x, "_data", None) is value:
+                shared = counter(x)
+                checks.append((shared, shared[0], i, position))
+                break
+    return tuple(checks)
+
+
+def check_saved(node: Any) -> None:
+    """Refuse to run `node`'s backward when a value it saved was changed in place since."""
+    for shared, saved_at, which, position in node.saved_versions:
+        if shared[0] != saved_at:
+            raise _modified_error(node, shared, saved_at, which, node.saved_tensors[position])
+
+
+def _modified_error(node: Any, shared: list[Any], saved_at: int, which: int,
+                    value: np.ndarray) -> InPlaceError:
+    role = "its output" if which < 0 else f"its input {which}"
+    made = f" The op was made at {node.site[0]}:{node.site[1]}." if node.site else ""
+    if shared[1] is not None:
+        changed = f" It was changed at {shared[1][0]}:{shared[1][1]}."
+    else:
+        changed = " Run under ad.detect_anomaly() to also see the line that changed it."
+    return InPlaceError(
+        f"{node.op_name()}: one of the values needed for its gradient ({role}, "
+        f"{value.dtype} of shape {tuple(value.shape)}) has been modified by an inplace "
+        f"operation: it is at version {shared[0]}; it was saved at version {saved_at}."
+        f"{made}{changed} Hint: change a clone instead (y = y.clone() before y += ...), "
+        f"or make the change after backward().")
+
+
+def refuse_unwritable(tensor: Any, op: str) -> None:
+    """Refuse an in-place write into numbers that several elements share (an expanded
+    tensor) or that cannot be written, as torch does."""
+    data = tensor._data
+    if not data.flags.writeable or (data.size > 1 and 0 in data.strides):
+        raise InPlaceError(
+            f"{op}: unsupported operation: more than one element of the written-to tensor "
+            f"(shape {tuple(data.shape)}) refers to a single memory location (an expanded "
+            f"or broadcast tensor), or its memory is read-only. Please clone() the tensor "
+            f"before performing the operation.")
+

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from . import grad_mode
+from . import grad_mode, versions
 from .errors import CompileError
 from .tensor import Tensor, as_array
 
@@ -129,28 +129,34 @@ class CallStep:
 
 
 class InPlaceStep:
-    """`t -= v` (or +=, *=, /=) under no_grad: ufunc(t, v, out=t) on the slots' arrays."""
+    """`t -= v` (or +=, *=, /=) under no_grad: ufunc(t, v, out=t) on the slots' arrays;
+    bumps the version of `t` when it is a tensor from outside the function (`tensor`:
+    its position, or None)."""
 
-    __slots__ = ("ufunc", "target", "operand")
+    __slots__ = ("ufunc", "target", "operand", "tensor")
 
-    def __init__(self, ufunc: np.ufunc, target: int, operand: int) -> None:
-        self.ufunc, self.target, self.operand = ufunc, target, operand
+    def __init__(self, ufunc: np.ufunc, target: int, operand: int, tensor: int | None) -> None:
+        self.ufunc, self.target, self.operand, self.tensor = ufunc, target, operand, tensor
 
     def run(self, slots: list[Any], tensors: list[Any]) -> None:
         target = slots[self.target]
         self.ufunc(target, slots[self.operand], out=target, casting="same_kind")
+        if self.tensor is not None:
+            versions.bump(tensors[self.tensor])
 
 
 class SetItemStep:
-    """`t[index] = v` under no_grad."""
+    """`t[index] = v` under no_grad (bumping t's version as InPlaceStep does)."""
 
-    __slots__ = ("target", "index", "value")
+    __slots__ = ("target", "index", "value", "tensor")
 
-    def __init__(self, target: int, index: Any, value: int) -> None:
-        self.target, self.index, self.value = target, index, value
+    def __init__(self, target: int, index: Any, value: int, tensor: int | None) -> None:
+        self.target, self.index, self.value, self.tensor = target, index, value, tensor
 
     def run(self, slots: list[Any], tensors: list[Any]) -> None:
         slots[self.target][_resolve(self.index, slots)] = slots[self.value]
+        if self.tensor is not None:
+            versions.bump(tensors[self.tensor])
 
 
 class GradStep:
@@ -471,16 +477,18 @@ class Tracer:
 
     def in_place(self, target: Tensor, ufunc: np.ufunc, operand: Any) -> None:
         data = operand._data if isinstance(operand, Tensor) else operand
-        self.steps.append(InPlaceStep(ufunc, self._source(target, target._data),
-                                      self._source(operand, data)))
+        target_slot = self._source(target, target._data)
+        self.steps.append(InPlaceStep(ufunc, target_slot, self._source(operand, data),
+                                      self.position_of.get(id(target))))
 
     def set_item(self, target: Tensor, index: Any, value: Any) -> None:
         recorded, _ = self._option(index if type(index) is tuple else (index,))
         if type(index) is not tuple:
             recorded = recorded[0]
         data = value._data if isinstance(value, Tensor) else value
-        self.steps.append(SetItemStep(self._source(target, target._data), recorded,
-                                      self._source(value, data)))
+        target_slot = self._source(target, target._data)
+        self.steps.append(SetItemStep(target_slot, recorded, self._source(value, data),
+                                      self.position_of.get(id(target))))
 
     def grad_read(self, tensor: Tensor, grad: Tensor) -> None:
         """`tensor.grad` was read; a gradient from before this call gets a slot."""

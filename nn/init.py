@@ -1,6 +1,7 @@
 """nn.init: fill a tensor in place with initial values (torch.nn.init's names and defaults).
 
-Each function writes into `tensor.data` (keeping its dtype), draws from the shared
+Each function writes into the tensor under no_grad (keeping its dtype; its version goes
+up by one, as torch's), draws from the shared
 generator (so `ad.manual_seed(s)` makes it reproducible) and returns the tensor.
 fan_in and fan_out of a weight of shape (out, in, *kernel) are in·k and out·k, with k
 the number of kernel elements (1 for a Linear weight).
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from autodiff.grad_mode import no_grad
 from autodiff.random import generator
 from autodiff.tensor import Tensor
 
@@ -67,7 +69,8 @@ def _fan(tensor: Tensor, mode: str) -> int:
 
 
 def _fill(tensor: Tensor, values: Any) -> Tensor:
-    tensor.data[...] = values
+    with no_grad():
+        tensor[...] = values
     return tensor
 
 

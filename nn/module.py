@@ -433,8 +433,9 @@ class Module:
         if problems:
             raise StateDictError(f"load_state_dict: the state dict does not fit "
                                  f"{type(self).__name__}:\n  " + "\n  ".join(problems))
-        for key, array in arrays.items():
-            own[key].data[...] = array
+        with grad_mode.no_grad():
+            for key, array in arrays.items():
+                own[key][...] = array
         return IncompatibleKeys(missing, unexpected)
 
     # ---------------------------------------------------------------- description

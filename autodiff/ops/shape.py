@@ -69,16 +69,18 @@ class GetItem(Function):
     """y = x[index];  dL/dx = zeros with dL/dy added at [index] (repeats accumulate)"""
 
     view = True
-
     name = "index"
 
     @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.index = x.shape, index
         try:
-            return x[index]
+            out = x[index]
         except IndexError as error:
             raise TensorIndexError(f"index: {error} (tensor shape {x.shape})") from None
+        if type(out) is not np.ndarray:     # one element: numpy copies it out as a scalar;
+            out = x[(index if type(index) is tuple else (index,)) + (Ellipsis,)]  # a 0-d view
+        return out
 
     @staticmethod
     def backward(ctx, grad):

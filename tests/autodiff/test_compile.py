@@ -430,3 +430,29 @@ def test_a_learning_rate_changed_between_calls_is_used_by_the_replay() -> None:
     for eager, replayed in zip(trained_with_a_schedule(False), trained_with_a_schedule(True),
                                strict=True):
         np.testing.assert_array_equal(replayed, eager)
+
+
+def test_replays_bump_the_versions_of_the_tensors_they_change_as_eager_does() -> None:
+    w = ad.tensor([1.0, 2.0], requires_grad=True)
+    log = ad.zeros(2)
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x: ad.Tensor) -> ad.Tensor:
+        nonlocal w
+        loss = ((w * x).sum() - 1) ** 2 + model(x).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        with ad.no_grad():
+            w -= 0.1 * w.grad
+            log[0] = loss
+        w.grad = None
+        return loss
+
+    compiled = ad.compile(step)
+    initialised = model.weight._version                 # nn.init wrote it once
+    for call in range(1, 5):
+        compiled(ad.tensor([1.0, 1.0]))
+        assert (w._version, log._version, model.weight._version - initialised) == (call,) * 3
+    assert compiled.cache_info().replays == 3

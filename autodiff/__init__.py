@@ -16,7 +16,8 @@ from .compile import compile
 from .creation import (arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
                        rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)
 from .errors import (AnomalyError, AutodiffError, BackwardError, CompileError, CompileWarning,
-                     DomainError, DtypeError, GradcheckError, InPlaceError, ShapeError)
+                     DimError, DomainError, DtypeError, GradcheckError, InPlaceError,
+                     ShapeError)
 from .function import Function
 from .functional import (abs, add, amax, amin, argmax, argmin, as_tensor, avg_pool2d,
                          broadcast_to, cat, clamp, clip, concatenate, conv2d, div, eq, exp,

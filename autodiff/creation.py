@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import grad_mode, random
-from .errors import DtypeError
+from .errors import DtypeError, ShapeError
 from .tensor import Tensor, as_array, check_can_require_grad
 from .tracing import drawn
 
@@ -52,7 +52,11 @@ def from_numpy(array: np.ndarray) -> Tensor:
 def _size(size: tuple[Any, ...]) -> tuple[int, ...]:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    return tuple(int(n) for n in size)
+    size = tuple(int(n) for n in size)
+    if any(n < 0 for n in size):
+        raise ShapeError(f"tensor creation: the size {size} has a negative dimension; "
+                         f"sizes must be >= 0")
+    return size
 
 
 def _leaf(array: np.ndarray, requires_grad: bool) -> Tensor:

@@ -6,15 +6,21 @@ class AutodiffError(Exception):
     """Base class of every error autodiff raises on purpose."""
 
 
-class ShapeError(AutodiffError, ValueError):
-    """Shapes that do not broadcast, multiply or fit the operation."""
+class ShapeError(AutodiffError, ValueError, RuntimeError):
+    """Shapes that do not broadcast, multiply or fit the operation (torch raises
+    RuntimeError for these, numpy ValueError: it is both)."""
 
 
-class DtypeError(AutodiffError, TypeError):
-    """A dtype the operation cannot work with (e.g. an int tensor asked to require grad)."""
+class DimError(ShapeError, IndexError):
+    """A dim out of range for the tensor's number of dimensions (torch's IndexError)."""
 
 
-class DomainError(AutodiffError, ValueError):
+class DtypeError(AutodiffError, TypeError, RuntimeError):
+    """A dtype the operation cannot work with (e.g. an int tensor asked to require grad;
+    torch raises RuntimeError)."""
+
+
+class DomainError(AutodiffError, ValueError, RuntimeError):
     """An input value outside the values the operation is defined for (a probability
     outside [0, 1])."""
 
@@ -27,11 +33,11 @@ class InPlaceError(AutodiffError, RuntimeError):
     """An in-place change to a tensor that autograd is tracking."""
 
 
-class AnomalyError(AutodiffError, FloatingPointError):
+class AnomalyError(AutodiffError, FloatingPointError, RuntimeError):
     """Under detect_anomaly(): an op produced NaN or inf."""
 
 
-class GradcheckError(AutodiffError, AssertionError):
+class GradcheckError(AutodiffError, AssertionError, RuntimeError):
     """gradcheck found an analytical gradient that disagrees with finite differences."""
 
 

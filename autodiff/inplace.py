@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import grad_mode, versions
-from .errors import DtypeError, InPlaceError
+from .errors import DtypeError, InPlaceError, ShapeError
 from .function import Function
 from .ops.backmath import where
 from .tensor import Tensor
@@ -105,6 +105,13 @@ def _castable(op: str, new: Tensor, target: Tensor) -> Tensor:
     return new.to(target.dtype)
 
 
+def _check_fits(op: str, new: Tensor, target: Tensor) -> None:
+    if new.shape != target.shape:
+        raise ShapeError(f"{op}: the result has shape {new.shape}, which does not fit the "
+                         f"tensor of shape {target.shape} changed in place; an in-place op "
+                         f"cannot grow a tensor (write x = x op y instead)")
+
+
 def update(target: Tensor, op: str, compute: Callable[[Tensor], Tensor],
            operands: tuple[Any, ...] = ()) -> Tensor:
     """target ← compute(target), in place, with the rules of the module docstring.
@@ -120,12 +127,14 @@ def update(target: Tensor, op: str, compute: Callable[[Tensor], Tensor],
     if not graph:
         with grad_mode.no_grad():
             new = _castable(op, compute(target), target)
+        _check_fits(op, new, target)
         np.copyto(target._data, new._data)
         versions.bump(target)
         return target
     old = Tensor._make(target._data.copy(), target.grad_fn)   # the value before, kept apart
     old._requires_grad = target._requires_grad
     new = _castable(op, compute(old), target)
+    _check_fits(op, new, target)
     if target._view is not None:
         _copy_slices(target, new, (), old)
     else:
@@ -136,17 +145,22 @@ def update(target: Tensor, op: str, compute: Callable[[Tensor], Tensor],
     return target
 
 
-def set_item(target: Tensor, index: Any, value: Any) -> None:
-    """target[index] = value, with the rules of the module docstring."""
+def set_item(target: Tensor, index: Any, value: Any, op: str = "setitem") -> None:
+    """target[index] = value, with the rules of the module docstring (`op`: the name the
+    user wrote, for errors: setitem, fill_, copy_, ...)."""
     if versions.stale(target):
         versions.refresh_view(target)
     graph = in_graph(target, (value,))
-    check_writable(target, "setitem", graph)
+    check_writable(target, op, graph)
     tracer = grad_mode.state.tracer
     if not graph:
         if tracer is not None and not tracer.paused:
             tracer.set_item(target, index, value)
-        target._data[index] = value._data if isinstance(value, Tensor) else value
+        try:
+            target._data[index] = value._data if isinstance(value, Tensor) else value
+        except ValueError as error:
+            raise ShapeError(f"{op}: {error} (the tensor written into has shape "
+                             f"{target.shape})") from None
         versions.bump(target)
         return
     if tracer is not None and not tracer.paused:

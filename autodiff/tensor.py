@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import grad_mode, versions
-from .errors import DtypeError, ShapeError
+from .errors import DomainError, DtypeError, ShapeError
 
 Axis = int | Sequence[int] | None
 
@@ -26,10 +26,14 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     if isinstance(data, (np.ndarray, np.generic)):
         array = np.array(data, dtype=dtype)
     else:
-        array = np.array(data, dtype=dtype)
+        try:
+            array = np.array(data, dtype=dtype)
+        except ValueError as error:     # a ragged list
+            raise ShapeError(f"tensor: the data cannot make a tensor ({error}); nested "
+                             f"lists must have the same length at each level") from None
         if dtype is None and array.dtype == np.float64:
             array = array.astype(np.float32)
-    if array.dtype == object:
+    if array.dtype == object or array.dtype.kind in "USV":
         raise DtypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
                          f"data; pass numbers, nested lists of numbers or an ndarray")
     return array
@@ -372,6 +376,11 @@ class Tensor:
             raise DtypeError(f"{op}: the result can't be cast to the dtype {self.dtype} of "
                              f"the tensor changed in place; convert one of them first "
                              f"(e.g. t = t.float())") from None
+        except ValueError:
+            raise ShapeError(f"{op}: the result of shapes {self.shape} and "
+                             f"{np.shape(other._data if isinstance(other, Tensor) else other)} "
+                             f"does not fit the tensor of shape {self.shape} changed in "
+                             f"place; write x = x {op[0]} y instead") from None
         versions.bump(self)
         return self
 
@@ -420,17 +429,18 @@ class Tensor:
 
     def zero_(self) -> Tensor:
         """self ← 0"""
-        return self.fill_(0)
+        inplace.set_item(self, Ellipsis, 0, "zero_")
+        return self
 
     def fill_(self, value: Any) -> Tensor:
         """self ← value (a number or a one-element tensor) everywhere"""
-        inplace.set_item(self, Ellipsis, value)
+        inplace.set_item(self, Ellipsis, value, "fill_")
         return self
 
     def copy_(self, src: Any, non_blocking: bool = False) -> Tensor:
         """self ← src, broadcast to self's shape and converted to self's dtype;
         dL/dsrc = dL/dself summed over the broadcast copies"""
-        inplace.set_item(self, Ellipsis, src)
+        inplace.set_item(self, Ellipsis, src, "copy_")
         return self
 
     def masked_fill_(self, mask: Any, value: Any) -> Tensor:
@@ -439,29 +449,31 @@ class Tensor:
                                self.shape)
         if mask.dtype != np.bool_:
             raise DtypeError(f"masked_fill_: the mask must be a bool tensor, got {mask.dtype}")
-        inplace.set_item(self, mask, value)
+        inplace.set_item(self, mask, value, "masked_fill_")
         return self
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
         """self ← draws from N(mean, std²)"""
-        return self._draw_(lambda rng: rng.normal(mean, std, self.shape), generator)
+        return self._draw_("normal_", lambda rng: rng.normal(mean, std, self.shape), generator)
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
         """self ← draws from U[a, b)"""
-        return self._draw_(lambda rng: rng.uniform(a, b, self.shape), generator)
+        return self._draw_("uniform_", lambda rng: rng.uniform(a, b, self.shape), generator)
 
     def bernoulli_(self, p: float = 0.5, *, generator: Any = None) -> Tensor:
         """self ← 1 with probability p, else 0"""
         p = p._data if isinstance(p, Tensor) else p
-        return self._draw_(lambda rng: rng.random(self.shape) < p, generator)
+        return self._draw_("bernoulli_", lambda rng: rng.random(self.shape) < p, generator)
 
     def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
         """self ← draws from the exponential distribution of rate lambd"""
-        return self._draw_(lambda rng: rng.exponential(1.0 / lambd, self.shape), generator)
+        return self._draw_("exponential_", lambda rng: rng.exponential(1.0 / lambd, self.shape),
+                           generator)
 
-    def _draw_(self, draw: Callable[[np.random.Generator], np.ndarray], generator: Any) -> Tensor:
+    def _draw_(self, op: str, draw: Callable[[np.random.Generator], np.ndarray],
+               generator: Any) -> Tensor:
         rng = generator if generator is not None else random.generator()
-        inplace.set_item(self, Ellipsis, draw(rng).astype(self._data.dtype))
+        inplace.set_item(self, Ellipsis, draw(rng).astype(self._data.dtype), op)
         return self
 
     # ---------------------------------------------------------------- comparisons
@@ -534,6 +546,9 @@ class Tensor:
         return elementwise.LeakyReLU.apply(self, negative_slope=negative_slope)
 
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
+        """Each element limited to [min, max] (one of them may be None, not both)."""
+        if min is None and max is None:
+            raise DomainError("clamp: at least one of 'min' or 'max' must not be None")
         return elementwise.Clip.apply(self, low=min, high=max)
 
     clamp = clip

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DtypeError, ShapeError
+from ..errors import DimError, DtypeError, ShapeError
 from ..function import Function
 from ..tensor import Tensor, _reduction_axis
 from .backmath import absolute, broadcast_to, product_of_others, where
@@ -46,7 +46,7 @@ def normalize_axes(op: str, dim: Any, ndim: int) -> Axes:
 def normalize_dim(op: str, dim: int, ndim: int) -> int:
     """One dim (negative allowed) as an axis in range(ndim)."""
     if not -ndim <= dim < ndim:
-        raise ShapeError(f"{op}: dim {dim} is out of range for a tensor with {ndim} "
+        raise DimError(f"{op}: dim {dim} is out of range for a tensor with {ndim} "
                          f"dimensions (use -{ndim} to {ndim - 1})")
     return int(dim) % ndim
 
@@ -306,6 +306,6 @@ def arg_extreme(op: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
     axes = normalize_axes(op, dim, x.ndim)
     find = np.argmax if op == "argmax" else np.argmin
     if x.numel() == 0:
-        raise ShapeError(f"{op}: the tensor of shape {x.shape} is empty")
+        raise DimError(f"{op}: the tensor of shape {x.shape} is empty")
     return ArgExtreme.apply(x, find=find, axis=None if axes is None else axes[0],
                             keepdims=keepdim)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AutodiffError, ShapeError
+from ..errors import AutodiffError, DimError, ShapeError
 from ..function import Function
 from ..tensor import Tensor
 from .backmath import permute as permute_any
@@ -190,7 +190,7 @@ def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     if not -x.ndim - 1 <= dim <= x.ndim:
-        raise ShapeError(f"unsqueeze: dim {dim} is out of range for a tensor with "
+        raise DimError(f"unsqueeze: dim {dim} is out of range for a tensor with "
                          f"{x.ndim} dimensions (use {-x.ndim - 1} to {x.ndim})")
     dim = dim % (x.ndim + 1)
     return Reshape.apply(x, shape=x.shape[:dim] + (1,) + x.shape[dim:])
@@ -259,6 +259,6 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
         raise ShapeError(f"stack: all tensors must have the same shape, got {shapes}")
     ndim = len(shapes[0]) + 1
     if not -ndim <= dim < ndim:
-        raise ShapeError(f"stack: dim {dim} is out of range for the result's {ndim} "
+        raise DimError(f"stack: dim {dim} is out of range for the result's {ndim} "
                          f"dimensions (use {-ndim} to {ndim - 1})")
     return Stack.apply(*tensors, axis=dim % ndim)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from . import grad_mode
+from . import grad_mode, versions
 from .errors import BackwardError, ShapeError
 from .function import FREED, check_finite
 from .ops.backmath import astype
@@ -55,6 +55,7 @@ def topological_order(roots: Sequence[Tensor], leaves: bool = False) -> list[Ten
     visited: set[Tensor] = set()
     stack: list[tuple[Tensor, bool]] = [(t, False) for t in reversed(roots)
                                         if leaves or t.grad_fn is not None]
+    last_change = versions.last_change
     while stack:
         tensor, inputs_done = stack.pop()
         if inputs_done:
@@ -66,9 +67,11 @@ def topological_order(roots: Sequence[Tensor], leaves: bool = False) -> list[Ten
         stack.append((tensor, True))
         node = tensor.grad_fn
         if node is not None:
+            changed_since = last_change > node.seq      # in place, after the node was made
             for x in reversed(node.inputs):
                 if isinstance(x, Tensor):
-                    x = graph_input(node, x)
+                    if changed_since:
+                        x = graph_input(node, x)
                     if x not in visited and (leaves or x.grad_fn is not None):
                         stack.append((x, False))
     return order
@@ -171,8 +174,19 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
             f"{node.op_name()}: trying to backward through the graph a second time, but "
             f"its saved values were freed by the first backward(); pass "
             f"retain_graph=True to the first backward() (or grad()) to keep them")
-    if node.saved_versions:
-        check_saved(node)
+    changed_since = versions.last_change > node.seq     # anything changed in place since?
+    if saved and changed_since:
+        seen = node.saved_versions
+        i = 0
+        for x in node.inputs:
+            if isinstance(x, Tensor):
+                shared = x._version_counter
+                if shared is not None and shared[0] != seen[i]:
+                    check_saved(node, saved)
+                i += 1
+        shared = node.output_counter
+        if shared is not None and shared[0] != seen[-1]:
+            check_saved(node, saved)
     if create_graph and saved:
         node.saved_tensors = _saved_as_tensors(node, output)
     try:
@@ -185,7 +199,8 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
     for x, g in zip(node.inputs, input_grads):
         if g is None or not isinstance(x, Tensor):
             continue
-        x = graph_input(node, x)
+        if changed_since:
+            x = graph_input(node, x)
         if not x._requires_grad:
             continue
         if not create_graph and type(g) is not np.ndarray:

@@ -47,7 +47,6 @@ tensor([12.])
 """
 from __future__ import annotations
 
-import itertools
 import os
 import sys
 from typing import Any
@@ -66,28 +65,45 @@ _LIBRARY_DIRS = tuple(os.path.join(os.path.dirname(os.path.dirname(os.path.abspa
 
 _is_library_file: dict[str, bool] = {}
 
-_sequence = itertools.count(1)     # numbers the recorded nodes in the order they are made
+
+def is_library_file(filename: str) -> bool:
+    """True for the files of autodiff, nn and optim."""
+    library = _is_library_file.get(filename)
+    if library is None:
+        library = _is_library_file[filename] = filename.startswith(_LIBRARY_DIRS)
+    return library
 
 
 def user_frame() -> Any:
     """The innermost calling frame outside autodiff, nn and optim (the user's code)."""
     frame = sys._getframe(2)
     while frame is not None:
-        filename = frame.f_code.co_filename
-        library = _is_library_file.get(filename)
-        if library is None:
-            library = _is_library_file[filename] = filename.startswith(_LIBRARY_DIRS)
-        if not library:
+        if not is_library_file(frame.f_code.co_filename):
             return frame
         frame = frame.f_back
     return None
+
+
+def enter_library_call(library_code: bool) -> Any:
+    """On entering a layer (nn.Module.__call__): when its forward is the library's own
+    code, the ops it runs share one user line (found here, once, for the outermost
+    such call), sparing each op its walk up the stack; a forward the user wrote gets
+    each op's own line. Returns the site to put back in `state.site` on exit."""
+    state = grad_mode.state
+    outer = state.site
+    if not library_code:
+        state.site = None
+    elif outer is None:
+        frame = user_frame()
+        state.site = (None, None) if frame is None else (frame.f_code, frame.f_lineno)
+    return outer
 
 
 class Function:
     """Base class of every op; see the module docstring."""
 
     __slots__ = ("inputs", "saved_tensors", "options", "scope", "site_code", "site_line",
-                 "_needs_input_grad", "seq", "replaced", "saved_versions")
+                 "_needs_input_grad", "seq", "replaced", "saved_versions", "output_counter")
 
     differentiable = True    # False: the output never requires grad (masks, indices)
     view = False             # True: the output may share the first input's numbers
@@ -102,17 +118,27 @@ class Function:
     def apply(cls, *inputs: Any, **options: Any) -> Tensor:
         """Run the op on tensors (or numbers and arrays) and record it in the graph."""
         arrays = []
+        seen = []           # the tensor inputs' versions, for backward's check
+        needs = []          # which inputs require grad (ctx.needs_input_grad)
         record = numpy_scalars = False
         for x in inputs:
             if isinstance(x, Tensor):
-                view = x._view
-                if view is not None and view.seen != x._version_counter[0]:
-                    versions.refresh_view(x)
+                counter = x._version_counter
+                if counter is None:
+                    seen.append(0)
+                else:
+                    if x._view is not None and x._view.seen != counter[0]:
+                        versions.refresh_view(x)
+                    seen.append(counter[0])
                 arrays.append(x._data)
                 if x._requires_grad:
                     record = True
+                    needs.append(True)
+                else:
+                    needs.append(False)
             else:
                 arrays.append(x)
+                needs.append(False)
                 if isinstance(x, np.generic):
                     numpy_scalars = True
         if numpy_scalars:
@@ -122,6 +148,7 @@ class Function:
         ctx = cls.__new__(cls)
         ctx.saved_tensors = ()
         ctx.inputs = inputs
+        ctx._needs_input_grad = tuple(needs)
         try:
             out = cls.forward(ctx, *arrays, **options)
         except (ValueError, IndexError) as error:
@@ -135,23 +162,33 @@ class Function:
         record = record and state.grad_enabled and cls.differentiable
         anomaly = state.detect_anomaly
         if record or anomaly:
-            frame = user_frame()
             # the code object and line number, not the frame: nothing new to garbage-collect
-            ctx.site_code = frame and frame.f_code
-            ctx.site_line = frame and frame.f_lineno
+            site = state.site
+            if site is None:
+                frame = user_frame()
+                ctx.site_code = frame and frame.f_code
+                ctx.site_line = frame and frame.f_lineno
+            else:
+                ctx.site_code, ctx.site_line = site
             if anomaly:
                 check_finite(out, cls, "forward", ctx.site)
         if record:
             ctx.options = options
             ctx.scope = state.scope
-            ctx.seq = next(_sequence)
+            ctx.seq = next(versions.sequence)
             result = Tensor._make(out, ctx)
-            ctx.saved_versions = versions.saved_versions(ctx, result) \
-                if ctx.saved_tensors else ()
         else:
             result = Tensor._make(out)
         if cls.view and isinstance(inputs[0], Tensor) and np.may_share_memory(out, arrays[0]):
             versions.mark_view(result, inputs[0], cls, options)
+        if record and ctx.saved_tensors:
+            ctx.saved_versions = seen
+            ctx.output_counter = None
+            for value in ctx.saved_tensors:
+                if value is out:
+                    ctx.output_counter = versions.counter(result)
+                    seen.append(ctx.output_counter[0])
+                    break
         if state.tracer is not None and not state.tracer.paused:
             state.tracer.op(cls, ctx, arrays, options, result)
         return result
@@ -165,14 +202,8 @@ class Function:
 
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
-        """For each input: does it require grad? (backward may skip the others) Worked
-        out on first use and kept: a node's inputs do not change."""
-        try:
-            return self._needs_input_grad
-        except AttributeError:
-            needs = self._needs_input_grad = tuple(
-                [isinstance(x, Tensor) and x._requires_grad for x in self.inputs])
-            return needs
+        """For each input: does it require grad? (backward may skip the others)"""
+        return self._needs_input_grad
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep inputs or the output (or None, or an input that is a number) for backward;

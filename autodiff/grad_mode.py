@@ -23,6 +23,7 @@ class _RecordingState(threading.local):
     detect_anomaly = False
     scope: tuple[str, ...] | None = None
     tracer: Any = None              # the autodiff.tracing.Tracer watching, if any
+    site: Any = None                # (code, line) of the user's call an nn layer is running
 
 
 state = _RecordingState()

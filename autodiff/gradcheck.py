@@ -215,6 +215,7 @@ def _check_node(node: Any, eps: float, atol: float, rtol: float) -> str | None:
         ctx = op.__new__(op)
         ctx.saved_tensors = ()
         ctx.inputs, ctx.options = node.inputs, node.options
+        ctx._needs_input_grad = node.needs_input_grad
         return ctx, np.asarray(op.forward(ctx, *values, **node.options), dtype=np.float64)
 
     with grad_mode.no_grad():

@@ -436,6 +436,7 @@ class Tracer:
             dynamic = dynamic or changes
         replay_ctx = op.__new__(op)
         replay_ctx.inputs = tuple(_stand_in(x) for x in ctx.inputs)
+        replay_ctx._needs_input_grad = ctx._needs_input_grad
         replay_ctx.options = recorded
         replay_ctx.saved_tensors = ()
         out = self._new_slot(result._data)

@@ -22,12 +22,17 @@ sequence number and the node that replaced a history keeps the tensor as it was
 """
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
 
 from . import grad_mode
 from .errors import InPlaceError
+
+sequence = itertools.count(1)   # numbers recorded nodes and in-place changes in order
+last_change = 0                 # the number of the latest in-place change: backward skips
+#                                 its check of a node made after it (nothing changed since)
 
 
 def counter(tensor: Any) -> list[Any]:
@@ -47,10 +52,26 @@ def version(tensor: Any) -> int:
 def bump(tensor: Any) -> None:
     """Note an in-place change of `tensor` (and so of every view sharing its numbers);
     under detect_anomaly, also the user's line that made it."""
+    global last_change
     shared = counter(tensor)
     shared[0] += 1
+    last_change = next(sequence)
     if grad_mode.state.detect_anomaly:
         shared[1] = _user_site()
+
+
+def bump_all(tensors: Any) -> None:
+    """`bump` each of `tensors` (an optimizer's step over its parameters)."""
+    global last_change
+    site = _user_site() if grad_mode.state.detect_anomaly else None
+    last_change = next(sequence)
+    for tensor in tensors:
+        shared = tensor._version_counter
+        if shared is None:
+            shared = tensor._version_counter = [0, None]
+        shared[0] += 1
+        if site is not None:
+            shared[1] = site
 
 
 def _user_site() -> tuple[str, int] | None:
@@ -134,30 +155,26 @@ def graph_input(node: Any, x: Any) -> Any:
     return x
 
 
-def saved_versions(ctx: Any, result: Any) -> tuple[tuple[list[Any], int, int, int], ...]:
-    """For each array `ctx` saved that is an input's or the output's: (its counter, its
-    version now, which input it is (-1: the output), its place among the saved values),
-    for backward's check."""
-    checks = []
-    for position, value in enumerate(ctx.saved_tensors):
-        if type(value) is not np.ndarray:
+def check_saved(node: Any, saved: tuple[Any, ...]) -> None:
+    """Refuse to run `node`'s backward when a value it saved was changed in place since:
+    `node.saved_versions` holds the version of each tensor input (and, when the output
+    was saved, of the output, whose counter is `node.output_counter`) at the op."""
+    seen = node.saved_versions
+    i = 0
+    for which, x in enumerate(node.inputs):
+        if not hasattr(x, "_version_counter"):
             continue
-        if value is result._data:
-            checks.append((counter(result), 0, -1, position))
-            continue
-        for i, x in enumerate(ctx.inputs):
-            if getattr(x, "_data", None) is value:
-                shared = counter(x)
-                checks.append((shared, shared[0], i, position))
-                break
-    return tuple(checks)
-
-
-def check_saved(node: Any) -> None:
-    """Refuse to run `node`'s backward when a value it saved was changed in place since."""
-    for shared, saved_at, which, position in node.saved_versions:
-        if shared[0] != saved_at:
-            raise _modified_error(node, shared, saved_at, which, node.saved_tensors[position])
+        shared = x._version_counter
+        if shared is not None and shared[0] != seen[i]:
+            for value in saved:
+                if value is x._data:
+                    raise _modified_error(node, shared, seen[i], which, value)
+        i += 1
+    shared = node.output_counter
+    if shared is not None and shared[0] != seen[-1]:
+        value = next(v for v in saved if type(v) is np.ndarray and not any(
+            v is getattr(x, "_data", None) for x in node.inputs))
+        raise _modified_error(node, shared, seen[-1], -1, value)
 
 
 def _modified_error(node: Any, shared: list[Any], saved_at: int, which: int,

@@ -27,6 +27,7 @@ import numpy as np
 import autodiff as ad
 from autodiff import grad_mode, viz
 from autodiff.errors import AutodiffError
+from autodiff.function import enter_library_call, is_library_file
 from autodiff.tensor import Tensor
 from autodiff.tracing import replayed
 
@@ -137,6 +138,12 @@ class Module:
     """
 
     training: bool
+    _library_forward = True     # forward is nn's own code (set for each subclass)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        code = getattr(cls.forward, "__code__", None)
+        cls._library_forward = code is not None and is_library_file(code.co_filename)
 
     def __init__(self) -> None:
         setattr_ = object.__setattr__
@@ -165,10 +172,12 @@ class Module:
         if grad_mode.state.tracer is not None:
             grad_mode.state.tracer.module(self)        # ad.compile: guard the train/eval mode
         outer = viz.enter_scope(name)      # `with viz.scope(name)`, without the object
+        outer_site = enter_library_call(type(self)._library_forward)
         try:
             output = self.forward(*args, **kwargs)
         finally:
             grad_mode.state.scope = outer
+            grad_mode.state.site = outer_site
         if self._forward_hooks:
             for hook in tuple(self._forward_hooks.values()):
                 result = hook(self, args, output)

@@ -242,8 +242,7 @@ class Optimizer(ABC):
                 flat.gather_grads()
                 self._update(flat.data, flat.grad, flat.state, group)
                 flat.scatter_state(self.state)
-                for p in group["params"]:
-                    versions.bump(p)
+                versions.bump_all(group["params"])
             else:
                 for p in group["params"]:
                     if p.grad is not None:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import grad_mode, versions
-from .errors import BackwardError, ShapeError
+from .errors import BackwardError, InPlaceError, ShapeError
 from .function import FREED, check_finite
 from .ops.backmath import astype
 from .tensor import Tensor
@@ -122,11 +122,25 @@ def _saved_as_tensors(node: Any, output: Tensor) -> tuple[Tensor, ...]:
                 resolved.append(x)
                 break
         else:
-            raise BackwardError(
+            resolved.append(_written_output(node, value, output))
+    return tuple(resolved)
+
+
+def _written_output(node: Any, value: Any, output: Tensor) -> Tensor:
+    """The output an in-place op saved (a private array, written into the changed tensor
+    `output`): `output` itself, while it still holds that value."""
+    array = getattr(node, "written_into", None)
+    if value is not array:
+        raise BackwardError(
                 f"{node.op_name()}: backward(create_graph=True) needs the saved values as "
                 f"tensors, but one saved array is neither an input nor the output; save "
                 f"constants as ctx attributes instead of with save_for_backward")
-    return tuple(resolved)
+    if not np.array_equal(output._data, array, equal_nan=True):
+        raise InPlaceError(
+            f"{node.op_name()}: backward(create_graph=True) through this in-place op needs "
+            f"the value it wrote, but the tensor was changed in place since, outside the "
+            f"graph; change a clone instead")
+    return output
 
 
 def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,

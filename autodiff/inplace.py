@@ -142,6 +142,7 @@ def update(target: Tensor, op: str, compute: Callable[[Tensor], Tensor],
         versions.bump(target)
         if new.grad_fn is not None:
             versions.rebase(target, new.grad_fn, old)
+            new.grad_fn.written_into = new._data    # the output it saved, for create_graph
     return target
 
 

@@ -157,8 +157,13 @@ def set_item(target: Tensor, index: Any, value: Any, op: str = "setitem") -> Non
     if not graph:
         if tracer is not None and not tracer.paused:
             tracer.set_item(target, index, value)
+        from .ops.shape import index_stages, normalize_index
+        *views, last = index_stages(normalize_index(index))
+        region = target._data
+        for stage in views:
+            region = region[stage]
         try:
-            target._data[index] = value._data if isinstance(value, Tensor) else value
+            region[last] = value._data if isinstance(value, Tensor) else value
         except ValueError as error:
             raise ShapeError(f"{op}: {error} (the tensor written into has shape "
                              f"{target.shape})") from None
@@ -166,8 +171,9 @@ def set_item(target: Tensor, index: Any, value: Any, op: str = "setitem") -> Non
         return
     if tracer is not None and not tracer.paused:
         tracer.unsupported("writes a value that requires grad into a tensor (t[i] = x)")
-    from .ops.shape import GetItem, normalize_index
-    _copy_slices(target, value, ((GetItem, {"index": normalize_index(index)}),))
+    from .ops.shape import GetItem, index_stages, normalize_index
+    _copy_slices(target, value, tuple((GetItem, {"index": stage})
+                                      for stage in index_stages(normalize_index(index))))
 
 
 def _copy_slices(target: Tensor, value: Any, steps: Steps,

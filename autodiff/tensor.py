@@ -485,8 +485,16 @@ class Tensor:
             return discrete.Binary.apply(*promote(self, other), ufunc=ufunc)
         return discrete.Binary.apply(self, other, ufunc=ufunc)
 
-    def _logical(self, other: Any, ufunc: np.ufunc) -> Tensor:
-        return discrete.Binary.apply(self, other, ufunc=ufunc)
+    def _bitwise(self, other: Any, ufunc: np.ufunc, op: str, reflected: bool = False
+                 ) -> Tensor:
+        """& | ^ as torch's: bitwise on integers, logical on bools (the same bits), in the
+        promoted dtype; floating-point operands are refused."""
+        dtype = result_type(self, other)
+        if dtype.kind not in "biu":
+            raise DtypeError(f"{op}: bitwise operators need integer or bool tensors, got "
+                             f"{dtype}; compare first (e.g. (x > 0) {op} (y > 0))")
+        a, b = promote(other, self) if reflected else promote(self, other)
+        return discrete.Binary.apply(a, b, ufunc=ufunc)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.equal)
@@ -510,14 +518,29 @@ class Tensor:
         return self._compare(other, np.equal)
 
     def __invert__(self) -> Tensor:
+        if self.dtype.kind not in "biu":
+            raise DtypeError(f"~: bitwise not needs an integer or bool tensor, got "
+                             f"{self.dtype}")
         return discrete.Unary.apply(
             self, ufunc=np.logical_not if self.dtype == np.bool_ else np.invert)
 
     def __and__(self, other: Any) -> Tensor:
-        return self._logical(other, np.logical_and)
+        return self._bitwise(other, np.bitwise_and, "&")
+
+    def __rand__(self, other: Any) -> Tensor:
+        return self._bitwise(other, np.bitwise_and, "&", reflected=True)
 
     def __or__(self, other: Any) -> Tensor:
-        return self._logical(other, np.logical_or)
+        return self._bitwise(other, np.bitwise_or, "|")
+
+    def __ror__(self, other: Any) -> Tensor:
+        return self._bitwise(other, np.bitwise_or, "|", reflected=True)
+
+    def __xor__(self, other: Any) -> Tensor:
+        return self._bitwise(other, np.bitwise_xor, "^")
+
+    def __rxor__(self, other: Any) -> Tensor:
+        return self._bitwise(other, np.bitwise_xor, "^", reflected=True)
 
     # ---------------------------------------------------------------- elementwise
 
@@ -738,7 +761,7 @@ from .ops import discrete, elementwise, reduce  # noqa: E402
 from .ops import matmul as matmul_ops  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402
 from .ops import softmax as softmax_ops  # noqa: E402
-from .promotion import promote  # noqa: E402
+from .promotion import promote, result_type  # noqa: E402
 
 ufunc_ops: dict[np.ufunc, Callable[[Any, Any], Any]] = {
     np.add: lambda a, b: a + b, np.subtract: lambda a, b: a - b,

@@ -229,8 +229,35 @@ def normalize_index(index: Any) -> Any:
     return _index_part(index)
 
 
+def index_stages(index: Any) -> list[Any]:
+    """A normalized index as the numpy indexes that give torch's result, applied in turn.
+
+    numpy counts an integer beside an index array as one more index array, and when a
+    slice separates them it moves the indexed dims to the front: on a (2, 3, 4) tensor
+    `x[1, :, idx]` is (len(idx), 3) in numpy. torch applies integers first, as basic
+    indexing, giving (3, len(idx)): `x[1][:, idx]`. So such an index becomes two stages,
+    the integers (a view), then the index arrays on what is left."""
+    if type(index) is not tuple or not any(isinstance(p, np.ndarray) for p in index) \
+            or not any(isinstance(p, (int, np.integer)) and not isinstance(p, bool)
+                       for p in index):
+        return [index]
+    basic, advanced = [], []
+    for part in index:
+        if isinstance(part, np.ndarray):
+            basic.extend([slice(None)] * (part.ndim if part.dtype == np.bool_ else 1))
+            advanced.append(part)
+        elif isinstance(part, (int, np.integer)) and not isinstance(part, bool):
+            basic.append(part)
+        else:
+            basic.append(part)
+            advanced.append(part if part is Ellipsis else slice(None))
+    return [tuple(basic), tuple(advanced)]
+
+
 def getitem(x: Tensor, index: Any) -> Tensor:
-    return GetItem.apply(x, index=normalize_index(index))
+    for stage in index_stages(normalize_index(index)):
+        x = GetItem.apply(x, index=stage)
+    return x
 
 
 def _joined_dtype_check(op: str, tensors: Sequence[Any]) -> None:

@@ -7,10 +7,10 @@
 """
 import warnings as _warnings  # noqa: I001 (Tensor is imported first: the op modules need the class)
 
-import numpy as _np
 
 from .tensor import Tensor as Tensor
 from . import viz as viz
+from . import method_aliases as _method_aliases
 from .backward import grad
 from .compile import compile
 from .creation import (arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
@@ -25,7 +25,11 @@ from .functional import (abs, add, amax, amin, argmax, argmin, as_tensor, avg_po
                          matmul, max, max_pool2d, maximum, mean, min, minimum, mul, neg, norm,
                          permute, pow, prod, relu, reshape, sigmoid, softmax, sqrt, squeeze,
                          stack, std, sub, sum, tanh, transpose, unfold, unsqueeze, var, where)
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .device import DeviceError, backends, cuda, device
+from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half,
+                     int, int8, int16, int32, int64, long, set_default_dtype, short, uint8)
+from .method_aliases import allclose, bmm, dot, equal, isclose, mm
 from .gradcheck import detect_anomaly, gradcheck, gradcheck_graph, gradgradcheck
 from .promotion import promote_types, result_type
 from .random import manual_seed
@@ -37,12 +41,5 @@ from ._optional import MissingDependencyError
 # code still warns. Costs nothing per op: filters are only consulted when numpy warns.
 _warnings.filterwarnings("ignore", r"(divide by zero|invalid value|overflow|underflow) "
                          r"encountered", RuntimeWarning, r"autodiff(\.|$)", append=True)
-
-float16 = _np.float16
-float32 = _np.float32
-float64 = _np.float64
-int32 = _np.int32
-int64 = _np.int64
-bool = _np.bool_
 
 __version__ = "0.1.0"

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import grad_mode, random
+from .dtypes import floating
 from .errors import DtypeError, ShapeError
 from .tensor import Tensor, as_array, check_can_require_grad
 from .tracing import drawn
@@ -68,13 +69,13 @@ def _leaf(array: np.ndarray, requires_grad: bool) -> Tensor:
 
 
 @_filled
-def zeros(*size: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-    return _leaf(np.zeros(_size(size), dtype=dtype), requires_grad)
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _leaf(np.zeros(_size(size), dtype=floating(dtype)), requires_grad)
 
 
 @_filled
-def ones(*size: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-    return _leaf(np.ones(_size(size), dtype=dtype), requires_grad)
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _leaf(np.ones(_size(size), dtype=floating(dtype)), requires_grad)
 
 
 @_filled
@@ -85,21 +86,23 @@ def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = Fa
 
 
 @_filled
-def eye(n: int, m: int | None = None, dtype: Any = np.float32,
+def eye(n: int, m: int | None = None, dtype: Any = None,
         requires_grad: bool = False) -> Tensor:
-    return _leaf(np.eye(n, m, dtype=dtype), requires_grad)
+    return _leaf(np.eye(n, m, dtype=floating(dtype)), requires_grad)
 
 
 @drawn
-def randn(*size: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Samples of N(0, 1) from the shared generator (see `manual_seed`)."""
-    return _leaf(random.generator().standard_normal(_size(size)).astype(dtype), requires_grad)
+    return _leaf(random.generator().standard_normal(_size(size)).astype(floating(dtype)),
+                 requires_grad)
 
 
 @drawn
-def rand(*size: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Samples of U[0, 1) from the shared generator (see `manual_seed`)."""
-    return _leaf(random.generator().random(_size(size)).astype(dtype), requires_grad)
+    return _leaf(random.generator().random(_size(size)).astype(floating(dtype)),
+                 requires_grad)
 
 
 @drawn
@@ -116,15 +119,15 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
         start, end = 0, start
     if dtype is None:
         all_ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
-        dtype = np.int64 if all_ints else np.float32
+        dtype = np.int64 if all_ints else floating(None)
     return _leaf(np.arange(start, end, step).astype(dtype), requires_grad)
 
 
 @_filled
-def linspace(start: float, end: float, steps: int, dtype: Any = np.float32,
+def linspace(start: float, end: float, steps: int, dtype: Any = None,
              requires_grad: bool = False) -> Tensor:
     """`steps` evenly spaced numbers from start to end, both included."""
-    return _leaf(np.linspace(start, end, steps).astype(dtype), requires_grad)
+    return _leaf(np.linspace(start, end, steps).astype(floating(dtype)), requires_grad)
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:

@@ -121,6 +121,14 @@ class enable_grad(_GradModeSwitch):
     enabled = True
 
 
+class inference_mode(_GradModeSwitch):
+    """torch.inference_mode: here the same as `no_grad()` (mode=True) or `enable_grad()`
+    (mode=False), as a context manager and a decorator (`@ad.inference_mode()`)."""
+
+    def __init__(self, mode: bool = True) -> None:
+        self.enabled = not mode
+
+
 class set_grad_enabled(_GradModeSwitch):
     """Record operations if `mode` is True, for this thread, from the call on; as in
     PyTorch the call itself switches the mode, so it works as a plain function, as a

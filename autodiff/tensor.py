@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import grad_mode, versions
+from .dtypes import get_default_dtype
 from .errors import DomainError, DtypeError, ShapeError
 
 Axis = int | Sequence[int] | None
@@ -32,7 +33,7 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
             raise ShapeError(f"tensor: the data cannot make a tensor ({error}); nested "
                              f"lists must have the same length at each level") from None
         if dtype is None and array.dtype == np.float64:
-            array = array.astype(np.float32)
+            array = array.astype(get_default_dtype())
     if array.dtype == object or array.dtype.kind in "USV":
         raise DtypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
                          f"data; pass numbers, nested lists of numbers or an ndarray")
@@ -582,31 +583,28 @@ class Tensor:
     def minimum(self, other: Any) -> Tensor:
         return elementwise.Minimum.apply(*promote(self, other))
 
-    def to(self, dtype: Any) -> Tensor:
-        """This tensor converted to `dtype`: differentiable between float dtypes; a
-        conversion to an integer or bool dtype ends the graph."""
-        dtype = np.dtype(dtype)
-        if dtype == self.dtype:
-            return self
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """This tensor converted to a dtype and/or moved to a device, as torch's
+        `to(dtype)`, `to(device, dtype)`, `to(other)`, `to(device=..., dtype=...)`: the
+        device is always the CPU; between float dtypes the conversion is differentiable,
+        to an integer or bool dtype it ends the graph."""
+        dtype = conversions.target_dtype(self, args, kwargs)
+        if dtype is None or dtype == self.dtype:
+            return self.clone() if kwargs.get("copy") else self
         if not np.issubdtype(dtype, np.floating):
             return discrete.IntegerCast.apply(self, dtype=dtype)
         return elementwise.Cast.apply(self, dtype=dtype)
 
-    def float(self) -> Tensor:
-        return self.to(np.float32)
-
-    def double(self) -> Tensor:
-        return self.to(np.float64)
-
-    def long(self) -> Tensor:
-        return self.to(np.int64)
-
     # ---------------------------------------------------------------- reductions
 
-    def sum(self, dim: Axis = None, keepdim: bool = False, *, axis: Axis = None,
-            keepdims: bool | None = None) -> Tensor:
+    def sum(self, dim: Axis = None, keepdim: bool = False, *, dtype: Any = None,
+            axis: Axis = None, keepdims: bool | None = None) -> Tensor:
+        """Σ over `dim` (every dim when None), in `dtype` when given (converted first);
+        bools and integers sum as int64, as torch."""
         dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
-        return reduce.Sum.apply(self, axis=reduce.normalize_axes("sum", dim, self.ndim),
+        x = self.to(dtype) if dtype is not None else \
+            self.to(np.int64) if self._data.dtype.kind in "biu" else self
+        return reduce.Sum.apply(x, axis=reduce.normalize_axes("sum", dim, x.ndim),
                                 keepdims=keepdim)
 
     def mean(self, dim: Axis = None, keepdim: bool = False, *, axis: Axis = None,
@@ -756,7 +754,7 @@ class Tensor:
 
 # Imported last: these modules need the Tensor class defined above.
 from . import backward as backward_pass  # noqa: E402
-from . import inplace, random  # noqa: E402
+from . import conversions, inplace, random  # noqa: E402
 from .ops import discrete, elementwise, reduce  # noqa: E402
 from .ops import matmul as matmul_ops  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402

@@ -26,6 +26,8 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import grad_mode, viz
+from autodiff.conversions import target_dtype
+from autodiff.device import DeviceError
 from autodiff.errors import AutodiffError
 from autodiff.function import enter_library_call, is_library_file
 from autodiff.tensor import Tensor
@@ -377,10 +379,13 @@ class Module:
             elif param.grad is not None:
                 param.grad = ad.zeros_like(param)
 
-    def to(self, dtype: Any) -> Module:
-        """Convert every floating-point parameter, gradient and buffer to `dtype` in place
-        (e.g. `model.to(ad.float64)`); returns self."""
-        dtype = np.dtype(dtype)
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Convert every floating-point parameter, gradient and buffer to a dtype in place
+        (`model.to(ad.float64)`), or move them to a device (`model.to(device)`: the CPU,
+        where they are); returns self, as torch's."""
+        dtype = target_dtype(Tensor._make(np.zeros(0)), args, kwargs)
+        if dtype is None:
+            return self
         for tensor in (*self.parameters(), *self.buffers()):
             if np.issubdtype(tensor.dtype, np.floating):
                 tensor.data = tensor.numpy().astype(dtype)
@@ -393,6 +398,18 @@ class Module:
 
     def double(self) -> Module:
         return self.to(np.float64)
+
+    def half(self) -> Module:
+        return self.to(np.float16)
+
+    def cpu(self) -> Module:
+        """self: the parameters are on the CPU already."""
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        """Refused: there is no GPU here."""
+        raise DeviceError("cuda: autodiff computes with numpy on the CPU only; keep the "
+                          "model where it is (model.to(device) with device = 'cpu' works)")
 
     # ---------------------------------------------------------------- state
 

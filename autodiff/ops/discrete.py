@@ -31,6 +31,17 @@ class Unary(Function):
         return ufunc(x)
 
 
+class Reduction(Function):
+    """y = reduction(x, axis) for a logical reduction (all, any): a bool mask."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, reduction: Any, axis: Any,
+                keepdims: bool) -> np.ndarray:
+        return reduction(x, axis=axis, keepdims=keepdims)
+
+
 class IntegerCast(Function):
     """y = x converted to an integer or bool dtype (truncation toward zero, as torch)."""
 

@@ -88,6 +88,8 @@ CASES: dict[str, tuple[Callable[..., ad.Tensor], list[Input]]] = {
     "Binary": (lambda a, b: (a > b) | (a <= 0), [(3, 4), (3, 4)]),
     "Unary": (lambda a: ~(a > 0), [(3, 4)]),
     "IntegerCast": (lambda a: (a * 3).to(ad.int64), [(3, 4)]),
+    "Reduction": (lambda a: (a > 0).all(dim=1) | (a > 1).any(), [(3, 4)]),
+    "Contiguous": (lambda a: a.T.contiguous() * 2, [(3, 4)]),
 }
 
 # op -> why it is not replayed, and a function that reaches it (it must warn)

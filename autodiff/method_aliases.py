@@ -1,0 +1,147 @@
+"""The other names torch gives the operators and a few methods (`x.add(y, alpha=2)`,
+`x.mm(y)`, `x.t()`, `x.view_as(y)`), comparisons of whole tensors (`equal`, `allclose`,
+`isclose`) and the logical reductions `all`/`any`: each a line over existing ops, attached
+to Tensor (and exported as `ad.` functions) in the block at the bottom."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import ShapeError
+from .ops import discrete, reduce
+from .tensor import Axis, Tensor
+
+
+def add(self: Tensor, other: Any, *, alpha: float = 1) -> Tensor:
+    """self + alpha · other"""
+    return self + (other if alpha == 1 else other * alpha)
+
+
+def sub(self: Tensor, other: Any, *, alpha: float = 1) -> Tensor:
+    """self − alpha · other"""
+    return self - (other if alpha == 1 else other * alpha)
+
+
+def mul(self: Tensor, other: Any) -> Tensor:
+    return self * other
+
+
+def div(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """self / other; rounding_mode 'trunc' rounds the quotient toward zero, 'floor' down
+    (those results have no gradient, as torch's)."""
+    if rounding_mode is None:
+        return self / other
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                         f"{rounding_mode!r}")
+    quotient = self.detach() / (other.detach() if isinstance(other, Tensor) else other)
+    rounded = discrete.Unary.apply(quotient, ufunc=np.trunc if rounding_mode == "trunc"
+                                   else np.floor)
+    integers = self.dtype.kind in "iu" and (not isinstance(other, Tensor)
+                                            or other.dtype.kind in "iu") \
+        and not isinstance(other, float)
+    return rounded.to(self.dtype if integers else rounded.dtype)
+
+
+def pow(self: Tensor, exponent: Any) -> Tensor:
+    return self ** exponent
+
+
+def neg(self: Tensor) -> Tensor:
+    return -self
+
+
+def matmul(self: Tensor, other: Any) -> Tensor:
+    return self @ other
+
+
+def mm(self: Tensor, other: Tensor) -> Tensor:
+    """The product of two matrices (2-D only, as torch's mm)."""
+    if self.ndim != 2 or np.ndim(other._data if isinstance(other, Tensor) else other) != 2:
+        raise ShapeError(f"mm: needs two matrices, got shapes {self.shape} and "
+                         f"{getattr(other, 'shape', np.shape(other))}; use matmul (@) for "
+                         f"batches or vectors")
+    return self @ other
+
+
+def bmm(self: Tensor, other: Tensor) -> Tensor:
+    """Batched matrix product of (b, n, m) and (b, m, p) tensors."""
+    if self.ndim != 3 or other.ndim != 3 or self.shape[0] != other.shape[0]:
+        raise ShapeError(f"bmm: needs two 3-D tensors with the same batch size, got shapes "
+                         f"{self.shape} and {other.shape}")
+    return self @ other
+
+
+def dot(self: Tensor, other: Tensor) -> Tensor:
+    """Σ self·other of two 1-D tensors of one length."""
+    if self.ndim != 1 or other.ndim != 1 or self.shape != other.shape:
+        raise ShapeError(f"dot: needs two 1-D tensors of one length, got shapes "
+                         f"{self.shape} and {other.shape}")
+    return (self * other).sum()
+
+
+def t(self: Tensor) -> Tensor:
+    """A matrix transposed (a 0-D or 1-D tensor as it is), as torch's t()."""
+    if self.ndim > 2:
+        raise ShapeError(f"t: expects a tensor with at most 2 dimensions, got shape "
+                         f"{self.shape}; use transpose(dim0, dim1) or mT")
+    return self if self.ndim < 2 else self.transpose(0, 1)
+
+
+def view_as(self: Tensor, other: Tensor) -> Tensor:
+    return self.view(other.shape)
+
+
+def reshape_as(self: Tensor, other: Tensor) -> Tensor:
+    return self.reshape(other.shape)
+
+
+def expand_as(self: Tensor, other: Tensor) -> Tensor:
+    return self.expand(*other.shape)
+
+
+def all(self: Tensor, dim: Axis = None, keepdim: bool = False) -> Tensor:
+    """True where every element (along `dim`) is nonzero: a bool tensor."""
+    return discrete.Reduction.apply(self, reduction=np.all,
+                                    axis=reduce.normalize_axes("all", dim, self.ndim),
+                                    keepdims=keepdim)
+
+
+def any(self: Tensor, dim: Axis = None, keepdim: bool = False) -> Tensor:
+    """True where some element (along `dim`) is nonzero: a bool tensor."""
+    return discrete.Reduction.apply(self, reduction=np.any,
+                                    axis=reduce.normalize_axes("any", dim, self.ndim),
+                                    keepdims=keepdim)
+
+
+def isclose(self: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    """|self − other| <= atol + rtol·|other|, elementwise (torch's defaults)."""
+    b = other._data if isinstance(other, Tensor) else other
+    return Tensor._make(np.isclose(self._data, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(self: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    """True when isclose holds everywhere."""
+    return bool(isclose(self, other, rtol, atol, equal_nan)._data.all())
+
+
+def equal(self: Tensor, other: Tensor) -> bool:
+    """True when both have the same shape and the same elements."""
+    return self.shape == other.shape and bool(np.array_equal(self._data, other._data))
+
+
+# ---------------------------------------------------------------- attached to Tensor
+TENSOR_METHODS = {
+    "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
+    "divide": div, "true_divide": div, "pow": pow, "neg": neg, "negative": neg,
+    "matmul": matmul, "mm": mm, "bmm": bmm, "dot": dot, "t": t, "view_as": view_as,
+    "reshape_as": reshape_as, "expand_as": expand_as, "all": all, "any": any,
+    "isclose": isclose, "allclose": allclose, "equal": equal,
+    "nelement": Tensor.numel,
+}
+for _name, _method in TENSOR_METHODS.items():
+    setattr(Tensor, _name, _method)
+Tensor.mH = Tensor.mT         # the conjugate transpose of real matrices

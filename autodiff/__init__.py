@@ -13,8 +13,9 @@ from . import viz as viz
 from . import method_aliases as _method_aliases
 from .backward import grad
 from .compile import compile
-from .creation import (arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
-                       rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)
+from .creation import (arange, bernoulli, empty, empty_like, eye, from_numpy, full, full_like,
+                       linspace, multinomial, normal, ones, ones_like, rand, rand_like, randint,
+                       randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .errors import (AnomalyError, AutodiffError, BackwardError, CompileError, CompileWarning,
                      DimError, DomainError, DtypeError, GradcheckError, InPlaceError,
                      ShapeError)
@@ -32,7 +33,7 @@ from .dtypes import (bool, double, float, float16, float32, float64, get_default
 from .method_aliases import allclose, bmm, dot, equal, isclose, mm
 from .gradcheck import detect_anomaly, gradcheck, gradcheck_graph, gradgradcheck
 from .promotion import promote_types, result_type
-from .random import manual_seed
+from .random import Generator, default_generator, initial_seed, manual_seed, seed
 from ._optional import MissingDependencyError
 
 # inf and NaN results are silent, as in PyTorch (ad.detect_anomaly() names the op that made

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import grad_mode, random
 from .dtypes import floating
-from .errors import DtypeError, ShapeError
+from .errors import DomainError, DtypeError, ShapeError
 from .tensor import Tensor, as_array, check_can_require_grad
 from .tracing import drawn
 
@@ -92,22 +92,91 @@ def eye(n: int, m: int | None = None, dtype: Any = None,
 
 
 @drawn
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Samples of N(0, 1) from the shared generator (see `manual_seed`)."""
-    return _leaf(random.generator().standard_normal(_size(size)).astype(floating(dtype)),
+def randn(*size: Any, generator: random.Generator | None = None, dtype: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    """Samples of N(0, 1) (from the default generator unless `generator` is given)."""
+    return _leaf(random.generator(generator).standard_normal(_size(size))
+                 .astype(floating(dtype)), requires_grad)
+
+
+@drawn
+def rand(*size: Any, generator: random.Generator | None = None, dtype: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """Samples of U[0, 1) (from the default generator unless `generator` is given)."""
+    return _leaf(random.generator(generator).random(_size(size)).astype(floating(dtype)),
                  requires_grad)
 
 
 @drawn
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Samples of U[0, 1) from the shared generator (see `manual_seed`)."""
-    return _leaf(random.generator().random(_size(size)).astype(floating(dtype)),
-                 requires_grad)
+def randint(*bounds_and_size: Any, size: Any = None, generator: random.Generator | None = None,
+            dtype: Any = np.int64) -> Tensor:
+    """Integers drawn uniformly from [low, high): randint(high, size) or
+    randint(low, high, size), as torch."""
+    if size is None:
+        *bounds, size = bounds_and_size
+    else:
+        bounds = list(bounds_and_size)
+    low, high = (0, bounds[0]) if len(bounds) == 1 else bounds
+    if high <= low:
+        raise DomainError(f"randint: low ({low}) must be less than high ({high})")
+    return Tensor._make(random.generator(generator).integers(low, high, _size((size,)))
+                        .astype(dtype))
 
 
 @drawn
-def randint(low: int, high: int, size: Any, dtype: Any = np.int64) -> Tensor:
-    return Tensor._make(random.generator().integers(low, high, _size((size,))).astype(dtype))
+def randperm(n: int, *, generator: random.Generator | None = None,
+             dtype: Any = np.int64) -> Tensor:
+    """A random permutation of 0 .. n-1."""
+    return Tensor._make(random.generator(generator).permutation(n).astype(dtype))
+
+
+@drawn
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator: random.Generator | None = None) -> Tensor:
+    """Indices (int64) drawn from each row of non-negative `input` weights, with
+    probability proportional to the weight; without replacement an index comes once."""
+    weights = np.asarray(input._data if isinstance(input, Tensor) else input, np.float64)
+    rows = np.atleast_2d(weights)
+    if rows.ndim != 2 or np.any(rows < 0) or not np.all(np.isfinite(rows)) \
+            or np.any(rows.sum(axis=1) <= 0):
+        raise DomainError(f"multinomial: input must be a 1-D or 2-D tensor of non-negative, "
+                          f"finite weights with a positive sum in each row, got shape "
+                          f"{weights.shape}")
+    if not replacement and num_samples > np.count_nonzero(rows, axis=1).min():
+        raise DomainError(f"multinomial: cannot draw {num_samples} samples without "
+                          f"replacement from a row with fewer categories of nonzero weight "
+                          f"({np.count_nonzero(rows, axis=1).min()})")
+    rng = random.generator(generator)
+    drawn_rows = [rng.choice(rows.shape[1], num_samples, replace=replacement, p=row / row.sum())
+                  for row in rows]
+    samples = np.array(drawn_rows, dtype=np.int64)
+    return Tensor._make(samples if weights.ndim == 2 else samples[0])
+
+
+@drawn
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *,
+           generator: random.Generator | None = None, dtype: Any = None) -> Tensor:
+    """Samples of N(mean, std²): elementwise for tensor mean/std (broadcast), or of shape
+    `size` for numbers."""
+    mean_array = mean._data if isinstance(mean, Tensor) else mean
+    std_array = std._data if isinstance(std, Tensor) else std
+    if np.any(np.asarray(std_array) < 0):
+        raise DomainError("normal: std must be >= 0")
+    shape = _size((size,)) if size is not None else np.broadcast(mean_array, std_array).shape
+    if dtype is None:
+        tensors = [v.dtype for v in (mean, std) if isinstance(v, Tensor)]
+        dtype = tensors[0] if tensors else floating(None)
+    return Tensor._make(random.generator(generator).normal(mean_array, std_array, shape)
+                        .astype(dtype))
+
+
+@drawn
+def bernoulli(input: Tensor, p: float | None = None, *,
+              generator: random.Generator | None = None) -> Tensor:
+    """1 with probability `input` (or `p`) at each element, else 0, in input's dtype."""
+    probability = input._data if p is None else p
+    return Tensor._make((random.generator(generator).random(input.shape) < probability)
+                        .astype(input.dtype))
 
 
 @_filled
@@ -149,3 +218,18 @@ def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Ten
 
 def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def randint_like(t: Tensor, low: int, high: int | None = None, *, dtype: Any = None) -> Tensor:
+    """randint of t's shape (and dtype), from [low, high) or [0, low)."""
+    bounds = (low,) if high is None else (low, high)
+    return randint(*bounds, t.shape, dtype=dtype or t.dtype)
+
+
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of the given size to be written into (here zero-filled: never garbage)."""
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+
+def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)

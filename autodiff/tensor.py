@@ -473,8 +473,8 @@ class Tensor:
 
     def _draw_(self, op: str, draw: Callable[[np.random.Generator], np.ndarray],
                generator: Any) -> Tensor:
-        rng = generator if generator is not None else random.generator()
-        inplace.set_item(self, Ellipsis, draw(rng).astype(self._data.dtype), op)
+        inplace.set_item(self, Ellipsis, draw(random.generator(generator)).astype(self.dtype),
+                         op)
         return self
 
     # ---------------------------------------------------------------- comparisons

@@ -20,6 +20,14 @@ SCHEDULES = {
                           0.001 + (lr0 - 0.001) * (1 + math.cos(math.pi * t / 10)) / 2),
     "ExponentialDecayLR": (dict(k=0.1), lambda lr0, t: lr0 * math.exp(-0.1 * t)),
     "InverseTimeDecayLR": (dict(k=0.5), lambda lr0, t: lr0 / (1 + 0.5 * t)),
+    "MultiStepLR": (dict(milestones=[12, 5, 20], gamma=0.5),
+                    lambda lr0, t: lr0 * 0.5 ** ((t >= 5) + (t >= 12) + (t >= 20))),
+    "LinearLR": (dict(start_factor=0.25, end_factor=1.0, total_iters=8),
+                 lambda lr0, t: lr0 * (0.25 + 0.75 * min(t, 8) / 8)),
+    "CosineAnnealingWarmRestarts": (dict(T_0=3, T_mult=2, eta_min=0.001), lambda lr0, t:
+                                    0.001 + (lr0 - 0.001) * (1 + math.cos(math.pi * (
+                                        t - [0, 3, 9, 21][sum(t >= s for s in (3, 9, 21))])
+                                        / [3, 6, 12, 24][sum(t >= s for s in (3, 9, 21))])) / 2),
 }
 
 
@@ -51,10 +59,11 @@ def test_schedule_follows_its_closed_form(name):
     _, closed_form = SCHEDULES[name]
     expected = [[closed_form(lr0, t) for lr0 in LR0] for t in range(STEPS + 1)]
     np.testing.assert_allclose(lrs(name), expected, rtol=1e-13)
-    assert lrs(name)[0].tolist() == list(LR0)          # t = 0: the starting lr
+    assert lrs(name)[0].tolist() == [closed_form(lr0, 0) for lr0 in LR0]     # t = 0, exactly
 
 
-@pytest.mark.parametrize("name", ["StepLR", "ExponentialLR", "LambdaLR", "CosineAnnealingLR"])
+@pytest.mark.parametrize("name", ["StepLR", "ExponentialLR", "LambdaLR", "CosineAnnealingLR",
+                                  "MultiStepLR", "LinearLR", "CosineAnnealingWarmRestarts"])
 def test_schedule_matches_torch(name):
     torch = pytest.importorskip("torch")
     kwargs, _ = SCHEDULES[name]
@@ -157,3 +166,61 @@ def test_the_schedule_drives_training():
         expected -= 0.25 / (1 + t) * 2 * expected
         schedule.step()
     np.testing.assert_allclose(x.item(), expected, rtol=1e-14)
+
+
+def optim_of(lib):
+    return optim if lib is ad else lib.optim
+
+
+def one_cycle(lib, optimizer_name, **options):
+    """lr and momentum (or β₁) of OneCycleLR over a 20-step cycle."""
+    p = lib.zeros(2, requires_grad=True)
+    opt = getattr(optim_of(lib), optimizer_name)([p], lr=0.5, **options)
+    schedule = optim_of(lib).lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=20)
+    group = opt.param_groups[0]
+    rows = []
+    for t in range(20):
+        if t:
+            opt.step()
+            schedule.step()
+        rows.append((group["lr"], group["betas"][0] if "betas" in group else group["momentum"]))
+    return np.array(rows)
+
+
+def test_one_cycle_rises_to_max_lr_and_falls_to_the_final_lr():
+    rows = one_cycle(ad, "SGD", momentum=0.9)
+    assert rows[0, 0] == pytest.approx(1.0 / 25) and rows[5, 0] == pytest.approx(1.0)
+    assert rows[-1, 0] == pytest.approx(1.0 / 25 / 1e4)
+    assert rows[0, 1] == pytest.approx(0.95) and rows[5, 1] == pytest.approx(0.85)
+
+
+@pytest.mark.parametrize("optimizer_name, options", [("SGD", {"momentum": 0.9}), ("Adam", {})])
+def test_one_cycle_matches_torch(optimizer_name, options):
+    torch = pytest.importorskip("torch")
+    np.testing.assert_allclose(one_cycle(ad, optimizer_name, **options),
+                               one_cycle(torch, optimizer_name, **options), rtol=1e-12)
+
+
+def plateau(lib, **options):
+    opt = optim_of(lib).SGD([lib.zeros(1, requires_grad=True)], lr=1.0)
+    schedule = optim_of(lib).lr_scheduler.ReduceLROnPlateau(opt, **options)
+    metrics = [5, 4, 4, 4, 4, 3.9999, 4, 4, 4, 4, 4, 2, 2, 2, 2, 2, 2]
+    history = []
+    for value in metrics:
+        schedule.step(value)
+        history.append(opt.param_groups[0]["lr"])
+    return history
+
+
+def test_reduce_on_plateau_waits_patience_steps_then_reduces():
+    assert plateau(ad, patience=2, factor=0.5) == [1, 1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25,
+                                                   0.25, 0.125, 0.125, 0.125, 0.125, 0.0625,
+                                                   0.0625, 0.0625]
+
+
+@pytest.mark.parametrize("options", [dict(patience=2, factor=0.5), dict(
+    patience=1, cooldown=2, threshold=0.1, threshold_mode="abs", min_lr=0.2),
+    dict(mode="max", patience=0)])
+def test_reduce_on_plateau_matches_torch(options):
+    torch = pytest.importorskip("torch")
+    np.testing.assert_allclose(plateau(ad, **options), plateau(torch, **options), rtol=1e-12)

@@ -8,12 +8,16 @@ Each optimizer's docstring gives its update as an algorithm box and in the lectu
 notation (SEEDS.md 002), and says why the two agree.
 """
 from . import lr_scheduler
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
+from .nadam import NAdam
 from .optimizer import Optimizer
+from .radam import RAdam
 from .rmsprop import RMSprop
 from .serialization import load_state, save_state
 from .sgd import SGD
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "load_state",
-           "lr_scheduler", "save_state"]
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer",
+           "RAdam", "RMSprop", "load_state", "lr_scheduler", "save_state"]

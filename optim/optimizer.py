@@ -47,7 +47,8 @@ def in_dtype(entries: dict[str, Any], dtype: np.dtype) -> dict[str, Any]:
 
 
 # state entries that sum or average squared gradients: never negative
-SECOND_MOMENTS = frozenset({"exp_avg_sq", "max_exp_avg_sq", "sum", "square_avg"})
+SECOND_MOMENTS = frozenset({"exp_avg_sq", "max_exp_avg_sq", "sum", "square_avg",
+                            "acc_delta", "exp_inf"})
 
 
 def check_nonnegative(optimizer: str, name: str, value: Any) -> None:

@@ -16,6 +16,10 @@ OPTIMIZERS = [
     (optim.RMSprop, dict(lr=0.01, momentum=0.5, centered=True)),
     (optim.Adam, dict(lr=0.05, amsgrad=True)),
     (optim.AdamW, dict(lr=0.05)),
+    (optim.Adadelta, dict(lr=1.0, weight_decay=0.01)),
+    (optim.Adamax, dict(lr=0.05)),
+    (optim.NAdam, dict(lr=0.05)),
+    (optim.RAdam, dict(lr=0.05)),
 ]
 
 

@@ -122,7 +122,8 @@ def test_float32_matches_torch_optim(name):
     np.testing.assert_allclose(ours, theirs, rtol=2e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("cls", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"])
+@pytest.mark.parametrize("cls", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adadelta",
+                                 "Adamax", "NAdam", "RAdam"])
 def test_defaults_are_torchs(cls):
     expected = {
         "SGD": dict(lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
@@ -135,6 +136,12 @@ def test_defaults_are_torchs(cls):
                      maximize=False),
         "AdamW": dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                       amsgrad=False, maximize=False),
+        "Adadelta": dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False),
+        "Adamax": dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, maximize=False),
+        "NAdam": dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                      momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False),
+        "RAdam": dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                      decoupled_weight_decay=False, maximize=False),
     }[cls]
     opt = getattr(optim, cls)([ad.zeros(2, requires_grad=True)])
     assert {k: opt.defaults[k] for k in expected} == expected

@@ -1,0 +1,69 @@
+"""Adadelta: steps scaled by the ratio of running RMS of past steps to that of gradients."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .optimizer import Optimizer, ParamsT, check_eps, check_nonnegative
+
+
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler, 2012): no global step size to tune by hand; each coordinate's
+    step is its gradient times RMS[Δθ] / RMS[g].
+
+    The update (PyTorch's algorithm box; γ lr, ρ rho, λ weight decay)::
+
+        v ← 0;  u ← 0                   (states "square_avg", "acc_delta")
+        for t = 1, 2, ...
+            g ← ∇f(θ)                   (−∇f(θ) if maximize)
+            if λ ≠ 0:  g ← g + λθ
+            v ← ρv + (1 − ρ)g²
+            Δ ← √(u + ε) / √(v + ε) · g
+            u ← ρu + (1 − ρ)Δ²
+            θ ← θ − γΔ
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: γ, scaling Δ. Default: 1.0.
+        rho: ρ, the averages' decay rate, in [0, 1]. Default: 0.9.
+        eps: ε. Default: 1e-6.
+        weight_decay: λ. Default: 0.
+        maximize: ascend the objective instead. Default: False.
+        foreach: False runs the update once per parameter. Default: None (flat buffers).
+    """
+
+    def __init__(self, params: ParamsT, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0, *, maximize: bool = False,
+                 foreach: bool | None = None) -> None:
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
+                                      maximize=maximize, foreach=foreach))
+
+    def _check(self, options: dict[str, Any]) -> None:
+        name = type(self).__name__
+        check_nonnegative(name, "lr", options["lr"])
+        check_eps(name, options["eps"])
+        if not 0 <= options["rho"] <= 1:
+            raise ValueError(f"{name}: invalid rho value {options['rho']!r}; it must be in "
+                             f"[0, 1]")
+        check_nonnegative(name, "weight_decay", options["weight_decay"])
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        lr, rho, eps, decay = group["lr"], group["rho"], group["eps"], group["weight_decay"]
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(param)
+            state["acc_delta"] = np.zeros_like(param)
+        state["step"] += 1
+        v, u = state["square_avg"], state["acc_delta"]
+        g = -grad if group["maximize"] else grad
+        if decay != 0:
+            g = g + decay * param                               # g ← g + λθ
+        v *= rho
+        v += (1 - rho) * g * g                                  # v ← ρv + (1 − ρ)g²
+        delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g         # Δ ← √(u + ε)/√(v + ε)·g
+        u *= rho
+        u += (1 - rho) * delta * delta                          # u ← ρu + (1 − ρ)Δ²
+        param -= lr * delta                                     # θ ← θ − γΔ
+

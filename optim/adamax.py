@@ -1,0 +1,73 @@
+"""Adamax: Adam with the infinity norm in place of the root mean square."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    check_eps,
+    check_nonnegative,
+    check_unit_interval,
+)
+
+
+class Adamax(Optimizer):
+    """Adamax (Kingma & Ba, 2015, section 7): Adam's denominator √v̂ replaced by a
+    decaying maximum of |g|.
+
+    The update (PyTorch's algorithm box; γ lr, β₁ β₂ betas, λ weight decay)::
+
+        m ← 0;  u ← 0                   (states "exp_avg", "exp_inf")
+        for t = 1, 2, ...
+            g ← ∇f(θ)                   (−∇f(θ) if maximize)
+            if λ ≠ 0:  g ← g + λθ
+            m ← β₁m + (1 − β₁)g
+            u ← max(β₂u, |g| + ε)
+            θ ← θ − γ m / ((1 − β₁ᵗ) u)
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: γ. Default: 2e-3.
+        betas: (β₁, β₂), each in [0, 1). Default: (0.9, 0.999).
+        eps: ε. Default: 1e-8.
+        weight_decay: λ. Default: 0.
+        maximize: ascend the objective instead. Default: False.
+        foreach: False runs the update once per parameter. Default: None (flat buffers).
+    """
+
+    def __init__(self, params: ParamsT, lr: float = 2e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, *, maximize: bool = False,
+                 foreach: bool | None = None) -> None:
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, maximize=maximize,
+                                      foreach=foreach))
+
+    def _check(self, options: dict[str, Any]) -> None:
+        name = type(self).__name__
+        check_nonnegative(name, "lr", options["lr"])
+        check_eps(name, options["eps"])
+        check_unit_interval(name, "betas[0]", options["betas"][0])
+        check_unit_interval(name, "betas[1]", options["betas"][1])
+        check_nonnegative(name, "weight_decay", options["weight_decay"])
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        lr, (beta1, beta2), decay = group["lr"], group["betas"], group["weight_decay"]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(param)
+            state["exp_inf"] = np.zeros_like(param)
+        state["step"] += 1
+        m, u = state["exp_avg"], state["exp_inf"]
+        g = -grad if group["maximize"] else grad
+        if decay != 0:
+            g = g + decay * param                               # g ← g + λθ
+        m *= beta1
+        m += (1 - beta1) * g                                    # m ← β₁m + (1 − β₁)g
+        u *= beta2
+        np.maximum(u, np.abs(g) + group["eps"], out=u)          # u ← max(β₂u, |g| + ε)
+        param -= lr / (1 - beta1 ** state["step"]) * m / u      # θ ← θ − γm/((1 − β₁ᵗ)u)

@@ -31,6 +31,11 @@ from .device import DeviceError, backends, cuda, device
 from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half,
                      int, int8, int16, int32, int64, long, set_default_dtype, short, uint8)
 from .method_aliases import allclose, bmm, dot, equal, isclose, mm
+from .ops.rearrange import (argsort, chunk, cross, cumprod, cumsum, diag, diagonal, einsum, flip,
+                            gather, index_select, masked_fill, masked_select, meshgrid, movedim,
+                            outer, repeat, repeat_interleave, roll, rot90, scatter, scatter_add,
+                            sort, split, take_along_dim, tensor_split, tensordot, tile, topk,
+                            trace, tril, triu, unbind, unflatten)
 from .gradcheck import detect_anomaly, gradcheck, gradcheck_graph, gradgradcheck
 from .promotion import promote_types, result_type
 from .random import Generator, default_generator, initial_seed, manual_seed, seed

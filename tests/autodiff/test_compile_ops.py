@@ -90,6 +90,11 @@ CASES: dict[str, tuple[Callable[..., ad.Tensor], list[Input]]] = {
     "IntegerCast": (lambda a: (a * 3).to(ad.int64), [(3, 4)]),
     "Reduction": (lambda a: (a > 0).all(dim=1) | (a > 1).any(), [(3, 4)]),
     "Contiguous": (lambda a: a.T.contiguous() * 2, [(3, 4)]),
+    "Cumsum": (lambda a: a.cumsum(1) * 2, [(3, 4)]),
+    "Scatter": (lambda a, b: a.scatter(1, ad.tensor([[2, 0], [1, 3], [0, 0]]), b[:, :2]),
+                [(3, 4), (3, 4)]),
+    "Einsum": (lambda a, b: ad.einsum("ij,kj->ik", a, b), [(3, 4), (3, 4)]),
+    "Argsort": (lambda a: a.argsort(dim=1) + a.argsort(dim=0), [(3, 4)]),
 }
 
 # op -> why it is not replayed, and a function that reaches it (it must warn)

@@ -20,6 +20,7 @@ from .errors import (AnomalyError, AutodiffError, BackwardError, CompileError, C
                      DimError, DomainError, DtypeError, GradcheckError, InPlaceError,
                      ShapeError)
 from .function import Function
+from .functional import all, any, clamp_, clone, detach, dropout, fill_, numel, t, zero_
 from .functional import (abs, add, amax, amin, argmax, argmin, as_tensor, avg_pool2d,
                          broadcast_to, cat, clamp, clip, concatenate, conv2d, div, eq, exp,
                          expand, flatten, fold, gt, leaky_relu, log, log_softmax, logsumexp, lt,
@@ -30,7 +31,7 @@ from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, se
 from .device import DeviceError, backends, cuda, device
 from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half,
                      int, int8, int16, int32, int64, long, set_default_dtype, short, uint8)
-from .method_aliases import allclose, bmm, dot, equal, isclose, mm
+from .method_aliases import allclose, bmm, dot, equal, isclose, mm, unique
 from .ops.rearrange import (argsort, chunk, cross, cumprod, cumsum, diag, diagonal, einsum, flip,
                             gather, index_select, masked_fill, masked_select, meshgrid, movedim,
                             outer, repeat, repeat_interleave, roll, rot90, scatter, scatter_add,

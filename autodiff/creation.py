@@ -9,10 +9,25 @@ from typing import Any
 import numpy as np
 
 from . import grad_mode, random
+from .device import device as as_device
 from .dtypes import floating
 from .errors import DomainError, DtypeError, ShapeError
 from .tensor import Tensor, as_array, check_can_require_grad
 from .tracing import drawn
+
+
+def takes_device(make: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """A creation function that also takes torch's `device=` (the CPU, or an error) and
+    `pin_memory=` (nothing to pin without a GPU)."""
+
+    @functools.wraps(make)
+    def wrapper(*args: Any, device: Any = None, pin_memory: bool = False,
+                **kwargs: Any) -> Tensor:
+        if device is not None:
+            as_device(device)
+        return make(*args, **kwargs)
+
+    return wrapper
 
 
 def _filled(make: Callable[..., Tensor]) -> Callable[..., Tensor]:
@@ -30,6 +45,7 @@ def _filled(make: Callable[..., Tensor]) -> Callable[..., Tensor]:
     return wrapper
 
 
+@takes_device
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     """A new leaf tensor holding a copy of `data`.
 
@@ -68,16 +84,19 @@ def _leaf(array: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
+@takes_device
 @_filled
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return _leaf(np.zeros(_size(size), dtype=floating(dtype)), requires_grad)
 
 
+@takes_device
 @_filled
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return _leaf(np.ones(_size(size), dtype=floating(dtype)), requires_grad)
 
 
+@takes_device
 @_filled
 def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     if dtype is None:
@@ -85,12 +104,14 @@ def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = Fa
     return _leaf(np.full(_size((size,)), fill_value, dtype=dtype), requires_grad)
 
 
+@takes_device
 @_filled
 def eye(n: int, m: int | None = None, dtype: Any = None,
         requires_grad: bool = False) -> Tensor:
     return _leaf(np.eye(n, m, dtype=floating(dtype)), requires_grad)
 
 
+@takes_device
 @drawn
 def randn(*size: Any, generator: random.Generator | None = None, dtype: Any = None,
           requires_grad: bool = False) -> Tensor:
@@ -99,6 +120,7 @@ def randn(*size: Any, generator: random.Generator | None = None, dtype: Any = No
                  .astype(floating(dtype)), requires_grad)
 
 
+@takes_device
 @drawn
 def rand(*size: Any, generator: random.Generator | None = None, dtype: Any = None,
          requires_grad: bool = False) -> Tensor:
@@ -107,6 +129,7 @@ def rand(*size: Any, generator: random.Generator | None = None, dtype: Any = Non
                  requires_grad)
 
 
+@takes_device
 @drawn
 def randint(*bounds_and_size: Any, size: Any = None, generator: random.Generator | None = None,
             dtype: Any = np.int64) -> Tensor:
@@ -123,6 +146,7 @@ def randint(*bounds_and_size: Any, size: Any = None, generator: random.Generator
                         .astype(dtype))
 
 
+@takes_device
 @drawn
 def randperm(n: int, *, generator: random.Generator | None = None,
              dtype: Any = np.int64) -> Tensor:
@@ -153,6 +177,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     return Tensor._make(samples if weights.ndim == 2 else samples[0])
 
 
+@takes_device
 @drawn
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *,
            generator: random.Generator | None = None, dtype: Any = None) -> Tensor:
@@ -179,6 +204,7 @@ def bernoulli(input: Tensor, p: float | None = None, *,
                         .astype(input.dtype))
 
 
+@takes_device
 @_filled
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
            requires_grad: bool = False) -> Tensor:
@@ -192,6 +218,7 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     return _leaf(np.arange(start, end, step).astype(dtype), requires_grad)
 
 
+@takes_device
 @_filled
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
              requires_grad: bool = False) -> Tensor:
@@ -199,37 +226,45 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None,
     return _leaf(np.linspace(start, end, steps).astype(floating(dtype)), requires_grad)
 
 
+@takes_device
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
+@takes_device
 def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
+@takes_device
 def full_like(t: Tensor, fill_value: Any, dtype: Any = None,
               requires_grad: bool = False) -> Tensor:
     return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
+@takes_device
 def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
+@takes_device
 def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
+@takes_device
 def randint_like(t: Tensor, low: int, high: int | None = None, *, dtype: Any = None) -> Tensor:
     """randint of t's shape (and dtype), from [low, high) or [0, low)."""
     bounds = (low,) if high is None else (low, high)
     return randint(*bounds, t.shape, dtype=dtype or t.dtype)
 
 
+@takes_device
 def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of the given size to be written into (here zero-filled: never garbage)."""
     return zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
 
+@takes_device
 def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from . import creation
 from .ops import conv, discrete, elementwise, pool, shape
 from .promotion import promote
 from .tensor import Axis, Tensor
@@ -20,19 +21,25 @@ def as_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def add(a: Any, b: Any) -> Tensor:
-    return elementwise.Add.apply(*promote(a, b))
+def add(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
+    """a + alpha · b"""
+    return elementwise.Add.apply(*promote(a, b if alpha == 1 else b * alpha))
 
 
-def sub(a: Any, b: Any) -> Tensor:
-    return elementwise.Sub.apply(*promote(a, b))
+def sub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
+    """a − alpha · b"""
+    return elementwise.Sub.apply(*promote(a, b if alpha == 1 else b * alpha))
 
 
 def mul(a: Any, b: Any) -> Tensor:
     return elementwise.Mul.apply(*promote(a, b))
 
 
-def div(a: Any, b: Any) -> Tensor:
+def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """a / b; with rounding_mode 'trunc' or 'floor', the quotient rounded (see
+    Tensor.div)."""
+    if rounding_mode is not None:
+        return as_tensor(a).div(b, rounding_mode=rounding_mode)
     return elementwise.Div.apply(*promote(a, b, floating=True))
 
 
@@ -228,3 +235,54 @@ unfold = conv.unfold
 fold = conv.fold
 max_pool2d = pool.max_pool2d
 avg_pool2d = pool.avg_pool2d
+
+
+# ---------------------------------------------------------------- torch.X forms of methods
+
+def numel(x: Tensor) -> int:
+    return x.numel()
+
+
+def t(x: Tensor) -> Tensor:
+    return x.t()
+
+
+def detach(x: Tensor) -> Tensor:
+    return x.detach()
+
+
+def clone(x: Tensor) -> Tensor:
+    return x.clone()
+
+
+def all(x: Tensor, dim: Axis = None, keepdim: bool = False) -> Tensor:
+    return x.all(dim, keepdim)
+
+
+def any(x: Tensor, dim: Axis = None, keepdim: bool = False) -> Tensor:
+    return x.any(dim, keepdim)
+
+
+def fill_(x: Tensor, value: Any) -> Tensor:
+    return x.fill_(value)
+
+
+def zero_(x: Tensor) -> Tensor:
+    return x.zero_()
+
+
+def clamp_(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+    return x.clamp_(min, max)
+
+
+def dropout(x: Tensor, p: float = 0.5, train: bool = True) -> Tensor:
+    """torch.dropout: each element zeroed with probability p, the rest scaled by
+    1/(1 − p), when `train`; x itself otherwise."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
+    if not train or p == 0:
+        return x
+    if p == 1:
+        return x * 0
+    keep = creation.rand(*x.shape, dtype=x.dtype) >= p
+    return x * keep / (1 - p)

@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from . import creation
 from .errors import ShapeError
-from .ops import discrete, reduce
+from .ops import discrete, elementwise, reduce
 from .tensor import Axis, Tensor
 
 
@@ -35,13 +36,17 @@ def div(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
                          f"{rounding_mode!r}")
-    quotient = self.detach() / (other.detach() if isinstance(other, Tensor) else other)
+    quotient = self / other
     rounded = discrete.Unary.apply(quotient, ufunc=np.trunc if rounding_mode == "trunc"
                                    else np.floor)
     integers = self.dtype.kind in "iu" and (not isinstance(other, Tensor)
                                             or other.dtype.kind in "iu") \
         and not isinstance(other, float)
-    return rounded.to(self.dtype if integers else rounded.dtype)
+    if integers:
+        return rounded.to(self.dtype)
+    if quotient.requires_grad:       # in the graph, with a zero gradient, as torch's
+        return elementwise.Where.apply(np.ones(quotient.shape, bool), rounded, quotient)
+    return rounded
 
 
 def pow(self: Tensor, exponent: Any) -> Tensor:
@@ -128,6 +133,44 @@ def allclose(self: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
     return bool(isclose(self, other, rtol, atol, equal_nan)._data.all())
 
 
+def unique(self: Tensor, sorted: bool = True, return_inverse: bool = False,
+           return_counts: bool = False, dim: int | None = None) -> Any:
+    """The distinct elements (of the flattened tensor, or the distinct slices along
+    `dim`), sorted; optionally with each element's index into them and their counts, as
+    torch.unique (no gradient)."""
+    values, inverse, counts = np.unique(self._data, return_inverse=True, return_counts=True,
+                                        axis=dim)
+    out = [Tensor._make(values)]
+    if return_inverse:
+        out.append(Tensor._make(inverse.reshape(self.shape if dim is None else -1)
+                                .astype(np.int64)))
+    if return_counts:
+        out.append(Tensor._make(counts.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """Tensor.unfold: the windows of `size` elements, `step` apart, along `dimension`,
+    as a new last dim (the dim itself counts the windows). `ad.unfold` is F.unfold,
+    the image-patch op."""
+    dim = reduce.normalize_dim("unfold", dimension, max(self.ndim, 1))
+    length = self.shape[dim] if self.ndim else 1
+    if size > length or size < 0 or step <= 0:
+        raise ShapeError(f"unfold: windows of size {size} and step {step} do not fit "
+                         f"dimension {dimension} of size {length} (size must be <= the "
+                         f"dimension, step > 0)")
+    before = (slice(None),) * dim
+    windows = [self[before + (slice(start, start + size),)]
+               for start in range(0, length - size + 1, step)]
+    return stack_windows(windows, dim)
+
+
+def stack_windows(windows: list[Tensor], dim: int) -> Tensor:
+    """Windows (each with the window's elements along `dim`) as (..., count, ..., size)."""
+    from .ops.shape import stack
+    return stack(windows, dim).movedim(dim + 1, -1)
+
+
 def equal(self: Tensor, other: Tensor) -> bool:
     """True when both have the same shape and the same elements."""
     return self.shape == other.shape and bool(np.array_equal(self._data, other._data))
@@ -140,7 +183,8 @@ TENSOR_METHODS = {
     "matmul": matmul, "mm": mm, "bmm": bmm, "dot": dot, "t": t, "view_as": view_as,
     "reshape_as": reshape_as, "expand_as": expand_as, "all": all, "any": any,
     "isclose": isclose, "allclose": allclose, "equal": equal,
-    "nelement": Tensor.numel,
+    "nelement": Tensor.numel, "unique": unique, "unfold": unfold,
+    "multinomial": creation.multinomial,
 }
 for _name, _method in TENSOR_METHODS.items():
     setattr(Tensor, _name, _method)

@@ -32,6 +32,12 @@ from .device import DeviceError, backends, cuda, device
 from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half,
                      int, int8, int16, int32, int64, long, set_default_dtype, short, uint8)
 from .method_aliases import allclose, bmm, dot, equal, isclose, mm, unique
+from .ops.math_functions import (acos, acosh, asin, asinh, atan, atan2, atanh,
+                                 bitwise_left_shift, bitwise_right_shift, ceil, copysign, cos,
+                                 cosh, erf, erfinv, exp2, expm1, floor, floor_divide, fmod, frac,
+                                 isfinite, isinf, isnan, lerp, log1p, log2, log10, logaddexp,
+                                 nan_to_num, remainder, round, rsqrt, sign, sin, sinh, square,
+                                 tan, trunc)
 from .ops.rearrange import (argsort, chunk, cross, cumprod, cumsum, diag, diagonal, einsum, flip,
                             gather, index_select, masked_fill, masked_select, meshgrid, movedim,
                             outer, repeat, repeat_interleave, roll, rot90, scatter, scatter_add,

@@ -5,15 +5,40 @@
 >>> model(ad.zeros(15, 784)).shape
 (15, 10)
 """
-from . import data, functional, init
-from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from . import data, functional, init, utils
+from .activation import (
+    CELU,
+    ELU,
+    GELU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    LeakyReLU,
+    LogSigmoid,
+    LogSoftmax,
+    Mish,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softmin,
+    Softplus,
+    Softsign,
+    Tanh,
+    Unflatten,
+)
 from .batchnorm import BatchNorm1d, BatchNorm2d
+from .containers import ModuleDict, ParameterDict, ParameterList
 from .conv import Conv2d
 from .dropout import Dropout, Dropout2d
 from .flatten import Flatten
 from .linear import Identity, Linear
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import BUILTIN_LAYERS, Module, ModuleList, Parameter, Sequential, StateDictError
+from .normalization import GroupNorm, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .serialization import from_json, load, save
+from .sparse import Embedding
 from .summary import summary

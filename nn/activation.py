@@ -1,18 +1,46 @@
-"""Activation layers: ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax. Each applies
-the function of the same name elementwise (softmax-like ones along `dim`); see
-nn.functional and autodiff/ops for the formulas and derivatives."""
+"""Activation layers: ReLU, LeakyReLU, Sigmoid, Tanh, GELU, SiLU, ELU, SELU, CELU, Softplus,
+Mish, Hardtanh, ReLU6, Hardswish, Hardsigmoid, LogSigmoid, Softsign, and Softmax, Softmin,
+LogSoftmax along a dim; plus Unflatten, Flatten's inverse. Each applies the function of
+the same name elementwise (softmax-like ones along `dim`); see nn.functional and
+autodiff/ops for the formulas and derivatives."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from autodiff.errors import ShapeError
+from autodiff.ops.reduce import normalize_dim
 from autodiff.tensor import Tensor
 
 from . import functional as F
 from .module import Module, builtin_layer
 
 
+class _Plain(Module):
+    """An activation without settings."""
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {}
+
+
+class _Configured(Module):
+    """An activation with settings: `settings` names them, in constructor order; repr and
+    graph scopes show them as name=value."""
+
+    settings: tuple[str, ...]
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.settings}
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{name}={getattr(self, name)!r}" for name in self.settings)
+
+    def _scope_label(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+
 @builtin_layer
-class ReLU(Module):
+class ReLU(_Plain):
     """max(0, x) elementwise (relu'(0) = 0).
 
     >>> import autodiff as ad, nn
@@ -22,9 +50,6 @@ class ReLU(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.relu(input)
-
-    def hyperparameters(self) -> dict[str, Any]:
-        return {}
 
 
 @builtin_layer
@@ -57,25 +82,204 @@ class LeakyReLU(Module):
 
 
 @builtin_layer
-class Sigmoid(Module):
+class Sigmoid(_Plain):
     """σ(x) = 1 / (1 + e⁻ˣ) elementwise;  σ' = σ(1 - σ)."""
 
     def forward(self, input: Tensor) -> Tensor:
         return F.sigmoid(input)
 
-    def hyperparameters(self) -> dict[str, Any]:
-        return {}
-
 
 @builtin_layer
-class Tanh(Module):
+class Tanh(_Plain):
     """tanh(x) elementwise;  tanh' = 1 - tanh²."""
 
     def forward(self, input: Tensor) -> Tensor:
         return F.tanh(input)
 
-    def hyperparameters(self) -> dict[str, Any]:
-        return {}
+
+@builtin_layer
+class GELU(_Configured):
+    """x·Φ(x), Φ the standard normal CDF (Hendrycks & Gimpel, 2016): x weighted by how
+    likely a standard normal variable is below it.
+
+    Args:
+        approximate: 'none' for Φ(x) = ½(1 + erf(x/√2)), 'tanh' for
+            Φ(x) ≈ ½(1 + tanh(√(2/π)(x + 0.044715x³))) (within 5e-4).
+
+    >>> import autodiff as ad, nn
+    >>> nn.GELU(approximate="tanh")(ad.tensor([0.0, 1.0]))
+    tensor([0.      , 0.841192])
+    """
+
+    settings = ("approximate",)
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.gelu(input, self.approximate)
+
+
+@builtin_layer
+class SiLU(_Plain):
+    """x·σ(x) elementwise (the sigmoid-weighted linear unit, also called swish)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.silu(input)
+
+
+@builtin_layer
+class ELU(_Configured):
+    """x where x > 0, α(eˣ - 1) elsewhere (Clevert et al., 2015): negative outputs down to
+    -α pull mean activations towards 0.
+
+    Args:
+        alpha: α, the value approached as x → -∞ (default 1.0).
+
+    >>> import autodiff as ad, nn
+    >>> nn.ELU()(ad.tensor([-1.0, 2.0])).numpy().round(4)      # -1 + e⁻¹
+    array([-0.6321,  2.    ], dtype=float32)
+    """
+
+    settings = ("alpha",)
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.elu(input, self.alpha)
+
+
+@builtin_layer
+class SELU(_Plain):
+    """scale · ELU(x, α) with α ≈ 1.6733 and scale ≈ 1.0507 (Klambauer et al., 2017),
+    chosen so that activations keep mean 0 and variance 1 through many layers."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.selu(input)
+
+
+@builtin_layer
+class CELU(_Configured):
+    """max(0, x) + min(0, α(e^(x/α) - 1)) (Barron, 2017): an ELU whose slope is 1 at 0.
+
+    Args:
+        alpha: α, not 0 (default 1.0).
+    """
+
+    settings = ("alpha",)
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        if alpha == 0:
+            raise ValueError("CELU: alpha must not be 0 (it divides x)")
+        self.alpha = alpha
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.celu(input, self.alpha)
+
+
+@builtin_layer
+class Softplus(_Configured):
+    """(1/β)·log(1 + e^(βx)): a smooth relu, always positive; softplus'(x) = σ(βx).
+
+    Args:
+        beta: β, how sharp the bend at 0 is (default 1.0).
+        threshold: above βx = threshold the output is x itself (default 20.0).
+
+    >>> import autodiff as ad, nn
+    >>> nn.Softplus()(ad.tensor([0.0, 30.0])).numpy().round(4)    # log 2, then x itself
+    array([ 0.6931, 30.    ], dtype=float32)
+    """
+
+    settings = ("beta", "threshold")
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta = beta
+        self.threshold = threshold
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softplus(input, self.beta, self.threshold)
+
+
+@builtin_layer
+class Mish(_Plain):
+    """x·tanh(softplus(x)) elementwise (Misra, 2019)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.mish(input)
+
+
+@builtin_layer
+class Hardtanh(_Configured):
+    """x clamped to [min_val, max_val]; the slope is 1 strictly inside, 0 elsewhere
+    (0 at the bounds too, as torch's).
+
+    Args:
+        min_val: the lower bound (default -1.0).
+        max_val: the upper bound (default 1.0).
+
+    >>> import autodiff as ad, nn
+    >>> nn.Hardtanh()(ad.tensor([-3.0, 0.5, 2.0]))
+    tensor([-1. ,  0.5,  1. ])
+    """
+
+    settings = ("min_val", "max_val")
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
+        super().__init__()
+        if min_val > max_val:
+            raise ValueError(f"Hardtanh: min_val {min_val} is larger than max_val {max_val}")
+        self.min_val = min_val
+        self.max_val = max_val
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+
+@builtin_layer
+class ReLU6(_Plain):
+    """min(max(0, x), 6) elementwise: Hardtanh(0, 6), slope 0 at 0 and at 6."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.relu6(input)
+
+
+@builtin_layer
+class Hardsigmoid(_Plain):
+    """relu6(x + 3) / 6: 0 up to -3, 1 from 3, x/6 + ½ between: a piecewise-linear σ."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardsigmoid(input)
+
+
+@builtin_layer
+class Hardswish(_Plain):
+    """x · hardsigmoid(x) (Howard et al., 2019, MobileNetV3): a piecewise SiLU."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardswish(input)
+
+
+@builtin_layer
+class LogSigmoid(_Plain):
+    """log σ(x) = -softplus(-x), computed without overflow."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.logsigmoid(input)
+
+
+@builtin_layer
+class Softsign(_Plain):
+    """x / (1 + |x|): like tanh, but approaching ±1 polynomially."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softsign(input)
 
 
 class _AlongDim(Module):
@@ -112,6 +316,22 @@ class Softmax(_AlongDim):
 
 
 @builtin_layer
+class Softmin(_AlongDim):
+    """exp(-xᵢ) / Σⱼ exp(-xⱼ) along `dim`: softmax of -x, the most weight on the smallest.
+
+    Args:
+        dim: the dim the weights run along (dim=1 for a batch of rows).
+
+    >>> import autodiff as ad, nn, math
+    >>> nn.Softmin(dim=0)(ad.tensor([0.0, math.log(3)]))
+    tensor([0.75, 0.25])
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softmin(input, self.dim)
+
+
+@builtin_layer
 class LogSoftmax(_AlongDim):
     """xᵢ - log Σⱼ exp(xⱼ) along `dim` (computed stably): log-probabilities, the input
     nll_loss expects.
@@ -122,3 +342,44 @@ class LogSoftmax(_AlongDim):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.log_softmax(input, self.dim)
+
+
+@builtin_layer
+class Unflatten(Module):
+    """Splits dim `dim` into the sizes `unflattened_size` (one of them may be -1, worked
+    out from the others): the inverse of Flatten.
+
+    Args:
+        dim: the dim to split.
+        unflattened_size: the sizes it becomes; their product must be its size.
+
+    Shape:
+        input (*, S, *) with S at `dim`; output (*, *unflattened_size, *).
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> nn.Unflatten(1, (1, 28, 28))(ad.zeros(32, 784)).shape
+    (32, 1, 28, 28)
+    """
+
+    def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
+        super().__init__()
+        self.dim = dim
+        self.unflattened_size = tuple(unflattened_size)
+
+    def forward(self, input: Tensor) -> Tensor:
+        dim = normalize_dim("Unflatten", self.dim, input.ndim)
+        try:
+            return input.reshape(input.shape[:dim] + self.unflattened_size
+                                 + input.shape[dim + 1:])
+        except ShapeError as error:
+            raise ShapeError(f"Unflatten: dim {self.dim} of the input of shape {input.shape} "
+                             f"has size {input.shape[dim]}, which cannot be split into "
+                             f"{self.unflattened_size}; their product must be "
+                             f"{input.shape[dim]}") from error
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"dim": self.dim, "unflattened_size": self.unflattened_size}
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -3,7 +3,8 @@
 `linear`, `cross_entropy`, `nll_loss` and the binary cross-entropies are fused kernels,
 one graph node each (autodiff/ops/nn_kernels.py); so are `conv2d`, `max_pool2d`,
 `avg_pool2d`, `unfold` and `fold` (autodiff/ops/conv.py, pool.py); the rest are built
-from tensor ops.
+from tensor ops, so they need no derivative of their own (the activations from `gelu` to
+`softmin`, the normalizations, `embedding`, `pad`, `normalize`, `cosine_similarity`).
 Losses take `reduction="mean" | "sum" | "none"`; class-index targets are int tensors.
 
 >>> import autodiff as ad, nn.functional as F
@@ -14,13 +15,17 @@ Losses take `reduction="mean" | "sum" | "none"`; class-index targets are int ten
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 import autodiff as ad
-from autodiff.errors import ShapeError
+from autodiff.errors import DtypeError, ShapeError
+from autodiff.function import Function
 from autodiff.ops import conv, nn_kernels, pool
+from autodiff.ops.shape import TensorIndexError
 from autodiff.random import generator
 from autodiff.tensor import Tensor
 from autodiff.tracing import drawn
@@ -59,6 +64,115 @@ def softmax(input: Tensor, dim: int | None = None) -> Tensor:
 def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
     """xᵢ - log Σⱼ exp(xⱼ) along `dim`, which must be given."""
     return input.log_softmax(dim)
+
+
+# ---------------------------------------------------------------- activations built from ops
+# Each is a composite of tensor ops that have their own derivatives, so it needs none of
+# its own. At a kink the composite takes torch's subgradient; the comments say how.
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x·Φ(x), Φ the standard normal CDF: Φ(x) = ½(1 + erf(x/√2)) (approximate='none'),
+    or Φ(x) ≈ ½(1 + tanh(√(2/π)(x + 0.044715x³))) (approximate='tanh', within 5e-4).
+
+    >>> import autodiff as ad
+    >>> gelu(ad.tensor([-1.0, 0.0, 1.0]), approximate="tanh")
+    tensor([-0.158808,  0.      ,  0.841192])
+    """
+    if approximate == "tanh":
+        inner = math.sqrt(2 / math.pi) * (input + 0.044715 * input ** 3)
+        return 0.5 * input * (1 + inner.tanh())
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    if not hasattr(Tensor, "erf"):
+        raise NotImplementedError("gelu: approximate='none' needs the error function, "
+                                  "Tensor.erf, which this autodiff does not have; use "
+                                  "approximate='tanh' (within 5e-4 of it)")
+    return 0.5 * input * (1 + (input * math.sqrt(0.5)).erf())
+
+
+def silu(input: Tensor) -> Tensor:
+    """x·σ(x) (also called swish)."""
+    return input * input.sigmoid()
+
+
+def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """x where x > 0, α(eˣ - 1) elsewhere, written max(0, x) + α(e^min(x, 0) - 1): the
+    clamp keeps eˣ from overflowing where it is not used, and its closed interval gives
+    torch's elu'(0) = α."""
+    return input.relu() + alpha * (input.clamp(max=0).exp() - 1)
+
+
+def selu(input: Tensor) -> Tensor:
+    """scale · elu(x, α) with the self-normalising constants of Klambauer et al. (2017):
+    α ≈ 1.6733, scale ≈ 1.0507."""
+    return SELU_SCALE * elu(input, SELU_ALPHA)
+
+
+def celu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """max(0, x) + min(0, α(e^(x/α) - 1)): an ELU whose slope at 0 is 1 for every α."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0 (it divides x)")
+    return input.relu() + alpha * ((input.clamp(max=0) / alpha).exp() - 1)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """(1/β)·log(1 + e^(βx)), a smooth relu; x itself where βx > threshold, where the two
+    agree to rounding (e^(βx) is clamped there so that it never overflows).
+    softplus'(x) = σ(βx). For βx below about -37 (float64; -17 in float32) 1 + e^(βx)
+    rounds to 1, giving 0 where torch's log1p gives e^(βx)."""
+    scaled = input * beta
+    smooth = (scaled.clamp(max=threshold).exp() + 1).log() / beta
+    return ad.where(scaled > threshold, input, smooth)
+
+
+def mish(input: Tensor) -> Tensor:
+    """x·tanh(softplus(x)) (Misra, 2019)."""
+    return input * softplus(input).tanh()
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """x clamped to [min_val, max_val]. The slope is 1 strictly inside and 0 at the bounds,
+    as torch's (like relu'(0) = 0), so the clamped value is taken as a constant there."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val {min_val} is larger than max_val {max_val}")
+    inside = (input > min_val) & (input < max_val)
+    return ad.where(inside, input, input.clamp(min_val, max_val).detach())
+
+
+def relu6(input: Tensor) -> Tensor:
+    """min(max(0, x), 6), i.e. hardtanh(x, 0, 6): slope 0 at 0 and at 6."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+def hardsigmoid(input: Tensor) -> Tensor:
+    """relu6(x + 3) / 6: 0 up to -3, 1 from 3, the line x/6 + ½ between (slope 0 at ±3)."""
+    return relu6(input + 3) / 6
+
+
+def hardswish(input: Tensor) -> Tensor:
+    """x · hardsigmoid(x) (Howard et al., 2019): the slope is 0 at -3 and 1 at 3, as
+    torch's."""
+    return input * hardsigmoid(input)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log σ(x) = min(x, 0) - log(1 + e^-|x|), which never overflows. minimum shares the
+    gradient ½/½ at a tie and |x|' = 0 at 0, which gives the true slope σ(-0) = ½ there."""
+    return ad.minimum(input, 0) - ((-input.abs()).exp() + 1).log()
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    return input / (input.abs() + 1)
+
+
+def softmin(input: Tensor, dim: int | None = None) -> Tensor:
+    """softmax(-x) along `dim`: exp(-xᵢ) / Σⱼ exp(-xⱼ), the largest weight on the smallest x."""
+    return (-input).softmax(dim)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
@@ -177,6 +291,205 @@ def _update_running(running: Tensor, batch_value: Tensor, momentum: float) -> No
     with ad.no_grad():
         running *= 1 - momentum
         running += momentum * batch_value.reshape(-1)
+
+
+def layer_norm(input: Tensor, normalized_shape: int | Sequence[int],
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise each sample over its last dims, those of `normalized_shape`:
+
+        y = (x - mean) / √(var + eps) · weight + bias
+
+    mean and var (biased, dividing by n) are taken per sample over those dims, in training
+    and evaluation alike; weight and bias have the shape `normalized_shape`."""
+    shape = normalized_shape_tuple("layer_norm", normalized_shape)
+    if input.shape[input.ndim - len(shape):] != shape:
+        raise ShapeError(f"layer_norm: normalized_shape {shape} needs an input of shape "
+                         f"(*, {', '.join(map(str, shape))}), got {input.shape}; "
+                         f"normalized_shape must be the input's last dims")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != shape:
+            raise ShapeError(f"layer_norm: {name} has shape {t.shape}, but normalized_shape "
+                             f"is {shape}")
+    axes = tuple(range(input.ndim - len(shape), input.ndim))
+    mean = input.mean(axis=axes, keepdims=True)
+    var = input.var(axis=axes, keepdims=True, correction=0)
+    normalized = (input - mean) / (var + eps).sqrt()
+    if weight is not None:
+        normalized = normalized * weight
+    if bias is not None:
+        normalized = normalized + bias
+    return normalized
+
+
+def normalized_shape_tuple(caller: str, normalized_shape: int | Sequence[int]
+                           ) -> tuple[int, ...]:
+    """normalized_shape as a tuple of sizes: an int n means (n,)."""
+    shape = ((normalized_shape,) if isinstance(normalized_shape, (int, np.integer))
+             else tuple(normalized_shape))
+    if not shape or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool)
+                            and n >= 1 for n in shape):
+        raise ValueError(f"{caller}: normalized_shape must be a size >= 1 or a non-empty "
+                         f"sequence of them (the input's last dims), got {normalized_shape!r}")
+    return tuple(int(n) for n in shape)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Split the channels (dim 1) into num_groups groups and normalise each sample's
+    group over its channels and positions (Wu & He, 2018):
+
+        y = (x - mean) / √(var + eps) · weight + bias
+
+    mean and var (biased) per (sample, group); weight and bias per channel, shape (C,).
+    num_groups = 1 normalises each whole sample, num_groups = C each channel."""
+    if input.ndim < 2 or num_groups < 1 or input.shape[1] % num_groups:
+        raise ShapeError(f"group_norm: the input's channels (dim 1) must split into "
+                         f"num_groups={num_groups} equal groups, got input of shape "
+                         f"{input.shape}; expected (N, C, *) with C divisible by num_groups")
+    channels = input.shape[1]
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (channels,):
+            raise ShapeError(f"group_norm: {name} has shape {t.shape}, but the input of "
+                             f"shape {input.shape} has {channels} channels (dim 1)")
+    grouped = input.reshape(input.shape[0], num_groups, -1)     # (N, G, C/G · positions)
+    mean = grouped.mean(axis=2, keepdims=True)
+    var = grouped.var(axis=2, keepdims=True, correction=0)
+    normalized = ((grouped - mean) / (var + eps).sqrt()).reshape(input.shape)
+    per_channel = (channels,) + (1,) * (input.ndim - 2)         # broadcasts along dim 1
+    if weight is not None:
+        normalized = normalized * weight.reshape(per_channel)
+    if bias is not None:
+        normalized = normalized + bias.reshape(per_channel)
+    return normalized
+
+
+# ---------------------------------------------------------------- indices
+
+class CheckedIndices(Function):
+    """y = the integer indices x as int64, each checked to lie in [0, size). An op of its
+    own so that a compiled function checks every call's indices; discrete, so no
+    gradient. `op` names the caller and `counted` what the indices count ("embeddings")."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, size: int, op: str, counted: str) -> np.ndarray:
+        indices = x.astype(np.int64)
+        if indices.size and (indices.min() < 0 or indices.max() >= size):
+            bad = indices.min() if indices.min() < 0 else indices.max()
+            raise TensorIndexError(f"{op}: index {bad} is out of range for {size} {counted} "
+                                   f"(valid indices are 0 to {size - 1})")
+        return indices
+
+
+def check_index_dtype(op: str, indices: Any) -> None:
+    """Indices must be a tensor of integers (any width; they are used as int64)."""
+    if not isinstance(indices, Tensor) or indices.dtype.kind not in "iu":
+        kind = indices.dtype if isinstance(indices, Tensor) else type(indices).__name__
+        raise DtypeError(f"{op}: the indices must be a tensor of integers (int64), got "
+                         f"{kind}; convert it, e.g. ad.tensor(data, dtype=ad.int64) or "
+                         f"t.long()")
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """weight[input]: the row of `weight` (num_embeddings, embedding_dim) for each index,
+    so an input of shape (*) gives (*, embedding_dim). The lookup's gradient adds dL/dy
+    into the rows looked up (a row used twice gets both); positions holding padding_idx
+    send no gradient to that row.
+
+    >>> import autodiff as ad
+    >>> embedding(ad.tensor([[2, 0]]), ad.tensor([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]))
+    tensor([[[4., 5.],
+             [0., 1.]]])
+    """
+    check_index_dtype("embedding", input)
+    if weight.ndim != 2:
+        raise ShapeError(f"embedding: weight must be (num_embeddings, embedding_dim), got "
+                         f"shape {weight.shape}")
+    indices = CheckedIndices.apply(input, size=weight.shape[0], op="embedding",
+                                   counted="embeddings")
+    rows = weight[indices]
+    if padding_idx is None:
+        return rows
+    if padding_idx < 0:
+        padding_idx += weight.shape[0]
+    used = (indices != padding_idx).unsqueeze(-1)
+    return ad.where(used, rows, rows.detach())
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 of shape (*, num_classes): 1 at each index's class, 0 elsewhere. With
+    num_classes=-1 it is the largest index + 1, read from the values (so a compiled
+    function runs eagerly: pass num_classes to keep it compiled).
+
+    >>> import autodiff as ad
+    >>> one_hot(ad.tensor([0, 2]), num_classes=3)
+    tensor([[1, 0, 0],
+            [0, 0, 1]])
+    """
+    check_index_dtype("one_hot", tensor)
+    if num_classes == -1:
+        if tensor.numel() == 0:
+            raise ShapeError("one_hot: cannot infer num_classes from an empty tensor; "
+                             "pass num_classes")
+        num_classes = int(tensor.max().item()) + 1
+    indices = CheckedIndices.apply(tensor, size=num_classes, op="one_hot", counted="classes")
+    return (indices.unsqueeze(-1) == ad.arange(num_classes)).long()
+
+
+# ---------------------------------------------------------------- padding and distances
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
+        value: float | None = None) -> Tensor:
+    """Pad with `value` (default 0): pad = (left, right) for the last dim, then (top,
+    bottom) for the one before, and so on backwards; a negative amount crops instead.
+    Only mode='constant'. The gradient is dL/dy with the padding cut off.
+
+    >>> import autodiff as ad
+    >>> pad(ad.tensor([[1.0, 2.0]]), (1, 0, 0, 1))
+    tensor([[0., 1., 2.],
+            [0., 0., 0.]])
+    """
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
+    if len(pad) % 2 or len(pad) > 2 * input.ndim:
+        raise ValueError(f"pad: pad must hold a (before, after) pair per padded dim, at most "
+                         f"{input.ndim} pairs for an input of shape {input.shape}, got {pad}")
+    fill = 0 if value is None else value
+    out = input
+    for pair in range(len(pad) // 2):
+        dim = input.ndim - 1 - pair
+        before, after = pad[2 * pair], pad[2 * pair + 1]
+        size = out.shape[dim]
+        if max(-before, 0) + max(-after, 0) > size:
+            raise ShapeError(f"pad: cannot crop ({before}, {after}) from dim {dim} of size "
+                             f"{size} (input shape {input.shape})")
+        out = out[(slice(None),) * dim + (slice(max(-before, 0), size - max(-after, 0)),)]
+        left, right = out.shape[:dim], out.shape[dim + 1:]
+        blocks = [ad.full(left + (max(n, 0),) + right, fill, dtype=out.dtype)
+                  for n in (before, after)]
+        out = ad.cat([blocks[0], out, blocks[1]], dim=dim)
+    return out
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """v / max(‖v‖_p, eps) for each vector v along `dim`: unit vectors (zero stays zero)."""
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """Σ (x1 / max(‖x1‖, eps)) · (x2 / max(‖x2‖, eps)) along `dim`: the cosine of the
+    angle between the vectors, in [-1, 1]. x1 and x2 broadcast to a common shape first."""
+    try:
+        shape = np.broadcast_shapes(x1.shape, x2.shape)
+    except ValueError:
+        raise ShapeError(f"cosine_similarity: shapes {x1.shape} and {x2.shape} do not "
+                         f"broadcast to a common shape") from None
+    x1, x2 = x1.expand(*shape), x2.expand(*shape)
+    unit1 = x1 / x1.norm(2, dim, keepdim=True).clamp(min=eps)
+    unit2 = x2 / x2.norm(2, dim, keepdim=True).clamp(min=eps)
+    return (unit1 * unit2).sum(dim)
 
 
 # ---------------------------------------------------------------- images (N, C, H, W)

@@ -122,6 +122,7 @@ def parse_architecture(text: str, source: str) -> dict[str, Any]:
 
 
 def _check_node(node: Any, source: str, where: str, depth: int) -> None:
+    from .containers import ModuleDict
     from .module import BUILTIN_LAYERS, ModuleList, Sequential
     if depth > MAX_DEPTH:
         raise ModelFileError(f"{source}: {where} is nested more than {MAX_DEPTH} deep")
@@ -139,7 +140,8 @@ def _check_node(node: Any, source: str, where: str, depth: int) -> None:
     children = node.get("children", [])
     if not isinstance(children, list):
         raise ModelFileError(f"{source}: {where}: children must be a list")
-    if children and not issubclass(BUILTIN_LAYERS[node["class"]], (Sequential, ModuleList)):
+    if children and not issubclass(BUILTIN_LAYERS[node["class"]],
+                                   (Sequential, ModuleList, ModuleDict)):
         raise ModelFileError(f"{source}: {where} is a {node['class']}, which holds no "
                              f"layers, but the architecture gives it "
                              f"{[c.get('name') if isinstance(c, dict) else c for c in children]}")

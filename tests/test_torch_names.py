@@ -55,9 +55,8 @@ TABLE = Path(__file__).with_name("torch_names_by_usage.md")
 
 # spellings missing here today (strict xfails: each must leave the list when it arrives)
 NOT_YET = {
-    "torch.cos", "torch.sin", "F.scaled_dot_product_attention", "torch.layer_norm",
-    "F.interpolate", "torch.rsqrt", "torch.square", "torch.erfinv", "torch.fmod", "F.kl_div",
-    "torch.kl_div", "F.smooth_l1_loss", "torch.sign",
+    "F.scaled_dot_product_attention", "torch.layer_norm", "F.interpolate", "F.kl_div",
+    "torch.kl_div", "F.smooth_l1_loss",
 }
 
 # spellings present here whose sample gives other results than torch's: how (strict xfails)

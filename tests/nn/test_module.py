@@ -243,7 +243,12 @@ def test_hyperparameters_rebuild_every_builtin_layer():
               nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False,
                            divisor_override=2),
               nn.AdaptiveAvgPool2d((None, 2)), nn.BatchNorm2d(3, momentum=None),
-              nn.Dropout2d(0.2)]
+              nn.Dropout2d(0.2), nn.CELU(0.5), nn.ELU(2.0), nn.Embedding(7, 3, padding_idx=0),
+              nn.GELU(approximate="tanh"), nn.GroupNorm(2, 4, eps=1e-3, affine=False),
+              nn.Hardsigmoid(), nn.Hardswish(), nn.Hardtanh(-2.0, 3.0),
+              nn.LayerNorm((2, 3), eps=1e-3, bias=False), nn.LogSigmoid(), nn.Mish(),
+              nn.ModuleDict(), nn.ReLU6(), nn.SELU(), nn.SiLU(), nn.Softmin(dim=1),
+              nn.Softplus(beta=2.0, threshold=10.0), nn.Softsign(), nn.Unflatten(1, (2, 3))]
     assert {type(m).__name__ for m in layers} == set(nn.BUILTIN_LAYERS)
     for layer in layers:
         assert nn.BUILTIN_LAYERS[type(layer).__name__] is type(layer)

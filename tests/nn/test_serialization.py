@@ -596,6 +596,10 @@ LAYER_EXAMPLES: dict[str, list[tuple[tuple, dict]]] = {
     "MaxPool2d": [((2,), {})],
     "AvgPool2d": [((2,), {})],
     "AdaptiveAvgPool2d": [((1,), {})],
+    "Embedding": [((7, 3), {"padding_idx": 0})],
+    "LayerNorm": [((4,), {}), (((2, 3),), {"bias": False})],
+    "GroupNorm": [((2, 4), {}), ((2, 4), {"affine": False})],
+    "Unflatten": [((1, (2, 3)), {})],
 }
 
 

@@ -1,0 +1,155 @@
+"""LayerNorm and GroupNorm: normalise each sample on its own (over its last dims, or over
+groups of its channels), so they behave the same in training and evaluation and keep no
+running statistics. The math is `nn.functional.layer_norm` and `group_norm`."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import autodiff as ad
+from autodiff.tensor import Tensor
+
+from . import functional as F
+from . import init
+from .module import Module, Parameter, builtin_layer, check_size
+
+
+@builtin_layer
+class LayerNorm(Module):
+    """y = (x - E[x]) / √(Var[x] + eps) · γ + β, E and Var (biased) taken over the last
+    dims of each sample, those of `normalized_shape` (Ba et al., 2016).
+
+    Args:
+        normalized_shape: the sizes of the input's last dims to normalise over (an int n
+            for the last dim alone, of size n).
+        eps: added to the variance for stability (default 1e-5).
+        elementwise_affine: learn γ (weight) and β (bias), one per normalised element.
+        bias: with elementwise_affine, whether to learn β (default True).
+
+    Shape:
+        input (*, *normalized_shape); output the same.
+
+    Attributes:
+        weight: γ, of shape normalized_shape, initialised to 1.
+        bias: β, of shape normalized_shape, initialised to 0.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> ln = nn.LayerNorm(2)
+    >>> ln(ad.tensor([[1.0, 3.0], [10.0, 0.0]])).numpy().round(4)
+    array([[-1.,  1.],
+           [ 1., -1.]], dtype=float32)
+    >>> ln
+    LayerNorm((2,), eps=1e-05, elementwise_affine=True, bias=True)
+    """
+
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True) -> None:
+        super().__init__()
+        self.normalized_shape = F.normalized_shape_tuple("LayerNorm", normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        self.register_parameter("weight", Parameter(ad.zeros(self.normalized_shape))
+                                if elementwise_affine else None)
+        self.register_parameter("bias", Parameter(ad.zeros(self.normalized_shape))
+                                if elementwise_affine and bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """γ = 1 and β = 0: the layer starts as a plain normalisation."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"normalized_shape": self.normalized_shape, "eps": self.eps,
+                "elementwise_affine": self.elementwise_affine, "bias": self.bias is not None}
+
+    @staticmethod
+    def state_shapes(normalized_shape: int | Sequence[int], elementwise_affine: bool = True,
+                     bias: bool = True, **_: Any) -> dict[str, tuple[int, ...]]:
+        shape = F.normalized_shape_tuple("LayerNorm", normalized_shape)
+        shapes = {"weight": shape} if elementwise_affine else {}
+        return shapes | ({"bias": shape} if elementwise_affine and bias else {})
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+
+    def _scope_label(self) -> str:
+        return f"LayerNorm({self.normalized_shape})"
+
+
+@builtin_layer
+class GroupNorm(Module):
+    """y = (x - E[x]) / √(Var[x] + eps) · γ + β, E and Var (biased) taken per sample over
+    each group of num_channels / num_groups channels and all their positions (Wu & He,
+    2018); γ and β are per channel. num_groups=1 normalises each whole sample (like
+    LayerNorm over (C, *)), num_groups=num_channels each channel (instance norm).
+
+    Args:
+        num_groups: the number of groups the channels are split into.
+        num_channels: C, the number of channels; divisible by num_groups.
+        eps: added to the variance for stability (default 1e-5).
+        affine: learn γ (weight, initialised to 1) and β (bias, initialised to 0).
+        bias: with affine, whether to learn β (keyword only, default True).
+
+    Shape:
+        input (N, C, *); output the same.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> gn = nn.GroupNorm(1, 2)
+    >>> gn(ad.tensor([[[1.0], [3.0]]])).numpy().round(4).ravel()
+    array([-1.,  1.], dtype=float32)
+    >>> gn
+    GroupNorm(1, 2, eps=1e-05, affine=True, bias=True)
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, *, bias: bool = True) -> None:
+        super().__init__()
+        check_size("GroupNorm", "num_groups", num_groups)
+        check_size("GroupNorm", "num_channels", num_channels)
+        if num_groups == 0 or num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                             f"num_groups ({num_groups})")
+        self.num_groups = num_groups
+        self.num_channels = num_channels
+        self.eps = eps
+        self.affine = affine
+        self.register_parameter("weight", Parameter(ad.zeros(num_channels)) if affine else None)
+        self.register_parameter("bias", Parameter(ad.zeros(num_channels))
+                                if affine and bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """γ = 1 and β = 0: the layer starts as a plain normalisation."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"num_groups": self.num_groups, "num_channels": self.num_channels,
+                "eps": self.eps, "affine": self.affine, "bias": self.bias is not None}
+
+    @staticmethod
+    def state_shapes(num_channels: int, affine: bool = True, bias: bool = True,
+                     **_: Any) -> dict[str, tuple[int, ...]]:
+        shapes = {"weight": (num_channels,)} if affine else {}
+        return shapes | ({"bias": (num_channels,)} if affine and bias else {})
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, "
+                f"affine={self.affine}, bias={self.bias is not None}")
+
+    def _scope_label(self) -> str:
+        return f"GroupNorm({self.num_groups}, {self.num_channels})"

@@ -1,8 +1,11 @@
 """DataLoader: a dataset cut into batches, in order or shuffled, like torch.utils.data."""
 from __future__ import annotations
 
+import multiprocessing
 import numbers
-from collections.abc import Iterator
+import pickle
+import random as py_random
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -60,10 +63,18 @@ def default_collate(samples: list[Any]) -> Any:
 class DataLoader:
     """Iterate over a dataset in batches.
 
-    Each pass draws a new order when `shuffle=True`, from the shared generator, so
-    `ad.manual_seed(s)` makes the batches reproducible. A dataset with a `get_batch(indices)`
-    method (`TensorDataset`, `MNIST`) hands over whole batches by array indexing; any
-    other dataset is read one sample at a time and batched by `default_collate`.
+    Each pass draws a new order when `shuffle=True`, from `generator` (the default
+    generator unless one is given), so `ad.manual_seed(s)` makes the batches
+    reproducible. A dataset with a `get_batch(indices)` method (`TensorDataset`, `MNIST`)
+    hands over whole batches by array indexing; any other dataset is read one sample at a
+    time and batched by `collate_fn` (`default_collate`).
+
+    With `num_workers > 0`, worker processes make the batches, as torch's: batch k is made
+    by worker k mod num_workers, the batches come out in the same order as with
+    num_workers=0, and each pass takes a base seed from the generator's state and seeds
+    worker i with base seed + i (autodiff's, Python's and numpy's generators), so random
+    augmentation in a dataset differs per worker and is reproducible. The dataset must
+    pickle (it is sent to the workers).
 
     Args:
         dataset: a `Dataset`, or any object with `__len__` and `__getitem__`.
@@ -71,6 +82,11 @@ class DataLoader:
         shuffle: draw a new random order for every pass (default False: in order).
         drop_last: leave out the last batch when it has fewer than `batch_size`
             samples (default False: keep it).
+        num_workers: worker processes (default 0: batches made in this process).
+        collate_fn: turns a list of samples into a batch (default `default_collate`).
+        pin_memory: accepted for torch code; there is no GPU memory to pin.
+        generator: the `ad.Generator` to shuffle (and draw workers' seeds) with.
+        worker_init_fn: called as worker_init_fn(worker_id) in each worker.
 
     Example::
 
@@ -83,33 +99,119 @@ class DataLoader:
     """
 
     def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False,
-                 drop_last: bool = False) -> None:
+                 drop_last: bool = False, num_workers: int = 0,
+                 collate_fn: Callable[[list[Any]], Any] | None = None,
+                 pin_memory: bool = False, generator: random.Generator | None = None,
+                 worker_init_fn: Callable[[int], None] | None = None) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
                 or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got "
                              f"{batch_size!r}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) \
+                or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be an int >= 0, got "
+                             f"{num_workers!r}")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        self.num_workers = int(num_workers)
+        self.collate_fn = collate_fn or default_collate
+        self.pin_memory = pin_memory
+        self.generator = generator
+        self.worker_init_fn = worker_init_fn
+        if self.num_workers:
+            _check_picklable(dataset, collate_fn, worker_init_fn)
 
     def __len__(self) -> int:
         full, rest = divmod(len(self.dataset), self.batch_size)
         return full + (1 if rest and not self.drop_last else 0)
 
-    def __iter__(self) -> Iterator[Any]:
+    def _batches(self, rng: np.random.Generator) -> list[np.ndarray]:
+        """The index arrays of this pass's batches."""
         n = len(self.dataset)
-        order = random.generator().permutation(n) if self.shuffle else np.arange(n)
-        get_batch = getattr(self.dataset, "get_batch", None)
+        order = rng.permutation(n) if self.shuffle else np.arange(n)
         stop = n - n % self.batch_size if self.drop_last else n
-        for start in range(0, stop, self.batch_size):
-            indices = order[start:start + self.batch_size]
-            if get_batch is not None:
-                yield get_batch(indices)
-            else:
-                yield default_collate([self.dataset[int(i)] for i in indices])
+        return [order[start:start + self.batch_size]
+                for start in range(0, stop, self.batch_size)]
+
+    def __iter__(self) -> Iterator[Any]:
+        rng = random.generator(self.generator)
+        batches = self._batches(rng)
+        if not self.num_workers:
+            return (_make_batch(self.dataset, self.collate_fn, indices) for indices in batches)
+        # the workers' base seed follows the generator's state without drawing from it, so
+        # the shuffled orders are those of num_workers=0, pass after pass
+        state = rng.bit_generator.state["state"]["state"]
+        base_seed = int(np.random.SeedSequence(state).generate_state(1, np.uint64)[0] >> 2)
+        return _from_workers(self, batches, base_seed)
 
     def __repr__(self) -> str:
         return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)} samples, "
                 f"batch_size={self.batch_size}, shuffle={self.shuffle}, "
-                f"drop_last={self.drop_last})")
+                f"drop_last={self.drop_last}, num_workers={self.num_workers})")
+
+
+def _make_batch(dataset: Any, collate_fn: Callable[[list[Any]], Any],
+                indices: np.ndarray) -> Any:
+    get_batch = getattr(dataset, "get_batch", None)
+    if get_batch is not None and collate_fn is default_collate:
+        return get_batch(indices)
+    return collate_fn([dataset[int(i)] for i in indices])
+
+
+def _check_picklable(*objects: Any) -> None:
+    for value in objects:
+        try:
+            pickle.dumps(value)
+        except Exception as error:  # noqa: PERF203 (one check per object, once)
+            raise TypeError(f"DataLoader: num_workers > 0 sends the dataset, collate_fn and "
+                            f"worker_init_fn to worker processes, but "
+                            f"{type(value).__name__} cannot be pickled ({error}); define it "
+                            f"at module level (no lambdas or open files), or use "
+                            f"num_workers=0") from None
+
+
+def _worker(worker_id: int, count: int, dataset: Any, collate_fn: Any, worker_init_fn: Any,
+            batches: list[np.ndarray], seed: int, results: Any) -> None:
+    """Make batches worker_id, worker_id + count, ... and put (k, batch) on `results`."""
+    ad.manual_seed(seed)
+    py_random.seed(seed)
+    np.random.seed(seed % 2 ** 32)
+    if worker_init_fn is not None:
+        worker_init_fn(worker_id)
+    for k in range(worker_id, len(batches), count):
+        try:
+            results.put((k, _make_batch(dataset, collate_fn, batches[k]), None))
+        except Exception as error:  # noqa: PERF203 (a batch's failure is sent to the parent)
+            results.put((k, None, f"{type(error).__name__}: {error}"))
+            return
+
+
+def _from_workers(loader: DataLoader, batches: list[np.ndarray],
+                  base_seed: int) -> Iterator[Any]:
+    """The batches, made by loader.num_workers processes, in order."""
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    results = context.Queue()
+    count = min(loader.num_workers, max(len(batches), 1))
+    workers = [context.Process(target=_worker, daemon=True, args=(
+        i, count, loader.dataset, loader.collate_fn, loader.worker_init_fn, batches,
+        base_seed + i, results)) for i in range(count)]
+    for worker in workers:
+        worker.start()
+    waiting: dict[int, Any] = {}
+    try:
+        for k in range(len(batches)):
+            while k not in waiting:
+                index, batch, failure = results.get()
+                if failure is not None:
+                    raise RuntimeError(f"DataLoader: worker {index % count} failed making "
+                                       f"batch {index}: {failure}")
+                waiting[index] = batch
+            yield waiting.pop(k)
+    finally:
+        for worker in workers:
+            worker.join(timeout=1)
+            if worker.is_alive():
+                worker.terminate()

@@ -167,7 +167,7 @@ def test_loader_rejects_bad_batch_sizes(bad: object) -> None:
 def test_loader_repr() -> None:
     loader = DataLoader(TensorDataset(ad.arange(3)), batch_size=2, shuffle=True)
     assert repr(loader) == ("DataLoader(TensorDataset of 3 samples, batch_size=2, "
-                            "shuffle=True, drop_last=False)")
+                            "shuffle=True, drop_last=False, num_workers=0)")
 
 
 # ------------------------------------------------------------------ MNIST from disk
@@ -395,3 +395,56 @@ def test_download_failure_names_every_mirror(tmp_path: Path, no_data_env: Path,
     assert f"{corrupt.as_uri()}/t10k-images-idx3-ubyte.gz: the downloaded file: " \
            f"corrupt MNIST file" in message
     assert not (no_data_env / ".cache" / "autodiff" / "mnist").exists()   # nothing half-written
+
+
+class NoisyDataset(Dataset):
+    """Samples with noise from the worker's generator (module level: it must pickle)."""
+
+    def __len__(self):
+        return 24
+
+    def __getitem__(self, i):
+        return ad.tensor([float(i)]), float(ad.rand(1).item())
+
+
+def _passes(dataset, num_workers, passes=2):
+    ad.manual_seed(0)
+    loader = DataLoader(dataset, batch_size=5, shuffle=True, num_workers=num_workers)
+    return [[[b.numpy().ravel().tolist() for b in batch] for batch in loader]
+            for _ in range(passes)]
+
+
+def test_workers_give_the_batches_of_num_workers_0_in_the_same_order():
+    data = TensorDataset(ad.arange(24, dtype=ad.float32), ad.arange(24))
+    assert _passes(data, 3) == _passes(data, 0)
+
+
+def test_workers_are_seeded_reproducibly_and_differently():
+    workers = _passes(NoisyDataset(), 3)
+    assert workers == _passes(NoisyDataset(), 3)            # seeded: reproducible
+    noise = [tuple(n) for p in workers for _, n in p]
+    assert len(set(noise)) == len(noise)                     # per worker and per pass
+
+
+def test_an_unpicklable_dataset_is_refused_naming_it():
+    class Local(Dataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return i
+
+    with pytest.raises(TypeError, match="Local cannot be pickled"):
+        DataLoader(Local(), num_workers=2)
+    with pytest.raises(ValueError, match="num_workers"):
+        DataLoader(Local(), num_workers=-1)
+
+
+class Broken(NoisyDataset):
+    def __getitem__(self, i):
+        raise KeyError(i)
+
+
+def test_a_worker_error_names_the_batch():
+    with pytest.raises(RuntimeError, match="failed making batch 0: KeyError"):
+        list(DataLoader(Broken(), batch_size=4, num_workers=2))

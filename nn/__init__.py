@@ -29,6 +29,7 @@ from .activation import (
     Tanh,
     Unflatten,
 )
+from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .containers import ModuleDict, ParameterDict, ParameterList
 from .conv import Conv2d
@@ -39,6 +40,7 @@ from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELos
 from .module import BUILTIN_LAYERS, Module, ModuleList, Parameter, Sequential, StateDictError
 from .normalization import GroupNorm, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .rnn import GRU, LSTM, RNN
 from .serialization import from_json, load, save
 from .sparse import Embedding
 from .summary import summary

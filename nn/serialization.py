@@ -82,7 +82,15 @@ def _foreign_layer(module: Any, path: str = "") -> tuple[str, str] | None:
 
 
 def _describe(module: Any) -> dict[str, Any]:
+    """A module's entry in the architecture: its class and hyperparameters, and for a
+    container its children (a layer's own submodules, such as MultiheadAttention's
+    out_proj, are rebuilt by its constructor)."""
+    from .containers import ModuleDict
+    from .module import BUILTIN_LAYERS, ModuleList, Sequential
     node = {"class": type(module).__name__, "hyperparameters": module.hyperparameters()}
+    if type(module).__name__ in BUILTIN_LAYERS and \
+            not isinstance(module, (Sequential, ModuleList, ModuleDict)):
+        return node
     children = [dict(name=name, **_describe(child)) for name, child in module.named_children()]
     if children:
         node["children"] = children

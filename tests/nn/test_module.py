@@ -248,7 +248,14 @@ def test_hyperparameters_rebuild_every_builtin_layer():
               nn.Hardsigmoid(), nn.Hardswish(), nn.Hardtanh(-2.0, 3.0),
               nn.LayerNorm((2, 3), eps=1e-3, bias=False), nn.LogSigmoid(), nn.Mish(),
               nn.ModuleDict(), nn.ReLU6(), nn.SELU(), nn.SiLU(), nn.Softmin(dim=1),
-              nn.Softplus(beta=2.0, threshold=10.0), nn.Softsign(), nn.Unflatten(1, (2, 3))]
+              nn.Softplus(beta=2.0, threshold=10.0), nn.Softsign(), nn.Unflatten(1, (2, 3)),
+              nn.MultiheadAttention(6, 3, dropout=0.1, bias=False, kdim=4, vdim=5,
+                                    batch_first=True),
+              nn.attention.NonDynamicallyQuantizableLinear(3, 4, bias=False),
+              nn.RNN(3, 4, num_layers=2, nonlinearity="relu", bias=False, batch_first=True,
+                     dropout=0.5, bidirectional=True),
+              nn.LSTM(3, 4, num_layers=2, bidirectional=True),
+              nn.GRU(3, 4, num_layers=3, batch_first=True, dropout=0.2)]
     assert {type(m).__name__ for m in layers} == set(nn.BUILTIN_LAYERS)
     for layer in layers:
         assert nn.BUILTIN_LAYERS[type(layer).__name__] is type(layer)

@@ -600,6 +600,11 @@ LAYER_EXAMPLES: dict[str, list[tuple[tuple, dict]]] = {
     "LayerNorm": [((4,), {}), (((2, 3),), {"bias": False})],
     "GroupNorm": [((2, 4), {}), ((2, 4), {"affine": False})],
     "Unflatten": [((1, (2, 3)), {})],
+    "MultiheadAttention": [((6, 2), {}), ((6, 3), {"bias": False, "kdim": 4, "vdim": 5})],
+    "NonDynamicallyQuantizableLinear": [((3, 4), {}), ((3, 4), {"bias": False})],
+    "RNN": [((3, 4), {}), ((3, 4), {"num_layers": 2, "bidirectional": True, "bias": False})],
+    "LSTM": [((3, 4), {"num_layers": 2, "bidirectional": True})],
+    "GRU": [((3, 4), {"num_layers": 2}), ((3, 4), {"bias": False, "bidirectional": True})],
 }
 
 

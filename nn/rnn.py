@@ -1,0 +1,341 @@
+"""Recurrent layers: RNN (Elman), LSTM (Hochreiter & Schmidhuber, 1997) and GRU (Cho et
+al., 2014), with torch's parameters, initialisation and shapes.
+
+Each is a Python loop over the time steps of one cell, written with tensor ops (linear,
+sigmoid, tanh, chunk, stack, cat), so backpropagation through time is the engine's
+ordinary backward pass over the unrolled graph and the layers need no derivative of
+their own. The cells, for an input xₜ and the previous hidden state h:
+
+    RNN:  h' = tanh(W_ih xₜ + b_ih + W_hh h + b_hh)          (or relu)
+    LSTM: i, f, g, o = chunks of W_ih xₜ + b_ih + W_hh h + b_hh
+          c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g),   h' = σ(o) ⊙ tanh(c')
+    GRU:  r = σ(W_ir xₜ + b_ir + W_hr h + b_hr),   z = σ(W_iz xₜ + b_iz + W_hz h + b_hz)
+          n = tanh(W_in xₜ + b_in + r ⊙ (W_hn h + b_hn)),   h' = (1 - z) ⊙ n + z ⊙ h
+
+>>> import autodiff as ad
+>>> lstm = LSTM(input_size=3, hidden_size=5, num_layers=2)
+>>> output, (h_n, c_n) = lstm(ad.randn(7, 4, 3))     # 7 time steps, batch of 4
+>>> output.shape, h_n.shape, c_n.shape
+((7, 4, 5), (2, 4, 5), (2, 4, 5))
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import autodiff as ad
+from autodiff.errors import ShapeError
+from autodiff.tensor import Tensor
+
+from . import functional as F
+from . import init
+from .module import Module, Parameter, builtin_layer, check_size
+
+State = tuple[Tensor, ...]      # (h,) for RNN and GRU, (h, c) for LSTM
+
+
+class RNNBase(Module):
+    """What the three layers share: the parameters of every layer and direction, their
+    initialisation, and the loop over layers, directions and time steps. A subclass says
+    how many blocks of hidden_size rows its weights stack (`GATES`) and gives `cell`."""
+
+    GATES = 1
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False) -> None:
+        super().__init__()
+        name = type(self).__name__
+        check_size(name, "input_size", input_size)
+        check_size(name, "hidden_size", hidden_size)
+        check_size(name, "num_layers", num_layers)
+        if hidden_size == 0 or num_layers == 0:
+            raise ValueError(f"{name}: hidden_size and num_layers must be at least 1, got "
+                             f"hidden_size={hidden_size}, num_layers={num_layers}")
+        F.check_probability(name, dropout)
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(f"{name}: dropout is applied between stacked layers (to the "
+                          f"outputs of all but the last), so dropout={dropout} does nothing "
+                          f"with num_layers=1", UserWarning, stacklevel=2)
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = dropout
+        self.bidirectional = bidirectional
+        shapes = self.state_shapes(input_size, hidden_size, num_layers, bias, bidirectional)
+        for key, shape in shapes.items():
+            self.register_parameter(key, Parameter(ad.zeros(shape)))
+        self.reset_parameters()
+
+    @property
+    def directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    def reset_parameters(self) -> None:
+        """torch's: every weight and bias from U(-1/√hidden_size, 1/√hidden_size)."""
+        bound = 1 / math.sqrt(self.hidden_size)
+        for weight in self.parameters():
+            init.uniform_(weight, -bound, bound)
+
+    @classmethod
+    def state_shapes(cls, input_size: int, hidden_size: int, num_layers: int = 1,
+                     bias: bool = True, bidirectional: bool = False,
+                     **_: Any) -> dict[str, tuple[int, ...]]:
+        """torch's keys, layer by layer, the forward direction before the backward one
+        ("_reverse"): weight_ih_l{k} (GATES·H, inputs), weight_hh_l{k} (GATES·H, H),
+        bias_ih_l{k} and bias_hh_l{k} (GATES·H,). Layer 0 reads the input's features,
+        the others the previous layer's output (H, or 2H when bidirectional)."""
+        rows = cls.GATES * hidden_size
+        directions = 2 if bidirectional else 1
+        shapes = {}
+        for layer in range(num_layers):
+            inputs = input_size if layer == 0 else hidden_size * directions
+            for direction in range(directions):
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                shapes[f"weight_ih{suffix}"] = (rows, inputs)
+                shapes[f"weight_hh{suffix}"] = (rows, hidden_size)
+                if bias:
+                    shapes[f"bias_ih{suffix}"] = (rows,)
+                    shapes[f"bias_hh{suffix}"] = (rows,)
+        return shapes
+
+    def cell(self, x: Tensor, state: State, w_ih: Tensor, w_hh: Tensor,
+             b_ih: Tensor | None, b_hh: Tensor | None) -> State:
+        """One time step: the new state from the input x (N, inputs) and the state."""
+        raise NotImplementedError
+
+    def run(self, input: Tensor, hx: State | tuple[None, ...]) -> tuple[Tensor, State]:
+        """(output, final states) for the input and the initial states `hx` (each
+        (D·num_layers, N, H), or None for zeros). Each layer runs over the sequence in
+        each direction; its outputs, concatenated over the directions, are the next
+        layer's input (after dropout, in training)."""
+        batched = self.check_input(input)
+        x = input if batched else input.unsqueeze(1)           # (L, N, inputs)
+        if batched and self.batch_first:
+            x = x.transpose(0, 1)
+        length, batch, _ = x.shape
+        initial = [self.initial_state(h, batch, batched, x.dtype) for h in hx]
+        finals = []
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(self.directions):
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                weights = [self._parameters.get(name + suffix)    # None: no bias
+                           for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+                index = layer * self.directions + direction
+                state = tuple(t[index] for t in initial)
+                hidden = [None] * length
+                steps = range(length - 1, -1, -1) if direction else range(length)
+                for t in steps:
+                    state = self.cell(x[t], state, *weights)
+                    hidden[t] = state[0]
+                outputs.append(ad.stack(hidden))                 # (L, N, H)
+                finals.append(state)
+            x = ad.cat(outputs, dim=2) if self.bidirectional else outputs[0]
+            if self.training and self.dropout > 0 and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout)
+        output = x                                               # (L, N, D·H)
+        last = tuple(ad.stack(parts) for parts in zip(*finals))  # each (D·num_layers, N, H)
+        if not batched:
+            return output.squeeze(1), tuple(t.squeeze(1) for t in last)
+        return (output.transpose(0, 1) if self.batch_first else output), last
+
+    def check_input(self, input: Tensor) -> bool:
+        """Whether the input is batched: (L, N, input_size) ((N, L, ...) with batch_first)
+        or unbatched (L, input_size), with L >= 1."""
+        name = type(self).__name__
+        layout = "(N, L, input_size)" if self.batch_first else "(L, N, input_size)"
+        if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
+            raise ShapeError(f"{name}: the input must be {layout} or unbatched "
+                             f"(L, input_size), with input_size={self.input_size}, got "
+                             f"shape {input.shape}")
+        time_dim = 1 if self.batch_first and input.ndim == 3 else 0
+        if input.shape[time_dim] == 0:
+            raise ShapeError(f"{name}: the input sequence is empty (shape {input.shape}); "
+                             f"it needs at least one time step")
+        return input.ndim == 3
+
+    def initial_state(self, h: Tensor | None, batch: int, batched: bool,
+                      dtype: Any) -> Tensor:
+        """An initial state as (D·num_layers, N, H): zeros when not given."""
+        shape = (self.directions * self.num_layers, batch, self.hidden_size)
+        if h is None:
+            return ad.zeros(shape, dtype=dtype)
+        expected = shape if batched else (shape[0], shape[2])
+        if not isinstance(h, Tensor) or h.shape != expected:
+            got = h.shape if isinstance(h, Tensor) else type(h).__name__
+            raise ShapeError(f"{type(self).__name__}: an initial state must be "
+                             f"(D·num_layers, N, H) = {expected} for this "
+                             f"{'batched' if batched else 'unbatched'} input, got {got}")
+        return h if batched else h.unsqueeze(1)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"input_size": self.input_size, "hidden_size": self.hidden_size,
+                "num_layers": self.num_layers, "bias": self.bias,
+                "batch_first": self.batch_first, "dropout": self.dropout,
+                "bidirectional": self.bidirectional}
+
+    def extra_repr(self) -> str:
+        """torch's: the sizes, then only the settings that differ from the defaults."""
+        text = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            text += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            text += f", bias={self.bias}"
+        if self.batch_first is not False:
+            text += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            text += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            text += f", bidirectional={self.bidirectional}"
+        return text
+
+    def _scope_label(self) -> str:
+        return f"{type(self).__name__}({self.input_size}→{self.hidden_size})"
+
+
+@builtin_layer
+class RNN(RNNBase):
+    """The Elman RNN, layer after layer: h' = tanh(W_ih xₜ + b_ih + W_hh h + b_hh) (or relu).
+
+    Args:
+        input_size: the features of each input step.
+        hidden_size: H, the features of the hidden state.
+        num_layers: stacked layers, each reading the previous one's output sequence.
+        nonlinearity: 'tanh' (default) or 'relu'.
+        bias: learn b_ih and b_hh.
+        batch_first: input and output are (N, L, features) instead of (L, N, features)
+            (the hidden states keep (D·num_layers, N, H)).
+        dropout: the probability of zeroing an element of each layer's output but the
+            last, in training mode.
+        bidirectional: each layer also runs from the last step to the first; the two
+            directions' outputs are concatenated (D = 2).
+
+    forward(input, hx=None) returns (output, h_n).
+
+    Shape:
+        input (L, N, input_size), or (L, input_size) unbatched; hx (D·num_layers, N, H),
+        zeros if not given (the state of layer k, direction d at index k·D + d); output
+        (L, N, D·H): the last layer's hidden state at every step; h_n like hx: the final
+        state of every layer and direction (the backward direction's is at step 0).
+
+    Attributes:
+        weight_ih_l{k}, weight_hh_l{k}: (H, inputs), (H, H); bias_ih_l{k}, bias_hh_l{k}:
+        (H,); "_reverse" for the backward direction; all from U(-1/√H, 1/√H).
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> rnn = nn.rnn.RNN(10, 20, num_layers=2)
+    >>> output, h_n = rnn(ad.randn(5, 3, 10), ad.zeros(2, 3, 20))
+    >>> output.shape, h_n.shape
+    ((5, 3, 20), (2, 3, 20))
+    >>> rnn
+    RNN(10, 20, num_layers=2)
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got "
+                             f"{nonlinearity!r}")
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional)
+        self.nonlinearity = nonlinearity
+
+    def cell(self, x: Tensor, state: State, w_ih: Tensor, w_hh: Tensor,
+             b_ih: Tensor | None, b_hh: Tensor | None) -> State:
+        (h,) = state
+        pre = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+        return (pre.tanh() if self.nonlinearity == "tanh" else pre.relu(),)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        output, (h_n,) = self.run(input, (hx,))
+        return output, h_n
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {**super().hyperparameters(), "nonlinearity": self.nonlinearity}
+
+
+@builtin_layer
+class LSTM(RNNBase):
+    """Long short-term memory, layer after layer: a cell state c carried along the
+    sequence, changed only by gated additions, so gradients pass through many steps:
+
+        i, f, g, o = the four H-row blocks of W_ih xₜ + b_ih + W_hh h + b_hh
+        c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g)      (forget some of c, add some of the new g)
+        h' = σ(o) ⊙ tanh(c')
+
+    Args, Shape and Attributes as RNN's (without nonlinearity), with four gates: the
+    weights are (4H, inputs) and (4H, H), the gates stacked in torch's order i, f, g, o.
+
+    forward(input, hx=None) returns (output, (h_n, c_n)); hx is a pair (h_0, c_0), each
+    (D·num_layers, N, H) (zeros if not given), and c_n is the final cell state.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> lstm = nn.rnn.LSTM(10, 20, batch_first=True, bidirectional=True)
+    >>> output, (h_n, c_n) = lstm(ad.randn(3, 5, 10))      # 3 sequences of 5 steps
+    >>> output.shape, h_n.shape, c_n.shape
+    ((3, 5, 40), (2, 3, 20), (2, 3, 20))
+    """
+
+    GATES = 4
+
+    def cell(self, x: Tensor, state: State, w_ih: Tensor, w_hh: Tensor,
+             b_ih: Tensor | None, b_hh: Tensor | None) -> State:
+        h, c = state
+        i, f, g, o = (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(4, dim=-1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        return o.sigmoid() * c.tanh(), c
+
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
+                ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise TypeError(f"LSTM: hx must be a pair (h_0, c_0) of initial hidden and cell "
+                            f"states, got {type(hx).__name__}")
+        output, (h_n, c_n) = self.run(input, (None, None) if hx is None else tuple(hx))
+        return output, (h_n, c_n)
+
+
+@builtin_layer
+class GRU(RNNBase):
+    """Gated recurrent unit, layer after layer: a reset gate r and an update gate z
+    (torch's form: r multiplies W_hn h + b_hn, bias included):
+
+        r = σ(W_ir xₜ + b_ir + W_hr h + b_hr)
+        z = σ(W_iz xₜ + b_iz + W_hz h + b_hz)
+        n = tanh(W_in xₜ + b_in + r ⊙ (W_hn h + b_hn))
+        h' = (1 - z) ⊙ n + z ⊙ h
+
+    Args, Shape and Attributes as RNN's (without nonlinearity), with three gates: the
+    weights are (3H, inputs) and (3H, H), the blocks in the order r, z, n.
+
+    forward(input, hx=None) returns (output, h_n).
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> gru = nn.rnn.GRU(10, 20, num_layers=2)
+    >>> output, h_n = gru(ad.randn(6, 10))                  # unbatched: 6 steps
+    >>> output.shape, h_n.shape
+    ((6, 20), (2, 20))
+    """
+
+    GATES = 3
+
+    def cell(self, x: Tensor, state: State, w_ih: Tensor, w_hh: Tensor,
+             b_ih: Tensor | None, b_hh: Tensor | None) -> State:
+        (h,) = state
+        x_r, x_z, x_n = F.linear(x, w_ih, b_ih).chunk(3, dim=-1)
+        h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, dim=-1)
+        r = (x_r + h_r).sigmoid()
+        z = (x_z + h_z).sigmoid()
+        n = (x_n + r * h_n).tanh()
+        return ((1 - z) * n + z * h,)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        output, (h_n,) = self.run(input, (hx,))
+        return output, h_n

@@ -6,13 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import (
-    Optimizer,
-    ParamsT,
-    check_eps,
-    check_nonnegative,
-    check_unit_interval,
-)
+from .optimizer import Optimizer, ParamsT, check_adam_options
 
 
 class Adam(Optimizer):
@@ -84,12 +78,7 @@ class Adam(Optimizer):
                                       decoupled_weight_decay=decoupled_weight_decay))
 
     def _check(self, options: dict[str, Any]) -> None:
-        name = type(self).__name__
-        check_nonnegative(name, "lr", options["lr"])
-        check_eps(name, options["eps"])
-        check_unit_interval(name, "betas[0]", options["betas"][0])
-        check_unit_interval(name, "betas[1]", options["betas"][1])
-        check_nonnegative(name, "weight_decay", options["weight_decay"])
+        check_adam_options(type(self).__name__, options)
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:

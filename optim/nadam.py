@@ -5,13 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import (
-    Optimizer,
-    ParamsT,
-    check_eps,
-    check_nonnegative,
-    check_unit_interval,
-)
+from .optimizer import Optimizer, ParamsT, adam_moments, check_adam_options, check_nonnegative
 
 
 class NAdam(Optimizer):
@@ -54,39 +48,18 @@ class NAdam(Optimizer):
                                       maximize=maximize, foreach=foreach))
 
     def _check(self, options: dict[str, Any]) -> None:
-        name = type(self).__name__
-        check_nonnegative(name, "lr", options["lr"])
-        check_eps(name, options["eps"])
-        check_unit_interval(name, "betas[0]", options["betas"][0])
-        check_unit_interval(name, "betas[1]", options["betas"][1])
-        check_nonnegative(name, "weight_decay", options["weight_decay"])
-        check_nonnegative(name, "momentum_decay", options["momentum_decay"])
+        check_adam_options(type(self).__name__, options)
+        check_nonnegative(type(self).__name__, "momentum_decay", options["momentum_decay"])
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        lr, (beta1, beta2), decay = group["lr"], group["betas"], group["weight_decay"]
-        if not state:
-            state["step"] = 0
-            state["mu_product"] = 1.0
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_avg_sq"] = np.zeros_like(param)
-        state["step"] += 1
-        t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-        g = -grad if group["maximize"] else grad
-        if decay != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * decay                         # θ ← θ − γλθ
-            else:
-                g = g + decay * param                           # g ← g + λθ
-        psi = group["momentum_decay"]
+        lr, (beta1, beta2), psi = group["lr"], group["betas"], group["momentum_decay"]
+        t, m, v, g = adam_moments(param, grad, state, group)
+        state.setdefault("mu_product", 1.0)
         mu = beta1 * (1 - 0.5 * 0.96 ** (t * psi))
         mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
         # Π ← Π·μₜ, kept in float32 as PyTorch keeps it (a float32 scalar tensor)
         product = state["mu_product"] = float(np.float32(state["mu_product"]) * np.float32(mu))
-        m *= beta1
-        m += (1 - beta1) * g
-        v *= beta2
-        v += (1 - beta2) * g * g
         denom = np.sqrt(v / (1 - beta2 ** t)) + group["eps"]
         param -= lr * (1 - mu) / (1 - product) * g / denom
         param -= lr * mu_next / (1 - product * mu_next) * m / denom

@@ -69,6 +69,41 @@ def check_unit_interval(optimizer: str, name: str, value: Any) -> None:
         raise ValueError(f"{optimizer}: {name} must be in [0, 1), got {value!r}")
 
 
+def check_adam_options(optimizer: str, options: dict[str, Any]) -> None:
+    """The Adam family's checks: lr >= 0, finite eps, betas in [0, 1), weight_decay >= 0."""
+    check_nonnegative(optimizer, "lr", options["lr"])
+    check_eps(optimizer, options["eps"])
+    check_unit_interval(optimizer, "betas[0]", options["betas"][0])
+    check_unit_interval(optimizer, "betas[1]", options["betas"][1])
+    check_nonnegative(optimizer, "weight_decay", options["weight_decay"])
+
+
+def adam_moments(param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                 group: dict[str, Any]) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """The first lines of the Adam family's boxes, in place: count the step, take
+    g = ∇f(θ) (negated if maximize), apply weight decay (g ← g + λθ, or θ ← θ − γλθ when
+    decoupled), then m ← β₁m + (1 − β₁)g and v ← β₂v + (1 − β₂)g². Returns (t, m, v, g)."""
+    beta1, beta2 = group["betas"]
+    if not state:
+        state["step"] = 0
+        state["exp_avg"] = np.zeros_like(param)
+        state["exp_avg_sq"] = np.zeros_like(param)
+    state["step"] += 1
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    g = -grad if group["maximize"] else grad
+    decay = group["weight_decay"]
+    if decay != 0:
+        if group.get("decoupled_weight_decay"):
+            param *= 1 - group["lr"] * decay
+        else:
+            g = g + decay * param
+    m *= beta1
+    m += (1 - beta1) * g
+    v *= beta2
+    v += (1 - beta2) * g * g
+    return state["step"], m, v, g
+
+
 def check_not_a_model(optimizer: str, params: Any) -> None:
     """Raise TypeError when `params` is a model (`optim.SGD(model, lr=0.1)`) or its
     `parameters` method not yet called, instead of the model's parameters."""

@@ -6,13 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import (
-    Optimizer,
-    ParamsT,
-    check_eps,
-    check_nonnegative,
-    check_unit_interval,
-)
+from .optimizer import Optimizer, ParamsT, adam_moments, check_adam_options
 
 
 class RAdam(Optimizer):
@@ -57,32 +51,12 @@ class RAdam(Optimizer):
                                       maximize=maximize, foreach=foreach))
 
     def _check(self, options: dict[str, Any]) -> None:
-        name = type(self).__name__
-        check_nonnegative(name, "lr", options["lr"])
-        check_eps(name, options["eps"])
-        check_unit_interval(name, "betas[0]", options["betas"][0])
-        check_unit_interval(name, "betas[1]", options["betas"][1])
-        check_nonnegative(name, "weight_decay", options["weight_decay"])
+        check_adam_options(type(self).__name__, options)
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        lr, (beta1, beta2), decay = group["lr"], group["betas"], group["weight_decay"]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_avg_sq"] = np.zeros_like(param)
-        state["step"] += 1
-        t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-        g = -grad if group["maximize"] else grad
-        if decay != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * decay                         # θ ← θ − γλθ
-            else:
-                g = g + decay * param                           # g ← g + λθ
-        m *= beta1
-        m += (1 - beta1) * g
-        v *= beta2
-        v += (1 - beta2) * g * g
+        lr, (beta1, beta2) = group["lr"], group["betas"]
+        t, m, v, _ = adam_moments(param, grad, state, group)
         m_hat = m / (1 - beta1 ** t)
         rho_inf = 2 / (1 - beta2) - 1
         rho = rho_inf - 2 * t * beta2 ** t / (1 - beta2 ** t)

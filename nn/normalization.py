@@ -14,8 +14,25 @@ from . import init
 from .module import Module, Parameter, builtin_layer, check_size
 
 
+class _AffineNorm(Module):
+    """A normalisation followed by a learned per-element γ and β (both optional)."""
+
+    def _affine(self, shape: Any, affine: bool, bias: bool) -> None:
+        self.register_parameter("weight", Parameter(ad.zeros(shape)) if affine else None)
+        self.register_parameter("bias", Parameter(ad.zeros(shape)) if affine and bias
+                                else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """γ = 1 and β = 0: the layer starts as a plain normalisation."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+
 @builtin_layer
-class LayerNorm(Module):
+class LayerNorm(_AffineNorm):
     """y = (x - E[x]) / √(Var[x] + eps) · γ + β, E and Var (biased) taken over the last
     dims of each sample, those of `normalized_shape` (Ba et al., 2016).
 
@@ -49,18 +66,7 @@ class LayerNorm(Module):
         self.normalized_shape = F.normalized_shape_tuple("LayerNorm", normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        self.register_parameter("weight", Parameter(ad.zeros(self.normalized_shape))
-                                if elementwise_affine else None)
-        self.register_parameter("bias", Parameter(ad.zeros(self.normalized_shape))
-                                if elementwise_affine and bias else None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """γ = 1 and β = 0: the layer starts as a plain normalisation."""
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        self._affine(self.normalized_shape, elementwise_affine, bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -85,7 +91,7 @@ class LayerNorm(Module):
 
 
 @builtin_layer
-class GroupNorm(Module):
+class GroupNorm(_AffineNorm):
     """y = (x - E[x]) / √(Var[x] + eps) · γ + β, E and Var (biased) taken per sample over
     each group of num_channels / num_groups channels and all their positions (Wu & He,
     2018); γ and β are per channel. num_groups=1 normalises each whole sample (like
@@ -122,17 +128,7 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        self.register_parameter("weight", Parameter(ad.zeros(num_channels)) if affine else None)
-        self.register_parameter("bias", Parameter(ad.zeros(num_channels))
-                                if affine and bias else None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """γ = 1 and β = 0: the layer starts as a plain normalisation."""
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        self._affine(num_channels, affine, bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)

@@ -4,7 +4,9 @@
 one graph node each (autodiff/ops/nn_kernels.py); so are `conv2d`, `max_pool2d`,
 `avg_pool2d`, `unfold` and `fold` (autodiff/ops/conv.py, pool.py); the rest are built
 from tensor ops, so they need no derivative of their own (the activations from `gelu` to
-`softmin`, the normalizations, `embedding`, `pad`, `normalize`, `cosine_similarity`).
+`softmin`, the normalizations, `embedding`, `pad`, `normalize`, `cosine_similarity`,
+the losses `l1_loss`, `smooth_l1_loss`, `huber_loss`, `kl_div`, `cosine_embedding_loss`,
+and the options of the fused losses: weights, ignore_index, label smoothing).
 Losses take `reduction="mean" | "sum" | "none"`; class-index targets are int tensors.
 
 >>> import autodiff as ad, nn.functional as F
@@ -22,7 +24,7 @@ from typing import Any
 import numpy as np
 
 import autodiff as ad
-from autodiff.errors import DtypeError, ShapeError
+from autodiff.errors import DomainError, DtypeError, ShapeError
 from autodiff.function import Function
 from autodiff.ops import conv, nn_kernels, pool
 from autodiff.ops.shape import TensorIndexError
@@ -572,6 +574,20 @@ def fold(input: Tensor, output_size: int | tuple[int, int], kernel_size: int | t
 
 
 # ---------------------------------------------------------------- losses
+# The plain losses are the fused kernels of autodiff/ops/nn_kernels.py, one node each.
+# Their options are composites on top of them: class weights, ignore_index, pos_weight and
+# element weights multiply the kernel's per-sample losses (reduction "none") by constants
+# before the reduction; label smoothing and probability targets are built on log_softmax.
+# So the options need no derivative of their own.
+
+KL_REDUCTIONS = ("mean", "batchmean", "sum", "none")
+
+LOSS_SETTINGS = {   # setting -> (whether a value is allowed, the rule, said in the error)
+    "label_smoothing": (lambda v: 0 <= v <= 1, "between 0.0 and 1.0"),
+    "beta": (lambda v: v >= 0, ">= 0 (beta=0 gives l1_loss)"),
+    "delta": (lambda v: v > 0, "> 0"),
+}
+
 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """(x - y)², reduced; d/dx = 2(x - y) (/ n for the mean). One fused node."""
@@ -583,27 +599,221 @@ def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     return _reduce("l1_loss", (input - _target("l1_loss", input, target)).abs(), reduction)
 
 
-def binary_cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """-(y log p + (1 - y) log(1 - p)) for probabilities p in [0, 1]; each log is
-    clamped to >= -100 as in torch, so p = 0 or 1 gives a finite loss."""
-    return nn_kernels.binary_cross_entropy(input, target, reduction)
+def smooth_l1_loss(input: Tensor, target: Any, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """ℓ = ½ d² / β where |d| < β, else |d| - ½ β, for d = x - y: quadratic near 0, linear
+    beyond, d/dx = clip(d / β, -1, 1); beta=0 gives l1_loss.
+
+    >>> import autodiff as ad
+    >>> smooth_l1_loss(ad.tensor([0.5, 3.0]), ad.tensor([0.0, 0.0]), reduction="none")
+    tensor([0.125, 2.5  ])
+    """
+    check_setting("smooth_l1_loss", "beta", beta)
+    check_reduction("smooth_l1_loss", reduction)
+    diff = input - _target("smooth_l1_loss", input, target)
+    size = diff.abs()
+    if beta == 0:          # the quadratic piece would divide by 0 (torch takes l1_loss too)
+        return _reduce("smooth_l1_loss", size, reduction)
+    return _reduce("smooth_l1_loss",
+                   ad.where(size < beta, 0.5 * diff * diff / beta, size - 0.5 * beta), reduction)
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Any,
-                                     reduction: str = "mean") -> Tensor:
-    """binary_cross_entropy(sigmoid(x), y) computed from logits x without overflow."""
-    return nn_kernels.binary_cross_entropy_with_logits(input, target, reduction)
+def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
+    """ℓ = ½ d² where |d| < δ, else δ (|d| - ½ δ), for d = x - y (δ · smooth_l1_loss with
+    β = δ); d/dx = clip(d, -δ, δ). `weight` (a constant of the input's shape) multiplies
+    each ℓ before the reduction.
+
+    >>> import autodiff as ad
+    >>> huber_loss(ad.tensor([0.5, 3.0]), ad.tensor([0.0, 0.0]), reduction="none", delta=2.0)
+    tensor([0.125, 4.   ])
+    """
+    check_setting("huber_loss", "delta", delta)
+    check_reduction("huber_loss", reduction)
+    diff = input - _target("huber_loss", input, target)
+    size = diff.abs()
+    losses = ad.where(size < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta))
+    if weight is not None:
+        weight = _constant("huber_loss", weight, input)
+        if weight.shape != input.shape:
+            raise ShapeError(f"huber_loss: weight must have the input's shape {input.shape} "
+                             f"(one weight per element), got {weight.shape}")
+        losses = losses * weight
+    return _reduce("huber_loss", losses, reduction)
 
 
-def nll_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """-input[n, target[n]] for log-probabilities `input` (N, C) and class indices
-    `target` (N,) (also (C,) with a 0-d target, or (N, C, d…) with (N, d…))."""
-    return nn_kernels.nll_loss(input, target, reduction)
+def binary_cross_entropy(input: Tensor, target: Any, weight: Tensor | None = None,
+                         reduction: str = "mean") -> Tensor:
+    """ℓ = -w (y log p + (1 - y) log(1 - p)) for probabilities p in [0, 1]; each log is
+    clamped to >= -100 as in torch, so p = 0 or 1 gives a finite loss. `weight` w (a
+    constant, 1 by default) broadcasts to the input's shape; "mean" averages w·ℓ."""
+    if weight is None:
+        return nn_kernels.binary_cross_entropy(input, target, reduction)
+    check_reduction("binary_cross_entropy", reduction)
+    weight = _elementwise_weight("binary_cross_entropy", "weight", weight, input)
+    losses = nn_kernels.binary_cross_entropy(input, target, "none")
+    return _reduce("binary_cross_entropy", losses * weight, reduction)
 
 
-def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """nll_loss(log_softmax(input, dim=1), target) as one stable node, from logits."""
-    return nn_kernels.cross_entropy(input, target, reduction)
+def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Tensor | None = None,
+                                     reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """ℓ = -w (pw · y log σ(x) + (1 - y) log(1 - σ(x))) from logits x, computed as torch
+    does, (1 - y) x - (1 + (pw - 1) y) log σ(x), with a log σ that never overflows.
+    `pos_weight` pw (a constant, e.g. one per class along the last dim) weighs the positive
+    term, `weight` w the whole loss; both broadcast to the input's shape.
+
+    >>> import autodiff as ad
+    >>> loss = binary_cross_entropy_with_logits(ad.tensor([0.0]), ad.tensor([1.0]),
+    ...                                         pos_weight=ad.tensor([3.0]))
+    >>> round(loss.item(), 4)    # 3 log 2
+    2.0794
+    """
+    op = "binary_cross_entropy_with_logits"
+    if weight is None and pos_weight is None:
+        return nn_kernels.binary_cross_entropy_with_logits(input, target, reduction)
+    check_reduction(op, reduction)
+    if pos_weight is None:
+        losses = nn_kernels.binary_cross_entropy_with_logits(input, target, "none")
+    else:
+        pos_weight = _elementwise_weight(op, "pos_weight", pos_weight, input)
+        target = _target(op, input, target)
+        log_weight = (pos_weight - 1) * target + 1
+        losses = (1 - target) * input - log_weight * logsigmoid(input)
+    if weight is not None:
+        losses = losses * _elementwise_weight(op, "weight", weight, input)
+    return _reduce(op, losses, reduction)
+
+
+def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """ℓₙ = -w[tₙ] · input[n, tₙ] for log-probabilities `input` (N, C) and class indices
+    `target` (N,) (also (C,) with a 0-d target, or (N, C, d…) with (N, d…)). Targets equal
+    to ignore_index give ℓₙ = 0 and no gradient; "mean" is Σ ℓₙ / Σ w[tₙ] over the targets
+    kept (a plain mean without `weight`, a constant of shape (C,))."""
+    target = nn_kernels.class_targets("nll_loss", input, target, reduction)
+    if weight is None and not _is_class(ignore_index, input):
+        try:
+            return nn_kernels.nll_loss(input, target, reduction)
+        except TensorIndexError:
+            pass                # a target outside the classes: see _is_class
+    weight = None if weight is None else _class_weight("nll_loss", weight, input)
+    kept, classes = _kept_targets(target, ignore_index)
+    counts = _target_weights(kept, classes, weight, input.dtype)
+    losses = ad.where(kept, nn_kernels.nll_loss(input, classes, "none") * counts, 0)
+    return _reduce_counted(losses, counts, reduction)
+
+
+def cross_entropy(input: Tensor, target: Any, weight: Tensor | None = None,
+                  ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """nll_loss(log_softmax(input, dim=1), target, weight, ignore_index) from logits, the
+    plain case as one stable node. Classes run along dim 1 (dim 0 for one sample (C,)).
+
+    With label_smoothing ε, each kept sample's loss is (1 - ε) ℓₙ + (ε/C) Σ_c -w_c log p_nc
+    (the "mean" still divides by Σ w[tₙ]). A float target of the input's shape holds class
+    probabilities q: ℓₙ = -Σ_c w_c q_nc log p_nc (q smoothed to (1 - ε) q + ε/C), and
+    "mean" divides by the number of samples, not by the weights (torch's rules).
+
+    >>> import autodiff as ad
+    >>> logits = ad.tensor([[0.0, 0.0], [5.0, 0.0]])
+    >>> round(cross_entropy(logits, ad.tensor([1, -1]), ignore_index=-1).item(), 4)  # log 2
+    0.6931
+    """
+    check_reduction("cross_entropy", reduction)
+    check_setting("cross_entropy", "label_smoothing", label_smoothing)
+    if _holds_floats(target):
+        return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction,
+                                            label_smoothing)
+    target = nn_kernels.class_targets("cross_entropy", input, target, reduction)
+    if weight is None and label_smoothing == 0 and not _is_class(ignore_index, input):
+        try:
+            return nn_kernels.cross_entropy(input, target, reduction)
+        except TensorIndexError:
+            pass                # a target outside the classes: see _is_class
+    weight = None if weight is None else _class_weight("cross_entropy", weight, input)
+    kept, classes = _kept_targets(target, ignore_index)
+    counts = _target_weights(kept, classes, weight, input.dtype)
+    # w[tₙ] · -log p_ntₙ for each kept target, 0 for each ignored one
+    picked = ad.where(kept, nn_kernels.cross_entropy(input, classes, "none") * counts, 0)
+    if label_smoothing == 0:
+        return _reduce_counted(picked, counts, reduction)
+    axis = nn_kernels.class_axis(input.ndim)
+    log_probs = input.log_softmax(axis)
+    if weight is not None:
+        log_probs = log_probs * _along_classes(weight, input, axis)
+    uniform = ad.where(kept, -log_probs.sum(axis), 0)              # Σ_c w_c · -log p_nc
+    losses = (1 - label_smoothing) * picked + label_smoothing / input.shape[axis] * uniform
+    return _reduce_counted(losses, counts, reduction)
+
+
+def kl_div(input: Tensor, target: Any, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """ℓ = y (log y - x) for log-probabilities x and probabilities y (0 where y = 0), or
+    e^y (y - x) for log-probabilities y with log_target=True: the pointwise KL(y ‖ e^x).
+    "batchmean" divides the sum by the batch size (the KL divergence per sample); "mean"
+    averages over every element, as torch does.
+
+    >>> import autodiff as ad
+    >>> y = ad.tensor([[0.5, 0.5, 0.0]])
+    >>> x = ad.tensor([[0.25, 0.25, 0.5]]).log()
+    >>> round(kl_div(x, y, reduction="batchmean").item(), 4)    # log 2
+    0.6931
+    """
+    check_reduction("kl_div", reduction, KL_REDUCTIONS)
+    target = _target("kl_div", input, target)
+    if log_target:
+        losses = target.exp() * (target - input)
+    else:      # y log y as torch's xlogy: 0 at y = 0, and log 1 = 0 keeps its gradient finite
+        losses = target * target.masked_fill(target == 0, 1).log() - target * input
+    if reduction == "batchmean":
+        total = losses.sum()
+        return total / input.shape[0] if input.ndim else total
+    return _reduce("kl_div", losses, reduction)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Any, margin: float = 0.0,
+                          reduction: str = "mean") -> Tensor:
+    """ℓₙ = 1 - cos(x1ₙ, x2ₙ) where yₙ = 1, max(0, cos(x1ₙ, x2ₙ) - margin) where yₙ = -1
+    (0 for other y), with cos = Σ x1·x2 / √((Σ x1² + ε)(Σ x2² + ε)), ε = 1e-12, as torch.
+    Inputs are (N, D) with target (N,), or (D,) with a 0-d target.
+
+    >>> import autodiff as ad
+    >>> a, b = ad.tensor([[1.0, 0.0], [1.0, 0.0]]), ad.tensor([[0.0, 1.0], [1.0, 1.0]])
+    >>> cosine_embedding_loss(a, b, ad.tensor([1, -1]), reduction="none")
+    tensor([1.        , 0.70710677])
+    """
+    check_reduction("cosine_embedding_loss", reduction)
+    target = target if isinstance(target, Tensor) else ad.as_tensor(np.asarray(target))
+    if input1.ndim not in (1, 2) or input2.shape != input1.shape \
+            or target.shape != input1.shape[:-1]:
+        raise ShapeError(f"cosine_embedding_loss: expected input1 and input2 of one shape, "
+                         f"(N, D) with a target (N,) of 1 or -1 per pair, or (D,) with a 0-d "
+                         f"target; got input1 {input1.shape}, input2 {input2.shape}, target "
+                         f"{target.shape}")
+    dim = input1.ndim - 1
+    eps = 1e-12
+    cos = (input1 * input2).sum(dim) / (((input1 * input1).sum(dim) + eps)
+                                        * ((input2 * input2).sum(dim) + eps)).sqrt()
+    losses = (ad.where(target == 1, 1 - cos, 0)
+              + ad.where(target == -1, (cos - margin).clamp(min=0), 0))
+    return _reduce("cosine_embedding_loss", losses, reduction)
+
+
+def check_reduction(op: str, reduction: str,
+                    allowed: tuple[str, ...] = nn_kernels.REDUCTIONS) -> None:
+    """A ValueError naming the reductions `op` takes, unless `reduction` is one."""
+    if reduction not in allowed:
+        names = ", ".join(repr(name) for name in allowed[:-1])
+        raise ValueError(f"{op}: reduction must be {names} or {allowed[-1]!r}, got "
+                         f"{reduction!r}")
+
+
+def check_setting(op: str, name: str, value: float) -> None:
+    """A DomainError when a loss's setting (see LOSS_SETTINGS) breaks its rule."""
+    allowed, rule = LOSS_SETTINGS[name]
+    if not allowed(value):
+        raise DomainError(f"{op}: {name} must be {rule}, got {value}")
 
 
 def _target(op: str, input: Tensor, target: Any) -> Any:
@@ -613,7 +823,134 @@ def _target(op: str, input: Tensor, target: Any) -> Any:
 
 
 def _reduce(op: str, losses: Tensor, reduction: str) -> Tensor:
-    nn_kernels.check_reduction(op, reduction)
+    check_reduction(op, reduction)
     if reduction == "none":
         return losses
     return losses.mean() if reduction == "mean" else losses.sum()
+
+
+# ---------------------------------------------------------------- loss options
+
+def _is_class(ignore_index: int, input: Tensor) -> bool:
+    """Whether ignore_index is one of the input's classes.
+
+    When it is not, the plain losses try their fused kernel first: it refuses a target
+    outside the classes with a TensorIndexError, and only then is the composite path
+    taken, which drops the targets equal to ignore_index (and reports any other target
+    outside the classes with the kernel's own error). So the choice needs no look at the
+    values, and ad.compile replays whichever path the traced call took (a function
+    traced without ignored targets raises that IndexError on a call that has some). When
+    ignore_index is a class, the kernel would take it as one: the composite path it is.
+    """
+    return 0 <= ignore_index < input.shape[nn_kernels.class_axis(input.ndim)]
+
+
+def _kept_targets(target: Any, ignore_index: int) -> tuple[Tensor, Tensor]:
+    """(kept, classes): which targets are not ignore_index, and the targets with each
+    ignored one replaced by class 0, so that the kernels pick a loss for it (which is
+    then multiplied by 0); the kernels check that the others are classes."""
+    target = target if isinstance(target, Tensor) else ad.as_tensor(target)
+    kept = target != ignore_index
+    return kept, ad.where(kept, target, 0)
+
+
+def _target_weights(kept: Tensor, classes: Tensor, weight: Tensor | None,
+                    dtype: np.dtype) -> Tensor:
+    """w[tₙ] for each kept target (1 without weight), 0 for each ignored one: what each
+    sample's loss is multiplied by, and what it counts in the mean."""
+    return kept.to(dtype) if weight is None else ad.where(kept, weight[classes], 0)
+
+
+def _class_weight(op: str, weight: Any, input: Tensor) -> Tensor:
+    """The class weights as a constant of shape (C,), checked against the input."""
+    weight = _constant(op, weight, input)
+    classes = input.shape[nn_kernels.class_axis(input.ndim)]
+    if weight.shape != (classes,):
+        raise ShapeError(f"{op}: weight must hold one number per class, shape ({classes},) "
+                         f"for an input of shape {input.shape}, got {weight.shape}")
+    return weight
+
+
+def _reduce_counted(losses: Tensor, counts: Tensor, reduction: str) -> Tensor:
+    """Reduce per-sample losses where sample n counts counts[n] in the mean: torch's
+    weighted mean Σ ℓₙ / Σ w[tₙ]. With every target ignored, torch's mean is 0/0 = nan
+    with a zero gradient; dividing by 0 would send each sample dL/dℓₙ = (1/0) · 0 = nan,
+    so the division is by 1 there and the nan comes from `where`, whose other branch gets
+    dL/dy · 0 = 0."""
+    if reduction == "none":
+        return losses
+    total = losses.sum()
+    if reduction == "sum":
+        return total
+    count = counts.sum()
+    nothing = count == 0
+    return ad.where(nothing, math.nan, total / ad.where(nothing, 1, count))
+
+
+def _along_classes(weight: Tensor, input: Tensor, axis: int) -> Tensor:
+    """Class weights (C,) shaped to broadcast along the class axis of `input`."""
+    return weight.reshape((-1,) + (1,) * (input.ndim - axis - 1))
+
+
+def _holds_floats(target: Any) -> bool:
+    """Whether a target holds floats (class probabilities) rather than class indices."""
+    dtype = target.dtype if isinstance(target, (Tensor, np.ndarray)) else np.asarray(
+        target).dtype
+    return dtype.kind == "f"
+
+
+def _cross_entropy_probabilities(input: Tensor, target: Any, weight: Any, ignore_index: int,
+                                 reduction: str, label_smoothing: float) -> Tensor:
+    """Cross-entropy against class probabilities q of the input's shape: -Σ_c w_c q_c log p_c
+    per sample."""
+    shape = tuple(target.shape) if isinstance(target, Tensor) else np.shape(target)
+    if shape != input.shape:
+        raise DtypeError(f"cross_entropy: a float target holds class probabilities and must "
+                         f"have the input's shape {input.shape}, got {shape}; for class "
+                         f"indices pass integers (int64), e.g. target.long()")
+    if ignore_index != -100:
+        raise DtypeError(f"cross_entropy: ignore_index={ignore_index} applies to class-index "
+                         f"targets, but this float target holds class probabilities; leave "
+                         f"ignore_index out, or pass class indices (int64)")
+    target = _target("cross_entropy", input, target)
+    axis = nn_kernels.class_axis(input.ndim)
+    if label_smoothing:
+        target = target * (1 - label_smoothing) + label_smoothing / input.shape[axis]
+    terms = input.log_softmax(axis) * target
+    if weight is not None:
+        terms = terms * _along_classes(_class_weight("cross_entropy", weight, input), input,
+                                       axis)
+    return _reduce("cross_entropy", -terms.sum(axis), reduction)
+
+
+def _elementwise_weight(op: str, name: str, weight: Any, input: Tensor) -> Tensor:
+    """A weight (constant) that broadcasts to the input's shape without changing it."""
+    weight = _constant(op, weight, input)
+    try:
+        fits = np.broadcast_shapes(weight.shape, input.shape) == input.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"{op}: {name} of shape {weight.shape} does not broadcast to the "
+                         f"input's shape {input.shape}; give it that shape, or one that "
+                         f"broadcasts to it, e.g. ({input.shape[-1] if input.ndim else 1},) "
+                         f"for one per class along the last dim")
+    return weight
+
+
+def _constant(op: str, weight: Any, input: Tensor) -> Tensor:
+    """A weight as a tensor in the input's dtype, outside the graph: weights are constants
+    (torch computes no gradient for them either)."""
+    if isinstance(weight, str):
+        raise TypeError(f"{op}: weight must be a tensor, got the string {weight!r}; the "
+                        f"weight comes before reduction, as in torch: pass "
+                        f"reduction={weight!r} by name")
+    if not isinstance(weight, Tensor):
+        return ad.tensor(np.asarray(weight, dtype=input.dtype))
+    if weight.requires_grad:
+        weight = weight.detach()
+    return weight if weight.dtype == input.dtype else weight.to(input.dtype)
+
+
+# Imported last: attention is written with the functions above (softmax, dropout, linear).
+from .attention import scaled_dot_product_attention  # noqa: E402, F401 (F.scaled_dot_product_attention)

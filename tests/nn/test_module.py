@@ -255,7 +255,10 @@ def test_hyperparameters_rebuild_every_builtin_layer():
               nn.RNN(3, 4, num_layers=2, nonlinearity="relu", bias=False, batch_first=True,
                      dropout=0.5, bidirectional=True),
               nn.LSTM(3, 4, num_layers=2, bidirectional=True),
-              nn.GRU(3, 4, num_layers=3, batch_first=True, dropout=0.2)]
+              nn.GRU(3, 4, num_layers=3, batch_first=True, dropout=0.2),
+              nn.SmoothL1Loss(reduction="sum", beta=0.5), nn.HuberLoss(reduction="none", delta=2.0),
+              nn.KLDivLoss(reduction="batchmean", log_target=True),
+              nn.CosineEmbeddingLoss(margin=0.2, reduction="sum")]
     assert {type(m).__name__ for m in layers} == set(nn.BUILTIN_LAYERS)
     for layer in layers:
         assert nn.BUILTIN_LAYERS[type(layer).__name__] is type(layer)

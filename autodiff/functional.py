@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import creation
+from .errors import ShapeError
 from .ops import conv, discrete, elementwise, pool, shape
 from .promotion import promote
 from .tensor import Axis, Tensor
@@ -286,3 +287,30 @@ def dropout(x: Tensor, p: float = 0.5, train: bool = True) -> Tensor:
         return x * 0
     keep = creation.rand(*x.shape, dtype=x.dtype) >= p
     return x * keep / (1 - p)
+
+
+def layer_norm(input: Tensor, normalized_shape: int | Sequence[int],
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """torch.layer_norm: normalise each sample over its last dims, those of
+    `normalized_shape`: y = (x − mean) / √(var + eps) · weight + bias, with mean and the
+    biased var taken per sample over those dims; weight and bias have that shape."""
+    shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) \
+        else tuple(int(n) for n in normalized_shape)
+    if input.shape[input.ndim - len(shape):] != shape:
+        raise ShapeError(f"layer_norm: normalized_shape {shape} needs an input of shape "
+                         f"(*, {', '.join(map(str, shape))}), got {input.shape}; "
+                         f"normalized_shape must be the input's last dims")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != shape:
+            raise ShapeError(f"layer_norm: {name} has shape {t.shape}, but normalized_shape "
+                             f"is {shape}")
+    axes = tuple(range(input.ndim - len(shape), input.ndim))
+    mean = input.mean(axis=axes, keepdims=True)
+    var = input.var(axis=axes, keepdims=True, correction=0)
+    normalized = (input - mean) / (var + eps).sqrt()
+    if weight is not None:
+        normalized = normalized * weight
+    if bias is not None:
+        normalized = normalized + bias
+    return normalized

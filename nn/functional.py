@@ -303,25 +303,10 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int],
         y = (x - mean) / √(var + eps) · weight + bias
 
     mean and var (biased, dividing by n) are taken per sample over those dims, in training
-    and evaluation alike; weight and bias have the shape `normalized_shape`."""
-    shape = normalized_shape_tuple("layer_norm", normalized_shape)
-    if input.shape[input.ndim - len(shape):] != shape:
-        raise ShapeError(f"layer_norm: normalized_shape {shape} needs an input of shape "
-                         f"(*, {', '.join(map(str, shape))}), got {input.shape}; "
-                         f"normalized_shape must be the input's last dims")
-    for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and t.shape != shape:
-            raise ShapeError(f"layer_norm: {name} has shape {t.shape}, but normalized_shape "
-                             f"is {shape}")
-    axes = tuple(range(input.ndim - len(shape), input.ndim))
-    mean = input.mean(axis=axes, keepdims=True)
-    var = input.var(axis=axes, keepdims=True, correction=0)
-    normalized = (input - mean) / (var + eps).sqrt()
-    if weight is not None:
-        normalized = normalized * weight
-    if bias is not None:
-        normalized = normalized + bias
-    return normalized
+    and evaluation alike; weight and bias have the shape `normalized_shape`
+    (`ad.layer_norm`, after checking the shape's form)."""
+    return ad.layer_norm(input, normalized_shape_tuple("layer_norm", normalized_shape),
+                         weight, bias, eps)
 
 
 def normalized_shape_tuple(caller: str, normalized_shape: int | Sequence[int]

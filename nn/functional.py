@@ -89,10 +89,6 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
         return 0.5 * input * (1 + inner.tanh())
     if approximate != "none":
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    if not hasattr(Tensor, "erf"):
-        raise NotImplementedError("gelu: approximate='none' needs the error function, "
-                                  "Tensor.erf, which this autodiff does not have; use "
-                                  "approximate='tanh' (within 5e-4 of it)")
     return 0.5 * input * (1 + (input * math.sqrt(0.5)).erf())
 
 
@@ -670,6 +666,17 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Tensor 
     return _reduce(op, losses, reduction)
 
 
+def _weighted_class_losses(op: str, kernel: Any, input: Tensor, target: Tensor,
+                           weight: Tensor | None, ignore_index: int) -> tuple[Any, ...]:
+    """(w[tₙ]·ℓₙ for each kept target and 0 for each ignored one, the weights w[tₙ] (0 where
+    ignored), the checked class weights, the mask of kept targets), ℓₙ from the fused
+    `kernel` (nll_loss or cross_entropy) with reduction 'none'."""
+    weight = None if weight is None else _class_weight(op, weight, input)
+    kept, classes = _kept_targets(target, ignore_index)
+    counts = _target_weights(kept, classes, weight, input.dtype)
+    return ad.where(kept, kernel(input, classes, "none") * counts, 0), counts, weight, kept
+
+
 def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
     """ℓₙ = -w[tₙ] · input[n, tₙ] for log-probabilities `input` (N, C) and class indices
@@ -682,10 +689,8 @@ def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None, ignore_in
             return nn_kernels.nll_loss(input, target, reduction)
         except TensorIndexError:
             pass                # a target outside the classes: see _is_class
-    weight = None if weight is None else _class_weight("nll_loss", weight, input)
-    kept, classes = _kept_targets(target, ignore_index)
-    counts = _target_weights(kept, classes, weight, input.dtype)
-    losses = ad.where(kept, nn_kernels.nll_loss(input, classes, "none") * counts, 0)
+    losses, counts, _, _ = _weighted_class_losses("nll_loss", nn_kernels.nll_loss, input,
+                                                  target, weight, ignore_index)
     return _reduce_counted(losses, counts, reduction)
 
 
@@ -716,11 +721,8 @@ def cross_entropy(input: Tensor, target: Any, weight: Tensor | None = None,
             return nn_kernels.cross_entropy(input, target, reduction)
         except TensorIndexError:
             pass                # a target outside the classes: see _is_class
-    weight = None if weight is None else _class_weight("cross_entropy", weight, input)
-    kept, classes = _kept_targets(target, ignore_index)
-    counts = _target_weights(kept, classes, weight, input.dtype)
-    # w[tₙ] · -log p_ntₙ for each kept target, 0 for each ignored one
-    picked = ad.where(kept, nn_kernels.cross_entropy(input, classes, "none") * counts, 0)
+    picked, counts, weight, kept = _weighted_class_losses(
+        "cross_entropy", nn_kernels.cross_entropy, input, target, weight, ignore_index)
     if label_smoothing == 0:
         return _reduce_counted(picked, counts, reduction)
     axis = nn_kernels.class_axis(input.ndim)

@@ -33,14 +33,6 @@ IDS = [f"{name}{kwargs or ''}" for name, kwargs, _ in ACTIVATIONS]
 SMOOTH_POINTS = np.array([-3.7, -2.5, -1.6, -0.7, -0.3, 0.4, 0.8, 1.3, 2.2, 3.5, 5.1, 6.6])
 
 
-def erf_module():
-    """autodiff.ops.math_functions (which adds Tensor.erf), or skip: GELU's exact form
-    needs the error function, which another change is adding to the engine."""
-    return pytest.importorskip("autodiff.ops.math_functions",
-                               reason="Tensor.erf (autodiff/ops/math_functions.py) is not "
-                                      "in the engine yet; GELU(approximate='none') needs it")
-
-
 # ---------------------------------------------------------------- activations against torch
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -84,7 +76,6 @@ def test_subgradients_at_the_kinks_are_torchs(torch_oracle, name, kwargs, functi
 
 
 def test_gelu_exact_matches_torch(torch_oracle):
-    erf_module()
     torch = torch_oracle.torch
     x = np.random.default_rng(4).standard_normal((3, 4)) * 3
     for dtype in DTYPES:
@@ -105,7 +96,6 @@ def test_activations_pass_gradcheck_to_second_order(name, kwargs, function):
 
 
 def test_gelu_exact_passes_gradcheck_to_second_order():
-    erf_module()
     x = ad.tensor(SMOOTH_POINTS, requires_grad=True)
     assert ad.gradcheck(F.gelu, (x,))
     assert ad.gradgradcheck(F.gelu, (x,))
@@ -156,16 +146,9 @@ def test_gelu_tanh_is_within_5e_4_of_the_exact_gelu():
 
 
 def test_gelu_exact_by_formula():
-    erf_module()
     x = np.linspace(-4, 4, 17)
     exact = np.array([v * 0.5 * (1 + math.erf(v / math.sqrt(2))) for v in x])
     np.testing.assert_allclose(nn.GELU()(ad.tensor(x)).numpy(), exact, rtol=1e-12, atol=1e-15)
-
-
-def test_gelu_exact_without_erf_says_what_to_do(monkeypatch):
-    monkeypatch.delattr(ad.Tensor, "erf", raising=False)
-    with pytest.raises(NotImplementedError, match="Tensor.erf.*use approximate='tanh'"):
-        nn.GELU()(ad.zeros(2))
 
 
 def test_subgradients_at_the_kinks_by_hand():

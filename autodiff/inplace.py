@@ -25,6 +25,7 @@ from . import grad_mode, versions
 from .errors import DtypeError, InPlaceError, ShapeError
 from .function import Function
 from .ops.backmath import where
+from .ops.shape import GetItem, index_stages, normalize_index
 from .tensor import Tensor
 
 Steps = tuple[tuple[Any, dict[str, Any]], ...]
@@ -157,7 +158,6 @@ def set_item(target: Tensor, index: Any, value: Any, op: str = "setitem") -> Non
     if not graph:
         if tracer is not None and not tracer.paused:
             tracer.set_item(target, index, value)
-        from .ops.shape import index_stages, normalize_index
         *views, last = index_stages(normalize_index(index))
         region = target._data
         for stage in views:
@@ -171,7 +171,6 @@ def set_item(target: Tensor, index: Any, value: Any, op: str = "setitem") -> Non
         return
     if tracer is not None and not tracer.paused:
         tracer.unsupported("writes a value that requires grad into a tensor (t[i] = x)")
-    from .ops.shape import GetItem, index_stages, normalize_index
     _copy_slices(target, value, tuple((GetItem, {"index": stage})
                                       for stage in index_stages(normalize_index(index))))
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import creation
 from .errors import ShapeError
-from .ops import discrete, elementwise, reduce
+from .ops import discrete, elementwise, reduce, shape
 from .tensor import Axis, Tensor
 
 
@@ -167,8 +167,7 @@ def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
 
 def stack_windows(windows: list[Tensor], dim: int) -> Tensor:
     """Windows (each with the window's elements along `dim`) as (..., count, ..., size)."""
-    from .ops.shape import stack
-    return stack(windows, dim).movedim(dim + 1, -1)
+    return shape.stack(windows, dim).movedim(dim + 1, -1)
 
 
 def equal(self: Tensor, other: Tensor) -> bool:

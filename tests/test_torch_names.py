@@ -709,3 +709,80 @@ def test_summary():
         assert expected <= passing <= len(ROWS) - len(missing), summary
     else:
         assert passing == expected, summary
+
+
+# ------------------------------------------------------------------ gradcheck of every name
+
+class Replay(Lib):
+    """Our library, with `leaf` handing out given tensors in order instead of making new
+    ones: a sample becomes a function of its leaves, for gradcheck."""
+
+    def __init__(self, values: tuple[Any, ...]) -> None:
+        super().__init__(ad, nn.functional, np.dtype, ad.DeviceError)
+        self._values = list(values)
+
+    def leaf(self, array: Any) -> Any:
+        return self._values.pop(0)
+
+
+def float_outputs(result: Any) -> tuple[Any, ...]:
+    """The float64 results that require grad (casts to float32 or float16 are left to the
+    torch comparison: finite differences at their precision say nothing)."""
+    return tuple(t for t in tensors_in(result, ours())
+                 if t.requires_grad and t.dtype == np.float64)
+
+
+def differentiable_pairs() -> list[tuple[str, str]]:
+    """The pairs whose sample has leaves and a float64 result that requires grad."""
+    found = []
+    for name, spelling in PAIRS:
+        sample = sample_of(name, spelling)
+        if sample.check is not None or spelling in NOT_YET:
+            continue
+        lib = ours()
+        if lib.has(spelling) and lib.leaves == [] and \
+                float_outputs(sample.call(lib, lib.op(spelling))) and lib.leaves:
+            found.append((name, spelling))
+    return found
+
+
+# The domain of the gradient check where a name's sample also probes torch's conventions at
+# points without a derivative (a kink, a jump or a tie: relu'(0) = 0, ties share max's
+# gradient, ‖0‖' = 0, fmod jumps where x/y is whole): the same calls without those points.
+# The torch comparison above checks the conventions.
+SMOOTH_SAMPLES = {
+    "masked_fill": Sample(lambda lib, op: [op(lib.leaf(A), lib.tensor(MASK), 0.0)]),
+    "relu": Sample(lambda lib, op: [op(lib.leaf(A))]),
+    "clamp": Sample(lambda lib, op: [op(lib.leaf(A), -0.5, 0.5), op(lib.leaf(A), min=0.0),
+                                     op(lib.leaf(A), max=0.2)]),
+    "normalize": Sample(lambda lib, op: [op(lib.leaf(A)), op(lib.leaf(A), dim=0),
+                                         op(lib.leaf(A), p=1.0, dim=1)]),
+    "max": Sample(lambda lib, op: [op(lib.leaf(A)), tuple(op(lib.leaf(A), dim=1)),
+                                   op(lib.leaf(A), 0, keepdim=True).values,
+                                   op(lib.leaf(A), lib.leaf(B))]),
+    "norm": Sample(lambda lib, op: [op(lib.leaf(A)), op(lib.leaf(A), p=1, dim=1),
+                                    op(lib.leaf(A), dim=0), op(lib.leaf(A), 2, 1, True)]),
+    "abs": Sample(lambda lib, op: [op(lib.leaf(A))]),
+    "amax": Sample(lambda lib, op: [op(lib.leaf(A), dim=1), op(lib.leaf(CUBE), (0, 2))]),
+    "fmod": Sample(lambda lib, op: [op(lib.leaf(A), 0.8), op(lib.leaf(A), lib.leaf(POSITIVE))]),
+    "sign": Sample(lambda lib, op: [op(lib.leaf(A))]),
+}
+
+
+@pytest.mark.parametrize("name, spelling", [
+    pytest.param(name, spelling, id=spelling) for name, spelling in differentiable_pairs()])
+def test_spelling_passes_gradcheck(name, spelling):
+    """Backward agrees with central finite differences in float64 on the sample's leaves
+    (SMOOTH_SAMPLES where the sample has points without a derivative), and so does the
+    backward of backward (gradgradcheck)."""
+    sample = SMOOTH_SAMPLES.get(name) or sample_of(name, spelling)
+    lib = ours()
+    sample.call(lib, lib.op(spelling))
+    leaves = tuple(lib.leaves)
+
+    def fn(*values: Any) -> tuple[Any, ...]:
+        replay = Replay(values)
+        return float_outputs(sample.call(replay, replay.op(spelling)))
+
+    assert ad.gradcheck(fn, leaves, atol=1e-6, rtol=1e-5)
+    assert ad.gradgradcheck(fn, leaves, atol=1e-5, rtol=1e-4)

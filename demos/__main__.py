@@ -24,7 +24,7 @@ from demos.common import markdown_table, write_json
 
 # Every demo in reading order. A name is enabled once its module exists in the package.
 ORDER = ("gradient_descent", "backprop", "activations_init", "regression", "xor",
-         "optimizers", "mnist", "mnist_cnn")
+         "optimizers", "mnist", "mnist_cnn", "char_lm")
 
 
 @dataclass

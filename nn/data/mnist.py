@@ -268,7 +268,7 @@ def download_file(file: IdxFile, directory: Path, mirrors: list[str]) -> Path:
 def fetch(url: str, label: str, timeout: float = 30.0) -> bytes:
     """The bytes at `url`, with a progress bar."""
     import urllib.request
-    request = urllib.request.Request(url, headers={"User-Agent": "autodiff-mnist/0.1"})
+    request = urllib.request.Request(url, headers={"User-Agent": "autodiff/0.1"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         length = response.headers.get("Content-Length")
         chunks = []

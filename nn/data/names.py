@@ -8,32 +8,32 @@ The corpus is the source distribution `names-0.3.0.tar.gz` (SHA-256 `SHA256` bel
 1. in `root` (directly in it, or in `root/names`), when given;
 2. in `$AUTODIFF_DATA/names`, when that variable is set;
 3. in the user cache `~/.cache/autodiff/names`;
-4. else it is fetched into the user cache with
-   `python -m pip download names==0.3.0 --no-deps --no-binary :all: -d <temporary dir>`.
+4. else it is downloaded from PyPI (`URL`, the file PyPI's simple index lists for
+   names 0.3.0) into the user cache.
 
 Every candidate file's SHA-256 is checked before it is opened: a mismatch raises
 `DatasetError` naming the file, the expected and the actual digest (a tampered or truncated
 file is never read, nor silently replaced). The two lists are read as tarfile members into
 memory; nothing is extracted to disk and nothing from the package is imported or run by
-this module. (pip itself, to download an sdist, prepares its metadata, which runs the
-package's setup.py in pip's isolated build environment; place a copy of the tarball in one
-of the folders above to avoid that.)
+this module, and the download is a plain HTTPS fetch of the file (no pip, so no setup.py
+runs). A download is checked in memory and written to the cache only if its digest matches.
 """
 from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
 import tarfile
-import tempfile
 from pathlib import Path
 
-from .mnist import DatasetError
+from autodiff.io import write_atomically
+
+from .mnist import DatasetError, fetch
 
 PACKAGE = "names==0.3.0"
 TARBALL = "names-0.3.0.tar.gz"
 SHA256 = "726e46254f2ed03f1ffb5d941dae3bc67c35123941c29becd02d48d0caa2a671"
+URL = ("https://files.pythonhosted.org/packages/44/4e/"
+       "f9cb7ef2df0250f4ba3334fbdabaa94f9c88097089763d8e85ada8092f84/" + TARBALL)
 MEMBERS = ("names-0.3.0/names/dist.male.first", "names-0.3.0/names/dist.female.first")
 
 _cache: dict[tuple[str, int, int], list[str]] = {}   # (path, size, mtime) -> names
@@ -77,22 +77,22 @@ def verify(path: Path) -> Path:
 
 
 def download(directory: Path) -> Path:
-    """Fetch the sdist with pip into a temporary folder, verify it, then move it into
-    `directory` (so a bad download never lands in the cache)."""
+    """Fetch `URL`, check its SHA-256 in memory, then write it atomically into `directory`
+    (so a bad or partial download never lands in the cache)."""
+    import http.client  # networking is loaded only when a download happens
+    try:
+        raw = fetch(URL, TARBALL)
+    except (OSError, http.client.HTTPException) as err:
+        raise DatasetError(f"could not download {PACKAGE} from {URL}: {err}; or place "
+                           f"{TARBALL} (SHA-256 {SHA256}) in one of "
+                           f"{', '.join(map(str, search_directories()))}") from err
+    actual = hashlib.sha256(raw).hexdigest()
+    if actual != SHA256:
+        raise DatasetError(f"{URL}: SHA-256 mismatch for {TARBALL}: expected {SHA256}, got "
+                           f"{actual}; nothing was written")
     directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=directory) as temporary:
-        command = [sys.executable, "-m", "pip", "download", PACKAGE, "--no-deps",
-                   "--no-binary", ":all:", "-d", temporary]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        fetched = Path(temporary) / TARBALL
-        if done.returncode != 0 or not fetched.is_file():
-            raise DatasetError(f"could not download {PACKAGE} with `{' '.join(command)}` "
-                               f"(exit status {done.returncode}): {done.stderr.strip()[-500:]}"
-                               f"; or place {TARBALL} (SHA-256 {SHA256}) in one of "
-                               f"{', '.join(map(str, search_directories()))}")
-        verify(fetched)
-        target = directory / TARBALL
-        os.replace(fetched, target)
+    target = directory / TARBALL
+    write_atomically(target, raw)
     return target
 
 

@@ -24,10 +24,15 @@ from types import ModuleType
 import nbformat
 import pytest
 
+from nn.data import names
+from nn.data.mnist import DatasetError
+
 TUTORIALS = Path(__file__).resolve().parents[2] / "docs" / "tutorials"
-NAMES = ["01_neuron.ipynb", "02_backprop_by_hand.ipynb", "03_xor.ipynb", "04_mnist_mlp.ipynb"]
+NAMES = ["01_neuron.ipynb", "02_backprop_by_hand.ipynb", "03_xor.ipynb", "04_mnist_mlp.ipynb",
+         "05_char_lm.ipynb"]
 NEED_DOT = {"01_neuron.ipynb", "02_backprop_by_hand.ipynb"}   # they show graphs as SVG
 NEEDS_MNIST = {"04_mnist_mlp.ipynb"}
+NEEDS_NAMES = {"05_char_lm.ipynb"}        # the names corpus, found or downloaded
 # The numbers in the saved outputs must be a fresh run's (see `same_number`); where float32
 # training over thousands of steps may round differently with another CPU's BLAS and take
 # another path, to within this much (absolute) besides.
@@ -60,6 +65,16 @@ def mnist_folder() -> Path:
     return folder
 
 
+def names_corpus() -> Path:
+    """The names tarball, found on this machine or downloaded; skipped when offline."""
+    try:
+        return names.find_tarball()
+    except DatasetError as error:
+        if "could not download" not in str(error):
+            raise
+        pytest.skip(f"the names corpus is not here and cannot be downloaded: {error}")
+
+
 @pytest.fixture(scope="module")
 def run() -> Callable[[str], nbformat.NotebookNode]:
     """`run(name)` executes the notebook (once per test module) and returns it with its
@@ -69,6 +84,8 @@ def run() -> Callable[[str], nbformat.NotebookNode]:
     def execute(name: str) -> nbformat.NotebookNode:
         if name in NEED_DOT and shutil.which("dot") is None:
             pytest.skip("needs Graphviz's dot to draw the graphs")
+        if name in NEEDS_NAMES:
+            names_corpus()
         if name not in done:
             with pytest.MonkeyPatch.context() as patch:
                 if name in NEEDS_MNIST:
@@ -382,3 +399,19 @@ def test_mnist_first_test_images_and_their_predictions(run) -> None:
     assert labels == [7, 2, 1, 0, 4, 1, 4, 9]                      # MNIST's test set starts so
     assert sum(p == y for p, y in zip(predictions, labels)) >= 7
     assert said(notebook, "The first 8 test images")
+
+
+# ---------------------------------------------------------------- 5. the character-level model
+
+def test_char_lm_losses_fall_with_more_context(run) -> None:
+    text = printed(run("05_char_lm.ipynb"))
+    counted = float(re.search(r"counted bigram: (\d\.\d{4}) nats/char", text).group(1))
+    learned = float(re.search(r"learned bigram (\d\.\d{4})", text).group(1))
+    mlp = float(re.search(r"MLP (\d\.\d{4})", text).group(1))
+    assert mlp + 0.05 < min(learned, counted) and abs(learned - counted) < 0.05
+    assert counted < math.log(27) - 0.5
+    samples = re.findall(r"^\[(.*)\]$", text, re.M)
+    assert len(samples) == 2
+    for line in samples:
+        drawn = re.findall(r"'([a-z]*)'", line)
+        assert len(drawn) == 8 and any(drawn)

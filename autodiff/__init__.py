@@ -20,8 +20,8 @@ from .errors import (AnomalyError, AutodiffError, BackwardError, CompileError, C
                      DimError, DomainError, DtypeError, GradcheckError, InPlaceError,
                      ShapeError)
 from .function import Function
-from .functional import (all, any, clamp_, clone, detach, dropout, fill_, layer_norm, numel, t,
-                         zero_)
+from .functional import (all, any, clamp_, clone, detach, dropout, fill_, kl_div, layer_norm,
+                         numel, t, zero_)
 from .functional import (abs, add, amax, amin, argmax, argmin, as_tensor, avg_pool2d,
                          broadcast_to, cat, clamp, clip, concatenate, conv2d, div, eq, exp,
                          expand, flatten, fold, gt, leaky_relu, log, log_softmax, logsumexp, lt,

@@ -289,6 +289,33 @@ def dropout(x: Tensor, p: float = 0.5, train: bool = True) -> Tensor:
     return x * keep / (1 - p)
 
 
+def kl_div(input: Tensor, target: Any, reduction: int = 0, log_target: bool = False) -> Tensor:
+    """torch.kl_div, the pointwise KL(y ‖ e^x) of log-probabilities x = input and
+    probabilities y = target: ℓ = y · (log y − x), 0 where y = 0 (torch's xlogy, whose
+    gradient stays finite there); with log_target, y holds log-probabilities and
+    ℓ = e^y · (y − x). dℓ/dx = −y (or −e^y). `reduction` is an int, as torch's ATen
+    function takes it: 0 the elementwise ℓ (the default), 1 their mean, 2 their sum;
+    nn.functional.kl_div takes the strings and "batchmean".
+
+    >>> import autodiff as ad
+    >>> x = ad.tensor([0.25, 0.25, 0.5]).log()
+    >>> round(kl_div(x, ad.tensor([0.5, 0.5, 0.0]), reduction=2).item(), 4)    # log 2
+    0.6931
+    """
+    if isinstance(reduction, bool) or reduction not in (0, 1, 2):
+        raise ValueError(f"kl_div: reduction must be 0 (none), 1 (mean) or 2 (sum), as "
+                         f"torch.kl_div takes it, got {reduction!r}; nn.functional.kl_div "
+                         f"takes 'none', 'mean', 'sum' or 'batchmean'")
+    target = as_tensor(target)
+    if log_target:
+        losses = target.exp() * (target - input)
+    else:
+        losses = target * target.masked_fill(target == 0, 1).log() - target * input
+    if reduction == 0:
+        return losses
+    return losses.mean() if reduction == 1 else losses.sum()
+
+
 def layer_norm(input: Tensor, normalized_shape: int | Sequence[int],
                weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:

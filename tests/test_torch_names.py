@@ -54,7 +54,7 @@ except ImportError:
 TABLE = Path(__file__).with_name("torch_names_by_usage.md")
 
 # spellings missing here today (strict xfails: each must leave the list when it arrives)
-NOT_YET = {"F.interpolate", "torch.kl_div"}
+NOT_YET = {"F.interpolate"}
 
 # spellings present here whose sample gives other results than torch's: how (strict xfails)
 DIFFERS: dict[str, str] = {}
@@ -577,8 +577,10 @@ SAMPLES: dict[str, Sample] = {
     "F.kl_div": Sample(lambda lib, op: [
         op(lib.leaf(A).log_softmax(1), lib.leaf(POSITIVE).softmax(1), reduction="batchmean"),
         op(lib.leaf(A).log_softmax(1), lib.leaf(B), reduction="sum", log_target=True)]),
-    "torch.kl_div": Sample(lambda lib, op: [op(lib.leaf(A).log_softmax(1),
-                                               lib.leaf(POSITIVE).softmax(1))]),
+    "torch.kl_div": Sample(lambda lib, op: [
+        op(lib.leaf(A).log_softmax(1), lib.leaf(POSITIVE).softmax(1)),
+        op(lib.leaf(A).log_softmax(1), lib.tensor(WITH_ZEROS).abs().softmax(0), 1),
+        op(lib.leaf(A).log_softmax(1), lib.leaf(B), reduction=2, log_target=True)]),
     "diag": Sample(lambda lib, op: [op(lib.leaf(SQUARE)), op(lib.leaf(A[0])),
                                     op(lib.leaf(SQUARE), 1), op(lib.leaf(A[1]), -1)]),
     "smooth_l1_loss": Sample(lambda lib, op: [op(lib.leaf(A), lib.leaf(B)),

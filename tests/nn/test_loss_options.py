@@ -256,6 +256,17 @@ def test_kl_div_batchmean_divides_by_the_batch_and_mean_by_every_element():
     assert zero.tolist() == [0.0, 2.0]                       # 0 log 0 = 0; 1 (log 1 + 2)
 
 
+def test_torch_kl_div_takes_the_reduction_as_an_int():
+    x, y = ad.tensor(DRAWN["log_p"]), ad.tensor(DRAWN["q"])
+    each = DRAWN["q"] * (np.log(DRAWN["q"]) - DRAWN["log_p"])
+    np.testing.assert_allclose(ad.kl_div(x, y).numpy(), each, rtol=1e-12)
+    assert ad.kl_div(x, y, 1).item() == pytest.approx(each.mean(), rel=1e-12)
+    assert ad.kl_div(x, y, reduction=2).item() == pytest.approx(each.sum(), rel=1e-12)
+    with pytest.raises(ValueError, match=r"kl_div: reduction must be 0 \(none\), 1 \(mean\) "
+                                         r"or 2 \(sum\).*got 'sum'.*nn.functional.kl_div"):
+        ad.kl_div(x, y, reduction="sum")
+
+
 def test_binary_and_regression_options_by_hand():
     zero = ad.zeros(1, 2)
     pos = F.binary_cross_entropy_with_logits(zero, ad.tensor([[1.0, 0.0]]),

@@ -39,6 +39,16 @@ from .errors import CompileError
 from .tensor import Tensor, as_array
 
 
+def module_hooks(module: Any) -> str:
+    """Which kinds of hooks an nn.Module has ("" when none): Python code that runs around
+    its forward or backward, which a replay would skip."""
+    kinds = [kind for kind, store in (("forward hooks", "_forward_hooks"),
+                                      ("forward pre-hooks", "_forward_pre_hooks"),
+                                      ("backward hooks", "_backward_hooks"),
+                                      ("backward pre-hooks", "_backward_pre_hooks"))
+             if getattr(module, store, None)]
+    return " and ".join(kinds)
+
 class Problem(Exception):
     """Why what the function did cannot be replayed, and where in the user's code."""
 
@@ -267,8 +277,8 @@ class Program:
         for module, training, name in self.modules:
             if module.training != training:
                 return f"{name} was switched to {'train' if module.training else 'eval'} mode"
-            if module._forward_hooks:
-                return f"{name} has a forward hook now"
+            if module_hooks(module):
+                return f"{name} has {module_hooks(module)} now"
         return None
 
     def run(self, arguments: list[Any]) -> Any:
@@ -516,9 +526,9 @@ class Tracer:
                 self.names.setdefault(id(tensor), f"parameter {key!r}")
             for key, tensor in module.named_buffers():
                 self.names.setdefault(id(tensor), f"buffer {key!r}")
-        if module._forward_hooks:
-            self.fail(f"{type(module).__name__} has forward hooks, which are Python code "
-                      f"replay would skip")
+        if module_hooks(module):
+            self.fail(f"{type(module).__name__} has {module_hooks(module)}, which are Python "
+                      f"code replay would skip")
 
     def backward(self, output: Tensor, gradient: Any, create_graph: bool) -> None:
         """`output.backward(gradient)` is about to run: write down its walk."""

@@ -1,8 +1,8 @@
 """nn.init: fill a tensor in place with initial values (torch.nn.init's names and defaults).
 
 Each function writes into the tensor under no_grad (keeping its dtype; its version goes
-up by one, as torch's), draws from the shared
-generator (so `ad.manual_seed(s)` makes it reproducible) and returns the tensor.
+up by one, as torch's), draws from the shared generator (so `ad.manual_seed(s)` makes it
+reproducible) or from the `generator=` given (an `ad.Generator`), and returns the tensor.
 fan_in and fan_out of a weight of shape (out, in, *kernel) are in·k and out·k, with k
 the number of kernel elements (1 for a Linear weight).
 
@@ -16,12 +16,15 @@ tensor([[0.5, 0.5, 0.5, 0.5],
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 
+import autodiff as ad
+from autodiff import random
 from autodiff.grad_mode import no_grad
-from autodiff.random import generator
+from autodiff.random import Generator
 from autodiff.tensor import Tensor
 
 
@@ -86,43 +89,120 @@ def constant_(tensor: Tensor, val: float) -> Tensor:
     return _fill(tensor, val)
 
 
-def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0,
+             generator: Generator | None = None) -> Tensor:
     """Samples of U(a, b)."""
-    return _fill(tensor, generator().uniform(a, b, tensor.shape))
+    return _fill(tensor, random.generator(generator).uniform(a, b, tensor.shape))
 
 
-def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
+            generator: Generator | None = None) -> Tensor:
     """Samples of N(mean, std²)."""
-    return _fill(tensor, generator().normal(mean, std, tensor.shape))
+    return _fill(tensor, random.generator(generator).normal(mean, std, tensor.shape))
 
 
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0, generator: Generator | None = None) -> Tensor:
+    """Samples of N(mean, std²) truncated to [a, b] (a and b are values, not numbers of
+    standard deviations), by torch's inverse-CDF method: with Φ the standard normal CDF,
+
+        u ~ U(2Φ(α) - 1, 2Φ(β) - 1),  α = (a - mean)/std,  β = (b - mean)/std
+        x = mean + std · √2 · erfinv(u)          (Φ⁻¹(p) = √2 · erfinv(2p - 1))
+
+    then clamped to [a, b] against rounding. Like torch, it warns when mean is more than
+    2 std outside [a, b], where the method loses accuracy.
+
+    >>> import autodiff as ad
+    >>> w = trunc_normal_(ad.zeros(1000), std=0.02, a=-0.04, b=0.04)
+    >>> bool((w.abs() <= 0.04).all())
+    True
+    """
+    if not std > 0:
+        raise ValueError(f"trunc_normal_: std must be > 0, got {std}")
+    if a > b:
+        raise ValueError(f"trunc_normal_: the interval [a, b] = [{a}, {b}] is empty; "
+                         f"pass a <= b")
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn(f"trunc_normal_: mean {mean} is more than 2 std from [a, b] = "
+                      f"[{a}, {b}]; the distribution of values may be incorrect",
+                      stacklevel=2)
+    low, high = _normal_cdf((a - mean) / std), _normal_cdf((b - mean) / std)
+    u = random.generator(generator).uniform(2 * low - 1, 2 * high - 1, tensor.shape)
+    with no_grad():
+        values = ad.erfinv(ad.from_numpy(u)).numpy() * (std * math.sqrt(2.0)) + mean
+    return _fill(tensor, np.clip(values, a, b))
+
+
+def _normal_cdf(x: float) -> float:
+    """Φ(x) = (1 + erf(x/√2)) / 2."""
+    return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None
+                ) -> Tensor:
+    """A (semi-)orthogonal matrix times gain (Saxe et al., 2013), as torch makes it: the
+    tensor is seen as a matrix W of shape (rows, cols) = (shape[0], the rest flattened);
+
+        A ~ N(0, 1) of shape (rows, cols), transposed when rows < cols
+        A = QR,  Q ← Q · sign(diag R)     (the sign makes Q uniformly distributed)
+        W = gain · Q (transposed back)
+
+    so W Wᵀ = gain² I when rows <= cols, Wᵀ W = gain² I when rows >= cols.
+
+    >>> import autodiff as ad
+    >>> w = orthogonal_(ad.zeros(3, 5, dtype=ad.float64)).numpy()
+    >>> bool(np.allclose(w @ w.T, np.eye(3)))
+    True
+    """
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are "
+                         f"supported, got shape {tensor.shape}; an orthogonal matrix has "
+                         f"rows and columns")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    flat = random.generator(generator).standard_normal((rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, gain * q.reshape(tensor.shape))
+
+
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0,
+                    generator: Generator | None = None) -> Tensor:
     """Glorot & Bengio (2010): U(-a, a) with a = gain · √(6 / (fan_in + fan_out))."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_normal_(tensor: Tensor, gain: float = 1.0,
+                   generator: Generator | None = None) -> Tensor:
     """Glorot & Bengio (2010): N(0, std²) with std = gain · √(2 / (fan_in + fan_out))."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
 def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu") -> Tensor:
+                     nonlinearity: str = "leaky_relu",
+                     generator: Generator | None = None) -> Tensor:
     """He et al. (2015): U(-bound, bound) with bound = gain · √(3 / fan), gain =
     calculate_gain(nonlinearity, a) (a is the leaky_relu slope; a=0 gives relu's √2)."""
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     bound = math.sqrt(3.0) * std
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu") -> Tensor:
+                    nonlinearity: str = "leaky_relu",
+                    generator: Generator | None = None) -> Tensor:
     """He et al. (2015): N(0, std²) with std = gain / √fan, gain as in kaiming_uniform_."""
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
-    return normal_(tensor, 0.0, std)
+    return normal_(tensor, 0.0, std, generator)
 
 
 def lecun_normal_(tensor: Tensor) -> Tensor:
@@ -137,4 +217,4 @@ def lecun_normal_(tensor: Tensor) -> Tensor:
     1.0
     """
     fan_in = tensor.shape[0] if tensor.ndim == 1 else _fan(tensor, "fan_in")
-    return _fill(tensor, generator().standard_normal(tensor.shape) / math.sqrt(fan_in))
+    return _fill(tensor, random.generator().standard_normal(tensor.shape) / math.sqrt(fan_in))

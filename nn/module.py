@@ -8,10 +8,13 @@ learned. Everything that walks a model (parameters(), state_dict(), train(), rep
 a module's own parameters, then its buffers, then its submodules in the order they were
 assigned, recursively, which gives PyTorch's names and order ("0.weight", "fc1.bias").
 
-Calling a module runs `forward` inside `ad.viz.scope("fc1: Linear(784→64)")`, so graph
-drawings group ops by layer, then the forward hooks. nn's layers take tensors: called on a
-list of numbers or a numpy array, they raise a TypeError that says to wrap it in
-`ad.tensor(...)` (torch's layers refuse them too).
+Calling a module runs, in torch's order: the forward pre-hooks (which may replace the
+arguments), `forward` inside `ad.viz.scope("fc1: Linear(784→64)")` (so graph drawings group
+ops by layer), then the forward hooks (which may replace the output). With full backward
+hooks the tensor arguments and outputs pass through identity ops whose backward calls the
+hooks (`BackwardHookCall`, nn/hooks.py). nn's layers take tensors: called on a list of
+numbers or a numpy array, they raise a TypeError that says to wrap it in `ad.tensor(...)`
+(torch's layers refuse them too).
 """
 from __future__ import annotations
 
@@ -33,6 +36,8 @@ from autodiff.function import enter_library_call, is_library_file
 from autodiff.tensor import Tensor
 from autodiff.tracing import replayed
 
+from .hooks import BackwardHookCall
+
 BUILTIN_LAYERS: dict[str, type[Module]] = {}
 """The library's own layer classes by class name: the only classes a saved architecture
 may name (`nn.load` rebuilds from this registry, never by importing code)."""
@@ -40,6 +45,9 @@ may name (`nn.load` rebuilds from this registry, never by importing code)."""
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 ForwardHook = Callable[["Module", tuple, Any], Any]
+ForwardPreHook = Callable[..., Any]     # (module, args) or, with_kwargs, (module, args, kwargs)
+BackwardHook = Callable[["Module", tuple, tuple], Any]
+BackwardPreHook = Callable[["Module", tuple], Any]
 
 _hook_ids = itertools.count()
 
@@ -111,13 +119,17 @@ class Parameter(Tensor):
 
 
 class RemovableHandle:
-    """Returned by `register_forward_hook`: `handle.remove()` unregisters the hook."""
+    """Returned by the `register_*_hook` methods: `handle.remove()` unregisters the hook
+    (and forgets its key in `extra`, the sets that mark how it is called)."""
 
-    def __init__(self, hooks: dict[int, ForwardHook], key: int) -> None:
-        self._hooks, self._key = hooks, key
+    def __init__(self, hooks: dict[int, Any], key: int, extra: tuple[set[int], ...] = ()
+                 ) -> None:
+        self._hooks, self._key, self._extra = hooks, key, extra
 
     def remove(self) -> None:
         self._hooks.pop(self._key, None)
+        for keys in self._extra:
+            keys.discard(self._key)
 
 
 class Module:
@@ -152,8 +164,13 @@ class Module:
         setattr_(self, "training", True)
         setattr_(self, "_parameters", {})
         setattr_(self, "_buffers", {})
+        setattr_(self, "_non_persistent_buffers", set())
         setattr_(self, "_modules", {})
         setattr_(self, "_forward_hooks", {})
+        setattr_(self, "_forward_pre_hooks", {})
+        setattr_(self, "_forward_pre_hooks_with_kwargs", set())
+        setattr_(self, "_backward_hooks", {})
+        setattr_(self, "_backward_pre_hooks", {})
         setattr_(self, "_name_in_parent", "")
         setattr_(self, "_scope_name", None)
 
@@ -164,6 +181,8 @@ class Module:
     # ---------------------------------------------------------------- calling
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._forward_pre_hooks:
+            args, kwargs = self._run_forward_pre_hooks(args, kwargs)
         if args and not isinstance(args[0], Tensor):     # one check on the common path
             refuse_plain_data(self, args[0])
         name = self._scope_name
@@ -173,6 +192,14 @@ class Module:
             object.__setattr__(self, "_scope_name", name)
         if grad_mode.state.tracer is not None:
             grad_mode.state.tracer.module(self)        # ad.compile: guard the train/eval mode
+            if self._forward_pre_hooks or self._backward_hooks or self._backward_pre_hooks:
+                grad_mode.state.tracer.fail(f"{type(self).__name__} has forward pre-hooks or "
+                                            f"backward hooks, which are Python code replay "
+                                            f"would skip")
+        backward_hooks = None
+        if self._backward_hooks or self._backward_pre_hooks:
+            backward_hooks = BackwardHookCall(self)
+            args = backward_hooks.wrap_inputs(args)
         outer = viz.enter_scope(name)      # `with viz.scope(name)`, without the object
         outer_site = enter_library_call(type(self)._library_forward)
         try:
@@ -185,7 +212,28 @@ class Module:
                 result = hook(self, args, output)
                 if result is not None:
                     output = result
+        if backward_hooks is not None:
+            output = backward_hooks.wrap_outputs(output)
         return output
+
+    def _run_forward_pre_hooks(self, args: tuple, kwargs: dict[str, Any]
+                               ) -> tuple[tuple, dict[str, Any]]:
+        """The arguments after every forward pre-hook, in the order they were added."""
+        for key, hook in tuple(self._forward_pre_hooks.items()):
+            if key in self._forward_pre_hooks_with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is None:
+                    continue
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(f"{type(self).__name__}: a forward pre-hook registered "
+                                       f"with with_kwargs=True must return None or a tuple "
+                                       f"(new_args, new_kwargs), got {type(result).__name__}")
+                args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        return args, kwargs
 
     def _scope_label(self) -> str:
         """How graph drawings name this module: its class, plus its sizes where short."""
@@ -197,6 +245,75 @@ class Module:
         key = next(_hook_ids)
         self._forward_hooks[key] = hook
         return RemovableHandle(self._forward_hooks, key)
+
+    def register_forward_pre_hook(self, hook: ForwardPreHook, *, with_kwargs: bool = False
+                                  ) -> RemovableHandle:
+        """Call `hook(module, args)` before every forward, args being the positional
+        arguments as a tuple. A non-None return value replaces them: a tuple as it is,
+        anything else as a 1-tuple. With with_kwargs=True the call is
+        `hook(module, args, kwargs)`, and a non-None return must be (new_args, new_kwargs).
+        Returns a handle whose `remove()` unregisters the hook.
+
+        >>> import autodiff as ad, nn
+        >>> layer = nn.Identity()
+        >>> handle = layer.register_forward_pre_hook(lambda module, args: args[0] * 2)
+        >>> layer(ad.tensor([1.0, 2.0]))
+        tensor([2., 4.])
+        """
+        key = next(_hook_ids)
+        self._forward_pre_hooks[key] = hook
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs.add(key)
+        return RemovableHandle(self._forward_pre_hooks, key,
+                               (self._forward_pre_hooks_with_kwargs,))
+
+    def register_full_backward_hook(self, hook: BackwardHook) -> RemovableHandle:
+        """Call `hook(module, grad_input, grad_output)` when the gradients with respect to
+        the module's inputs have been computed, before they flow further back.
+
+        grad_output holds dL/d(output) for each element of the output (one for a tensor
+        output, one per element of a tuple; None for an element that is not a tensor or
+        got no gradient). grad_input holds dL/d(arg) for each positional argument: None
+        for an argument that is not a tensor, zeros for a tensor that got no gradient (as
+        torch). A non-None return value, a tuple as long as grad_input, replaces it: what
+        it holds for an input is what flows back to that input (None: nothing). When no
+        input requires grad the hook is called when grad_output is known, with
+        grad_input all None, and must return None (as torch, with a warning).
+        The module sees its tensor arguments through an identity op (a copy), and its
+        caller receives its outputs through one: their backward calls the hooks.
+        Returns a handle whose `remove()` unregisters the hook.
+
+        >>> import autodiff as ad, nn
+        >>> layer = nn.Linear(2, 1)
+        >>> seen = []
+        >>> handle = layer.register_full_backward_hook(
+        ...     lambda module, grad_input, grad_output: seen.append(grad_output[0]))
+        >>> layer(ad.ones(1, 2, requires_grad=True)).sum().backward()
+        >>> seen
+        [tensor([[1.]])]
+        """
+        key = next(_hook_ids)
+        self._backward_hooks[key] = hook
+        return RemovableHandle(self._backward_hooks, key)
+
+    def register_full_backward_pre_hook(self, hook: BackwardPreHook) -> RemovableHandle:
+        """Call `hook(module, grad_output)` when the gradients with respect to the module's
+        outputs are known (grad_output as in `register_full_backward_hook`), before they
+        flow into the module. A non-None return value, a tuple as long as grad_output,
+        replaces them. Returns a handle whose `remove()` unregisters the hook.
+
+        >>> import autodiff as ad, nn
+        >>> layer = nn.Identity()
+        >>> handle = layer.register_full_backward_pre_hook(
+        ...     lambda module, grad_output: (grad_output[0] * 10,))
+        >>> x = ad.ones(2, requires_grad=True)
+        >>> layer(x).sum().backward()
+        >>> x.grad
+        tensor([10., 10.])
+        """
+        key = next(_hook_ids)
+        self._backward_pre_hooks[key] = hook
+        return RemovableHandle(self._backward_pre_hooks, key)
 
     # ---------------------------------------------------------------- registration
 
@@ -235,6 +352,7 @@ class Module:
         for store in (self._parameters, self._buffers, self._modules):
             if name in store:
                 del store[name]
+                self._non_persistent_buffers.discard(name)
                 return
         object.__delattr__(self, name)
 
@@ -254,6 +372,7 @@ class Module:
             if other != store:
                 self.__dict__[other].pop(name, None)
         self.__dict__.pop(name, None)
+        self._non_persistent_buffers.discard(name)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add a parameter (None keeps the name without a tensor, like a missing bias)."""
@@ -263,14 +382,28 @@ class Module:
         self._claim("parameter", name, "_parameters")
         self._parameters[name] = param
 
-    def register_buffer(self, name: str, tensor: Tensor | None) -> None:
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True
+                        ) -> None:
         """Add a tensor that is part of the module's state but not learned (e.g. running
-        statistics): it is saved in state_dict() and converted by to(), not trained."""
+        statistics): it is in buffers(), converted by to(), not trained. A persistent
+        buffer (the default) is saved in state_dict() and expected by load_state_dict; a
+        non-persistent one (persistent=False: a causal mask, a cache that the
+        constructor rebuilds) is not, as torch's. Registering the name again sets its
+        persistence anew; assigning `self.<name> = tensor` keeps it.
+
+        >>> import autodiff as ad, nn
+        >>> layer = nn.Linear(2, 2)
+        >>> layer.register_buffer("mask", ad.ones(2), persistent=False)
+        >>> list(layer.state_dict()), [name for name, _ in layer.named_buffers()]
+        (['weight', 'bias'], ['mask'])
+        """
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: '{name}' must be a Tensor or None, got "
                             f"{type(tensor).__name__}")
         self._claim("buffer", name, "_buffers")
         self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent_buffers.add(name)
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Add a submodule, reached as `self.<name>`. The first parent a module is added to
@@ -318,6 +451,30 @@ class Module:
     def children(self) -> Iterator[Module]:
         for _, module in self.named_children():
             yield module
+
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at a dotted path ("encoder.layers.0"); "" gives the module itself.
+        Raises AttributeError naming the first part of the path that is missing or is not
+        a Module, in torch's words.
+
+        >>> import nn
+        >>> model = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU()))
+        >>> model.get_submodule("1.0")
+        ReLU()
+        """
+        if not isinstance(target, str):
+            raise TypeError(f"get_submodule: target must be a dotted path as a str, e.g. "
+                            f"'fc1' or 'block.0', got {type(target).__name__}")
+        if target == "":
+            return self
+        module: Any = self
+        for item in target.split("."):
+            if not hasattr(module, item):
+                raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return module
 
     def _named_members(self, store: str, prefix: str, recurse: bool,
                        remove_duplicate: bool) -> Iterator[tuple[str, Tensor]]:
@@ -370,6 +527,19 @@ class Module:
         """Evaluation mode, the same as train(False)."""
         return self.train(False)
 
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set requires_grad on every parameter; returns self. False freezes the module:
+        backward gives its parameters no gradient, so optimizers leave them unchanged.
+
+        >>> import nn
+        >>> frozen = nn.Linear(2, 2).requires_grad_(False)
+        >>> [p.requires_grad for p in frozen.parameters()]
+        [False, False]
+        """
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
     @replayed
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the accumulated gradients: `.grad = None` (default) or zeros."""
@@ -414,17 +584,20 @@ class Module:
     # ---------------------------------------------------------------- state
 
     def state_dict(self, *, prefix: str = "") -> collections.OrderedDict[str, Tensor]:
-        """Every parameter and buffer by dotted name ("0.weight", "1.running_mean"), in
-        PyTorch's order: a module's parameters, then its buffers, then its submodules.
-        The tensors share memory with the model's but are detached from the graph."""
+        """Every parameter and persistent buffer by dotted name ("0.weight",
+        "1.running_mean"), in PyTorch's order: a module's parameters, then its buffers,
+        then its submodules. The tensors share memory with the model's but are detached
+        from the graph."""
         out: collections.OrderedDict[str, Tensor] = collections.OrderedDict()
         stack: list[tuple[str, Module]] = [(prefix, self)]
         while stack:
             path, module = stack.pop()
-            for store in (module._parameters, module._buffers):
-                for name, tensor in store.items():
-                    if tensor is not None:
-                        out[path + name] = tensor.detach()
+            for name, tensor in module._parameters.items():
+                if tensor is not None:
+                    out[path + name] = tensor.detach()
+            for name, tensor in module._buffers.items():
+                if tensor is not None and name not in module._non_persistent_buffers:
+                    out[path + name] = tensor.detach()
             stack.extend(reversed([(f"{path}{name}.", child)
                                    for name, child in module._modules.items()
                                    if child is not None]))
@@ -434,8 +607,9 @@ class Module:
                         ) -> IncompatibleKeys:
         """Copy values (Tensors or ndarrays) into this model's parameters and buffers, in
         place and converted to the model's dtypes. Shapes must match; with strict=True
-        the keys must match exactly too. Nothing is copied unless everything fits.
-        Returns (missing_keys, unexpected_keys)."""
+        the keys must match those of state_dict() exactly too (so a non-persistent
+        buffer's key is unexpected, as in torch). Nothing is copied unless everything
+        fits. Returns (missing_keys, unexpected_keys)."""
         own = self.state_dict()
         missing = [key for key in own if key not in state_dict]
         unexpected = [key for key in state_dict if key not in own]

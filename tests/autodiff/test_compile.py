@@ -298,6 +298,27 @@ def test_a_hook_added_later_retraces_and_runs() -> None:
     assert seen == [(1,), (1,)]                          # eager from then on: still runs
 
 
+@pytest.mark.parametrize("kind", ["forward pre-hooks", "backward hooks", "backward pre-hooks"])
+def test_a_module_hook_added_later_retraces_and_runs(kind: str) -> None:
+    model, step = training(xor_net, lambda p: optim.SGD(p, lr=0.1), F.binary_cross_entropy)
+    compiled = ad.compile(step)
+    (x, y), = batches((4, 2), WORKLOADS["xor"][4], count=1)
+    compiled(x, y), compiled(x, y)
+    assert compiled.cache_info().replays == 1
+    seen = []
+    register = {"forward pre-hooks": lambda m: m.register_forward_pre_hook(
+                    lambda module, args: seen.append("pre")),
+                "backward hooks": lambda m: m.register_full_backward_hook(
+                    lambda module, grad_in, grad_out: seen.append("backward")),
+                "backward pre-hooks": lambda m: m.register_full_backward_pre_hook(
+                    lambda module, grad_out: seen.append("backward pre"))}[kind]
+    register(model[2])
+    with pytest.warns(ad.CompileWarning, match=kind):
+        compiled(x, y)
+    compiled(x, y)
+    assert len(seen) == 2                                # eager from then on: still runs
+
+
 # ------------------------------------------------------------------ what falls back to eager
 
 def _fallback_cases() -> dict[str, Callable[[ad.Tensor], Any]]:

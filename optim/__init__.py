@@ -4,6 +4,10 @@
     opt.zero_grad(); loss.backward(); opt.step()
     optim.save_state(opt, "adam.safetensors")      # resume later with optim.load_state
 
+The learning-rate schedules are where PyTorch keeps them, in `optim.lr_scheduler`
+(`StepLR`, `CosineAnnealingLR`, ..., and `SequentialLR` / `ChainedScheduler` to combine
+them): `optim.lr_scheduler.SequentialLR` as `torch.optim.lr_scheduler.SequentialLR`.
+
 Each optimizer's docstring gives its update as an algorithm box and in the lecture notes'
 notation (SEEDS.md 002), and says why the two agree.
 """

@@ -2,20 +2,31 @@
 
 A scheduler sets each parameter group's "lr" from its initial value lr₀ and a count t
 of `step()` calls (`last_epoch`): call `scheduler.step()` once per epoch (or per batch)
-after `optimizer.step()`. Every schedule here is computed from its closed form, so
-lr(t) depends only on lr₀ and t, never on what "lr" held before.
+after `optimizer.step()`. The table gives the lr each schedule sets when it alone drives
+the optimizer:
 
-    StepLR              lr₀ · γ^⌊t / step_size⌋
-    ExponentialLR       lr₀ · γᵗ
+    StepLR *            lr₀ · γ^⌊t / step_size⌋
+    ExponentialLR *     lr₀ · γᵗ
+    ConstantLR *        lr₀ · factor while t < T, then lr₀
     LambdaLR            lr₀ · λ(t)
-    CosineAnnealingLR   η_min + (lr₀ − η_min) · (1 + cos(π t / T_max)) / 2
-    MultiStepLR         lr₀ · γ^(number of milestones <= t)
-    LinearLR            lr₀ · (s + (e − s) · min(t, T) / T)
+    CosineAnnealingLR * η_min + (lr₀ − η_min) · (1 + cos(π t / T_max)) / 2
+    MultiStepLR *       lr₀ · γ^(number of milestones <= t)
+    LinearLR *          lr₀ · (s + (e − s) · min(t, T) / T)
     CosineAnnealingWarmRestarts   the cosine, restarted after T₀, T₀·T_mult, ... steps
     OneCycleLR          up from max_lr/div_factor to max_lr, then down to a tiny lr
-    ReduceLROnPlateau   lr · factor when the metric passed to step() stops improving
+    ReduceLROnPlateau * lr · factor when the metric passed to step() stops improving
     ExponentialDecayLR  lr₀ · exp(−k t)         the notes' exponential annealing
     InverseTimeDecayLR  lr₀ / (1 + k t)         the notes' 1/t annealing
+    SequentialLR        schedulers[i] from t = milestones[i − 1] on, restarted at its t = 0
+    ChainedScheduler    every scheduler's step() in turn
+
+As in PyTorch, the schedules marked * step *chainably*: each step moves the lr the group
+holds now (StepLR: lr ← lr · γ every step_size steps) instead of recomputing it from lr₀,
+so two of them on one optimizer compose. `ChainedScheduler([ConstantLR(opt, factor=0.5),
+ExponentialLR(opt, gamma=0.9)])` gives lr₀ · 0.5 · 0.9ᵗ for t < 5, then lr₀ · 0.9ᵗ; an lr
+set by hand carries on the same way. The others set the lr from lr₀ and t alone, so the one
+of them that steps last decides it. A chainable schedule's formula in the table is its
+`_get_closed_form_lr()`, which `SequentialLR` uses to restart it at a milestone.
 
 >>> import autodiff as ad, optim
 >>> opt = optim.SGD([ad.zeros(3, requires_grad=True)], lr=0.1)
@@ -34,17 +45,24 @@ from __future__ import annotations
 
 import bisect
 import math
-from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from autodiff.tracing import replayed
 
 from .optimizer import Optimizer
 
+__all__ = ["ChainedScheduler", "ConstantLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
+           "ExponentialDecayLR", "ExponentialLR", "InverseTimeDecayLR", "LRScheduler", "LambdaLR",
+           "LinearLR", "MultiStepLR", "OneCycleLR", "ReduceLROnPlateau", "SequentialLR",
+           "StepLR"]
 
-class LRScheduler(ABC):
+
+class LRScheduler:
     """Base class: after each `step()`, every group's lr is `get_lr()`'s value at t.
+
+    A schedule defines `get_lr()`: the lr at t from lr₀ and t, or, for a chainable one, from
+    the group's current lr (then `_get_closed_form_lr()` gives the formula from lr₀ and t).
 
     Args:
         optimizer: the optimizer whose groups' "lr" to set. Each group keeps its starting
@@ -52,6 +70,8 @@ class LRScheduler(ABC):
         last_epoch: the t of the last step taken, to resume a schedule (the groups must
             then hold "initial_lr"). Default: -1 (start: t becomes 0, lr = lr₀).
     """
+
+    _is_initial = False
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
@@ -71,19 +91,48 @@ class LRScheduler(ABC):
                                f"last_epoch at -1 to start one")
         self.base_lrs: list[float] = [group["initial_lr"] for group in groups]
         self.last_epoch = last_epoch
-        self.step()
+        self._initial_step()
 
-    @abstractmethod
+    def _initial_step(self) -> None:
+        """The constructor's step, to t = last_epoch + 1. While it runs `_is_initial` is
+        True, and a chainable schedule that would move the lr relative to its last value
+        leaves it as it is (PyTorch's rule: a scheduler built to resume at last_epoch must
+        not move the lr a step ahead of the saved one)."""
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
     def get_lr(self) -> list[float]:
         """The learning rate of each group at t = `last_epoch`."""
+        raise NotImplementedError(f"{type(self).__name__} must define get_lr(), returning "
+                                  f"each group's learning rate at t = last_epoch")
+
+    def _get_closed_form_lr(self) -> list[float]:
+        """Each group's lr at t from lr₀ and t alone: the schedule's formula. A schedule
+        whose `get_lr` already computes it so need not define this."""
+        return self.get_lr()
 
     @replayed
     def step(self) -> None:
         """Advance t by one and set every group's "lr" to the schedule's value."""
         self.last_epoch += 1
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        self._set_lrs(self.get_lr())
+
+    def _restart(self) -> None:
+        """Start the schedule again: t = 0 and the lr its formula gives there (what
+        `SequentialLR` does at a milestone; PyTorch's `_update_lr(0)`)."""
+        self.last_epoch = 0
+        self._set_lrs(self._get_closed_form_lr())
+
+    def _set_lrs(self, lrs: list[float]) -> None:
+        for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = self._current_lrs()
+
+    def _current_lrs(self) -> list[float]:
+        return [group["lr"] for group in self.optimizer.param_groups]
 
     def get_last_lr(self) -> list[float]:
         """The learning rates the last `step()` set, one per group."""
@@ -99,12 +148,14 @@ class LRScheduler(ABC):
         the restored t (so a resumed run's next `optimizer.step()` uses the right lr even
         before the optimizer's own state is loaded; PyTorch leaves "lr" to the latter)."""
         self.__dict__.update(state_dict)
-        for group, lr in zip(self.optimizer.param_groups, self._last_lr):
-            group["lr"] = lr
+        self._set_lrs(self._last_lr)
 
 
 class StepLR(LRScheduler):
     """lr = lr₀ · γ^⌊t / step_size⌋: multiply by `gamma` every `step_size` steps.
+
+    Chainable: a step multiplies the group's current lr by γ when t is a multiple of
+    step_size, and leaves it otherwise.
 
     Args:
         optimizer: the optimizer to schedule.
@@ -123,6 +174,12 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        lrs = self._current_lrs()
+        if self.last_epoch == 0 or self.last_epoch % self.step_size:
+            return lrs
+        return [lr * self.gamma for lr in lrs]
+
+    def _get_closed_form_lr(self) -> list[float]:
         return [lr0 * self.gamma ** (self.last_epoch // self.step_size)
                 for lr0 in self.base_lrs]
 
@@ -130,6 +187,7 @@ class StepLR(LRScheduler):
 class ExponentialLR(LRScheduler):
     """lr = lr₀ · γᵗ: multiply by `gamma` every step.
 
+    Chainable: a step multiplies the group's current lr by γ (`lr *= gamma`).
     `ExponentialLR(opt, gamma=math.exp(-k))` is the notes' lr₀ · exp(−k t) up to
     rounding; `ExponentialDecayLR(opt, k)` computes that form directly.
 
@@ -144,7 +202,58 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        if self._is_initial:
+            return self._current_lrs()
+        return [lr * self.gamma for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
         return [lr0 * self.gamma ** self.last_epoch for lr0 in self.base_lrs]
+
+
+class ConstantLR(LRScheduler):
+    """lr = lr₀ · factor for t < total_iters, then lr₀: a constant warm-up.
+
+    Chainable: the step to t = 0 multiplies the group's current lr by `factor`, the step
+    to t = total_iters divides it by `factor`, and the others leave it.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        factor: the factor, in [0, 1]. Default: 1/3.
+        total_iters: T, the steps the factor lasts. Default: 5.
+        last_epoch: see `LRScheduler`. Default: -1.
+
+    Example::
+
+        >>> import autodiff as ad, optim
+        >>> opt = optim.SGD([ad.zeros(1, requires_grad=True)], lr=0.2)
+        >>> warmup = optim.lr_scheduler.ConstantLR(opt, factor=0.5, total_iters=2)
+        >>> for _ in range(3):
+        ...     print(warmup.get_last_lr())
+        ...     warmup.step()
+        [0.1]
+        [0.1]
+        [0.2]
+    """
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1) -> None:
+        if not 0 <= factor <= 1:
+            raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor!r}")
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lrs = self._current_lrs()
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in lrs]
+        if self.last_epoch != self.total_iters:
+            return lrs
+        return [lr * (1.0 / self.factor) for lr in lrs]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        factor = 1.0 if self.last_epoch >= self.total_iters else self.factor
+        return [lr0 * factor for lr0 in self.base_lrs]
 
 
 class LambdaLR(LRScheduler):
@@ -188,6 +297,13 @@ class CosineAnnealingLR(LRScheduler):
     """lr = η_min + (lr₀ − η_min) · (1 + cos(π t / T_max)) / 2: half a cosine from lr₀
     down to `eta_min` over `T_max` steps (and back up over the next T_max, as in PyTorch).
 
+    Chainable, as PyTorch's: a step scales the group's current distance to η_min by the
+    formula's ratio from t − 1 to t,
+        lr ← η_min + (lr − η_min) · (1 + cos(π t / T_max)) / (1 + cos(π (t − 1) / T_max)),
+    except just after the bottom (t − 1 = T_max, 3·T_max, ...), where that ratio is 0/0
+    and the step adds the formula's first rise instead: lr ← lr + (lr₀ − η_min) ·
+    (1 − cos(π / T_max)) / 2.
+
     Args:
         optimizer: the optimizer to schedule.
         T_max: steps from lr₀ to η_min, positive.
@@ -204,12 +320,25 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        t, lrs = self.last_epoch, self._current_lrs()
+        if self._is_initial:
+            return lrs
+        if (t - 1 - self.T_max) % (2 * self.T_max) == 0:
+            rise = (1 - math.cos(math.pi / self.T_max)) / 2
+            return [lr + (lr0 - self.eta_min) * rise for lr, lr0 in zip(lrs, self.base_lrs)]
+        ratio = ((1 + math.cos(math.pi * t / self.T_max))
+                 / (1 + math.cos(math.pi * (t - 1) / self.T_max)))
+        return [self.eta_min + (lr - self.eta_min) * ratio for lr in lrs]
+
+    def _get_closed_form_lr(self) -> list[float]:
         cosine = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
         return [self.eta_min + (lr0 - self.eta_min) * cosine for lr0 in self.base_lrs]
 
 
 class ExponentialDecayLR(LRScheduler):
     """lr = lr₀ · exp(−k t): the lecture notes' exponential annealing (document 002).
+
+    Computed from lr₀ and t (not chainable, unlike `ExponentialLR`).
 
     Args:
         optimizer: the optimizer to schedule.
@@ -240,6 +369,8 @@ class ExponentialDecayLR(LRScheduler):
 class InverseTimeDecayLR(LRScheduler):
     """lr = lr₀ / (1 + k t): the lecture notes' 1/t annealing (document 002, docs/sources.md).
 
+    Computed from lr₀ and t (not chainable).
+
     Args:
         optimizer: the optimizer to schedule.
         k: the decay rate, >= 0 (lr is halved after 1/k steps).
@@ -259,9 +390,12 @@ class InverseTimeDecayLR(LRScheduler):
 class MultiStepLR(LRScheduler):
     """lr = lr₀ · γ^(number of milestones <= t): multiply by `gamma` at each milestone.
 
+    Chainable: a step multiplies the group's current lr by γ once for each time t is
+    listed in `milestones`.
+
     Args:
         optimizer: the optimizer to schedule.
-        milestones: the steps at which to decay, increasing.
+        milestones: the steps at which to decay.
         gamma: the factor γ. Default: 0.1.
         last_epoch: see `LRScheduler`. Default: -1.
     """
@@ -273,6 +407,10 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        decays = self.milestones.count(self.last_epoch)
+        return [lr * self.gamma ** decays for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
         passed = bisect.bisect_right(self.milestones, self.last_epoch)
         return [lr0 * self.gamma ** passed for lr0 in self.base_lrs]
 
@@ -280,6 +418,9 @@ class MultiStepLR(LRScheduler):
 class LinearLR(LRScheduler):
     """lr = lr₀ · (s + (e − s) · min(t, T) / T): the factor goes linearly from
     `start_factor` s to `end_factor` e over `total_iters` T steps (a warm-up), then stays.
+
+    Chainable: the step to t = 0 multiplies the group's current lr by s, and the step to
+    t = 1 … T by the factor's ratio from t − 1 to t, 1 + (e − s) / (T·s + (t − 1)(e − s)).
 
     Args:
         optimizer: the optimizer to schedule.
@@ -299,6 +440,16 @@ class LinearLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        t, lrs = self.last_epoch, self._current_lrs()
+        if t == 0:
+            return [lr * self.start_factor for lr in lrs]
+        if self._is_initial or t > self.total_iters:
+            return lrs
+        change = self.end_factor - self.start_factor
+        ratio = 1.0 + change / (self.total_iters * self.start_factor + (t - 1) * change)
+        return [lr * ratio for lr in lrs]
+
+    def _get_closed_form_lr(self) -> list[float]:
         done = min(self.last_epoch, self.total_iters) / self.total_iters
         factor = self.start_factor + (self.end_factor - self.start_factor) * done
         return [lr0 * factor for lr0 in self.base_lrs]
@@ -341,54 +492,101 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         return [self.eta_min + (lr0 - self.eta_min) * cosine for lr0 in self.base_lrs]
 
 
+def _per_group(name: str, optimizer: Optimizer, value: float | Sequence[float]) -> list[float]:
+    """`value` for each parameter group: one number for all, or a list with one per group."""
+    groups = len(optimizer.param_groups)
+    if not isinstance(value, (list, tuple)):
+        return [value] * groups
+    if len(value) != groups:
+        raise ValueError(f"{name}: got {len(value)} values for {groups} parameter groups; "
+                         f"pass one number, or a list with one per group")
+    return list(value)
+
+
+def _phase(end_step: float, start_lr: str, end_lr: str, start_momentum: str,
+           end_momentum: str) -> dict[str, Any]:
+    """One phase of OneCycleLR: up to `end_step`, from the group's value under each start
+    key to its value under the end key (PyTorch's `_schedule_phases` entries)."""
+    return {"end_step": end_step, "start_lr": start_lr, "end_lr": end_lr,
+            "start_momentum": start_momentum, "end_momentum": end_momentum}
+
+
 class OneCycleLR(LRScheduler):
     """The 1cycle policy (Smith & Topin, 2018), stepped once per batch: over the first
     `pct_start` of `total_steps` the lr rises from max_lr/div_factor to max_lr while the
     momentum falls from max_momentum to base_momentum; then the lr falls to
     max_lr/(div_factor·final_div_factor) while the momentum rises back. Each move follows
-    half a cosine (anneal_strategy='cos') or a line ('linear'), as PyTorch's.
+    half a cosine (anneal_strategy='cos') or a line ('linear'), as PyTorch's. With
+    `three_phase`, the lr comes back down to max_lr/div_factor over a second `pct_start`
+    of the steps, and only then falls to the final lr (the momentum staying at its top).
 
     Args:
         optimizer: the optimizer to schedule (its "momentum", or Adam's β₁, is cycled
             when cycle_momentum is True).
-        max_lr: the peak learning rate.
+        max_lr: the peak learning rate, one for all groups or a list with one per group.
         total_steps: steps in the cycle, or give epochs and steps_per_epoch.
-        pct_start: the share of the cycle spent rising. Default: 0.3.
+        pct_start: the share of the cycle spent rising, in [0, 1]. Default: 0.3.
         anneal_strategy: 'cos' or 'linear'. Default: 'cos'.
         cycle_momentum: also cycle the momentum. Default: True.
-        base_momentum, max_momentum: its range. Default: 0.85, 0.95.
+        base_momentum, max_momentum: its range (numbers, or lists with one per group).
+            Default: 0.85, 0.95.
         div_factor: max_lr / the starting lr. Default: 25.
         final_div_factor: the starting lr / the final lr. Default: 1e4.
+        three_phase: rise, fall back to the starting lr, then fall to the final one.
+            Default: False.
         last_epoch: see `LRScheduler`. Default: -1.
     """
 
-    def __init__(self, optimizer: Optimizer, max_lr: float, total_steps: int | None = None,
-                 epochs: int | None = None, steps_per_epoch: int | None = None,
-                 pct_start: float = 0.3, anneal_strategy: str = "cos",
-                 cycle_momentum: bool = True, base_momentum: float = 0.85,
-                 max_momentum: float = 0.95, div_factor: float = 25.0,
-                 final_div_factor: float = 1e4, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer: Optimizer, max_lr: float | list[float],
+                 total_steps: int | None = None, epochs: int | None = None,
+                 steps_per_epoch: int | None = None, pct_start: float = 0.3,
+                 anneal_strategy: str = "cos", cycle_momentum: bool = True,
+                 base_momentum: float | list[float] = 0.85,
+                 max_momentum: float | list[float] = 0.95, div_factor: float = 25.0,
+                 final_div_factor: float = 1e4, three_phase: bool = False,
+                 last_epoch: int = -1) -> None:
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
                 raise ValueError("OneCycleLR: give total_steps, or epochs and "
                                  "steps_per_epoch")
             total_steps = epochs * steps_per_epoch
+        if not (isinstance(total_steps, int) and total_steps >= 1):
+            raise ValueError(f"OneCycleLR: total_steps must be a positive integer, got "
+                             f"{total_steps!r}")
+        if not 0 <= pct_start <= 1:
+            raise ValueError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start!r}")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got "
                              f"{anneal_strategy!r}")
         self.total_steps, self.anneal_strategy = total_steps, anneal_strategy
-        self.peak_step = float(pct_start * total_steps) - 1
+        rise_end = float(pct_start * total_steps) - 1
+        if three_phase:
+            self._schedule_phases = [
+                _phase(rise_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                _phase(float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr",
+                       "base_momentum", "max_momentum"),
+                _phase(total_steps - 1, "initial_lr", "min_lr", "max_momentum",
+                       "max_momentum")]
+        else:
+            self._schedule_phases = [
+                _phase(rise_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                _phase(total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
         self.cycle_momentum = cycle_momentum
-        for group in optimizer.param_groups:
-            if last_epoch == -1:
-                group["initial_lr"] = max_lr / div_factor
-            group["max_lr"] = max_lr
-            group["min_lr"] = group["initial_lr"] / final_div_factor
-            if cycle_momentum:
-                if "momentum" not in group and "betas" not in group:
-                    raise ValueError("OneCycleLR: cycle_momentum needs an optimizer with "
-                                     "momentum or betas; pass cycle_momentum=False")
-                group["max_momentum"], group["base_momentum"] = max_momentum, base_momentum
+        if cycle_momentum and "momentum" not in optimizer.defaults \
+                and "betas" not in optimizer.defaults:
+            raise ValueError("OneCycleLR: cycle_momentum needs an optimizer with momentum or "
+                             "betas; pass cycle_momentum=False")
+        if last_epoch == -1:
+            columns = zip(optimizer.param_groups,
+                          _per_group("OneCycleLR: max_lr", optimizer, max_lr),
+                          _per_group("OneCycleLR: max_momentum", optimizer, max_momentum),
+                          _per_group("OneCycleLR: base_momentum", optimizer, base_momentum))
+            for group, peak, top, bottom in columns:
+                group["initial_lr"] = peak / div_factor
+                group["max_lr"] = peak
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+                if cycle_momentum:
+                    group["max_momentum"], group["base_momentum"] = top, bottom
         super().__init__(optimizer, last_epoch)
 
     def _anneal(self, start: float, end: float, fraction: float) -> float:
@@ -396,35 +594,41 @@ class OneCycleLR(LRScheduler):
             return end + (start - end) / 2 * (math.cos(math.pi * fraction) + 1)
         return start + (end - start) * fraction
 
+    def _current_phase(self) -> tuple[dict[str, Any], float]:
+        """The phase t is in, and the step it started at."""
+        start = 0.0
+        for phase in self._schedule_phases[:-1]:
+            if self.last_epoch <= phase["end_step"]:
+                return phase, start
+            start = phase["end_step"]
+        return self._schedule_phases[-1], start
+
     def get_lr(self) -> list[float]:
         t = self.last_epoch
         if t > self.total_steps:
             raise ValueError(f"OneCycleLR: stepped {t} times, beyond total_steps "
                              f"{self.total_steps}")
-        rising = t <= self.peak_step
-        start, end = (0.0, self.peak_step) if rising else (self.peak_step,
-                                                             self.total_steps - 1)
-        fraction = (t - start) / (end - start)
+        phase, start = self._current_phase()
+        fraction = (t - start) / (phase["end_step"] - start)
         lrs = []
         for group in self.optimizer.param_groups:
-            lr_from, lr_to = ((group["initial_lr"], group["max_lr"]) if rising
-                              else (group["max_lr"], group["min_lr"]))
-            lrs.append(self._anneal(lr_from, lr_to, fraction))
+            lrs.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]],
+                                    fraction))
             if self.cycle_momentum:
-                m_from, m_to = ((group["max_momentum"], group["base_momentum"]) if rising
-                                else (group["base_momentum"], group["max_momentum"]))
-                momentum = self._anneal(m_from, m_to, fraction)
+                momentum = self._anneal(group[phase["start_momentum"]],
+                                        group[phase["end_momentum"]], fraction)
                 if "betas" in group:
-                    group["betas"] = (momentum, group["betas"][1])
+                    group["betas"] = (momentum, *group["betas"][1:])
                 else:
                     group["momentum"] = momentum
         return lrs
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(LRScheduler):
     """Multiply each group's lr by `factor` when the metric given to `step(metric)` has
     not improved for more than `patience` steps (then wait `cooldown` steps), never
-    below `min_lr`, as PyTorch's.
+    below `min_lr`, as PyTorch's. It moves the lr the group holds (chainable), and
+    computes no lr of its own, so it has no `get_lr`.
 
     Args:
         optimizer: the optimizer whose lr to reduce.
@@ -451,17 +655,15 @@ class ReduceLROnPlateau:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"ReduceLROnPlateau: expected an optimizer, got "
                             f"{type(optimizer).__name__}")
-        groups = optimizer.param_groups
         self.optimizer = optimizer
-        self.min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) \
-            else [min_lr] * len(groups)
+        self.min_lrs = _per_group("ReduceLROnPlateau: min_lr", optimizer, min_lr)
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode = threshold, threshold_mode
         self.cooldown, self.eps = cooldown, eps
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = self.cooldown_counter = 0
         self.last_epoch = 0
-        self._last_lr = [group["lr"] for group in groups]
+        self._last_lr = self._current_lrs()
 
     def _better(self, value: float) -> bool:
         """Better than the best by more than the threshold (torch's comparisons)."""
@@ -473,7 +675,7 @@ class ReduceLROnPlateau:
             return value < self.best - self.threshold
         return value > self.best + self.threshold
 
-    def step(self, metrics: Any) -> None:
+    def step(self, metrics: Any) -> None:  # type: ignore[override]
         """Take the epoch's metric (a number or one-element tensor)."""
         value = float(metrics)
         self.last_epoch += 1
@@ -490,13 +692,181 @@ class ReduceLROnPlateau:
                 if group["lr"] - new_lr > self.eps:
                     group["lr"] = new_lr
             self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = self._current_lrs()
 
-    def get_last_lr(self) -> list[float]:
-        return list(self._last_lr)
+
+class _SchedulerOfSchedulers(LRScheduler):
+    """What SequentialLR and ChainedScheduler share: the check of their schedulers, and a
+    state that holds each scheduler's `state_dict()` under "_schedulers", as PyTorch's."""
+
+    _schedulers: list[LRScheduler]
+
+    def _check(self, schedulers: Sequence[LRScheduler],
+               optimizer: Optimizer | None) -> Optimizer:
+        """Refuse an empty list, non-schedulers, ReduceLROnPlateau and a second optimizer;
+        return the optimizer they share (the first scheduler's, unless `optimizer` is given)."""
+        name = type(self).__name__
+        if len(schedulers) == 0:
+            raise ValueError(f"{name}: expects at least one scheduler, got none")
+        for i, scheduler in enumerate(schedulers):
+            if not hasattr(scheduler, "optimizer"):
+                raise TypeError(f"{name}: schedulers[{i}] is a {type(scheduler).__name__}, "
+                                f"not a learning-rate scheduler (it has no optimizer)")
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(f"{name}: schedulers[{i}] is a ReduceLROnPlateau, whose "
+                                 f"step() needs the metric; step it on its own, outside the "
+                                 f"{name}")
+        if optimizer is None:
+            optimizer = schedulers[0].optimizer
+        for i, scheduler in enumerate(schedulers):
+            if scheduler.optimizer is not optimizer:
+                raise ValueError(f"{name}: schedulers[{i}] ({type(scheduler).__name__}) "
+                                 f"schedules another optimizer than the {name}'s; build "
+                                 f"every scheduler on the same optimizer")
+        return optimizer
 
     def state_dict(self) -> dict[str, Any]:
-        return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
+        """Its attributes, except the optimizer, with "_schedulers" holding each
+        scheduler's `state_dict()`."""
+        state = {key: value for key, value in self.__dict__.items()
+                 if key not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [scheduler.state_dict() for scheduler in self._schedulers]
+        return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.__dict__.update(state_dict)
+        """Restore a `state_dict()`: each scheduler's own, then this one's, setting the
+        groups' "lr" to the last lr it set (as `LRScheduler.load_state_dict` does)."""
+        own = {key: value for key, value in state_dict.items() if key != "_schedulers"}
+        saved = state_dict["_schedulers"]
+        if len(saved) != len(self._schedulers):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the state holds "
+                             f"{len(saved)} schedulers' states, this one has "
+                             f"{len(self._schedulers)} schedulers; build it with the same "
+                             f"schedulers as the saved one")
+        for scheduler, state in zip(self._schedulers, saved):
+            scheduler.load_state_dict(state)
+        self.__dict__.update(own)
+        self._set_lrs(self._last_lr)
+
+
+class SequentialLR(_SchedulerOfSchedulers):
+    """Run `schedulers` one after another, switching at `milestones`:
+
+        lr(t) = schedulers[i]'s lr at t − milestones[i − 1],  i = number of milestones <= t
+
+    (with milestones[−1] = 0). At each milestone the next scheduler starts over at its own
+    t = 0, from its lr₀ (its `_get_closed_form_lr` there, as PyTorch's `step(0)`); between
+    milestones only the current scheduler steps.
+
+    As PyTorch's, the constructor undoes what building the schedulers did to the
+    optimizer: it sets every group's lr back to "initial_lr", moves every scheduler's t
+    back by one (a step they never took), and takes the first scheduler's initial step
+    again.
+
+    Args:
+        optimizer: the optimizer every scheduler schedules.
+        schedulers: the schedulers, in the order they run (not ReduceLROnPlateau).
+        milestones: the t at which each scheduler after the first takes over, increasing,
+            one fewer than the schedulers.
+        last_epoch: t before the first step. Default: -1 (as PyTorch's, only the count
+            starts there: the first scheduler still starts at its own t = 0).
+
+    Example (a linear warm-up for 2 steps, then a decay)::
+
+        >>> import autodiff as ad, optim
+        >>> from optim.lr_scheduler import ExponentialLR, LinearLR, SequentialLR
+        >>> opt = optim.SGD([ad.zeros(1, requires_grad=True)], lr=1.0)
+        >>> warmup = LinearLR(opt, start_factor=0.5, total_iters=2)
+        >>> decay = ExponentialLR(opt, gamma=0.5)
+        >>> schedule = SequentialLR(opt, [warmup, decay], milestones=[2])
+        >>> lrs = [schedule.get_last_lr()]
+        >>> for _ in range(4):
+        ...     schedule.step()
+        ...     lrs.append(schedule.get_last_lr())
+        >>> lrs
+        [[0.5], [0.75], [1.0], [0.5], [0.25]]
+    """
+
+    def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler],
+                 milestones: Sequence[int], last_epoch: int = -1) -> None:
+        self._check(schedulers, optimizer)
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"SequentialLR: got {len(schedulers)} schedulers and "
+                             f"{len(milestones)} milestones; give one milestone fewer than "
+                             f"schedulers (the t at which each one after the first starts)")
+        if list(milestones) != sorted(milestones):
+            raise ValueError(f"SequentialLR: milestones must be in increasing order, got "
+                             f"{list(milestones)}")
+        self.optimizer = optimizer
+        self._schedulers = list(schedulers)
+        self._milestones = list(milestones)
+        self.last_epoch = last_epoch + 1
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        self.recursive_undo()
+        first = self._schedulers[bisect.bisect_right(self._milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def recursive_undo(self, sched: LRScheduler | None = None) -> None:
+        """Move t back by one for `sched` (default: this SequentialLR's schedulers), and
+        for the schedulers inside a SequentialLR or ChainedScheduler among them: undo the
+        step each took when it was built."""
+        inner = getattr(self if sched is None else sched, "_schedulers", None)
+        if inner is not None:
+            for scheduler in inner:
+                self.recursive_undo(scheduler)
+        elif hasattr(sched, "last_epoch"):
+            sched.last_epoch -= 1
+
+    @replayed
+    def step(self) -> None:
+        """Advance t by one: the current scheduler steps, or at a milestone the next one
+        starts over."""
+        self.last_epoch += 1
+        index = bisect.bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[index]
+        if index > 0 and self._milestones[index - 1] == self.last_epoch:
+            scheduler._restart()
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+
+class ChainedScheduler(_SchedulerOfSchedulers):
+    """Step several schedulers as one: `step()` calls each scheduler's `step()` in turn,
+    each starting from the lr the one before left. With chainable schedules the factors
+    multiply: ConstantLR(factor=f, total_iters=T) chained with ExponentialLR(gamma=γ)
+    gives lr = lr₀ · f · γᵗ for t < T, then lr₀ · γᵗ.
+
+    Args:
+        schedulers: the schedulers, all of one optimizer (not ReduceLROnPlateau).
+        optimizer: that optimizer. Default: None (the first scheduler's).
+
+    Example::
+
+        >>> import autodiff as ad, optim
+        >>> from optim.lr_scheduler import ChainedScheduler, ConstantLR, ExponentialLR
+        >>> opt = optim.SGD([ad.zeros(1, requires_grad=True)], lr=1.0)
+        >>> schedule = ChainedScheduler([ConstantLR(opt, factor=0.5, total_iters=2),
+        ...                              ExponentialLR(opt, gamma=0.5)])
+        >>> lrs = [schedule.get_last_lr()]
+        >>> for _ in range(3):
+        ...     schedule.step()
+        ...     lrs.append(schedule.get_last_lr())
+        >>> lrs
+        [[0.5], [0.25], [0.25], [0.125]]
+    """
+
+    def __init__(self, schedulers: Sequence[LRScheduler],
+                 optimizer: Optimizer | None = None) -> None:
+        self.optimizer = self._check(schedulers, optimizer)
+        self._schedulers = list(schedulers)
+        self._last_lr = self._current_lrs()
+
+    @replayed
+    def step(self) -> None:
+        """Step every scheduler, in order."""
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = self._current_lrs()

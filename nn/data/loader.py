@@ -6,6 +6,7 @@ import numbers
 import pickle
 import random as py_random
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,43 @@ import numpy as np
 import autodiff as ad
 from autodiff import random
 from autodiff.errors import ShapeError
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """Who a DataLoader worker process is, as torch's (`get_worker_info()` returns it).
+
+    Attributes:
+        id: this worker's number, 0 … num_workers − 1; it makes batches id,
+            id + num_workers, id + 2·num_workers, ...
+        num_workers: the worker processes making this pass's batches (the loader's
+            num_workers, or fewer when the pass has fewer batches).
+        seed: the seed of this worker's generators (autodiff's, Python's and numpy's):
+            the pass's base seed + id.
+        dataset: this process's copy of the dataset.
+    """
+
+    id: int
+    num_workers: int
+    seed: int
+    dataset: Any
+
+
+_worker_info: WorkerInfo | None = None      # set in a worker process, before worker_init_fn
+
+
+def get_worker_info() -> WorkerInfo | None:
+    """The `WorkerInfo` (id, num_workers, seed, dataset) of the DataLoader worker process
+    calling it, or None in the main process (torch.utils.data.get_worker_info).
+
+    A dataset's `__getitem__`, or a `worker_init_fn`, can use it to set up each worker
+    differently: open its own file handle, seed another library with `seed`, or read only
+    its share of the data.
+
+    >>> get_worker_info() is None                # not in a worker
+    True
+    """
+    return _worker_info
 
 
 def default_collate(samples: list[Any]) -> Any:
@@ -74,7 +112,8 @@ class DataLoader:
     num_workers=0, and each pass takes a base seed from the generator's state and seeds
     worker i with base seed + i (autodiff's, Python's and numpy's generators), so random
     augmentation in a dataset differs per worker and is reproducible. The dataset must
-    pickle (it is sent to the workers).
+    pickle (it is sent to the workers). In a worker, `get_worker_info()` tells the
+    worker's id, the number of workers, its seed and its copy of the dataset.
 
     Args:
         dataset: a `Dataset`, or any object with `__len__` and `__getitem__`.
@@ -175,6 +214,8 @@ def _check_picklable(*objects: Any) -> None:
 def _worker(worker_id: int, count: int, dataset: Any, collate_fn: Any, worker_init_fn: Any,
             batches: list[np.ndarray], seed: int, results: Any) -> None:
     """Make batches worker_id, worker_id + count, ... and put (k, batch) on `results`."""
+    global _worker_info
+    _worker_info = WorkerInfo(worker_id, count, seed, dataset)
     ad.manual_seed(seed)
     py_random.seed(seed)
     np.random.seed(seed % 2 ** 32)
@@ -200,16 +241,17 @@ def _from_workers(loader: DataLoader, batches: list[np.ndarray],
         base_seed + i, results)) for i in range(count)]
     for worker in workers:
         worker.start()
-    waiting: dict[int, Any] = {}
+    waiting: dict[int, tuple[Any, str | None]] = {}
     try:
         for k in range(len(batches)):
             while k not in waiting:
                 index, batch, failure = results.get()
-                if failure is not None:
-                    raise RuntimeError(f"DataLoader: worker {index % count} failed making "
-                                       f"batch {index}: {failure}")
-                waiting[index] = batch
-            yield waiting.pop(k)
+                waiting[index] = batch, failure
+            batch, failure = waiting.pop(k)
+            if failure is not None:       # raised in batch order, as torch re-raises
+                raise RuntimeError(f"DataLoader: worker {k % count} failed making batch "
+                                   f"{k}: {failure}")
+            yield batch
     finally:
         for worker in workers:
             worker.join(timeout=1)

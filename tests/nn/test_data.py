@@ -1,6 +1,7 @@
-"""nn.data: Dataset, TensorDataset, DataLoader (batching, drop_last, seeded shuffling, the
-fast path) and MNIST (search order, checksums, IDX parsing, corrupt files, downloads from
-fake mirrors: these tests never touch the internet)."""
+"""nn.data: Dataset, TensorDataset, Subset, ConcatDataset, random_split, get_worker_info,
+DataLoader (batching, drop_last, seeded shuffling, the fast path) and MNIST (search order,
+checksums, IDX parsing, corrupt files, downloads from fake mirrors: these tests never touch
+the internet)."""
 from __future__ import annotations
 
 import functools
@@ -21,7 +22,19 @@ import numpy as np
 import pytest
 
 import autodiff as ad
-from nn.data import MNIST, DataLoader, Dataset, DatasetError, TensorDataset, default_collate
+from nn.data import (
+    MNIST,
+    ConcatDataset,
+    DataLoader,
+    Dataset,
+    DatasetError,
+    Subset,
+    TensorDataset,
+    WorkerInfo,
+    default_collate,
+    get_worker_info,
+    random_split,
+)
 from nn.data import mnist as mnist_module
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -448,3 +461,146 @@ class Broken(NoisyDataset):
 def test_a_worker_error_names_the_batch():
     with pytest.raises(RuntimeError, match="failed making batch 0: KeyError"):
         list(DataLoader(Broken(), batch_size=4, num_workers=2))
+
+
+# ------------------------------------------------------------------ Subset, ConcatDataset,
+# random_split, get_worker_info (torch.utils.data's names)
+
+def test_subset_picks_samples_in_order_and_batches_them() -> None:
+    data = TensorDataset(ad.arange(10) * 10, ad.arange(10))
+    subset = Subset(data, [7, 2, 9, 4])
+    assert len(subset) == 4 and subset.dataset is data and subset.indices == [7, 2, 9, 4]
+    assert [int(subset[i][0].item()) for i in (0, 1, -1)] == [70, 20, 40]
+    xs, _ = subset[[0, 3]]                                   # a list: one read of the dataset
+    assert xs.numpy().tolist() == [70, 40]
+    fast = [xb.numpy().tolist() for xb, _ in DataLoader(subset, batch_size=3)]
+    assert fast == [[70, 20, 90], [40]]
+    slow = [yb.numpy().tolist() for _, yb in DataLoader(Subset(Squares(10), [7, 2, 9, 4]),
+                                                        batch_size=3)]
+    assert slow == [[7, 2, 9], [4]]                          # read sample by sample
+
+
+def test_concat_dataset_counts_through_each_dataset() -> None:
+    first, second, third = Squares(3), TensorDataset(ad.arange(10, 14)), Squares(2)
+    both = ConcatDataset([first, second, third])
+    assert both.cumulative_sizes == [3, 7, 9] and len(both) == 9
+    assert both.datasets == [first, second, third]
+    assert both[2][1] == 2 and int(both[3][0].item()) == 10 and int(both[6][0].item()) == 13
+    assert both[7][1] == 0 and both[-1][1] == 1 and int(both[-3][0].item()) == 13
+    assert both[-9][1] == 0
+    with pytest.raises(IndexError, match="index 9 is out of range for 9 samples"):
+        both[9]
+    with pytest.raises(ValueError, match="index -10 is out of range for 9 samples"):
+        both[-10]
+    with pytest.raises(ValueError, match="got no datasets"):
+        ConcatDataset([])
+    joined = first + second + third                          # Dataset.__add__, as torch
+    assert isinstance(joined, ConcatDataset) and len(joined) == 9
+    assert [joined[i][1] for i in (0, 7, 8)] == [0, 0, 1]
+    batches = [yb.numpy().tolist() for _, yb in DataLoader(ConcatDataset([first, third]),
+                                                           batch_size=4)]
+    assert batches == [[0, 1, 2, 0], [1]]
+
+
+def test_subset_and_concat_dataset_match_torch() -> None:
+    torch = pytest.importorskip("torch")
+    tdata = torch.utils.data
+    parts = [list(range(3)), list(range(10, 15)), list(range(20, 22))]
+    ours, theirs = ConcatDataset(parts), tdata.ConcatDataset(parts)
+    assert ours.cumulative_sizes == theirs.cumulative_sizes
+    assert [ours[i] for i in range(-10, 10)] == [theirs[i] for i in range(-10, 10)]
+    for index in (10, -11):
+        with pytest.raises(Exception) as caught:
+            theirs[index]
+        with pytest.raises(caught.type):
+            ours[index]
+    assert ConcatDataset.cumsum(parts) == tdata.ConcatDataset.cumsum(parts)
+    subset, torch_subset = Subset(ours, [9, 0, 4]), tdata.Subset(theirs, [9, 0, 4])
+    assert [subset[i] for i in range(-3, 3)] == [torch_subset[i] for i in range(-3, 3)]
+    assert len(subset) == len(torch_subset) == 3
+
+
+SPLITS = [([3, 7], 10), ([0.3, 0.3, 0.4], 30), ([0.33, 0.33, 0.34], 10), ([0.5, 0.5], 11),
+          ([0.1, 0.1, 0.8], 7), ([0.25, 0.25, 0.25, 0.25], 2), ([1.0], 5), ([0, 4], 4)]
+
+
+@pytest.mark.filterwarnings("ignore:.*is 0:UserWarning", "ignore:.*gets 0 of:UserWarning")
+@pytest.mark.parametrize("lengths, n", SPLITS)
+def test_random_split_sizes_match_torch(lengths: list[float], n: int) -> None:
+    torch = pytest.importorskip("torch")
+    theirs = torch.utils.data.random_split(range(n), lengths,
+                                           generator=torch.Generator().manual_seed(0))
+    ours = random_split(list(range(n)), lengths, generator=ad.Generator().manual_seed(0))
+    assert [len(s) for s in ours] == [len(s) for s in theirs]
+
+
+def test_random_split_deals_out_every_sample_once_reproducibly() -> None:
+    data = TensorDataset(ad.arange(30))
+    splits = random_split(data, [0.33, 0.33, 0.34], generator=ad.Generator().manual_seed(3))
+    assert [len(s) for s in splits] == [10, 10, 10]         # floors 9, 9, 10; 2 left over
+    reverse = random_split(data, [0.34, 0.33, 0.33])
+    assert [len(s) for s in reverse] == [11, 10, 9]           # floors 10, 9, 9; 2 left over
+    indices = [s.indices for s in splits]
+    assert sorted(i for split in indices for i in split) == list(range(30))
+    assert indices[0] != list(range(10))
+    again = random_split(data, [0.33, 0.33, 0.34], generator=ad.Generator().manual_seed(3))
+    assert [s.indices for s in again] == indices             # same seed, same split
+    other = random_split(data, [10, 10, 10], generator=ad.Generator().manual_seed(4))
+    assert [s.indices for s in other] != indices
+    ad.manual_seed(5)
+    first = [s.indices for s in random_split(data, [20, 10])]
+    ad.manual_seed(5)
+    assert [s.indices for s in random_split(data, [20, 10])] == first   # the global generator
+    assert all(isinstance(s, Subset) and s.dataset is data for s in splits)
+    assert int(splits[1][0][0].item()) == indices[1][0]
+    with pytest.warns(UserWarning, match="split 1 \\(fraction 0.1\\) gets 0 of the 3 samples"):
+        assert [len(s) for s in random_split(list(range(3)), [0.1, 0.1, 0.8])] == [1, 0, 2]
+
+
+@pytest.mark.parametrize("lengths, message", [
+    ([3, 4], r"lengths \[3, 4\] sum to 7, but the dataset has 10 samples; give counts that "
+             r"sum to 10, or fractions that sum to 1"),
+    ([0.5, 0.6], r"fractions \[0.5, 0.6\] sum to 1.1, not 1; give fractions that sum to 1, "
+                 r"or counts that sum to 10"),
+    ([-0.5, 1.5], "fraction -0.5 at index 0 is not between 0 and 1"),
+    ([-2, 12], r"lengths must be >= 0, got \[-2, 12\]"),
+    ([2.5, 7.5], r"fractions \[2.5, 7.5\] sum to 10, not 1"),
+])
+def test_random_split_names_bad_lengths(lengths: list[float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        random_split(TensorDataset(ad.arange(10)), lengths)
+
+
+class WhoMadeMe(Dataset):
+    """Each sample says which worker made it (module level: it must pickle)."""
+
+    shard = -1                       # set in each worker's copy by _note_shard
+
+    def __len__(self) -> int:
+        return 8
+
+    def __getitem__(self, i: int) -> tuple[int, ...]:
+        info = get_worker_info()
+        return (info.id, info.num_workers, info.seed, len(info.dataset), info.dataset.shard,
+                int(info.dataset is self))
+
+
+def _note_shard(worker_id: int) -> None:
+    info = get_worker_info()                 # already set when worker_init_fn runs, as torch
+    info.dataset.shard = 100 + info.id + worker_id
+
+
+def test_get_worker_info_is_none_here_and_describes_each_worker() -> None:
+    assert get_worker_info() is None
+    dataset = WhoMadeMe()
+    batches = list(DataLoader(dataset, batch_size=2, num_workers=2, worker_init_fn=_note_shard))
+    rows = [[column.numpy().tolist() for column in batch] for batch in batches]
+    ids = [row[0] for row in rows]
+    assert ids == [[0, 0], [1, 1], [0, 0], [1, 1]]           # batch k from worker k mod 2
+    assert all(row[1] == [2, 2] and row[3] == [8, 8] and row[5] == [1, 1] for row in rows)
+    assert [row[4][0] for row in rows] == [100, 102, 100, 102]
+    seeds = [row[2][0] for row in rows]
+    assert seeds[1] == seeds[0] + 1 and seeds[2] == seeds[0]   # base seed + worker id
+    assert dataset.shard == -1 and get_worker_info() is None   # the main process untouched
+    with pytest.raises(AttributeError):
+        WorkerInfo(0, 1, 0, dataset).id = 1                     # read-only, as torch's

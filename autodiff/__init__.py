@@ -39,11 +39,12 @@ from .ops.math_functions import (acos, acosh, asin, asinh, atan, atan2, atanh,
                                  isfinite, isinf, isnan, lerp, log1p, log2, log10, logaddexp,
                                  nan_to_num, remainder, round, rsqrt, sign, sin, sinh, square,
                                  tan, trunc)
-from .ops.rearrange import (argsort, chunk, cross, cumprod, cumsum, diag, diagonal, einsum, flip,
-                            gather, index_select, masked_fill, masked_select, meshgrid, movedim,
-                            outer, repeat, repeat_interleave, roll, rot90, scatter, scatter_add,
-                            sort, split, take_along_dim, tensor_split, tensordot, tile, topk,
-                            trace, tril, triu, unbind, unflatten)
+from .ops.rearrange import (argsort, chunk, cross, cummax, cummin, cumprod, cumsum, diag,
+                            diagonal, einsum, flip, gather, index_select, kthvalue, logcumsumexp,
+                            masked_fill, masked_select, meshgrid, movedim, outer, repeat,
+                            repeat_interleave, roll, rot90, scatter, scatter_add,
+                            scatter_reduce, sort, split, take_along_dim, tensor_split, tensordot,
+                            tile, topk, trace, tril, triu, unbind, unflatten)
 from .gradcheck import detect_anomaly, gradcheck, gradcheck_graph, gradgradcheck
 from .promotion import promote_types, result_type
 from .random import Generator, default_generator, initial_seed, manual_seed, seed

@@ -47,6 +47,14 @@ def _value_read(what: str) -> None:
         tracer.value_read(what)
 
 
+def not_replayable(what: str) -> None:
+    """Tell a tracer, if one is watching, that library code computes from a tensor's
+    values outside the graph (`what` says how), so the traced function runs eagerly."""
+    tracer = grad_mode.state.tracer
+    if tracer is not None:
+        tracer.unsupported(what)
+
+
 def check_can_require_grad(dtype: np.dtype, op: str) -> None:
     if not np.issubdtype(dtype, np.floating):
         raise DtypeError(f"{op}: only floating-point tensors can require grad, this one "

@@ -1,12 +1,13 @@
 """torch's functions that rearrange, select, sort and combine elements: split, chunk,
-flip, roll, repeat, tril, diagonal, gather, scatter, cumsum, sort, topk, einsum, ...
+flip, roll, repeat, tril, diagonal, gather, scatter, scatter_reduce, cumsum, cummax,
+logcumsumexp, sort, topk, kthvalue, einsum, ...
 
 Most are composites of the ops in shape.py, reduce.py and elementwise.py (slices and
 index arrays through `getitem`, `cat`, `stack`, `reshape`, `where`, `prod`), so their
-gradients come from those ops and need no derivative here. Four are primitives, each with
+gradients come from those ops and need no derivative here. Five are primitives, each with
 its derivative beside its forward: `Cumsum` (the composite would be quadratic), `Scatter`
-(an overwrite has no composite), `Einsum` (numpy's contraction, forward and backward) and
-`Argsort` (integer indices, no gradient).
+(an overwrite has no composite), `Einsum` (numpy's contraction, forward and backward),
+and `Argsort` and `RunningArgExtreme` (integer indices, no gradient).
 
 Views and copies follow torch where they can: split, chunk, unbind, tensor_split, movedim,
 unflatten, expand-based meshgrid share memory with the input; flip, roll, repeat and the
@@ -36,7 +37,7 @@ import numpy as np
 from ..errors import DimError, DtypeError, ShapeError
 from ..function import Function
 from ..promotion import promote
-from ..tensor import Tensor
+from ..tensor import Tensor, not_replayable
 from .elementwise import Where
 from .reduce import ValuesIndices, normalize_dim
 from .shape import ScatterAdd, cat, getitem, permute, reshape, stack
@@ -147,6 +148,28 @@ class Argsort(Function):
         backwards = _along(axis, x.ndim, slice(None, None, -1))
         order = np.argsort(x[backwards], axis=axis, kind="stable")[backwards]
         return (x.shape[axis] - 1 - order).astype(np.int64)
+
+
+class RunningArgExtreme(Function):
+    """y = the int64 place of the running max (or min) along an axis: yᵢ names the best
+    of x₀ … xᵢ, the latest one on a tie; a NaN wins and stays (torch's cummax rule)."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, x, axis, largest):
+        data = np.moveaxis(x, axis, 0)
+        better = np.greater_equal if largest else np.less_equal
+        indices = np.zeros(data.shape, dtype=np.int64)
+        best = data[0].copy()
+        floats = data.dtype.kind == "f"
+        for i in range(1, len(data)):
+            takes = better(data[i], best)
+            if floats:
+                takes = np.isnan(data[i]) | (~np.isnan(best) & takes)
+            indices[i] = np.where(takes, i, indices[i - 1])
+            best = np.where(takes, data[i], best)
+        return np.moveaxis(indices, 0, axis)
 
 
 class Einsum(Function):
@@ -539,6 +562,51 @@ def scatter_add(x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
     return x + ScatterAdd.apply(part, shape=x.shape, index=full)
 
 
+REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+
+
+def scatter_reduce(x: Tensor, dim: int, index: Any, src: Any, reduce: str, *,
+                   include_self: bool = True) -> Tensor:
+    """A copy of x where each place that index points at (along `dim`, as scatter) holds
+    the reduction ("sum", "prod", "mean", "amax", "amin") of the src values sent there,
+    and of x's own value when include_self. Places nothing is sent to keep x.
+
+    Built from a dense table: every place's contributions gathered into one row, padded
+    with the reduction's identity (0, 1, -inf, +inf), then reduced along the row with
+    sum, prod, amax or amin. The gradient is theirs: prod's is exact at zeros, and amax
+    and amin share it among tied values, as torch's."""
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"scatter_reduce: reduce must be one of {', '.join(REDUCTIONS)}, "
+                         f"got {reduce!r}")
+    part, full = _scatter_parts("scatter_reduce", x, dim, index, src)
+    not_replayable("calls scatter_reduce, whose table of contributions is built from the "
+                   "index's values")
+    size = x.numel()
+    targets = np.ravel_multi_index(np.broadcast_arrays(*full), x.shape).ravel()
+    values = reshape(part, (-1,))
+    if include_self:
+        targets = np.concatenate([np.arange(size), targets])
+        values = cat([reshape(x, (-1,)), values])
+    counts = np.bincount(targets, minlength=size)
+    order = np.argsort(targets, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.arange(len(order)) - starts[targets[order]]
+    table = np.full((size, max(int(counts.max(initial=0)), 1)), len(order))
+    table[targets[order], rank] = order                 # row t: the contributions to place t
+    identity = {"sum": 0, "mean": 0, "prod": 1,
+                "amax": -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min,
+                "amin": np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).max}[reduce]
+    rows = getitem(cat([values, Tensor(np.full(1, identity, dtype=x.dtype))]), table)
+    if reduce in ("sum", "mean"):
+        reduced = rows.sum(-1)
+    else:
+        reduced = getattr(rows, reduce)(-1)
+    if reduce == "mean":
+        total = np.maximum(counts, 1).astype(x.dtype)
+        reduced = reduced // total if x.dtype.kind in "biu" else reduced / total
+    return reshape(Where.apply(counts > 0, reduced, reshape(x, (-1,))), x.shape)
+
+
 def masked_select(x: Tensor, mask: Any) -> Tensor:
     """The elements of x where mask is True (both broadcast), as a vector."""
     mask = _as_tensor(mask)
@@ -577,6 +645,43 @@ def cumprod(x: Tensor, dim: int) -> Tensor:
     return movedim(products, -1, axis)
 
 
+def _running_extreme(op: str, x: Tensor, dim: int, largest: bool) -> ValuesIndices:
+    """(values, indices) of the running max or min along `dim`: the places from
+    RunningArgExtreme, the values x gathered there, so dL/dx is dL/dvalues sent to
+    those places."""
+    if x.ndim == 0:
+        return ValuesIndices(x.clone(), Tensor(np.zeros((), dtype=np.int64)))
+    axis = normalize_dim(op, dim, x.ndim)
+    indices = RunningArgExtreme.apply(x, axis=axis, largest=largest)
+    return ValuesIndices(gather(x, axis, indices), indices)
+
+
+def cummax(x: Tensor, dim: int) -> ValuesIndices:
+    """(values, indices): yᵢ = max(x₀, …, xᵢ) along `dim` and where it is (the latest
+    place on a tie); dL/dx gets dL/dyᵢ at that place."""
+    return _running_extreme("cummax", x, dim, largest=True)
+
+
+def cummin(x: Tensor, dim: int) -> ValuesIndices:
+    """(values, indices): yᵢ = min(x₀, …, xᵢ) along `dim` and where it is (the latest
+    place on a tie); dL/dx gets dL/dyᵢ at that place."""
+    return _running_extreme("cummin", x, dim, largest=False)
+
+
+def logcumsumexp(x: Tensor, dim: int) -> Tensor:
+    """yᵢ = log Σ_{j≤i} exp xⱼ along `dim`, without overflow: logsumexp over each row of
+    an n × n copy of x with -inf above the diagonal (n² per row, like cumprod); the
+    gradient is its softmax weights, dyᵢ/dxⱼ = exp(xⱼ − yᵢ) for j ≤ i."""
+    if x.ndim == 0:
+        return x.clone()
+    axis = normalize_dim("logcumsumexp", dim, x.ndim)
+    moved = movedim(x, axis, -1)
+    n = moved.shape[-1]
+    rows = moved.unsqueeze(-2).expand(*moved.shape[:-1], n, n)       # rows[..., i, j] = xⱼ
+    low = np.array(-np.inf, dtype=x.dtype)
+    return movedim(Where.apply(np.tri(n, dtype=bool), rows, low).logsumexp(-1), -1, axis)
+
+
 # ---------------------------------------------------------------- sorting
 
 
@@ -613,6 +718,22 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
         return ValuesIndices(values, indices)
     first = _along(axis, x.ndim, slice(0, k))
     return ValuesIndices(getitem(values, first), getitem(indices, first))
+
+
+def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> ValuesIndices:
+    """(values, indices) of the k-th smallest element along `dim` (k counts from 1); on
+    ties which of the equal places is named is left open, as in torch. dL/dx gets
+    dL/dvalues at that place."""
+    axis = normalize_dim("kthvalue", dim, max(x.ndim, 1))
+    n = x.shape[axis] if x.ndim else 1
+    if not 1 <= k <= n:
+        raise DimError(f"kthvalue: k={k} is out of range for dim {dim} of size {n}; k "
+                       f"counts from 1 to the dim's size")
+    values, indices = sort(x, dim)
+    if x.ndim == 0:
+        return ValuesIndices(values, indices)
+    pick = _along(axis, x.ndim, slice(k - 1, k) if keepdim else k - 1)
+    return ValuesIndices(getitem(values, pick), getitem(indices, pick))
 
 
 # ---------------------------------------------------------------- combining tensors
@@ -751,8 +872,10 @@ METHODS = {
     "tril": tril, "triu": triu, "diagonal": diagonal, "diag": diag, "trace": trace,
     "where": where_tensor, "masked_fill": masked_fill, "masked_select": masked_select,
     "index_select": index_select, "gather": gather, "take_along_dim": take_along_dim,
-    "scatter": scatter, "scatter_add": scatter_add, "cumsum": cumsum, "cumprod": cumprod,
-    "sort": sort, "argsort": argsort, "topk": topk, "outer": outer, "cross": cross,
+    "scatter": scatter, "scatter_add": scatter_add, "scatter_reduce": scatter_reduce,
+    "cumsum": cumsum, "cumprod": cumprod, "cummax": cummax, "cummin": cummin,
+    "logcumsumexp": logcumsumexp, "sort": sort, "argsort": argsort, "topk": topk,
+    "kthvalue": kthvalue, "outer": outer, "cross": cross,
 }
 for _name, _function in METHODS.items():
     setattr(Tensor, _name, _function)

@@ -391,6 +391,21 @@ def test_uses_replay_cannot_follow_are_named() -> None:
             ad.compile(fn, fullgraph=True)()
 
 
+@pytest.mark.parametrize("name, fn", [
+    ("scatter_reduce", lambda x: x.scatter_reduce(0, ad.tensor([0, 0, 1]), x, "amax")),
+    ("unique", lambda x: ad.unique(x.floor())),
+    ("equal", lambda x: x * 2 if x.equal(x.floor()) else x),
+    ("allclose", lambda x: x * 2 if x.allclose(x.floor()) else x),
+], ids=["scatter_reduce", "unique", "equal", "allclose"])
+def test_ops_that_compute_from_values_fall_back_to_eager(name: str, fn: Any) -> None:
+    compiled = ad.compile(fn)
+    with pytest.warns(ad.CompileWarning, match=f"the function calls {name}, "):
+        compiled(ad.tensor([0.5, 2.0, 1.0]))
+    for values in ([3.0, 1.0, 1.0], [-1.5, 2.5, 0.0]):
+        x = ad.tensor(values)
+        np.testing.assert_array_equal(compiled(x).numpy(), fn(x).numpy())
+
+
 def test_randomness_draws_new_numbers_on_every_replay() -> None:
     def draw() -> ad.Tensor:
         return ad.randn(5) + ad.rand(5)

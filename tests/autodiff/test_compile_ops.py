@@ -95,6 +95,7 @@ CASES: dict[str, tuple[Callable[..., ad.Tensor], list[Input]]] = {
                 [(3, 4), (3, 4)]),
     "Einsum": (lambda a, b: ad.einsum("ij,kj->ik", a, b), [(3, 4), (3, 4)]),
     "Argsort": (lambda a: a.argsort(dim=1) + a.argsort(dim=0), [(3, 4)]),
+    "RunningArgExtreme": (lambda a: a.cummax(1).values * a.cummin(0).values, [(3, 4)]),
     "Sin": (lambda a: a.sin(), [(3, 4)]),
     "Cos": (lambda a: a.cos(), [(3, 4)]),
     "Tan": (lambda a: a.tan(), [(3, 4)]),

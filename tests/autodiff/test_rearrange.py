@@ -288,6 +288,73 @@ def test_cumsum_of_integers_and_bools_is_int64():
     assert ad.tensor([True, True]).cumsum(0).tolist() == [1, 2]
 
 
+@few
+@given(data=st.data())
+def test_cummax_cummin_logcumsumexp(data, strategies, check_grads):
+    x = data.draw(strategies.distinct(strategies.shapes(min_dims=1)))
+    dim = draw_dim(data, x)
+    same(ad.tensor(x).cummax(dim).values, np.maximum.accumulate(x, dim))
+    same(ad.tensor(x).cummin(dim).values, np.minimum.accumulate(x, dim))
+    np.testing.assert_allclose(ad.tensor(x).logcumsumexp(dim).numpy(),
+                               np.log(np.cumsum(np.exp(x), dim)), rtol=1e-12)
+    check_grads(lambda t: t.cummax(dim).values, x)
+    check_grads(lambda t: ra.cummin(t, dim).values, x)
+    check_grads(lambda t: t.logcumsumexp(dim), x)
+
+
+def test_cummax_names_the_latest_tie_and_keeps_a_nan():
+    values, indices = ad.tensor([1.0, 3.0, 3.0, 2.0, np.nan, 5.0, np.nan]).cummax(0)
+    assert indices.tolist() == [0, 1, 2, 2, 4, 4, 6]
+    np.testing.assert_array_equal(values.numpy(), [1, 3, 3, 3, np.nan, np.nan, np.nan])
+    assert ad.tensor([[3, 1, 1, 0]]).cummin(1).indices.tolist() == [[0, 1, 2, 3]]
+
+
+def test_logcumsumexp_does_not_overflow():
+    y = ad.tensor([-1000.0, 0.0, 1000.0, 1000.0], dtype=ad.float64).logcumsumexp(0)
+    np.testing.assert_allclose(y.numpy(), [-1000.0, 0.0, 1000.0, 1000.0 + np.log(2)],
+                               rtol=1e-15)
+
+
+@few
+@given(data=st.data())
+def test_scatter_reduce(data, strategies, check_grads):
+    x = data.draw(strategies.distinct(strategies.shapes(min_dims=1, min_side=2)))
+    dim = draw_dim(data, x)
+    shape = list(x.shape)
+    shape[dim] = data.draw(st.integers(1, 4))
+    index = data.draw(hnp.arrays(np.int64, tuple(shape), elements=st.integers(0, x.shape[dim] - 1)))
+    src = data.draw(strategies.distinct(st.just(tuple(shape))))
+    reduce = data.draw(st.sampled_from(ra.REDUCTIONS))
+    include_self = data.draw(st.booleans())
+    check_grads(lambda t, s: t.scatter_reduce(dim, ad.tensor(index), s, reduce,
+                                              include_self=include_self), x, src)
+
+
+def test_scatter_reduce_by_hand():
+    x = ad.tensor([1.0, 4.0, 2.0, 9.0], dtype=ad.float64)
+    index = ad.tensor([1, 1, 2, 0])
+    src = ad.tensor([4.0, 6.0, 0.5, 3.0], dtype=ad.float64)
+    assert x.scatter_reduce(0, index, src, "sum").tolist() == [4.0, 14.0, 2.5, 9.0]
+    assert x.scatter_reduce(0, index, src, "mean").tolist() == [2.0, 14 / 3, 1.25, 9.0]
+    assert x.scatter_reduce(0, index, src, "mean", include_self=False).tolist() == \
+        [3.0, 5.0, 0.5, 9.0]
+    assert x.scatter_reduce(0, index, src, "prod").tolist() == [3.0, 96.0, 1.0, 9.0]
+    assert x.scatter_reduce(0, index, src, "amax").tolist() == [3.0, 6.0, 2.0, 9.0]
+    assert x.scatter_reduce(0, index, src, "amin", include_self=False).tolist() == \
+        [3.0, 4.0, 0.5, 9.0]
+    with pytest.raises(ValueError, match="reduce must be one of sum, prod, mean, amax, amin, "
+                                         "got 'max'"):
+        x.scatter_reduce(0, index, src, "max")
+
+
+def test_scatter_reduce_amax_shares_the_gradient_among_ties():
+    x = ad.tensor([1.0, 4.0, 2.0], requires_grad=True)
+    src = ad.tensor([4.0, 4.0, 0.0], requires_grad=True)
+    x.scatter_reduce(0, ad.tensor([1, 1, 2]), src, "amax").sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1, 1 / 3, 1])
+    np.testing.assert_allclose(src.grad.numpy(), [1 / 3, 1 / 3, 0])
+
+
 # ---------------------------------------------------------------- sorting
 
 
@@ -328,6 +395,27 @@ def test_topk_gives_the_largest_first():
 
 
 # ---------------------------------------------------------------- combining
+
+
+@few
+@given(data=st.data())
+def test_kthvalue(data, strategies, check_grads):
+    x = data.draw(strategies.distinct(strategies.shapes(min_dims=1)))
+    dim = draw_dim(data, x)
+    k = data.draw(st.integers(1, x.shape[dim]))
+    keepdim = data.draw(st.booleans())
+    values, indices = ad.tensor(x).kthvalue(k, dim, keepdim)
+    expected = np.take(np.sort(x, dim), [k - 1] if keepdim else k - 1, axis=dim)
+    same(values, expected)
+    same(ad.tensor(x).gather(dim, indices if keepdim else indices.unsqueeze(dim)),
+         expected if keepdim else np.expand_dims(expected, dim))
+    check_grads(lambda t: ra.kthvalue(t, k, dim, keepdim).values, x)
+
+
+def test_kthvalue_counts_from_one():
+    assert ad.tensor([3.0, 1.0, 2.0]).kthvalue(1).values.item() == 1.0
+    with pytest.raises(IndexError, match=r"kthvalue: k=0 is out of range.*counts from 1"):
+        ad.tensor([3.0, 1.0, 2.0]).kthvalue(0)
 
 
 @few
@@ -423,6 +511,14 @@ def _cases():
         ("masked_select", lambda ns, T, x: (x.masked_select(T(mask[0])),)),
         ("cumsum", lambda ns, T, x: (x.cumsum(1), x.long().cumsum(-1), T(mask).cumsum(0))),
         ("cumprod", lambda ns, T, x: (x.cumprod(2), T(small).cumprod(0))),
+        ("cummax", lambda ns, T, x: tuple(x.cummax(1)) + tuple(ns.cummax(T(small), 2))),
+        ("cummin", lambda ns, T, x: tuple(x.cummin(2)) + tuple(ns.cummin(T(small), 0))),
+        ("logcumsumexp", lambda ns, T, x: (x.logcumsumexp(2), ns.logcumsumexp(x * 100, 0))),
+        ("kthvalue", lambda ns, T, x: tuple(x.kthvalue(2)) + tuple(ns.kthvalue(x, 3, 1, True))),
+        ("scatter_reduce", lambda ns, T, x: tuple(
+            x.scatter_reduce(1, T(si), x[:, :1] * 3, reduce, include_self=include_self)
+            for reduce in ("sum", "prod", "mean", "amax", "amin")
+            for include_self in (True, False))),
         ("sort", lambda ns, T, x: tuple(T(distinct).sort(1)) + tuple(x.sort(descending=True))),
         ("argsort", lambda ns, T, x: (T(distinct).argsort(0), ns.argsort(x, descending=True))),
         ("topk", lambda ns, T, x: tuple(x.topk(2)) + tuple(T(distinct).topk(1, 1, False))),
@@ -451,7 +547,7 @@ def test_values_and_dtypes_match_torch(name, case):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12)
 
 
-def test_gradients_match_torch_for_sort_scatter_and_einsum():
+def test_gradients_match_torch_for_sort_scatter_cummax_and_einsum():
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(3).permutation(12).reshape(3, 4) / 4.0
     index = np.array([[0, 1, 0, 2]])
@@ -460,6 +556,9 @@ def test_gradients_match_torch_for_sort_scatter_and_einsum():
         t = T(x, requires_grad=True)
         y = (t.sort(1).values * T(np.arange(12.0).reshape(3, 4))).sum() \
             + t.scatter(0, T(index), t[:1] * 3).cumsum(1).sum() \
+            + (t.cummax(1).values * t.logcumsumexp(0)).sum() + t.kthvalue(2, 0).values.sum() \
+            + t.scatter_reduce(0, T(index), t[1:2] ** 2, "prod").sum() \
+            + t.scatter_reduce(1, T(index % 2), t[2:] * 2, "amax", include_self=False).sum() \
             + ns.einsum("ij,kj->ik", t, t).tril().sum() + t.roll(1, 0).cumprod(1).sum()
         y.backward()
         return t.grad.numpy()

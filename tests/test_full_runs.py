@@ -53,6 +53,10 @@ CLAIMS: list[tuple[str, str, Callable[[dict[str, Any]], float]]] = [
     ("mnist_cnn", "test accuracy after epoch 3", lambda r: r["accuracy"]["after_epoch"][2]),
     ("mnist_cnn", "test errors", lambda r: r["test_errors"]),
     ("mnist_cnn", "the MLP's", lambda r: r["accuracy"]["mlp_after_epoch"][1]),
+    ("char_lm", "unigram", lambda r: r["losses"]["unigram"]),
+    ("char_lm", "bigram", lambda r: r["losses"]["bigram"]),
+    ("char_lm", "MLP", lambda r: r["losses"]["MLP"]),
+    ("char_lm", "transformer", lambda r: r["losses"]["transformer"]),
 ]
 
 

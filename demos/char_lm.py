@@ -389,7 +389,7 @@ def run(out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
             else ("holds" if holds else "not reached") + " (not claimed in quick mode)"
         rows.append(row(f"{claim}", f"gap ≥ {margin}", f"gap {gap:.3f}", verdict,
                         agrees=holds if checked else None))
-    rows.append(row("transformer samples", "name-like", ", ".join(samples["transformer"][:5]),
+    rows.append(row("transformer samples", "—", ", ".join(samples["transformer"][:5]),
                     "informs", agrees=None))
     print_comparison(rows, "char_lm: validation loss of four next-character models")
     return {"comparison": rows, "losses": losses, "gaps": gaps, "margins": MARGIN,

@@ -32,7 +32,7 @@ from .activation import (
 from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .containers import ModuleDict, ParameterDict, ParameterList
-from .conv import Conv2d
+from .conv import Conv1d, Conv2d, ConvTranspose2d
 from .dropout import Dropout, Dropout2d
 from .flatten import Flatten
 from .linear import Identity, Linear
@@ -55,3 +55,4 @@ from .rnn import GRU, LSTM, RNN
 from .serialization import from_json, load, save
 from .sparse import Embedding
 from .summary import summary
+from .upsampling import Upsample

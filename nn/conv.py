@@ -1,4 +1,5 @@
-"""Conv2d: 2-D convolution over a batch of images (one graph node, autodiff/ops/conv.py)."""
+"""Convolutions: Conv2d (one graph node, autodiff/ops/conv.py), Conv1d (conv2d on a height
+of 1) and ConvTranspose2d (a matrix product and fold), on what they share in _ConvNd."""
 from __future__ import annotations
 
 import math
@@ -8,17 +9,197 @@ import autodiff as ad
 from autodiff.ops import conv
 from autodiff.tensor import Tensor
 
+from . import functional as F
 from . import init
 from .module import Module, Parameter, builtin_layer
 
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+class _ConvNd(Module):
+    """What Conv1d, Conv2d and ConvTranspose2d share (torch's _ConvNd): the checked
+    arguments, the weight's shape and torch's initialisation, the hyperparameters and the
+    printed form. `dims` is the number of spatial dims; a `transposed` layer's weight is
+    (C_in, C_out / groups, *kernel_size), the others' (C_out, C_in / groups, *kernel_size)."""
+
+    dims = 2
+    transposed = False
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any,
+                 padding: Any, dilation: Any, groups: int, bias: bool, padding_mode: str,
+                 output_padding: Any = 0) -> None:
+        super().__init__()
+        name = type(self).__name__
+        for label, value in (("in_channels", in_channels), ("out_channels", out_channels),
+                             ("groups", groups)):
+            if not conv.is_int(value) or value < 1:
+                raise ValueError(f"{name}: {label} must be a whole number >= 1, got {value!r}")
+        for label, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if value % groups:
+                common = math.gcd(in_channels, out_channels)
+                choices = [str(g) for g in range(1, common + 1) if common % g == 0]
+                raise ValueError(f"{name}: {label} ({value}) must be divisible by groups "
+                                 f"({groups}): each group sees {label} / groups channels; "
+                                 f"for {name}({in_channels}, {out_channels}, ...) use groups="
+                                 f"{' or '.join(choices)}")
+        modes = ("zeros",) if self.transposed else PADDING_MODES
+        if padding_mode not in modes:
+            names = [repr(mode) for mode in modes]
+            allowed = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1
+                                  else names)
+            raise ValueError(f"{name}: padding_mode must be {allowed}, got {padding_mode!r}")
+        self.in_channels = int(in_channels)
+        self.out_channels = int(out_channels)
+        self.kernel_size = F.conv_tuple(name, "kernel_size", kernel_size, 1, self.dims)
+        self.stride = F.conv_tuple(name, "stride", stride, 1, self.dims)
+        self.dilation = F.conv_tuple(name, "dilation", dilation, 1, self.dims)
+        if self.transposed:
+            if isinstance(padding, str):
+                raise ValueError(f"{name}: padding must be an int or a tuple (a transposed "
+                                 f"convolution takes no 'same' or 'valid'), got {padding!r}")
+            self.output_padding = F.conv_tuple(name, "output_padding", output_padding, 0,
+                                               self.dims)
+        pairs = F.conv_padding(name, padding, self.kernel_size, self.stride, self.dilation)
+        self.padding = padding if isinstance(padding, str) else \
+            F.conv_tuple(name, "padding", padding, 0, self.dims)
+        # F.pad's argument for the padding modes: (before, after) per dim, the last dim first
+        self._pad_amounts = tuple(amount for pair in reversed(pairs) for amount in pair)
+        self.groups = int(groups)
+        self.padding_mode = padding_mode
+        channels = ((in_channels, out_channels // groups) if self.transposed
+                    else (out_channels, in_channels // groups))
+        self.weight = Parameter(ad.zeros(*channels, *self.kernel_size))
+        self.register_parameter("bias", Parameter(ad.zeros(out_channels)) if bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """torch's default: kaiming_uniform_(a=√5) for the weight, which is
+        U(−1/√fan_in, 1/√fan_in) with fan_in = weight.shape[1] · the kernel's size
+        (in_channels / groups · kh · kw for a conv; out_channels / groups · kh · kw for a
+        transposed one, as torch computes it from the weight's shape); the gain
+        √(2 / (1 + a²)) = 1/√3 cancels the √3 of a uniform's bound. The bias is drawn from
+        the same range."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init.calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in)
+            init.uniform_(self.bias, -bound, bound)
+
+    def _padded(self, input: Tensor) -> Tensor:
+        """The input padded by padding_mode (torch pads with F.pad and then convolves with
+        no padding); an input of the wrong rank is left for the conv to refuse."""
+        if self.padding_mode == "zeros" or input.ndim != self.dims + 2:
+            return input
+        return F.pad(input, self._pad_amounts, mode=self.padding_mode)
+
+    @classmethod
+    def state_shapes(cls, in_channels: int, out_channels: int, kernel_size: Any,
+                     groups: int = 1, bias: bool = True, **_: Any
+                     ) -> dict[str, tuple[int, ...]]:
+        kernel = F.conv_tuple(cls.__name__, "kernel_size", kernel_size, 1, cls.dims)
+        channels = ((in_channels, out_channels // groups) if cls.transposed
+                    else (out_channels, in_channels // groups))
+        return {"weight": channels + kernel, **({"bias": (out_channels,)} if bias else {})}
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
+                "kernel_size": self.kernel_size, "stride": self.stride,
+                "padding": self.padding, "dilation": self.dilation, "groups": self.groups,
+                "bias": self.bias is not None, "padding_mode": self.padding_mode}
+
+    def extra_repr(self) -> str:
+        """torch's form: the options that differ from their defaults, after kernel_size
+        and stride (padding strings and padding_mode unquoted, as torch prints them)."""
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding != (0,) * self.dims:
+            text += f", padding={self.padding}"
+        if self.dilation != (1,) * self.dims:
+            text += f", dilation={self.dilation}"
+        if self.transposed and self.output_padding != (0,) * self.dims:
+            text += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
+        return text
+
+    def _scope_label(self) -> str:
+        kernel = "×".join(str(k) for k in self.kernel_size)
+        return f"{type(self).__name__}({self.in_channels}→{self.out_channels}, {kernel})"
+
 
 @builtin_layer
-class Conv2d(Module):
+class Conv1d(_ConvNd):
+    """1-D convolution of a batch of sequences (signals, audio, token embeddings with
+    their features as channels):
+
+        y[n, o, p] = b[o] + Σ_{c,i} W[o, c, i] · x̃[n, c, p·s + i·d]
+
+    over the padded input x̃: each output channel o slides its filter W[o] along the
+    sequence (cross-correlation, as in torch). With groups = g the input channels are
+    split into g groups, each seen only by its own out_channels / g filters. Computed by
+    F.conv1d, as conv2d on a height of 1, so its gradients are conv2d's.
+
+    Args:
+        in_channels: C_in, the channels of the input.
+        out_channels: C_out, the channels of the output (the number of filters).
+        kernel_size: k, an int or a 1-tuple.
+        stride: step between windows (default 1).
+        padding: added on each side: an int; "valid" (none, like 0); or "same" (the
+            output as long as the input, stride 1 only; an odd total goes on the right).
+        dilation: spacing between the kernel's taps (default 1).
+        groups: the number of channel groups; must divide both channel counts.
+        bias: if False the layer learns no bias (and has no "bias" key).
+        padding_mode: what the padding holds: "zeros" (default), "reflect" (the input
+            mirrored about its edge), "replicate" (the edge repeated) or "circular" (the
+            other end); see F.pad.
+
+    Shape:
+        input (N, C_in, L); output (N, C_out, L_out) with
+        L_out = ⌊(L + 2·padding − dilation·(kernel_size − 1) − 1) / stride⌋ + 1.
+
+    Attributes:
+        weight: (C_out, C_in / groups, k), float32, drawn from U(−√k', √k'),
+            k' = groups / (C_in · k) = 1 / fan_in.
+        bias: (C_out,), float32, drawn from the same distribution.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> conv = nn.Conv1d(16, 33, 3, stride=2)
+    >>> conv(ad.zeros(20, 16, 50)).shape
+    (20, 33, 24)
+    >>> conv
+    Conv1d(16, 33, kernel_size=(3,), stride=(2,))
+    >>> conv.weight.shape
+    (33, 16, 3)
+    """
+
+    dims = 1
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int],
+                 stride: int | tuple[int] = 1, padding: int | tuple[int] | str = 0,
+                 dilation: int | tuple[int] = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros") -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode)
+
+    def forward(self, input: Tensor) -> Tensor:
+        parameters = self._parameters       # self.weight would go through __getattr__
+        padding = 0 if self.padding_mode != "zeros" else self.padding
+        return F.conv1d(self._padded(input), parameters["weight"], parameters["bias"],
+                        self.stride, padding, self.dilation, self.groups, caller=self)
+
+
+@builtin_layer
+class Conv2d(_ConvNd):
     """2-D convolution of a batch of images, as one graph node:
 
         y[n, o, p, q] = b[o] + Σ_{c,i,j} W[o, c, i, j] · x̃[n, c, p·sh + i·dh, q·sw + j·dw]
 
-    over the zero-padded input x̃: each output channel o slides its filter W[o] over the
+    over the padded input x̃: each output channel o slides its filter W[o] over the
     input and takes a dot product at every position (cross-correlation, as in torch: the
     filter is not flipped). With groups = g the input channels are split into g groups,
     each seen only by its own out_channels / g filters.
@@ -28,14 +209,15 @@ class Conv2d(Module):
         out_channels: C_out, the channels of the output (the number of filters).
         kernel_size: (kh, kw), or one int for both.
         stride: step between windows (default 1).
-        padding: zeros added on each side: an int or (ph, pw); "valid" (none, like 0);
-            or "same" (the output as large as the input, stride 1 only; an odd total
-            goes on the bottom and right, as torch pads).
+        padding: added on each side: an int or (ph, pw); "valid" (none, like 0); or
+            "same" (the output as large as the input, stride 1 only; an odd total goes
+            on the bottom and right, as torch pads).
         dilation: spacing between the kernel's taps (default 1).
         groups: the number of channel groups; must divide both channel counts.
         bias: if False the layer learns no bias (and has no "bias" key).
-        padding_mode: "zeros", the only mode here (torch's "reflect", "replicate" and
-            "circular" are not implemented).
+        padding_mode: what the padding holds: "zeros" (default), "reflect" (the input
+            mirrored about its edge), "replicate" (the edge repeated) or "circular" (the
+            other side); the modes other than "zeros" pad with F.pad first, as torch.
 
     Shape:
         input (N, C_in, H, W); output (N, C_out, H_out, W_out) with
@@ -62,81 +244,114 @@ class Conv2d(Module):
                  stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0,
                  dilation: int | tuple[int, int] = 1, groups: int = 1, bias: bool = True,
                  padding_mode: str = "zeros") -> None:
-        super().__init__()
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels),
-                            ("groups", groups)):
-            if not conv.is_int(value) or value < 1:
-                raise ValueError(f"Conv2d: {name} must be a whole number >= 1, got {value!r}")
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if value % groups:
-                common = math.gcd(in_channels, out_channels)
-                choices = [str(g) for g in range(1, common + 1) if common % g == 0]
-                raise ValueError(f"Conv2d: {name} ({value}) must be divisible by groups "
-                                 f"({groups}): each group sees {name} / groups channels; "
-                                 f"for Conv2d({in_channels}, {out_channels}, ...) use groups="
-                                 f"{' or '.join(choices)}")
-        if padding_mode != "zeros":
-            raise ValueError(f"Conv2d: padding_mode {padding_mode!r} is not supported, only "
-                             f"'zeros'; pad the input yourself, e.g. with ad.cat")
-        self.in_channels = int(in_channels)
-        self.out_channels = int(out_channels)
-        self.kernel_size = conv.pair("Conv2d", "kernel_size", kernel_size, 1)
-        self.stride = conv.pair("Conv2d", "stride", stride, 1)
-        self.dilation = conv.pair("Conv2d", "dilation", dilation, 1)
-        conv.conv_padding("Conv2d", padding, self.kernel_size, self.stride, self.dilation)
-        self.padding = padding if isinstance(padding, str) else \
-            conv.pair("Conv2d", "padding", padding, 0)
-        self.groups = int(groups)
-        self.padding_mode = padding_mode
-        self.weight = Parameter(ad.zeros(out_channels, in_channels // groups, *self.kernel_size))
-        self.register_parameter("bias", Parameter(ad.zeros(out_channels)) if bias else None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """torch's default: kaiming_uniform_(a=√5) for the weight, which is
-        U(−1/√fan_in, 1/√fan_in) with fan_in = in_channels / groups · kh · kw (the gain
-        √(2 / (1 + a²)) = 1/√3 cancels the √3 of a uniform's bound), and the bias from
-        the same range."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init.calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in)
-            init.uniform_(self.bias, -bound, bound)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode)
 
     def forward(self, input: Tensor) -> Tensor:
         parameters = self._parameters       # self.weight would go through __getattr__
-        return conv.conv2d(input, parameters["weight"], parameters["bias"], self.stride,
-                           self.padding, self.dilation, self.groups, caller=self)
+        padding = 0 if self.padding_mode != "zeros" else self.padding
+        return conv.conv2d(self._padded(input), parameters["weight"], parameters["bias"],
+                           self.stride, padding, self.dilation, self.groups, caller=self)
 
-    @staticmethod
-    def state_shapes(in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
-                     groups: int = 1, bias: bool = True, **_: Any
-                     ) -> dict[str, tuple[int, ...]]:
-        weight = (out_channels, in_channels // groups,
-                  *conv.pair("Conv2d", "kernel_size", kernel_size, 1))
-        return {"weight": weight, **({"bias": (out_channels,)} if bias else {})}
+
+@builtin_layer
+class ConvTranspose2d(_ConvNd):
+    """Transposed 2-D convolution (sometimes called a deconvolution), the adjoint of
+    Conv2d with respect to its input: where Conv2d gathers a window of pixels into one
+    output, this spreads each input pixel, weighted by the kernel, over a window of the
+    output, so a stride s upsamples by s (as in DCGAN generators and U-Net decoders):
+
+        ỹ[n, o, p·sh + i·dh, q·sw + j·dw] += Σ_c x[n, c, p, q] · W[c, o, i, j]
+
+    (c over o's group), then `padding` rows and columns are cut from each side of ỹ
+    (less output_padding at the bottom and right) and b[o] is added. Computed by
+    F.conv_transpose2d as one matrix product per group and a fold (col2im), so its
+    gradients come from matmul and fold.
+
+    Args:
+        in_channels: C_in, the channels of the input.
+        out_channels: C_out, the channels of the output.
+        kernel_size: (kh, kw), or one int for both.
+        stride: the step, in the output, between the windows of neighbouring input pixels
+            (default 1).
+        padding: rows and columns cut from each side of the output (default 0; an int
+            or (ph, pw)); the equivalent direct convolution of the zero-stuffed input
+            pads it by dilation · (kernel_size − 1) − padding.
+        output_padding: rows and columns added back at the bottom and right (default 0),
+            smaller than stride or dilation: a strided Conv2d maps several input sizes
+            to one output size, and this picks which one the transpose gives back.
+        groups: the number of channel groups; must divide both channel counts.
+        bias: if False the layer learns no bias (and has no "bias" key).
+        dilation: spacing between the kernel's taps (default 1).
+        padding_mode: "zeros", the only mode torch has for a transposed convolution.
+
+    Shape:
+        input (N, C_in, H, W); output (N, C_out, H_out, W_out) with
+        H_out = (H − 1)·stride[0] − 2·padding[0] + dilation[0]·(kernel_size[0] − 1)
+        + output_padding[0] + 1, and W_out likewise. forward(input, output_size) may give
+        the size wanted instead (of (H_out, W_out) or of the whole output), which sets
+        output_padding to reach it, as torch.
+
+    Attributes:
+        weight: (C_in, C_out / groups, kh, kw), float32, drawn from U(−√k, √k),
+            k = groups / (C_out · kh · kw) = 1 / fan_in, fan_in as torch reads it from
+            the weight's shape.
+        bias: (C_out,), float32, drawn from the same distribution.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> up = nn.ConvTranspose2d(16, 8, kernel_size=4, stride=2, padding=1)
+    >>> up(ad.zeros(2, 16, 7, 7)).shape
+    (2, 8, 14, 14)
+    >>> up
+    ConvTranspose2d(16, 8, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))
+    >>> up.weight.shape
+    (16, 8, 4, 4)
+    >>> nn.ConvTranspose2d(16, 8, 3, stride=2)(ad.zeros(2, 16, 7, 7), output_size=(16, 16)).shape
+    (2, 8, 16, 16)
+    """
+
+    transposed = True
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                 output_padding: int | tuple[int, int] = 0, groups: int = 1,
+                 bias: bool = True, dilation: int | tuple[int, int] = 1,
+                 padding_mode: str = "zeros") -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, output_padding)
+
+    def forward(self, input: Tensor, output_size: tuple[int, ...] | None = None) -> Tensor:
+        parameters = self._parameters       # self.weight would go through __getattr__
+        output_padding = (self.output_padding if output_size is None
+                          else self._output_padding(input, output_size))
+        return F.conv_transpose2d(input, parameters["weight"], parameters["bias"],
+                                  self.stride, self.padding, output_padding, self.groups,
+                                  self.dilation, caller=self)
+
+    def _output_padding(self, input: Tensor, output_size: tuple[int, ...]) -> tuple[int, ...]:
+        """The output_padding that gives an output of `output_size` ((H_out, W_out), or
+        the whole (N, C_out, H_out, W_out)), as torch: it must lie between the smallest
+        size, output_padding 0, and that plus stride − 1."""
+        conv.check_image(self, input.shape)
+        wanted = tuple(output_size)
+        if len(wanted) == 4:
+            wanted = wanted[2:]
+        if len(wanted) != 2 or not all(conv.is_int(n) for n in wanted):
+            raise ValueError(f"{self}: output_size must be (H_out, W_out) or (N, C_out, "
+                             f"H_out, W_out), got {output_size!r}")
+        smallest = tuple((n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in zip(
+            input.shape[2:], self.stride, self.padding, self.dilation, self.kernel_size))
+        largest = tuple(m + s - 1 for m, s in zip(smallest, self.stride))
+        if any(not m <= n <= b for n, m, b in zip(wanted, smallest, largest)):
+            raise ValueError(f"{self}: requested an output size of {wanted}, but valid sizes "
+                             f"range from {smallest} to {largest} (for an input of "
+                             f"{input.shape[2:]})")
+        return tuple(n - m for n, m in zip(wanted, smallest))
 
     def hyperparameters(self) -> dict[str, Any]:
         return {"in_channels": self.in_channels, "out_channels": self.out_channels,
                 "kernel_size": self.kernel_size, "stride": self.stride,
-                "padding": self.padding, "dilation": self.dilation, "groups": self.groups,
-                "bias": self.bias is not None, "padding_mode": self.padding_mode}
-
-    def extra_repr(self) -> str:
-        """torch's form: the options that differ from their defaults, after kernel_size
-        and stride (padding strings unquoted, as torch prints them)."""
-        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}")
-        if self.padding != (0, 0):
-            text += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            text += f", dilation={self.dilation}"
-        if self.groups != 1:
-            text += f", groups={self.groups}"
-        if self.bias is None:
-            text += ", bias=False"
-        return text
-
-    def _scope_label(self) -> str:
-        kh, kw = self.kernel_size
-        return f"Conv2d({self.in_channels}→{self.out_channels}, {kh}×{kw})"
+                "padding": self.padding, "output_padding": self.output_padding,
+                "groups": self.groups, "bias": self.bias is not None,
+                "dilation": self.dilation, "padding_mode": self.padding_mode}

@@ -3,8 +3,9 @@
 `linear`, `cross_entropy`, `nll_loss` and the binary cross-entropies are fused kernels,
 one graph node each (autodiff/ops/nn_kernels.py); so are `conv2d`, `max_pool2d`,
 `avg_pool2d`, `unfold` and `fold` (autodiff/ops/conv.py, pool.py); the rest are built
-from tensor ops, so they need no derivative of their own (the activations from `gelu` to
-`softmin`, the normalizations, `embedding`, `pad`, `normalize`, `cosine_similarity`,
+from those and other tensor ops, so they need no derivative of their own (the activations
+from `gelu` to `softmin`, the normalizations, `embedding`, `pad`, `conv1d` (on conv2d),
+`conv_transpose2d` (matmul and fold), `interpolate`, `normalize`, `cosine_similarity`,
 the losses `l1_loss`, `smooth_l1_loss`, `huber_loss`, `kl_div`, `cosine_embedding_loss`,
 and the options of the fused losses: weights, ignore_index, label smoothing).
 Losses take `reduction="mean" | "sum" | "none"`; class-index targets are int tensors.
@@ -423,22 +424,43 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
 # ---------------------------------------------------------------- padding and distances
 
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
         value: float | None = None) -> Tensor:
-    """Pad with `value` (default 0): pad = (left, right) for the last dim, then (top,
-    bottom) for the one before, and so on backwards; a negative amount crops instead.
-    Only mode='constant'. The gradient is dL/dy with the padding cut off.
+    """Pad the last dims: pad = (left, right) for the last dim, then (top, bottom) for the
+    one before, and so on backwards; a negative amount crops instead.
+
+    mode='constant' fills with `value` (default 0), in any number of dims; its gradient is
+    dL/dy with the padding cut off. The other modes fill with the input's own values and
+    pad the last 1, 2 or 3 dims (pad of length 2, 4 or 6) of an input with one or two
+    more dims in front ((C, W) or (N, C, W) for length 2, and so on), as torch does.
+    Output position i along a dim of size n (i < 0 or i >= n in the padding) reads
+
+        'reflect':   the mirror image about the edge, the edge not repeated: x[-i] left,
+                     x[2(n − 1) − i] right (each amount < n);
+        'replicate': the edge: x[clamp(i, 0, n − 1)];
+        'circular':  the other end: x[i mod n] (each amount <= n; crops are made first).
+
+    Each is one gather per dim, y = x[..., index, ...], so its gradient adds dL/dy back
+    onto the element each position read (an element read twice gets both).
 
     >>> import autodiff as ad
     >>> pad(ad.tensor([[1.0, 2.0]]), (1, 0, 0, 1))
     tensor([[0., 1., 2.],
             [0., 0., 0.]])
+    >>> pad(ad.tensor([[[1.0, 2.0, 3.0]]]), (2, 1), mode="reflect")
+    tensor([[[3., 2., 1., 2., 3., 2.]]])
     """
-    if mode != "constant":
-        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
+    if mode not in PAD_MODES:
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
+                         f"'circular', got {mode!r}")
     if len(pad) % 2 or len(pad) > 2 * input.ndim:
         raise ValueError(f"pad: pad must hold a (before, after) pair per padded dim, at most "
                          f"{input.ndim} pairs for an input of shape {input.shape}, got {pad}")
+    if mode != "constant":
+        return _pad_with_input(input, tuple(pad), mode, value)
     fill = 0 if value is None else value
     out = input
     for pair in range(len(pad) // 2):
@@ -454,6 +476,53 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
                   for n in (before, after)]
         out = ad.cat([blocks[0], out, blocks[1]], dim=dim)
     return out
+
+
+def _pad_with_input(input: Tensor, pad: tuple[int, ...], mode: str,
+                    value: float | None) -> Tensor:
+    """pad's 'reflect', 'replicate' and 'circular': one index_select per padded dim."""
+    if value is not None and value != 0:
+        raise ValueError(f"pad: mode={mode!r} fills with the input's own values and takes no "
+                         f"value, got value={value}; leave value out, or use mode='constant'")
+    pairs = len(pad) // 2
+    if pairs not in (1, 2, 3) or input.ndim not in (pairs + 1, pairs + 2):
+        raise ShapeError(f"pad: mode={mode!r} pads the last 1, 2 or 3 dims of an input with 1 "
+                         f"or 2 more dims (channels, or batch and channels): a pad of length 2 "
+                         f"for a 2-D or 3-D input, 4 for 3-D or 4-D, 6 for 4-D or 5-D; got pad "
+                         f"{pad} (length {len(pad)}) for an input of shape {input.shape}")
+    out = input
+    for pair in range(pairs):
+        dim = input.ndim - 1 - pair
+        index = _pad_index(mode, pad[2 * pair], pad[2 * pair + 1], dim, input.shape)
+        out = ad.index_select(out, dim, index)
+    return out
+
+
+def _pad_index(mode: str, before: int, after: int, dim: int,
+               shape: tuple[int, ...]) -> np.ndarray:
+    """Which element of the input's dim `dim` each output position reads (see pad)."""
+    size = shape[dim]
+    where = f"dim {dim} of size {size} (input shape {shape})"
+    if size + before + after < 1:
+        raise ShapeError(f"pad: padding ({before}, {after}) leaves nothing of {where}; the "
+                         f"padded dim needs at least one element")
+    if mode == "circular":             # crop first, then wrap around what is left
+        start, kept = max(-before, 0), size - max(-before, 0) - max(-after, 0)
+        if max(before, after) > kept:
+            raise ShapeError(f"pad: circular padding ({before}, {after}) of {where} wraps "
+                             f"around more than once; each amount must be at most {kept}, "
+                             f"the dim's size after any cropping")
+        return start + np.arange(-max(before, 0), kept + max(after, 0)) % kept
+    position = np.arange(-before, size + after)
+    if mode == "replicate":
+        return position.clip(0, size - 1)
+    if before >= size or after >= size:
+        raise ShapeError(f"pad: reflect padding ({before}, {after}) of {where} must be less "
+                         f"than the dim's size {size} (the edge is not repeated, so only "
+                         f"{size - 1} values lie beyond it); pad less, or use mode='replicate' "
+                         f"or 'circular'")
+    return np.where(position < 0, -position,
+                    np.where(position >= size, 2 * (size - 1) - position, position))
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
@@ -483,6 +552,185 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
     """2-D convolution of input (N, C, H, W) with weight (O, C/groups, kh, kw) and bias
     (O,) as one node; padding is an int, a pair, "valid" or "same". See nn.Conv2d."""
     return conv.conv2d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+           stride: int | tuple[int] = 1, padding: int | tuple[int] | str = 0,
+           dilation: int | tuple[int] = 1, groups: int = 1, *,
+           caller: object = "conv1d") -> Tensor:
+    """1-D convolution (torch.nn.functional.conv1d) of input (N, C, L) with weight
+    (O, C/groups, k) and bias (O,), cross-correlation as torch:
+
+        y[n, o, p] = b[o] + Σ_{c,i} W[o, c, i] · x̃[n, c, p·s + i·d]
+
+    over the zero-padded input x̃; padding is an int, a 1-tuple, "valid" or "same". A
+    composite on conv2d: the sequence is an image of height 1 (x.unsqueeze(2)) and the
+    kernel a (1, k) filter, and the height is squeezed away again; so the gradients are
+    conv2d's. Output length ⌊(L + 2·padding − d·(k − 1) − 1) / s⌋ + 1. `caller` is what
+    error messages name (nn.Conv1d passes itself).
+
+    >>> import autodiff as ad
+    >>> conv1d(ad.tensor([[[1.0, 2.0, 4.0, 8.0]]]), ad.tensor([[[-1.0, 1.0]]]))  # differences
+    tensor([[[1., 2., 4.]]])
+    """
+    shape, w_shape = np.shape(input), np.shape(weight)
+    if len(shape) != 3:
+        fix = ("add a batch dim with x.unsqueeze(0)" if len(shape) == 2
+               else "reshape it to (batch, channels, length)")
+        raise ShapeError(f"{caller}: expected a 3-D input (N, C, L), got shape {shape}; {fix}")
+    if len(w_shape) != 3:
+        raise ShapeError(f"{caller}: weight must have shape (out_channels, in_channels / "
+                         f"groups, kernel_size), got {w_shape}")
+    _check_conv_channels(caller, shape, w_shape, bias, groups, transposed=False)
+    kernel = w_shape[2:]
+    stride_ = conv_tuple(caller, "stride", stride, 1, 1)
+    dilation_ = conv_tuple(caller, "dilation", dilation, 1, 1)
+    padding_ = conv_padding(caller, padding, kernel, stride_, dilation_)
+    span = dilation_[0] * (kernel[0] - 1) + 1
+    padded = shape[2] + sum(padding_[0])
+    if span > padded:
+        dilated = f" (dilated to {span})" if span != kernel[0] else ""
+        raise ShapeError(f"{caller}: the kernel {kernel}{dilated} is longer than the input "
+                         f"length {shape[2]} padded by {padding_[0]} to {padded}, for input "
+                         f"of shape {shape}; use a smaller kernel_size or dilation, more "
+                         f"padding, or a longer input")
+    y = conv.Conv2d.apply(input.unsqueeze(2), weight.unsqueeze(2), bias,
+                          stride=(1,) + stride_, padding=((0, 0),) + padding_,
+                          dilation=(1,) + dilation_, groups=int(groups))
+    return y.squeeze(2)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                     output_padding: int | tuple[int, int] = 0, groups: int = 1,
+                     dilation: int | tuple[int, int] = 1, *,
+                     caller: object = "conv_transpose2d") -> Tensor:
+    """Transposed 2-D convolution (torch.nn.functional.conv_transpose2d) of input
+    (N, C_in, H, W) with weight (C_in, C_out/groups, kh, kw) and bias (C_out,): the
+    adjoint of conv2d with respect to its input (conv2d's backward). Each input pixel
+    spreads its value, weighted by the kernel, over the output:
+
+        ỹ[n, o, p·sh + i·dh, q·sw + j·dw] += Σ_c x[n, c, p, q] · W[c, o, i, j]
+
+    (c over o's group), and y = ỹ with `padding` rows and columns cut from each side, less
+    `output_padding` at the bottom and right (which only lengthens the output: torch's way
+    to pick one of the input sizes a strided conv2d maps to the same output), plus b[o].
+
+    Computed as col2im: per group, the columns Wᵀ · x (one matrix product for the batch,
+    (C_out/g·kh·kw, C_in/g) by (C_in/g, H·W)) are folded onto the output (autodiff's fold,
+    whose backward is unfold), so the gradients come from matmul and fold, to any order.
+    Output H_out = (H − 1)·sh − 2·ph + dh·(kh − 1) + output_padding[0] + 1, W_out likewise.
+    `caller` is what error messages name (nn.ConvTranspose2d passes itself).
+
+    >>> import autodiff as ad
+    >>> conv_transpose2d(ad.tensor([[[[1.0, 2.0]]]]), ad.ones(1, 1, 1, 2), stride=2)
+    tensor([[[[1., 1., 2., 2.]]]])
+    """
+    shape, w_shape = np.shape(input), np.shape(weight)
+    conv.check_image(caller, shape)
+    if len(w_shape) != 4:
+        raise ShapeError(f"{caller}: weight must have shape (in_channels, out_channels / "
+                         f"groups, kh, kw), got {w_shape}")
+    out_channels = _check_conv_channels(caller, shape, w_shape, bias, groups, transposed=True)
+    if isinstance(padding, str):
+        raise ValueError(f"{caller}: padding must be an int or a pair (a transposed "
+                         f"convolution takes no 'same' or 'valid'), got {padding!r}")
+    kernel = (w_shape[2], w_shape[3])
+    stride_ = conv.pair(caller, "stride", stride, 1)
+    padding_ = conv.pair(caller, "padding", padding, 0)
+    extra = conv.pair(caller, "output_padding", output_padding, 0)
+    dilation_ = conv.pair(caller, "dilation", dilation, 1)
+    if any(e >= max(s, d) for e, s, d in zip(extra, stride_, dilation_)):
+        raise ValueError(f"{caller}: output_padding {extra} must be smaller than either the "
+                         f"stride {stride_} or the dilation {dilation_} in each dim (larger "
+                         f"values would add rows no input pixel reaches)")
+    full = tuple((n - 1) * s + d * (k - 1) + 1       # ỹ's size, before cutting the padding
+                 for n, s, d, k in zip(shape[2:], stride_, dilation_, kernel))
+    size = tuple(f - 2 * p + e for f, p, e in zip(full, padding_, extra))
+    if min(size) < 1:
+        raise ShapeError(f"{caller}: the output would be {size}: padding {padding_} cuts "
+                         f"more than the {full} the input of shape {shape} spreads over "
+                         f"with kernel {kernel}, stride {stride_} and dilation {dilation_}; "
+                         f"use less padding")
+    n, c_in, h, w = shape
+    per_group = weight.reshape(groups, c_in // groups, -1).mT     # (g, C_out/g·kh·kw, C_in/g)
+    cols = per_group @ input.reshape(n, groups, c_in // groups, h * w)
+    cols = cols.reshape(n, out_channels * kernel[0] * kernel[1], h * w)
+    # fold cuts `padding` from the top and left, and from the bottom and right all of it
+    # that output_padding does not take back; rows output_padding adds beyond ỹ are zeros
+    beyond = tuple(max(e - p, 0) for e, p in zip(extra, padding_))
+    cut = tuple((p, max(p - e, 0)) for p, e in zip(padding_, extra))
+    y = conv.Fold.apply(cols, output_size=(size[0] - beyond[0], size[1] - beyond[1]),
+                        kernel_size=kernel, stride=stride_, padding=cut, dilation=dilation_)
+    if any(beyond):
+        y = pad(y, (0, beyond[1], 0, beyond[0]))
+    if bias is not None:
+        y = y + bias.reshape(out_channels, 1, 1)
+    return y
+
+
+def _check_conv_channels(caller: object, shape: tuple[int, ...], w_shape: tuple[int, ...],
+                         bias: Tensor | None, groups: int, transposed: bool) -> int:
+    """Check that groups divides the weight's dim 0 and the input's channels fit the
+    weight (dim 1 of a conv's weight holds C_in/groups; dim 0 of a transposed conv's
+    holds C_in); return the output channels, which the bias must match."""
+    if not conv.is_int(groups) or groups < 1:
+        raise ValueError(f"{caller}: groups must be an int >= 1, got {groups!r}")
+    role = "input" if transposed else "output"
+    if w_shape[0] % groups:
+        raise ShapeError(f"{caller}: weight of shape {w_shape} has {w_shape[0]} {role} "
+                         f"channels (dim 0), which groups={groups} does not divide; use a "
+                         f"number of {role} channels divisible by groups")
+    expected, rule = ((w_shape[0], "weight.shape[0]") if transposed
+                      else (w_shape[1] * groups, "weight.shape[1] × groups"))
+    if shape[1] != expected:
+        raise ShapeError(f"{caller}: input of shape {shape} has {shape[1]} channels (dim 1), "
+                         f"but weight of shape {w_shape} with groups={groups} expects "
+                         f"{expected} ({rule}); pass an input with {expected} channels or a "
+                         f"weight made for {shape[1]}")
+    out_channels = w_shape[1] * groups if transposed else w_shape[0]
+    if bias is not None and np.shape(bias) != (out_channels,):
+        raise ShapeError(f"{caller}: bias must have shape ({out_channels},), one per output "
+                         f"channel of weight {w_shape} with groups={groups}, got "
+                         f"{np.shape(bias)}")
+    return out_channels
+
+
+def conv_tuple(caller: object, name: str, value: Any, minimum: int,
+               dims: int) -> tuple[int, ...]:
+    """A conv argument as `dims` ints, each >= minimum: an int means the same in every
+    dim (torch's _single and _pair)."""
+    if dims == 2:
+        return conv.pair(caller, name, value, minimum)
+    values = (value,) * dims if conv.is_int(value) else value
+    if not isinstance(values, (tuple, list)) or len(values) != dims \
+            or not all(conv.is_int(v) and v >= minimum for v in values):
+        raise ValueError(f"{caller}: {name} must be an int >= {minimum} or a tuple of {dims} "
+                         f"of them, got {value!r}")
+    return tuple(int(v) for v in values)
+
+
+def conv_padding(caller: object, padding: Any, kernel: tuple[int, ...],
+                 stride: tuple[int, ...], dilation: tuple[int, ...]
+                 ) -> tuple[tuple[int, int], ...]:
+    """A conv's padding as a (before, after) pair per spatial dim: from an int or a tuple
+    (the same on both sides), "valid" (none) or "same" (the output as long as the input,
+    stride 1 only; an odd total puts the extra one after, as torch)."""
+    if len(kernel) == 2:
+        return conv.conv_padding(caller, padding, kernel, stride, dilation)
+    if not isinstance(padding, str):
+        return tuple((p, p) for p in conv_tuple(caller, "padding", padding, 0, len(kernel)))
+    if padding == "valid":
+        return ((0, 0),) * len(kernel)
+    if padding != "same":
+        raise ValueError(f"{caller}: padding must be an int, a tuple, 'valid' or 'same', "
+                         f"got {padding!r}")
+    if any(s != 1 for s in stride):
+        raise ValueError(f"{caller}: padding='same' is not supported for strided "
+                         f"convolutions (stride {stride}); pass stride=1 or an explicit "
+                         f"padding")
+    totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+    return tuple((total // 2, total - total // 2) for total in totals)
 
 
 def max_pool2d(input: Tensor, kernel_size: int | tuple[int, int],
@@ -552,6 +800,174 @@ def fold(input: Tensor, output_size: int | tuple[int, int], kernel_size: int | t
          stride: int | tuple[int, int] = 1) -> Tensor:
     """col2im, unfold's adjoint: columns (N, C·kh·kw, L) summed back into (N, C, *output_size)."""
     return conv.fold(input, output_size, kernel_size, dilation, padding, stride)
+
+
+# ---------------------------------------------------------------- resampling
+
+INTERPOLATE_MODES = {"nearest": (3, 4), "nearest-exact": (3, 4), "linear": (3,),
+                     "bilinear": (4,), "area": (3, 4)}
+"""interpolate's modes and the input dims each takes."""
+
+
+def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
+                scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False, *, caller: object = "interpolate") -> Tensor:
+    """Resample the last dim of (N, C, L), or the last two of (N, C, H, W), to `size` or to
+    ⌊n · scale_factor⌋ (give one of them), one dim at a time. Along a dim of input size
+    n and output size m, output position j reads
+
+        'nearest':        x[min(⌊j · s⌋, n − 1)]
+        'nearest-exact':  x[min(⌊(j + ½) · s⌋, n − 1)]  (the nearest pixel centre)
+        'linear' (3-D), 'bilinear' (4-D):  (1 − λ) · x[i] + λ · x[min(i + 1, n − 1)],
+                          i = ⌊t⌋, λ = t − i, at t = max((j + ½) · s − ½, 0) (pixel
+                          centres aligned), or t = j · (n − 1) / (m − 1) with
+                          align_corners=True (corner pixels aligned)
+        'area':           the mean of x[⌊j·n/m⌋ … ⌈(j + 1)·n/m⌉ − 1] (adaptive_avg_pool)
+
+    with s = n / m, or 1 / scale_factor when scale_factor is given (unless
+    recompute_scale_factor=True). As torch: the nearest indices are computed in float32,
+    the linear ones in the input's dtype; 'linear' and 'bilinear' copy a dim whose size
+    does not change, and 'nearest' on 4-D input does, and takes j // 2 when the size
+    doubles (whatever the scale_factor).
+
+    The nearest modes gather (index_select along the dim), whose gradient adds dL/dy back
+    onto the pixel each position read (torch's own backward of 1-D 'nearest' copies or
+    halves the index where its forward does not, so there the two gradients differ); the
+    others multiply by a constant (m, n) matrix of weights along the dim (y = A·x,
+    separable), recorded as matmuls, so differentiable to any order. A product also
+    multiplies the zero weights: an inf or nan in the input spreads along its whole row
+    and column (0 · inf = nan), where torch's kernel reads only the two neighbours.
+    'bicubic', 'trilinear' (5-D) and antialias=True are not supported. `caller` is what
+    error messages name (nn.Upsample passes itself).
+
+    >>> import autodiff as ad
+    >>> interpolate(ad.tensor([[[1.0, 2.0]]]), scale_factor=2)
+    tensor([[[1., 1., 2., 2.]]])
+    >>> interpolate(ad.tensor([[[1.0, 2.0]]]), size=3, mode="linear", align_corners=True)
+    tensor([[[1. , 1.5, 2. ]]])
+    """
+    check_interpolation(caller, mode, size, scale_factor, align_corners)
+    shape = input.shape
+    if len(shape) not in (3, 4):
+        raise ShapeError(f"{caller}: expected a 3-D input (N, C, L) or a 4-D input (N, C, H, W) "
+                         f"(batch and channels first: they are not resized), got shape "
+                         f"{shape}" + ("; 5-D input (mode 'trilinear') is not supported"
+                                       if len(shape) == 5 else ""))
+    if len(shape) not in INTERPOLATE_MODES[mode]:
+        wanted = "linear" if len(shape) == 3 else "bilinear"
+        raise ShapeError(f"{caller}: mode {mode!r} takes a {INTERPOLATE_MODES[mode][0]}-D "
+                         f"input, got shape {shape}; for a {len(shape)}-D input use "
+                         f"mode={wanted!r}")
+    if mode not in ("nearest", "nearest-exact") and input.dtype.kind != "f":
+        raise DtypeError(f"{caller}: mode {mode!r} averages values and needs a float input, "
+                         f"got {input.dtype}; convert it first, e.g. x.float()")
+    if antialias:
+        raise ValueError(f"{caller}: antialias=True (torch's low-pass filter when shrinking "
+                         f"with 'bilinear' or 'bicubic') is not supported; leave it False, "
+                         f"or shrink with mode='area'")
+    sizes, factors = _interpolated_sizes(caller, shape, size, scale_factor,
+                                         bool(recompute_scale_factor))
+    out = input
+    for axis, (n, m, factor) in enumerate(zip(shape[2:], sizes, factors), start=2):
+        if mode in ("nearest", "nearest-exact"):
+            index = _nearest_index(n, m, factor, exact=mode == "nearest-exact",
+                                   shortcuts=mode == "nearest" and len(shape) == 4)
+            out = ad.index_select(out, axis, index)
+            continue
+        matrix = (_averaging_matrix(n, m, input.dtype) if mode == "area"
+                  else _linear_matrix(n, m, factor, bool(align_corners), input.dtype))
+        out = out @ matrix.T if axis == len(shape) - 1 else matrix @ out
+    return out
+
+
+def check_interpolation(caller: object, mode: str, size: Any, scale_factor: Any,
+                        align_corners: bool | None) -> None:
+    """The checks of interpolate's arguments that need no input: a supported mode,
+    exactly one of size and scale_factor, align_corners only for the linear modes."""
+    if mode not in INTERPOLATE_MODES:
+        known = mode in ("bicubic", "trilinear", "lanczos")
+        raise ValueError(f"{caller}: mode {mode!r} is {'not supported' if known else 'unknown'}"
+                         f"; the modes are 'nearest', 'nearest-exact', 'linear' (3-D input), "
+                         f"'bilinear' (4-D input) and 'area'")
+    if (size is None) == (scale_factor is None):
+        given = "both" if size is not None else "neither"
+        raise ValueError(f"{caller}: give exactly one of size and scale_factor, got {given}")
+    if align_corners is not None and mode not in ("linear", "bilinear"):
+        raise ValueError(f"{caller}: align_corners applies to the modes 'linear' and "
+                         f"'bilinear' only, not to {mode!r}; leave it None")
+
+
+def _interpolated_sizes(caller: object, shape: tuple[int, ...], size: Any, scale_factor: Any,
+                        recompute: bool) -> tuple[tuple[int, ...], tuple[float | None, ...]]:
+    """The output size of each resized dim, and the scale_factor each one's source
+    positions use (None: n / m, from the sizes)."""
+    dims = len(shape) - 2
+    if size is not None:
+        if recompute:
+            raise ValueError(f"{caller}: recompute_scale_factor applies to a scale_factor, "
+                             f"not to an explicit size; leave it None")
+        sizes = tuple(size) if isinstance(size, (tuple, list)) else (size,) * dims
+        if len(sizes) != dims or not all(conv.is_int(s) for s in sizes):
+            raise ValueError(f"{caller}: size must be an int or {dims} ints, one per dim after "
+                             f"batch and channels, for an input of shape {shape}; got {size!r}")
+        factors: tuple[float | None, ...] = (None,) * dims
+    else:
+        factors = (tuple(scale_factor) if isinstance(scale_factor, (tuple, list))
+                   else (scale_factor,) * dims)
+        if len(factors) != dims or not all(isinstance(f, (int, float, np.number))
+                                           and not isinstance(f, bool) for f in factors):
+            raise ValueError(f"{caller}: scale_factor must be a number or {dims} numbers, one "
+                             f"per dim after batch and channels, for an input of shape "
+                             f"{shape}; got {scale_factor!r}")
+        sizes = tuple(math.floor(n * float(f)) for n, f in zip(shape[2:], factors))
+        if recompute:
+            factors = (None,) * dims
+    if min(sizes) < 1:
+        raise ValueError(f"{caller}: the output size {sizes} must be at least 1 in every "
+                         f"dim, for an input of shape {shape}; use a larger size or "
+                         f"scale_factor")
+    return tuple(int(s) for s in sizes), tuple(None if f is None else float(f) for f in factors)
+
+
+def _nearest_index(size: int, out: int, factor: float | None, exact: bool,
+                   shortcuts: bool) -> np.ndarray:
+    """Which of `size` input positions each of `out` output positions copies (see
+    interpolate), in torch's float32 arithmetic; `shortcuts`: torch's 2-D nearest copies
+    an unchanged size and halves the index when the size doubles."""
+    if shortcuts and out == size:
+        return np.arange(out)
+    if shortcuts and out == 2 * size:
+        return np.arange(out) // 2
+    scale = (np.float32(1.0 / factor) if factor is not None
+             else np.float32(size) / np.float32(out))
+    position = np.arange(out) + (0.5 if exact else 0.0)
+    source = np.floor((position * np.float64(scale)).astype(np.float32)).astype(np.int64)
+    return np.minimum(source, size - 1)
+
+
+def _linear_matrix(size: int, out: int, factor: float | None, align_corners: bool,
+                   dtype: np.dtype) -> np.ndarray:
+    """The (out, size) matrix of linear interpolation: row j holds 1 − λ at column i and λ
+    at min(i + 1, size − 1) for source position t = i + λ (see interpolate), computed in
+    `dtype` as torch does; the identity when the size does not change."""
+    if out == size:
+        return np.eye(size, dtype=dtype)
+    real = np.dtype(dtype).type
+    position = np.arange(out)
+    if align_corners:
+        scale = real(size - 1) / real(out - 1) if out > 1 else real(0)
+        source = position.astype(dtype) * scale
+    else:
+        scale = real(1.0 / factor) if factor is not None else real(size) / real(out)
+        source = np.maximum((np.float64(scale) * (position + 0.5) - 0.5).astype(dtype), 0)
+    lower = np.minimum(np.floor(source).astype(np.int64), size - 1)
+    upper = np.minimum(lower + 1, size - 1)
+    weight = (source - lower).astype(dtype)                 # λ, the upper neighbour's share
+    matrix = np.zeros((out, size), dtype=dtype)
+    np.add.at(matrix, (position, lower), 1 - weight)
+    np.add.at(matrix, (position, upper), weight)
+    return matrix
 
 
 # ---------------------------------------------------------------- losses

@@ -84,8 +84,9 @@ def test_conv2d_errors_name_the_layer_the_shapes_and_the_fix():
         nn.Conv2d(4, 6, 3, groups=4)
     with pytest.raises(ValueError, match="'same' is not supported for strided convolutions"):
         nn.Conv2d(1, 2, 3, stride=2, padding="same")
-    with pytest.raises(ValueError, match="padding_mode 'reflect' is not supported"):
-        nn.Conv2d(1, 2, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match="Conv2d: padding_mode must be 'zeros', 'reflect', "
+                                         "'replicate' or 'circular', got 'mirror'"):
+        nn.Conv2d(1, 2, 3, padding_mode="mirror")
     with pytest.raises(ValueError, match="in_channels must be a whole number >= 1"):
         nn.Conv2d(0, 2, 3)
     with pytest.raises(ValueError, match="kernel_size must be an int >= 1"):

@@ -590,6 +590,9 @@ def test_we_load_a_file_written_by_torch(tmp_path: Path, torch_oracle: Any) -> N
 LAYER_EXAMPLES: dict[str, list[tuple[tuple, dict]]] = {
     "Linear": [((3, 4), {}), ((3, 4), {"bias": False})],
     "Conv2d": [((4, 6, 3), {}), ((4, 6, (3, 5)), {"groups": 2, "bias": False})],
+    "Conv1d": [((4, 6, 3), {}), ((4, 6, 5), {"groups": 2, "bias": False})],
+    "ConvTranspose2d": [((4, 6, 3), {}), ((4, 6, (3, 5)), {"groups": 2, "bias": False})],
+    "Upsample": [((), {"scale_factor": 2})],
     "BatchNorm1d": [((5,), {}), ((5,), {"affine": False}),
                     ((5,), {"track_running_stats": False})],
     "BatchNorm2d": [((3,), {}), ((3,), {"affine": False, "track_running_stats": False})],

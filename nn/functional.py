@@ -1164,11 +1164,7 @@ def kl_div(input: Tensor, target: Any, reduction: str = "mean",
     0.6931
     """
     check_reduction("kl_div", reduction, KL_REDUCTIONS)
-    target = _target("kl_div", input, target)
-    if log_target:
-        losses = target.exp() * (target - input)
-    else:      # y log y as torch's xlogy: 0 at y = 0, and log 1 = 0 keeps its gradient finite
-        losses = target * target.masked_fill(target == 0, 1).log() - target * input
+    losses = ad.kl_div(input, _target("kl_div", input, target), log_target=log_target)
     if reduction == "batchmean":
         total = losses.sum()
         return total / input.shape[0] if input.ndim else total

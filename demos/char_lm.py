@@ -25,6 +25,11 @@ The claim checked: more context, used better, predicts better — validation los
 transformer < MLP < bigram < unigram, each gap at least a margin. Each trained model also
 writes 10 names drawn with `ad.multinomial` from a seeded `ad.Generator`; the pictures are
 the loss curves and the transformer's attention weights on one validation name.
+
+The bigram's and the MLP's training steps run under `ad.compile`, which replays them bit
+for bit and was faster per step (on a 2-vCPU AMD EPYC, 2026-12-06: 14.3 against 22.0 ms
+for the full-batch bigram, 0.44 against 0.60 ms for the MLP); the transformer's step runs
+eagerly, since compiled it was slower (32.9 against 30.1 ms).
 """
 from __future__ import annotations
 
@@ -195,14 +200,27 @@ def sequence_loss(logits: ad.Tensor, targets: ad.Tensor) -> ad.Tensor:
 def train(name: str, model: nn.Module, data: dict[str, tuple[np.ndarray, np.ndarray]],
           loss_fn: Callable[[ad.Tensor, ad.Tensor], ad.Tensor], *, steps: int,
           batch: int | None, lr: float, eval_every: int, quick: bool,
-          weight_decay: float = 0.01, clip: float | None = None) -> dict[str, Any]:
+          weight_decay: float = 0.01, clip: float | None = None,
+          compiled: bool = False) -> dict[str, Any]:
     """AdamW on minibatches drawn with replacement (the whole training set when `batch` is
     None), the learning rate decayed by 10× linearly over the run; the validation loss
-    every `eval_every` steps and at the end."""
+    every `eval_every` steps and at the end. With `compiled` the step (forward, backward,
+    clipping, update) runs under ad.compile, which replays it bit for bit."""
     optimizer = optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+
+    def train_step(x: ad.Tensor, y: ad.Tensor) -> ad.Tensor:
+        loss = loss_fn(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        if clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+        return loss
+
+    run_step = ad.compile(train_step) if compiled else train_step
     x_train, y_train = data["train"]
     x_val, y_val = ad.tensor(data["val"][0]), ad.tensor(data["val"][1])
-    history: dict[str, list[float]] = {"steps": [], "train": [], "val": []}
+    history: dict[str, Any] = {"steps": [], "train": [], "val": []}
 
     def validation() -> float:
         model.eval()
@@ -217,16 +235,13 @@ def train(name: str, model: nn.Module, data: dict[str, tuple[np.ndarray, np.ndar
             rows = ad.randint(0, len(x_train), (batch,)).numpy()
         for group in optimizer.param_groups:
             group["lr"] = lr * (1 - 0.9 * step / steps)
-        loss = loss_fn(model(ad.tensor(x_train[rows])), ad.tensor(y_train[rows]))
-        optimizer.zero_grad()
-        loss.backward()
-        if clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), clip)
-        optimizer.step()
+        loss = run_step(ad.tensor(x_train[rows]), ad.tensor(y_train[rows]))
         if step % eval_every == 0 or step == steps - 1:
             history["steps"].append(step + 1)
             history["train"].append(loss.item())
             history["val"].append(validation())
+    if compiled:
+        history["replays"] = run_step.cache_info().replays
     say(f"{name}: validation loss {history['val'][-1]:.4f} after {steps} steps")
     return history
 
@@ -319,7 +334,7 @@ def run(out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
     curves["bigram"] = train("bigram", bigram, data, F.cross_entropy,
                              steps=settings["bigram_steps"], batch=None, lr=0.5,
                              weight_decay=0.0, eval_every=settings["eval_every"] // 5,
-                             quick=quick)
+                             quick=quick, compiled=True)
     losses["bigram"] = curves["bigram"]["val"][-1]
     with ad.no_grad():
         table = probabilities(bigram.weight)
@@ -330,7 +345,7 @@ def run(out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
     data = {k: windows(parts[k], CONTEXT) for k in ("train", "val")}
     curves["MLP"] = train("MLP", mlp, data, F.cross_entropy, steps=settings["mlp_steps"],
                           batch=settings["mlp_batch"], lr=1e-2, weight_decay=0.1,
-                          eval_every=settings["eval_every"], quick=quick)
+                          eval_every=settings["eval_every"], quick=quick, compiled=True)
     losses["MLP"] = curves["MLP"]["val"][-1]
     mlp.eval()
 

@@ -98,6 +98,14 @@ def test_quick_run_orders_the_models(quick_run):
     assert False not in flags and flags.count(True) == 2
 
 
+def test_the_bigram_and_mlp_steps_replay_compiled(quick_run):
+    results, _ = quick_run
+    settings = results["settings"]
+    assert results["curves"]["bigram"]["replays"] == settings["bigram_steps"] - 1
+    assert results["curves"]["MLP"]["replays"] == settings["mlp_steps"] - 1
+    assert "replays" not in results["curves"]["transformer"]
+
+
 def test_quick_run_samples_letters(quick_run):
     results, _ = quick_run
     samples = results["samples"]

@@ -3,6 +3,7 @@ of 1) and ConvTranspose2d (a matrix product and fold), on what they share in _Co
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import autodiff as ad
@@ -85,12 +86,18 @@ class _ConvNd(Module):
             bound = 1 / math.sqrt(fan_in)
             init.uniform_(self.bias, -bound, bound)
 
-    def _padded(self, input: Tensor) -> Tensor:
-        """The input padded by padding_mode (torch pads with F.pad and then convolves with
-        no padding); an input of the wrong rank is left for the conv to refuse."""
-        if self.padding_mode == "zeros" or input.ndim != self.dims + 2:
-            return input
-        return F.pad(input, self._pad_amounts, mode=self.padding_mode)
+    def _convolve(self, input: Tensor, convolution: Callable[..., Tensor]) -> Tensor:
+        """`convolution` (conv1d or conv2d) of the input with the layer's weight and bias.
+        A padding_mode other than "zeros" pads the input with F.pad first and convolves
+        with no padding, as torch; an input of the wrong rank is left for the convolution
+        to refuse."""
+        parameters = self._parameters       # self.weight would go through __getattr__
+        padding = self.padding
+        if self.padding_mode != "zeros" and input.ndim == self.dims + 2:
+            input = F.pad(input, self._pad_amounts, mode=self.padding_mode)
+            padding = 0
+        return convolution(input, parameters["weight"], parameters["bias"], self.stride,
+                           padding, self.dilation, self.groups, caller=self)
 
     @classmethod
     def state_shapes(cls, in_channels: int, out_channels: int, kernel_size: Any,
@@ -187,10 +194,7 @@ class Conv1d(_ConvNd):
                          groups, bias, padding_mode)
 
     def forward(self, input: Tensor) -> Tensor:
-        parameters = self._parameters       # self.weight would go through __getattr__
-        padding = 0 if self.padding_mode != "zeros" else self.padding
-        return F.conv1d(self._padded(input), parameters["weight"], parameters["bias"],
-                        self.stride, padding, self.dilation, self.groups, caller=self)
+        return self._convolve(input, F.conv1d)
 
 
 @builtin_layer
@@ -248,10 +252,7 @@ class Conv2d(_ConvNd):
                          groups, bias, padding_mode)
 
     def forward(self, input: Tensor) -> Tensor:
-        parameters = self._parameters       # self.weight would go through __getattr__
-        padding = 0 if self.padding_mode != "zeros" else self.padding
-        return conv.conv2d(self._padded(input), parameters["weight"], parameters["bias"],
-                           self.stride, padding, self.dilation, self.groups, caller=self)
+        return self._convolve(input, conv.conv2d)
 
 
 @builtin_layer

@@ -5,9 +5,10 @@ import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 
 import autodiff as ad
+from autodiff.ops import backmath
 
 
 def factorizations(n, max_dims=3):
@@ -259,3 +260,33 @@ def test_stack(data, strategies, check_grads):
 def test_cat_and_stack_need_a_tensor(op):
     with pytest.raises(ad.ShapeError, match="needs at least one tensor"):
         op([])
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_index_backward_adds_repeated_picks_as_add_at(data):
+    """GetItem's adjoint sums the slices an integer array picks more than once; with full
+    slices around one array (embeddings, index_select) it sorts the index and sums runs
+    (backmath._add_rows) instead of np.add.at: the same sums, in another order."""
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5))
+    axis = data.draw(st.integers(0, len(shape) - 1))
+    picks = data.draw(hnp.arrays(np.int64, data.draw(hnp.array_shapes(max_dims=2, max_side=6)),
+                                 elements=st.integers(-shape[axis], shape[axis] - 1)))
+    index = (slice(None),) * axis + (picks,)
+    x = data.draw(hnp.arrays(np.float64, np.zeros(shape)[index].shape,
+                             elements=st.floats(-10, 10)))
+    expected = np.zeros(shape)
+    np.add.at(expected, index, x)
+    np.testing.assert_allclose(backmath.scatter_add_array(x, shape, index), expected,
+                               rtol=1e-12, atol=1e-12)
+    if axis == 0:
+        np.testing.assert_allclose(backmath.scatter_add_array(x, shape, picks), expected,
+                                   rtol=1e-12, atol=1e-12)
+
+
+def test_embedding_rows_picked_twice_get_both_gradients():
+    weight = ad.tensor(np.zeros((4, 9)), requires_grad=True)
+    rows = ad.tensor([[3, 1, 3], [0, 3, 1]])
+    (weight[rows] * ad.arange(9.0)).sum().backward()
+    np.testing.assert_array_equal(weight.grad.numpy(),
+                                  np.outer([1, 2, 0, 3], np.arange(9.0)))

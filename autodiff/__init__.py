@@ -45,6 +45,7 @@ from .ops.rearrange import (argsort, chunk, cross, cummax, cummin, cumprod, cums
                             repeat_interleave, roll, rot90, scatter, scatter_add,
                             scatter_reduce, sort, split, take_along_dim, tensor_split, tensordot,
                             tile, topk, trace, tril, triu, unbind, unflatten)
+from .backward_trace import BackwardTrace, trace_backward
 from .gradcheck import detect_anomaly, gradcheck, gradcheck_graph, gradgradcheck
 from .promotion import promote_types, result_type
 from .random import Generator, default_generator, initial_seed, manual_seed, seed

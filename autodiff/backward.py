@@ -20,7 +20,7 @@ import gc
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -84,7 +84,9 @@ def _backward_order(roots: Sequence[Tensor], grads: dict[Tensor, Any]) -> Iterat
     yield from list(grads)
 
 
-def _seed_gradient(output: Tensor, gradient: Any, create_graph: bool) -> Any:
+def seed_gradient(output: Tensor, gradient: Any, create_graph: bool) -> Any:
+    """dL/doutput to start backward from: ones for a one-element output, else the given
+    `gradient` (checked to have the output's shape)."""
     if gradient is None:
         if output._data.size != 1:
             raise BackwardError(
@@ -143,10 +145,21 @@ def _written_output(node: Any, value: Any, output: Tensor) -> Tensor:
     return output
 
 
+class Observer(Protocol):
+    """Watches a backward pass (`trace_backward`): told of each tensor as its gradient
+    is complete, and of each gradient a node sends to an input."""
+
+    def reached(self, tensor: Tensor, grad: Any) -> None: ...
+
+    def sent(self, node: Any, position: int, raw: Any, summed: Any) -> None: ...
+
+
 def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
-                 create_graph: bool, capture: dict[Tensor, Any] | None = None) -> None:
+                 create_graph: bool, capture: dict[Tensor, Any] | None = None,
+                 observer: Observer | None = None) -> None:
     """The backward pass. Leaves' .grad accumulate, unless `capture` is given: then the
-    gradients of its keys are stored into it and no .grad is touched (`grad()`)."""
+    gradients of its keys are stored into it and no .grad is touched (`grad()`). An
+    `observer` sees the walk as it goes; with one, tensor hooks do not run."""
     grads: dict[Tensor, Any] = {}
     for root, g in zip(roots, root_grads):
         grads[root] = grads[root] + g if root in grads else g
@@ -160,8 +173,10 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
             grad = grads.pop(tensor, None)
             if grad is None:
                 continue
-            if tensor._hooks:
+            if tensor._hooks and observer is None:
                 grad = _run_hooks(tensor, grad, create_graph)
+            if observer is not None:
+                observer.reached(tensor, grad)
             node = tensor.grad_fn
             if capture is not None:
                 if tensor in capture:
@@ -172,7 +187,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                 _accumulate(tensor, grad, create_graph)
                 if node is None:
                     continue
-            _propagate(node, tensor, grad, grads, retain_graph, create_graph, anomaly)
+            _propagate(node, tensor, grad, grads, retain_graph, create_graph, anomaly, observer)
     finally:
         grad_mode.state.grad_enabled = previous_mode
         if collecting:
@@ -180,7 +195,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
 
 
 def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
-               retain_graph: bool, create_graph: bool, anomaly: bool) -> None:
+               retain_graph: bool, create_graph: bool, anomaly: bool,
+               observer: Observer | None = None) -> None:
     """Apply the chain rule at one node and send dL/dinput to each input."""
     saved = node.saved_tensors
     if saved is FREED:
@@ -210,7 +226,7 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
         node.saved_tensors = FREED if not retain_graph and _holds_arrays(saved) else saved
     if not isinstance(input_grads, tuple):
         input_grads = (input_grads,)
-    for x, g in zip(node.inputs, input_grads):
+    for position, (x, g) in enumerate(zip(node.inputs, input_grads)):
         if g is None or not isinstance(x, Tensor):
             continue
         if changed_since:
@@ -222,10 +238,13 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
         if anomaly:
             check_finite(g, type(node), "backward", node.site)
         data = x._data
+        raw = g
         if g.shape != data.shape:
             g = _sum_to_input(node, x, g)
         if g.dtype is not data.dtype and g.dtype != data.dtype:    # `is`: the common case
             g = astype(g, data.dtype)
+        if observer is not None:
+            observer.sent(node, position, raw, g)
         if x in grads:
             g = grads[x] + g
             if not create_graph and type(g) is not np.ndarray:
@@ -301,7 +320,7 @@ def backward(output: Tensor, gradient: Any = None, retain_graph: bool | None = N
             "the output under no_grad)")
     if retain_graph is None:
         retain_graph = create_graph
-    seed = _seed_gradient(output, gradient, create_graph)
+    seed = seed_gradient(output, gradient, create_graph)
     tracer = grad_mode.state.tracer
     if tracer is not None and not tracer.paused:
         tracer.backward(output, gradient, create_graph)
@@ -339,7 +358,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     tracer = grad_mode.state.tracer
     if tracer is not None:
         tracer.unsupported("calls ad.grad (use loss.backward() in a compiled function)")
-    seeds = [_seed_gradient(y, g, create_graph) for y, g in zip(outputs, grad_outputs)]
+    seeds = [seed_gradient(y, g, create_graph) for y, g in zip(outputs, grad_outputs)]
     capture: dict[Tensor, Any] = {x: None for x in inputs}
     run_backward(outputs, seeds, retain_graph, create_graph, capture)
     results: list[Tensor | None] = []

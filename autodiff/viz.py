@@ -99,7 +99,9 @@ SYMMETRIC_OPS = frozenset({"add", "mul", "maximum", "minimum"})   # no need to l
 MAX_OPTION_CHARS = 40
 
 
-def _parameter_names(params: Any) -> dict[Tensor, str]:
+def parameter_names(params: Any) -> dict[Tensor, str]:
+    """Names for tensors: `params` is a dict name -> tensor, or an object with
+    `named_parameters()` (an nn.Module), or None."""
     if params is None:
         return {}
     if isinstance(params, dict):
@@ -317,8 +319,8 @@ def _legend(kinds: set[str], has_ops: bool, has_nonfinite_op: bool) -> str:
 # ------------------------------------------------------------------ drawing
 
 def draw(*outputs: Tensor, params: Any = None, show_values: bool = True,
-         show_grads: bool = True, rankdir: str = "LR", max_nodes: int | None = 500
-         ) -> graphviz.Digraph:
+         show_grads: bool = True, rankdir: str = "LR", max_nodes: int | None = 500,
+         highlight: Tensor | None = None) -> graphviz.Digraph:
     """The computation graph that produced `outputs`, as a `graphviz.Digraph`.
 
     Args:
@@ -330,6 +332,8 @@ def draw(*outputs: Tensor, params: Any = None, show_values: bool = True,
         show_grads: print each tensor's `.grad` the same way, when it has one.
         rankdir: "LR" (left to right), "TB", "RL" or "BT".
         max_nodes: refuse graphs with more nodes than this (None: no limit).
+        highlight: a tensor of the graph whose op (or, for a leaf, itself) gets a thick
+            red border: the step `ad.trace_backward` is at.
 
     Tensors are records, ops are small rounded nodes, constants that are not tensors
     (the 2 in `x * 2`) are small dashed nodes. Ops made inside `viz.scope(...)`, their
@@ -347,9 +351,11 @@ def draw(*outputs: Tensor, params: Any = None, show_values: bool = True,
         raise ValueError(f"viz.draw: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
     tensors = topological_order(outputs, leaves=True)
     _check_size(tensors, max_nodes)
-    picture = _Picture(_parameter_names(params), set(outputs), show_values, show_grads)
+    picture = _Picture(parameter_names(params), set(outputs), show_values, show_grads)
     for t in tensors:
         picture.add(t)
+    if highlight is not None:
+        picture.highlight(highlight)
     picture.place_parameters()
 
     graph = graphviz.Digraph("autodiff")
@@ -460,6 +466,17 @@ class _Picture:
             self.edges.append((constant_id, op_id, operand))
         self._node(tensor_id, where, **record)
         self.edges.append((op_id, tensor_id, ""))
+
+    def highlight(self, t: Tensor) -> None:
+        """A thick red border on the op that made `t` (on `t` itself for a leaf)."""
+        if t not in self.ids:
+            raise ValueError("viz.draw: the tensor to highlight is not in the graph drawn")
+        tensor_id = self.ids[t]
+        target = "f" + tensor_id[1:] if tensor_id in self.made else tensor_id
+        for nodes in self.nodes.values():
+            for node_id, attributes in nodes:
+                if node_id == target:
+                    attributes.update(color="#d00000", penwidth="3")
 
     def place_parameters(self) -> None:
         """Move each parameter into the innermost scope every op using it is inside of."""

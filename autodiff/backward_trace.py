@@ -67,12 +67,16 @@ class BackwardStep:
 
     @property
     def source(self) -> str:
-        """`file:line  code` of the line that made the op ('' when unknown)."""
+        """`file:line  code` of the line that made the op (`line N  code` in a notebook
+        cell; '' when unknown)."""
         if self.site is None:
             return ""
         path, line = self.site
         code = linecache.getline(path, line).strip()
-        return f"{os.path.basename(path)}:{line}  {code}".rstrip()
+        folder, file = os.path.split(path)
+        place = f"line {line}" if os.path.basename(folder).startswith("ipykernel_") \
+            else f"{file}:{line}"                   # a notebook cell's file name is random
+        return f"{place}  {code}".rstrip()
 
 
 class BackwardTrace:

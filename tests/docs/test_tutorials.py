@@ -29,8 +29,9 @@ from nn.data.mnist import DatasetError
 
 TUTORIALS = Path(__file__).resolve().parents[2] / "docs" / "tutorials"
 NAMES = ["01_neuron.ipynb", "02_backprop_by_hand.ipynb", "03_xor.ipynb", "04_mnist_mlp.ipynb",
-         "05_char_lm.ipynb"]
-NEED_DOT = {"01_neuron.ipynb", "02_backprop_by_hand.ipynb"}   # they show graphs as SVG
+         "05_char_lm.ipynb", "06_backward_steps.ipynb"]
+NEED_DOT = {"01_neuron.ipynb", "02_backprop_by_hand.ipynb",    # they show graphs as SVG
+            "06_backward_steps.ipynb"}
 NEEDS_MNIST = {"04_mnist_mlp.ipynb"}
 NEEDS_NAMES = {"05_char_lm.ipynb"}        # the names corpus, found or downloaded
 # The numbers in the saved outputs must be a fresh run's (see `same_number`); where float32
@@ -415,3 +416,21 @@ def test_char_lm_losses_fall_with_more_context(run) -> None:
     for line in samples:
         drawn = re.findall(r"'([a-z]*)'", line)
         assert len(drawn) == 8 and any(drawn)
+
+
+# ---------------------------------------------------------------- 6. stepping through backward
+
+def test_backward_steps_match_the_hand_formulas_and_backward(run) -> None:
+    notebook = run("06_backward_steps.ipynb")
+    text = printed(notebook)
+    assert text.startswith("backward of loss (): 6 steps, in the order backward() runs them")
+    ops = re.findall(r"^step \d: (\w+) ", text, re.M)
+    assert ops == ["mse_loss", "linear", "sigmoid", "linear", "sigmoid", "linear"]
+    sent = re.search(r"step 1 sends +\[(.*)\]", text).group(1)
+    by_hand = re.search(r"by hand \[(.*)\]", text).group(1)
+    assert numbers(sent) == numbers(by_hand)
+    assert float(re.search(r"a\(1 − a\): (\S+)", text).group(1)) <= 1e-15
+    assert text.count("equal to .grad: True") == 6
+    shown = next(cell for cell in code_cells(notebook) if cell.source == "trace")
+    html_output = shown.outputs[0].data["text/html"]
+    assert html_output.count('type="radio"') == 6 and html_output.count("<svg") == 6

@@ -55,6 +55,8 @@ def target_dtype(tensor: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]
 class Contiguous(Function):
     """y = x laid out in C order (a copy only when it is not already);  dy/dx = 1"""
 
+    derivative = ("dL/dx = dL/dy",)
+
     @staticmethod
     def forward(ctx, x):
         return np.ascontiguousarray(x)

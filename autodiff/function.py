@@ -1,9 +1,11 @@
 """Function: the one way an op is defined, for built-in ops and users' custom ops alike.
 
-A subclass gives two static methods:
+A subclass gives two static methods (and, for the library's ops, a class attribute):
 
     forward(ctx, *inputs, **options) -> ndarray     on plain ndarrays
     backward(ctx, grad) -> one gradient per input   dL/dinput_i from dL/doutput
+    derivative = ("dL/dx = dL/dy · (1 − y²)",)      library ops: backward's rule as text, one
+                                                    per tensor input (() when not differentiable)
 
 `Op.apply(*inputs, **options)` unwraps tensors, runs `forward`, and, when an input
 requires grad, returns a tensor whose `grad_fn` is the node `ctx`: an instance of the

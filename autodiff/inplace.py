@@ -53,6 +53,9 @@ class CopySlices(Function):
     (0 inside), dL/dvalue = dL/dbase'[region] (summed over the copies where value was
     broadcast)"""
 
+    derivative = ("dL/dbase = dL/dy outside the written region, 0 inside",
+                  "dL/dvalue = dL/dy[region] (summed over the copies where value was broadcast)")
+
     name = "copy_slices"
 
     @staticmethod

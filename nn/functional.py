@@ -355,6 +355,8 @@ class CheckedIndices(Function):
     own so that a compiled function checks every call's indices; discrete, so no
     gradient. `op` names the caller and `counted` what the indices count ("embeddings")."""
 
+    derivative = ()
+
     differentiable = False
 
     @staticmethod

@@ -37,6 +37,9 @@ class HookGather(Function):
     they return back to x₁, …, xₙ: the gradients of the whole group at once, as torch's
     BackwardHookFunction, one node with many outputs, gives them."""
 
+    derivative = ("dL/dxᵢ = what the hooks return for the group's collected dL/dxᵢ (dL/dy, the "
+                  "0-d joint's gradient, is 0 and unused)",)
+
     name = "backward_hook"
 
     @staticmethod
@@ -55,6 +58,10 @@ class HookIdentity(Function):
     """y = x (a copy), with `joint` as a second input: dL/dx is not sent to x but kept
     in the group's `GradsTogether`; `joint` gets 0, which makes `HookGather` wait for
     every member of the group."""
+
+    derivative = ("dL/dx: none from this node (dL/dy is kept for the group's hooks; HookGather "
+                  "sends x what they return)",
+                  "dL/djoint = 0 (so HookGather runs after every member)")
 
     name = "backward_hook"
 

@@ -122,6 +122,9 @@ class Unfold(Function):
     (x̃ = x zero-padded);  dL/dx = fold(dL/dcols): each pixel gets the sum of the
     gradients of every window entry it was copied into."""
 
+    derivative = ("dL/dx = fold(dL/dy): each pixel sums the gradients of the window entries it "
+                  "was copied into",)
+
     @staticmethod
     def forward(ctx, x, kernel_size, stride=(1, 1), padding=NO_PADDING, dilation=(1, 1)):
         ctx.size = x.shape[2:]
@@ -137,6 +140,9 @@ class Fold(Function):
     """col2im: x[n, c, h, w] = Σ of cols[n, c·kh·kw + i·kw + j, p·ow + q] over the window
     entries that land on (h, w) (those in the padding are dropped), the adjoint of unfold;
     dL/dcols = unfold(dL/dx): each entry gets the gradient of the pixel it was added to."""
+
+    derivative = ("dL/dcols = unfold(dL/dy): each entry gets the gradient of the pixel it was "
+                  "added to (0 in the padding)",)
 
     @staticmethod
     def forward(ctx, cols, output_size, kernel_size, stride=(1, 1), padding=NO_PADDING,
@@ -181,6 +187,10 @@ class Conv2d(Function):
     only when W needs its gradient, W only when x does. With create_graph=True backward
     unfolds x again as a recorded op, so dL/dW is differentiable in x too.
     """
+
+    derivative = ("dL/dx = fold(W_gᵀ · dL/dy_g), per group g",
+                  "dL/dweight = Σ_n dL/dy_g · unfold(x)_gᵀ, per group g",
+                  "dL/dbias = Σ_{n,p,q} dL/dy")
 
     name = "conv2d"
 

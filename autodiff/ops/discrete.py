@@ -14,6 +14,8 @@ from ..function import Function
 class Binary(Function):
     """y = ufunc(a, b) for a comparison or logical ufunc (a > b, a & b): a bool mask."""
 
+    derivative = ()
+
     differentiable = False
 
     @staticmethod
@@ -24,6 +26,8 @@ class Binary(Function):
 class Unary(Function):
     """y = ufunc(x) for a logical or bitwise ufunc (~x): a mask or integers."""
 
+    derivative = ()
+
     differentiable = False
 
     @staticmethod
@@ -33,6 +37,8 @@ class Unary(Function):
 
 class Reduction(Function):
     """y = reduction(x, axis) for a logical reduction (all, any): a bool mask."""
+
+    derivative = ()
 
     differentiable = False
 
@@ -45,6 +51,8 @@ class Reduction(Function):
 class IntegerCast(Function):
     """y = x converted to an integer or bool dtype (truncation toward zero, as torch)."""
 
+    derivative = ()
+
     differentiable = False
 
     @staticmethod
@@ -55,6 +63,8 @@ class IntegerCast(Function):
 class ArgExtreme(Function):
     """y = the index (int64) of the first max (or min) along `axis`, or in the flattened
     array when axis is None."""
+
+    derivative = ()
 
     differentiable = False
 

@@ -17,6 +17,8 @@ from .backmath import astype, log, values, where
 class Add(Function):
     """y = a + b;  dy/da = 1, dy/db = 1"""
 
+    derivative = ("dL/da = dL/dy", "dL/db = dL/dy")
+
     @staticmethod
     def forward(ctx, a, b):
         return a + b
@@ -28,6 +30,8 @@ class Add(Function):
 
 class Sub(Function):
     """y = a - b;  dy/da = 1, dy/db = -1"""
+
+    derivative = ("dL/da = dL/dy", "dL/db = −dL/dy")
 
     @staticmethod
     def forward(ctx, a, b):
@@ -43,6 +47,8 @@ class Mul(Function):
 
     Saves only the factor each needed gradient uses: b for dL/da, a for dL/db. A
     Python number is saved as itself, a constant, so `x * 2` keeps no array."""
+
+    derivative = ("dL/da = dL/dy · b", "dL/db = dL/dy · a")
 
     @staticmethod
     def forward(ctx, a, b):
@@ -62,6 +68,8 @@ class Mul(Function):
 class Div(Function):
     """y = a / b;  dy/da = 1/b, dy/db = -a/b² = -y/b  (y is saved only for dL/db)"""
 
+    derivative = ("dL/da = dL/dy / b", "dL/db = −dL/dy · y / b")
+
     @staticmethod
     def forward(ctx, a, b):
         y = a / b
@@ -79,6 +87,8 @@ class Div(Function):
 
 class Neg(Function):
     """y = -x;  dy/dx = -1"""
+
+    derivative = ("dL/dx = −dL/dy",)
 
     @staticmethod
     def forward(ctx, x):
@@ -98,6 +108,10 @@ class Pow(Function):
     second derivative in b stays a^(-1) elsewhere), and dy/db = 0 where a = 0 and
     b >= 0 (the one-sided limit of 0^b · ln a). Elsewhere the formula stands,
     infinities included (b·0^(b-1) = ∞ for 0 < b < 1, as torch)."""
+
+    derivative = ("dL/da = dL/dy · b · a^(b−1), 0 where b = 0 and a = 0 "
+                  "(where b = 0 for a number b)",
+                  "dL/db = dL/dy · y · ln a (0 where a = 0 and b ≥ 0)")
 
     @staticmethod
     def forward(ctx, a, b):
@@ -138,6 +152,8 @@ class Pow(Function):
 class Exp(Function):
     """y = eˣ;  dy/dx = eˣ = y"""
 
+    derivative = ("dL/dx = dL/dy · y",)
+
     @staticmethod
     def forward(ctx, x):
         y = np.exp(x)
@@ -153,6 +169,8 @@ class Exp(Function):
 class Log(Function):
     """y = ln x;  dy/dx = 1/x"""
 
+    derivative = ("dL/dx = dL/dy / x",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -166,6 +184,8 @@ class Log(Function):
 
 class Sqrt(Function):
     """y = √x;  dy/dx = 1 / (2√x) = 0.5 / y"""
+
+    derivative = ("dL/dx = dL/dy · 0.5 / y",)
 
     @staticmethod
     def forward(ctx, x):
@@ -182,6 +202,8 @@ class Sqrt(Function):
 class Abs(Function):
     """y = |x|;  dy/dx = sign(x), with sign(0) = 0"""
 
+    derivative = ("dL/dx = dL/dy · sign(x), with sign(0) = 0",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.sign = np.sign(x)
@@ -194,6 +216,8 @@ class Abs(Function):
 
 class Tanh(Function):
     """y = tanh x;  dy/dx = 1 - y²"""
+
+    derivative = ("dL/dx = dL/dy · (1 − y²)",)
 
     @staticmethod
     def forward(ctx, x):
@@ -212,6 +236,8 @@ class Sigmoid(Function):
 
     Computed as σ(x) = ½(1 + tanh(x/2)), which never overflows (finite at ±1000)."""
 
+    derivative = ("dL/dx = dL/dy · y(1 − y)",)
+
     @staticmethod
     def forward(ctx, x):
         y = np.tanh(x * 0.5)
@@ -228,6 +254,8 @@ class Sigmoid(Function):
 
 class ReLU(Function):
     """y = max(0, x);  dy/dx = 1 if x > 0 else 0 (so relu'(0) = 0)"""
+
+    derivative = ("dL/dx = dL/dy where x > 0, else 0",)
 
     name = "relu"
 
@@ -246,6 +274,8 @@ class ReLU(Function):
 class LeakyReLU(Function):
     """y = x if x > 0 else α·x;  dy/dx = 1 if x > 0 else α (α = negative_slope)"""
 
+    derivative = ("dL/dx = dL/dy where x > 0, else α · dL/dy",)
+
     name = "leaky_relu"
 
     @staticmethod
@@ -260,6 +290,8 @@ class LeakyReLU(Function):
 
 class Clip(Function):
     """y = min(max(x, low), high);  dy/dx = 1 where low <= x <= high, else 0"""
+
+    derivative = ("dL/dx = dL/dy where low ≤ x ≤ high, else 0",)
 
     @staticmethod
     def forward(ctx, x, low=None, high=None):
@@ -281,6 +313,9 @@ class Clip(Function):
 class Maximum(Function):
     """y = max(a, b);  dy/da = 1 where a > b, ½ where a = b, else 0 (and dy/db likewise)"""
 
+    derivative = ("dL/da = dL/dy where a > b, ½ · dL/dy where a = b, else 0",
+                  "dL/db = dL/dy where b > a, ½ · dL/dy where a = b, else 0")
+
     @staticmethod
     def forward(ctx, a, b):
         y = np.maximum(a, b)
@@ -295,6 +330,9 @@ class Maximum(Function):
 
 class Minimum(Function):
     """y = min(a, b);  dy/da = 1 where a < b, ½ where a = b, else 0 (and dy/db likewise)"""
+
+    derivative = ("dL/da = dL/dy where a < b, ½ · dL/dy where a = b, else 0",
+                  "dL/db = dL/dy where b < a, ½ · dL/dy where a = b, else 0")
 
     @staticmethod
     def forward(ctx, a, b):
@@ -311,6 +349,10 @@ class Minimum(Function):
 class Where(Function):
     """y = a where cond else b;  dy/da = cond, dy/db = not cond (cond gets no gradient)"""
 
+    derivative = ("dL/dcond: none (a boolean mask)",
+                  "dL/da = dL/dy where cond, else 0",
+                  "dL/db = dL/dy where not cond, else 0")
+
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.cond = np.asarray(cond, dtype=bool)
@@ -323,6 +365,8 @@ class Where(Function):
 
 class Cast(Function):
     """y = x converted to another dtype;  dy/dx = 1 (the gradient is converted back)"""
+
+    derivative = ("dL/dx = dL/dy converted back to x's dtype",)
 
     @staticmethod
     def forward(ctx, x, dtype):

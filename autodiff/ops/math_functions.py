@@ -85,6 +85,8 @@ def _cos(x: Any) -> Any:
 class Sin(Function):
     """y = sin x;  dy/dx = cos x"""
 
+    derivative = ("dL/dx = dL/dy · cos x",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -99,6 +101,8 @@ class Sin(Function):
 class Cos(Function):
     """y = cos x;  dy/dx = -sin x"""
 
+    derivative = ("dL/dx = −dL/dy · sin x",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -112,6 +116,8 @@ class Cos(Function):
 
 class Tan(Function):
     """y = tan x;  dy/dx = 1 + tan² x = 1 + y²"""
+
+    derivative = ("dL/dx = dL/dy · (1 + y²)",)
 
     @staticmethod
     def forward(ctx, x):
@@ -128,6 +134,8 @@ class Tan(Function):
 class Asin(Function):
     """y = asin x;  dy/dx = 1 / √(1 - x²)"""
 
+    derivative = ("dL/dx = dL/dy / √(1 − x²)",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -141,6 +149,8 @@ class Asin(Function):
 
 class Acos(Function):
     """y = acos x;  dy/dx = -1 / √(1 - x²)"""
+
+    derivative = ("dL/dx = −dL/dy / √(1 − x²)",)
 
     @staticmethod
     def forward(ctx, x):
@@ -156,6 +166,8 @@ class Acos(Function):
 class Atan(Function):
     """y = atan x;  dy/dx = 1 / (1 + x²)"""
 
+    derivative = ("dL/dx = dL/dy / (1 + x²)",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -170,6 +182,8 @@ class Atan(Function):
 class Atan2(Function):
     """y = atan2(a, b), the angle of the point (b, a);
     dy/da = b / (a² + b²), dy/db = -a / (a² + b²)"""
+
+    derivative = ("dL/da = dL/dy · b / (a² + b²)", "dL/db = −dL/dy · a / (a² + b²)")
 
     @staticmethod
     def forward(ctx, a, b):
@@ -191,6 +205,8 @@ class Atan2(Function):
 class Sinh(Function):
     """y = sinh x;  dy/dx = cosh x = (eˣ + e⁻ˣ) / 2"""
 
+    derivative = ("dL/dx = dL/dy · cosh x",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -204,6 +220,8 @@ class Sinh(Function):
 
 class Cosh(Function):
     """y = cosh x;  dy/dx = sinh x = (eˣ - e⁻ˣ) / 2"""
+
+    derivative = ("dL/dx = dL/dy · sinh x",)
 
     @staticmethod
     def forward(ctx, x):
@@ -219,6 +237,8 @@ class Cosh(Function):
 class Asinh(Function):
     """y = asinh x;  dy/dx = 1 / √(x² + 1)"""
 
+    derivative = ("dL/dx = dL/dy / √(x² + 1)",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -233,6 +253,8 @@ class Asinh(Function):
 class Acosh(Function):
     """y = acosh x (x >= 1);  dy/dx = 1 / √(x² - 1)"""
 
+    derivative = ("dL/dx = dL/dy / √(x² − 1)",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -246,6 +268,8 @@ class Acosh(Function):
 
 class Atanh(Function):
     """y = atanh x (|x| < 1);  dy/dx = 1 / (1 - x²)"""
+
+    derivative = ("dL/dx = dL/dy / (1 − x²)",)
 
     @staticmethod
     def forward(ctx, x):
@@ -266,6 +290,8 @@ class Atanh(Function):
 class Log2(Function):
     """y = log₂ x;  dy/dx = 1 / (x ln 2)"""
 
+    derivative = ("dL/dx = dL/dy / (x ln 2)",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -279,6 +305,8 @@ class Log2(Function):
 
 class Log10(Function):
     """y = log₁₀ x;  dy/dx = 1 / (x ln 10)"""
+
+    derivative = ("dL/dx = dL/dy / (x ln 10)",)
 
     @staticmethod
     def forward(ctx, x):
@@ -294,6 +322,8 @@ class Log10(Function):
 class Log1p(Function):
     """y = ln(1 + x);  dy/dx = 1 / (1 + x)"""
 
+    derivative = ("dL/dx = dL/dy / (1 + x)",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -307,6 +337,8 @@ class Log1p(Function):
 
 class Expm1(Function):
     """y = eˣ - 1;  dy/dx = eˣ = y + 1"""
+
+    derivative = ("dL/dx = dL/dy · (y + 1)",)
 
     @staticmethod
     def forward(ctx, x):
@@ -325,6 +357,8 @@ class Expm1(Function):
 class Erf(Function):
     """y = erf x = (2/√π) ∫₀ˣ e^(-t²) dt;  dy/dx = (2/√π) e^(-x²)"""
 
+    derivative = ("dL/dx = dL/dy · (2/√π) e^(−x²)",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -338,6 +372,8 @@ class Erf(Function):
 
 class ErfInv(Function):
     """y = erfinv x, the y with erf y = x (|x| < 1);  dy/dx = 1 / erf'(y) = (√π/2) e^(y²)"""
+
+    derivative = ("dL/dx = dL/dy · (√π/2) e^(y²)",)
 
     name = "erfinv"
 
@@ -434,6 +470,9 @@ class Step(Function):
     """y = f(x) for a step function f (floor, ceil, round, trunc, sign): piecewise
     constant, so dy/dx = 0, taken as 0 at the jumps too (torch's gradient)"""
 
+    derivative = ("dL/dx = 0 (each f, floor, ceil, round, trunc or sign, is piecewise constant; "
+                  "0 at the jumps too)",)
+
     @staticmethod
     def forward(ctx, x, fn):
         return fn(x)
@@ -446,6 +485,8 @@ class Step(Function):
 class FloorDivide(Function):
     """y = ⌊a / b⌋, a // b (as Python's: the remainder takes the divisor's sign);
     dy/da = dy/db = 0 (torch has no derivative for it and refuses the backward)"""
+
+    derivative = ("dL/da = 0", "dL/db = 0")
 
     @staticmethod
     def forward(ctx, a, b):
@@ -485,6 +526,8 @@ class Remainder(Function):
     """y = a - b·⌊a / b⌋ (a % b: the sign of the divisor, as Python's);
     dy/da = 1, dy/db = -⌊a / b⌋"""
 
+    derivative = ("dL/da = dL/dy", "dL/db = −dL/dy · ⌊a / b⌋")
+
     @staticmethod
     def forward(ctx, a, b):
         _check_divisor("remainder", a, b)
@@ -505,6 +548,8 @@ class Remainder(Function):
 class Fmod(Function):
     """y = a - b·trunc(a / b) (C's fmod: the sign of the dividend);
     dy/da = 1, dy/db = -trunc(a / b)"""
+
+    derivative = ("dL/da = dL/dy", "dL/db = −dL/dy · trunc(a / b)")
 
     @staticmethod
     def forward(ctx, a, b):
@@ -535,6 +580,10 @@ class Copysign(Function):
     """y = |a| with the sign of b;  dy/da = ±1 (+1 where a and b have the same sign,
     0 at a = 0, as torch), dy/db = 0"""
 
+    derivative = ("dL/da = dL/dy · (+1 where a and b have the same sign, −1 where not, "
+                  "0 where a = 0)",
+                  "dL/db = 0")
+
     @staticmethod
     def forward(ctx, a, b):
         y = np.copysign(a, b)
@@ -554,6 +603,8 @@ class Copysign(Function):
 class NanToNum(Function):
     """y = x with NaN, +inf and -inf replaced by numbers;  dy/dx = 1 where x is finite,
     0 where it was replaced"""
+
+    derivative = ("dL/dx = dL/dy where x is finite, 0 where it was replaced",)
 
     @staticmethod
     def forward(ctx, x, nan, posinf, neginf):

@@ -32,6 +32,8 @@ class MatMul(Function):
     """Y = A @ B;  dL/dA = dL/dY @ Bᵀ,  dL/dB = Aᵀ @ dL/dY
     (batch axes that were broadcast are summed back by the engine)"""
 
+    derivative = ("dL/da = dL/dy · bᵀ", "dL/db = aᵀ · dL/dy")
+
     name = "matmul"
 
     @staticmethod

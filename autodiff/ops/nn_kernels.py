@@ -37,6 +37,10 @@ class Linear(Function):
     Saved for backward: x only when W needs its gradient, W only when x does.
     """
 
+    derivative = ("dL/dx = dL/dy · W",
+                  "dL/dweight = Σ_batch (dL/dy)ᵀ · x",
+                  "dL/dbias = Σ_batch dL/dy")
+
     @staticmethod
     def forward(ctx, x, weight, bias=None):
         check_linear_shapes(x.shape, weight.shape, bias)
@@ -98,6 +102,11 @@ class CrossEntropy(Function):
     them as the recorded op `x.softmax(dim)`, so the second derivative
     d softmax/dx = diag(p) - p pᵀ is part of the graph and exact.
     """
+
+    derivative = ("dL/dx = dL/dy · (softmax(x) − onehot(target)) along the class axis (÷ N for "
+                  "reduction='mean')",
+                  "dL/dtarget: none (class indices)")
+
     name = "cross_entropy"
 
     @staticmethod
@@ -124,6 +133,11 @@ class NLLLoss(Function):
 
     The loss is linear in x, so its backward multiplies dL/dy by a constant and is
     twice differentiable as it stands (the second derivative is 0)."""
+
+    derivative = ("dL/dx = −dL/dy · onehot(target) along the class axis (÷ N for "
+                  "reduction='mean')",
+                  "dL/dtarget: none (class indices)")
+
     name = "nll_loss"
 
     @staticmethod
@@ -209,7 +223,11 @@ def class_indices(op: str, target: np.ndarray, classes: int) -> np.ndarray:
 # ---------------------------------------------------------------- regression loss
 
 class MSELoss(Function):
-    """L = (x - t)²;  dL/dx = 2(x - t),  dL/dt = -2(x - t)"""
+    """L = (x - t)² (t = target);  dL/dx = 2(x - t),  dL/dt = -2(x - t)"""
+
+    derivative = ("dL/dx = dL/dy · 2(x − t) (÷ N for reduction='mean')",
+                  "dL/dtarget = −dL/dy · 2(x − t) (÷ N for reduction='mean')")
+
     name = "mse_loss"
 
     @staticmethod
@@ -236,8 +254,12 @@ def mse_loss(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
 # ---------------------------------------------------------------- two-class losses
 
 class BinaryCrossEntropy(Function):
-    """L = -(t log p + (1 - t) log(1 - p)), each log clamped to >= -100 (as torch);
+    """L = -(t log p + (1 - t) log(1 - p)) (t = target), each log clamped to >= -100 (as torch);
     dL/dp = (p - t) / max(p (1 - p), 1e-12),  dL/dt = log(1 - p) - log p"""
+
+    derivative = ("dL/dp = dL/dy · (p − t) / max(p(1 − p), 1e-12) (÷ N for reduction='mean')",
+                  "dL/dtarget = dL/dy · (log(1 − p) − log p) (÷ N for reduction='mean')")
+
     name = "binary_cross_entropy"
 
     @staticmethod
@@ -265,8 +287,12 @@ class BinaryCrossEntropy(Function):
 
 
 class BinaryCrossEntropyWithLogits(Function):
-    """L = -(t log σ(x) + (1 - t) log(1 - σ(x))), computed as max(x, 0) - x t + log(1 + e^-|x|)
-    (no overflow at any x);  dL/dx = σ(x) - t,  dL/dt = -x"""
+    """L = -(t log σ(x) + (1 - t) log(1 - σ(x))) (t = target), computed as
+    max(x, 0) - x t + log(1 + e^-|x|) (no overflow at any x);  dL/dx = σ(x) - t,  dL/dt = -x"""
+
+    derivative = ("dL/dx = dL/dy · (σ(x) − t) (÷ N for reduction='mean')",
+                  "dL/dtarget = −dL/dy · x (÷ N for reduction='mean')")
+
     name = "binary_cross_entropy_with_logits"
 
     @staticmethod

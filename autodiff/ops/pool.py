@@ -101,6 +101,9 @@ class MaxPool2d(Function):
     first one in row-major window order when several tie (as torch); a pixel that is the
     maximum of several windows sums their gradients."""
 
+    derivative = ("dL/dx = fold(onehot · dL/dy): each window's gradient goes to its maximum (the "
+                  "first in row-major order on a tie), summed where windows share it",)
+
     name = "max_pool2d"
 
     @staticmethod
@@ -125,6 +128,8 @@ class MaxPool2d(Function):
 class AvgPool2d(Function):
     """y[n, c, p, q] = Σ_{i,j} x̃[n, c, p·sh + i, q·sw + j] / divisor[p, q] (x̃ = x
     zero-padded);  dL/dx = fold(dL/dy / divisor, copied to each of the window's taps)"""
+
+    derivative = ("dL/dx = fold(dL/dy / divisor, copied to each of the window's taps)",)
 
     name = "avg_pool2d"
 
@@ -154,6 +159,8 @@ class MaxPositions(Function):
     """For each window, h·W + w of its (first) maximum in x, int64 (N, C, oh, ow): the
     indices max_pool2d(return_indices=True) returns, found in a second pass over the
     windows. Piecewise constant in x, so it has no gradient."""
+
+    derivative = ()
 
     differentiable = False
 

@@ -97,6 +97,9 @@ class Cumsum(Function):
     """yᵢ = Σ_{j≤i} xⱼ along an axis;  dL/dxⱼ = Σ_{i≥j} dL/dyᵢ (a cumulative sum run from
     the end)"""
 
+    derivative = ("dL/dx = dL/dy cumulatively summed from the end of the axis "
+                  "(dL/dxⱼ = Σ_{i≥j} dL/dyᵢ)",)
+
     @staticmethod
     def forward(ctx, x, axis, dtype=None):
         ctx.axis = axis
@@ -115,6 +118,9 @@ class Scatter(Function):
     it names a place twice, the last write wins);
     dL/dx = dL/dy where nothing was written, else 0;  dL/dsrc = dL/dy[index] for the
     elements written last, 0 for those overwritten"""
+
+    derivative = ("dL/dx = dL/dy where nothing was written, else 0",
+                  "dL/dsrc = dL/dy[index] for the elements written last, 0 for those overwritten")
 
     @staticmethod
     def forward(ctx, x, src, index):
@@ -137,7 +143,9 @@ class Scatter(Function):
 
 class Argsort(Function):
     """y = the int64 indices that sort x along an axis (stable: equal elements keep their
-    order, also when descending)."""
+    order, also when descending). Integers: no gradient."""
+
+    derivative = ()
 
     differentiable = False
 
@@ -152,7 +160,10 @@ class Argsort(Function):
 
 class RunningArgExtreme(Function):
     """y = the int64 place of the running max (or min) along an axis: yᵢ names the best
-    of x₀ … xᵢ, the latest one on a tie; a NaN wins and stays (torch's cummax rule)."""
+    of x₀ … xᵢ, the latest one on a tie; a NaN wins and stays (torch's cummax rule).
+    Integers: no gradient."""
+
+    derivative = ()
 
     differentiable = False
 
@@ -177,6 +188,9 @@ class Einsum(Function):
     dL/dy, the other x): the same contraction with dL/dy in xₖ's place. A letter that
     only xₖ has gets a ones vector (the gradient is broadcast along it); a letter repeated
     in sₖ (a diagonal) gets an identity matrix pairing it with a fresh letter."""
+
+    derivative = ("dL/dxₖ = einsum of dL/dy with the other inputs, dL/dy in xₖ's place (ones for "
+                  "letters only xₖ has, an identity for a repeated letter)",)
 
     @staticmethod
     def forward(ctx, *xs, subscripts, output):

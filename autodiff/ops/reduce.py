@@ -67,6 +67,8 @@ def reduced_count(shape: tuple[int, ...], axis: Axes) -> int:
 class Sum(Function):
     """y = Σᵢ xᵢ;  dy/dxᵢ = 1"""
 
+    derivative = ("dL/dx = dL/dy broadcast back over the summed axes",)
+
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
@@ -79,6 +81,8 @@ class Sum(Function):
 
 class Mean(Function):
     """y = (1/N) Σᵢ xᵢ;  dy/dxᵢ = 1/N"""
+
+    derivative = ("dL/dx = dL/dy / N broadcast back over the averaged axes (N elements averaged)",)
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
@@ -104,6 +108,8 @@ def variance(x: np.ndarray, axis: Axes, keepdims: bool, divisor: int) -> np.ndar
 class Var(Function):
     """y = Σᵢ (xᵢ - x̄)² / (N - correction);  dy/dxᵢ = 2(xᵢ - x̄) / (N - correction)"""
 
+    derivative = ("dL/dx = dL/dy · 2(x − x̄) / (N − correction)",)
+
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False, correction=1):
         ctx.axis, ctx.keepdims, ctx.shape = axis, keepdims, x.shape
@@ -126,6 +132,8 @@ class Std(Function):
     var' = 0, and the chain rule gives ∞ · 0 = NaN where the limit, and torch's
     std_backward (which masks grad / y where y = 0), gives 0. One element with
     correction 1 still gives NaN (0 / 0 variance), as torch."""
+
+    derivative = ("dL/dx = dL/dy · (x − x̄) / ((N − correction) · y), 0 where y = 0",)
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False, correction=1):
@@ -152,6 +160,8 @@ class Prod(Function):
     """y = Πᵢ xᵢ;  dy/dxᵢ = Π_{j≠i} xⱼ, the product of the others (exact where some xⱼ = 0:
     it is never computed as y / xᵢ)"""
 
+    derivative = ("dL/dx = dL/dy · Π_{j≠i} xⱼ at each xᵢ, the product of the others",)
+
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
@@ -168,6 +178,8 @@ class Prod(Function):
 class Max(Function):
     """y = max xᵢ;  dy/dxᵢ = 1/k for the k elements equal to the maximum, else 0"""
 
+    derivative = ("dL/dx = dL/dy / k at the k elements equal to the maximum, else 0",)
+
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         return _extreme_forward(ctx, x, x.max(axis=axis, keepdims=True), axis, keepdims)
@@ -179,6 +191,8 @@ class Max(Function):
 
 class Min(Function):
     """y = min xᵢ;  dy/dxᵢ = 1/k for the k elements equal to the minimum, else 0"""
+
+    derivative = ("dL/dx = dL/dy / k at the k elements equal to the minimum, else 0",)
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
@@ -205,8 +219,10 @@ class Norm(Function):
     (ties share, as for max), else 0; p = 0 counts the xᵢ ≠ 0, with dy/dx = 0.
 
     Subgradients, as torch's: 0 where xᵢ = 0 (also for p < 1, where |xᵢ|^(p-1) is
-    infinite) and so 0 everywhere when y = 0. Backward computes |x| / y with 1 in place
-    of each zero, so nothing divides by 0, and the factor sign(xᵢ) = 0 gives those 0s.
+    infinite) and so, for p > 0, 0 everywhere when y = 0. Backward computes |x| / y with
+    1 in place of each zero, so nothing divides by 0, and the factor sign(xᵢ) = 0 gives
+    those 0s. Not so for p < 0: a zero xⱼ makes y = 0 while the other xᵢ get
+    sign(xᵢ) |xᵢ|^(p-1), where the derivative (and torch) is 0.
 
     >>> import autodiff as ad
     >>> x = ad.tensor([3.0, 0.0, -4.0], requires_grad=True)
@@ -215,6 +231,10 @@ class Norm(Function):
     >>> y.item(), x.grad               # x / ‖x‖
     (5.0, tensor([ 0.6,  0. , -0.8]))
     """
+
+    derivative = ("dL/dx = dL/dy · sign(x) · (|x| / y)^(p−1), 1 standing in for each 0 of |x| "
+                  "and y (x / y for p = 2; sign(x) for p = 1; sign(x) / k at the k extremes for "
+                  "p = ±∞, else 0; 0 for p = 0)",)
 
     @staticmethod
     def forward(ctx, x, p=2.0, axis=None, keepdims=False):

@@ -23,6 +23,8 @@ class TensorIndexError(AutodiffError, IndexError):
 class Reshape(Function):
     """y = x with a new shape;  dL/dx = dL/dy reshaped back"""
 
+    derivative = ("dL/dx = dL/dy reshaped back to x's shape",)
+
     view = True
 
     @staticmethod
@@ -37,6 +39,8 @@ class Reshape(Function):
 
 class Permute(Function):
     """y = x with its axes reordered;  dL/dx = dL/dy with the inverse order"""
+
+    derivative = ("dL/dx = dL/dy with its axes put back in the inverse order",)
 
     view = True
 
@@ -54,6 +58,8 @@ class Expand(Function):
     """y = x broadcast to a larger shape;  dL/dx = Σ of dL/dy over the copies (the
     engine's unbroadcast does the sum)"""
 
+    derivative = ("dL/dx = dL/dy summed over the copies (the engine's unbroadcast)",)
+
     view = True
 
     @staticmethod
@@ -67,6 +73,8 @@ class Expand(Function):
 
 class GetItem(Function):
     """y = x[index];  dL/dx = zeros with dL/dy added at [index] (repeats accumulate)"""
+
+    derivative = ("dL/dx = dL/dy scattered back to the picked places (repeats add up)",)
 
     view = True
     name = "index"
@@ -90,6 +98,8 @@ class GetItem(Function):
 class ScatterAdd(Function):
     """y = zeros(shape) with x added at [index];  dL/dx = dL/dy[index]"""
 
+    derivative = ("dL/dx = dL/dy[index]",)
+
     @staticmethod
     def forward(ctx, x, shape, index):
         ctx.index = index
@@ -102,6 +112,8 @@ class ScatterAdd(Function):
 
 class Cat(Function):
     """y = [x₁, x₂, …] joined along an axis;  dL/dxₖ = the slice of dL/dy that xₖ became"""
+
+    derivative = ("dL/dxₖ = the slice of dL/dy that xₖ became",)
 
     @staticmethod
     def forward(ctx, *xs, axis=0):
@@ -118,6 +130,8 @@ class Cat(Function):
 
 class Stack(Function):
     """y = [x₁, x₂, …] stacked along a new axis;  dL/dxₖ = dL/dy at position k"""
+
+    derivative = ("dL/dxₖ = dL/dy at position k along the new axis",)
 
     @staticmethod
     def forward(ctx, *xs, axis=0):

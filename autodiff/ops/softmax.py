@@ -47,6 +47,9 @@ def shifted_log_sum_exp(x: np.ndarray, axis: Any) -> np.ndarray:
 class LogSumExp(Function):
     """y = log Σᵢ exp(xᵢ);  dy/dxᵢ = exp(xᵢ - y) = softmax(x)ᵢ"""
 
+    derivative = ("dL/dx = dL/dy · exp(x − y) = dL/dy · softmax(x), broadcast back over the "
+                  "reduced axes",)
+
     name = "logsumexp"
 
     @staticmethod
@@ -66,7 +69,9 @@ class LogSumExp(Function):
 
 
 class Softmax(Function):
-    """yᵢ = exp(xᵢ) / Σⱼ exp(xⱼ);  dL/dxᵢ = yᵢ (gᵢ - Σⱼ gⱼ yⱼ)"""
+    """yᵢ = exp(xᵢ) / Σⱼ exp(xⱼ);  dL/dxᵢ = yᵢ (gᵢ - Σⱼ gⱼ yⱼ)  (g = dL/dy)"""
+
+    derivative = ("dL/dx = y ⊙ (dL/dy − Σ (dL/dy ⊙ y) along the axis)",)
 
     @staticmethod
     def forward(ctx, x, axis):
@@ -83,10 +88,12 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
-    """yᵢ = xᵢ - log Σⱼ exp(xⱼ);  dL/dxᵢ = gᵢ - exp(yᵢ) Σⱼ gⱼ
+    """yᵢ = xᵢ - log Σⱼ exp(xⱼ);  dL/dxᵢ = gᵢ - exp(yᵢ) Σⱼ gⱼ  (g = dL/dy)
 
     Computed as (xᵢ - m) - log Σⱼ exp(xⱼ - m) with m = max x: subtracting m before the
     log-sum-exp keeps float32 results exact to rounding even at logits of ±1000."""
+
+    derivative = ("dL/dx = dL/dy − exp(y) · Σ dL/dy along the axis",)
 
     @staticmethod
     def forward(ctx, x, axis):

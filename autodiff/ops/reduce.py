@@ -219,10 +219,9 @@ class Norm(Function):
     (ties share, as for max), else 0; p = 0 counts the xᵢ ≠ 0, with dy/dx = 0.
 
     Subgradients, as torch's: 0 where xᵢ = 0 (also for p < 1, where |xᵢ|^(p-1) is
-    infinite) and so, for p > 0, 0 everywhere when y = 0. Backward computes |x| / y with
-    1 in place of each zero, so nothing divides by 0, and the factor sign(xᵢ) = 0 gives
-    those 0s. Not so for p < 0: a zero xⱼ makes y = 0 while the other xᵢ get
-    sign(xᵢ) |xᵢ|^(p-1), where the derivative (and torch) is 0.
+    infinite) and 0 everywhere when y = 0 (for p > 0 all xᵢ are then 0; for p < 0 one
+    zero xⱼ makes y = 0, and y stays 0 as the others move). Backward computes |x| / y with
+    1 in place of each zero, so nothing divides by 0, and masks the result where y = 0.
 
     >>> import autodiff as ad
     >>> x = ad.tensor([3.0, 0.0, -4.0], requires_grad=True)
@@ -232,9 +231,9 @@ class Norm(Function):
     (5.0, tensor([ 0.6,  0. , -0.8]))
     """
 
-    derivative = ("dL/dx = dL/dy · sign(x) · (|x| / y)^(p−1), 1 standing in for each 0 of |x| "
-                  "and y (x / y for p = 2; sign(x) for p = 1; sign(x) / k at the k extremes for "
-                  "p = ±∞, else 0; 0 for p = 0)",)
+    derivative = ("dL/dx = dL/dy · sign(x) · (|x| / y)^(p−1), 0 where x = 0 or y = 0 (x / y "
+                  "for p = 2; sign(x) for p = 1; sign(x) / k at the k extremes for p = ±∞, "
+                  "else 0; 0 for p = 0)",)
 
     @staticmethod
     def forward(ctx, x, p=2.0, axis=None, keepdims=False):
@@ -272,7 +271,7 @@ class Norm(Function):
         x, y = ctx.saved_tensors
         y = keep_dims(y, ctx.shape, ctx.axis, ctx.keepdims)
         ratio = (absolute(x) + ctx.x_is_zero) / (y + ctx.y_is_zero)     # |x| / y
-        return grad * ctx.sign * ratio ** (ctx.p - 1)
+        return grad * ctx.sign * ratio ** (ctx.p - 1) * (1 - ctx.y_is_zero)
 
 
 def norm(x: Tensor, p: Any, dim: Any, keepdim: bool) -> Tensor:

@@ -277,6 +277,8 @@ def test_norm(p, data, strategies, check_grads):
     (np.inf, [0.0, 0.0, -1.0]),         # the largest |x| only
     (0.5, [(1 + 2 / np.sqrt(3)), 0.0, -(np.sqrt(3) / 2 + 1)]),   # sign(x) √(y/|x|), 0 at 0
     (0, [0.0, 0.0, 0.0]),
+    (-1, [0.0, 0.0, 0.0]),              # a zero makes y = 0 for p < 0, whatever the others do
+    (-2.5, [0.0, 0.0, 0.0]),
 ])
 def test_norm_gradients_with_a_zero_element(p, expected):
     x = ad.tensor(np.array([3.0, 0.0, -4.0]), requires_grad=True)

@@ -47,6 +47,7 @@ from .ops.rearrange import (argsort, chunk, cross, cummax, cummin, cumprod, cums
                             tile, topk, trace, tril, triu, unbind, unflatten)
 from .backward_trace import BackwardTrace, trace_backward
 from .gradcheck import detect_anomaly, gradcheck, gradcheck_graph, gradgradcheck
+from .manual_grads import ManualGradReport, check_manual_grads
 from .promotion import promote_types, result_type
 from .random import Generator, default_generator, initial_seed, manual_seed, seed
 from ._optional import MissingDependencyError

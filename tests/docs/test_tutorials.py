@@ -29,7 +29,7 @@ from nn.data.mnist import DatasetError
 
 TUTORIALS = Path(__file__).resolve().parents[2] / "docs" / "tutorials"
 NAMES = ["01_neuron.ipynb", "02_backprop_by_hand.ipynb", "03_xor.ipynb", "04_mnist_mlp.ipynb",
-         "05_char_lm.ipynb", "06_backward_steps.ipynb"]
+         "05_char_lm.ipynb", "06_backward_steps.ipynb", "07_backprop_ninja.ipynb"]
 NEED_DOT = {"01_neuron.ipynb", "02_backprop_by_hand.ipynb",    # they show graphs as SVG
             "06_backward_steps.ipynb"}
 NEEDS_MNIST = {"04_mnist_mlp.ipynb"}
@@ -434,3 +434,44 @@ def test_backward_steps_match_the_hand_formulas_and_backward(run) -> None:
     shown = next(cell for cell in code_cells(notebook) if cell.source == "trace")
     html_output = shown.outputs[0].data["text/html"]
     assert html_output.count('type="radio"') == 6 and html_output.count("<svg") == 6
+
+
+# ---------------------------------------------------------------- 7. backprop ninja
+
+def test_backprop_ninja_right_answers_match_to_rounding(run) -> None:
+    notebook = run("07_backprop_ninja.ipynb")
+    text = printed(notebook)
+    assert "all 16 gradients match" in text and "all 24 gradients match" in text
+    ok_rows = re.findall(r"^  \S+ +\([\d, ]*\) +ok +max abs error (\S+), rel (\S+) "
+                         r"\(tolerance (\S+)\)$", text, re.M)
+    assert len(ok_rows) >= 16 + 24
+    assert all(float(error) <= 1e-12 and float(rel) <= 1e-12 for error, rel, _ in ok_rows)
+    assert "fc1.weight.grad after the checks: None\n" in text
+    after = float(re.search(r"max \|fc1.weight.grad − dW1\| = (\S+)$", text, re.M)[1])
+    assert after <= 1e-12
+    assert float(re.search(r"max \|h1 − F.batch_norm\(z1\)\| = (\S+)$", text, re.M)[1]) \
+        <= 1e-12
+    assert said(notebook, "a tiny synthetic batch") and said(notebook, "Everything is float64")
+    assert said(notebook, "its **biased** variance (dividing by N, not N - 1")
+
+
+def test_backprop_ninja_mistakes_get_their_diagnoses(run) -> None:
+    text = printed(run("07_backprop_ninja.ipynb"))
+    assert "15 of 16 gradients are wrong" in text
+    assert ("off by a constant factor: yours is 8 × the true gradient; 8 is the batch size N: "
+            "mean vs sum") in text
+    assert text.count("follows from the wrong gradient of logits above") == 14
+    diagnoses = re.findall(r"^  (\w+) +(wrong shape|wrong) +(.*)$", text, re.M)
+    assert [(name, diagnosis.split(":")[0]) for name, _, diagnosis in diagnoses] == [
+        ("W4", "transposed"), ("b4", "a broadcast axis not summed"), ("logits", "wrong sign"),
+        ("z3", "forgot the factor (x > 0) of relu"),
+        ("b3", "follows from the wrong gradient of z3 above"),
+        ("W3", "follows from the wrong gradient of z3 above"),
+        ("W2", "first wrong in backward order")]
+    unbiased = re.search(r"^3 of 24 gradients are wrong.*\n((?:  .*\n)+)", text, re.M)[1]
+    assert re.findall(r"^  (\w+) +(.*)$", unbiased, re.M) == [
+        ("diff", "first wrong in backward order: the error starts here"),
+        ("z1", "follows from the wrong gradient of diff above"),
+        ("W1", "follows from the wrong gradient of diff above")]
+    assert "dz1 = ddiff: first wrong in backward order: the error starts here\n" in text
+    assert "dγ = dh1 ⊙ x̂: a broadcast axis not summed" in text

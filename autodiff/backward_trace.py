@@ -72,7 +72,7 @@ class BackwardStep:
         if self.site is None:
             return ""
         path, line = self.site
-        code = linecache.getline(path, line).strip()
+        code = linecache.getline(path, line).split("  #")[0].strip()     # no comment
         folder, file = os.path.split(path)
         place = f"line {line}" if os.path.basename(folder).startswith("ipykernel_") \
             else f"{file}:{line}"                   # a notebook cell's file name is random
@@ -243,10 +243,13 @@ def trace_backward(loss: Tensor, gradient: Any = None, params: Any = None) -> Ba
 
 
 def _rule(node: Any) -> tuple[str, ...]:
-    """The op's declared local derivative, one line per input; for a user's Function
-    without a declaration, its docstring's first line."""
+    """The op's declared local derivative, one line per input that requires grad; for a
+    user's Function without a declaration, its docstring's first line."""
     declared = getattr(type(node), "derivative", None)
     if declared is not None:
+        if len(declared) == len(node.inputs):       # one rule per input: those that learn
+            return tuple(rule for rule, x in zip(declared, node.inputs)
+                         if isinstance(x, Tensor) and x.requires_grad)
         return tuple(declared)
     doc = (type(node).__doc__ or "").strip()
     return (doc.splitlines()[0],) if doc else ("(no derivative declared)",)
@@ -267,13 +270,19 @@ def _summary(array: np.ndarray) -> str:
             f"min {array.min():.4g}, max {array.max():.4g}")
 
 
+def _wrt(name: str) -> str:
+    """dL/dname, with the name in parentheses when it is more than one word (ŷ − y)."""
+    plain = name.replace(".", "").replace("_", "").isalnum()
+    return f"dL/d{name}" if plain else f"dL/d({name})"
+
+
 def _step_lines(step: BackwardStep) -> list[str]:
     where = f"   [{step.source}]" if step.source else ""
     lines = [f"step {step.index}: {step.op} → {step.output_name}{where}",
-             f"  arriving   dL/d{step.output_name} = {_summary(step.output_grad)}"]
+             f"  arriving   {_wrt(step.output_name)} = {_summary(step.output_grad)}"]
     lines.extend(f"  rule       {rule}" for rule in step.rule)
     for sent in step.input_grads:
-        target = f"dL/d{sent.name}"
+        target = _wrt(sent.name)
         lines.append(f"  sends      {target} = {_summary(sent.summed)}")
         if sent.raw.shape != sent.summed.shape:
             lines.append(f"             (summed from shape {_shape(sent.raw.shape)} over the "

@@ -19,8 +19,10 @@ We apply these formulas with numpy, in the notes' column-vector notation, to
    dL/dŷ = 2ŷ − 2y, dŷ/dz = ŷ(1 − ŷ), dz/dW = x, dz/db = 1.
 
 and print each quantity beside autodiff's (`retain_grad()` keeps dL/dz and dL/da), in
-float64 so that they must agree to rounding. The graphs are drawn with their values and
-gradients by `ad.viz`.
+float64 so that they must agree to rounding. `ad.trace_backward` then replays the same
+backward pass node by node, printing each op's rule and the gradients it receives and
+sends: the dz of the formulas arrives at each z^l. The graphs are drawn with their values
+and gradients by `ad.viz`.
 """
 from __future__ import annotations
 
@@ -74,7 +76,7 @@ def autodiff_pass(model: nn.Sequential) -> dict[str, Any]:
         activations.append(a)
     error = keep(a - TARGET, "ŷ − y")
     loss = keep(keep(error ** 2, "(ŷ − y)²").sum(), "L")          # one sample: L = (ŷ − y)²
-    loss.backward()
+    loss.backward(retain_graph=True)                 # kept for the stepped replay below
     return {"a": activations, "z": pre_activations, "loss": loss}
 
 
@@ -181,6 +183,18 @@ def run(out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
     print("the note's literal (W^l)ᵀ × z^l instead of (W^l)ᵀ · dz^l is off by "
           + ", ".join(f"{k}: {v:.3g}" for k, v in typo.items()))
 
+    # ---- the same backward pass, one node at a time, with each node's rule
+    trace = ad.trace_backward(traced["loss"], params=model)
+    print(trace)
+    stepped_dz = {f"layer{l}": float(np.max(np.abs(
+        next(step for step in trace if step.output is traced["z"][l - 1]).output_grad.T
+        - hand["layers"][l - 1]["dz"]))) for l in range(1, len(blocks) + 1)}
+    trace_equals_backward = all(np.array_equal(trace.grads[p].numpy(), p.grad.numpy())
+                                for p in model.parameters())
+    print(f"the steps reach each layer's z with the hand dz (largest difference "
+          f"{max(stepped_dz.values()):.1e}); their leaf gradients equal .grad: "
+          f"{trace_equals_backward}")
+
     # ---- note 002's one-output example
     print("note 002: z = W·x + b, ŷ = σ(z), L = (ŷ − y)², three inputs")
     single = one_output_example()
@@ -215,6 +229,12 @@ def run(out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
         row("002 last line of backward", "da^{l−1} = (W^l)ᵀ × z^l",
             f"(W^l)ᵀ · dz^l matches autodiff; (W^l)ᵀ · z^l is off by up to "
             f"{max(typo.values()):.2g}", "document typo: z^l should be dz^l", agrees=True),
+        row("000 net, backward stepped node by node (ad.trace_backward)",
+            "dz arrives at each z^l; the leaves get dW, db",
+            f"{len(trace)} steps; dz as by hand to {max(stepped_dz.values()):.1e}; "
+            f"leaf gradients = .grad: {trace_equals_backward}",
+            "agrees" if trace_equals_backward else "differs",
+            agrees=trace_equals_backward and max(stepped_dz.values()) <= TOLERANCE),
         row(f"000 update w ← w − α·∂E/∂w, α = {LEARNING_RATE}", "lowers the error E",
             f"E = {hand['loss']:.4f} → {stepped['loss']:.4f} after one step",
             "agrees" if lowers else "not reproduced", agrees=lowers),
@@ -230,6 +250,8 @@ def run(out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
         "max_abs_difference": differences,
         "max_abs_difference_overall": worst,
         "typo_formula_max_abs_difference": typo,
+        "stepped": {"ops": [step.op for step in trace], "dz_max_abs_difference": stepped_dz,
+                    "leaf_gradients_equal_backward": trace_equals_backward},
         "one_output": {"hand": single["hand"], "autodiff": single["autodiff"],
                        "max_abs_difference": single_differences,
                        "max_abs_difference_overall": single_worst},

@@ -38,6 +38,14 @@ def test_hand_formulas_equal_autodiff_layer_by_layer(run: tuple[dict[str, Any], 
     assert results["sample"]["x"] == 1.5 and results["sample"]["target"] == pytest.approx(8.15)
 
 
+def test_the_stepped_backward_meets_the_hand_dz(run: tuple[dict[str, Any], Path]) -> None:
+    stepped = run[0]["stepped"]
+    assert stepped["ops"] == ["sum", "pow", "sub", "linear", "sigmoid", "linear", "sigmoid",
+                              "linear"]
+    assert stepped["leaf_gradients_equal_backward"] is True
+    assert max(stepped["dz_max_abs_difference"].values()) <= 1e-12
+
+
 def test_gradients_are_not_trivial(run: tuple[dict[str, Any], Path]) -> None:
     layers = run[0]["layers"]
     assert [len(layer["dW"]) for layer in layers] == [2, 10, 5]        # W: (2,1) (5,2) (1,5)

@@ -12,10 +12,15 @@ parameter (the reference path) or once over all of a group's parameters laid end
 in flat buffers (the fast path, see `optim.flat`); the rules are elementwise, so both give
 the same numbers, bit for bit. Updates write into `p.data` and are never recorded in the
 graph.
+
+`register_step_pre_hook` and `register_step_post_hook` add Python code that runs around
+every `step()` (torch's step hooks): `hook(optimizer, args, kwargs)`.
 """
 from __future__ import annotations
 
 import copy
+import functools
+import itertools
 import math
 from abc import ABC, abstractmethod
 from collections import defaultdict
@@ -30,6 +35,10 @@ from autodiff.tracing import replayed
 from .flat import FlatGroup
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
+StepHook = Callable[["Optimizer", tuple[Any, ...], dict[str, Any]], Any]
+"""hook(optimizer, args, kwargs): args are step's positional arguments, the optimizer first."""
+
+_hook_ids = itertools.count()
 
 
 FLUSH_EVERY = 16
@@ -116,6 +125,52 @@ def check_not_a_model(optimizer: str, params: Any) -> None:
                         f"result; call it: optim.{optimizer}(model.parameters(), lr=...)")
 
 
+class StepHookHandle:
+    """Returned by `register_step_pre_hook` and `register_step_post_hook`: `remove()`
+    unregisters the hook; removing it again does nothing. (nn's RemovableHandle does the
+    same for module hooks, but optim does not import nn.)"""
+
+    def __init__(self, hooks: dict[int, StepHook], key: int) -> None:
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+
+
+def with_step_hooks(step: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator of `Optimizer.step` that runs the step hooks around it, as torch does:
+
+        for each pre-hook:   result = hook(optimizer, args, kwargs)
+                             if result is not None: args, kwargs = result
+        loss = step(*args, **kwargs)
+        for each post-hook:  hook(optimizer, args, kwargs)
+
+    args holds the optimizer itself, then the positional arguments of the call
+    (`opt.step(closure)`: (opt, closure); `opt.step(closure=closure)`: (opt,) and
+    {"closure": closure}). Post-hooks see the arguments the pre-hooks left, not the
+    step's return value. Hooks run in the order they were added."""
+
+    @functools.wraps(step)
+    def hooked(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
+        if not self._step_pre_hooks and not self._step_post_hooks:
+            return step(self, *args, **kwargs)
+        args = (self, *args)
+        for hook in tuple(self._step_pre_hooks.values()):
+            result = hook(self, args, kwargs)
+            if result is None:
+                continue
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise RuntimeError(f"{type(self).__name__}.step: a step pre-hook must return "
+                                   f"None or a tuple (new_args, new_kwargs), got {result!r:.100}")
+            args, kwargs = result
+        loss = step(*args, **kwargs)
+        for hook in tuple(self._step_post_hooks.values()):
+            hook(self, args, kwargs)
+        return loss
+
+    return hooked
+
+
 class Optimizer(ABC):
     """Base class of all optimizers.
 
@@ -140,6 +195,10 @@ class Optimizer(ABC):
 
     Optimizers share nothing with each other (their scratch buffers included), so
     separate models can train in separate threads, each with its own optimizer.
+
+    Under `ad.compile`, `step()` is replayed as a call of the whole method, step hooks
+    included: the hooks run on every call, traced or replayed, and see the optimizer as
+    it is then (a hook added or removed after tracing counts from the next call).
     """
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
@@ -151,6 +210,8 @@ class Optimizer(ABC):
         self._steps_taken = 0
         self._flush_due = False     # True during every FLUSH_EVERY-th step()
         self._scratch_buffers: dict[tuple[tuple[int, ...], np.dtype, str], np.ndarray] = {}
+        self._step_pre_hooks: dict[int, StepHook] = {}
+        self._step_post_hooks: dict[int, StepHook] = {}
         check_not_a_model(type(self).__name__, params)
         if isinstance(params, Tensor):
             raise TypeError(f"{type(self).__name__}: params must be an iterable of tensors "
@@ -262,7 +323,39 @@ class Optimizer(ABC):
                 else:
                     p.grad = np.zeros_like(grad._data)
 
+    def register_step_pre_hook(self, hook: StepHook) -> StepHookHandle:
+        """Call `hook(optimizer, args, kwargs)` before every `step()`, args being the
+        optimizer followed by step's positional arguments. A non-None return value must
+        be a tuple (new_args, new_kwargs): step runs as step(*new_args, **new_kwargs) (so
+        new_args starts with the optimizer) and later hooks see them. Returns a handle
+        whose `remove()` unregisters the hook.
+
+        >>> import autodiff as ad, optim
+        >>> w = ad.tensor([1.0], requires_grad=True)
+        >>> opt = optim.SGD([w], lr=0.5)
+        >>> handle = opt.register_step_pre_hook(lambda o, args, kwargs: print("step", len(args)))
+        >>> w.grad = ad.tensor([1.0])
+        >>> opt.step()
+        step 1
+        >>> handle.remove()
+        >>> opt.step()
+        >>> w
+        tensor([0.], requires_grad=True)
+        """
+        key = next(_hook_ids)
+        self._step_pre_hooks[key] = hook
+        return StepHookHandle(self._step_pre_hooks, key)
+
+    def register_step_post_hook(self, hook: StepHook) -> StepHookHandle:
+        """Call `hook(optimizer, args, kwargs)` after every `step()`, with the arguments
+        the step ran with (as the pre-hooks left them); its return value is ignored.
+        Returns a handle whose `remove()` unregisters the hook."""
+        key = next(_hook_ids)
+        self._step_post_hooks[key] = hook
+        return StepHookHandle(self._step_post_hooks, key)
+
     @replayed
+    @with_step_hooks
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns `closure()`'s loss, if
         a closure (re-evaluating the model and calling backward) is given."""

@@ -1,5 +1,7 @@
 """nn.utils: gradient clipping, flat-vector views of parameters, and padding of
-variable-length sequences (`nn.utils.rnn.pad_sequence`) (torch.nn.utils's names).
+variable-length sequences (`nn.utils.rnn.pad_sequence`) (torch.nn.utils's names); and
+`Monitor`, which records per layer and step how activations, gradients and updates are
+distributed (saturated or dead units, vanishing gradients), with `MonitorWarning`.
 
 >>> import autodiff as ad, nn
 >>> model = nn.Linear(3, 2)
@@ -9,3 +11,4 @@ variable-length sequences (`nn.utils.rnn.pad_sequence`) (torch.nn.utils's names)
 from . import rnn
 from .clip_grad import clip_grad_norm_, clip_grad_value_
 from .convert_parameters import parameters_to_vector, vector_to_parameters
+from .monitor import Monitor, MonitorWarning

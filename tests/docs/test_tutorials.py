@@ -29,7 +29,8 @@ from nn.data.mnist import DatasetError
 
 TUTORIALS = Path(__file__).resolve().parents[2] / "docs" / "tutorials"
 NAMES = ["01_neuron.ipynb", "02_backprop_by_hand.ipynb", "03_xor.ipynb", "04_mnist_mlp.ipynb",
-         "05_char_lm.ipynb", "06_backward_steps.ipynb", "07_backprop_ninja.ipynb"]
+         "05_char_lm.ipynb", "06_backward_steps.ipynb", "07_backprop_ninja.ipynb",
+         "08_monitor.ipynb"]
 NEED_DOT = {"01_neuron.ipynb", "02_backprop_by_hand.ipynb",    # they show graphs as SVG
             "06_backward_steps.ipynb"}
 NEEDS_MNIST = {"04_mnist_mlp.ipynb"}
@@ -475,3 +476,55 @@ def test_backprop_ninja_mistakes_get_their_diagnoses(run) -> None:
         ("W1", "follows from the wrong gradient of diff above")]
     assert "dz1 = ddiff: first wrong in backward order: the error starts here\n" in text
     assert "dγ = dh1 ⊙ x̂: a broadcast axis not summed" in text
+
+
+# ---------------------------------------------------------------- 8. the monitor
+
+REPORT_ROW = re.compile(r"^(\d+): (Linear|Tanh) +(.*)$", re.M)
+
+
+def report_table(text: str) -> dict[int, list[float]]:
+    """The printed report: layer number -> its numbers (a Tanh row: saturated, act_mean,
+    act_std, act_grad_std; a Linear row: act_mean, act_std, act_grad_std, grad_std,
+    grad_to_data, update_ratio)."""
+    return {int(layer): [float(n) for n in rest.split()]
+            for layer, _, rest in REPORT_ROW.findall(text)}
+
+
+def test_monitor_measures_the_three_initialisations(run) -> None:
+    notebook = run("08_monitor.ipynb")
+    large, small, xavier = (text_of(cell_with(notebook, f"{name}, losses = train("))
+                            for name in ("large", "small", "xavier"))
+    # randn: every deep tanh layer mostly saturated, and warned of; the first layer's
+    # update ratio far above the guide of -3, the last hidden one's below it
+    rows = report_table(large)
+    assert len(rows) == 17
+    assert all(rows[layer][0] > 0.5 for layer in range(3, 16, 2)) and rows[1][0] < 0.1
+    warned = re.findall(r"^warning: layer '(\d+): Tanh' is mostly saturated", large, re.M)
+    assert warned == [str(layer) for layer in range(3, 16, 2)]
+    assert rows[0][-1] > -1 and rows[14][-1] < -3
+    # randn · 0.01: the spread shrinks about 10x per block, forwards and backwards
+    rows = report_table(small)
+    act_std = [rows[layer][2] for layer in range(1, 16, 2)]
+    grad_std = [rows[layer][3] for layer in range(1, 16, 2)]
+    assert all(0.05 < b / a < 0.2 for a, b in zip(act_std, act_std[1:]))
+    assert all(5 < b / a < 20 for a, b in zip(grad_std, grad_std[1:]))
+    assert all(rows[layer][-1] < -9 for layer in range(0, 17, 2))
+    vanishing = re.findall(r"^warning: layer '(\d+): \w+' has vanishing gradients", small, re.M)
+    assert sorted(map(int, vanishing)) == list(range(10))
+    first, last = map(float, re.search(r"^loss: (\S+) at the first step, (\S+) at the last",
+                                       small, re.M).groups())
+    assert abs(first - math.log(2)) < 0.01 and first - last < 0.05        # hardly learns
+    # Xavier with gain 5/3: no warnings, little saturation, one scale of gradients, update
+    # ratios around the guide, and the loss falls
+    rows = report_table(xavier)
+    assert "warning" not in xavier
+    assert all(rows[layer][0] < 0.1 for layer in range(1, 16, 2))
+    assert rows[1][3] / rows[15][3] < 10
+    ratios = numbers(re.search(r"^update ratios at step 39: \[(.*)\]$", xavier, re.M)[1])
+    assert len(ratios) == 9 and all(-4 < r < -2 for r in ratios)
+    first, last = map(float, re.search(r"^loss: (\S+) at the first step, (\S+) at the last",
+                                       xavier, re.M).groups())
+    assert last < 0.5 * first
+    assert said(notebook, "from -3.6 to -2.8 after 40 steps")
+    assert "STEPS, LR = 40, 0.02" in cell_with(notebook, "def train(").source

@@ -101,10 +101,12 @@ def plot_activations(result: dict[str, Any], path: pathlib.Path) -> None:
 # ---------------------------------------------------------------- 2. vanishing gradients
 
 def gradient_norms(activation: type[nn.Module], std: float, depth: int, width: int,
-                   batch: int) -> np.ndarray:
+                   batch: int) -> tuple[np.ndarray, np.ndarray]:
     """‖dL/dW‖ of each of `depth` hidden layers (layer 1 is next to the input) of a net
     Linear → activation repeated, then Linear(width, 1); weights N(0, std²), biases 0;
-    L = MSE against random targets."""
+    L = MSE against random targets. Also, from an `nn.utils.Monitor` attached for the
+    pass, each activation layer's fraction of saturated units (tanh, sigmoid) or dead
+    units (ReLU)."""
     layers: list[nn.Module] = []
     for _ in range(depth):
         layers += [nn.Linear(width, width), activation()]
@@ -115,8 +117,12 @@ def gradient_norms(activation: type[nn.Module], std: float, depth: int, width: i
             nn.init.zeros_(layer.bias)
     x = ad.randn(batch, width, dtype=ad.float64)
     target = ad.randn(batch, 1, dtype=ad.float64)
-    nn.functional.mse_loss(model(x), target).backward()
-    return np.array([np.linalg.norm(model[2 * k].weight.grad.numpy()) for k in range(depth)])
+    with nn.utils.Monitor(model) as monitor:
+        nn.functional.mse_loss(model(x), target).backward()
+    kind = "dead" if activation is nn.ReLU else "saturated"
+    stuck = np.array([row[kind] for row in monitor.report()[1:2 * depth:2]])
+    return np.array([np.linalg.norm(model[2 * k].weight.grad.numpy())
+                     for k in range(depth)]), stuck
 
 
 def plot_vanishing(norms: dict[str, np.ndarray], path: pathlib.Path) -> None:
@@ -359,13 +365,21 @@ def run(out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
     # 2. vanishing gradients through 10 layers
     depth, width = 10, 64
     std = 1 / math.sqrt(width)
-    norms = {"sigmoid": gradient_norms(nn.Sigmoid, std, depth, width, 256),
-             "tanh": gradient_norms(nn.Tanh, std, depth, width, 256),
-             "ReLU": gradient_norms(nn.ReLU, std, depth, width, 256)}
+    measured = {"sigmoid": gradient_norms(nn.Sigmoid, std, depth, width, 256),
+                "tanh": gradient_norms(nn.Tanh, std, depth, width, 256),
+                "ReLU": gradient_norms(nn.ReLU, std, depth, width, 256)}
+    norms = {name: values for name, (values, _) in measured.items()}
+    stuck = {name: values for name, (_, values) in measured.items()}
     shrink = {name: float(v[0] / v[-1]) for name, v in norms.items()}
     five = {name: float(v[-5] / v[-1]) for name, v in norms.items()}
     for name, values in norms.items():
         print(f"{name:>14}: ‖dL/dW‖ layer 1 … 10 = {', '.join(fmt(v, 2) for v in values)}")
+    for name, values in stuck.items():
+        kind = "dead" if name == "ReLU" else "saturated"
+        print(f"{name:>14}: {kind} units per layer (nn.utils.Monitor) "
+              f"{', '.join(f'{v:.0%}' for v in values)}")
+    print("  (at this init almost no sigmoid unit saturates: its gradients shrink because "
+          "σ′ ≤ 1/4 at every layer)")
     plot_vanishing(norms, out / "vanishing_gradients.png")
 
     # 3. all-zero init keeps the hidden units identical
@@ -477,7 +491,8 @@ def run(out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
         "activations": {"derivative_max_abs_error": acts["errors"],
                         "tanh_identity_max_abs_error": acts["tanh_identity"]},
         "vanishing_gradients": {"depth": depth, "width": width, "grad_norms": norms,
-                                "first_over_last": shrink, "fifth_last_over_last": five},
+                                "first_over_last": shrink, "fifth_last_over_last": five,
+                                "saturated_or_dead": stuck},
         "zero_init": {"steps": steps, "spread_zero": zero["spread"],
                       "output_spread_zero": zero["output_spread"],
                       "activation_spread_zero": float(zero["activation_spread"].max()),

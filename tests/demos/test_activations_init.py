@@ -47,6 +47,9 @@ def test_sigmoid_gradients_vanish_tanh_and_relu_do_not(run: tuple[dict[str, Any]
     assert vanishing["first_over_last"]["sigmoid"] < 1e-4
     assert 0.2 < vanishing["first_over_last"]["tanh"] < 5
     assert 0.2 < vanishing["first_over_last"]["ReLU"] < 5
+    stuck = vanishing["saturated_or_dead"]                # from nn.utils.Monitor
+    assert all(len(v) == 10 and all(0 <= f <= 1 for f in v) for v in stuck.values())
+    assert max(stuck["sigmoid"]) < 0.05                   # σ′ ≤ 1/4, not saturation, here
 
 
 def test_zero_init_keeps_hidden_units_identical(run: tuple[dict[str, Any], Path]) -> None:

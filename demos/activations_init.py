@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import pathlib
+import warnings
 from typing import Any
 
 import numpy as np
@@ -117,8 +118,12 @@ def gradient_norms(activation: type[nn.Module], std: float, depth: int, width: i
             nn.init.zeros_(layer.bias)
     x = ad.randn(batch, width, dtype=ad.float64)
     target = ad.randn(batch, 1, dtype=ad.float64)
-    with nn.utils.Monitor(model) as monitor:
+    with nn.utils.Monitor(model) as monitor, warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always", nn.utils.MonitorWarning)
         nn.functional.mse_loss(model(x), target).backward()
+    if warned:
+        print(f"{activation.__name__:>14}: the Monitor warns of {len(warned)} layers, e.g. "
+              f"{str(warned[-1].message).split(': ', 1)[1].split(', so')[0]}")
     kind = "dead" if activation is nn.ReLU else "saturated"
     stuck = np.array([row[kind] for row in monitor.report()[1:2 * depth:2]])
     return np.array([np.linalg.norm(model[2 * k].weight.grad.numpy())

@@ -18,7 +18,9 @@ scale of what was summed, while one made small by a small local derivative (a me
 1/n, a saturated sigmoid) keeps its own. The relative error reported is
 max |hand − true| / scale.
 
-Diagnoses of a wrong gradient, decided in this order:
+Diagnoses of a wrong gradient, decided in this order. A wrong gradient above t counts
+only while its error reaches t: when the learner's values above give t's true gradient
+(right gradients in between cut the error off), t is judged as if all above were right.
 
 1. "follows from the wrong gradient of X above": some given tensor above t (one whose
    gradient flows into t's) is wrong, and the learner's value of t is what backward
@@ -447,6 +449,8 @@ class _Check:
         module docstring, in order. Below a wrong gradient, rule 2 compares with what the
         learner's values above give (`arrived`) instead of the true gradient."""
         wrong_above = [u for u in graph.above(self.tensor) if not checks[u].ok]
+        if wrong_above and self.explains(arrived):
+            wrong_above = []        # right gradients in between cut their errors off
         origins = " and ".join(checks[u].name for u in wrong_above if not checks[u].follows)
         if wrong_above and self.explains(self.hand, arrived):
             self.follows = True

@@ -457,9 +457,12 @@ def test_a_mistake_below_a_wrong_gradient_is_named_against_what_that_one_gives()
 def test_a_new_mistake_below_a_wrong_gradient_says_fix_that_first() -> None:
     case = mnist_case()
     rng = np.random.default_rng(7)
-    report = check(case, z4=case[2]["z4"] * N_MNIST, W3=rng.normal(size=(64, 64)))
-    assert report["W3"].diagnosis == ("not explained by this step alone: the gradient of z4 "
+    report = check(case, z4=case[2]["z4"] * N_MNIST, W4=rng.normal(size=(10, 64)),
+                   W3=rng.normal(size=(64, 64)))
+    assert report["W4"].diagnosis == ("not explained by this step alone: the gradient of z4 "
                                       "above is wrong too; fix that first")
+    # the right a3 and z3 between z4 and W3 cut z4's error off: W3's own starts there
+    assert report["W3"].diagnosis == "first wrong in backward order: the error starts here"
 
 
 def test_following_takes_every_path_down_to_the_tensor() -> None:

@@ -18,9 +18,12 @@ making tensors or graph nodes, sorting the graph, or walking to the user's sourc
 
 Guards, checked on every call, send a call back to tracing when something the program
 depends on changed: the arguments' shapes, dtypes or requires_grad (each combination has
-its own program), the grad mode, a parameter's array (`load_state_dict`, `model.double()`)
-or requires_grad, a module's train/eval mode, a new hook. `cache_info()` says how many
-traces exist and why the last one was made.
+its own program), which arguments are the same tensor (`step(x, x)` and `step(x, y)` get
+programs of their own), the grad mode, a parameter's array (`load_state_dict`,
+`model.double()`) or requires_grad, a module's train/eval mode, a new hook, and a module
+whose parameter, buffer, submodule or setting was replaced or set anew after tracing
+(`m[0].weight = nn.Parameter(...)`, `m.add_module(...)`, `dropout.p = 0.5`).
+`cache_info()` says how many traces exist and why the last one was made.
 
 Some functions cannot be replayed: they read a tensor's values in Python (`.item()`,
 `.numpy()`, `.tolist()`, `.data`, `if loss > 1:`, printing a tensor), so what they do next
@@ -116,7 +119,8 @@ class Compiled:
         if self._eager_reason is not None or state.tracer is not None or state.detect_anomaly:
             return self._fn(*args, **kwargs)     # inside another trace, it is traced there
         arguments: list[Any] = []
-        key = (state.grad_enabled, _signature(args, arguments), _signature(kwargs, arguments))
+        key = (state.grad_enabled, _signature(args, arguments), _signature(kwargs, arguments),
+               _aliases(arguments))
         program = self._programs.get(key)
         if program is not None:
             reason = program.stale()
@@ -186,6 +190,13 @@ def _signature(value: Any, arguments: list[Any]) -> Any:
     return ("object", id(value))
 
 
+def _aliases(arguments: list[Any]) -> tuple[int, ...]:
+    """For each tensor or array argument, the position of the first argument that is the
+    same object: `step(x, x)` and `step(x, y)` need programs of their own."""
+    first: dict[int, int] = {}
+    return tuple(first.setdefault(id(value), i) for i, value in enumerate(arguments))
+
+
 def _what_changed(old: tuple[Any, ...] | None, new: tuple[Any, ...]) -> str:
     """Why a new signature needs its own trace, said for a person."""
     if old is None:
@@ -200,6 +211,8 @@ def _what_changed(old: tuple[Any, ...] | None, new: tuple[Any, ...]) -> str:
         for index, (a, b) in enumerate(zip(before[1:], after[1:])):
             if a != b:
                 return f"{where} {index}: {_describe(a)} → {_describe(b)}"
+    if old[3] != new[3]:
+        return "the arguments are the same tensor in other places"
     return "new arguments"
 
 

@@ -274,11 +274,14 @@ class Program:
                 if tensor._requires_grad != requires_grad:
                     return f"{name}.requires_grad changed to {tensor._requires_grad}"
                 return f"{name} has a hook now"
-        for module, training, name in self.modules:
+        for module, training, name, edits in self.modules:
             if module.training != training:
                 return f"{name} was switched to {'train' if module.training else 'eval'} mode"
             if module_hooks(module):
                 return f"{name} has {module_hooks(module)} now"
+            if module._edits != edits:
+                return (f"{name} changed: a parameter, buffer, submodule or setting (such "
+                        f"as Dropout's p) was replaced or set anew")
         return None
 
     def run(self, arguments: list[Any]) -> Any:
@@ -331,7 +334,7 @@ class Tracer:
         self.input_tensor_positions: list[tuple[int, int]] = []
         self.contexts: dict[int, Any] = {}       # id(eager node) -> the replay's node
         self.created_leaves: set[int] = set()    # ids of tensors made inside that require grad
-        self.modules: dict[int, tuple[Any, bool, str]] = {}
+        self.modules: dict[int, tuple[Any, bool, str, int]] = {}
         self.names: dict[int, str] = {}             # id(tensor) -> its name in a module
         self.backward_roots: set[int] = set()
         for index, value in enumerate(arguments):
@@ -521,7 +524,7 @@ class Tracer:
         if id(module) not in self.modules:
             name = f"module {module._name_in_parent!r} ({type(module).__name__})" \
                 if module._name_in_parent else f"the {type(module).__name__} module"
-            self.modules[id(module)] = (module, module.training, name)
+            self.modules[id(module)] = (module, module.training, name, module._edits)
             for key, tensor in module.named_parameters():
                 self.names.setdefault(id(tensor), f"parameter {key!r}")
             for key, tensor in module.named_buffers():

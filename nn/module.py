@@ -59,6 +59,7 @@ def builtin_layer(cls: type[Module]) -> type[Module]:
 
 
 PLAIN_DATA = (list, tuple, np.ndarray)
+_MISSING = object()     # a name not set yet
 """Inputs that are data but not tensors: nn's layers refuse them (`refuse_plain_data`)."""
 
 PASS_INPUT_ON = ("Sequential", "ModuleList", "Identity")
@@ -172,6 +173,7 @@ class Module:
         setattr_(self, "_backward_hooks", {})
         setattr_(self, "_backward_pre_hooks", {})
         setattr_(self, "_name_in_parent", "")
+        setattr_(self, "_edits", 0)         # changes of members and settings, for ad.compile
         setattr_(self, "_scope_name", None)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -327,19 +329,34 @@ class Module:
             if value is not None:
                 raise TypeError(f"{type(self).__name__}.{name} is a parameter: assign an "
                                 f"nn.Parameter (or None), not {type(value).__name__}")
-            self._parameters[name] = None
+            self._replace(self._parameters, name, None)
         elif name in self.__dict__.get("_modules", ()):
             if value is not None:
                 raise TypeError(f"{type(self).__name__}.{name} is a submodule: assign a "
                                 f"Module (or None), not {type(value).__name__}")
-            self._modules[name] = None
+            self._replace(self._modules, name, None)
         elif name in self.__dict__.get("_buffers", ()):
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"{type(self).__name__}.{name} is a buffer: assign a "
                                 f"Tensor (or None), not {type(value).__name__}")
-            self._buffers[name] = value
+            self._replace(self._buffers, name, value)
         else:
+            old = self.__dict__.get(name, _MISSING)
             object.__setattr__(self, name, value)
+            if old is not value and not (type(old) is type(value) and old == value
+                                         and isinstance(value, (bool, int, float, str))):
+                self._edited()
+
+    def _replace(self, store: dict[str, Any], name: str, value: Any) -> None:
+        """store[name] = value, counted as an edit when it is another object."""
+        if store.get(name, _MISSING) is not value:
+            self._edited()
+        store[name] = value
+
+    def _edited(self) -> None:
+        """Count a change of a member or a setting: a compiled step that called this
+        module retraces instead of replaying what it read before (autodiff.tracing)."""
+        object.__setattr__(self, "_edits", self.__dict__.get("_edits", 0) + 1)
 
     def __getattr__(self, name: str) -> Any:
         for store in ("_parameters", "_buffers", "_modules"):
@@ -349,6 +366,7 @@ class Module:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
+        self._edited()
         for store in (self._parameters, self._buffers, self._modules):
             if name in store:
                 del store[name]
@@ -380,7 +398,7 @@ class Module:
             raise TypeError(f"register_parameter: '{name}' must be an nn.Parameter or "
                             f"None, got {type(param).__name__}; wrap it: nn.Parameter(t)")
         self._claim("parameter", name, "_parameters")
-        self._parameters[name] = param
+        self._replace(self._parameters, name, param)
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True
                         ) -> None:
@@ -401,7 +419,7 @@ class Module:
             raise TypeError(f"register_buffer: '{name}' must be a Tensor or None, got "
                             f"{type(tensor).__name__}")
         self._claim("buffer", name, "_buffers")
-        self._buffers[name] = tensor
+        self._replace(self._buffers, name, tensor)
         if not persistent:
             self._non_persistent_buffers.add(name)
 
@@ -413,7 +431,7 @@ class Module:
             raise TypeError(f"{type(self).__name__}: submodule '{name}' must be a Module, "
                             f"got {type(module).__name__}")
         self._claim("submodule", name, "_modules")
-        self._modules[name] = module
+        self._replace(self._modules, name, module)
         if module is not None and not module._name_in_parent:
             object.__setattr__(module, "_name_in_parent", name)
             object.__setattr__(module, "_scope_name", None)

@@ -319,6 +319,72 @@ def test_a_module_hook_added_later_retraces_and_runs(kind: str) -> None:
     assert len(seen) == 2                                # eager from then on: still runs
 
 
+def test_the_same_tensor_for_two_arguments_gets_its_own_program() -> None:
+    def step(a: ad.Tensor, b: ad.Tensor) -> ad.Tensor:
+        return (a * 2 + b).sum()
+
+    compiled = ad.compile(step)
+    x, y = ad.tensor([1.0, 2.0]), ad.tensor([10.0, 20.0])
+    assert compiled(x, x).item() == 9.0
+    assert compiled(x, y).item() == 36.0                # not y read as x, as it once was
+    assert compiled(y, y).item() == 90.0
+    info = compiled.cache_info()
+    assert (info.traces, info.replays) == (2, 1)
+    assert info.last_retrace == "the arguments are the same tensor in other places"
+
+
+def _replays_after(change: Callable[[nn.Module], None]) -> tuple[list[float], list[float], str]:
+    """The losses of a compiled and an eager training step on twin models, 3 steps each
+    side of `change` (applied to both), and why the compiled one retraced."""
+    losses: dict[str, list[float]] = {}
+    compiled = None
+    for kind in ("compiled", "eager"):
+        ad.manual_seed(0)
+        model = nn.Sequential(nn.Linear(2, 8), nn.LeakyReLU(0.1), nn.Dropout(0.0),
+                              nn.Linear(8, 1))
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x: ad.Tensor, model: nn.Module = model, opt: optim.Optimizer = opt
+                 ) -> ad.Tensor:
+            opt.zero_grad()
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        run = ad.compile(step) if kind == "compiled" else step
+        compiled = run if kind == "compiled" else compiled
+        x = ad.tensor(np.linspace(-1, 1, 8, dtype=np.float32).reshape(4, 2))
+        losses[kind] = [run(x).item() for _ in range(3)]
+        ad.manual_seed(1)
+        change(model)
+        losses[kind] += [run(x).item() for _ in range(3)]
+    return losses["compiled"], losses["eager"], compiled.cache_info().last_retrace
+
+
+@pytest.mark.parametrize("change", [
+    lambda m: setattr(m[0], "weight", nn.Parameter(ad.ones(8, 2))),
+    lambda m: m.add_module("1", nn.Tanh()),
+    lambda m: setattr(m[1], "negative_slope", 0.5),
+    lambda m: setattr(m[2], "p", 0.5),
+    lambda m: m[3].register_buffer("offset", ad.zeros(1)),
+], ids=["parameter replaced", "layer replaced", "negative_slope", "dropout p", "new buffer"])
+def test_a_module_changed_after_tracing_retraces(change: Callable[[nn.Module], None]) -> None:
+    compiled, eager, reason = _replays_after(change)
+    assert compiled == eager
+    assert "changed: a parameter, buffer, submodule or setting" in reason
+
+
+def test_batch_norm_counting_its_batches_still_replays() -> None:
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    step = ad.compile(lambda x: model(x).sum())
+    with ad.no_grad():
+        for _ in range(4):
+            step(ad.ones(5, 3))
+    assert step.cache_info().replays == 3
+    assert model[1].num_batches_tracked.item() == 4
+
+
 # ------------------------------------------------------------------ what falls back to eager
 
 def _fallback_cases() -> dict[str, Callable[[ad.Tensor], Any]]:

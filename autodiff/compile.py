@@ -187,7 +187,24 @@ def _signature(value: Any, arguments: list[Any]) -> Any:
         return ("dict", *((k, _signature(v, arguments)) for k, v in value.items()))
     if value is None or kind in (bool, int, float, str) or isinstance(value, np.generic):
         return ("value", kind, value)
-    return ("object", id(value))
+    return ("object", _Same(value))
+
+
+class _Same:
+    """An argument compared by identity, held so that its id cannot pass to a new object
+    while its program is cached (a fresh object per call whose id Python reuses would
+    otherwise replay what the first one gave)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is _Same and other.value is self.value
+
+    def __hash__(self) -> int:
+        return id(self.value)
 
 
 def _aliases(arguments: list[Any]) -> tuple[int, ...]:

@@ -333,6 +333,21 @@ def test_the_same_tensor_for_two_arguments_gets_its_own_program() -> None:
     assert info.last_retrace == "the arguments are the same tensor in other places"
 
 
+def test_a_new_object_whose_id_python_reuses_retraces() -> None:
+    class Scale:
+        def __init__(self, k: float) -> None:
+            self.k = k
+
+    def step(x: ad.Tensor, scale: Scale) -> ad.Tensor:
+        return (x * scale.k).sum()          # a Python number read from the object
+
+    compiled = ad.compile(step)
+    x = ad.tensor([1.0, 2.0])
+    results = [compiled(x, Scale(k)).item() for k in range(4)]   # each freed after its call
+    assert results == [0.0, 3.0, 6.0, 9.0]
+    assert compiled.cache_info().traces == 4
+
+
 def _replays_after(change: Callable[[nn.Module], None]) -> tuple[list[float], list[float], str]:
     """The losses of a compiled and an eager training step on twin models, 3 steps each
     side of `change` (applied to both), and why the compiled one retraced."""

@@ -33,12 +33,15 @@ runs the function eagerly from then on; with `fullgraph=True` it raises CompileE
 Random ops (dropout, `ad.randn`) draw new numbers on every replay, from the same shared
 generator and in the same order as eager calls would.
 
+Python numbers the function reads itself from globals or enclosing functions (a global
+`SCALE`, a learning rate in a closure) are guarded: when one changes, the call retraces.
 What tracing cannot see, and so keeps as it was on the first call: numpy arithmetic of
 your own on arrays inside the function (`np.log(x.shape[0])` is fine, `ad.tensor(x_array
-/ 255)` is baked in), and Python values the function reads itself (a global scale
-factor, `model.some_attribute`): do arithmetic with autodiff's ops, pass changing
+/ 255)` is baked in), and numbers read deeper (in functions it calls, or an attribute of
+an object of your own, `self.scale`): do arithmetic with autodiff's ops, pass changing
 numbers as arguments (each value gets its own trace), or read them in library calls that
-replay (optimizer.step() reads its learning rate afresh, so schedulers work).
+replay (optimizer.step() reads its learning rate afresh, so schedulers work; a built-in
+layer's settings are guarded).
 
 Every library op replays; ops that `backward(create_graph=True)` makes (ScatterAdd) are
 never reached, since a compiled function does not replay create_graph. Dropout and the
@@ -105,6 +108,7 @@ class Compiled:
         self._fn = fn
         self._fullgraph = fullgraph
         self._programs: dict[tuple[Any, ...], Program] = {}
+        self._numbers: dict[tuple[Any, ...], list[NumberRead]] = {}
         self._traces = self._replays = 0
         self._last_retrace: str | None = None
         self._last_key: tuple[Any, ...] | None = None
@@ -123,7 +127,7 @@ class Compiled:
                _aliases(arguments))
         program = self._programs.get(key)
         if program is not None:
-            reason = program.stale()
+            reason = program.stale() or _number_changed(self._numbers.get(key, ()))
             if reason is None:
                 self._replays += 1
                 return program.run(arguments)
@@ -150,14 +154,18 @@ class Compiled:
             return output
         self._programs.pop(key, None)
         self._programs[key] = program
+        self._numbers[key] = _numbers_read(self._fn)
         if len(self._programs) > MAX_ENTRIES:
-            del self._programs[next(iter(self._programs))]
+            oldest = next(iter(self._programs))
+            del self._programs[oldest]
+            self._numbers.pop(oldest, None)
         self._last_key = key
         return output
 
     def _go_eager(self, problem: Problem) -> None:
         self._eager_reason = str(problem)
         self._programs.clear()
+        self._numbers.clear()
         name = getattr(self._fn, "__qualname__", "the function")
         warnings.warn_explicit(
             f"ad.compile: {name} runs eagerly from now on: {problem.reason}",
@@ -205,6 +213,44 @@ class _Same:
 
     def __hash__(self) -> int:
         return id(self.value)
+
+
+NumberRead = tuple[str, Callable[[], Any], Any]      # (what, how to read it now, traced value)
+
+
+def _numbers_read(fn: Callable[..., Any]) -> list[NumberRead]:
+    """The Python numbers `fn` reads itself from globals and from enclosing functions (a
+    learning rate, a scale), with their values now: a trace bakes them in, so a replay
+    holds only while they are the same. Numbers read deeper (in functions it calls, or as
+    attributes of objects) are not seen; pass those as arguments."""
+    fn = getattr(fn, "__func__", fn)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return []
+    reads: list[NumberRead] = []
+    space = fn.__globals__
+    for name in code.co_names:
+        if type(space.get(name)) in (int, float, bool):
+            reads.append((f"the global {name!r}", functools.partial(space.get, name),
+                          space[name]))
+    for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
+        try:
+            value = cell.cell_contents
+        except ValueError:              # a variable of the enclosing function not set yet
+            continue
+        if type(value) in (int, float, bool):
+            reads.append((f"{name!r} of the enclosing function",
+                          functools.partial(getattr, cell, "cell_contents"), value))
+    return reads
+
+
+def _number_changed(reads: Any) -> str | None:
+    """Why a replay would be stale: a number the function reads changed since its trace."""
+    for what, read, value in reads:
+        now = read()
+        if now != value or type(now) is not type(value):
+            return f"{what} changed from {value!r} to {now!r}"
+    return None
 
 
 def _aliases(arguments: list[Any]) -> tuple[int, ...]:

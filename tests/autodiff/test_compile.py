@@ -348,6 +348,33 @@ def test_a_new_object_whose_id_python_reuses_retraces() -> None:
     assert compiled.cache_info().traces == 4
 
 
+SCALE = 2.0
+
+
+def test_a_global_or_enclosing_number_that_changes_retraces(monkeypatch) -> None:
+    def step(x: ad.Tensor) -> ad.Tensor:
+        return (x * SCALE).sum()
+
+    compiled = ad.compile(step)
+    x = ad.tensor([1.0, 2.0])
+    assert [compiled(x).item(), compiled(x).item()] == [6.0, 6.0]
+    monkeypatch.setitem(globals(), "SCALE", 3.0)
+    assert compiled(x).item() == 9.0
+    assert compiled.cache_info().last_retrace == "the global 'SCALE' changed from 2.0 to 3.0"
+
+    rate = 1.0
+
+    def scaled(x: ad.Tensor) -> ad.Tensor:
+        return (x * rate).sum()
+
+    compiled = ad.compile(scaled)
+    assert [compiled(x).item(), compiled(x).item()] == [3.0, 3.0]
+    rate = 5.0
+    assert compiled(x).item() == 15.0
+    assert "'rate' of the enclosing function changed from 1.0 to 5.0" in \
+        compiled.cache_info().last_retrace
+
+
 def _replays_after(change: Callable[[nn.Module], None]) -> tuple[list[float], list[float], str]:
     """The losses of a compiled and an eager training step on twin models, 3 steps each
     side of `change` (applied to both), and why the compiled one retraced."""

@@ -173,6 +173,7 @@ def test_gradients_accumulate_across_calls_without_zero_grad() -> None:
     for _ in range(3):
         accumulate(ad.tensor([1.0, 3.0]))
     np.testing.assert_array_equal(w.grad.numpy(), [3.0, 9.0])
+    assert accumulate.cache_info().replays == 2
 
 
 def test_reading_a_gradient_from_an_earlier_call_reads_the_current_one() -> None:
@@ -186,6 +187,7 @@ def test_reading_a_gradient_from_an_earlier_call_reads_the_current_one() -> None
     assert scaled().tolist() == [20.0, 20.0]
     w.grad = ad.tensor([1.0, -1.0])
     assert scaled().tolist() == [10.0, -10.0]
+    assert scaled.cache_info().replays == 1
 
 
 # ------------------------------------------------------------------ guards
@@ -547,10 +549,12 @@ def test_as_a_method_each_instance_gets_its_own_signature() -> None:
     two, three = Doubler(2.0), Doubler(3.0)
     assert two(ad.ones(1)).tolist() == [2.0] and three(ad.ones(1)).tolist() == [3.0]
     assert two(ad.ones(1)).tolist() == [2.0] and three(ad.ones(1)).tolist() == [3.0]
+    assert Doubler.__call__.cache_info()[:2] == (2, 2)       # a trace and a replay each
 
 
 def trained_with_a_schedule(compiled: bool) -> list[np.ndarray]:
-    """XOR's parameters after 6 SGD steps whose lr StepLR lowers every 2 steps."""
+    """XOR's parameters after 6 SGD steps whose lr StepLR lowers every 2 steps (compiled:
+    each step after the first a replay)."""
     ad.manual_seed(0)
     model = xor_net()
     opt = optim.SGD(model.parameters(), lr=0.5)
@@ -567,6 +571,8 @@ def trained_with_a_schedule(compiled: bool) -> list[np.ndarray]:
     for x, y in batches((4, 2), WORKLOADS["xor"][4], count=6):
         run(x, y)
         scheduler.step()
+    if compiled:
+        assert run.cache_info().replays == 5
     return [p.numpy().copy() for p in model.parameters()]
 
 

@@ -86,10 +86,10 @@ class Monitor:
     (`ad.no_grad()`, evaluation) are not recorded.
 
     Warnings (MonitorWarning, once per layer and kind, naming the layer): a layer is
-    mostly saturated or mostly dead (fraction > mostly), or its gradients vanish
-    (act_grad_std < vanishing) or explode (act_grad_std > exploding). A gradient that is
-    the same for every element has std 0 and counts as vanishing: the last layer's, when
-    the loss is `y.sum()`.
+    mostly saturated or mostly dead (fraction > mostly), or its gradients vanish or
+    explode: their root mean square √mean((dL/dy)²) is below `vanishing` or above
+    `exploding` (the size of the gradient, so a gradient that is the same for every
+    element, as `y.sum()` gives the last layer, is not taken for a vanishing one).
 
     Only modules are seen: an activation called as a function inside a forward
     (`F.relu(self.fc1(x))`) has no module, so no row; write it as a layer (`nn.ReLU()`)
@@ -111,7 +111,7 @@ class Monitor:
         saturation: |tanh| above this is saturated (0.97: tanh' < 0.06).
         sigmoid_band: (lo, hi): a sigmoid output outside it is saturated (σ' < 0.03).
         mostly: the fraction of saturated or dead units above which a layer warns.
-        vanishing, exploding: act_grad_std below / above which a layer warns.
+        vanishing, exploding: the rms of dL/dy below / above which a layer warns.
 
     Attributes:
         history: one list of rows (as `report` returns them) per step, oldest first.
@@ -298,16 +298,18 @@ class Monitor:
         values = grad.numpy()
         row = self._row(index)
         self._latest[index]["grad"] = values
-        row["act_grad_std"] = std = _mean_std(values)[1]
+        row["act_grad_std"] = _mean_std(values)[1]
         if self.optimizer is None:
             self._step_done = True
-        if std < self.vanishing:
-            self._warn_once(index, "vanishing", f"has vanishing gradients: std(dL/dy) = "
-                            f"{std:.2g} < {self.vanishing}, so the layers before it hardly "
+        size = float(np.sqrt(np.mean(np.square(values, dtype=np.float64)))) if values.size \
+            else 0.0
+        if size < self.vanishing:
+            self._warn_once(index, "vanishing", f"has vanishing gradients: rms(dL/dy) = "
+                            f"{size:.2g} < {self.vanishing}, so the layers before it hardly "
                             f"learn; look for saturated units or too small weights after it")
-        elif std > self.exploding:
-            self._warn_once(index, "exploding", f"has exploding gradients: std(dL/dy) = "
-                            f"{std:.2g} > {self.exploding}; lower the learning rate or the "
+        elif size > self.exploding:
+            self._warn_once(index, "exploding", f"has exploding gradients: rms(dL/dy) = "
+                            f"{size:.2g} > {self.exploding}; lower the learning rate or the "
                             f"initial weights, or clip gradients (nn.utils.clip_grad_norm_)")
 
     def _weight_grad(self, index: int, grad: Tensor) -> None:

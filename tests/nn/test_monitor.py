@@ -355,3 +355,13 @@ def test_a_compiled_step_with_a_monitor_runs_eagerly_and_is_recorded():
     monitor.remove()
     step(x, t)
     assert step.cache_info().replays == 1                  # eager for good, monitor or not
+
+
+def test_a_gradient_the_same_everywhere_is_not_taken_for_a_vanishing_one():
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with Monitor(model) as monitor:
+            model(ad.ones(2, 3)).sum().backward()         # dL/dy = 1 everywhere: std 0
+    assert monitor.report()[1]["act_grad_std"] == 0.0
+    assert not [w for w in caught if "vanishing" in str(w.message)]

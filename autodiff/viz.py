@@ -20,12 +20,10 @@ against pictures nobody can read). The graphviz package is imported only when dr
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import html
 import inspect
 import os
-import secrets
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,6 +32,7 @@ from ._optional import require
 from .backward import topological_order
 from .errors import AutodiffError
 from .grad_mode import state
+from .io import write_atomically
 from .tensor import Tensor
 
 if TYPE_CHECKING:
@@ -585,14 +584,5 @@ def save(*outputs: Tensor, path: str | os.PathLike, **draw_kwargs: Any) -> str:
                 f"PATH. Install it with `apt install graphviz` (Debian/Ubuntu), `brew install "
                 f"graphviz` (macOS) or `conda install graphviz`. Without it, save to a .dot "
                 f"file or use draw(...).source") from None
-    temporary = os.path.join(os.path.dirname(os.path.abspath(path)),
-                             f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temporary, "xb") as file:
-            file.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)
-        raise
+    write_atomically(path, content)
     return path

@@ -30,7 +30,7 @@ import nn
 import nn.functional as F
 import optim
 from demos.common import plt, print_comparison, row, save_figure, save_graph
-from nn.data import MNIST, DataLoader, Dataset
+from nn.data import MNIST, DataLoader, Subset
 
 DOCUMENT = {"before": 0.0982, "epochs": [0.9486, 0.9669]}
 TARGET = {"before": (0.10, 0.05), "epochs": [0.94, 0.955]}     # ≈ 0.10 ± 0.05, then ≥
@@ -55,24 +55,6 @@ class Net(nn.Module):
         x = F.relu(self.fc2(x))
         x = F.relu(self.fc3(x))
         return F.log_softmax(self.fc4(x), dim=1)    # (B, 10), log p(digit | image)
-
-
-class Subset(Dataset):
-    """The samples of `dataset` at `indices` (like torch.utils.data.Subset), keeping the
-    dataset's whole-batch path `get_batch` so the DataLoader stays fast."""
-
-    def __init__(self, dataset: Any, indices: np.ndarray) -> None:
-        self.dataset = dataset
-        self.indices = np.asarray(indices)
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, index: int) -> Any:
-        return self.dataset[int(self.indices[index])]
-
-    def get_batch(self, positions: np.ndarray) -> list[ad.Tensor]:
-        return self.dataset.get_batch(self.indices[positions])
 
 
 def evaluate(model: Net, loader: DataLoader) -> tuple[float, np.ndarray, np.ndarray]:

@@ -39,7 +39,7 @@ import nn.functional as F
 import optim
 from demos import mnist
 from demos.common import plt, print_comparison, row, save_figure
-from nn.data import MNIST, DataLoader, Dataset
+from nn.data import MNIST, DataLoader, Dataset, Subset
 
 BATCH_SIZE, LR, LR_DECAY, EPOCHS = 64, 0.002, 0.3, 3
 MEAN, STD = 0.1307, 0.3081                      # of MNIST's training pixels, in [0, 1]
@@ -194,9 +194,9 @@ def run(out: pathlib.Path, seed: int, quick: bool) -> dict[str, Any]:
     test_images = MNIST(train=False)
     flat_train, flat_test = MNIST(train=True, flatten=True), MNIST(train=False, flatten=True)
     if quick:
-        train_images, flat_train = (mnist.Subset(d, np.arange(QUICK_TRAIN))
+        train_images, flat_train = (Subset(d, np.arange(QUICK_TRAIN))
                                     for d in (train_images, flat_train))
-        test_images, flat_test = (mnist.Subset(d, np.arange(QUICK_TEST))
+        test_images, flat_test = (Subset(d, np.arange(QUICK_TEST))
                                   for d in (test_images, flat_test))
     train_set, test_set = Standardized(train_images), Standardized(test_images)
     train_loader = DataLoader(train_set, batch_size=BATCH_SIZE, shuffle=True)

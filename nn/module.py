@@ -560,11 +560,19 @@ class Module:
 
     @replayed
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Forget the accumulated gradients: `.grad = None` (default) or zeros."""
+        """Forget the accumulated gradients: `.grad = None` (default), or zeros written
+        into each existing .grad in place, as Optimizer.zero_grad does and torch's both do
+        (a gradient recorded with create_graph gets a new zero tensor instead)."""
         for param in self.parameters():
+            grad = param.grad
+            if grad is None:
+                continue
             if set_to_none:
                 param.grad = None
-            elif param.grad is not None:
+            elif grad.grad_fn is None:
+                with ad.no_grad():
+                    grad.zero_()
+            else:
                 param.grad = ad.zeros_like(param)
 
     def to(self, *args: Any, **kwargs: Any) -> Module:

@@ -156,8 +156,10 @@ def test_train_eval_zero_grad_apply_and_to():
     loss = net(ad.randn(5, 4)).sum()
     loss.backward()
     assert all(p.grad is not None for p in net.parameters())
+    grads = [p.grad for p in net.parameters()]
     net.zero_grad(set_to_none=False)
     assert all(np.all(p.grad.numpy() == 0) for p in net.parameters())
+    assert all(p.grad is g for p, g in zip(net.parameters(), grads))    # in place, as torch
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
     visited = []

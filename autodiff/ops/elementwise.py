@@ -231,6 +231,14 @@ class Tanh(Function):
         return grad * (1 - y * y)
 
 
+def sigmoid_array(x: np.ndarray) -> np.ndarray:
+    """σ(x) = ½(1 + tanh(x/2)) of an ndarray: never overflows (finite at ±1000)."""
+    y = np.tanh(x * 0.5)
+    y += 1
+    y *= 0.5
+    return y
+
+
 class Sigmoid(Function):
     """y = σ(x) = 1 / (1 + e⁻ˣ);  dy/dx = σ(x)(1 - σ(x)) = y(1 - y)
 
@@ -240,9 +248,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        y = np.tanh(x * 0.5)
-        y += 1
-        y *= 0.5
+        y = sigmoid_array(x)
         ctx.save_for_backward(y)
         return y
 

@@ -22,8 +22,9 @@ from ..errors import DomainError, DtypeError, ShapeError
 from ..function import Function
 from ..tensor import Tensor
 from .backmath import log
-from .rows import max_along, sum_along
+from .elementwise import sigmoid_array
 from .shape import TensorIndexError
+from .softmax import log_softmax_array
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -113,8 +114,7 @@ class CrossEntropy(Function):
     def forward(ctx, x, target, reduction="mean"):
         axis = class_axis(x.ndim)
         target = class_indices("cross_entropy", target, x.shape[axis])
-        shifted = x - max_along(x, axis)
-        log_probs = shifted - np.log(sum_along(np.exp(shifted), axis))
+        log_probs = log_softmax_array(x, axis)
         ctx.probs = np.exp(log_probs)
         ctx.axis, ctx.target = axis, target
         ctx.save_for_backward(x)
@@ -328,7 +328,7 @@ def binary_cross_entropy_with_logits(x: Tensor, target: Any,
 
 def sigmoid(x: Any) -> Any:
     """σ(x) of an ndarray (first-order backward) or a Tensor (recorded, create_graph)."""
-    return x.sigmoid() if isinstance(x, Tensor) else 0.5 * (1 + np.tanh(0.5 * x))
+    return x.sigmoid() if isinstance(x, Tensor) else sigmoid_array(x)
 
 
 def check_same_shape(op: str, x: Any, target: Any) -> None:

@@ -38,6 +38,13 @@ def log_sum_exp_of_shifted(shifted: np.ndarray, axis: Any) -> np.ndarray:
     return np.log(sum_along(np.exp(shifted), axis))
 
 
+def log_softmax_array(x: np.ndarray, axis: Any) -> np.ndarray:
+    """log softmax(x) = (x − max x) − log Σ exp(x − max x) along `axis` (a row holding inf
+    gives NaN, as torch)."""
+    shifted = x - max_along(x, axis)
+    return shifted - log_sum_exp_of_shifted(shifted, axis)
+
+
 def shifted_log_sum_exp(x: np.ndarray, axis: Any) -> np.ndarray:
     """log Σ exp(x) along `axis`, keeping dims, with the max subtracted for stability."""
     shifted, shift = shift_by_max(x, axis)
@@ -98,8 +105,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        shifted = x - max_along(x, axis)     # a row holding inf gives NaN, as torch
-        y = shifted - log_sum_exp_of_shifted(shifted, axis)
+        y = log_softmax_array(x, axis)
         ctx.save_for_backward(y)
         return y
 

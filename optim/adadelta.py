@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamsT, check_eps, check_nonnegative
+from .optimizer import Optimizer, ParamsT, check_eps, check_nonnegative, decayed_gradient
 
 
 class Adadelta(Optimizer):
@@ -50,16 +50,14 @@ class Adadelta(Optimizer):
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        lr, rho, eps, decay = group["lr"], group["rho"], group["eps"], group["weight_decay"]
+        lr, rho, eps = group["lr"], group["rho"], group["eps"]
         if not state:
             state["step"] = 0
             state["square_avg"] = np.zeros_like(param)
             state["acc_delta"] = np.zeros_like(param)
         state["step"] += 1
         v, u = state["square_avg"], state["acc_delta"]
-        g = -grad if group["maximize"] else grad
-        if decay != 0:
-            g = g + decay * param                               # g ← g + λθ
+        g = decayed_gradient(param, grad, group)                # g ← ∇f(θ) + λθ
         v *= rho
         v += (1 - rho) * g * g                                  # v ← ρv + (1 − ρ)g²
         delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g         # Δ ← √(u + ε)/√(v + ε)·g

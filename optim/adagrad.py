@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamsT, check_eps, check_nonnegative
+from .optimizer import Optimizer, ParamsT, check_eps, check_nonnegative, decayed_gradient
 
 
 class Adagrad(Optimizer):
@@ -71,13 +71,10 @@ class Adagrad(Optimizer):
         if not state:
             state["step"] = 0
             state["sum"] = np.full_like(param, group["initial_accumulator_value"])  # s ← τ
-        decay = group["weight_decay"]
         state["step"] += 1
         t, s = state["step"], state["sum"]
-        g = -grad if group["maximize"] else grad
         lr = group["lr"] / (1 + (t - 1) * group["lr_decay"])    # γ̃ ← γ / (1 + (t − 1)η)
-        if decay != 0:
-            g = g + decay * param                               # g ← g + λθ
+        g = decayed_gradient(param, grad, group)                # g ← ∇f(θ) + λθ
         s += g * g                                              # s ← s + g²
         denom = np.sqrt(s)
         denom += group["eps"]                                   # √s + ε

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamsT, check_adam_options
+from .optimizer import Optimizer, ParamsT, check_adam_options, decayed_gradient
 
 
 class Adamax(Optimizer):
@@ -45,16 +45,14 @@ class Adamax(Optimizer):
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        lr, (beta1, beta2), decay = group["lr"], group["betas"], group["weight_decay"]
+        lr, (beta1, beta2) = group["lr"], group["betas"]
         if not state:
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(param)
             state["exp_inf"] = np.zeros_like(param)
         state["step"] += 1
         m, u = state["exp_avg"], state["exp_inf"]
-        g = -grad if group["maximize"] else grad
-        if decay != 0:
-            g = g + decay * param                               # g ← g + λθ
+        g = decayed_gradient(param, grad, group)                # g ← ∇f(θ) + λθ
         m *= beta1
         m += (1 - beta1) * g                                    # m ← β₁m + (1 − β₁)g
         u *= beta2

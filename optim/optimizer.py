@@ -87,6 +87,15 @@ def check_adam_options(optimizer: str, options: dict[str, Any]) -> None:
     check_nonnegative(optimizer, "weight_decay", options["weight_decay"])
 
 
+def decayed_gradient(param: np.ndarray, grad: np.ndarray, group: dict[str, Any]
+                     ) -> np.ndarray:
+    """The first line of the boxes: g = ∇f(θ) (−∇f(θ) if maximize), then g ← g + λθ for
+    weight decay λ ≠ 0 (L2 decay added to the gradient, not decoupled)."""
+    g = -grad if group["maximize"] else grad
+    decay = group["weight_decay"]
+    return g + decay * param if decay != 0 else g
+
+
 def adam_moments(param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                  group: dict[str, Any]) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     """The first lines of the Adam family's boxes, in place: count the step, take

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamsT, check_eps, check_nonnegative
+from .optimizer import Optimizer, ParamsT, check_eps, check_nonnegative, decayed_gradient
 
 
 class RMSprop(Optimizer):
@@ -80,8 +80,7 @@ class RMSprop(Optimizer):
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        lr, alpha, mu, decay = (group["lr"], group["alpha"], group["momentum"],
-                                group["weight_decay"])
+        lr, alpha, mu = group["lr"], group["alpha"], group["momentum"]
         if not state:
             state["step"] = 0
             state["square_avg"] = np.zeros_like(param)
@@ -90,9 +89,7 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = np.zeros_like(param)
         state["step"] += 1
-        g = -grad if group["maximize"] else grad
-        if decay != 0:
-            g = g + decay * param                           # g ← g + λθ
+        g = decayed_gradient(param, grad, group)            # g ← ∇f(θ) + λθ
         v = state["square_avg"]
         v *= alpha
         v += (1 - alpha) * (g * g)                          # v ← αv + (1 − α)g²

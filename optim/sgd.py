@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamsT, check_nonnegative
+from .optimizer import Optimizer, ParamsT, check_nonnegative, decayed_gradient
 
 
 class SGD(Optimizer):
@@ -84,11 +84,8 @@ class SGD(Optimizer):
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        lr, mu, tau, decay = (group["lr"], group["momentum"], group["dampening"],
-                              group["weight_decay"])
-        g = -grad if group["maximize"] else grad
-        if decay != 0:
-            g = g + decay * param                           # g ← g + λθ
+        lr, mu, tau = group["lr"], group["momentum"], group["dampening"]
+        g = decayed_gradient(param, grad, group)            # g ← ∇f(θ) + λθ
         if mu != 0:
             if "momentum_buffer" not in state:
                 b = state["momentum_buffer"] = np.array(g)  # b ← g  (t = 1; a copy)

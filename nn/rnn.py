@@ -105,7 +105,8 @@ class RNNBase(Module):
     def cell(self, x: Tensor, state: State, w_ih: Tensor, w_hh: Tensor,
              b_ih: Tensor | None, b_hh: Tensor | None) -> State:
         """One time step: the new state from the input x (N, inputs) and the state."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__}.cell: each recurrent layer (RNN, "
+                                  f"LSTM, GRU) defines its own time step")
 
     def run(self, input: Tensor, hx: State | tuple[None, ...]) -> tuple[Tensor, State]:
         """(output, final states) for the input and the initial states `hx` (each

@@ -12,7 +12,7 @@ from .tensor import Tensor as Tensor
 from . import viz as viz
 from . import method_aliases as _method_aliases
 from .backward import grad
-from .compile import compile
+from .jit import compile
 from .creation import (arange, bernoulli, empty, empty_like, eye, from_numpy, full, full_like,
                        linspace, multinomial, normal, ones, ones_like, rand, rand_like, randint,
                        randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from . import grad_mode, versions
+from . import events, grad_mode, versions
 from .errors import BackwardError, InPlaceError, ShapeError
 from .function import FREED, check_finite
 from .ops.backmath import astype
@@ -146,10 +146,13 @@ def _written_output(node: Any, value: Any, output: Tensor) -> Tensor:
 
 
 class Observer(Protocol):
-    """Watches a backward pass (`trace_backward`): told of each tensor as its gradient
-    is complete, and of each gradient a node sends to an input."""
+    """Watches a backward pass (`trace_backward`, `ad.compile`'s tracer): told of each
+    tensor as its gradient is complete, of what each node's backward returned (a tuple
+    or one gradient), and of each gradient a node sends to an input."""
 
     def reached(self, tensor: Tensor, grad: Any) -> None: ...
+
+    def returned(self, node: Any, input_grads: Any) -> None: ...
 
     def sent(self, node: Any, position: int, raw: Any, summed: Any) -> None: ...
 
@@ -184,7 +187,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                 if node is None:
                     continue
             elif node is None or tensor._retains_grad:
-                _accumulate(tensor, grad, create_graph)
+                accumulate_grad(tensor, grad, create_graph)
                 if node is None:
                     continue
             _propagate(node, tensor, grad, grads, retain_graph, create_graph, anomaly, observer)
@@ -224,6 +227,8 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
     finally:
         # free the arrays (not numbers or None: those cost nothing and stay usable)
         node.saved_tensors = FREED if not retain_graph and _holds_arrays(saved) else saved
+    if observer is not None:
+        observer.returned(node, input_grads)
     if not isinstance(input_grads, tuple):
         input_grads = (input_grads,)
     for position, (x, g) in enumerate(zip(node.inputs, input_grads)):
@@ -240,16 +245,28 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
         data = x._data
         raw = g
         if g.shape != data.shape:
-            g = _sum_to_input(node, x, g)
-        if g.dtype is not data.dtype and g.dtype != data.dtype:    # `is`: the common case
-            g = astype(g, data.dtype)
+            _check_broadcasts(node, x, g)
+        g = to_input(g, data.shape, data.dtype)
         if observer is not None:
             observer.sent(node, position, raw, g)
-        if x in grads:
-            g = grads[x] + g
-            if not create_graph and type(g) is not np.ndarray:
-                g = np.asarray(g)                # the sum of two 0-d arrays is a scalar
-        grads[x] = g
+        grads[x] = add_gradients(grads[x], g) if x in grads else g
+
+
+def to_input(grad: Any, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+    """One op's gradient for an input, made the input's: summed over the dimensions that
+    broadcasting added (dL/dx = Σ over the copies), cast to the input's dtype."""
+    if grad.shape != shape:
+        grad = unbroadcast(grad, shape)
+    if grad.dtype is not dtype and grad.dtype != dtype:    # `is`: the common case
+        grad = astype(grad, dtype)
+    return grad
+
+
+def add_gradients(total: Any, grad: Any) -> Any:
+    """dL/dx = Σ over the ops that use x: the gradient so far plus one more contribution,
+    kept an ndarray (numpy gives the sum of two 0-d arrays as a scalar)."""
+    total = total + grad
+    return np.asarray(total) if isinstance(total, np.generic) else total
 
 
 def _holds_arrays(saved: tuple[Any, ...]) -> bool:
@@ -261,9 +278,9 @@ def _holds_arrays(saved: tuple[Any, ...]) -> bool:
     return False
 
 
-def _sum_to_input(node: Any, x: Tensor, grad: Any) -> Any:
-    """A backward's gradient for input x, given at a broadcast shape, summed to x's shape;
-    a shape x does not broadcast to is a bug in that backward, and is named."""
+def _check_broadcasts(node: Any, x: Tensor, grad: Any) -> None:
+    """A backward's gradient for input x must have x's shape or one x broadcasts to; any
+    other shape is a bug in that backward, and is named."""
     shape = x._data.shape
     if len(grad.shape) < len(shape) or any(n != m and n != 1 for n, m in
                                            zip(shape[::-1], grad.shape[::-1])):
@@ -273,7 +290,6 @@ def _sum_to_input(node: Any, x: Tensor, grad: Any) -> Any:
             f"{node.op_name()}: backward returned a gradient of shape {tuple(grad.shape)} "
             f"for input {position} of shape {shape}; it must have the input's shape (or a "
             f"shape the input broadcasts to, which is summed back)")
-    return unbroadcast(grad, shape)
 
 
 def _run_hooks(tensor: Tensor, grad: Any, create_graph: bool) -> Any:
@@ -288,7 +304,7 @@ def _run_hooks(tensor: Tensor, grad: Any, create_graph: bool) -> Any:
     return grad
 
 
-def _accumulate(tensor: Tensor, grad: Any, create_graph: bool) -> None:
+def accumulate_grad(tensor: Tensor, grad: Any, create_graph: bool = False) -> None:
     """tensor.grad += grad (in place when nothing else can see the array). One lock
     serialises it, as torch locks a leaf's accumulation: backward passes running in several
     threads into the same leaf would otherwise lose each other's additions."""
@@ -306,7 +322,7 @@ def _accumulate(tensor: Tensor, grad: Any, create_graph: bool) -> None:
 
 def _owned(array: np.ndarray) -> bool:
     """True when only the backward pass holds `array` (not a view, not shared): it can
-    become .grad without a copy. References: the caller's, _accumulate's, this one's."""
+    become .grad without a copy. References: the caller's, accumulate_grad's, this one's."""
     return array.base is None and array.flags.writeable and sys.getrefcount(array) <= 4
 
 
@@ -321,12 +337,9 @@ def backward(output: Tensor, gradient: Any = None, retain_graph: bool | None = N
     if retain_graph is None:
         retain_graph = create_graph
     seed = seed_gradient(output, gradient, create_graph)
-    tracer = grad_mode.state.tracer
-    if tracer is not None and not tracer.paused:
-        tracer.backward(output, gradient, create_graph)
-    run_backward([output], [seed], retain_graph, create_graph)
-    if tracer is not None and not tracer.paused and tracer.problem is None:
-        tracer.backward_done()
+    observer = events.backward_run(output, gradient, create_graph)
+    run_backward([output], [seed], retain_graph, create_graph, observer=observer)
+    events.backward_done()
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
@@ -355,9 +368,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
                                 f"depend on any input that requires grad)")
     if retain_graph is None:
         retain_graph = create_graph
-    tracer = grad_mode.state.tracer
-    if tracer is not None:
-        tracer.unsupported("calls ad.grad (use loss.backward() in a compiled function)")
+    events.unsupported("calls ad.grad (use loss.backward() in a compiled function)")
     seeds = [seed_gradient(y, g, create_graph) for y, g in zip(outputs, grad_outputs)]
     capture: dict[Tensor, Any] = {x: None for x in inputs}
     run_backward(outputs, seeds, retain_graph, create_graph, capture)

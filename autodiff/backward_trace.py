@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from . import grad_mode, viz
+from . import events, viz
 from ._optional import require
 from .backward import run_backward, seed_gradient
 from .errors import BackwardError
@@ -206,6 +206,9 @@ class _Recorder:
                                        tensor, self.name(tensor), np.array(grad, copy=True),
                                        site=node.site))
 
+    def returned(self, node: Any, input_grads: Any) -> None:
+        """Nothing to record: `sent` gets each gradient, a tuple or not."""
+
     def sent(self, node: Any, position: int, raw: Any, summed: Any) -> None:
         x = node.inputs[position]
         self.steps[-1].input_grads.append(InputGradient(
@@ -230,9 +233,7 @@ def trace_backward(loss: Tensor, gradient: Any = None, params: Any = None) -> Ba
     if not loss.requires_grad:
         raise BackwardError("trace_backward: the loss does not require grad, so there is no "
                             "backward pass to trace; make an input with requires_grad=True")
-    tracer = grad_mode.state.tracer
-    if tracer is not None:
-        tracer.unsupported("calls ad.trace_backward (trace an eager step instead)")
+    events.unsupported("calls ad.trace_backward (trace an eager step instead)")
     names = dict(viz.parameter_names(params))
     names.setdefault(loss, loss.name or "loss")
     recorder = _Recorder(names)

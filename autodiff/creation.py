@@ -8,12 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from . import grad_mode, random
+from . import events, random
 from .device import device as as_device
 from .dtypes import floating
 from .errors import DomainError, DtypeError, ShapeError
 from .tensor import Tensor, as_array, check_can_require_grad
-from .tracing import drawn
 
 
 def takes_device(make: Callable[..., Tensor]) -> Callable[..., Tensor]:
@@ -37,9 +36,7 @@ def _filled(make: Callable[..., Tensor]) -> Callable[..., Tensor]:
     @functools.wraps(make)
     def wrapper(*args: Any, **kwargs: Any) -> Tensor:
         t = make(*args, **kwargs)
-        tracer = grad_mode.state.tracer
-        if tracer is not None and not tracer.paused:
-            tracer.created(t, None)
+        events.tensor_created(t, None)
         return t
 
     return wrapper
@@ -112,7 +109,7 @@ def eye(n: int, m: int | None = None, dtype: Any = None,
 
 
 @takes_device
-@drawn
+@events.random_draw
 def randn(*size: Any, generator: random.Generator | None = None, dtype: Any = None,
           requires_grad: bool = False) -> Tensor:
     """Samples of N(0, 1) (from the default generator unless `generator` is given)."""
@@ -121,7 +118,7 @@ def randn(*size: Any, generator: random.Generator | None = None, dtype: Any = No
 
 
 @takes_device
-@drawn
+@events.random_draw
 def rand(*size: Any, generator: random.Generator | None = None, dtype: Any = None,
          requires_grad: bool = False) -> Tensor:
     """Samples of U[0, 1) (from the default generator unless `generator` is given)."""
@@ -130,7 +127,7 @@ def rand(*size: Any, generator: random.Generator | None = None, dtype: Any = Non
 
 
 @takes_device
-@drawn
+@events.random_draw
 def randint(*bounds_and_size: Any, size: Any = None, generator: random.Generator | None = None,
             dtype: Any = np.int64) -> Tensor:
     """Integers drawn uniformly from [low, high): randint(high, size) or
@@ -147,14 +144,14 @@ def randint(*bounds_and_size: Any, size: Any = None, generator: random.Generator
 
 
 @takes_device
-@drawn
+@events.random_draw
 def randperm(n: int, *, generator: random.Generator | None = None,
              dtype: Any = np.int64) -> Tensor:
     """A random permutation of 0 .. n-1."""
     return Tensor._make(random.generator(generator).permutation(n).astype(dtype))
 
 
-@drawn
+@events.random_draw
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
                 generator: random.Generator | None = None) -> Tensor:
     """Indices (int64) drawn from each row of non-negative `input` weights, with
@@ -178,7 +175,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
 
 
 @takes_device
-@drawn
+@events.random_draw
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *,
            generator: random.Generator | None = None, dtype: Any = None) -> Tensor:
     """Samples of N(mean, std²): elementwise for tensor mean/std (broadcast), or of shape
@@ -195,7 +192,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *,
                         .astype(dtype))
 
 
-@drawn
+@events.random_draw
 def bernoulli(input: Tensor, p: float | None = None, *,
               generator: random.Generator | None = None) -> Tensor:
     """1 with probability `input` (or `p`) at each element, else 0, in input's dtype."""

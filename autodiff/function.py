@@ -55,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from . import grad_mode, versions
+from . import events, grad_mode, versions
 from .errors import AnomalyError, AutodiffError, ShapeError
 from .tensor import Tensor
 
@@ -155,11 +155,8 @@ class Function:
             out = cls.forward(ctx, *arrays, **options)
         except (ValueError, IndexError) as error:
             raise shape_error(cls, error, arrays) from None
-        if type(out) is not np.ndarray:       # numpy returns scalars for 0-d results
-            array = np.asarray(out)
-            if ctx.saved_tensors:
-                ctx.saved_tensors = tuple(array if v is out else v for v in ctx.saved_tensors)
-            out = array
+        if type(out) is not np.ndarray:
+            out = output_array(ctx, out)
         state = grad_mode.state
         record = record and state.grad_enabled and cls.differentiable
         anomaly = state.detect_anomaly
@@ -191,8 +188,7 @@ class Function:
                     ctx.output_counter = versions.counter(result)
                     seen.append(ctx.output_counter[0])
                     break
-        if state.tracer is not None and not state.tracer.paused:
-            state.tracer.op(cls, ctx, arrays, options, result)
+        events.op_applied(cls, ctx, arrays, options, result)
         return result
 
     @property
@@ -224,6 +220,17 @@ class Function:
                 out.append("_")
             out.append(c.lower())
         return "".join(out)
+
+
+def output_array(ctx: Any, out: Any) -> np.ndarray:
+    """A forward's result as an ndarray: numpy gives 0-d results as scalars (the copy
+    `ctx` saved for backward, if it saved the output, becomes that array too)."""
+    if type(out) is np.ndarray:
+        return out
+    array = np.asarray(out)
+    if ctx.saved_tensors:
+        ctx.saved_tensors = tuple(array if v is out else v for v in ctx.saved_tensors)
+    return array
 
 
 def shape_error(op: type, error: Exception, arrays: list[Any]) -> Exception:

@@ -4,8 +4,8 @@
 back on, `set_grad_enabled(mode)` sets it (also as a plain call); all three work as
 context managers and as decorators, generator functions included. The same
 thread-local object carries the other recording switches the engine reads on every op:
-anomaly detection, the current drawing scope (see `autodiff.viz.scope`) and the tracer
-of `ad.compile`.
+anomaly detection, the current drawing scope (see `autodiff.viz.scope`) and the watcher
+of `autodiff.events` (ad.compile's tracer).
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class _RecordingState(threading.local):
     grad_enabled = True
     detect_anomaly = False
     scope: tuple[str, ...] | None = None
-    tracer: Any = None              # the autodiff.tracing.Tracer watching, if any
+    watcher: Any = None             # the autodiff.events.Watcher of this thread, if any
     site: Any = None                # (code, line) of the user's call an nn layer is running
 
 

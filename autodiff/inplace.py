@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from . import grad_mode, versions
+from . import events, grad_mode, versions
 from .errors import DtypeError, InPlaceError, ShapeError
 from .function import Function
 from .ops.backmath import where
@@ -125,9 +125,7 @@ def update(target: Tensor, op: str, compute: Callable[[Tensor], Tensor],
         versions.refresh_view(target)
     graph = in_graph(target, operands)
     check_writable(target, op, graph)
-    tracer = grad_mode.state.tracer
-    if tracer is not None and not tracer.paused:
-        tracer.unsupported(f"changes a tensor in place with {op}")
+    events.unsupported(f"changes a tensor in place with {op}")
     if not graph:
         with grad_mode.no_grad():
             new = _castable(op, compute(target), target)
@@ -157,10 +155,8 @@ def set_item(target: Tensor, index: Any, value: Any, op: str = "setitem") -> Non
         versions.refresh_view(target)
     graph = in_graph(target, (value,))
     check_writable(target, op, graph)
-    tracer = grad_mode.state.tracer
     if not graph:
-        if tracer is not None and not tracer.paused:
-            tracer.set_item(target, index, value)
+        events.item_set(target, index, value)
         *views, last = index_stages(normalize_index(index))
         region = target._data
         for stage in views:
@@ -172,8 +168,7 @@ def set_item(target: Tensor, index: Any, value: Any, op: str = "setitem") -> Non
                              f"{target.shape})") from None
         versions.bump(target)
         return
-    if tracer is not None and not tracer.paused:
-        tracer.unsupported("writes a value that requires grad into a tensor (t[i] = x)")
+    events.unsupported("writes a value that requires grad into a tensor (t[i] = x)")
     _copy_slices(target, value, tuple((GetItem, {"index": stage})
                                       for stage in index_stages(normalize_index(index))))
 

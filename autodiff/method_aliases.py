@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from . import creation
+from . import creation, events
 from .errors import ShapeError
 from .ops import discrete, elementwise, reduce, shape
-from .tensor import Axis, Tensor, not_replayable
+from .tensor import Axis, Tensor
 
 
 def add(self: Tensor, other: Any, *, alpha: float = 1) -> Tensor:
@@ -130,7 +130,7 @@ def isclose(self: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
 def allclose(self: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
              equal_nan: bool = False) -> bool:
     """True when isclose holds everywhere."""
-    not_replayable("calls allclose, a Python bool from the values")
+    events.unsupported("calls allclose, a Python bool from the values")
     return bool(isclose(self, other, rtol, atol, equal_nan)._data.all())
 
 
@@ -139,7 +139,7 @@ def unique(self: Tensor, sorted: bool = True, return_inverse: bool = False,
     """The distinct elements (of the flattened tensor, or the distinct slices along
     `dim`), sorted; optionally with each element's index into them and their counts, as
     torch.unique (no gradient)."""
-    not_replayable("calls unique, whose result's size depends on the values")
+    events.unsupported("calls unique, whose result's size depends on the values")
     values, inverse, counts = np.unique(self._data, return_inverse=True, return_counts=True,
                                         axis=dim)
     out = [Tensor._make(values)]
@@ -174,7 +174,7 @@ def stack_windows(windows: list[Tensor], dim: int) -> Tensor:
 
 def equal(self: Tensor, other: Tensor) -> bool:
     """True when both have the same shape and the same elements."""
-    not_replayable("calls equal, a Python bool from the values")
+    events.unsupported("calls equal, a Python bool from the values")
     return self.shape == other.shape and bool(np.array_equal(self._data, other._data))
 
 

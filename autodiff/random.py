@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .tracing import replayed
+from . import events
 
 
 class Generator:
@@ -51,7 +51,7 @@ class Generator:
 default_generator = Generator()
 
 
-@replayed
+@events.library_call
 def manual_seed(seed: int) -> Generator:
     """Restart the default generator from `seed` and return it."""
     return default_generator.manual_seed(seed)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import grad_mode, versions
+from . import events, versions
 from .dtypes import get_default_dtype
 from .errors import DomainError, DtypeError, ShapeError
 
@@ -38,21 +38,6 @@ def as_array(data: Any, dtype: Any = None) -> np.ndarray:
         raise DtypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
                          f"data; pass numbers, nested lists of numbers or an ndarray")
     return array
-
-
-def _value_read(what: str) -> None:
-    """Tell a tracer, if one is watching, that Python code is looking at numbers."""
-    tracer = grad_mode.state.tracer
-    if tracer is not None:
-        tracer.value_read(what)
-
-
-def not_replayable(what: str) -> None:
-    """Tell a tracer, if one is watching, that library code computes from a tensor's
-    values outside the graph (`what` says how), so the traced function runs eagerly."""
-    tracer = grad_mode.state.tracer
-    if tracer is not None:
-        tracer.unsupported(what)
 
 
 def check_can_require_grad(dtype: np.dtype, op: str) -> None:
@@ -100,9 +85,7 @@ class Tensor:
         self.name: str | None = None
         self._version_counter: list[Any] | None = None    # see autodiff.versions
         self._view: versions.ViewOf | None = None
-        tracer = grad_mode.state.tracer
-        if tracer is not None and not tracer.paused:
-            tracer.created(self, data)
+        events.tensor_created(self, data)
 
     @classmethod
     def _make(cls, data: np.ndarray, grad_fn: Any = None) -> Tensor:
@@ -127,14 +110,12 @@ class Tensor:
         grad, and changes through it are not tracked: the escape hatch of
         `p.data += -lr * p.grad`, as in torch). Assigning a tensor or ndarray replaces
         the numbers (and the dtype with them). `t.numpy()` gives the ndarray."""
-        if grad_mode.state.tracer is not None:
-            grad_mode.state.tracer.value_read(".data")
+        events.value_read(".data")
         return Tensor._make(self._data)
 
     @data.setter
     def data(self, value: Any) -> None:
-        if grad_mode.state.tracer is not None:
-            grad_mode.state.tracer.unsupported("assigns a tensor's .data")
+        events.unsupported("assigns a tensor's .data")
         array = value._data if isinstance(value, Tensor) else np.asarray(value)
         if self._requires_grad:
             check_can_require_grad(array.dtype, "data assignment")
@@ -149,19 +130,16 @@ class Tensor:
     @property
     def grad(self) -> Tensor | None:
         """The accumulated gradient dL/dself: a Tensor of self's shape and dtype, or None."""
-        tracer = grad_mode.state.tracer
-        if tracer is not None and self._grad is not None and not tracer.paused:
-            tracer.grad_read(self, self._grad)
+        if self._grad is not None:
+            events.grad_read(self, self._grad)
         return self._grad
 
     @grad.setter
     def grad(self, value: Tensor | np.ndarray | None) -> None:
-        tracer = grad_mode.state.tracer
-        if tracer is not None and not tracer.paused:
-            if value is None:
-                tracer.grad_cleared(self)
-            else:
-                tracer.unsupported("assigns a gradient other than None to .grad")
+        if value is None:
+            events.grad_cleared(self)
+        else:
+            events.unsupported("assigns a gradient other than None to .grad")
         if value is not None:
             if not isinstance(value, Tensor):
                 value = Tensor._make(np.asarray(value, dtype=self._data.dtype))
@@ -185,8 +163,7 @@ class Tensor:
                              "computed by an op; use t.detach() instead")
         if requires_grad:
             check_can_require_grad(self._data.dtype, "requires_grad_")
-        if grad_mode.state.tracer is not None:
-            grad_mode.state.tracer.unsupported("changes requires_grad")
+        events.unsupported("changes requires_grad")
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -222,16 +199,16 @@ class Tensor:
         if self._data.size != 1:
             raise ShapeError(f"item: only one-element tensors convert to a Python "
                              f"number, this one has shape {self.shape}")
-        _value_read(".item()")
+        events.value_read(".item()")
         return self._data.item()
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied)."""
-        _value_read(".numpy()")
+        events.value_read(".numpy()")
         return self._data
 
     def tolist(self) -> Any:
-        _value_read(".tolist()")
+        events.value_read(".tolist()")
         return self._data.tolist()
 
     def detach(self) -> Tensor:
@@ -249,8 +226,7 @@ class Tensor:
         """Keep .grad on this non-leaf tensor after backward (leaves always keep it)."""
         if not self._requires_grad:
             raise DtypeError("retain_grad: this tensor does not require grad")
-        if grad_mode.state.tracer is not None:
-            grad_mode.state.tracer.unsupported("calls retain_grad()")
+        events.unsupported("calls retain_grad()")
         self._retains_grad = True
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
@@ -259,8 +235,7 @@ class Tensor:
         if not self._requires_grad:
             raise DtypeError("register_hook: cannot register a hook on a tensor that "
                              "does not require grad")
-        if grad_mode.state.tracer is not None:
-            grad_mode.state.tracer.unsupported("registers a hook")
+        events.unsupported("registers a hook")
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)
@@ -277,7 +252,7 @@ class Tensor:
     # ---------------------------------------------------------------- printing
 
     def __repr__(self) -> str:
-        _value_read("repr() or print()")
+        events.value_read("repr() or print()")
         body = np.array2string(self._data, separator=", ", prefix="tensor(")
         extras = []
         if self._data.dtype not in (np.float32, np.int64, np.bool_):
@@ -297,19 +272,19 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     def __bool__(self) -> bool:
-        _value_read("bool(), as in `if t:`")
+        events.value_read("bool(), as in `if t:`")
         return bool(self.item())
 
     def __float__(self) -> float:
-        _value_read("float()")
+        events.value_read("float()")
         return float(self.item())
 
     def __int__(self) -> int:
-        _value_read("int()")
+        events.value_read("int()")
         return int(self.item())
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        _value_read("np.asarray()")
+        events.value_read("np.asarray()")
         return self._data if dtype is None else self._data.astype(dtype)
 
     # ---------------------------------------------------------------- arithmetic
@@ -375,9 +350,7 @@ class Tensor:
         if inplace.in_graph(self, (other,)):
             return inplace.update(self, op, lambda old: ufunc_ops[ufunc](old, other), (other,))
         versions.refuse_unwritable(self, op)
-        tracer = grad_mode.state.tracer
-        if tracer is not None and not tracer.paused:
-            tracer.in_place(self, ufunc, other)
+        events.in_place_write(self, ufunc, other)
         try:
             ufunc(self._data, other._data if isinstance(other, Tensor) else other,
                   out=self._data, casting="same_kind")

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 import autodiff as ad
-from autodiff import tracing
+from autodiff import events
 from autodiff.errors import ShapeError
 from autodiff.tensor import Tensor
 
@@ -76,8 +76,8 @@ class _BatchNorm(Module):
                 self.num_batches_tracked += 1
         momentum = self.momentum
         if momentum is None:        # cumulative average; only read when updating
-            if update and (tracer := tracing.active()) is not None:
-                tracer.unsupported(f"calls {self._scope_label()} with momentum=None, whose "
+            if update:
+                events.unsupported(f"calls {self._scope_label()} with momentum=None, whose "
                                    f"factor 1 / num_batches_tracked is a Python number "
                                    f"read from the buffer (give a fixed momentum)")
             momentum = 1.0 / int(self.num_batches_tracked.item()) if update else 0.0

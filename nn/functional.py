@@ -25,13 +25,13 @@ from typing import Any
 import numpy as np
 
 import autodiff as ad
+from autodiff import events
 from autodiff.errors import DomainError, DtypeError, ShapeError
 from autodiff.function import Function
 from autodiff.ops import conv, nn_kernels, pool
 from autodiff.ops.shape import TensorIndexError
 from autodiff.random import generator
 from autodiff.tensor import Tensor
-from autodiff.tracing import drawn
 
 # ---------------------------------------------------------------- layers
 
@@ -220,7 +220,7 @@ def _drop(input: Tensor, p: float, training: bool, mask_shape: tuple[int, ...]) 
     return input * dropout_mask(mask_shape, p, input.dtype)
 
 
-@drawn
+@events.random_draw
 def dropout_mask(shape: tuple[int, ...], p: float, dtype: np.dtype) -> Tensor:
     """m = 1/(1 - p) with probability 1 - p, else 0 (all 0 for p = 1), drawn from the
     shared generator; a new draw on every call, in a compiled function too."""

@@ -28,13 +28,12 @@ from typing import Any
 import numpy as np
 
 import autodiff as ad
-from autodiff import grad_mode, viz
+from autodiff import events, grad_mode, viz
 from autodiff.conversions import target_dtype
 from autodiff.device import DeviceError
 from autodiff.errors import AutodiffError
 from autodiff.function import enter_library_call, is_library_file
 from autodiff.tensor import Tensor
-from autodiff.tracing import replayed
 
 from .hooks import BackwardHookCall
 
@@ -173,7 +172,6 @@ class Module:
         setattr_(self, "_backward_hooks", {})
         setattr_(self, "_backward_pre_hooks", {})
         setattr_(self, "_name_in_parent", "")
-        setattr_(self, "_edits", 0)         # changes of members and settings, for ad.compile
         setattr_(self, "_scope_name", None)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -192,12 +190,16 @@ class Module:
             label, path = self._scope_label(), self._name_in_parent
             name = f"{path}: {label}" if path else label
             object.__setattr__(self, "_scope_name", name)
-        if grad_mode.state.tracer is not None:
-            grad_mode.state.tracer.module(self)        # ad.compile: guard the train/eval mode
-            if self._forward_pre_hooks or self._backward_hooks or self._backward_pre_hooks:
-                grad_mode.state.tracer.fail(f"{type(self).__name__} has forward pre-hooks or "
-                                            f"backward hooks, which are Python code replay "
-                                            f"would skip")
+        events.module_called(self)
+        if self._forward_hooks or self._forward_pre_hooks or self._backward_hooks \
+                or self._backward_pre_hooks:
+            kinds = [kind for kind, hooks in (
+                ("forward hooks", self._forward_hooks),
+                ("forward pre-hooks", self._forward_pre_hooks),
+                ("backward hooks", self._backward_hooks),
+                ("backward pre-hooks", self._backward_pre_hooks)) if hooks]
+            events.unsupported(f"calls {type(self).__name__}, which has {' and '.join(kinds)}: "
+                               f"Python code that a recorded step would skip")
         backward_hooks = None
         if self._backward_hooks or self._backward_pre_hooks:
             backward_hooks = BackwardHookCall(self)
@@ -246,6 +248,7 @@ class Module:
         replaces the output. Returns a handle whose `remove()` unregisters the hook."""
         key = next(_hook_ids)
         self._forward_hooks[key] = hook
+        self._edited()
         return RemovableHandle(self._forward_hooks, key)
 
     def register_forward_pre_hook(self, hook: ForwardPreHook, *, with_kwargs: bool = False
@@ -264,6 +267,7 @@ class Module:
         """
         key = next(_hook_ids)
         self._forward_pre_hooks[key] = hook
+        self._edited()
         if with_kwargs:
             self._forward_pre_hooks_with_kwargs.add(key)
         return RemovableHandle(self._forward_pre_hooks, key,
@@ -296,6 +300,7 @@ class Module:
         """
         key = next(_hook_ids)
         self._backward_hooks[key] = hook
+        self._edited()
         return RemovableHandle(self._backward_hooks, key)
 
     def register_full_backward_pre_hook(self, hook: BackwardPreHook) -> RemovableHandle:
@@ -315,6 +320,7 @@ class Module:
         """
         key = next(_hook_ids)
         self._backward_pre_hooks[key] = hook
+        self._edited()
         return RemovableHandle(self._backward_pre_hooks, key)
 
     # ---------------------------------------------------------------- registration
@@ -354,9 +360,9 @@ class Module:
         store[name] = value
 
     def _edited(self) -> None:
-        """Count a change of a member or a setting: a compiled step that called this
-        module retraces instead of replaying what it read before (autodiff.tracing)."""
-        object.__setattr__(self, "_edits", self.__dict__.get("_edits", 0) + 1)
+        """Report a change of a member, a setting or a hook (`autodiff.events`): a step
+        compiled with this module retraces instead of replaying what it read before."""
+        events.object_changed(self)
 
     def __getattr__(self, name: str) -> Any:
         for store in ("_parameters", "_buffers", "_modules"):
@@ -558,7 +564,7 @@ class Module:
             param.requires_grad_(requires_grad)
         return self
 
-    @replayed
+    @events.library_call
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the accumulated gradients: `.grad = None` (default), or zeros written
         into each existing .grad in place, as Optimizer.zero_grad does and torch's both do

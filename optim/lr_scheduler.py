@@ -48,7 +48,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from autodiff.tracing import replayed
+from autodiff import events
 
 from .optimizer import Optimizer
 
@@ -114,7 +114,7 @@ class LRScheduler:
         whose `get_lr` already computes it so need not define this."""
         return self.get_lr()
 
-    @replayed
+    @events.library_call
     def step(self) -> None:
         """Advance t by one and set every group's "lr" to the schedule's value."""
         self.last_epoch += 1
@@ -819,7 +819,7 @@ class SequentialLR(_SchedulerOfSchedulers):
         elif hasattr(sched, "last_epoch"):
             sched.last_epoch -= 1
 
-    @replayed
+    @events.library_call
     def step(self) -> None:
         """Advance t by one: the current scheduler steps, or at a milestone the next one
         starts over."""
@@ -864,7 +864,7 @@ class ChainedScheduler(_SchedulerOfSchedulers):
         self._schedulers = list(schedulers)
         self._last_lr = self._current_lrs()
 
-    @replayed
+    @events.library_call
     def step(self) -> None:
         """Step every scheduler, in order."""
         for scheduler in self._schedulers:

@@ -29,8 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from autodiff import Tensor, enable_grad, versions
-from autodiff.tracing import replayed
+from autodiff import Tensor, enable_grad, events, versions
 
 from .flat import FlatGroup
 
@@ -317,7 +316,7 @@ class Optimizer(ABC):
         np.greater_equal(keep, np.finfo(state.dtype).tiny, out=keep, casting="unsafe")
         state *= keep
 
-    @replayed
+    @events.library_call
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's gradient: to None (default), or to zeros in place."""
         for group in self.param_groups:
@@ -363,7 +362,7 @@ class Optimizer(ABC):
         self._step_post_hooks[key] = hook
         return StepHookHandle(self._step_post_hooks, key)
 
-    @replayed
+    @events.library_call
     @with_step_hooks
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns `closure()`'s loss, if

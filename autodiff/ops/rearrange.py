@@ -34,10 +34,11 @@ from typing import Any
 
 import numpy as np
 
+from .. import events
 from ..errors import DimError, DtypeError, ShapeError
 from ..function import Function
 from ..promotion import promote
-from ..tensor import Tensor, not_replayable
+from ..tensor import Tensor
 from .elementwise import Where
 from .reduce import ValuesIndices, normalize_dim
 from .shape import ScatterAdd, cat, getitem, permute, reshape, stack
@@ -593,7 +594,7 @@ def scatter_reduce(x: Tensor, dim: int, index: Any, src: Any, reduce: str, *,
         raise ValueError(f"scatter_reduce: reduce must be one of {', '.join(REDUCTIONS)}, "
                          f"got {reduce!r}")
     part, full = _scatter_parts("scatter_reduce", x, dim, index, src)
-    not_replayable("calls scatter_reduce, whose table of contributions is built from the "
+    events.unsupported("calls scatter_reduce, whose table of contributions is built from the "
                    "index's values")
     size = x.numel()
     targets = np.ravel_multi_index(np.broadcast_arrays(*full), x.shape).ravel()

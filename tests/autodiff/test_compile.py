@@ -1,4 +1,4 @@
-"""ad.compile (autodiff/compile.py, tracing.py): compiled training steps give eager's
+"""ad.compile (autodiff/jit/): compiled training steps give eager's
 numbers bit for bit; every guard retraces when what it guards changes (and a replay that
 ignored it would give other numbers); value reads and what replay cannot follow fall back
 to eager with one warning naming the line, or raise with fullgraph=True."""
@@ -416,7 +416,7 @@ def _replays_after(change: Callable[[nn.Module], None]) -> tuple[list[float], li
 def test_a_module_changed_after_tracing_retraces(change: Callable[[nn.Module], None]) -> None:
     compiled, eager, reason = _replays_after(change)
     assert compiled == eager
-    assert "changed: a parameter, buffer, submodule or setting" in reason
+    assert "changed: a parameter, buffer, submodule, hook or setting" in reason
 
 
 def test_batch_norm_counting_its_batches_still_replays() -> None:

@@ -1,0 +1,398 @@
+"""Code generation: a trace's records (autodiff.jit.tracing) written out as one Python
+function over numpy arrays, which is what a replay runs.
+
+Each slot becomes a variable named after what it holds (the function's argument names,
+the model's parameter names, the op that made it); each record becomes a line calling
+the same code eager execution calls: an op's `forward` and `backward` (the one place its
+formula is written), `to_input` and `add_gradients` (backward's plumbing, where the trace
+saw it needed), `accumulate_grad` (a leaf's .grad), the library calls as they are. Every
+line ends with a comment naming the op and the user's line that made it. The function is
+compiled once, here (`build`).
+"""
+from __future__ import annotations
+
+import keyword
+import linecache
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import versions
+from ..backward import accumulate_grad, add_gradients, to_input
+from ..errors import CompileError
+from ..function import output_array
+from ..tensor import Tensor, as_array
+from .tracing import (
+    Backward,
+    Call,
+    ClearGrad,
+    Copy,
+    GradRead,
+    InPlace,
+    LeafStep,
+    NodeStep,
+    Op,
+    Record,
+    SetItem,
+    Site,
+    SlotRef,
+    Tracer,
+)
+
+_BUILTINS = {"np", "make", "bump", "to_input", "add_gradients", "accumulate_grad",
+             "output_array", "as_array", "grad_array", "args", "g"}
+
+
+class Names:
+    """Valid, keyword-safe, distinct identifiers made from hints ("fc1.weight" -> fc1_weight)."""
+
+    def __init__(self) -> None:
+        self.taken = set(_BUILTINS)
+
+    def take(self, hint: str) -> str:
+        base = re.sub(r"\W+", "_", hint).strip("_") or "v"
+        if base[0].isdigit():
+            base = f"layer{base}"           # a Sequential's "0.weight" -> layer0_weight
+        if not base.isidentifier():
+            base = "v"
+        if keyword.iskeyword(base) or keyword.issoftkeyword(base):
+            base += "_"
+        name, count = base, 1
+        while name in self.taken:
+            count += 1
+            name = f"{base}_{count}"
+        self.taken.add(name)
+        return name
+
+
+def comment_text(text: str) -> str:
+    """`text` safe inside a # comment: no character that could end the line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _site_comment(what: str, site: Site) -> str:
+    if site is None:
+        return comment_text(what)
+    filename, line = site
+    code = linecache.getline(filename, line).strip()
+    where = f"{os.path.basename(filename)}:{line}"
+    return comment_text(f"{what:<14} {where}  {code}" if code else f"{what:<14} {where}")
+
+
+def literal(value: Any) -> str | None:
+    """Python source that evaluates to `value`, for plain values; None for others."""
+    kind = type(value)
+    if value is None or value is Ellipsis or kind in (bool, int, str):
+        return repr(value)
+    if kind is float:
+        return repr(value) if np.isfinite(value) else None
+    if kind is slice:
+        parts = [literal(value.start), literal(value.stop), literal(value.step)]
+        return None if None in parts else f"slice({', '.join(parts)})"
+    if kind in (tuple, list):
+        parts = [literal(v) for v in value]
+        if None in parts:
+            return None
+        if kind is tuple:
+            return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
+        return f"[{', '.join(parts)}]"
+    return None
+
+
+def grad_array(tensor: Tensor, name: str) -> np.ndarray:
+    """The array of `tensor.grad`, which held a gradient when the step was traced."""
+    grad = tensor._grad
+    if grad is None:
+        raise CompileError(f"compile: the function reads {name}.grad, which held a "
+                           f"gradient when it was traced but is None now; zero "
+                           f"gradients inside the function, or call it eagerly")
+    return grad._data
+
+
+def slots_read(records: list[Record], output: Any) -> set[int]:
+    """The slots some record or the output reads (so worth a variable)."""
+    read: set[int] = set()
+
+    def refs(value: Any) -> None:
+        if type(value) is SlotRef:
+            read.add(value.slot)
+        elif type(value) in (tuple, list):
+            for part in value:
+                refs(part)
+        elif type(value) is dict:
+            for part in value.values():
+                refs(part)
+
+    refs(output)
+
+    for record in records:
+        kind = type(record)
+        if kind is Op:
+            read.update(record.inputs)
+            for value in record.options.values():
+                refs(value)
+        elif kind is Copy:
+            read.add(record.source)
+        elif kind is InPlace:
+            read.update((record.target, record.operand))
+        elif kind is SetItem:
+            read.update((record.target, record.value))
+            refs(record.index)
+        elif kind is Backward and record.seed is not None:
+            read.add(record.seed)
+    return read
+
+
+@dataclass
+class Generated:
+    source: str
+    function: Any
+
+
+class _Writer:
+    """Turns one trace into source lines and the namespace they run in."""
+
+    def __init__(self, tracer: Tracer, output: Any) -> None:
+        self.tracer = tracer
+        self.names = Names()
+        self.namespace: dict[str, Any] = {
+            "np": np, "make": Tensor._make, "bump": versions.bump, "to_input": to_input,
+            "add_gradients": add_gradients, "accumulate_grad": accumulate_grad,
+            "output_array": output_array, "as_array": as_array, "grad_array": grad_array}
+        self.bound: dict[int, str] = {}         # id(object) -> its name in the namespace
+        self.variables: dict[int, str] = {}     # slot -> variable
+        self.tensor_names: dict[int, str] = {}  # position -> expression for the Tensor
+        self.used: set[int] = set()             # slots read by some line
+        self.lines: list[str] = []
+        self.grad_shapes: list[tuple[tuple[int, ...], np.dtype]] = []
+        self.read = slots_read(tracer.records, output)
+
+    # ---------------------------------------------------------------- names
+
+    def bind(self, value: Any, hint: str) -> str:
+        """A namespace name for an object the lines use (an op class, a ctx, a constant)."""
+        name = self.bound.get(id(value))
+        if name is None:
+            name = self.bound[id(value)] = self.names.take(hint)
+            self.namespace[name] = value
+        return name
+
+    def variable(self, slot: int) -> str:
+        """The expression for the value in `slot` (a variable, or a constant)."""
+        tracer = self.tracer
+        if slot in tracer.constants:
+            value = tracer.constants[slot]
+            text = literal(value)
+            return text if text is not None else self.bind(value, "constant")
+        self.used.add(slot)
+        name = self.variables.get(slot)
+        if name is None:
+            name = self.variables[slot] = self.names.take(tracer.slot_names[slot])
+        return name
+
+    def define(self, slot: int) -> str:
+        """The variable a line assigns to `slot`."""
+        name = self.variables[slot] = self.names.take(self.tracer.slot_names[slot])
+        return name
+
+    def tensor(self, position: int) -> str:
+        name = self.tensor_names.get(position)
+        if name is None:
+            index = self.tracer.input_positions.get(position)
+            if index is not None:
+                name = f"args[{index}]"
+            else:
+                t = self.tracer.tensors[position]
+                hint = self.tracer.names.get(id(t)) or t.name or "tensor"
+                name = self.bind(t, f"{hint}_tensor")
+            self.tensor_names[position] = name
+        return name
+
+    def expression(self, value: Any) -> str:
+        """Source for an option: slot references become variables."""
+        if type(value) is SlotRef:
+            return self.variable(value.slot)
+        if type(value) is tuple:
+            parts = [self.expression(v) for v in value]
+            return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
+        text = literal(value)
+        if text is not None:
+            return text
+        if isinstance(value, np.dtype):
+            return self.bind(value, str(value))
+        return self.bind(value, "constant")
+
+    def emit(self, code: str, comment: str) -> None:
+        self.lines.append(f"    {code:<44}  # {comment}" if comment else f"    {code}")
+
+    # ---------------------------------------------------------------- records
+
+    def write(self, record: Record) -> None:
+        kind = type(record)
+        if kind is Op:
+            self.op(record)
+        elif kind is Backward:
+            self.backward(record)
+        elif kind is Copy:
+            dtype = self.expression(record.dtype)
+            self.emit(f"{self.define(record.out)} = as_array({self.variable(record.source)}, "
+                      f"{dtype})", _site_comment("tensor", record.site))
+        elif kind is Call:
+            self.call(record)
+        elif kind is InPlace:
+            target = self.variable(record.target)
+            self.emit(f"np.{record.ufunc.__name__}({target}, {self.variable(record.operand)}, "
+                      f"out={target}, casting='same_kind')",
+                      _site_comment(f"{record.ufunc.__name__}_", record.site))
+            if record.tensor is not None:
+                self.emit(f"bump({self.tensor(record.tensor)})", "")
+        elif kind is SetItem:
+            self.emit(f"{self.variable(record.target)}[{self.expression(record.index)}] = "
+                      f"{self.variable(record.value)}", _site_comment("setitem", record.site))
+            if record.tensor is not None:
+                self.emit(f"bump({self.tensor(record.tensor)})", "")
+        elif kind is GradRead:
+            self.emit(f"{self.define(record.out)} = grad_array({self.tensor(record.tensor)}, "
+                      f"{record.name!r})", comment_text(f"{record.name}.grad"))
+        elif kind is ClearGrad:
+            self.emit(f"{self.tensor(record.tensor)}._grad = None", "p.grad = None")
+
+    def op(self, record: Op) -> None:
+        op_class = self.bind(record.op, record.op.__name__)
+        out = self.tracer.slot_names[record.out]
+        ctx = self.bind(record.ctx, f"ctx_{out}")
+        arguments = [ctx] + [self.variable(slot) for slot in record.inputs]
+        arguments += [f"{key}={self.expression(value)}" for key, value in record.options.items()]
+        call = f"{op_class}.forward({', '.join(arguments)})"
+        if record.scalar:
+            call = f"output_array({ctx}, {call})"
+        self.emit(f"{self.define(record.out)} = {call}",
+                  _site_comment(record.op.op_name(), record.site))
+
+    def call(self, record: Call) -> None:
+        function = record.function
+        qualname = getattr(function, "__qualname__", getattr(function, "__name__", "call"))
+        args = record.args
+        owner, _, method = qualname.rpartition(".")
+        if args and owner and any(getattr(cls, "__qualname__", "") == owner
+                                  for cls in type(args[0]).__mro__):
+            name = f"{self.bind(args[0], type(args[0]).__name__.lower())}.{method}"
+            args = args[1:]
+        else:
+            name = self.bind(function, qualname.replace(".", "_"))
+        arguments = []
+        for value in args:
+            text = literal(value)
+            arguments.append(text if text is not None
+                             else self.bind(value, type(value).__name__.lower()))
+        for key, value in record.kwargs.items():
+            text = literal(value)
+            arguments.append(f"{key}={text if text is not None else self.bind(value, key)}")
+        call = f"{name}({', '.join(arguments)})"
+        if record.out is not None:
+            self.emit(f"{self.define(record.out)} = {call}._data",
+                      _site_comment(qualname, record.site))
+        else:
+            self.emit(call, _site_comment(qualname, record.site))
+
+    def backward(self, record: Backward) -> None:
+        grads = [self.names.take("d_" + (self.variables.get(name, self.tracer.slot_names[name])
+                                         if type(name) is int else name))
+                 for name in record.grad_names]
+        self.grad_shapes = record.grad_shapes
+        dtypes = [self.expression(dtype) for _, dtype in record.grad_shapes]
+        root = grads[record.root]
+        if record.seed is None:
+            self.emit(f"{root} = np.ones({literal(tuple(record.shape))}, "
+                      f"{self.expression(record.dtype)})", "loss.backward(): dL/dloss = 1")
+        else:
+            self.emit(f"{root} = np.array({self.variable(record.seed)}, "
+                      f"dtype={self.expression(record.dtype)})", "loss.backward(gradient)")
+        assigned = {record.root}
+        tuple_held = False
+        for step in record.walk:
+            if type(step) is NodeStep:
+                tuple_held = self.node(step, grads, dtypes, assigned) or tuple_held
+            else:
+                if tuple_held:      # let go of the last tuple: a leaf's gradient it holds
+                    self.emit("g = None", "")     # becomes .grad without a copy
+                    tuple_held = False
+                self.leaf(step, grads)
+
+    def node(self, step: NodeStep, grads: list[str], dtypes: list[str],
+             assigned: set[int]) -> bool:
+        """The lines of one node's backward; True when they leave a tuple in `g`."""
+        op_class = self.bind(step.op, step.op.__name__)
+        ctx = self.bind(step.ctx, "ctx")
+        call = f"{op_class}.backward({ctx}, {grads[step.output]})"
+        comment = _site_comment(f"d {step.op.op_name()}", step.site)
+        if not step.tuple_returned and len(step.sends) == 1 and not any(step.sends[0][2:]) \
+                and step.sends[0][1] not in assigned:
+            self.emit(f"{grads[step.sends[0][1]]} = {call}", comment)
+            assigned.add(step.sends[0][1])
+            return False
+        self.emit(f"g = {call}", comment)
+        for position, variable, reshape, cast in step.sends:
+            value = f"g[{position}]" if step.tuple_returned else "g"
+            if reshape or cast:
+                shape = literal(tuple(self.grad_shapes[variable][0]))
+                value = f"to_input({value}, {shape}, {dtypes[variable]})"
+            target = grads[variable]
+            if variable in assigned:
+                self.emit(f"{target} = add_gradients({target}, {value})", "")
+            else:
+                self.emit(f"{target} = {value}", "")
+                assigned.add(variable)
+        return True
+
+    def leaf(self, step: LeafStep, grads: list[str]) -> None:
+        grad = grads[step.grad]
+        if step.scalar:
+            grad = f"np.asarray({grad})"
+        tensor = self.tensor(step.tensor)
+        self.emit(f"accumulate_grad({tensor}, {grad})", "")
+        if step.out is not None and step.out in self.read:
+            self.emit(f"{self.define(step.out)} = {tensor}._grad._data", "")
+
+    # ---------------------------------------------------------------- the function
+
+    def output(self, template: Any) -> str:
+        if type(template) is SlotRef:
+            return f"make({self.variable(template.slot)})"
+        if type(template) in (tuple, list):
+            parts = [self.output(part) for part in template]
+            if type(template) is list:
+                return f"[{', '.join(parts)}]"
+            return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
+        if type(template) is dict:
+            return "{" + ", ".join(f"{self.expression(key)}: {self.output(value)}"
+                                   for key, value in template.items()) + "}"
+        return self.expression(template)
+
+
+def build(tracer: Tracer, output: Any, name: str) -> Generated:
+    """The replay function of a trace, and its source."""
+    writer = _Writer(tracer, output)
+    for record in tracer.records:
+        writer.write(record)
+    returned = writer.output(output)
+    body = writer.lines
+    reads = []
+    for slot, index, is_tensor in tracer.inputs:
+        if slot in writer.used:
+            reads.append(f"    {writer.variables[slot]} = args[{index}]"
+                         f"{'._data' if is_tensor else ''}")
+    for slot, position in tracer.externals:
+        if slot in writer.used:
+            reads.append(f"    {writer.variables[slot]} = {writer.tensor(position)}._data")
+    function_name = Names().take(name)
+    source = "\n".join([f"def {function_name}(args):", *reads, *body,
+                        f"    return {returned}", ""])
+    filename = f"<ad.compile {function_name} {id(writer):x}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = writer.namespace
+    exec(compile(source, filename, "exec"), namespace)   # noqa: S102 - the one place generated code runs
+    return Generated(source, namespace[function_name])

@@ -1,0 +1,245 @@
+"""`ad.compile(fn)`: trace a function once, then replay it without the engine's
+bookkeeping.
+
+The first call runs `fn` eagerly while a tracer (`autodiff.jit.tracing`) writes down
+every op's forward, the backward pass node by node, and the library calls with side
+effects (optimizer.step(), zero_grad()); the code generator (`autodiff.jit.codegen`)
+writes that out as one Python function over numpy arrays, `compiled.source`. Later calls
+with arguments of the same kinds, shapes, dtypes and requires_grad run that function:
+the same numpy calls in the same order, so the same numbers, bit for bit, without
+making tensors or graph nodes, sorting the graph, or walking to the user's source line.
+
+    @ad.compile
+    def train_step(x, y):
+        opt.zero_grad()
+        loss = F.nll_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+Guards, checked on every call, send a call back to tracing when something the program
+depends on changed: the arguments' shapes, dtypes or requires_grad (each combination has
+its own program), which arguments are the same tensor (`step(x, x)` and `step(x, y)` get
+programs of their own), the grad mode, a parameter's array (`load_state_dict`,
+`model.double()`) or requires_grad, a module's train/eval mode, a new hook, and a module
+whose parameter, buffer, submodule or setting was replaced or set anew after tracing
+(`m[0].weight = nn.Parameter(...)`, `m.add_module(...)`, `dropout.p = 0.5`).
+`cache_info()` says how many traces exist and why the last one was made; `report()`
+lists the guards and the numbers the trace baked in.
+
+Some functions cannot be replayed: they read a tensor's values in Python (`.item()`,
+`.numpy()`, `.tolist()`, `.data`, `if loss > 1:`, printing a tensor), so what they do next
+may depend on the numbers; or they use what replay cannot follow (hooks, create_graph,
+a graph built before the call). Tracing detects this, warns once naming the line, and
+runs the function eagerly from then on; with `fullgraph=True` it raises CompileError.
+Random ops (dropout, `ad.randn`) draw new numbers on every replay, from the same shared
+generator and in the same order as eager calls would.
+
+Python numbers the function reads itself from globals or enclosing functions (a global
+`SCALE`, a learning rate in a closure) are guarded: when one changes, the call retraces.
+What tracing cannot see, and so keeps as it was on the first call: numpy arithmetic of
+your own on arrays inside the function (`np.log(x.shape[0])` is fine, `ad.tensor(x_array
+/ 255)` is baked in), and numbers read deeper (in functions it calls, or an attribute of
+an object of your own, `self.scale`; `report()` lists every number baked in, with its
+line): do arithmetic with autodiff's ops, pass changing numbers as arguments (each value
+gets its own trace), or read them in library calls that replay (optimizer.step() reads
+its learning rate afresh, so schedulers work; a built-in layer's settings are guarded).
+
+Every library op replays; ops that `backward(create_graph=True)` makes (ScatterAdd) are
+never reached, since a compiled function does not replay create_graph. Dropout and the
+random creation functions draw afresh; comparisons and masks are ops and are recomputed;
+loss targets are converted and range-checked on every call.
+"""
+from __future__ import annotations
+
+import collections
+import functools
+import inspect
+import os
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from .. import events, grad_mode
+from ..errors import CompileError, CompileWarning
+from .codegen import build
+from .guards import (
+    Guards,
+    NumberRead,
+    aliases,
+    number_changed,
+    numbers_read,
+    signature,
+    what_changed,
+)
+from .tracing import Problem, Tracer
+
+CacheInfo = collections.namedtuple(
+    "CacheInfo", ["traces", "replays", "entries", "last_retrace", "eager_reason"])
+CacheInfo.__doc__ = """What a compiled function has done: `traces` (calls that ran eagerly
+under the tracer), `replays`, `entries` (programs kept, one per argument signature), why
+the last trace after the first was needed (`last_retrace`), and, when the function runs
+eagerly for good, why (`eager_reason`)."""
+
+MAX_ENTRIES = 8      # programs kept per function; the least recently traced goes first
+
+
+def compile(fn: Callable[..., Any] | None = None, *, fullgraph: bool = False
+            ) -> Any:
+    """Trace `fn` on its first call and replay it on later calls (see the module
+    docstring). Usable as `ad.compile(fn)`, `@ad.compile` or
+    `@ad.compile(fullgraph=True)`.
+
+    >>> import autodiff as ad, numpy as np
+    >>> params = [ad.tensor([1.0, -2.0], requires_grad=True)]
+    >>> @ad.compile
+    ... def step(x):
+    ...     w, = params
+    ...     w.grad = None
+    ...     loss = ((x * w).sum() - 1) ** 2
+    ...     loss.backward()
+    ...     with ad.no_grad():
+    ...         w -= 0.1 * w.grad                # SGD by hand: x -= lr * dx
+    ...     return loss
+    >>> [round(step(ad.tensor([1.0, 1.0])).item(), 4) for _ in range(3)]
+    [4.0, 1.44, 0.5184]
+    >>> step.cache_info().traces, step.cache_info().replays
+    (1, 2)
+    """
+    if fn is None:
+        return functools.partial(compile, fullgraph=fullgraph)
+    return Compiled(fn, fullgraph)
+
+
+class Program:
+    """One trace: its generated function and source, its guards, the numbers it reads
+    from the function's globals and closures, and the numbers it baked in."""
+
+    def __init__(self, tracer: Tracer, output: Any, name: str, fn: Callable[..., Any]
+                 ) -> None:
+        generated = build(tracer, output, name)
+        self.run = generated.function
+        self.source = generated.source
+        self.guards = Guards([tracer.tensors[p] for _, p in tracer.externals],
+                             tracer.names, list(tracer.modules.values()))
+        self.numbers: list[NumberRead] = numbers_read(fn)
+        self.frozen = tracer.frozen
+
+    def stale(self) -> str | None:
+        return self.guards.stale() or number_changed(self.numbers)
+
+
+class Compiled:
+    """A function wrapped by `ad.compile`: call it as the function itself."""
+
+    def __init__(self, fn: Callable[..., Any], fullgraph: bool) -> None:
+        functools.update_wrapper(self, fn)
+        self._fn = fn
+        self._fullgraph = fullgraph
+        self._programs: dict[tuple[Any, ...], Program] = {}
+        self._traces = self._replays = 0
+        self._last_retrace: str | None = None
+        self._last_key: tuple[Any, ...] | None = None
+        self._last_program: Program | None = None
+        self._eager_reason: str | None = None
+        try:
+            self._parameter_names = list(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            self._parameter_names = []
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        """As a method: bound to the instance, sharing this cache."""
+        return self if instance is None else functools.partial(self, instance)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        state = grad_mode.state
+        if self._eager_reason is not None or state.watcher is not None \
+                or state.detect_anomaly:
+            return self._fn(*args, **kwargs)     # inside another trace, it is traced there
+        arguments: list[Any] = []
+        names: list[str] = []
+        parameters = self._parameter_names
+        positional = tuple(signature(value, arguments, names,
+                                     parameters[i] if i < len(parameters) else f"arg{i}")
+                           for i, value in enumerate(args))
+        keywords = tuple((key, signature(value, arguments, names, key))
+                         for key, value in kwargs.items())
+        key = (state.grad_enabled, ("args", *positional), ("kwargs", *keywords),
+               aliases(arguments))
+        program = self._programs.get(key)
+        if program is not None:
+            reason = program.stale()
+            if reason is None:
+                self._replays += 1
+                self._last_program = program
+                return program.run(arguments)
+        else:
+            reason = what_changed(self._last_key, key) if self._programs else None
+        return self._trace(args, kwargs, arguments, names, key, reason)
+
+    def _trace(self, args: tuple[Any, ...], kwargs: dict[str, Any], arguments: list[Any],
+               names: list[str], key: tuple[Any, ...], reason: str | None) -> Any:
+        tracer = Tracer(arguments, names, self._fullgraph)
+        with events.watching(tracer):
+            output = self._fn(*args, **kwargs)
+        returned = tracer.output_template(output)
+        self._traces += 1
+        if reason is not None:
+            self._last_retrace = reason
+        if tracer.problem is not None:
+            self._go_eager(tracer.problem)
+            return output
+        name = getattr(self._fn, "__name__", "step")
+        program = Program(tracer, returned, name if name.isidentifier() else "step", self._fn)
+        self._programs.pop(key, None)
+        self._programs[key] = program
+        if len(self._programs) > MAX_ENTRIES:
+            del self._programs[next(iter(self._programs))]
+        self._last_key = key
+        self._last_program = program
+        return output
+
+    def _go_eager(self, problem: Problem) -> None:
+        self._eager_reason = str(problem)
+        self._programs.clear()
+        self._last_program = None
+        name = getattr(self._fn, "__qualname__", "the function")
+        warnings.warn_explicit(
+            f"ad.compile: {name} runs eagerly from now on: {problem.reason}",
+            CompileWarning, *(problem.site or ("<unknown>", 0)))
+
+    def cache_info(self) -> CacheInfo:
+        """How many traces and replays there were, and why the last retrace happened."""
+        return CacheInfo(self._traces, self._replays, len(self._programs), self._last_retrace,
+                         self._eager_reason)
+
+    def _program(self) -> Program:
+        if self._eager_reason is not None:
+            raise CompileError(f"compile: {getattr(self._fn, '__qualname__', 'the function')} "
+                               f"runs eagerly, so there is no source: {self._eager_reason}")
+        if self._last_program is None:
+            raise CompileError("compile: nothing traced yet; call the function once first")
+        return self._last_program
+
+    @property
+    def source(self) -> str:
+        """The Python function the last call ran (or traced, for the next calls to run):
+        forward, backward and the optimizer's step, one line per op."""
+        return self._program().source
+
+    def report(self) -> str:
+        """What the last trace depends on: the numbers it guards (the function's own
+        globals and closure cells), and every other Python number it baked in, with the
+        op and the line that read it; a number there that should change between calls
+        belongs in an argument or a tensor."""
+        program = self._program()
+        lines = ["Guarded (a change retraces):"]
+        lines += [f"  {what} = {value!r}" for what, _, value in program.numbers] or ["  none"]
+        lines.append("Baked in (a change is not seen):")
+        frozen = []
+        for op, value, site in program.frozen:
+            where = f"{os.path.basename(site[0])}:{site[1]}" if site else "?"
+            entry = f"  {value!r:<12} {op:<20} {where}"
+            if entry not in frozen:
+                frozen.append(entry)
+        return "\n".join(lines + (frozen or ["  none"]))

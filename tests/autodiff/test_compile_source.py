@@ -140,11 +140,11 @@ def assert_same(a: nn.Module, b: nn.Module) -> None:
 def test_source_of_a_function_that_runs_eagerly_is_refused() -> None:
     compiled = ad.compile(lambda x: ad.tensor(x.sum().item()))
     with pytest.raises(ad.CompileError, match="nothing traced yet"):
-        compiled.source
+        _ = compiled.source
     with pytest.warns(ad.CompileWarning):
         compiled(ad.ones(3))
     with pytest.raises(ad.CompileError, match="runs eagerly, so there is no source: .*item"):
-        compiled.source
+        _ = compiled.source
 
 
 class Scaler:

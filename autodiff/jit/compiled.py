@@ -56,6 +56,7 @@ import collections
 import functools
 import inspect
 import os
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -113,12 +114,16 @@ def compile(fn: Callable[..., Any] | None = None, *, fullgraph: bool = False
 
 class Program:
     """One trace: its generated function and source, its guards, the numbers it reads
-    from the function's globals and closures, and the numbers it baked in."""
+    from the function's globals and closures, and the numbers it baked in. Its op
+    contexts hold saved arrays between a replay's forward and backward, so replays of one
+    program take turns (`lock`): threads calling one compiled function run one at a time."""
 
     def __init__(self, tracer: Tracer, output: Any, name: str, fn: Callable[..., Any]
                  ) -> None:
         generated = build(tracer, output, name)
+        self.tracer, self.output = tracer, output      # the records, for export
         self.run = generated.function
+        self.lock = threading.Lock()
         self.source = generated.source
         self.guards = Guards([tracer.tensors[p] for _, p in tracer.externals],
                              tracer.names, list(tracer.modules.values()))
@@ -172,7 +177,8 @@ class Compiled:
             if reason is None:
                 self._replays += 1
                 self._last_program = program
-                return program.run(arguments)
+                with program.lock:
+                    return program.run(arguments)
         else:
             reason = what_changed(self._last_key, key) if self._programs else None
         return self._trace(args, kwargs, arguments, names, key, reason)

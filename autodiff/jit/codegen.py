@@ -169,6 +169,7 @@ class _Writer:
         self.lines: list[str] = []
         self.grad_shapes: list[tuple[tuple[int, ...], np.dtype]] = []
         self.read = slots_read(tracer.records, output)
+        self.leaf_grads: dict[int, str] | None = None     # position -> its gradient variable
 
     # ---------------------------------------------------------------- names
 
@@ -298,14 +299,18 @@ class _Writer:
         else:
             self.emit(call, _site_comment(qualname, record.site))
 
-    def backward(self, record: Backward) -> None:
+    def backward(self, record: Backward, seed: str | None = None) -> None:
+        """The lines of a backward pass; `seed`: the variable holding dL/doutput when it
+        is given (a compiled forward's backward), else the loss's seed is made here."""
         grads = [self.names.take("d_" + (self.variables.get(name, self.tracer.slot_names[name])
                                          if type(name) is int else name))
                  for name in record.grad_names]
         self.grad_shapes = record.grad_shapes
         dtypes = [self.expression(dtype) for _, dtype in record.grad_shapes]
         root = grads[record.root]
-        if record.seed is None:
+        if seed is not None:
+            grads[record.root] = seed
+        elif record.seed is None:
             self.emit(f"{root} = np.ones({literal(tuple(record.shape))}, "
                       f"{self.expression(record.dtype)})", "loss.backward(): dL/dloss = 1")
         else:
@@ -349,6 +354,9 @@ class _Writer:
         return True
 
     def leaf(self, step: LeafStep, grads: list[str]) -> None:
+        if self.leaf_grads is not None:          # a compiled forward's backward returns them
+            self.leaf_grads[step.tensor] = grads[step.grad]
+            return
         grad = grads[step.grad]
         if step.scalar:
             grad = f"np.asarray({grad})"
@@ -374,12 +382,11 @@ class _Writer:
 
 
 def build(tracer: Tracer, output: Any, name: str) -> Generated:
-    """The replay function of a trace, and its source."""
+    """The replay function of a traced step, `name(args)`, and its source."""
     writer = _Writer(tracer, output)
     for record in tracer.records:
         writer.write(record)
     returned = writer.output(output)
-    body = writer.lines
     reads = []
     for slot, index, is_tensor in tracer.inputs:
         if slot in writer.used:
@@ -389,10 +396,63 @@ def build(tracer: Tracer, output: Any, name: str) -> Generated:
         if slot in writer.used:
             reads.append(f"    {writer.variables[slot]} = {writer.tensor(position)}._data")
     function_name = Names().take(name)
-    source = "\n".join([f"def {function_name}(args):", *reads, *body,
+    source = "\n".join([f"def {function_name}(args):", *reads, *writer.lines,
                         f"    return {returned}", ""])
-    filename = f"<ad.compile {function_name} {id(writer):x}>"
+    return Generated(source, _run_once(source, function_name, writer.namespace))
+
+
+def build_forward(tracer: Tracer, output: SlotRef, name: str) -> tuple[Generated, Generated]:
+    """A traced forward whose output requires grad, as two functions over arrays:
+    `name(ctxs, arrays) -> output` and `name_backward(ctxs, grad) -> one gradient per
+    array`, `arrays` being the arguments' then the outside tensors' (the inputs of the
+    replay's one graph node, `autodiff.jit.compiled.CompiledForward`); `ctxs`: fresh op
+    contexts for each call, in the order of `contexts(tracer)`."""
+    *forward_records, backward_record = tracer.records
+    writer = _Writer(tracer, output)
+    for record in forward_records:
+        writer.write(record)
+    returned = writer.variable(output.slot)
+    reads = []
+    order = input_order(tracer)
+    for slot, index, _ in tracer.inputs:
+        if slot in writer.used:
+            reads.append(f"    {writer.variables[slot]} = arrays[{index}]")
+    for slot, position in tracer.externals:
+        if slot in writer.used:
+            reads.append(f"    {writer.variables[slot]} = arrays[{order.index(position)}]")
+    contexts = [writer.bound[id(ctx)] for ctx in replay_contexts(tracer)]
+    unpack = [f"    {', '.join(contexts)}, = ctxs"] if contexts else []
+    forward_name = Names().take(name)
+    forward = "\n".join([f"def {forward_name}(ctxs, arrays):", *unpack, *reads,
+                         *writer.lines, f"    return {returned}", ""])
+    writer.lines = []
+    writer.leaf_grads = {}
+    writer.backward(backward_record, seed="grad")
+    grads = [writer.leaf_grads.get(position, "None") for position in order]
+    backward_name = f"{forward_name}_backward"
+    backward = "\n".join([f"def {backward_name}(ctxs, grad):", *unpack, *writer.lines,
+                          f"    return ({', '.join(grads)},)", ""])
+    return (Generated(forward, _run_once(forward, forward_name, writer.namespace)),
+            Generated(backward, _run_once(backward, backward_name, writer.namespace)))
+
+
+def input_order(tracer: Tracer) -> list[int]:
+    """The tensor positions in the order of a compiled forward's arrays: the arguments
+    (tensor arguments by position; array arguments hold -1), then the outside tensors."""
+    by_argument = {index: position for position, index in tracer.input_positions.items()}
+    arguments = [by_argument.get(index, -1) for _, index, _ in tracer.inputs]
+    return arguments + [position for _, position in tracer.externals]
+
+
+def replay_contexts(tracer: Tracer) -> list[Any]:
+    """The op contexts of a trace's forward, in order."""
+    return [record.ctx for record in tracer.records if type(record) is Op]
+
+
+def _run_once(source: str, name: str, namespace: dict[str, Any]) -> Any:
+    """Compile and define the generated function `name` (registered with linecache, so
+    tracebacks show its lines)."""
+    filename = f"<ad.compile {name} {id(source):x}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = writer.namespace
     exec(compile(source, filename, "exec"), namespace)   # noqa: S102 - the one place generated code runs
-    return Generated(source, namespace[function_name])
+    return namespace[name]

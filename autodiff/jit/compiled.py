@@ -17,6 +17,13 @@ making tensors or graph nodes, sorting the graph, or walking to the user's sourc
         opt.step()
         return loss
 
+A model compiles as torch users expect: `model = ad.compile(model)` compiles its forward
+(the model's attributes and methods read through). A function that returns one tensor
+requiring grad without calling backward, as a forward does, replays as one graph node
+(`CompiledForward`) whose backward is the traced walk, so `loss.backward()` and the
+optimizer work outside it as with the model itself. Each shape gets its own trace: a last,
+smaller batch traces once more (`cache_info()` shows it).
+
 Guards, checked on every call, send a call back to tracing when something the program
 depends on changed: the arguments' shapes, dtypes or requires_grad (each combination has
 its own program), which arguments are the same tensor (`step(x, x)` and `step(x, y)` get
@@ -63,7 +70,9 @@ from typing import Any
 
 from .. import events, grad_mode
 from ..errors import CompileError, CompileWarning
-from .codegen import build
+from ..function import Function
+from ..tensor import Tensor
+from .codegen import build, build_forward, input_order, replay_contexts
 from .guards import (
     Guards,
     NumberRead,
@@ -109,6 +118,8 @@ def compile(fn: Callable[..., Any] | None = None, *, fullgraph: bool = False
     """
     if fn is None:
         return functools.partial(compile, fullgraph=fullgraph)
+    if hasattr(fn, "named_modules") and hasattr(fn, "forward"):
+        return CompiledModule(fn, fullgraph)
     return Compiled(fn, fullgraph)
 
 
@@ -134,11 +145,65 @@ class Program:
         return self.guards.stale() or number_changed(self.numbers)
 
 
+class ForwardProgram(Program):
+    """A trace of a function that returns one tensor requiring grad without calling
+    backward (a model's forward): a replay returns it as the output of one graph node,
+    `CompiledForward`, whose inputs are the arguments and the tensors read from outside
+    (parameters, buffers) and whose backward is the traced walk, generated."""
+
+    def __init__(self, tracer: Tracer, output: Any, name: str, fn: Callable[..., Any]
+                 ) -> None:
+        forward, backward = build_forward(tracer, output, name)
+        self.tracer, self.output = tracer, output
+        self.forward, self.backward = forward.function, backward.function
+        self.source = forward.source + "\n\n" + backward.source
+        self.templates = replay_contexts(tracer)
+        self.outside = [tracer.tensors[p] for _, p in tracer.externals]
+        self.lock = threading.Lock()
+        self.guards = Guards(self.outside, tracer.names, list(tracer.modules.values()))
+        self.numbers = numbers_read(fn)
+        self.frozen = tracer.frozen
+        self.order = input_order(tracer)
+
+    def run(self, arguments: list[Any]) -> Tensor:
+        return CompiledForward.apply(*arguments, *self.outside, program=self)
+
+    def fresh_contexts(self) -> list[Any]:
+        """New op contexts for one call (its forward saves into them, its backward reads)."""
+        contexts = []
+        for template in self.templates:
+            ctx = type(template).__new__(type(template))
+            ctx.inputs, ctx.options = template.inputs, template.options
+            ctx._needs_input_grad, ctx.saved_tensors = template._needs_input_grad, ()
+            contexts.append(ctx)
+        return contexts
+
+
+class CompiledForward(Function):
+    """A compiled forward as one node: y = the traced ops on (arguments, parameters, ...);
+    dL/d(each input) = the traced backward walk, as generated (`compiled.source`). It
+    saves every input, so a backward after one of them changed in place is refused."""
+
+    derivative = ("dL/darrays = the traced ops' backward formulas, in the order the eager "
+                  "walk ran them (see compiled.source)",)
+
+    @staticmethod
+    def forward(ctx, *arrays, program):
+        ctx.save_for_backward(*arrays)
+        ctx.contexts = program.fresh_contexts()
+        return program.forward(ctx.contexts, arrays)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.options["program"].backward(ctx.contexts, grad)
+
+
 class Compiled:
     """A function wrapped by `ad.compile`: call it as the function itself."""
 
     def __init__(self, fn: Callable[..., Any], fullgraph: bool) -> None:
-        functools.update_wrapper(self, fn)
+        if not isinstance(self, CompiledModule):        # a module's attributes read through
+            functools.update_wrapper(self, fn)
         self._fn = fn
         self._fullgraph = fullgraph
         self._programs: dict[tuple[Any, ...], Program] = {}
@@ -148,7 +213,7 @@ class Compiled:
         self._last_program: Program | None = None
         self._eager_reason: str | None = None
         try:
-            self._parameter_names = list(inspect.signature(fn).parameters)
+            self._parameter_names = list(inspect.signature(getattr(fn, "forward", fn)).parameters)
         except (TypeError, ValueError):
             self._parameter_names = []
 
@@ -188,6 +253,10 @@ class Compiled:
         tracer = Tracer(arguments, names, self._fullgraph)
         with events.watching(tracer):
             output = self._fn(*args, **kwargs)
+        forward_only = isinstance(output, Tensor) and output.grad_fn is not None \
+            and not tracer.backward_roots and tracer.problem is None
+        if forward_only:
+            tracer.observe_gradient_of(output)
         returned = tracer.output_template(output)
         self._traces += 1
         if reason is not None:
@@ -195,8 +264,10 @@ class Compiled:
         if tracer.problem is not None:
             self._go_eager(tracer.problem)
             return output
-        name = getattr(self._fn, "__name__", "step")
-        program = Program(tracer, returned, name if name.isidentifier() else "step", self._fn)
+        name = getattr(self._fn, "__name__", None) or type(self._fn).__name__.lower()
+        name = name if name.isidentifier() else "step"
+        program = (ForwardProgram if forward_only else Program)(tracer, returned, name,
+                                                                self._fn)
         self._programs.pop(key, None)
         self._programs[key] = program
         if len(self._programs) > MAX_ENTRIES:
@@ -249,3 +320,20 @@ class Compiled:
             if entry not in frozen:
                 frozen.append(entry)
         return "\n".join(lines + (frozen or ["  none"]))
+
+
+class CompiledModule(Compiled):
+    """`ad.compile(model)`: the model's forward compiled, the model otherwise as it is
+    (its attributes, parameters and methods read through), as torch.compile(model). In
+    grad mode a replay's output is one graph node (`CompiledForward`), so
+    `loss.backward()` and the optimizer work as with the model itself."""
+
+    def __init__(self, module: Any, fullgraph: bool) -> None:
+        self.__dict__["_orig_mod"] = module          # torch's name for the model inside
+        super().__init__(module, fullgraph)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["_orig_mod"], name)
+
+    def __repr__(self) -> str:
+        return f"Compiled({self._orig_mod!r})"

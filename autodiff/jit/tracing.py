@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backward import topological_order
+from ..backward import run_backward, topological_order
 from ..errors import CompileError
 from ..function import user_frame
 from ..tensor import Tensor
@@ -261,9 +261,10 @@ class Tracer:
         """What the call returns, with each tensor replaced by the SlotRef of its array."""
         if isinstance(output, Tensor):
             if output.grad_fn is not None and not self.backward_roots:
-                self.fail("the function returns a tensor that requires grad without calling "
-                          "backward on it; compile the whole step (forward, backward, "
-                          "optimizer.step()), or return output.detach()")
+                self.fail("the function returns tensors that require grad (in a tuple, list "
+                          "or dict) without calling backward; return one tensor (a model's "
+                          "output), or compile the whole step (forward, backward, "
+                          "optimizer.step())")
             return SlotRef(self._source(output, output._data))
         if type(output) in (tuple, list):
             return type(output)(self.output_template(part) for part in output)
@@ -433,6 +434,17 @@ class Tracer:
                 leaf_step.out = self._new_slot(leaf._grad._data,
                                                f"{self.names.get(id(leaf), 'tensor')}.grad")
         self.records.append(step)
+
+    def observe_gradient_of(self, output: Tensor) -> None:
+        """The function returned `output`, which requires grad, without calling backward:
+        walk its backward now (seeded with ones, no .grad touched) to record the walk a
+        later `output.backward()` takes; the graph is kept for that eager backward."""
+        if self.backward_run(output, None, False) is None:
+            return
+        capture = {t: None for t in self.tensors if t._requires_grad}
+        run_backward([output], [np.ones_like(output._data)], retain_graph=True,
+                     create_graph=False, capture=capture, observer=self)
+        self.backward_done()
 
     # ---------------------------------------------------------------- observing backward
 

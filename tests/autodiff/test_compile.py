@@ -242,9 +242,11 @@ def test_no_grad_around_the_call_retraces() -> None:
     f = ad.compile(lambda: (w * 3).sum())
     with ad.no_grad():
         assert f().item() == 6.0 and f().item() == 6.0
-    with pytest.warns(ad.CompileWarning, match="requires grad without calling backward"):
-        f()
+    out = f()                        # with grad: a graph, as a compiled forward gives
     assert f.cache_info().last_retrace == "grad mode changed to enabled"
+    f().backward()
+    assert out.requires_grad and w.grad.tolist() == [3.0]
+    assert f.cache_info().replays == 2
 
 
 def test_replacing_a_parameters_array_retraces_and_uses_the_new_values() -> None:
@@ -491,7 +493,7 @@ def test_uses_replay_cannot_follow_are_named() -> None:
         "create_graph": lambda: (w * w).sum().backward(create_graph=True),
         "ad.grad": lambda: ad.grad((w * w).sum(), [w]),
         "retain_grad": lambda: (w * 2).retain_grad(),
-        "requires grad without calling backward": lambda: w * 2,
+        r"tensors that require grad \(in a tuple": lambda: (w * 2, w * 3),
         "requires_grad=True": lambda: (ad.tensor([1.0], requires_grad=True) * 2).sum().backward(),
     }
     for expected, fn in cases.items():

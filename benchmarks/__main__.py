@@ -1,5 +1,5 @@
 """`make bench`: every workload in every available variant, each in its own process,
-variants alternated within a round, best of several rounds; a table of µs/step and
+variants alternated within a round, the median of several rounds; a table of µs/step and
 ratios, checked against the project's targets, written to benchmarks/results.md and
 benchmarks/results.json.
 
@@ -45,11 +45,13 @@ TARGETS = [
     ("mnist-15", "compiled", "torch", -3.0),
     ("mnist-128", "compiled", "numpy", 1.03),
     ("mnist-1024", "compiled", "numpy", 1.02),
+    ("regression", "compiled", "numpy", 1.5),
     ("regression", "compiled", "micrograd", -2.0),
-    ("regression", "compiled", "torch", -8.0),
+    ("regression", "compiled", "torch", -10.0),
     ("xor", "compiled", "torch", -5.0),
 ]
-TRACING_BOUND = 3.0     # the compiled first call (the trace) ≤ this × eager's first step
+TRACING_BOUND = 3.0     # the compiled first call (the trace) ≤ this × eager's first step,
+TRACING_FLOOR_US = 20_000       # or ≤ this, whichever is larger
 
 
 def available(variant: str) -> bool:
@@ -81,8 +83,11 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({cpu}), {versions}"
 
 
-def best_results(workloads: list[str], rounds: int, seed: int) -> dict[str, dict[str, dict]]:
-    best: dict[str, dict[str, dict]] = {w: {} for w in workloads}
+def median_results(workloads: list[str], rounds: int, seed: int
+                   ) -> dict[str, dict[str, dict]]:
+    """Each variant's run with the median time over `rounds` rounds (variants alternate
+    within a round, their order reversed every other round)."""
+    runs: dict[str, dict[str, list[dict]]] = {w: {} for w in workloads}
     for round_number in range(rounds):
         for workload in workloads:
             variants = [v for v in WORKLOADS[workload] if available(v)]
@@ -92,18 +97,22 @@ def best_results(workloads: list[str], rounds: int, seed: int) -> dict[str, dict
                 started = time.perf_counter()
                 result = run_one(workload, variant, seed)
                 key = "us_per_step" if "us_per_step" in result else next(iter(result))
-                kept = best[workload].get(variant)
-                if kept is None or result[key] < kept[key]:
-                    best[workload][variant] = result
+                runs[workload].setdefault(variant, []).append(result)
                 print(f"  round {round_number + 1}: {workload:<11} {variant:<9} "
                       f"{result[key]:10.1f} ({time.perf_counter() - started:.0f} s)", flush=True)
-    return best
+    return {workload: {variant: _median(results) for variant, results in variants.items()}
+            for workload, variants in runs.items()}
 
 
-def table(best: dict[str, dict[str, dict]]) -> str:
+def _median(results: list[dict]) -> dict:
+    key = "us_per_step" if "us_per_step" in results[0] else next(iter(results[0]))
+    return sorted(results, key=lambda result: result[key])[(len(results) - 1) // 2]
+
+
+def table(measured: dict[str, dict[str, dict]]) -> str:
     lines = ["| workload | variant | µs/step | × autodiff | accuracy |",
              "|---|---|---:|---:|---:|"]
-    for workload, results in best.items():
+    for workload, results in measured.items():
         if workload in ("chain", "memory"):
             continue
         ours = results.get("autodiff", {}).get("us_per_step")
@@ -112,13 +121,13 @@ def table(best: dict[str, dict[str, dict]]) -> str:
             accuracy = f"{result['accuracy']:.4f}" if "accuracy" in result else ""
             lines.append(f"| {workload} | {variant} | {result['us_per_step']:.1f} | {ratio} | "
                          f"{accuracy} |")
-    if "chain" in best:
-        c = best["chain"]["autodiff"]
+    if "chain" in measured:
+        c = measured["chain"]["autodiff"]
         lines.append(f"\n1,000,000-op scalar chain: build {c['build_us_per_op']:.2f} µs/op, "
                      f"backward {c['backward_us_per_op']:.2f} µs/op, total "
                      f"{c['us_per_op']:.2f} µs/op, peak memory +{c['peak_mb']:.0f} MB.")
-    if "memory" in best:
-        m = best["memory"]["autodiff"]
+    if "memory" in measured:
+        m = measured["memory"]["autodiff"]
         lines.append(f"\nMemory over 10,000 regression steps: {m['rss_mb_at_1000']:.1f} MB at "
                      f"step 1,000, growth to step 10,000: {m['growth_mb']:+.2f} MB.")
     return "\n".join(lines)
@@ -143,11 +152,11 @@ def where_the_time_goes(workload: str, variant: str, seed: int) -> str:
                    f"```\n{workload_output(workload, variant, seed, '--profile')}\n```\n")
 
 
-def target_report(best: dict[str, dict[str, dict]]) -> tuple[str, list[str]]:
+def target_report(measured: dict[str, dict[str, dict]]) -> tuple[str, list[str]]:
     """The targets, met or not, and the workloads whose targets were not met."""
     lines, missed = [], []
     for workload, mine, other, bound in TARGETS:
-        results = best.get(workload, {})
+        results = measured.get(workload, {})
         if mine not in results or other not in results:
             lines.append(f"- {workload}: {mine} or {other} not measured (not installed or "
                          f"not run)")
@@ -168,17 +177,19 @@ def target_report(best: dict[str, dict[str, dict]]) -> tuple[str, list[str]]:
         lines.append(f"- {workload}: {wanted}: {got}: {verdict}")
         if not met and (workload, mine) not in missed:
             missed.append((workload, mine))
-    for workload, results in best.items():
+    for workload, results in measured.items():
         if "compiled" in results and "autodiff" in results:
             first, eager = results["compiled"], results["autodiff"]
             cold = first["first_step_us"] / eager["first_step_us"]
+            met = cold <= TRACING_BOUND or first["first_step_us"] <= TRACING_FLOOR_US
             lines.append(f"- {workload}: compiled first call (the trace) ≤ {TRACING_BOUND}× "
-                         f"eager's first step: {cold:.2f}×: "
-                         f"{'met' if cold <= TRACING_BOUND else 'NOT met'} "
+                         f"eager's first step or ≤ {TRACING_FLOOR_US / 1000:.0f} ms: "
+                         f"{cold:.2f}×, {first['first_step_us'] / 1000:.1f} ms: "
+                         f"{'met' if met else 'NOT met'} "
                          f"({first['first_step_us'] / eager['us_per_step']:.2f}× a warm "
                          f"eager step)")
-    if "memory" in best:
-        growth = best["memory"]["autodiff"]["growth_mb"]
+    if "memory" in measured:
+        growth = measured["memory"]["autodiff"]["growth_mb"]
         lines.append(f"- memory: no growth over 10,000 steps: "
                      f"{'met' if growth < 1.0 else 'NOT met'} ({growth:+.2f} MB)")
     return "\n".join(lines), missed
@@ -191,17 +202,17 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", choices=sorted(WORKLOADS), default=None)
     args = parser.parse_args()
     workloads = args.only or list(WORKLOADS)
-    print(f"Benchmarking on {machine()}; best of {args.rounds} rounds", flush=True)
-    best = best_results(workloads, args.rounds, args.seed)
-    targets, missed = target_report(best)
+    print(f"Benchmarking on {machine()}; median of {args.rounds} rounds", flush=True)
+    measured = median_results(workloads, args.rounds, args.seed)
+    targets, missed = target_report(measured)
     profiles = "".join(where_the_time_goes(workload, variant, args.seed)
                        for workload, variant in missed)
     report = (f"# Benchmark results\n\nMeasured by `make bench` on {machine()}, "
-              f"{time.strftime('%Y-%m-%d')}; best of {args.rounds} rounds, each variant in its "
-              f"own process.\n\n{table(best)}\n\nTargets:\n{targets}\n{profiles}")
+              f"{time.strftime('%Y-%m-%d')}; median of {args.rounds} rounds, each variant in its "
+              f"own process.\n\n{table(measured)}\n\nTargets:\n{targets}\n{profiles}")
     print("\n" + report)
     (HERE / "results.md").write_text(report, encoding="utf-8")
-    (HERE / "results.json").write_text(json.dumps(best, indent=2), encoding="utf-8")
+    (HERE / "results.json").write_text(json.dumps(measured, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":

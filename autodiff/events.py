@@ -191,13 +191,21 @@ def library_call(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _changes: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+_all_changes = [0]          # of every object: while it stays, no object changed
 
 
 def object_changed(obj: Any) -> None:
     """Count a change of `obj` (a member or a setting replaced)."""
     _changes[obj] = _changes.get(obj, 0) + 1
+    _all_changes[0] += 1
 
 
 def change_count(obj: Any) -> int:
     """How many changes `object_changed` has counted for `obj`."""
     return _changes.get(obj, 0)
+
+
+def changes() -> int:
+    """How many changes `object_changed` has counted for all objects: a guard that saw
+    this number before need not look at each object again."""
+    return _all_changes[0]

@@ -82,6 +82,7 @@ class Guards:
         self.tensors = [(t, t._data, t._requires_grad) for t in tensors]
         self.names = names
         self.modules = modules
+        self.changes_seen = -1          # events.changes() when the modules were last checked
 
     def stale(self) -> str | None:
         """The first guard that no longer holds, said for a person; None when all hold."""
@@ -96,12 +97,17 @@ class Guards:
                 if tensor._requires_grad != requires_grad:
                     return f"{name}.requires_grad changed to {tensor._requires_grad}"
                 return f"{name} has a hook now"
-        for module, training, changes, label in self.modules:
+        for module, training, _, label in self.modules:
             if module.training != training:
                 return f"{label} was switched to {'train' if module.training else 'eval'} mode"
-            if events.change_count(module) != changes:
+        changes = events.changes()
+        if changes == self.changes_seen:            # no module changed since the last check
+            return None
+        for module, _, count, label in self.modules:
+            if events.change_count(module) != count:
                 return (f"{label} changed: a parameter, buffer, submodule, hook or setting "
                         f"(such as Dropout's p) was replaced or set anew")
+        self.changes_seen = changes
         return None
 
 

@@ -608,3 +608,27 @@ def test_replays_bump_the_versions_of_the_tensors_they_change_as_eager_does() ->
         compiled(ad.tensor([1.0, 1.0]))
         assert (w._version, log._version, model.weight._version - initialised) == (call,) * 3
     assert compiled.cache_info().replays == 3
+
+
+@pytest.mark.parametrize("write", ["load_state_dict", "in place by hand"])
+def test_a_write_into_the_parameters_between_calls_is_read_by_the_next_replay(
+        write: str) -> None:
+    model, step = training(xor_net, lambda p: optim.SGD(p, lr=0.1), F.binary_cross_entropy)
+    twin, twin_step = training(xor_net, lambda p: optim.SGD(p, lr=0.1), F.binary_cross_entropy)
+    compiled = ad.compile(step)
+    data = batches((4, 2), WORKLOADS["xor"][4], count=4)
+    for x, y in data[:2]:
+        compiled(x, y), twin_step(x, y)
+    if write == "load_state_dict":
+        state = {key: ad.tensor(np.full(value.shape, 0.25, np.float32))
+                 for key, value in model.state_dict().items()}
+        model.load_state_dict(state)
+        twin.load_state_dict(state)
+    else:
+        with ad.no_grad():
+            for m in (model, twin):
+                m[0].weight += 1.0
+    for x, y in data[2:]:
+        assert compiled(x, y).item() == twin_step(x, y).item()
+    assert_same_parameters(model, twin)
+    assert compiled.cache_info().replays >= 2

@@ -321,6 +321,21 @@ class Compiled:
                 frozen.append(entry)
         return "\n".join(lines + (frozen or ["  none"]))
 
+    def export(self, path: str | os.PathLike[str]) -> None:
+        """Write the last traced step as a Python module at `path` that needs numpy alone
+        (each op's forward and backward, the helpers they call and the optimizer's update
+        copied from the library's source), its state (parameters, buffers, optimizer
+        state, learning rates, the random generator's state) in the .npz beside it; see
+        `autodiff.jit.export`. A whole training step only: a function that returns its
+        output for a backward outside it (a model's forward) is refused."""
+        from .export import export
+        program = self._program()
+        if isinstance(program, ForwardProgram):
+            raise CompileError("export: writes out a whole training step (forward, "
+                               "backward, optimizer.step()); this function returns a tensor "
+                               "for a backward outside it")
+        export(program, path, program.run.__name__)
+
 
 class CompiledModule(Compiled):
     """`ad.compile(model)`: the model's forward compiled, the model otherwise as it is

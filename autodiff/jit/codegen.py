@@ -7,7 +7,8 @@ the same code eager execution calls: an op's `forward` and `backward` (the one p
 formula is written), `to_input` and `add_gradients` (backward's plumbing, where the trace
 saw it needed), `accumulate_grad` (a leaf's .grad), the library calls as they are. Every
 line ends with a comment naming the op and the user's line that made it. The function is
-compiled once, here (`build`).
+compiled once, here (`build`). The exported step (autodiff.jit.export) is written by a
+subclass of the same `Writer`, overriding its hooks.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import keyword
 import linecache
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,11 +154,18 @@ class Generated:
     function: Any
 
 
-class _Writer:
-    """Turns one trace into source lines and the namespace they run in."""
+class Writer:
+    """Turns one trace into source lines: the replay's, and the namespace they run in.
+
+    Every record is written here, once; what the exported step (autodiff.jit.export's
+    StepWriter) does differently is in the hooks below: how an object the lines use is
+    named (`bind`, `helper`, `constant`), how an op's ctx is made (`context`), how the
+    values of tensors from outside and their gradients are reached (`read_outside`,
+    `bumped`, `read_grad`, `clear_grad`, `accumulate`, `grad_of`, `returned_slot`,
+    `release`), and the library calls (`call`)."""
 
     def __init__(self, tracer: Tracer, output: Any) -> None:
-        self.tracer = tracer
+        self.tracer, self.output = tracer, output
         self.names = Names()
         self.namespace: dict[str, Any] = {
             "np": np, "make": Tensor._make, "bump": versions.bump, "to_input": to_input,
@@ -171,27 +180,83 @@ class _Writer:
         self.read = slots_read(tracer.records, output)
         self.leaf_grads: dict[int, str] | None = None     # position -> its gradient variable
 
-    # ---------------------------------------------------------------- names
+    # ---------------------------------------------------------------- hooks
 
     def bind(self, value: Any, hint: str) -> str:
-        """A namespace name for an object the lines use (an op class, a ctx, a constant)."""
+        """The name the lines use for an object (an op class, a ctx, a constant): a name
+        in the replay's namespace, bound to it."""
         name = self.bound.get(id(value))
         if name is None:
             name = self.bound[id(value)] = self.names.take(hint)
             self.namespace[name] = value
         return name
 
+    def helper(self, function: Callable[..., Any]) -> str:
+        """The name the lines call a library function by (as_array, output_array,
+        to_input, add_gradients): the namespace holds each under its own name."""
+        return function.__name__
+
+    def constant(self, value: Any, hint: str) -> str:
+        """Source for a value with no literal (an array the trace baked in, a dtype, a
+        ufunc): bound in the namespace, a dtype under its name, anything else as
+        `constant` (`hint`, the slot or option it is the value of, goes unused)."""
+        return self.bind(value, str(value) if isinstance(value, np.dtype) else "constant")
+
+    def context(self, ctx: Any, op: type, hint: str) -> str:
+        """The name of an op's ctx (the trace made it; each replay refills it)."""
+        return self.bind(ctx, hint)
+
+    def read_outside(self, slot: int, name: str) -> None:
+        """`slot`, read before any line assigns it, holds an argument or a tensor from
+        outside; `build` reads it into `name` at the top of the function."""
+
+    def bumped(self, position: int) -> None:
+        """A line wrote into the array of tracer.tensors[position] in place: count the
+        change in the tensor's version, as eager execution does."""
+        self.emit(f"bump({self.tensor(position)})", "")
+
+    def read_grad(self, position: int, name: str) -> str:
+        """The expression for the array of a tensor's .grad, which the function reads
+        (as `name`.grad)."""
+        return f"grad_array({self.tensor(position)}, {name!r})"
+
+    def clear_grad(self, position: int) -> str:
+        """The line setting a tensor's .grad to None."""
+        return f"{self.tensor(position)}._grad = None"
+
+    def accumulate(self, step: LeafStep, grad: str) -> str:
+        """The line adding the gradient in the variable `grad` to a leaf's .grad."""
+        if step.scalar:
+            grad = f"np.asarray({grad})"
+        return f"accumulate_grad({self.tensor(step.tensor)}, {grad})"
+
+    def grad_of(self, position: int) -> str:
+        """The expression for the array of a leaf's .grad just accumulated."""
+        return f"{self.tensor(position)}._grad._data"
+
+    def returned_slot(self, slot: int) -> str:
+        """What the function returns for a tensor of the output: a Tensor made on the
+        slot's array."""
+        return f"make({self.variable(slot)})"
+
+    def release(self) -> None:
+        """Before a leaf's gradient is accumulated, when a node's backward left a tuple
+        in `g`: let go of the tuple, so that a gradient it holds becomes .grad without
+        a copy (accumulate_grad keeps, uncopied, an array nothing else holds)."""
+        self.emit("g = None", "")
+
+    # ---------------------------------------------------------------- names
+
     def variable(self, slot: int) -> str:
         """The expression for the value in `slot` (a variable, or a constant)."""
         tracer = self.tracer
         if slot in tracer.constants:
-            value = tracer.constants[slot]
-            text = literal(value)
-            return text if text is not None else self.bind(value, "constant")
+            return self.expression(tracer.constants[slot], tracer.slot_names[slot])
         self.used.add(slot)
         name = self.variables.get(slot)
         if name is None:
-            name = self.variables[slot] = self.names.take(tracer.slot_names[slot])
+            name = self.define(slot)
+            self.read_outside(slot, name)
         return name
 
     def define(self, slot: int) -> str:
@@ -200,6 +265,7 @@ class _Writer:
         return name
 
     def tensor(self, position: int) -> str:
+        """The expression for the Tensor tracer.tensors[position]: an argument, or bound."""
         name = self.tensor_names.get(position)
         if name is None:
             index = self.tracer.input_positions.get(position)
@@ -212,19 +278,18 @@ class _Writer:
             self.tensor_names[position] = name
         return name
 
-    def expression(self, value: Any) -> str:
-        """Source for an option: slot references become variables."""
+    def expression(self, value: Any, hint: str = "constant") -> str:
+        """Source for a recorded value: slot references become variables, tuples and
+        plain values are written out, anything else is a `constant`."""
         if type(value) is SlotRef:
             return self.variable(value.slot)
         if type(value) is tuple:
-            parts = [self.expression(v) for v in value]
+            parts = [self.expression(v, hint) for v in value]
             return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
         text = literal(value)
         if text is not None:
             return text
-        if isinstance(value, np.dtype):
-            return self.bind(value, str(value))
-        return self.bind(value, "constant")
+        return self.constant(value, hint)
 
     def emit(self, code: str, comment: str) -> None:
         self.lines.append(f"    {code:<44}  # {comment}" if comment else f"    {code}")
@@ -239,41 +304,43 @@ class _Writer:
             self.backward(record)
         elif kind is Copy:
             dtype = self.expression(record.dtype)
-            self.emit(f"{self.define(record.out)} = as_array({self.variable(record.source)}, "
-                      f"{dtype})", _site_comment("tensor", record.site))
+            self.emit(f"{self.define(record.out)} = {self.helper(as_array)}("
+                      f"{self.variable(record.source)}, {dtype})",
+                      _site_comment("tensor", record.site))
         elif kind is Call:
             self.call(record)
         elif kind is InPlace:
             target = self.variable(record.target)
-            self.emit(f"np.{record.ufunc.__name__}({target}, {self.variable(record.operand)}, "
-                      f"out={target}, casting='same_kind')",
-                      _site_comment(f"{record.ufunc.__name__}_", record.site))
+            name = record.ufunc.__name__
+            self.emit(f"np.{name}({target}, {self.variable(record.operand)}, out={target}, "
+                      f"casting='same_kind')", _site_comment(f"{name}_", record.site))
             if record.tensor is not None:
-                self.emit(f"bump({self.tensor(record.tensor)})", "")
+                self.bumped(record.tensor)
         elif kind is SetItem:
             self.emit(f"{self.variable(record.target)}[{self.expression(record.index)}] = "
                       f"{self.variable(record.value)}", _site_comment("setitem", record.site))
             if record.tensor is not None:
-                self.emit(f"bump({self.tensor(record.tensor)})", "")
+                self.bumped(record.tensor)
         elif kind is GradRead:
-            self.emit(f"{self.define(record.out)} = grad_array({self.tensor(record.tensor)}, "
-                      f"{record.name!r})", comment_text(f"{record.name}.grad"))
+            self.emit(f"{self.define(record.out)} = {self.read_grad(record.tensor, record.name)}",
+                      comment_text(f"{record.name}.grad"))
         elif kind is ClearGrad:
-            self.emit(f"{self.tensor(record.tensor)}._grad = None", "p.grad = None")
+            self.emit(self.clear_grad(record.tensor), "p.grad = None")
 
     def op(self, record: Op) -> None:
         op_class = self.bind(record.op, record.op.__name__)
-        out = self.tracer.slot_names[record.out]
-        ctx = self.bind(record.ctx, f"ctx_{out}")
+        ctx = self.context(record.ctx, record.op, f"ctx_{self.tracer.slot_names[record.out]}")
         arguments = [ctx] + [self.variable(slot) for slot in record.inputs]
-        arguments += [f"{key}={self.expression(value)}" for key, value in record.options.items()]
+        arguments += [f"{key}={self.expression(value, key)}"
+                      for key, value in record.options.items()]
         call = f"{op_class}.forward({', '.join(arguments)})"
-        if record.scalar:
-            call = f"output_array({ctx}, {call})"
+        if record.scalar:                        # numpy gives 0-d results as scalars
+            call = f"{self.helper(output_array)}({ctx}, {call})"
         self.emit(f"{self.define(record.out)} = {call}",
                   _site_comment(record.op.op_name(), record.site))
 
     def call(self, record: Call) -> None:
+        """A library call the trace recorded, made as it was (on the same objects)."""
         function = record.function
         qualname = getattr(function, "__qualname__", getattr(function, "__name__", "call"))
         args = record.args
@@ -300,8 +367,10 @@ class _Writer:
             self.emit(call, _site_comment(qualname, record.site))
 
     def backward(self, record: Backward, seed: str | None = None) -> None:
-        """The lines of a backward pass; `seed`: the variable holding dL/doutput when it
-        is given (a compiled forward's backward), else the loss's seed is made here."""
+        """The lines of a backward pass: the seed, then each node's backward in the eager
+        walk's order, gradients summed (and unbroadcast) where the trace saw it, and each
+        leaf's gradient accumulated. `seed`: the variable holding dL/doutput when it is
+        given (a compiled forward's backward), else the loss's seed is made here."""
         grads = [self.names.take("d_" + (self.variables.get(name, self.tracer.slot_names[name])
                                          if type(name) is int else name))
                  for name in record.grad_names]
@@ -322,8 +391,8 @@ class _Writer:
             if type(step) is NodeStep:
                 tuple_held = self.node(step, grads, dtypes, assigned) or tuple_held
             else:
-                if tuple_held:      # let go of the last tuple: a leaf's gradient it holds
-                    self.emit("g = None", "")     # becomes .grad without a copy
+                if tuple_held:
+                    self.release()
                     tuple_held = False
                 self.leaf(step, grads)
 
@@ -331,7 +400,7 @@ class _Writer:
              assigned: set[int]) -> bool:
         """The lines of one node's backward; True when they leave a tuple in `g`."""
         op_class = self.bind(step.op, step.op.__name__)
-        ctx = self.bind(step.ctx, "ctx")
+        ctx = self.context(step.ctx, step.op, "ctx")
         call = f"{op_class}.backward({ctx}, {grads[step.output]})"
         comment = _site_comment(f"d {step.op.op_name()}", step.site)
         if not step.tuple_returned and len(step.sends) == 1 and not any(step.sends[0][2:]) \
@@ -344,10 +413,10 @@ class _Writer:
             value = f"g[{position}]" if step.tuple_returned else "g"
             if reshape or cast:
                 shape = literal(tuple(self.grad_shapes[variable][0]))
-                value = f"to_input({value}, {shape}, {dtypes[variable]})"
+                value = f"{self.helper(to_input)}({value}, {shape}, {dtypes[variable]})"
             target = grads[variable]
             if variable in assigned:
-                self.emit(f"{target} = add_gradients({target}, {value})", "")
+                self.emit(f"{target} = {self.helper(add_gradients)}({target}, {value})", "")
             else:
                 self.emit(f"{target} = {value}", "")
                 assigned.add(variable)
@@ -357,36 +426,34 @@ class _Writer:
         if self.leaf_grads is not None:          # a compiled forward's backward returns them
             self.leaf_grads[step.tensor] = grads[step.grad]
             return
-        grad = grads[step.grad]
-        if step.scalar:
-            grad = f"np.asarray({grad})"
-        tensor = self.tensor(step.tensor)
-        self.emit(f"accumulate_grad({tensor}, {grad})", "")
+        self.emit(self.accumulate(step, grads[step.grad]), "")
         if step.out is not None and step.out in self.read:
-            self.emit(f"{self.define(step.out)} = {tensor}._grad._data", "")
+            self.emit(f"{self.define(step.out)} = {self.grad_of(step.tensor)}", "")
 
     # ---------------------------------------------------------------- the function
 
-    def output(self, template: Any) -> str:
+    def returned(self, template: Any) -> str:
+        """The expression the function returns: the output template, its tensors'
+        values written by `returned_slot`."""
         if type(template) is SlotRef:
-            return f"make({self.variable(template.slot)})"
+            return self.returned_slot(template.slot)
         if type(template) in (tuple, list):
-            parts = [self.output(part) for part in template]
+            parts = [self.returned(part) for part in template]
             if type(template) is list:
                 return f"[{', '.join(parts)}]"
             return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
         if type(template) is dict:
-            return "{" + ", ".join(f"{self.expression(key)}: {self.output(value)}"
+            return "{" + ", ".join(f"{self.expression(key)}: {self.returned(value)}"
                                    for key, value in template.items()) + "}"
         return self.expression(template)
 
 
 def build(tracer: Tracer, output: Any, name: str) -> Generated:
     """The replay function of a traced step, `name(args)`, and its source."""
-    writer = _Writer(tracer, output)
+    writer = Writer(tracer, output)
     for record in tracer.records:
         writer.write(record)
-    returned = writer.output(output)
+    returned = writer.returned(output)
     reads = []
     for slot, index, is_tensor in tracer.inputs:
         if slot in writer.used:
@@ -408,7 +475,7 @@ def build_forward(tracer: Tracer, output: SlotRef, name: str) -> tuple[Generated
     replay's one graph node, `autodiff.jit.compiled.CompiledForward`); `ctxs`: fresh op
     contexts for each call, in the order of `contexts(tracer)`."""
     *forward_records, backward_record = tracer.records
-    writer = _Writer(tracer, output)
+    writer = Writer(tracer, output)
     for record in forward_records:
         writer.write(record)
     returned = writer.variable(output.slot)

@@ -59,26 +59,10 @@ from typing import Any
 import numpy as np
 
 from .. import random as ad_random
-from ..backward import add_gradients, to_input
 from ..errors import CompileError
-from ..function import Function, output_array
-from ..tensor import as_array
-from .codegen import Names, _site_comment, comment_text, literal, slots_read
-from .tracing import (
-    Backward,
-    Call,
-    ClearGrad,
-    Copy,
-    GradRead,
-    InPlace,
-    LeafStep,
-    NodeStep,
-    Op,
-    Record,
-    SetItem,
-    SlotRef,
-    Tracer,
-)
+from ..function import Function
+from .codegen import Writer, _site_comment, comment_text, literal
+from .tracing import Backward, Call, LeafStep, Op, Tracer
 
 ROOT = Path(__file__).resolve().parent.parent.parent     # the folder of autodiff, nn, optim
 KEPT_DECORATORS = {"staticmethod", "classmethod", "property"}
@@ -765,61 +749,78 @@ class State:
 # ---------------------------------------------------------------- the step
 
 
-class StepWriter:
+class StepWriter(Writer):
     """Turns a trace's records into the function `step`: the lines codegen writes for a
-    replay, over the state's arrays instead of tensors."""
+    replay (codegen.Writer), over the state's arrays instead of tensors, each object the
+    lines name defined in the file (`module`) instead of bound in a namespace."""
 
     def __init__(self, tracer: Tracer, output: Any, module: Module, state: State) -> None:
-        self.tracer, self.output = tracer, output
+        super().__init__(tracer, output)
         self.module, self.state = module, state
-        self.names = Names()
         self.names.taken = module.taken          # one set: no local hides a module name
         self.externals = dict(tracer.externals)          # slot -> position
-        self.variables: dict[int, str] = {}
         self.reads: dict[int, str] = {}          # slot -> the line that reads it from state
         self.contexts: dict[int, str] = {}       # id(replay ctx) -> its variable
         self.context_lines: list[str] = []
-        self.lines: list[str] = []
-        self.grad_shapes: list[tuple[tuple[int, ...], np.dtype]] = []
         self.draws = False
         self.inputs = [self.define(slot) for slot, _, _ in tracer.inputs]
-        self.read = slots_read(tracer.records, output)
 
-    # ---------------------------------------------------------------- names
+    # ---------------------------------------------------------------- hooks
 
-    def define(self, slot: int) -> str:
-        """The variable a line assigns to `slot`."""
-        name = self.variables[slot] = self.names.take(self.tracer.slot_names[slot])
-        return name
+    def bind(self, value: Any, hint: str) -> str:
+        """The name of a module-level definition of `value` in the file."""
+        return self.module.reference(value, hint, "the step")
 
-    def variable(self, slot: int) -> str:
-        """The expression for the value in `slot`: a variable, or a constant."""
-        tracer = self.tracer
-        if slot in tracer.constants:
-            return self.expression(tracer.constants[slot], tracer.slot_names[slot])
-        name = self.variables.get(slot)
-        if name is None:                         # a tensor from outside: from the state
-            name = self.define(slot)
-            section, key = self.state.tensor(tracer.tensors[self.externals[slot]])
-            self.reads[slot] = f"    {name} = {section}[{key!r}]"
-        return name
+    def helper(self, function: Callable[..., Any]) -> str:
+        """The name of a function the step calls, copied into the file."""
+        return self.bind(function, function.__name__)
 
-    def expression(self, value: Any, hint: str = "constant") -> str:
-        """Source for a recorded value: slot references become variables, arrays the
-        state's constants, dtypes and numpy scalars module constants."""
-        if type(value) is SlotRef:
-            return self.variable(value.slot)
-        if type(value) is tuple:
-            parts = [self.expression(v, hint) for v in value]
-            return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
-        text = literal(value)
-        if text is not None:
-            return text
+    def constant(self, value: Any, hint: str) -> str:
+        """Arrays the trace baked in are the state's constants (named after `hint`);
+        dtypes, numpy scalars and the like module constants."""
         if isinstance(value, np.ndarray):
             return f"constants[{self.state.constant(value, hint)!r}]"
-        if isinstance(value, np.dtype):
-            hint = str(value)
-        return self.module.reference(value, hint, "the step")
+        return self.bind(value, str(value) if isinstance(value, np.dtype) else hint)
+
+    def context(self, ctx: Any, op: type, hint: str) -> str:
+        """The variable of an op's ctx, made afresh at the top of `step`."""
+        name = self.contexts.get(id(ctx))
+        if name is None:
+            name = self.contexts[id(ctx)] = self.names.take(hint)
+            self.context_lines.append(f"    {name} = {self.bind(op, op.__name__)}("
+                                      f"{literal(tuple(ctx._needs_input_grad))})")
+        return name
+
+    def read_outside(self, slot: int, name: str) -> None:
+        """A tensor from outside (the arguments are `step`'s): read from the state."""
+        section, key = self.state.tensor(self.tracer.tensors[self.externals[slot]])
+        self.reads[slot] = f"    {name} = {section}[{key!r}]"
+
+    def bumped(self, position: int) -> None:
+        """Arrays have no version to count."""
+
+    def read_grad(self, position: int, name: str) -> str:
+        """A tensor's .grad is the state's grads[its name]."""
+        return self.grad_of(position)
+
+    def clear_grad(self, position: int) -> str:
+        return f"grads.pop({self.key(position)}, None)"
+
+    def accumulate(self, step: LeafStep, grad: str) -> str:
+        """The file's accumulate_grad, into grads[the leaf's name]."""
+        return f"{self.helper(accumulate_grad)}(grads, {self.key(step.tensor)}, {grad})"
+
+    def grad_of(self, position: int) -> str:
+        return f"grads[{self.key(position)}]"
+
+    def returned_slot(self, slot: int) -> str:
+        """`step` returns arrays for tensors."""
+        return self.variable(slot)
+
+    def release(self) -> None:
+        """The exported accumulate_grad copies a first gradient anyway."""
+
+    # ---------------------------------------------------------------- names
 
     def key(self, position: int) -> str:
         """repr of the name of tracer.tensors[position] in the state (and in grads)."""
@@ -828,61 +829,7 @@ class StepWriter:
             return repr(self.inputs[index])
         return repr(self.state.tensor(self.tracer.tensors[position])[1])
 
-    def context(self, ctx: Any, op: type, hint: str) -> str:
-        """The variable of an op's ctx, made at the top of `step`."""
-        name = self.contexts.get(id(ctx))
-        if name is None:
-            name = self.contexts[id(ctx)] = self.names.take(f"ctx_{hint}")
-            self.context_lines.append(f"    {name} = {self.module.named[id(op)]}("
-                                      f"{literal(tuple(ctx._needs_input_grad))})")
-        return name
-
-    def function(self, function: Callable[..., Any]) -> str:
-        """The name of a function the step calls (copied into the file)."""
-        return self.module.reference(function, function.__name__, "the step")
-
-    def emit(self, code: str, comment: str) -> None:
-        self.lines.append(f"    {code:<44}  # {comment}" if comment else f"    {code}")
-
     # ---------------------------------------------------------------- records
-
-    def write(self, record: Record) -> None:
-        kind = type(record)
-        if kind is Op:
-            self.op(record)
-        elif kind is Backward:
-            self.backward(record)
-        elif kind is Copy:
-            function = self.function(as_array)
-            self.emit(f"{self.define(record.out)} = {function}({self.variable(record.source)}, "
-                      f"{self.expression(record.dtype)})", _site_comment("tensor", record.site))
-        elif kind is Call:
-            self.call(record)
-        elif kind is InPlace:
-            target = self.variable(record.target)
-            name = record.ufunc.__name__
-            self.emit(f"np.{name}({target}, {self.variable(record.operand)}, out={target}, "
-                      f"casting='same_kind')", _site_comment(f"{name}_", record.site))
-        elif kind is SetItem:
-            self.emit(f"{self.variable(record.target)}[{self.expression(record.index)}] = "
-                      f"{self.variable(record.value)}", _site_comment("setitem", record.site))
-        elif kind is GradRead:
-            self.emit(f"{self.define(record.out)} = grads[{self.key(record.tensor)}]",
-                      comment_text(f"{record.name}.grad"))
-        elif kind is ClearGrad:
-            self.emit(f"grads.pop({self.key(record.tensor)}, None)", "p.grad = None")
-
-    def op(self, record: Op) -> None:
-        out = self.tracer.slot_names[record.out]
-        ctx = self.context(record.ctx, record.op, out)
-        arguments = [ctx] + [self.variable(slot) for slot in record.inputs]
-        arguments += [f"{key}={self.expression(value, key)}"
-                      for key, value in record.options.items()]
-        call = f"{self.module.named[id(record.op)]}.forward({', '.join(arguments)})"
-        if record.scalar:                        # numpy gives 0-d results as scalars
-            call = f"{self.function(output_array)}({ctx}, {call})"
-        self.emit(f"{self.define(record.out)} = {call}",
-                  _site_comment(record.op.op_name(), record.site))
 
     def call(self, record: Call) -> None:
         """A library call: a random draw, optimizer.step() or a zero_grad()."""
@@ -899,9 +846,8 @@ class StepWriter:
             optimizer = record.args[0]
             index = self.state.optimizer(optimizer)
             rule = self.module.named.get(id(optimizer)) or self.module.rule(optimizer)
-            flush_every = self.module.reference(function.__globals__["FLUSH_EVERY"],
-                                                "FLUSH_EVERY", "the step")
-            self.emit(f"{self.function(optimizer_step)}({rule}, state['optimizers'][{index}], "
+            flush_every = self.bind(function.__globals__["FLUSH_EVERY"], "FLUSH_EVERY")
+            self.emit(f"{self.helper(optimizer_step)}({rule}, state['optimizers'][{index}], "
                       f"parameters, grads, {flush_every})", comment)
         elif where in ZERO_GRADS:
             arguments = inspect.signature(function).bind(*record.args, **record.kwargs)
@@ -911,7 +857,7 @@ class StepWriter:
                 else [p for group in owner.param_groups for p in group["params"]]
             names = tuple(self.state.tensor(p)[1] for p in params)
             keep = "" if arguments.arguments["set_to_none"] else ", set_to_none=False"
-            self.emit(f"{self.function(zero_grad)}(grads, {literal(names)}{keep})", comment)
+            self.emit(f"{self.helper(zero_grad)}(grads, {literal(names)}{keep})", comment)
         else:
             raise CompileError(f"export: cannot export a call of {_qualname(function)}; "
                                f"an exported step carries out optimizer.step(), zero_grad() "
@@ -927,77 +873,15 @@ class StepWriter:
         arguments += [f"{key}={self.expression(value, key)}"
                       for key, value in record.kwargs.items()]
         self.draws = True
-        function = self.function(record.function)
+        function = self.helper(record.function)
         self.emit(f"{self.define(record.out)} = {function}({', '.join(arguments)})._data",
                   comment)
 
-    def backward(self, record: Backward) -> None:
-        """loss.backward(): the seed, then each node's backward in the eager walk's order,
-        gradients summed (and unbroadcast) where the trace saw it, and each leaf's
-        gradient accumulated into grads."""
-        names = [self.names.take("d_" + (self.variables.get(n, self.tracer.slot_names[n])
-                                         if type(n) is int else n))
-                 for n in record.grad_names]
-        self.grad_shapes = record.grad_shapes
-        dtypes = [self.expression(dtype) for _, dtype in record.grad_shapes]
-        root = names[record.root]
+    def backward(self, record: Backward, seed: str | None = None) -> None:
+        """loss.backward() (see Writer.backward), set off by blank lines."""
         self.lines.append("")
-        if record.seed is None:
-            self.emit(f"{root} = np.ones({literal(tuple(record.shape))}, "
-                      f"{self.expression(record.dtype)})", "loss.backward(): dL/dloss = 1")
-        else:
-            self.emit(f"{root} = np.array({self.variable(record.seed)}, "
-                      f"dtype={self.expression(record.dtype)})", "loss.backward(gradient)")
-        assigned = {record.root}
-        for step in record.walk:
-            if type(step) is NodeStep:
-                self.node(step, names, dtypes, assigned)
-            else:
-                self.leaf(step, names)
+        super().backward(record, seed)
         self.lines.append("")
-
-    def node(self, step: NodeStep, grads: list[str], dtypes: list[str],
-             assigned: set[int]) -> None:
-        ctx = self.contexts[id(step.ctx)]
-        call = f"{self.module.named[id(step.op)]}.backward({ctx}, {grads[step.output]})"
-        comment = _site_comment(f"d {step.op.op_name()}", step.site)
-        if not step.tuple_returned and len(step.sends) == 1 and not any(step.sends[0][2:]) \
-                and step.sends[0][1] not in assigned:
-            self.emit(f"{grads[step.sends[0][1]]} = {call}", comment)
-            assigned.add(step.sends[0][1])
-            return
-        self.emit(f"g = {call}", comment)
-        for position, variable, reshape, cast in step.sends:
-            value = f"g[{position}]" if step.tuple_returned else "g"
-            if reshape or cast:
-                shape = literal(tuple(self.grad_shapes[variable][0]))
-                value = f"{self.function(to_input)}({value}, {shape}, {dtypes[variable]})"
-            target = grads[variable]
-            if variable in assigned:
-                self.emit(f"{target} = {self.function(add_gradients)}({target}, {value})", "")
-            else:
-                self.emit(f"{target} = {value}", "")
-                assigned.add(variable)
-
-    def leaf(self, step: LeafStep, grads: list[str]) -> None:
-        key = self.key(step.tensor)
-        self.emit(f"{self.function(accumulate_grad)}(grads, {key}, {grads[step.grad]})", "")
-        if step.out is not None and step.out in self.read:
-            self.emit(f"{self.define(step.out)} = grads[{key}]", "")
-
-    def returned(self, template: Any) -> str:
-        """The expression `step` returns: the output template, arrays for tensors."""
-        if type(template) is SlotRef:
-            return self.variable(template.slot)
-        if type(template) in (tuple, list):
-            parts = [self.returned(part) for part in template]
-            if type(template) is list:
-                return f"[{', '.join(parts)}]"
-            return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
-        if type(template) is dict:
-            return "{" + ", ".join(f"{self.expression(key)}: {self.returned(value)}"
-                                   for key, value in template.items()) + "}"
-        return self.expression(template)
 
     def text(self, name: str) -> str:
         """The function `step`, its docstring naming the traced function and the inputs."""

@@ -315,3 +315,53 @@ def test_a_models_forward_alone_is_not_a_step_to_export(tmp_path: Path) -> None:
     forward(ad.ones(3, 2))
     with pytest.raises(ad.CompileError, match="whole training step"):
         forward.export(tmp_path / "step.py")
+
+
+# ---------------------------------------------------------------- the demos' training steps
+
+def demo_step(demo: str) -> tuple[nn.Module, ad.Compiled, Batches]:
+    """Each demo's model, optimizer, loss and training step, written as the demo writes
+    them, compiled; with a few of its batches (random data of the demo's shapes)."""
+    from demos import char_lm, mnist, mnist_cnn, regression, xor
+    ad.manual_seed(0)
+    rng = np.random.default_rng(0)
+    images = [(rng.random((4, 784), dtype=np.float32), rng.integers(0, 10, 4))
+              for _ in range(3)]
+    model, optimizer, loss_fn, batches = {
+        "regression": lambda: (m := regression.activation_net(),
+                               optim.Adam(m.parameters(), lr=regression.LR), nn.MSELoss(),
+                               regression_batches(rng, 3)),
+        "xor": lambda: (m := xor.build_model("keras"), optim.SGD(m.parameters(), lr=xor.LR),
+                        nn.BCELoss(), xor_batches(rng, 3)),
+        "mnist": lambda: (m := mnist.Net(), optim.Adam(m.parameters(), lr=mnist.LR),
+                          F.nll_loss, images),
+        "mnist_cnn": lambda: (m := mnist_cnn.make_cnn(),
+                              optim.Adam(m.parameters(), lr=mnist_cnn.LR), F.nll_loss,
+                              [(x.reshape(4, 1, 28, 28), y) for x, y in images]),
+        "char_lm": lambda: (m := char_lm.MLP(),
+                            optim.AdamW(m.parameters(), lr=0.1, weight_decay=0.01),
+                            F.cross_entropy,
+                            [(rng.integers(0, char_lm.V, (8, char_lm.CONTEXT)),
+                              rng.integers(0, char_lm.V, 8)) for _ in range(3)]),
+    }[demo]()
+
+    def train_step(x: np.ndarray, y: np.ndarray) -> ad.Tensor:
+        loss = loss_fn(model(ad.from_numpy(x)), ad.from_numpy(y))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return model, ad.compile(train_step, fullgraph=True), batches
+
+
+@pytest.mark.parametrize("demo", ["regression", "xor", "mnist", "mnist_cnn", "char_lm"])
+def test_every_demos_step_has_its_source_and_exports(demo: str, tmp_path: Path) -> None:
+    model, step, batches = demo_step(demo)
+    x, y = batches[0]
+    step(x, y)
+    source = step.source
+    assert "accumulate_grad(" in source and ".step()" in source and ".backward(" in source
+    step.export(tmp_path / f"{demo}_step.py")
+    assert_same_as_replay(step, model, batches,
+                          run_exported(tmp_path / f"{demo}_step.py", batches))

@@ -44,8 +44,10 @@ from .tracing import (
     Tracer,
 )
 
+# names the generated lines use for themselves (and builtins `literal` writes)
 _BUILTINS = {"np", "make", "bump", "to_input", "add_gradients", "accumulate_grad",
-             "output_array", "as_array", "grad_array", "args", "g"}
+             "output_array", "as_array", "grad_array", "args", "arrays", "ctxs", "grad", "g",
+             "slice", "Ellipsis"}
 
 
 class Names:

@@ -69,7 +69,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import events, grad_mode
-from ..errors import CompileError, CompileWarning
+from ..errors import BackwardError, CompileError, CompileWarning
 from ..function import Function
 from ..tensor import Tensor
 from .codegen import build, build_forward, input_order, replay_contexts
@@ -195,6 +195,12 @@ class CompiledForward(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        if isinstance(grad, Tensor):
+            raise BackwardError(
+                "compiled forward: backward(create_graph=True) through a compiled model "
+                "is not supported (its backward runs on arrays, so a second derivative "
+                "would be wrong); call the model itself (`compiled._orig_mod`) for "
+                "higher-order gradients")
         return ctx.options["program"].backward(ctx.contexts, grad)
 
 

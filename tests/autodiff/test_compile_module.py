@@ -126,3 +126,13 @@ def test_under_no_grad_the_output_has_no_graph_and_its_own_trace() -> None:
     assert out.grad_fn is None
     assert compiled.cache_info().replays == 2
     np.testing.assert_array_equal(out.numpy(), model(x).detach().numpy())
+
+
+def test_a_second_derivative_through_a_compiled_model_is_refused() -> None:
+    model = mlp()
+    compiled = ad.compile(model)
+    x = ad.tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    compiled(x)
+    out = compiled(x).sum()
+    with pytest.raises(ad.BackwardError, match=r"create_graph=True\) through a compiled model"):
+        ad.grad(out, [x], create_graph=True)

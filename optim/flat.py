@@ -40,6 +40,8 @@ class FlatGroup:
             p.data = view
         self.state: dict[str, Any] = {}
         self._state_views: dict[str, list[np.ndarray]] = {}
+        self._array_views: list[tuple[str, list[np.ndarray]]] = []   # for is_current,
+        self._scalar_keys: list[str] = []           # kept by scatter_state as keys appear
         for key, value in state[params[0]].items():
             if isinstance(value, np.ndarray):       # in the parameters' dtype (model.double())
                 self.state[key] = np.concatenate([state[p][key].reshape(-1) for p in params],
@@ -75,10 +77,8 @@ class FlatGroup:
         arrays has been replaced since the last step."""
         if len(params) != len(self.params):
             return False
-        arrays = [(key, self._state_views[key]) for key, value in self.state.items()
-                  if isinstance(value, np.ndarray)]
-        scalars = [(key, value) for key, value in self.state.items()
-                   if not isinstance(value, np.ndarray)]
+        arrays = self._array_views
+        scalars = [(key, self.state[key]) for key in self._scalar_keys]
         for i, (p, mine) in enumerate(zip(params, self.params)):
             if p is not mine or p._data is not self.data_views[i]:
                 return False
@@ -110,6 +110,9 @@ class FlatGroup:
             else:
                 for p in self.params:
                     state[p][key] = value
+        if len(self._array_views) + len(self._scalar_keys) != len(self.state):
+            self._array_views = [(key, views) for key, views in self._state_views.items()]
+            self._scalar_keys = [key for key in self.state if key not in self._state_views]
 
     def _split(self, flat: np.ndarray) -> list[np.ndarray]:
         return [flat[start:end].reshape(shape)

@@ -264,14 +264,21 @@ class BinaryCrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, p, target, reduction="mean"):
-        if np.any((p < 0) | (p > 1)):
+        # fmin/fmax skip NaN: a NaN passes, but not a value outside [0, 1] beside it
+        lowest, highest = (np.fmin.reduce(p, axis=None), np.fmax.reduce(p, axis=None)) \
+            if p.size else (0.5, 0.5)
+        if lowest < 0 or highest > 1:
             raise DomainError(f"binary_cross_entropy: every input must be a probability in "
-                             f"[0, 1], got values from {p.min()} to {p.max()}; pass "
+                             f"[0, 1], got values from {lowest} to {highest}; pass "
                              f"logits to binary_cross_entropy_with_logits instead")
         ctx.save_for_backward(p, target if ctx.needs_input_grad[0] else None)
-        with np.errstate(divide="ignore"):
-            log_p = np.maximum(np.log(p), -100)
-            log_1mp = np.maximum(np.log1p(-p), -100)
+        # log 0 = -inf (clamped) is expected, not worth a warning; entering errstate costs
+        # more than a small batch's logs, so only when a 0 or a 1 (or a NaN) is there
+        if 0 < lowest and highest < 1:
+            log_p, log_1mp = clamped_logs(p)
+        else:
+            with np.errstate(divide="ignore"):
+                log_p, log_1mp = clamped_logs(p)
         losses = -(target * log_p + (1 - target) * log_1mp)
         return reduce_losses(ctx, losses, reduction, losses.shape)
 
@@ -281,9 +288,16 @@ class BinaryCrossEntropy(Function):
         need_p, need_target = ctx.needs_input_grad
         grad = per_loss(ctx, grad)
         grad_p = grad * (p - target) / (p * (1 - p)).clip(1e-12) if need_p else None
-        with np.errstate(divide="ignore"):
-            grad_target = grad * (log(1 - p) - log(p)) if need_target else None
+        grad_target = None
+        if need_target:
+            with np.errstate(divide="ignore"):
+                grad_target = grad * (log(1 - p) - log(p))
         return grad_p, grad_target
+
+
+def clamped_logs(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """log p and log(1 − p), each clamped to ≥ −100 (as torch's binary cross-entropy)."""
+    return np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
 
 
 class BinaryCrossEntropyWithLogits(Function):

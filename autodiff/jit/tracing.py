@@ -322,7 +322,9 @@ class Tracer:
         if tensor._requires_grad:
             self.created_leaves.add(id(tensor))
         out = self._new_slot(tensor._data, draw.__name__.strip("_"))
-        self.records.append(Call(draw, args, kwargs, out, _user_site()))
+        site = _user_site()
+        self._freeze_numbers(draw, (*args, *kwargs.values()), site)
+        self.records.append(Call(draw, args, kwargs, out, site))
 
     def library_call(self, function: Callable[..., Any], args: tuple[Any, ...],
                      kwargs: dict[str, Any]) -> Any:
@@ -331,12 +333,21 @@ class Tracer:
             if isinstance(value, (Tensor, np.ndarray)) or callable(value):
                 self.fail(f"{_qualname(function)} is called with a "
                           f"{type(value).__name__} argument, which replay cannot follow")
-        self.records.append(Call(function, args, kwargs, None, _user_site()))
+        site = _user_site()
+        self._freeze_numbers(function, (*args[1:], *kwargs.values()), site)
+        self.records.append(Call(function, args, kwargs, None, site))
         self.paused += 1
         try:
             return function(*args, **kwargs)
         finally:
             self.paused -= 1
+
+    def _freeze_numbers(self, function: Callable[..., Any], values: tuple[Any, ...],
+                        site: Site) -> None:
+        """The Python numbers a repeated call is made with, as the trace saw them."""
+        for value in values:
+            if type(value) in (int, float):
+                self.frozen.append((_qualname(function), value, site))
 
     def in_place_write(self, target: Tensor, ufunc: np.ufunc, operand: Any) -> None:
         data = operand._data if isinstance(operand, Tensor) else operand
@@ -367,16 +378,21 @@ class Tracer:
         self.records.append(ClearGrad(self._position(tensor)))
 
     def module_called(self, module: Any) -> None:
-        """A module was called: replay holds while its mode and members are the same."""
+        """A module was called: replay holds while its mode and members, and those of its
+        submodules (whose settings its forward may read without calling them:
+        `F.dropout(x, self.drop.p)`), are the same."""
         from .. import events
         if id(module) in self.modules:
             return
         for path, sub in module.named_modules():
             self.names.setdefault(id(sub), path)
+        for _, sub in module.named_modules():
+            if id(sub) not in self.modules:
+                path = self.names[id(sub)]
+                label = f"module {path!r} ({type(sub).__name__})" if path \
+                    else f"the {type(sub).__name__} module"
+                self.modules[id(sub)] = (sub, sub.training, events.change_count(sub), label)
         name = self.names[id(module)]
-        label = f"module {name!r} ({type(module).__name__})" if name \
-            else f"the {type(module).__name__} module"
-        self.modules[id(module)] = (module, module.training, events.change_count(module), label)
         prefix = f"{name}." if name else ""
         for key, tensor in module.named_parameters():
             self.names.setdefault(id(tensor), prefix + key)

@@ -187,3 +187,23 @@ def test_numbers_read_by_functions_defined_inside_are_guarded() -> None:
         assert "the global 'SCALE' changed from 3.0 to 4.0" in compiled.cache_info().last_retrace
     finally:
         SCALE = 3.0
+
+
+def test_a_submodule_read_but_not_called_is_guarded_and_its_number_reported() -> None:
+    class Head(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear, self.drop = nn.Linear(2, 2), nn.Dropout(0.25)
+
+        def forward(self, x: ad.Tensor) -> ad.Tensor:
+            return F.dropout(self.linear(x), self.drop.p)    # reads drop.p, never calls drop
+
+    head = Head()
+    compiled = ad.compile(lambda x: head(x).detach())
+    x = ad.ones(64, 2)
+    compiled(x), compiled(x)
+    assert any("0.25" in line and "dropout_mask" in line
+               for line in compiled.report().split("Baked in")[1].splitlines())
+    head.drop.p = 1.0
+    assert compiled(x).numpy().max() == 0.0                  # retraced: all dropped
+    assert "module 'drop' (Dropout) changed" in compiled.cache_info().last_retrace

@@ -72,7 +72,7 @@ from .. import events, grad_mode
 from ..errors import BackwardError, CompileError, CompileWarning
 from ..function import Function
 from ..tensor import Tensor
-from .codegen import build, build_forward, input_order, replay_contexts
+from .codegen import build, build_forward, replay_contexts
 from .guards import (
     Guards,
     NumberRead,
@@ -131,15 +131,19 @@ class Program:
 
     def __init__(self, tracer: Tracer, output: Any, name: str, fn: Callable[..., Any]
                  ) -> None:
-        generated = build(tracer, output, name)
         self.tracer, self.output = tracer, output      # the records, for export
-        self.run = generated.function
-        self.lock = threading.Lock()
-        self.source = generated.source
-        self.guards = Guards([tracer.tensors[p] for _, p in tracer.externals],
-                             tracer.names, list(tracer.modules.values()))
+        self.outside = [tracer.tensors[p] for _, p in tracer.externals]
+        self.guards = Guards(self.outside, tracer.names, list(tracer.modules.values()))
         self.numbers: list[NumberRead] = numbers_read(fn)
         self.frozen = tracer.frozen
+        self.lock = threading.Lock()
+        self.generate(name)
+
+    def generate(self, name: str) -> None:
+        """Write the trace out: `run(arguments)`, the replay, and its `source`."""
+        generated = build(self.tracer, self.output, name)
+        self.run = generated.function
+        self.source = generated.source
 
     def stale(self) -> str | None:
         return self.guards.stale() or number_changed(self.numbers)
@@ -151,19 +155,11 @@ class ForwardProgram(Program):
     `CompiledForward`, whose inputs are the arguments and the tensors read from outside
     (parameters, buffers) and whose backward is the traced walk, generated."""
 
-    def __init__(self, tracer: Tracer, output: Any, name: str, fn: Callable[..., Any]
-                 ) -> None:
-        forward, backward = build_forward(tracer, output, name)
-        self.tracer, self.output = tracer, output
+    def generate(self, name: str) -> None:
+        forward, backward = build_forward(self.tracer, self.output, name)
         self.forward, self.backward = forward.function, backward.function
         self.source = forward.source + "\n\n" + backward.source
-        self.templates = replay_contexts(tracer)
-        self.outside = [tracer.tensors[p] for _, p in tracer.externals]
-        self.lock = threading.Lock()
-        self.guards = Guards(self.outside, tracer.names, list(tracer.modules.values()))
-        self.numbers = numbers_read(fn)
-        self.frozen = tracer.frozen
-        self.order = input_order(tracer)
+        self.templates = replay_contexts(self.tracer)
 
     def run(self, arguments: list[Any]) -> Tensor:
         return CompiledForward.apply(*arguments, *self.outside, program=self)

@@ -27,7 +27,7 @@ import numpy as np
 from . import events, grad_mode, versions
 from .errors import BackwardError, InPlaceError, ShapeError
 from .function import FREED, check_finite
-from .ops.backmath import astype
+from .ops.array_or_tensor import astype
 from .tensor import Tensor
 from .versions import check_saved, graph_input
 

@@ -29,7 +29,7 @@ formula serves every order: for first derivatives it runs on ndarrays; with
 `create_graph=True` the engine hands it tensors (`ctx.saved_tensors` become the input
 and output tensors), so the formula itself is recorded and can be differentiated again.
 Formulas use operators, `.sum(axis=, keepdims=)`, `.reshape`, indexing, `.mT`, and the
-few functions in `autodiff.ops.backmath`, all of which work on both.
+few functions in `autodiff.ops.array_or_tensor`, all of which work on both.
 
 >>> import numpy as np, autodiff as ad
 >>> class Cube(ad.Function):

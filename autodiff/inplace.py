@@ -24,7 +24,7 @@ import numpy as np
 from . import events, grad_mode, versions
 from .errors import DtypeError, InPlaceError, ShapeError
 from .function import Function
-from .ops.backmath import where
+from .ops.array_or_tensor import where
 from .ops.shape import GetItem, index_stages, normalize_index
 from .tensor import Tensor
 

@@ -1,7 +1,7 @@
 """nn.functional: the layers and losses as functions (torch.nn.functional's names).
 
 `linear`, `cross_entropy`, `nll_loss` and the binary cross-entropies are fused kernels,
-one graph node each (autodiff/ops/nn_kernels.py); so are `conv2d`, `max_pool2d`,
+one graph node each (autodiff/ops/matmul.py, losses.py); so are `conv2d`, `max_pool2d`,
 `avg_pool2d`, `unfold` and `fold` (autodiff/ops/conv.py, pool.py); the rest are built
 from those and other tensor ops, so they need no derivative of their own (the activations
 from `gelu` to `softmin`, the normalizations, `embedding`, `pad`, `conv1d` (on conv2d),
@@ -28,7 +28,8 @@ import autodiff as ad
 from autodiff import events
 from autodiff.errors import DomainError, DtypeError, ShapeError
 from autodiff.function import Function
-from autodiff.ops import conv, nn_kernels, pool
+from autodiff.ops import conv, matmul, pool
+from autodiff.ops import losses as loss_ops
 from autodiff.ops.shape import TensorIndexError
 from autodiff.random import generator
 from autodiff.tensor import Tensor
@@ -37,7 +38,7 @@ from autodiff.tensor import Tensor
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x Wᵀ + b for x of shape (*, in_features), W (out_features, in_features)."""
-    return nn_kernels.linear(input, weight, bias)
+    return matmul.linear(input, weight, bias)
 
 
 def relu(input: Tensor) -> Tensor:
@@ -973,7 +974,7 @@ def _linear_matrix(size: int, out: int, factor: float | None, align_corners: boo
 
 
 # ---------------------------------------------------------------- losses
-# The plain losses are the fused kernels of autodiff/ops/nn_kernels.py, one node each.
+# The plain losses are the one-node losses of autodiff/ops/losses.py, one node each.
 # Their options are composites on top of them: class weights, ignore_index, pos_weight and
 # element weights multiply the kernel's per-sample losses (reduction "none") by constants
 # before the reduction; label smoothing and probability targets are built on log_softmax.
@@ -990,7 +991,7 @@ LOSS_SETTINGS = {   # setting -> (whether a value is allowed, the rule, said in 
 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """(x - y)², reduced; d/dx = 2(x - y) (/ n for the mean). One fused node."""
-    return nn_kernels.mse_loss(input, target, reduction)
+    return loss_ops.mse_loss(input, target, reduction)
 
 
 def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
@@ -1047,10 +1048,10 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Tensor | None = Non
     clamped to >= -100 as in torch, so p = 0 or 1 gives a finite loss. `weight` w (a
     constant, 1 by default) broadcasts to the input's shape; "mean" averages w·ℓ."""
     if weight is None:
-        return nn_kernels.binary_cross_entropy(input, target, reduction)
+        return loss_ops.binary_cross_entropy(input, target, reduction)
     check_reduction("binary_cross_entropy", reduction)
     weight = _elementwise_weight("binary_cross_entropy", "weight", weight, input)
-    losses = nn_kernels.binary_cross_entropy(input, target, "none")
+    losses = loss_ops.binary_cross_entropy(input, target, "none")
     return _reduce("binary_cross_entropy", losses * weight, reduction)
 
 
@@ -1070,10 +1071,10 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Tensor 
     """
     op = "binary_cross_entropy_with_logits"
     if weight is None and pos_weight is None:
-        return nn_kernels.binary_cross_entropy_with_logits(input, target, reduction)
+        return loss_ops.binary_cross_entropy_with_logits(input, target, reduction)
     check_reduction(op, reduction)
     if pos_weight is None:
-        losses = nn_kernels.binary_cross_entropy_with_logits(input, target, "none")
+        losses = loss_ops.binary_cross_entropy_with_logits(input, target, "none")
     else:
         pos_weight = _elementwise_weight(op, "pos_weight", pos_weight, input)
         target = _target(op, input, target)
@@ -1101,13 +1102,13 @@ def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None, ignore_in
     `target` (N,) (also (C,) with a 0-d target, or (N, C, d…) with (N, d…)). Targets equal
     to ignore_index give ℓₙ = 0 and no gradient; "mean" is Σ ℓₙ / Σ w[tₙ] over the targets
     kept (a plain mean without `weight`, a constant of shape (C,))."""
-    target = nn_kernels.class_targets("nll_loss", input, target, reduction)
+    target = loss_ops.class_targets("nll_loss", input, target, reduction)
     if weight is None and not _is_class(ignore_index, input):
         try:
-            return nn_kernels.nll_loss(input, target, reduction)
+            return loss_ops.nll_loss(input, target, reduction)
         except TensorIndexError:
             pass                # a target outside the classes: see _is_class
-    losses, counts, _, _ = _weighted_class_losses("nll_loss", nn_kernels.nll_loss, input,
+    losses, counts, _, _ = _weighted_class_losses("nll_loss", loss_ops.nll_loss, input,
                                                   target, weight, ignore_index)
     return _reduce_counted(losses, counts, reduction)
 
@@ -1133,17 +1134,17 @@ def cross_entropy(input: Tensor, target: Any, weight: Tensor | None = None,
     if _holds_floats(target):
         return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction,
                                             label_smoothing)
-    target = nn_kernels.class_targets("cross_entropy", input, target, reduction)
+    target = loss_ops.class_targets("cross_entropy", input, target, reduction)
     if weight is None and label_smoothing == 0 and not _is_class(ignore_index, input):
         try:
-            return nn_kernels.cross_entropy(input, target, reduction)
+            return loss_ops.cross_entropy(input, target, reduction)
         except TensorIndexError:
             pass                # a target outside the classes: see _is_class
     picked, counts, weight, kept = _weighted_class_losses(
-        "cross_entropy", nn_kernels.cross_entropy, input, target, weight, ignore_index)
+        "cross_entropy", loss_ops.cross_entropy, input, target, weight, ignore_index)
     if label_smoothing == 0:
         return _reduce_counted(picked, counts, reduction)
-    axis = nn_kernels.class_axis(input.ndim)
+    axis = loss_ops.class_axis(input.ndim)
     log_probs = input.log_softmax(axis)
     if weight is not None:
         log_probs = log_probs * _along_classes(weight, input, axis)
@@ -1202,7 +1203,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Any, margin: f
 
 
 def check_reduction(op: str, reduction: str,
-                    allowed: tuple[str, ...] = nn_kernels.REDUCTIONS) -> None:
+                    allowed: tuple[str, ...] = loss_ops.REDUCTIONS) -> None:
     """A ValueError naming the reductions `op` takes, unless `reduction` is one."""
     if reduction not in allowed:
         names = ", ".join(repr(name) for name in allowed[:-1])
@@ -1218,7 +1219,7 @@ def check_setting(op: str, name: str, value: float) -> None:
 
 
 def _target(op: str, input: Tensor, target: Any) -> Any:
-    nn_kernels.check_same_shape(op, input, target)
+    loss_ops.check_same_shape(op, input, target)
     return target if isinstance(target, Tensor) else ad.tensor(
         np.asarray(target, dtype=input.dtype))
 
@@ -1243,7 +1244,7 @@ def _is_class(ignore_index: int, input: Tensor) -> bool:
     traced without ignored targets raises that IndexError on a call that has some). When
     ignore_index is a class, the kernel would take it as one: the composite path it is.
     """
-    return 0 <= ignore_index < input.shape[nn_kernels.class_axis(input.ndim)]
+    return 0 <= ignore_index < input.shape[loss_ops.class_axis(input.ndim)]
 
 
 def _kept_targets(target: Any, ignore_index: int) -> tuple[Tensor, Tensor]:
@@ -1265,7 +1266,7 @@ def _target_weights(kept: Tensor, classes: Tensor, weight: Tensor | None,
 def _class_weight(op: str, weight: Any, input: Tensor) -> Tensor:
     """The class weights as a constant of shape (C,), checked against the input."""
     weight = _constant(op, weight, input)
-    classes = input.shape[nn_kernels.class_axis(input.ndim)]
+    classes = input.shape[loss_ops.class_axis(input.ndim)]
     if weight.shape != (classes,):
         raise ShapeError(f"{op}: weight must hold one number per class, shape ({classes},) "
                          f"for an input of shape {input.shape}, got {weight.shape}")
@@ -1314,7 +1315,7 @@ def _cross_entropy_probabilities(input: Tensor, target: Any, weight: Any, ignore
                          f"targets, but this float target holds class probabilities; leave "
                          f"ignore_index out, or pass class indices (int64)")
     target = _target("cross_entropy", input, target)
-    axis = nn_kernels.class_axis(input.ndim)
+    axis = loss_ops.class_axis(input.ndim)
     if label_smoothing:
         target = target * (1 - label_smoothing) + label_smoothing / input.shape[axis]
     terms = input.log_softmax(axis) * target

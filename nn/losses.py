@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 import autodiff as ad
-from autodiff.ops.nn_kernels import REDUCTIONS
+from autodiff.ops.losses import REDUCTIONS
 from autodiff.tensor import Tensor
 
 from . import functional as F

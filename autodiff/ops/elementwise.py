@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function
-from .backmath import astype, log, values, where
+from .array_or_tensor import astype, log, values, where
 
 # ---------------------------------------------------------------- arithmetic
 

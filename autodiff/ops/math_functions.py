@@ -44,7 +44,7 @@ from ..function import Function
 from ..promotion import promote, result_type
 from ..tensor import Tensor
 from . import discrete, elementwise
-from .backmath import exp, where
+from .array_or_tensor import exp, where
 
 __all__ = ["acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_left_shift",
            "bitwise_right_shift", "ceil", "copysign", "cos", "cosh", "erf", "erfinv", "exp2",
@@ -70,7 +70,7 @@ def _floating(x: Any) -> Tensor:
 
 
 def _sin(x: Any) -> Any:
-    """sin for backward formulas (as autodiff.ops.backmath's helpers): numpy's on an
+    """sin for backward formulas (as autodiff.ops.array_or_tensor's helpers): numpy's on an
     ndarray, the recorded op on a Tensor (create_graph)."""
     return Sin.apply(x) if isinstance(x, Tensor) else np.sin(x)
 

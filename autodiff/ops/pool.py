@@ -23,7 +23,7 @@ import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
-from .backmath import broadcast_to
+from .array_or_tensor import broadcast_to
 from .conv import (
     NO_PADDING,
     Padding,

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import DimError, DtypeError, ShapeError
 from ..function import Function
 from ..tensor import Tensor, _reduction_axis
-from .backmath import absolute, broadcast_to, product_of_others, where
+from .array_or_tensor import absolute, broadcast_to, permute, where
 from .discrete import ArgExtreme
 
 Axes = tuple[int, ...] | None
@@ -328,3 +328,30 @@ def arg_extreme(op: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
         raise DimError(f"{op}: the tensor of shape {x.shape} is empty")
     return ArgExtreme.apply(x, find=find, axis=None if axes is None else axes[0],
                             keepdims=keepdim)
+
+
+def product_of_others(x: Any, axis: int | None) -> Any:
+    """out[i] = Π_{j≠i} x[j] along `axis` (over every element when None): dΠx/dxᵢ.
+
+    Never divides (Πx / xᵢ fails where xᵢ = 0). On an ndarray it multiplies the running
+    products from the left and from the right, one pass each. On a Tensor (backward with
+    create_graph) it is recorded from differentiable ops: row i of an n × n matrix holds
+    x with xᵢ replaced by 1, and each row's product is taken; n² elements, so that path
+    suits the small reductions second derivatives are taken of."""
+    shape = x.shape
+    if axis is None:
+        x = x.reshape(-1)
+        axis = 0
+    order = tuple(i for i in range(x.ndim) if i != axis) + (axis,)      # axis moved last
+    moved = permute(x, order)
+    n = moved.shape[-1]
+    if isinstance(x, Tensor):
+        from .elementwise import Where
+        rows = moved.unsqueeze(-2).expand(*moved.shape[:-1], n, n)
+        others = Where.apply(np.eye(n, dtype=bool), 1, rows).prod(dim=-1)
+    else:
+        ones = np.ones(moved.shape[:-1] + (1,), dtype=x.dtype)
+        before = np.cumprod(np.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)
+        after = np.cumprod(np.concatenate([ones, moved[..., :0:-1]], axis=-1), axis=-1)
+        others = before * after[..., ::-1]
+    return permute(others, tuple(np.argsort(order))).reshape(shape)

@@ -22,7 +22,7 @@ import autodiff as ad
 import nn
 import optim
 from autodiff.ops.conv import Conv2d
-from autodiff.ops.nn_kernels import Linear
+from autodiff.ops.matmul import Linear
 from autodiff.ops.pool import MaxPool2d
 from benchmarks import compiled as compiled_nets
 from nn import functional as F

@@ -1,12 +1,14 @@
 """Matrix multiplication (autodiff/ops/matmul.py) with numpy's rules: 1-D operands on
 either side, batch dimensions that broadcast, ndarrays on either side of `@`. Results
 against numpy, gradients against finite differences to second order."""
+import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
 import numpy as np
 import pytest
 from hypothesis import given
 
 import autodiff as ad
+from autodiff.ops.matmul import linear
 
 
 def draw_matmul_shapes(data, strategies):
@@ -71,3 +73,54 @@ def test_matmul_result_shapes_and_summed_batch_gradients(shape_a, shape_b, resul
     # equal share of them, and that count is its gradient
     np.testing.assert_array_equal(a.grad.numpy(), np.full(shape_a, y.numel() * 3 / a.numel()))
     np.testing.assert_array_equal(b.grad.numpy(), np.full(shape_b, y.numel() * 3 / b.numel()))
+
+
+# ---------------------------------------------------------------- linear: x Wᵀ + b as one node
+
+def floats(shape):
+    return hnp.arrays(np.float64, shape, elements=st.floats(-2.0, 2.0, width=64))
+
+
+def leaf(array):
+    return ad.tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
+
+
+@given(data=st.data())
+def test_linear_matches_formula_and_is_twice_differentiable(data):
+    batch = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3))
+    n_in, n_out = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    with_bias = data.draw(st.booleans())
+    x = leaf(data.draw(floats(batch + (n_in,))))
+    w = leaf(data.draw(floats((n_out, n_in))))
+    b = leaf(data.draw(floats((n_out,)))) if with_bias else None
+    y = linear(x, w, b)
+    expected = x.numpy() @ w.numpy().T + (b.numpy() if with_bias else 0)
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-9, atol=1e-9)    # terms |x·w| <= 4
+    assert y.shape == batch + (n_out,)
+    assert type(y.grad_fn).__name__ == "Linear" and y.grad_fn.inputs[0] is x
+    inputs = (x, w, b) if with_bias else (x, w)
+    assert ad.gradcheck(linear, inputs)
+    assert ad.gradgradcheck(linear, inputs)
+
+
+def test_linear_backward_by_hand():
+    x = ad.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    w = ad.tensor([[1.0, -1.0], [0.5, 2.0], [0.0, 1.0]], requires_grad=True)
+    b = ad.tensor([0.1, 0.2, 0.3], requires_grad=True)
+    y = linear(x, w, b)
+    np.testing.assert_allclose(y.numpy(), [[-0.9, 4.7, 2.3], [-0.9, 9.7, 4.3]], rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[1.5, 2.0], [1.5, 2.0]], rtol=1e-6)     # Σ_out W
+    np.testing.assert_allclose(w.grad.numpy(), [[4.0, 6.0]] * 3, rtol=1e-6)             # Σ_batch x
+    np.testing.assert_allclose(b.grad.numpy(), [2.0, 2.0, 2.0], rtol=1e-6)              # batch size
+    assert y.dtype == x.grad.dtype == w.grad.dtype == np.float32
+
+
+def test_linear_shape_errors_name_the_shapes():
+    w = ad.zeros(10, 784)
+    with pytest.raises(ad.ShapeError, match=r"\(64, 783\).*in_features = 784"):
+        linear(ad.zeros(64, 783), w)
+    with pytest.raises(ad.ShapeError, match=r"bias must have shape \(10,\)"):
+        linear(ad.zeros(2, 784), w, ad.zeros(784))
+    with pytest.raises(ad.ShapeError, match="weight must have shape"):
+        linear(ad.zeros(2, 3), ad.zeros(3))

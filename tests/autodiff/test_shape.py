@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 
 import autodiff as ad
-from autodiff.ops import backmath
+from autodiff.ops import shape as shape_ops
 
 
 def factorizations(n, max_dims=3):
@@ -267,7 +267,7 @@ def test_cat_and_stack_need_a_tensor(op):
 def test_index_backward_adds_repeated_picks_as_add_at(data):
     """GetItem's adjoint sums the slices an integer array picks more than once; with full
     slices around one array (embeddings, index_select) it sorts the index and sums runs
-    (backmath._add_rows) instead of np.add.at: the same sums, in another order."""
+    (shape_ops._add_rows) instead of np.add.at: the same sums, in another order."""
     shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5))
     axis = data.draw(st.integers(0, len(shape) - 1))
     picks = data.draw(hnp.arrays(np.int64, data.draw(hnp.array_shapes(max_dims=2, max_side=6)),
@@ -277,10 +277,10 @@ def test_index_backward_adds_repeated_picks_as_add_at(data):
                              elements=st.floats(-10, 10)))
     expected = np.zeros(shape)
     np.add.at(expected, index, x)
-    np.testing.assert_allclose(backmath.scatter_add_array(x, shape, index), expected,
+    np.testing.assert_allclose(shape_ops.scatter_add_array(x, shape, index), expected,
                                rtol=1e-12, atol=1e-12)
     if axis == 0:
-        np.testing.assert_allclose(backmath.scatter_add_array(x, shape, picks), expected,
+        np.testing.assert_allclose(shape_ops.scatter_add_array(x, shape, picks), expected,
                                    rtol=1e-12, atol=1e-12)
 
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 
 import autodiff as ad
-from autodiff.ops.nn_kernels import cross_entropy
-from autodiff.ops.rows import max_along, sum_along
+from autodiff.ops.losses import cross_entropy
+from autodiff.ops.softmax import max_along, sum_along
 
 
 def numpy_logsumexp(x, axis, keepdims):
@@ -129,7 +129,7 @@ def test_max_and_sum_along_short_rows_match_numpy(rows, classes):
 
 @pytest.mark.parametrize("op", ["softmax", "log_softmax", "cross_entropy"])
 def test_tall_batches_of_few_classes_match_the_formula_and_finite_differences(op):
-    """(100, 10) takes the transposed reductions of autodiff/ops/rows.py; the property
+    """(100, 10) takes the transposed reductions of autodiff/ops/softmax.py; the property
     tests above use small shapes, which take numpy's own."""
     rng = np.random.default_rng(0)
     logits = rng.standard_normal((100, 10)) * 3

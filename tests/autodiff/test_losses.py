@@ -1,4 +1,4 @@
-"""The fused nn kernels (autodiff/ops/nn_kernels.py): one graph node each, values against
+"""The losses (autodiff/ops/losses.py): one graph node each, values against
 direct numpy formulas, gradients against finite differences to second order in float64
 (Hypothesis over shapes), stability at huge logits, and the errors for bad input."""
 import hypothesis.extra.numpy as hnp
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 
 import autodiff as ad
-from autodiff.ops import nn_kernels
+from autodiff.ops import losses as loss_ops
 
 REDUCTIONS = ["mean", "sum", "none"]
 
@@ -29,48 +29,6 @@ def check_both_orders(fn, inputs):
 
 def reduce(losses, reduction):
     return {"mean": losses.mean, "sum": losses.sum, "none": lambda: losses}[reduction]()
-
-
-# ---------------------------------------------------------------- linear
-
-@given(data=st.data())
-def test_linear_matches_formula_and_is_twice_differentiable(data):
-    batch = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3))
-    n_in, n_out = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
-    with_bias = data.draw(st.booleans())
-    x = leaf(data.draw(floats(batch + (n_in,))))
-    w = leaf(data.draw(floats((n_out, n_in))))
-    b = leaf(data.draw(floats((n_out,)))) if with_bias else None
-    y = nn_kernels.linear(x, w, b)
-    expected = x.numpy() @ w.numpy().T + (b.numpy() if with_bias else 0)
-    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-9, atol=1e-9)    # terms |x·w| <= 4
-    assert y.shape == batch + (n_out,)
-    assert type(y.grad_fn).__name__ == "Linear" and y.grad_fn.inputs[0] is x
-    inputs = (x, w, b) if with_bias else (x, w)
-    check_both_orders(lambda *t: nn_kernels.linear(*t), inputs)
-
-
-def test_linear_backward_by_hand():
-    x = ad.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
-    w = ad.tensor([[1.0, -1.0], [0.5, 2.0], [0.0, 1.0]], requires_grad=True)
-    b = ad.tensor([0.1, 0.2, 0.3], requires_grad=True)
-    y = nn_kernels.linear(x, w, b)
-    np.testing.assert_allclose(y.numpy(), [[-0.9, 4.7, 2.3], [-0.9, 9.7, 4.3]], rtol=1e-6)
-    y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [[1.5, 2.0], [1.5, 2.0]], rtol=1e-6)     # Σ_out W
-    np.testing.assert_allclose(w.grad.numpy(), [[4.0, 6.0]] * 3, rtol=1e-6)             # Σ_batch x
-    np.testing.assert_allclose(b.grad.numpy(), [2.0, 2.0, 2.0], rtol=1e-6)              # batch size
-    assert y.dtype == x.grad.dtype == w.grad.dtype == np.float32
-
-
-def test_linear_shape_errors_name_the_shapes():
-    w = ad.zeros(10, 784)
-    with pytest.raises(ad.ShapeError, match=r"\(64, 783\).*in_features = 784"):
-        nn_kernels.linear(ad.zeros(64, 783), w)
-    with pytest.raises(ad.ShapeError, match=r"bias must have shape \(10,\)"):
-        nn_kernels.linear(ad.zeros(2, 784), w, ad.zeros(784))
-    with pytest.raises(ad.ShapeError, match="weight must have shape"):
-        nn_kernels.linear(ad.zeros(2, 3), ad.zeros(3))
 
 
 # ---------------------------------------------------------------- class-index losses
@@ -102,11 +60,11 @@ def test_cross_entropy_matches_formula_and_is_twice_differentiable(reduction, da
     x_shape, target = class_problem(data)
     x = leaf(data.draw(floats(x_shape, -3.0, 3.0)))
     axis = 0 if x.ndim == 1 else 1
-    loss = nn_kernels.cross_entropy(x, ad.tensor(target), reduction)
+    loss = loss_ops.cross_entropy(x, ad.tensor(target), reduction)
     expected = reduce(-picked(numpy_log_softmax(x.numpy(), axis), target, axis), reduction)
     np.testing.assert_allclose(loss.numpy(), expected, rtol=1e-9, atol=1e-9)   # losses O(1)
     assert type(loss.grad_fn).__name__ == "CrossEntropy" and loss.grad_fn.inputs[0] is x
-    check_both_orders(lambda t: nn_kernels.cross_entropy(t, target, reduction), (x,))
+    check_both_orders(lambda t: loss_ops.cross_entropy(t, target, reduction), (x,))
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -115,17 +73,17 @@ def test_nll_loss_matches_formula_and_is_twice_differentiable(reduction, data):
     x_shape, target = class_problem(data)
     x = leaf(data.draw(floats(x_shape, -3.0, 0.0)))
     axis = 0 if x.ndim == 1 else 1
-    loss = nn_kernels.nll_loss(x, target, reduction)
+    loss = loss_ops.nll_loss(x, target, reduction)
     np.testing.assert_allclose(loss.numpy(), reduce(-picked(x.numpy(), target, axis), reduction),
                                rtol=1e-12)
     assert type(loss.grad_fn).__name__ == "NLLLoss"
-    check_both_orders(lambda t: nn_kernels.nll_loss(t, target, reduction), (x,))
+    check_both_orders(lambda t: loss_ops.nll_loss(t, target, reduction), (x,))
 
 
 def test_cross_entropy_gradient_by_hand():
     """dL/dx = (softmax(x) - onehot(t)) / N."""
     x = ad.tensor([[0.0, 0.0], [np.log(3.0), 0.0]], requires_grad=True)
-    loss = nn_kernels.cross_entropy(x, ad.tensor([0, 1]))
+    loss = loss_ops.cross_entropy(x, ad.tensor([0, 1]))
     assert loss.item() == pytest.approx((np.log(2) + np.log(4)) / 2, rel=1e-6)
     loss.backward()
     np.testing.assert_allclose(x.grad.numpy(), [[-0.25, 0.25], [0.375, -0.375]], rtol=1e-6)
@@ -134,7 +92,7 @@ def test_cross_entropy_gradient_by_hand():
 def test_cross_entropy_second_derivative_by_hand():
     """For two classes, d²L/dx₀² = p₀ p₁ (the softmax's Jacobian)."""
     x = ad.tensor(np.array([1.0, -1.0]), requires_grad=True)
-    g, = ad.grad(nn_kernels.cross_entropy(x, np.array(0)), [x], create_graph=True)
+    g, = ad.grad(loss_ops.cross_entropy(x, np.array(0)), [x], create_graph=True)
     h, = ad.grad(g[0], [x])
     p0 = 1 / (1 + np.exp(-2.0))
     np.testing.assert_allclose(h.numpy(), [p0 * (1 - p0), -p0 * (1 - p0)], rtol=1e-9)
@@ -146,7 +104,7 @@ def test_cross_entropy_is_finite_at_huge_logits(dtype, scale):
     base = np.array([[1.0, -1.0, 0.5], [-1.0, 1.0, 0.0]])
     x = ad.tensor((base * scale).astype(dtype), requires_grad=True)
     target = ad.tensor([1, 1])
-    loss = nn_kernels.cross_entropy(x, target)
+    loss = loss_ops.cross_entropy(x, target)
     g, = ad.grad(loss, [x], create_graph=True)
     h, = ad.grad(g.sum(), [x])
     for t in (loss, g, h):
@@ -155,22 +113,22 @@ def test_cross_entropy_is_finite_at_huge_logits(dtype, scale):
     assert loss.item() == pytest.approx(scale, rel=1e-5)
     np.testing.assert_allclose(g.numpy(), [[0.5, -0.5, 0], [0, 0, 0]], atol=1e-6)
     log_probs = ad.tensor((base * scale).astype(dtype)).log_softmax(dim=1)
-    nll = nn_kernels.nll_loss(log_probs, target)
+    nll = loss_ops.nll_loss(log_probs, target)
     assert np.isfinite(nll.item()) and nll.item() == pytest.approx(loss.item(), rel=1e-6)
 
 
 def test_class_target_errors():
     x = ad.zeros(4, 10)
     with pytest.raises(ad.DtypeError, match="class indices as integers.*argmax"):
-        nn_kernels.cross_entropy(x, ad.zeros(4))
+        loss_ops.cross_entropy(x, ad.zeros(4))
     with pytest.raises(ad.ShapeError, match=r"needs a target of shape \(4,\).*got \(4, 1\)"):
-        nn_kernels.nll_loss(x, np.zeros((4, 1), dtype=np.int64))
+        loss_ops.nll_loss(x, np.zeros((4, 1), dtype=np.int64))
     with pytest.raises(IndexError, match="class 10, but the input has 10 classes"):
-        nn_kernels.cross_entropy(x, ad.tensor([0, 1, 10, 2]))
+        loss_ops.cross_entropy(x, ad.tensor([0, 1, 10, 2]))
     with pytest.raises(IndexError, match="class -1"):
-        nn_kernels.nll_loss(x, ad.tensor([0, -1, 1, 2]))
+        loss_ops.nll_loss(x, ad.tensor([0, -1, 1, 2]))
     with pytest.raises(ValueError, match="reduction must be 'mean', 'sum' or 'none'"):
-        nn_kernels.cross_entropy(x, ad.tensor([0, 1, 2, 3]), "average")
+        loss_ops.cross_entropy(x, ad.tensor([0, 1, 2, 3]), "average")
 
 
 # ---------------------------------------------------------------- regression loss
@@ -181,16 +139,16 @@ def test_mse_loss_matches_formula_and_is_twice_differentiable(reduction, data):
     shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3))
     x = leaf(data.draw(floats(shape)))
     t = leaf(data.draw(floats(shape)))
-    loss = nn_kernels.mse_loss(x, t, reduction)
+    loss = loss_ops.mse_loss(x, t, reduction)
     np.testing.assert_allclose(loss.numpy(), reduce((x.numpy() - t.numpy()) ** 2, reduction),
                                rtol=1e-12, atol=1e-12)
     assert type(loss.grad_fn).__name__ == "MSELoss"
-    check_both_orders(lambda a, b: nn_kernels.mse_loss(a, b, reduction), (x, t))
+    check_both_orders(lambda a, b: loss_ops.mse_loss(a, b, reduction), (x, t))
 
 
 def test_mse_loss_gradient_by_hand():
     x = ad.tensor([1.0, 2.0, 4.0], requires_grad=True)
-    nn_kernels.mse_loss(x, [0.0, 2.0, 1.0]).backward()      # 2(x - t) / 3
+    loss_ops.mse_loss(x, [0.0, 2.0, 1.0]).backward()      # 2(x - t) / 3
     np.testing.assert_allclose(x.grad.numpy(), [2 / 3, 0.0, 2.0], rtol=1e-6)
     assert x.grad.dtype == np.float32
 
@@ -203,10 +161,10 @@ def test_binary_cross_entropy_is_twice_differentiable_in_both_inputs(reduction, 
     shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3))
     p = leaf(data.draw(floats(shape, 0.05, 0.95)))
     t = leaf(data.draw(floats(shape, 0.0, 1.0)))
-    loss = nn_kernels.binary_cross_entropy(p, t, reduction)
+    loss = loss_ops.binary_cross_entropy(p, t, reduction)
     expected = -(t.numpy() * np.log(p.numpy()) + (1 - t.numpy()) * np.log(1 - p.numpy()))
     np.testing.assert_allclose(loss.numpy(), reduce(expected, reduction), rtol=1e-9)
-    check_both_orders(lambda a, b: nn_kernels.binary_cross_entropy(a, b, reduction), (p, t))
+    check_both_orders(lambda a, b: loss_ops.binary_cross_entropy(a, b, reduction), (p, t))
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -215,12 +173,12 @@ def test_binary_cross_entropy_with_logits_is_twice_differentiable(reduction, dat
     shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3))
     x = leaf(data.draw(floats(shape, -4.0, 4.0)))
     t = leaf(data.draw(floats(shape, 0.0, 1.0)))
-    loss = nn_kernels.binary_cross_entropy_with_logits(x, t, reduction)
+    loss = loss_ops.binary_cross_entropy_with_logits(x, t, reduction)
     s = 1 / (1 + np.exp(-x.numpy()))
     expected = -(t.numpy() * np.log(s) + (1 - t.numpy()) * np.log(1 - s))
     np.testing.assert_allclose(loss.numpy(), reduce(expected, reduction), rtol=1e-9)
     check_both_orders(
-        lambda a, b: nn_kernels.binary_cross_entropy_with_logits(a, b, reduction), (x, t))
+        lambda a, b: loss_ops.binary_cross_entropy_with_logits(a, b, reduction), (x, t))
 
 
 def test_binary_cross_entropy_with_logits_at_zero_and_extremes():
@@ -228,7 +186,7 @@ def test_binary_cross_entropy_with_logits_at_zero_and_extremes():
     give -t there); at ±1000 every value and derivative is finite."""
     x = ad.tensor([0.0, 1000.0, -1000.0], requires_grad=True)
     t = ad.tensor([1.0, 0.0, 1.0])
-    loss = nn_kernels.binary_cross_entropy_with_logits(x, t, "sum")
+    loss = loss_ops.binary_cross_entropy_with_logits(x, t, "sum")
     np.testing.assert_allclose(loss.numpy(), np.log(2) + 2000, rtol=1e-6)
     g, = ad.grad(loss, [x], create_graph=True)
     np.testing.assert_allclose(g.numpy(), [-0.5, 1.0, -1.0], rtol=1e-6)
@@ -239,7 +197,7 @@ def test_binary_cross_entropy_with_logits_at_zero_and_extremes():
 def test_binary_cross_entropy_clamps_logs_at_minus_100():
     p = ad.tensor([0.0, 1.0, 0.5], requires_grad=True)
     t = ad.tensor([1.0, 0.0, 1.0])
-    loss = nn_kernels.binary_cross_entropy(p, t, "none")
+    loss = loss_ops.binary_cross_entropy(p, t, "none")
     np.testing.assert_allclose(loss.numpy(), [100.0, 100.0, np.log(2)], rtol=1e-6)
     loss.sum().backward()
     # (p - t) / max(p(1 - p), 1e-12): huge but finite where p(1 - p) = 0
@@ -248,8 +206,8 @@ def test_binary_cross_entropy_clamps_logs_at_minus_100():
 
 def test_binary_losses_check_input():
     with pytest.raises(ValueError, match=r"probability in \[0, 1\].*with_logits"):
-        nn_kernels.binary_cross_entropy(ad.tensor([0.5, 1.5]), ad.tensor([1.0, 0.0]))
+        loss_ops.binary_cross_entropy(ad.tensor([0.5, 1.5]), ad.tensor([1.0, 0.0]))
     with pytest.raises(ad.ShapeError, match=r"\(4, 1\).*\(4,\).*same shape"):
-        nn_kernels.binary_cross_entropy_with_logits(ad.zeros(4, 1), ad.zeros(4))
-    loss = nn_kernels.binary_cross_entropy_with_logits(ad.zeros(2), [1.0, 0.0])
+        loss_ops.binary_cross_entropy_with_logits(ad.zeros(4, 1), ad.zeros(4))
+    loss = loss_ops.binary_cross_entropy_with_logits(ad.zeros(2), [1.0, 0.0])
     assert loss.dtype == np.float32     # a float64 list target does not upcast float32

@@ -1,0 +1,54 @@
+"""Functions that work on an ndarray and on a Tensor alike, for backward formulas.
+
+Each works on an ndarray (first-order backward: plain numpy, nothing recorded) and on a
+Tensor (backward with create_graph=True: recorded, so it can be differentiated again).
+This is what lets every op state its derivative once.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def exp(x: Any) -> Any:
+    return x.exp() if isinstance(x, Tensor) else np.exp(x)
+
+
+def log(x: Any) -> Any:
+    return x.log() if isinstance(x, Tensor) else np.log(x)
+
+
+def absolute(x: Any) -> Any:
+    return x.abs() if isinstance(x, Tensor) else np.abs(x)
+
+
+def where(cond: Any, a: Any, b: Any) -> Any:
+    """a where cond else b; cond is a constant (a boolean array or bool), a and b arrays,
+    numbers or Tensors (recorded, so differentiable in a and b, when either is a Tensor).
+    Backward formulas use it to mask the points where a formula's 0 · ∞ stands for a
+    limit (torch's at::where in FunctionsManual.cpp), never to clean up results."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        from .elementwise import Where
+        return Where.apply(cond, a, b)
+    return np.where(cond, a, b)
+
+
+def values(x: Any) -> Any:
+    """The numbers in x: the array of a Tensor, an array or Python number as it is (for
+    masks computed from saved values, which are Tensors in a create_graph backward)."""
+    return x._data if isinstance(x, Tensor) else x
+
+
+def broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
+    return x.expand(*shape) if isinstance(x, Tensor) else np.broadcast_to(x, shape)
+
+
+def permute(x: Any, axes: tuple[int, ...]) -> Any:
+    return x.permute(*axes) if isinstance(x, Tensor) else x.transpose(axes)
+
+
+def astype(x: Any, dtype: np.dtype) -> Any:
+    return x.to(dtype) if isinstance(x, Tensor) else x.astype(dtype)

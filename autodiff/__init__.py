@@ -9,8 +9,13 @@ import warnings as _warnings  # noqa: I001 (Tensor is imported first: the op mod
 
 
 from .tensor import Tensor as Tensor
-from . import viz as viz
+# The modules that register Tensor's methods, each in one block (see autodiff/tensor.py):
+from . import operators as _operators, inplace as _inplace, conversions as _conversions
 from . import method_aliases as _method_aliases
+from .ops import (elementwise as _elementwise, reduce as _reduce, shape as _shape,
+                  softmax as _softmax, math_functions as _math_functions,
+                  rearrange as _rearrange)
+from . import viz as viz
 from .backward import grad
 from .jit import compile
 from .creation import (arange, bernoulli, empty, empty_like, eye, from_numpy, full, full_like,

@@ -28,7 +28,7 @@ from . import events, grad_mode, versions
 from .errors import BackwardError, InPlaceError, ShapeError
 from .function import FREED, check_finite
 from .ops.array_or_tensor import astype
-from .tensor import Tensor
+from .tensor import Tensor, array_of, register_methods
 from .versions import check_saved, graph_input
 
 _ACCUMULATING = threading.Lock()     # held while a gradient is added into a leaf's .grad
@@ -95,7 +95,7 @@ def seed_gradient(output: Tensor, gradient: Any, create_graph: bool) -> Any:
                 f"gradient=dL/dy of shape {output.shape}")
         ones = np.ones(output.shape, output.dtype)
         return Tensor._make(ones) if create_graph else ones
-    array = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
+    array = np.asarray(array_of(gradient))
     if array.shape != output.shape:
         raise ShapeError(f"backward: gradient has shape {array.shape} but the output has "
                          f"shape {output.shape}; they must match")
@@ -296,7 +296,7 @@ def _run_hooks(tensor: Tensor, grad: Any, create_graph: bool) -> Any:
     for hook in list(tensor._hooks or ()):
         result = hook(grad if create_graph else Tensor._make(grad))
         if result is not None:
-            result_data = result._data if isinstance(result, Tensor) else np.asarray(result)
+            result_data = np.asarray(array_of(result))
             if result_data.shape != tensor.shape:
                 raise ShapeError(f"hook: returned a gradient of shape {result_data.shape} "
                                  f"for a tensor of shape {tensor.shape}")
@@ -383,3 +383,14 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
         else:
             results.append(g if isinstance(g, Tensor) else Tensor._make(g))
     return tuple(results)
+
+
+def _backward(self: Tensor, gradient: Any = None, retain_graph: bool | None = None,
+              create_graph: bool = False) -> None:
+    """Accumulate dself/dleaf into every leaf's .grad (the chain rule, applied in reverse
+    topological order). `gradient` is dL/dself; it may be omitted for a one-element
+    tensor. See `autodiff.backward.backward`."""
+    backward(self, gradient, retain_graph, create_graph)
+
+
+register_methods({"backward": _backward})

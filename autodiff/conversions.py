@@ -12,7 +12,8 @@ from . import dtypes
 from .device import CPU, DeviceError, device, is_device
 from .errors import DtypeError
 from .function import Function
-from .tensor import Tensor
+from .ops import discrete, elementwise
+from .tensor import Tensor, register_methods
 
 _TYPE_NAMES = {np.float32: "FloatTensor", np.float64: "DoubleTensor",
                np.float16: "HalfTensor", np.int64: "LongTensor", np.int32: "IntTensor",
@@ -143,7 +144,22 @@ def new_tensor(self: Tensor, data: Any, *, dtype: Any = None,
 
 
 # ---------------------------------------------------------------- attached to Tensor
-TENSOR_METHODS = {
+
+def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """This tensor converted to a dtype and/or moved to a device, as torch's `to(dtype)`,
+    `to(device, dtype)`, `to(other)`, `to(device=..., dtype=...)`: the device is always
+    the CPU; between float dtypes the conversion is differentiable, to an integer or bool
+    dtype it ends the graph."""
+    dtype = target_dtype(self, args, kwargs)
+    if dtype is None or dtype == self.dtype:
+        return self.clone() if kwargs.get("copy") else self
+    if not np.issubdtype(dtype, np.floating):
+        return discrete.IntegerCast.apply(self, dtype=dtype)
+    return elementwise.Cast.apply(self, dtype=dtype)
+
+
+register_methods({
+    "to": to,
     "contiguous": contiguous, "cpu": cpu, "cuda": cuda, "type": type_, "type_as": type_as,
     "is_floating_point": is_floating_point, "element_size": element_size,
     "float": _converter(dtypes.float32), "double": _converter(dtypes.float64),
@@ -153,10 +169,4 @@ TENSOR_METHODS = {
     "bool": _converter(dtypes.bool),
     "new_zeros": _new(0), "new_ones": _new(1), "new_empty": _new(0),
     "new_full": new_full, "new_tensor": new_tensor,
-}
-TENSOR_PROPERTIES = {"device": _device, "is_cuda": _is_cuda}
-
-for _name, _method in TENSOR_METHODS.items():
-    setattr(Tensor, _name, _method)
-for _name, _getter in TENSOR_PROPERTIES.items():
-    setattr(Tensor, _name, property(_getter))
+}, properties={"device": _device, "is_cuda": _is_cuda})

@@ -12,7 +12,7 @@ from . import events, random
 from .device import device as as_device
 from .dtypes import floating
 from .errors import DomainError, DtypeError, ShapeError
-from .tensor import Tensor, as_array, check_can_require_grad
+from .tensor import Tensor, array_of, as_array, check_can_require_grad
 
 
 def takes_device(make: Callable[..., Tensor]) -> Callable[..., Tensor]:
@@ -156,7 +156,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
                 generator: random.Generator | None = None) -> Tensor:
     """Indices (int64) drawn from each row of non-negative `input` weights, with
     probability proportional to the weight; without replacement an index comes once."""
-    weights = np.asarray(input._data if isinstance(input, Tensor) else input, np.float64)
+    weights = np.asarray(array_of(input), np.float64)
     rows = np.atleast_2d(weights)
     if rows.ndim != 2 or np.any(rows < 0) or not np.all(np.isfinite(rows)) \
             or np.any(rows.sum(axis=1) <= 0):
@@ -180,8 +180,8 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *,
            generator: random.Generator | None = None, dtype: Any = None) -> Tensor:
     """Samples of N(mean, std²): elementwise for tensor mean/std (broadcast), or of shape
     `size` for numbers."""
-    mean_array = mean._data if isinstance(mean, Tensor) else mean
-    std_array = std._data if isinstance(std, Tensor) else std
+    mean_array = array_of(mean)
+    std_array = array_of(std)
     if np.any(np.asarray(std_array) < 0):
         raise DomainError("normal: std must be >= 0")
     shape = _size((size,)) if size is not None else np.broadcast(mean_array, std_array).shape

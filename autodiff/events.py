@@ -9,7 +9,7 @@ of these events; no other module checks for a watcher itself:
     random_draw      a random tensor was drawn (randn, dropout's mask)  creation.py, nn
     library_call     a method with side effects ran (optimizer.step,    random.py, nn, optim
                      zero_grad, a scheduler's step, manual_seed)
-    in_place_write   `t op= v` outside the graph (a hand-written update) tensor.py
+    in_place_write   `t op= v` outside the graph (a hand-written update) inplace.py
     item_set         `t[i] = v` outside the graph                       inplace.py
     grad_read        `t.grad` was read                                  tensor.py
     grad_cleared     `t.grad = None`                                    tensor.py

@@ -57,7 +57,7 @@ import numpy as np
 
 from . import events, grad_mode, versions
 from .errors import AnomalyError, AutodiffError, ShapeError
-from .tensor import Tensor
+from .tensor import Tensor, array_of
 
 FREED = "freed"     # the saved values of a node whose graph was released by backward()
 
@@ -243,7 +243,7 @@ def shape_error(op: type, error: Exception, arrays: list[Any]) -> Exception:
 
 def check_finite(array: Any, op: type, phase: str, site: tuple[str, int] | None) -> None:
     """detect_anomaly's test: raise if `array` holds NaN or inf."""
-    data = array._data if isinstance(array, Tensor) else array
+    data = array_of(array)
     if data is None or not np.issubdtype(np.asarray(data).dtype, np.inexact):
         return
     if not np.all(np.isfinite(data)):

@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from . import events, grad_mode, versions
+from . import events, grad_mode, random, versions
 from .errors import DtypeError, InPlaceError, ShapeError
 from .function import Function
 from .ops.array_or_tensor import where
 from .ops.shape import GetItem, index_stages, normalize_index
-from .tensor import Tensor
+from .tensor import Tensor, array_of, register_methods
 
 Steps = tuple[tuple[Any, dict[str, Any]], ...]
 
@@ -162,7 +162,7 @@ def set_item(target: Tensor, index: Any, value: Any, op: str = "setitem") -> Non
         for stage in views:
             region = region[stage]
         try:
-            region[last] = value._data if isinstance(value, Tensor) else value
+            region[last] = array_of(value)
         except ValueError as error:
             raise ShapeError(f"{op}: {error} (the tensor written into has shape "
                              f"{target.shape})") from None
@@ -190,3 +190,145 @@ def _copy_slices(target: Tensor, value: Any, steps: Steps,
     if view is not None:
         versions.refresh_view(target, target_before)
 
+
+# ---------------------------------------------------------------- attached to Tensor
+# `self op= other` and the methods ending in `_`: each its out-of-place op written back.
+
+UFUNC_OPS: dict[np.ufunc, Callable[[Any, Any], Any]] = {
+    np.add: lambda a, b: a + b, np.subtract: lambda a, b: a - b,
+    np.multiply: lambda a, b: a * b, np.divide: lambda a, b: a / b}
+
+
+def operator(op: str, ufunc: np.ufunc) -> Callable[[Tensor, Any], Tensor]:
+    """`self op other` (`+=`, …): written straight into the numbers outside the graph,
+    or recorded with autograd's in-place rules (`update`)."""
+    def method(self: Tensor, other: Any) -> Tensor:
+        if in_graph(self, (other,)):
+            return update(self, op, lambda old: UFUNC_OPS[ufunc](old, other), (other,))
+        versions.refuse_unwritable(self, op)
+        events.in_place_write(self, ufunc, other)
+        try:
+            ufunc(self._data, array_of(other), out=self._data, casting="same_kind")
+        except TypeError:
+            raise DtypeError(f"{op}: the result can't be cast to the dtype {self.dtype} of "
+                             f"the tensor changed in place; convert one of them first "
+                             f"(e.g. t = t.float())") from None
+        except ValueError:
+            raise ShapeError(f"{op}: the result of shapes {self.shape} and "
+                             f"{np.shape(array_of(other))} does not fit the tensor of shape "
+                             f"{self.shape} changed in place; write x = x {op[0]} y "
+                             f"instead") from None
+        versions.bump(self)
+        return self
+
+    method.__doc__ = f"self {op} other, in place"
+    return method
+
+
+def _add_(self: Tensor, other: Any, *, alpha: float = 1) -> Tensor:
+    """self ← self + alpha · other"""
+    return update(self, "add_", lambda old: old + (other if alpha == 1 else other * alpha),
+                  (other,))
+
+
+def _sub_(self: Tensor, other: Any, *, alpha: float = 1) -> Tensor:
+    """self ← self − alpha · other"""
+    return update(self, "sub_", lambda old: old - (other if alpha == 1 else other * alpha),
+                  (other,))
+
+
+def _mul_(self: Tensor, other: Any) -> Tensor:
+    """self ← self · other"""
+    return update(self, "mul_", lambda old: old * other, (other,))
+
+
+def _div_(self: Tensor, other: Any) -> Tensor:
+    """self ← self / other"""
+    return update(self, "div_", lambda old: old / other, (other,))
+
+
+def _pow_(self: Tensor, exponent: Any) -> Tensor:
+    """self ← self ** exponent"""
+    return update(self, "pow_", lambda old: old ** exponent, (exponent,))
+
+
+def _clamp_(self: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+    """self ← self clamped to [min, max]"""
+    return update(self, "clamp_", lambda old: old.clamp(min, max))
+
+
+def _zero_(self: Tensor) -> Tensor:
+    """self ← 0"""
+    set_item(self, Ellipsis, 0, "zero_")
+    return self
+
+
+def _fill_(self: Tensor, value: Any) -> Tensor:
+    """self ← value (a number or a one-element tensor) everywhere"""
+    set_item(self, Ellipsis, value, "fill_")
+    return self
+
+
+def _copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
+    """self ← src, broadcast to self's shape and converted to self's dtype;
+    dL/dsrc = dL/dself summed over the broadcast copies"""
+    set_item(self, Ellipsis, src, "copy_")
+    return self
+
+
+def _masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
+    """self ← value where mask (broadcast to self's shape) is True"""
+    mask = np.broadcast_to(np.asarray(array_of(mask)), self.shape)
+    if mask.dtype != np.bool_:
+        raise DtypeError(f"masked_fill_: the mask must be a bool tensor, got {mask.dtype}")
+    set_item(self, mask, value, "masked_fill_")
+    return self
+
+
+def _setitem(self: Tensor, index: Any, value: Any) -> None:
+    """self[index] = value: outside the graph a plain write; in it (self or value
+    requires grad) recorded, so the region's gradient flows to value and the rest to
+    self's history."""
+    set_item(self, index, value)
+
+
+def draw_into(target: Tensor, op: str,
+              draw: Callable[[np.random.Generator], np.ndarray], generator: Any) -> Tensor:
+    """target ← draw(generator) (the default generator when None), in target's dtype."""
+    set_item(target, Ellipsis, draw(random.generator(generator)).astype(target.dtype), op)
+    return target
+
+
+def _normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *,
+             generator: Any = None) -> Tensor:
+    """self ← draws from N(mean, std²)"""
+    return draw_into(self, "normal_", lambda rng: rng.normal(mean, std, self.shape), generator)
+
+
+def _uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = None
+              ) -> Tensor:
+    """self ← draws from U[a, b)"""
+    return draw_into(self, "uniform_", lambda rng: rng.uniform(a, b, self.shape), generator)
+
+
+def _bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
+    """self ← 1 with probability p, else 0"""
+    return draw_into(self, "bernoulli_", lambda rng: rng.random(self.shape) < array_of(p),
+                     generator)
+
+
+def _exponential_(self: Tensor, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
+    """self ← draws from the exponential distribution of rate lambd"""
+    return draw_into(self, "exponential_",
+                     lambda rng: rng.exponential(1.0 / lambd, self.shape), generator)
+
+
+register_methods({
+    "__iadd__": operator("+=", np.add), "__isub__": operator("-=", np.subtract),
+    "__imul__": operator("*=", np.multiply), "__itruediv__": operator("/=", np.divide),
+    "add_": _add_, "sub_": _sub_, "mul_": _mul_, "div_": _div_, "pow_": _pow_,
+    "clamp_": _clamp_, "clip_": _clamp_, "zero_": _zero_, "fill_": _fill_, "copy_": _copy_,
+    "masked_fill_": _masked_fill_, "__setitem__": _setitem,
+    "normal_": _normal_, "uniform_": _uniform_, "bernoulli_": _bernoulli_,
+    "exponential_": _exponential_,
+})

@@ -24,7 +24,7 @@ import numpy as np
 
 from ._optional import require
 from .errors import DtypeError, ModelFileError
-from .tensor import Tensor
+from .tensor import array_of
 
 # safetensors dtype codes numpy can hold, and back
 DTYPES = {"BOOL": np.dtype(np.bool_), "U8": np.dtype(np.uint8), "I8": np.dtype(np.int8),
@@ -52,7 +52,7 @@ def save_tensors(path: str | os.PathLike, tensors: dict[str, Any],
         if not isinstance(name, str) or not name or name == "__metadata__":
             raise ValueError(f"save_tensors: tensor names must be non-empty strings other "
                              f"than '__metadata__', got {name!r}")
-        array = np.asarray(value._data if isinstance(value, Tensor) else value, order="C")
+        array = np.asarray(array_of(value), order="C")
         if array.dtype not in CODES:
             raise DtypeError(f"save_tensors: tensor {name!r} has dtype {array.dtype}, which a "
                              f"safetensors file cannot hold here; use one of "

@@ -80,7 +80,7 @@ from .backward import grad as autograd_grad
 from .backward import topological_order, unbroadcast
 from .errors import BackwardError, DtypeError
 from .ops.elementwise import Exp, Log, Pow, ReLU, Sigmoid, Sqrt, Tanh
-from .tensor import Tensor
+from .tensor import Tensor, array_of
 
 # rtol by floating-point precision: the machine epsilon at most this -> rtol
 RTOL_BY_EPSILON = ((float(np.finfo(np.float64).eps), 1e-10),
@@ -272,7 +272,7 @@ def _labels(grads: Mapping[Tensor, Any], names: Mapping[Tensor, str] | None
 
 def _hand_array(value: Any, name: str) -> np.ndarray:
     """The learner's gradient as a float64 array; a Tensor, an ndarray or a nested list."""
-    array = value._data if isinstance(value, Tensor) else np.asarray(value)
+    array = np.asarray(array_of(value))
     if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
         raise DtypeError(f"check_manual_grads: the hand gradient of {name} has dtype "
                          f"{array.dtype}; give real numbers (a Tensor or an ndarray)")

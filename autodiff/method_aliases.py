@@ -11,7 +11,7 @@ import numpy as np
 from . import creation, events
 from .errors import ShapeError
 from .ops import discrete, elementwise, reduce, shape
-from .tensor import Axis, Tensor
+from .tensor import Axis, Tensor, array_of, register_methods
 
 
 def add(self: Tensor, other: Any, *, alpha: float = 1) -> Tensor:
@@ -63,7 +63,7 @@ def matmul(self: Tensor, other: Any) -> Tensor:
 
 def mm(self: Tensor, other: Tensor) -> Tensor:
     """The product of two matrices (2-D only, as torch's mm)."""
-    if self.ndim != 2 or np.ndim(other._data if isinstance(other, Tensor) else other) != 2:
+    if self.ndim != 2 or np.ndim(array_of(other)) != 2:
         raise ShapeError(f"mm: needs two matrices, got shapes {self.shape} and "
                          f"{getattr(other, 'shape', np.shape(other))}; use matmul (@) for "
                          f"batches or vectors")
@@ -123,7 +123,7 @@ def any(self: Tensor, dim: Axis = None, keepdim: bool = False) -> Tensor:
 def isclose(self: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
             equal_nan: bool = False) -> Tensor:
     """|self − other| <= atol + rtol·|other|, elementwise (torch's defaults)."""
-    b = other._data if isinstance(other, Tensor) else other
+    b = array_of(other)
     return Tensor._make(np.isclose(self._data, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
@@ -179,7 +179,7 @@ def equal(self: Tensor, other: Tensor) -> bool:
 
 
 # ---------------------------------------------------------------- attached to Tensor
-TENSOR_METHODS = {
+register_methods({
     "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
     "divide": div, "true_divide": div, "pow": pow, "neg": neg, "negative": neg,
     "matmul": matmul, "mm": mm, "bmm": bmm, "dot": dot, "t": t, "view_as": view_as,
@@ -187,7 +187,5 @@ TENSOR_METHODS = {
     "isclose": isclose, "allclose": allclose, "equal": equal,
     "nelement": Tensor.numel, "unique": unique, "unfold": unfold,
     "multinomial": creation.multinomial,
-}
-for _name, _method in TENSOR_METHODS.items():
-    setattr(Tensor, _name, _method)
+})
 Tensor.mH = Tensor.mT         # the conjugate transpose of real matrices

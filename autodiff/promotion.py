@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .ops import discrete, elementwise
-from .tensor import Tensor
+from .tensor import Tensor, array_of
 
 # a number's dtype, by its Python type
 NUMBER_DTYPES = {bool: np.dtype(np.bool_), int: np.dtype(np.int64),
@@ -101,7 +101,7 @@ def promote(a: Any, b: Any, floating: bool = False) -> tuple[Any, Any]:
 
 def _converted(x: Any, dtype: np.dtype) -> Any:
     """x as `dtype`, by an op (so autograd and ad.compile see it); numbers unchanged."""
-    data = x._data if isinstance(x, Tensor) else x
+    data = array_of(x)
     if not isinstance(data, np.ndarray) or data.dtype == dtype:
         return x
     if dtype.kind == "f":

@@ -2,8 +2,16 @@
 
 A tensor made by an op remembers the op (`grad_fn`, a `Function` node holding its
 inputs), so the operations of a computation form a DAG that `backward()` walks in
-reverse. Every method here is a thin call into `autodiff.ops`, where each op's forward
-and derivative sit side by side.
+reverse.
+
+This file is the core: the array, `grad`, `requires_grad`, the version counter, the graph
+links and the Python protocols (printing, len, bool, np.asarray). The ops' methods are
+registered by the modules that define the ops, each in one block at its bottom that calls
+`register_methods`: the operators (`+`, `==`, `&`, …) in `autodiff/operators.py`, the
+in-place ones (`+=`, `add_`, `t[i] = v`) in `inplace.py`, `backward` in `backward.py`,
+`exp`/`sum`/`reshape`/… in `ops/elementwise.py`, `ops/reduce.py`, `ops/shape.py`,
+`ops/softmax.py` and the rest. `tensor.pyi` lists them all for editors (written by
+`python -m autodiff.tensor_stub`, kept current by a test).
 """
 from __future__ import annotations
 
@@ -14,7 +22,7 @@ import numpy as np
 
 from . import events, versions
 from .dtypes import get_default_dtype
-from .errors import DomainError, DtypeError, ShapeError
+from .errors import DtypeError, ShapeError
 
 Axis = int | Sequence[int] | None
 
@@ -47,14 +55,21 @@ def check_can_require_grad(dtype: np.dtype, op: str) -> None:
                          f"ad.tensor(data, dtype=ad.float32)")
 
 
-def _reduction_axis(dim: Axis, axis: Axis, keepdim: bool, keepdims: bool | None
-                    ) -> tuple[Axis, bool]:
-    """Accept torch's `dim`/`keepdim` and numpy's `axis`/`keepdims` spellings."""
-    if axis is not None:
-        dim = axis
-    if keepdims is not None:
-        keepdim = keepdims
-    return dim, bool(keepdim)
+def array_of(x: Any) -> Any:
+    """The numbers x holds: a Tensor's ndarray; an ndarray, number or list as it is."""
+    return x._data if isinstance(x, Tensor) else x
+
+
+def register_methods(methods: dict[str, Callable[..., Any]],
+                     properties: dict[str, Callable[[Tensor], Any]] | None = None) -> None:
+    """Attach `methods` (and read-only `properties`) to Tensor under their keys. A
+    private or inner function takes the method's name, so help(ad.Tensor) shows it."""
+    for name, function in methods.items():
+        if function.__name__.startswith("_") or "<locals>" in function.__qualname__:
+            function.__name__, function.__qualname__ = name, f"Tensor.{name}"
+        setattr(Tensor, name, function)
+    for name, getter in (properties or {}).items():
+        setattr(Tensor, name, property(getter))
 
 
 class Tensor:
@@ -116,7 +131,7 @@ class Tensor:
     @data.setter
     def data(self, value: Any) -> None:
         events.unsupported("assigns a tensor's .data")
-        array = value._data if isinstance(value, Tensor) else np.asarray(value)
+        array = np.asarray(array_of(value))
         if self._requires_grad:
             check_can_require_grad(array.dtype, "data assignment")
         self._data = array
@@ -218,10 +233,6 @@ class Tensor:
         detached._version_counter = versions.counter(self)
         return detached
 
-    def clone(self) -> Tensor:
-        """A copy of the numbers, in the graph (dL/dx = dL/dclone)."""
-        return elementwise.Cast.apply(self, dtype=self._data.dtype)
-
     def retain_grad(self) -> None:
         """Keep .grad on this non-leaf tensor after backward (leaves always keep it)."""
         if not self._requires_grad:
@@ -241,13 +252,6 @@ class Tensor:
         self._hooks.append(hook)
         hooks = self._hooks
         return lambda: hooks.remove(hook)
-
-    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
-                 create_graph: bool = False) -> None:
-        """Accumulate dself/dleaf into every leaf's .grad (the chain rule, applied in
-        reverse topological order). `gradient` is dL/dself; it may be omitted for a
-        one-element tensor. See `autodiff.backward.backward`."""
-        backward_pass.backward(self, gradient, retain_graph, create_graph)
 
     # ---------------------------------------------------------------- printing
 
@@ -286,462 +290,3 @@ class Tensor:
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         events.value_read("np.asarray()")
         return self._data if dtype is None else self._data.astype(dtype)
-
-    # ---------------------------------------------------------------- arithmetic
-    # Operands of different dtypes are first converted to the dtype torch would compute
-    # in (autodiff.promotion); two tensors of one dtype go straight to the op.
-
-    def __add__(self, other: Any) -> Tensor:
-        if type(other) is not Tensor or other._data.dtype is not self._data.dtype:
-            return elementwise.Add.apply(*promote(self, other))
-        return elementwise.Add.apply(self, other)
-
-    def __radd__(self, other: Any) -> Tensor:
-        return elementwise.Add.apply(*promote(other, self))
-
-    def __sub__(self, other: Any) -> Tensor:
-        if type(other) is not Tensor or other._data.dtype is not self._data.dtype:
-            return elementwise.Sub.apply(*promote(self, other))
-        return elementwise.Sub.apply(self, other)
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return elementwise.Sub.apply(*promote(other, self))
-
-    def __mul__(self, other: Any) -> Tensor:
-        if type(other) is not Tensor or other._data.dtype is not self._data.dtype:
-            return elementwise.Mul.apply(*promote(self, other))
-        return elementwise.Mul.apply(self, other)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return elementwise.Mul.apply(*promote(other, self))
-
-    def __truediv__(self, other: Any) -> Tensor:
-        if type(other) is not Tensor or other._data.dtype is not self._data.dtype \
-                or self._data.dtype.kind != "f":        # integers divide as float32
-            return elementwise.Div.apply(*promote(self, other, floating=True))
-        return elementwise.Div.apply(self, other)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return elementwise.Div.apply(*promote(other, self, floating=True))
-
-    def __pow__(self, other: Any) -> Tensor:
-        if type(other) is not Tensor or other._data.dtype is not self._data.dtype:
-            return elementwise.Pow.apply(*promote(self, other))
-        return elementwise.Pow.apply(self, other)
-
-    def __rpow__(self, other: Any) -> Tensor:
-        return elementwise.Pow.apply(*promote(other, self))
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return matmul_ops.MatMul.apply(self, other)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return matmul_ops.MatMul.apply(other, self)
-
-    def __neg__(self) -> Tensor:
-        return elementwise.Neg.apply(self)
-
-    def __pos__(self) -> Tensor:
-        return self
-
-    def _in_place(self, op: str, other: Any, ufunc: np.ufunc) -> Tensor:
-        """`self op= other`: written straight into the numbers outside the graph, or
-        recorded with autograd's in-place rules (autodiff.inplace)."""
-        if inplace.in_graph(self, (other,)):
-            return inplace.update(self, op, lambda old: ufunc_ops[ufunc](old, other), (other,))
-        versions.refuse_unwritable(self, op)
-        events.in_place_write(self, ufunc, other)
-        try:
-            ufunc(self._data, other._data if isinstance(other, Tensor) else other,
-                  out=self._data, casting="same_kind")
-        except TypeError:
-            raise DtypeError(f"{op}: the result can't be cast to the dtype {self.dtype} of "
-                             f"the tensor changed in place; convert one of them first "
-                             f"(e.g. t = t.float())") from None
-        except ValueError:
-            raise ShapeError(f"{op}: the result of shapes {self.shape} and "
-                             f"{np.shape(other._data if isinstance(other, Tensor) else other)} "
-                             f"does not fit the tensor of shape {self.shape} changed in "
-                             f"place; write x = x {op[0]} y instead") from None
-        versions.bump(self)
-        return self
-
-    def __iadd__(self, other: Any) -> Tensor:
-        return self._in_place("+=", other, np.add)
-
-    def __isub__(self, other: Any) -> Tensor:
-        return self._in_place("-=", other, np.subtract)
-
-    def __imul__(self, other: Any) -> Tensor:
-        return self._in_place("*=", other, np.multiply)
-
-    def __itruediv__(self, other: Any) -> Tensor:
-        return self._in_place("/=", other, np.divide)
-
-    # ---------------------------------------------------------------- in-place methods
-    # Each is its out-of-place op written back into the tensor (autodiff.inplace).
-
-    def add_(self, other: Any, *, alpha: float = 1) -> Tensor:
-        """self ← self + alpha · other"""
-        return inplace.update(self, "add_", lambda old: old + (other if alpha == 1
-                                                                 else other * alpha), (other,))
-
-    def sub_(self, other: Any, *, alpha: float = 1) -> Tensor:
-        """self ← self − alpha · other"""
-        return inplace.update(self, "sub_", lambda old: old - (other if alpha == 1
-                                                                 else other * alpha), (other,))
-
-    def mul_(self, other: Any) -> Tensor:
-        """self ← self · other"""
-        return inplace.update(self, "mul_", lambda old: old * other, (other,))
-
-    def div_(self, other: Any) -> Tensor:
-        """self ← self / other"""
-        return inplace.update(self, "div_", lambda old: old / other, (other,))
-
-    def pow_(self, exponent: Any) -> Tensor:
-        """self ← self ** exponent"""
-        return inplace.update(self, "pow_", lambda old: old ** exponent, (exponent,))
-
-    def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:
-        """self ← self clamped to [min, max]"""
-        return inplace.update(self, "clamp_", lambda old: old.clamp(min, max))
-
-    clip_ = clamp_
-
-    def zero_(self) -> Tensor:
-        """self ← 0"""
-        inplace.set_item(self, Ellipsis, 0, "zero_")
-        return self
-
-    def fill_(self, value: Any) -> Tensor:
-        """self ← value (a number or a one-element tensor) everywhere"""
-        inplace.set_item(self, Ellipsis, value, "fill_")
-        return self
-
-    def copy_(self, src: Any, non_blocking: bool = False) -> Tensor:
-        """self ← src, broadcast to self's shape and converted to self's dtype;
-        dL/dsrc = dL/dself summed over the broadcast copies"""
-        inplace.set_item(self, Ellipsis, src, "copy_")
-        return self
-
-    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
-        """self ← value where mask (broadcast to self's shape) is True"""
-        mask = np.broadcast_to(mask._data if isinstance(mask, Tensor) else np.asarray(mask),
-                               self.shape)
-        if mask.dtype != np.bool_:
-            raise DtypeError(f"masked_fill_: the mask must be a bool tensor, got {mask.dtype}")
-        inplace.set_item(self, mask, value, "masked_fill_")
-        return self
-
-    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
-        """self ← draws from N(mean, std²)"""
-        return self._draw_("normal_", lambda rng: rng.normal(mean, std, self.shape), generator)
-
-    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
-        """self ← draws from U[a, b)"""
-        return self._draw_("uniform_", lambda rng: rng.uniform(a, b, self.shape), generator)
-
-    def bernoulli_(self, p: float = 0.5, *, generator: Any = None) -> Tensor:
-        """self ← 1 with probability p, else 0"""
-        p = p._data if isinstance(p, Tensor) else p
-        return self._draw_("bernoulli_", lambda rng: rng.random(self.shape) < p, generator)
-
-    def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
-        """self ← draws from the exponential distribution of rate lambd"""
-        return self._draw_("exponential_", lambda rng: rng.exponential(1.0 / lambd, self.shape),
-                           generator)
-
-    def _draw_(self, op: str, draw: Callable[[np.random.Generator], np.ndarray],
-               generator: Any) -> Tensor:
-        inplace.set_item(self, Ellipsis, draw(random.generator(generator)).astype(self.dtype),
-                         op)
-        return self
-
-    # ---------------------------------------------------------------- comparisons
-
-    def _compare(self, other: Any, ufunc: np.ufunc) -> Tensor:
-        """A comparison, made in the promoted dtype (as torch: float32 x == 0-d float64 y
-        compares y rounded to float32)."""
-        if type(other) is not Tensor or other._data.dtype is not self._data.dtype:
-            return discrete.Binary.apply(*promote(self, other), ufunc=ufunc)
-        return discrete.Binary.apply(self, other, ufunc=ufunc)
-
-    def _bitwise(self, other: Any, ufunc: np.ufunc, op: str, reflected: bool = False
-                 ) -> Tensor:
-        """& | ^ as torch's: bitwise on integers, logical on bools (the same bits), in the
-        promoted dtype; floating-point operands are refused."""
-        dtype = result_type(self, other)
-        if dtype.kind not in "biu":
-            raise DtypeError(f"{op}: bitwise operators need integer or bool tensors, got "
-                             f"{dtype}; compare first (e.g. (x > 0) {op} (y > 0))")
-        a, b = promote(other, self) if reflected else promote(self, other)
-        return discrete.Binary.apply(a, b, ufunc=ufunc)
-
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, np.equal)
-
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, np.not_equal)
-
-    def __lt__(self, other: Any) -> Tensor:
-        return self._compare(other, np.less)
-
-    def __le__(self, other: Any) -> Tensor:
-        return self._compare(other, np.less_equal)
-
-    def __gt__(self, other: Any) -> Tensor:
-        return self._compare(other, np.greater)
-
-    def __ge__(self, other: Any) -> Tensor:
-        return self._compare(other, np.greater_equal)
-
-    def eq(self, other: Any) -> Tensor:
-        return self._compare(other, np.equal)
-
-    def __invert__(self) -> Tensor:
-        if self.dtype.kind not in "biu":
-            raise DtypeError(f"~: bitwise not needs an integer or bool tensor, got "
-                             f"{self.dtype}")
-        return discrete.Unary.apply(
-            self, ufunc=np.logical_not if self.dtype == np.bool_ else np.invert)
-
-    def __and__(self, other: Any) -> Tensor:
-        return self._bitwise(other, np.bitwise_and, "&")
-
-    def __rand__(self, other: Any) -> Tensor:
-        return self._bitwise(other, np.bitwise_and, "&", reflected=True)
-
-    def __or__(self, other: Any) -> Tensor:
-        return self._bitwise(other, np.bitwise_or, "|")
-
-    def __ror__(self, other: Any) -> Tensor:
-        return self._bitwise(other, np.bitwise_or, "|", reflected=True)
-
-    def __xor__(self, other: Any) -> Tensor:
-        return self._bitwise(other, np.bitwise_xor, "^")
-
-    def __rxor__(self, other: Any) -> Tensor:
-        return self._bitwise(other, np.bitwise_xor, "^", reflected=True)
-
-    # ---------------------------------------------------------------- elementwise
-
-    def exp(self) -> Tensor:
-        return elementwise.Exp.apply(self)
-
-    def log(self) -> Tensor:
-        return elementwise.Log.apply(self)
-
-    def sqrt(self) -> Tensor:
-        return elementwise.Sqrt.apply(self)
-
-    def abs(self) -> Tensor:
-        return elementwise.Abs.apply(self)
-
-    def tanh(self) -> Tensor:
-        return elementwise.Tanh.apply(self)
-
-    def sigmoid(self) -> Tensor:
-        return elementwise.Sigmoid.apply(self)
-
-    def relu(self) -> Tensor:
-        return elementwise.ReLU.apply(self)
-
-    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
-        return elementwise.LeakyReLU.apply(self, negative_slope=negative_slope)
-
-    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
-        """Each element limited to [min, max] (one of them may be None, not both)."""
-        if min is None and max is None:
-            raise DomainError("clamp: at least one of 'min' or 'max' must not be None")
-        return elementwise.Clip.apply(self, low=min, high=max)
-
-    clamp = clip
-
-    def maximum(self, other: Any) -> Tensor:
-        return elementwise.Maximum.apply(*promote(self, other))
-
-    def minimum(self, other: Any) -> Tensor:
-        return elementwise.Minimum.apply(*promote(self, other))
-
-    def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        """This tensor converted to a dtype and/or moved to a device, as torch's
-        `to(dtype)`, `to(device, dtype)`, `to(other)`, `to(device=..., dtype=...)`: the
-        device is always the CPU; between float dtypes the conversion is differentiable,
-        to an integer or bool dtype it ends the graph."""
-        dtype = conversions.target_dtype(self, args, kwargs)
-        if dtype is None or dtype == self.dtype:
-            return self.clone() if kwargs.get("copy") else self
-        if not np.issubdtype(dtype, np.floating):
-            return discrete.IntegerCast.apply(self, dtype=dtype)
-        return elementwise.Cast.apply(self, dtype=dtype)
-
-    # ---------------------------------------------------------------- reductions
-
-    def sum(self, dim: Axis = None, keepdim: bool = False, *, dtype: Any = None,
-            axis: Axis = None, keepdims: bool | None = None) -> Tensor:
-        """Σ over `dim` (every dim when None), in `dtype` when given (converted first);
-        bools and integers sum as int64, as torch."""
-        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
-        x = self.to(dtype) if dtype is not None else \
-            self.to(np.int64) if self._data.dtype.kind in "biu" else self
-        return reduce.Sum.apply(x, axis=reduce.normalize_axes("sum", dim, x.ndim),
-                                keepdims=keepdim)
-
-    def mean(self, dim: Axis = None, keepdim: bool = False, *, axis: Axis = None,
-             keepdims: bool | None = None) -> Tensor:
-        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
-        return reduce.Mean.apply(self, axis=reduce.normalize_axes("mean", dim, self.ndim),
-                                 keepdims=keepdim)
-
-    def var(self, dim: Axis = None, unbiased: bool | None = None, keepdim: bool = False, *,
-            correction: int | None = None, axis: Axis = None,
-            keepdims: bool | None = None) -> Tensor:
-        """Variance, unbiased (divides by N - 1) unless `correction=0` / `unbiased=False`."""
-        return self._spread(reduce.Var, "var", dim, unbiased, keepdim, correction, axis,
-                            keepdims)
-
-    def std(self, dim: Axis = None, unbiased: bool | None = None, keepdim: bool = False, *,
-            correction: int | None = None, axis: Axis = None,
-            keepdims: bool | None = None) -> Tensor:
-        """Standard deviation √var, unbiased unless `correction=0` / `unbiased=False`; its
-        gradient is 0 where it is 0 (a constant input), as torch's."""
-        return self._spread(reduce.Std, "std", dim, unbiased, keepdim, correction, axis,
-                            keepdims)
-
-    def _spread(self, op: type, name: str, dim: Axis, unbiased: bool | None, keepdim: bool,
-                correction: int | None, axis: Axis, keepdims: bool | None) -> Tensor:
-        """var or std (`op`) with torch's and numpy's spellings of their arguments."""
-        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
-        if correction is None:
-            correction = 0 if unbiased is False else 1
-        return op.apply(self, axis=reduce.normalize_axes(name, dim, self.ndim),
-                        keepdims=keepdim, correction=correction)
-
-    def prod(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None,
-             keepdims: bool | None = None) -> Tensor:
-        """The product of every element, or along one int dim (torch's prod)."""
-        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
-        return reduce.prod(self, dim, keepdim)
-
-    def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
-            keepdims: bool | None = None) -> Any:
-        """Without `dim`: the largest element (every axis kept as size 1 with
-        keepdim=True, as numpy's keepdims; torch's max() takes no keepdim). With `dim`:
-        (values, indices) along it. With a tensor: the elementwise maximum. Ties share
-        the gradient equally."""
-        return reduce.extreme("max", self, dim, keepdim, axis, keepdims)
-
-    def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
-            keepdims: bool | None = None) -> Any:
-        """Like `max`, for the smallest elements."""
-        return reduce.extreme("min", self, dim, keepdim, axis, keepdims)
-
-    def amax(self, dim: Axis = (), keepdim: bool = False, *, axis: Axis = None,
-             keepdims: bool | None = None) -> Tensor:
-        """The largest element over `dim` (an int or ints; the default () means every
-        dim), values only. Ties share the gradient equally, as torch's amax."""
-        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
-        return reduce.Max.apply(self, axis=reduce.normalize_axes("amax", dim, self.ndim),
-                                keepdims=keepdim)
-
-    def amin(self, dim: Axis = (), keepdim: bool = False, *, axis: Axis = None,
-             keepdims: bool | None = None) -> Tensor:
-        """Like `amax`, for the smallest elements."""
-        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
-        return reduce.Min.apply(self, axis=reduce.normalize_axes("amin", dim, self.ndim),
-                                keepdims=keepdim)
-
-    def norm(self, p: float | str = "fro", dim: Axis = None, keepdim: bool = False, *,
-             axis: Axis = None, keepdims: bool | None = None) -> Tensor:
-        """The vector p-norm over `dim` (every dim when None), as torch.norm and
-        torch.linalg.vector_norm: (Σ|x|ᵖ)^(1/p); 'fro' (the default) is p = 2, inf the
-        largest |x|, -inf the smallest, 0 the number of non-zeros."""
-        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
-        return reduce.norm(self, p, dim, keepdim)
-
-    def argmax(self, dim: int | None = None, keepdim: bool = False, *,
-               axis: int | None = None, keepdims: bool | None = None) -> Tensor:
-        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
-        return reduce.arg_extreme("argmax", self, dim, keepdim)
-
-    def argmin(self, dim: int | None = None, keepdim: bool = False, *,
-               axis: int | None = None, keepdims: bool | None = None) -> Tensor:
-        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
-        return reduce.arg_extreme("argmin", self, dim, keepdim)
-
-    def logsumexp(self, dim: Axis = None, keepdim: bool = False, *, axis: Axis = None,
-                  keepdims: bool | None = None) -> Tensor:
-        dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
-        return softmax_ops.LogSumExp.apply(
-            self, axis=reduce.normalize_axes("logsumexp", dim, self.ndim), keepdims=keepdim)
-
-    def softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
-        return softmax_ops.Softmax.apply(
-            self, axis=softmax_ops.one_axis("softmax", dim, axis, self.ndim))
-
-    def log_softmax(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
-        return softmax_ops.LogSoftmax.apply(
-            self, axis=softmax_ops.one_axis("log_softmax", dim, axis, self.ndim))
-
-    # ---------------------------------------------------------------- shape
-
-    def reshape(self, *shape: Any) -> Tensor:
-        return shape_ops.reshape(self, shape)
-
-    def view(self, *shape: Any) -> Tensor:
-        return shape_ops.reshape(self, shape)
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        return shape_ops.flatten(self, start_dim, end_dim)
-
-    def permute(self, *dims: Any) -> Tensor:
-        return shape_ops.permute(self, dims)
-
-    def transpose(self, dim0: int, dim1: int) -> Tensor:
-        """Swap two dimensions (torch's transpose; numpy's is `permute`)."""
-        return shape_ops.transpose(self, dim0, dim1)
-
-    swapaxes = transpose
-
-    @property
-    def T(self) -> Tensor:
-        """All dimensions reversed."""
-        return shape_ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
-
-    @property
-    def mT(self) -> Tensor:
-        """The last two dimensions swapped (a batch of matrices transposed)."""
-        return shape_ops.transpose(self, -2, -1)
-
-    def squeeze(self, dim: int | None = None) -> Tensor:
-        return shape_ops.squeeze(self, dim)
-
-    def unsqueeze(self, dim: int) -> Tensor:
-        return shape_ops.unsqueeze(self, dim)
-
-    def expand(self, *sizes: Any) -> Tensor:
-        return shape_ops.expand(self, sizes)
-
-    def __getitem__(self, index: Any) -> Tensor:
-        return shape_ops.getitem(self, index)
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        """self[index] = value: outside the graph a plain write; in it (self or value
-        requires grad) recorded, so the region's gradient flows to value and the rest to
-        self's history (autodiff.inplace)."""
-        inplace.set_item(self, index, value)
-
-
-# Imported last: these modules need the Tensor class defined above.
-from . import backward as backward_pass  # noqa: E402
-from . import conversions, inplace, random  # noqa: E402
-from .ops import discrete, elementwise, reduce  # noqa: E402
-from .ops import matmul as matmul_ops  # noqa: E402
-from .ops import shape as shape_ops  # noqa: E402
-from .ops import softmax as softmax_ops  # noqa: E402
-from .promotion import promote, result_type  # noqa: E402
-
-ufunc_ops: dict[np.ufunc, Callable[[Any, Any], Any]] = {
-    np.add: lambda a, b: a + b, np.subtract: lambda a, b: a - b,
-    np.multiply: lambda a, b: a * b, np.divide: lambda a, b: a / b}

@@ -28,7 +28,7 @@ import numpy as np
 from ..backward import run_backward, topological_order
 from ..errors import CompileError
 from ..function import user_frame
-from ..tensor import Tensor
+from ..tensor import Tensor, array_of
 
 
 class Problem(Exception):
@@ -309,7 +309,7 @@ class Tracer:
         from, or None for a fill such as zeros): replay makes it again from the same."""
         if tensor._requires_grad:
             self.created_leaves.add(id(tensor))
-        data = source._data if isinstance(source, Tensor) else source
+        data = array_of(source)
         slot = self.slot_of.get(id(data))
         if slot is None:
             slot = self._constant(tensor._data.copy(), "data")
@@ -350,14 +350,14 @@ class Tracer:
                 self.frozen.append((_qualname(function), value, site))
 
     def in_place_write(self, target: Tensor, ufunc: np.ufunc, operand: Any) -> None:
-        data = operand._data if isinstance(operand, Tensor) else operand
+        data = array_of(operand)
         target_slot = self._source(target, target._data)
         self.records.append(InPlace(ufunc, target_slot, self._source(operand, data),
                                     self.position_of.get(id(target)), _user_site()))
 
     def item_set(self, target: Tensor, index: Any, value: Any) -> None:
         recorded = self._option(index)
-        data = value._data if isinstance(value, Tensor) else value
+        data = array_of(value)
         target_slot = self._source(target, target._data)
         self.records.append(SetItem(target_slot, recorded, self._source(value, data),
                                     self.position_of.get(id(target)), _user_site()))
@@ -430,7 +430,7 @@ class Tracer:
         self.backward_roots.add(id(output))
         seed = None
         if gradient is not None:
-            data = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            data = np.asarray(array_of(gradient))
             seed = self._source(gradient, data)
         self.grad_of = {}
         self.pending = Backward(seed, output.shape, output.dtype, 0, [], [])

@@ -36,12 +36,6 @@ def where(cond: Any, a: Any, b: Any) -> Any:
     return np.where(cond, a, b)
 
 
-def values(x: Any) -> Any:
-    """The numbers in x: the array of a Tensor, an array or Python number as it is (for
-    masks computed from saved values, which are Tensors in a create_graph backward)."""
-    return x._data if isinstance(x, Tensor) else x
-
-
 def broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
     return x.expand(*shape) if isinstance(x, Tensor) else np.broadcast_to(x, shape)
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import DomainError
 from ..function import Function
-from .array_or_tensor import astype, log, values, where
+from ..tensor import Tensor, array_of, register_methods
+from .array_or_tensor import astype, log, where
 
 # ---------------------------------------------------------------- arithmetic
 
@@ -125,7 +127,7 @@ class Pow(Function):
         need_a, need_b = ctx.needs_input_grad
         grad_a = grad_b = None
         if need_a:
-            exponent = values(b)
+            exponent = array_of(b)
             if isinstance(exponent, (int, float)):       # a number exponent: as torch
                 grad_a = where(True, 0, grad) if exponent == 0 else grad * b * a ** (b - 1)
             else:
@@ -133,16 +135,16 @@ class Pow(Function):
                 # only where 0 · 0^(-1) = NaN, not wherever b = 0 (torch's mask): for
                 # a ≠ 0 the formula is exactly 0 there already, and its derivative in b
                 # (a^(-1), second order) stays right
-                zero_zero = (exponent == 0) & (values(a) == 0)
+                zero_zero = (exponent == 0) & (array_of(a) == 0)
                 if zero_zero.any():
                     grad_a = where(zero_zero, 0, grad_a)
         if need_b:
-            base_is_zero = values(a) == 0
+            base_is_zero = array_of(a) == 0
             if np.any(base_is_zero):
                 # 0^b · ln 0 = 0 · -∞ where b >= 0: torch's mask, applied to ln a (1 in
                 # place of a there, so y · ln 1 = 0) rather than to the product, so the
                 # second derivative sees no -∞ at those points either
-                a = where(base_is_zero & (values(b) >= 0), 1, a)
+                a = where(base_is_zero & (array_of(b) >= 0), 1, a)
             grad_b = grad * y * log(a)
         return grad_a, grad_b
 
@@ -383,3 +385,63 @@ class Cast(Function):
     def backward(ctx, grad):
         return astype(grad, ctx.input_dtype)
 
+
+# ---------------------------------------------------------------- attached to Tensor
+
+def _exp(self: Tensor) -> Tensor:
+    """eˣ"""
+    return Exp.apply(self)
+
+
+def _log(self: Tensor) -> Tensor:
+    """ln x"""
+    return Log.apply(self)
+
+
+def _sqrt(self: Tensor) -> Tensor:
+    """√x"""
+    return Sqrt.apply(self)
+
+
+def _abs(self: Tensor) -> Tensor:
+    """|x|"""
+    return Abs.apply(self)
+
+
+def _tanh(self: Tensor) -> Tensor:
+    """tanh x"""
+    return Tanh.apply(self)
+
+
+def _sigmoid(self: Tensor) -> Tensor:
+    """σ(x) = 1 / (1 + e⁻ˣ)"""
+    return Sigmoid.apply(self)
+
+
+def _relu(self: Tensor) -> Tensor:
+    """max(x, 0)"""
+    return ReLU.apply(self)
+
+
+def _clip(self: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+    """Each element limited to [min, max] (one of them may be None, not both)."""
+    if min is None and max is None:
+        raise DomainError("clamp: at least one of 'min' or 'max' must not be None")
+    return Clip.apply(self, low=min, high=max)
+
+
+def _leaky_relu(self: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, else negative_slope · x"""
+    return LeakyReLU.apply(self, negative_slope=negative_slope)
+
+
+def _clone(self: Tensor) -> Tensor:
+    """A copy of the numbers, in the graph (dL/dx = dL/dclone)."""
+    return Cast.apply(self, dtype=self._data.dtype)
+
+
+register_methods({
+    "exp": _exp, "log": _log, "sqrt": _sqrt, "abs": _abs, "tanh": _tanh,
+    "sigmoid": _sigmoid, "relu": _relu,
+    "leaky_relu": _leaky_relu, "clip": _clip, "clamp": _clip, "clone": _clone,
+})

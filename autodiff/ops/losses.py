@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import DomainError, DtypeError, ShapeError
 from ..function import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, array_of
 from .array_or_tensor import log
 from .elementwise import sigmoid_array
 from .shape import TensorIndexError
@@ -136,8 +136,8 @@ def class_targets(op: str, x: Any, target: Any, reduction: str) -> Any:
     sample); its values are checked by `class_indices`, in the op's forward, so that a
     compiled function checks them on every call."""
     check_reduction(op, reduction)
-    x_shape = np.shape(_array(x))
-    t = _array(target) if isinstance(target, (Tensor, np.ndarray)) else np.asarray(target)
+    x_shape = np.shape(array_of(x))
+    t = array_of(target) if isinstance(target, (Tensor, np.ndarray)) else np.asarray(target)
     if t.dtype.kind not in "iu":
         raise DtypeError(f"{op}: target must hold class indices as integers (int64), got "
                          f"{t.dtype}; for one-hot or probability targets pass "
@@ -289,7 +289,7 @@ def sigmoid(x: Any) -> Any:
 
 
 def check_same_shape(op: str, x: Any, target: Any) -> None:
-    x_shape, t_shape = np.shape(_array(x)), np.shape(_array(target))
+    x_shape, t_shape = np.shape(array_of(x)), np.shape(array_of(target))
     if x_shape != t_shape:
         raise ShapeError(f"{op}: input of shape {x_shape} and target of shape {t_shape} "
                          f"must have the same shape (no broadcasting); reshape one, e.g. "
@@ -325,10 +325,6 @@ def per_loss(ctx: Any, grad: Any) -> Any:
     return grad * ctx.scale if ctx.scale != 1 else grad
 
 
-def _array(x: Any) -> Any:
-    return x._data if isinstance(x, Tensor) else x
-
-
 def _like(target: Any, x: Any) -> Any:
     """A target given as numbers or an ndarray, in x's dtype (so float32 stays float32)."""
-    return target if isinstance(target, Tensor) else np.asarray(target, dtype=_array(x).dtype)
+    return target if isinstance(target, Tensor) else np.asarray(target, dtype=array_of(x).dtype)

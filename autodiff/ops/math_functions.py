@@ -42,7 +42,7 @@ import numpy as np
 from ..errors import DomainError, DtypeError
 from ..function import Function
 from ..promotion import promote, result_type
-from ..tensor import Tensor
+from ..tensor import Tensor, register_methods
 from . import discrete, elementwise
 from .array_or_tensor import exp, where
 
@@ -886,7 +886,7 @@ def _rrshift(self: Tensor, other: Any) -> Tensor:
 # ---------------------------------------------------------------- attached to Tensor
 # x.sin() is sin(x), x % y is remainder(x, y), 2 // x is floor_divide(2, x): each function
 # above becomes a Tensor method of the same name, and the operators call them.
-TENSOR_METHODS = {
+register_methods({
     "sin": sin, "cos": cos, "tan": tan, "asin": asin, "acos": acos, "atan": atan,
     "atan2": atan2, "sinh": sinh, "cosh": cosh, "asinh": asinh, "acosh": acosh,
     "atanh": atanh, "log2": log2, "log10": log10, "log1p": log1p, "exp2": exp2,
@@ -899,6 +899,4 @@ TENSOR_METHODS = {
     "__mod__": remainder, "__rmod__": _rmod, "__floordiv__": floor_divide,
     "__rfloordiv__": _rfloordiv, "__lshift__": bitwise_left_shift, "__rlshift__": _rlshift,
     "__rshift__": bitwise_right_shift, "__rrshift__": _rrshift,
-}
-for _name, _method in TENSOR_METHODS.items():
-    setattr(Tensor, _name, _method)
+})

@@ -38,7 +38,7 @@ from .. import events
 from ..errors import DimError, DtypeError, ShapeError
 from ..function import Function
 from ..promotion import promote
-from ..tensor import Tensor
+from ..tensor import Tensor, array_of, register_methods
 from .elementwise import Where
 from .reduce import ValuesIndices, normalize_dim
 from .shape import ScatterAdd, cat, getitem, permute, reshape, stack
@@ -84,7 +84,7 @@ def _broadcast(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
 def _integer_array(op: str, index: Any) -> Any:
     """An index tensor's array (what getitem records, so ad.compile replays it), checked
     to hold integers."""
-    array = index._data if isinstance(index, Tensor) else np.asarray(index)
+    array = np.asarray(array_of(index))
     if not np.issubdtype(array.dtype, np.integer):
         raise DtypeError(f"{op}: the index must hold integers, got {array.dtype}; "
                          f"convert it with .long()")
@@ -478,7 +478,7 @@ def where_tensor(x: Tensor, condition: Any, y: Any) -> Tensor:
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     """A copy of x with `value` where mask (broadcast to x's shape) is True; value is a
     number or a 0-d tensor (which gets the gradient of the filled places)."""
-    mask_array = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    mask_array = np.asarray(array_of(mask))
     if mask_array.dtype != np.bool_:
         raise DtypeError(f"masked_fill: the mask must be a bool tensor, got "
                          f"{mask_array.dtype}")
@@ -880,7 +880,7 @@ __all__ = ["argsort", "chunk", "cross", "cumprod", "cumsum", "diag", "diagonal",
 # flip(x, 0). `where` is the method spelling of ad.where(condition, x, y). meshgrid,
 # einsum and tensordot are functions only, as in torch.
 
-METHODS = {
+register_methods({
     "split": split, "chunk": chunk, "tensor_split": tensor_split, "unbind": unbind,
     "flip": flip, "roll": roll, "movedim": movedim, "unflatten": unflatten, "rot90": rot90,
     "repeat": repeat, "tile": tile, "repeat_interleave": repeat_interleave,
@@ -891,6 +891,4 @@ METHODS = {
     "cumsum": cumsum, "cumprod": cumprod, "cummax": cummax, "cummin": cummin,
     "logcumsumexp": logcumsumexp, "sort": sort, "argsort": argsort, "topk": topk,
     "kthvalue": kthvalue, "outer": outer, "cross": cross,
-}
-for _name, _function in METHODS.items():
-    setattr(Tensor, _name, _function)
+})

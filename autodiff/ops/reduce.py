@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import DimError, DtypeError, ShapeError
 from ..function import Function
-from ..tensor import Tensor, _reduction_axis
+from ..tensor import Axis, Tensor, register_methods
 from .array_or_tensor import absolute, broadcast_to, permute, where
 from .discrete import ArgExtreme
 
@@ -306,7 +306,7 @@ def extreme(op: str, x: Tensor, dim: Any, keepdim: bool, axis: Any,
     from .elementwise import Maximum, Minimum
     if isinstance(dim, Tensor):
         return (Maximum if op == "max" else Minimum).apply(x, dim)
-    dim, keepdim = _reduction_axis(dim, axis, keepdim, keepdims)
+    dim, keepdim = dim_and_keepdim(dim, axis, keepdim, keepdims)
     reduction = Max if op == "max" else Min
     if dim is None:
         return reduction.apply(x, axis=None, keepdims=keepdim)
@@ -355,3 +355,115 @@ def product_of_others(x: Any, axis: int | None) -> Any:
         after = np.cumprod(np.concatenate([ones, moved[..., :0:-1]], axis=-1), axis=-1)
         others = before * after[..., ::-1]
     return permute(others, tuple(np.argsort(order))).reshape(shape)
+
+
+# ---------------------------------------------------------------- attached to Tensor
+# Each reduction takes torch's `dim`/`keepdim` and numpy's `axis`/`keepdims` spellings.
+
+def dim_and_keepdim(dim: Any, axis: Any, keepdim: bool, keepdims: bool | None
+                    ) -> tuple[Any, bool]:
+    """The reduced dims and keepdim, from either spelling (numpy's wins when given)."""
+    if axis is not None:
+        dim = axis
+    if keepdims is not None:
+        keepdim = keepdims
+    return dim, bool(keepdim)
+
+
+def _sum(self: Tensor, dim: Axis = None, keepdim: bool = False, *, dtype: Any = None,
+         axis: Axis = None, keepdims: bool | None = None) -> Tensor:
+    """Σ over `dim` (every dim when None), in `dtype` when given (converted first);
+    bools and integers sum as int64, as torch."""
+    dim, keepdim = dim_and_keepdim(dim, axis, keepdim, keepdims)
+    x = self.to(dtype) if dtype is not None else \
+        self.to(np.int64) if self._data.dtype.kind in "biu" else self
+    return Sum.apply(x, axis=normalize_axes("sum", dim, x.ndim), keepdims=keepdim)
+
+
+def _mean(self: Tensor, dim: Axis = None, keepdim: bool = False, *, axis: Axis = None,
+          keepdims: bool | None = None) -> Tensor:
+    """Σx / N over `dim` (every dim when None)."""
+    dim, keepdim = dim_and_keepdim(dim, axis, keepdim, keepdims)
+    return Mean.apply(self, axis=normalize_axes("mean", dim, self.ndim), keepdims=keepdim)
+
+
+def spread(op: type, name: str) -> Any:
+    """The method `name` (var or std, computed by `op`) with torch's and numpy's
+    spellings of its arguments; unbiased (divides by N − 1) unless `correction=0` or
+    `unbiased=False`."""
+    def method(self: Tensor, dim: Axis = None, unbiased: bool | None = None,
+               keepdim: bool = False, *, correction: int | None = None, axis: Axis = None,
+               keepdims: bool | None = None) -> Tensor:
+        dim, keepdim = dim_and_keepdim(dim, axis, keepdim, keepdims)
+        if correction is None:
+            correction = 0 if unbiased is False else 1
+        return op.apply(self, axis=normalize_axes(name, dim, self.ndim), keepdims=keepdim,
+                        correction=correction)
+
+    method.__doc__ = op.__doc__
+    return method
+
+
+def _prod(self: Tensor, dim: int | None = None, keepdim: bool = False, *,
+          axis: int | None = None, keepdims: bool | None = None) -> Tensor:
+    """The product of every element, or along one int dim (torch's prod)."""
+    dim, keepdim = dim_and_keepdim(dim, axis, keepdim, keepdims)
+    return prod(self, dim, keepdim)
+
+
+def _max(self: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+         keepdims: bool | None = None) -> Any:
+    """Without `dim`: the largest element (every axis kept as size 1 with keepdim=True, as
+    numpy's keepdims; torch's max() takes no keepdim). With `dim`: (values, indices) along
+    it. With a tensor: the elementwise maximum. Ties share the gradient equally."""
+    return extreme("max", self, dim, keepdim, axis, keepdims)
+
+
+def _min(self: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+         keepdims: bool | None = None) -> Any:
+    """Like `max`, for the smallest elements."""
+    return extreme("min", self, dim, keepdim, axis, keepdims)
+
+
+def _amax(self: Tensor, dim: Axis = (), keepdim: bool = False, *, axis: Axis = None,
+          keepdims: bool | None = None) -> Tensor:
+    """The largest element over `dim` (an int or ints; the default () means every dim),
+    values only. Ties share the gradient equally, as torch's amax."""
+    dim, keepdim = dim_and_keepdim(dim, axis, keepdim, keepdims)
+    return Max.apply(self, axis=normalize_axes("amax", dim, self.ndim), keepdims=keepdim)
+
+
+def _amin(self: Tensor, dim: Axis = (), keepdim: bool = False, *, axis: Axis = None,
+          keepdims: bool | None = None) -> Tensor:
+    """Like `amax`, for the smallest elements."""
+    dim, keepdim = dim_and_keepdim(dim, axis, keepdim, keepdims)
+    return Min.apply(self, axis=normalize_axes("amin", dim, self.ndim), keepdims=keepdim)
+
+
+def _norm(self: Tensor, p: float | str = "fro", dim: Axis = None, keepdim: bool = False, *,
+          axis: Axis = None, keepdims: bool | None = None) -> Tensor:
+    """The vector p-norm over `dim` (every dim when None), as torch.norm and
+    torch.linalg.vector_norm: (Σ|x|ᵖ)^(1/p); 'fro' (the default) is p = 2, inf the
+    largest |x|, -inf the smallest, 0 the number of non-zeros."""
+    dim, keepdim = dim_and_keepdim(dim, axis, keepdim, keepdims)
+    return norm(self, p, dim, keepdim)
+
+
+def arg_method(op: str) -> Any:
+    """argmax or argmin: the index of the largest (smallest) element, along `dim` or of
+    the flattened tensor."""
+    def method(self: Tensor, dim: int | None = None, keepdim: bool = False, *,
+               axis: int | None = None, keepdims: bool | None = None) -> Tensor:
+        dim, keepdim = dim_and_keepdim(dim, axis, keepdim, keepdims)
+        return arg_extreme(op, self, dim, keepdim)
+
+    method.__doc__ = f"The index of the {'largest' if op == 'argmax' else 'smallest'} " \
+                     f"element, along `dim` or of the flattened tensor."
+    return method
+
+
+register_methods({
+    "sum": _sum, "mean": _mean, "var": spread(Var, "var"), "std": spread(Std, "std"),
+    "prod": _prod, "max": _max, "min": _min, "amax": _amax, "amin": _amin, "norm": _norm,
+    "argmax": arg_method("argmax"), "argmin": arg_method("argmin"),
+})

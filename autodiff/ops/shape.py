@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import AutodiffError, DimError, ShapeError
 from ..function import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, array_of, register_methods
 from .array_or_tensor import permute as permute_any
 from .reduce import normalize_axes, normalize_dim
 
@@ -283,7 +283,7 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     _joined_dtype_check("cat", tensors)
     ndim = np.ndim(tensors[0]._data if isinstance(tensors[0], Tensor) else tensors[0])
     axis = normalize_axes("cat", dim, ndim)
-    shapes = [np.shape(t._data if isinstance(t, Tensor) else t) for t in tensors]
+    shapes = [np.shape(array_of(t)) for t in tensors]
     for shape in shapes:
         if len(shape) != ndim or any(a != b for i, (a, b) in enumerate(zip(shape, shapes[0]))
                                      if i != axis[0]):
@@ -294,7 +294,7 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
 def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     """Stack equally shaped tensors along a new dim."""
     _joined_dtype_check("stack", tensors)
-    shapes = [np.shape(t._data if isinstance(t, Tensor) else t) for t in tensors]
+    shapes = [np.shape(array_of(t)) for t in tensors]
     if any(shape != shapes[0] for shape in shapes):
         raise ShapeError(f"stack: all tensors must have the same shape, got {shapes}")
     ndim = len(shapes[0]) + 1
@@ -362,3 +362,62 @@ def is_basic_index(index: Any) -> bool:
     items = index if isinstance(index, tuple) else (index,)
     return all((isinstance(i, (int, np.integer, slice)) and not isinstance(i, bool))
                or i is None or i is Ellipsis for i in items)
+
+
+# ---------------------------------------------------------------- attached to Tensor
+
+def _reshape(self: Tensor, *shape: Any) -> Tensor:
+    """The same numbers in `shape` (one entry may be -1: inferred)."""
+    return reshape(self, shape)
+
+
+def _flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Dims start_dim … end_dim merged into one."""
+    return flatten(self, start_dim, end_dim)
+
+
+def _permute(self: Tensor, *dims: Any) -> Tensor:
+    """The dims reordered: result dim i is self's dim dims[i]."""
+    return permute(self, dims)
+
+
+def _transpose(self: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap two dimensions (torch's transpose; numpy's is `permute`)."""
+    return transpose(self, dim0, dim1)
+
+
+def _squeeze(self: Tensor, dim: int | None = None) -> Tensor:
+    """Dims of size 1 removed (only `dim`, when given)."""
+    return squeeze(self, dim)
+
+
+def _unsqueeze(self: Tensor, dim: int) -> Tensor:
+    """A dim of size 1 inserted at `dim`."""
+    return unsqueeze(self, dim)
+
+
+def _expand(self: Tensor, *sizes: Any) -> Tensor:
+    """Size-1 dims repeated to `sizes` without copying (-1 keeps a dim)."""
+    return expand(self, sizes)
+
+
+def _getitem(self: Tensor, index: Any) -> Tensor:
+    """self[index], with numpy's basic and advanced indexing."""
+    return getitem(self, index)
+
+
+def _all_dims_reversed(self: Tensor) -> Tensor:
+    """All dimensions reversed."""
+    return permute(self, tuple(range(self.ndim - 1, -1, -1)))
+
+
+def _matrices_transposed(self: Tensor) -> Tensor:
+    """The last two dimensions swapped (a batch of matrices transposed)."""
+    return transpose(self, -2, -1)
+
+
+register_methods({
+    "reshape": _reshape, "view": _reshape, "flatten": _flatten, "permute": _permute,
+    "transpose": _transpose, "swapaxes": _transpose, "squeeze": _squeeze,
+    "unsqueeze": _unsqueeze, "expand": _expand, "__getitem__": _getitem,
+}, properties={"T": _all_dims_reversed, "mT": _matrices_transposed})

@@ -8,8 +8,9 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..function import Function
+from ..tensor import Axis, Tensor, register_methods
 from .array_or_tensor import exp
-from .reduce import keep_dims, normalize_axes
+from .reduce import dim_and_keepdim, keep_dims, normalize_axes
 
 
 def one_axis(op: str, dim: int | None, axis: int | None, ndim: int) -> int | None:
@@ -145,3 +146,27 @@ def sum_along(x: Any, axis: int) -> Any:
     if isinstance(x, np.ndarray) and _short_rows(x, axis):
         return np.ascontiguousarray(x.T).sum(axis=0).reshape(-1, 1)
     return x.sum(axis=axis, keepdims=True)
+
+
+# ---------------------------------------------------------------- attached to Tensor
+
+def _logsumexp(self: Tensor, dim: Axis = None, keepdim: bool = False, *, axis: Axis = None,
+               keepdims: bool | None = None) -> Tensor:
+    """log Σ eˣ over `dim`, computed stably (the maximum subtracted first)."""
+    dim, keepdim = dim_and_keepdim(dim, axis, keepdim, keepdims)
+    return LogSumExp.apply(self, axis=normalize_axes("logsumexp", dim, self.ndim),
+                           keepdims=keepdim)
+
+
+def _softmax(self: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """eˣ / Σ eˣ along `dim`."""
+    return Softmax.apply(self, axis=one_axis("softmax", dim, axis, self.ndim))
+
+
+def _log_softmax(self: Tensor, dim: int | None = None, *, axis: int | None = None
+                 ) -> Tensor:
+    """x − log Σ eˣ along `dim`."""
+    return LogSoftmax.apply(self, axis=one_axis("log_softmax", dim, axis, self.ndim))
+
+
+register_methods({"logsumexp": _logsumexp, "softmax": _softmax, "log_softmax": _log_softmax})

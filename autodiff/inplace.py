@@ -24,7 +24,7 @@ import numpy as np
 from . import events, grad_mode, random, versions
 from .errors import DtypeError, InPlaceError, ShapeError
 from .function import Function
-from .ops.array_or_tensor import where
+from .ops.elementwise import where
 from .ops.shape import GetItem, index_stages, normalize_index
 from .tensor import Tensor, array_of, register_methods
 

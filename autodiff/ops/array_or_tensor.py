@@ -25,17 +25,6 @@ def absolute(x: Any) -> Any:
     return x.abs() if isinstance(x, Tensor) else np.abs(x)
 
 
-def where(cond: Any, a: Any, b: Any) -> Any:
-    """a where cond else b; cond is a constant (a boolean array or bool), a and b arrays,
-    numbers or Tensors (recorded, so differentiable in a and b, when either is a Tensor).
-    Backward formulas use it to mask the points where a formula's 0 · ∞ stands for a
-    limit (torch's at::where in FunctionsManual.cpp), never to clean up results."""
-    if isinstance(a, Tensor) or isinstance(b, Tensor):
-        from .elementwise import Where
-        return Where.apply(cond, a, b)
-    return np.where(cond, a, b)
-
-
 def broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
     return x.expand(*shape) if isinstance(x, Tensor) else np.broadcast_to(x, shape)
 

@@ -7,12 +7,14 @@ between tied inputs.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..errors import DomainError
 from ..function import Function
 from ..tensor import Tensor, array_of, register_methods
-from .array_or_tensor import astype, log, where
+from .array_or_tensor import astype, log
 
 # ---------------------------------------------------------------- arithmetic
 
@@ -352,6 +354,16 @@ class Minimum(Function):
     def backward(ctx, grad):
         share_a = ctx.share_a
         return grad * share_a, grad * (1 - share_a)
+
+
+def where(cond: Any, a: Any, b: Any) -> Any:
+    """a where cond else b; cond is a constant (a boolean array or bool), a and b arrays,
+    numbers or Tensors (recorded, so differentiable in a and b, when either is a Tensor).
+    Backward formulas use it to mask the points where a formula's 0 · ∞ stands for a
+    limit (torch's at::where in FunctionsManual.cpp), never to clean up results."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return Where.apply(cond, a, b)
+    return np.where(cond, a, b)
 
 
 class Where(Function):

@@ -44,7 +44,8 @@ from ..function import Function
 from ..promotion import promote, result_type
 from ..tensor import Tensor, register_methods
 from . import discrete, elementwise
-from .array_or_tensor import exp, where
+from .array_or_tensor import exp
+from .elementwise import where
 
 __all__ = ["acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_left_shift",
            "bitwise_right_shift", "ceil", "copysign", "cos", "cosh", "erf", "erfinv", "exp2",

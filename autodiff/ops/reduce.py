@@ -19,8 +19,9 @@ import numpy as np
 from ..errors import DimError, DtypeError, ShapeError
 from ..function import Function
 from ..tensor import Axis, Tensor, register_methods
-from .array_or_tensor import absolute, broadcast_to, permute, where
+from .array_or_tensor import absolute, broadcast_to, permute
 from .discrete import ArgExtreme
+from .elementwise import Maximum, Minimum, Where, where
 
 Axes = tuple[int, ...] | None
 
@@ -303,7 +304,6 @@ def extreme(op: str, x: Tensor, dim: Any, keepdim: bool, axis: Any,
             keepdims: bool | None) -> Any:
     """Tensor.max / Tensor.min: the whole-tensor extreme, (values, indices) along a dim,
     or the elementwise extreme with another tensor."""
-    from .elementwise import Maximum, Minimum
     if isinstance(dim, Tensor):
         return (Maximum if op == "max" else Minimum).apply(x, dim)
     dim, keepdim = dim_and_keepdim(dim, axis, keepdim, keepdims)
@@ -346,7 +346,6 @@ def product_of_others(x: Any, axis: int | None) -> Any:
     moved = permute(x, order)
     n = moved.shape[-1]
     if isinstance(x, Tensor):
-        from .elementwise import Where
         rows = moved.unsqueeze(-2).expand(*moved.shape[:-1], n, n)
         others = Where.apply(np.eye(n, dtype=bool), 1, rows).prod(dim=-1)
     else:

@@ -191,6 +191,16 @@ class Function:
         events.op_applied(cls, ctx, arrays, options, result)
         return result
 
+    @classmethod
+    def context(cls, inputs: tuple[Any, ...] = (), options: dict[str, Any] | None = None,
+                needs_input_grad: tuple[bool, ...] = ()) -> Function:
+        """A context outside any graph, for running this op's forward and backward by
+        hand (a view's forward on an array, gradcheck_graph, the compiler's replays)."""
+        ctx = cls.__new__(cls)
+        ctx.inputs, ctx.options, ctx.saved_tensors = inputs, options or {}, ()
+        ctx._needs_input_grad = needs_input_grad
+        return ctx
+
     @property
     def site(self) -> tuple[str, int] | None:
         """(file, line) of the user's code that created this op."""

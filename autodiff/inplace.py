@@ -45,7 +45,7 @@ def _write_region(array: np.ndarray, steps: Steps, value: Any) -> None:
     if "index" in options:
         before[options["index"]] = value
     else:
-        op.forward(op.__new__(op), before, **options)[...] = value
+        op.forward(op.context(), before, **options)[...] = value
 
 
 class CopySlices(Function):

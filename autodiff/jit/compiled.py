@@ -166,13 +166,9 @@ class ForwardProgram(Program):
 
     def fresh_contexts(self) -> list[Any]:
         """New op contexts for one call (its forward saves into them, its backward reads)."""
-        contexts = []
-        for template in self.templates:
-            ctx = type(template).__new__(type(template))
-            ctx.inputs, ctx.options = template.inputs, template.options
-            ctx._needs_input_grad, ctx.saved_tensors = template._needs_input_grad, ()
-            contexts.append(ctx)
-        return contexts
+        return [type(template).context(template.inputs, template.options,
+                                       template._needs_input_grad)
+                for template in self.templates]
 
 
 class CompiledForward(Function):

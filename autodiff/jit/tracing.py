@@ -293,11 +293,8 @@ class Tracer:
         for key, value in options.items():
             if type(value) in (int, float) and key not in ("dim", "axis"):
                 self.frozen.append((f"{name}({key}=)", value, site))
-        replay_ctx = op.__new__(op)
-        replay_ctx.inputs = tuple(_stand_in(x) for x in ctx.inputs)
-        replay_ctx._needs_input_grad = ctx._needs_input_grad
-        replay_ctx.options = recorded
-        replay_ctx.saved_tensors = ()
+        replay_ctx = op.context(tuple(_stand_in(x) for x in ctx.inputs), recorded,
+                                ctx._needs_input_grad)
         out = self._new_slot(result._data, name)
         self.records.append(Op(op, replay_ctx, inputs, recorded, out,
                                result._data.ndim == 0, site))

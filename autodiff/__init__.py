@@ -33,7 +33,8 @@ from .functional import (abs, add, amax, amin, argmax, argmin, as_tensor, avg_po
                          matmul, max, max_pool2d, maximum, mean, min, minimum, mul, neg, norm,
                          permute, pow, prod, relu, reshape, sigmoid, softmax, sqrt, squeeze,
                          stack, std, sub, sum, tanh, transpose, unfold, unsqueeze, var, where)
-from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (detect_anomaly, enable_grad, inference_mode, is_grad_enabled, no_grad,
+                        set_grad_enabled)
 from .device import DeviceError, backends, cuda, device
 from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half,
                      int, int8, int16, int32, int64, long, set_default_dtype, short, uint8)
@@ -51,7 +52,7 @@ from .ops.rearrange import (argsort, chunk, cross, cummax, cummin, cumprod, cums
                             scatter_reduce, sort, split, take_along_dim, tensor_split, tensordot,
                             tile, topk, trace, tril, triu, unbind, unflatten)
 from .backward_trace import BackwardTrace, trace_backward
-from .gradcheck import detect_anomaly, gradcheck, gradcheck_graph, gradgradcheck
+from .gradcheck import gradcheck, gradcheck_graph, gradgradcheck
 from .manual_grads import ManualGradReport, check_manual_grads
 from .promotion import promote_types, result_type
 from .random import Generator, default_generator, initial_seed, manual_seed, seed

@@ -293,7 +293,7 @@ def _check_broadcasts(node: Any, x: Tensor, grad: Any) -> None:
 
 
 def _run_hooks(tensor: Tensor, grad: Any, create_graph: bool) -> Any:
-    for hook in list(tensor._hooks or ()):
+    for hook in list(tensor._hooks):
         result = hook(grad if create_graph else Tensor._make(grad))
         if result is not None:
             result_data = np.asarray(array_of(result))

@@ -199,8 +199,7 @@ class _Recorder:
     def reached(self, tensor: Tensor, grad: Any) -> None:
         node = tensor.grad_fn
         if node is None:
-            if tensor.requires_grad:
-                self.grads[tensor] = Tensor(np.array(grad, copy=True))
+            self.grads[tensor] = Tensor(np.array(grad, copy=True))
             return
         self.steps.append(BackwardStep(len(self.steps) + 1, node.op_name(), _rule(node),
                                        tensor, self.name(tensor), np.array(grad, copy=True),

@@ -86,19 +86,17 @@ def user_frame() -> Any:
     return None
 
 
-def enter_library_call(library_code: bool) -> Any:
+def enter_library_call(library_code: bool) -> None:
     """On entering a layer (nn.Module.__call__): when its forward is the library's own
     code, the ops it runs share one user line (found here, once, for the outermost
     such call), sparing each op its walk up the stack; a forward the user wrote gets
-    each op's own line. Returns the site to put back in `state.site` on exit."""
+    each op's own line. (`grad_mode.scope`, entered around it, puts the site back.)"""
     state = grad_mode.state
-    outer = state.site
     if not library_code:
         state.site = None
-    elif outer is None:
+    elif state.site is None:
         frame = user_frame()
         state.site = (None, None) if frame is None else (frame.f_code, frame.f_lineno)
-    return outer
 
 
 class Function:

@@ -3,9 +3,10 @@
 `no_grad()` turns recording off (inference, optimizer updates), `enable_grad()` turns it
 back on, `set_grad_enabled(mode)` sets it (also as a plain call); all three work as
 context managers and as decorators, generator functions included. The same
-thread-local object carries the other recording switches the engine reads on every op:
-anomaly detection, the current drawing scope (see `autodiff.viz.scope`) and the watcher
-of `autodiff.events` (ad.compile's tracer).
+thread-local object carries the other recording switches the engine reads on every op,
+each with its public switch here: anomaly detection (`detect_anomaly`), the current
+drawing scope (`scope`, also `autodiff.viz.scope`), and the watcher of `autodiff.events`
+(ad.compile's tracer).
 """
 from __future__ import annotations
 
@@ -157,3 +158,58 @@ class set_grad_enabled(_GradModeSwitch):
     def __call__(self, fn: F) -> F:
         state.grad_enabled = self._previous     # decorating alone changes no mode
         return super().__call__(fn)
+
+
+class scope:
+    """Context manager: ops created inside are grouped under `name` in graph drawings
+    (`autodiff.viz.scope` is this class). Scopes nest; `nn.Module.__call__` enters one
+    per module call. On exit the enclosing scope is back, and so is the call site the
+    ops are attributed to (`state.site`, which an nn layer sets for the ops it runs).
+    Costs one tuple per entry.
+
+    >>> import autodiff as ad
+    >>> with ad.viz.scope("fc1: Linear(2→1)"):
+    ...     y = ad.tensor([1.0], requires_grad=True) * 2
+    >>> y.grad_fn.scope
+    ('fc1: Linear(2→1)',)
+    """
+
+    __slots__ = ("name", "_outer_scope", "_outer_site")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __enter__(self) -> scope:
+        outer = self._outer_scope = state.scope
+        self._outer_site = state.site
+        state.scope = (self.name,) if outer is None else outer + (self.name,)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        state.scope = self._outer_scope
+        state.site = self._outer_site
+
+
+class detect_anomaly:
+    """Context manager: the first op whose forward or backward produces NaN or inf raises
+    AnomalyError naming the op and the line of user code that created it. Slower
+    (every result is scanned for NaN and inf): use it to debug.
+
+    >>> import autodiff as ad
+    >>> x = ad.tensor([0.0], requires_grad=True)
+    >>> with ad.detect_anomaly():
+    ...     y = x.log()
+    Traceback (most recent call last):
+    ...
+    autodiff.errors.AnomalyError: log: forward produced inf (created at <doctest ...>:2); ...
+    """
+
+    __slots__ = ("_previous",)
+
+    def __enter__(self) -> detect_anomaly:
+        self._previous = state.detect_anomaly
+        state.detect_anomaly = True
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        state.detect_anomaly = self._previous

@@ -18,7 +18,7 @@ from . import grad_mode, random
 from .backward import grad as autograd_grad
 from .backward import topological_order, unbroadcast
 from .errors import BackwardError, GradcheckError
-from .tensor import Tensor
+from .tensor import Tensor, array_of
 
 T = TypeVar("T")
 
@@ -194,8 +194,6 @@ def gradcheck_graph(output: Tensor, eps: float = 1e-6, atol: float = 1e-5,
     checked = 0
     for tensor in topological_order([output]):
         node = tensor.grad_fn
-        if node is None:
-            continue
         problem = _check_node(node, eps, atol, rtol)
         checked += 1
         if problem is not None:
@@ -208,14 +206,10 @@ def gradcheck_graph(output: Tensor, eps: float = 1e-6, atol: float = 1e-5,
 def _check_node(node: Any, eps: float, atol: float, rtol: float) -> str | None:
     op = type(node)
     args = [x._data.astype(np.float64) if isinstance(x, Tensor)
-            and np.issubdtype(x.dtype, np.floating) else
-            (x._data if isinstance(x, Tensor) else x) for x in node.inputs]
+            and np.issubdtype(x.dtype, np.floating) else array_of(x) for x in node.inputs]
 
     def run(values: list[Any]) -> tuple[Any, np.ndarray]:
-        ctx = op.__new__(op)
-        ctx.saved_tensors = ()
-        ctx.inputs, ctx.options = node.inputs, node.options
-        ctx._needs_input_grad = node.needs_input_grad
+        ctx = op.context(node.inputs, node.options, node.needs_input_grad)
         return ctx, np.asarray(op.forward(ctx, *values, **node.options), dtype=np.float64)
 
     with grad_mode.no_grad():
@@ -237,25 +231,3 @@ def _check_node(node: Any, eps: float, atol: float, rtol: float) -> str | None:
                         f"{worst[2]:.10g}, numerical {worst[3]:.10g}")
     return None
 
-
-class detect_anomaly:
-    """Context manager: the first op whose forward or backward produces NaN or inf raises
-    AnomalyError naming the op and the line of user code that created it. Slower
-    (every result is scanned for NaN and inf): use it to debug.
-
-    >>> import autodiff as ad
-    >>> x = ad.tensor([0.0], requires_grad=True)
-    >>> with ad.detect_anomaly():
-    ...     y = x.log()
-    Traceback (most recent call last):
-    ...
-    autodiff.errors.AnomalyError: log: forward produced inf (created at <doctest ...>:2); ...
-    """
-
-    def __enter__(self) -> detect_anomaly:
-        self._previous = grad_mode.state.detect_anomaly
-        grad_mode.state.detect_anomaly = True
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        grad_mode.state.detect_anomaly = self._previous

@@ -78,9 +78,11 @@ def check_writable(target: Tensor, op: str, graph: bool) -> None:
     view of one; anywhere, writing into an expanded tensor."""
     if graph:
         view = target._view
-        leaf = target if view is None else view.base
-        if leaf._requires_grad and leaf.grad_fn is None:
-            what = "a leaf tensor" if view is None else "a view of a leaf tensor"
+        base = target if view is None else view.base
+        for leaf in (target, base):      # a view may itself be a leaf: b[0:2].requires_grad_()
+            if not (leaf._requires_grad and leaf.grad_fn is None):
+                continue
+            what = "a leaf tensor" if leaf is target else "a view of a leaf tensor"
             raise InPlaceError(
                 f"{op}: {what} that requires grad (shape {leaf.shape}) is being used in an "
                 f"in-place operation, which would bypass autograd; write x = x + y instead, "

@@ -31,42 +31,12 @@ import numpy as np
 from ._optional import require
 from .backward import topological_order
 from .errors import AutodiffError
-from .grad_mode import state
+from .grad_mode import scope as scope  # ad.viz.scope, kept beside the state it sets
 from .io import write_atomically
-from .tensor import Tensor
+from .tensor import Tensor, array_of
 
 if TYPE_CHECKING:
     import graphviz
-
-
-class scope:
-    """Context manager: ops created inside are grouped under `name` in graph drawings.
-    Scopes nest; `nn.Module.__call__` enters one per module. Costs one tuple per entry.
-
-    >>> import autodiff as ad
-    >>> with ad.viz.scope("fc1: Linear(2→1)"):
-    ...     y = ad.tensor([1.0], requires_grad=True) * 2
-    >>> y.grad_fn.scope
-    ('fc1: Linear(2→1)',)
-    """
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __enter__(self) -> scope:
-        self._previous = enter_scope(self.name)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        state.scope = self._previous
-
-
-def enter_scope(name: str) -> tuple[str, ...] | None:
-    """Open scope `name` inside the current one (what `with scope(name)` does on entry,
-    without the object); returns the enclosing scope, to be put back in `state.scope`."""
-    outer = state.scope
-    state.scope = (name,) if outer is None else outer + (name,)
-    return outer
 
 
 class GraphTooLargeError(AutodiffError, ValueError):
@@ -121,8 +91,10 @@ def parameter_names(params: Any) -> dict[Tensor, str]:
 
 
 def _is_parameter_class(tensor: Tensor) -> bool:
-    """nn.Parameter without importing nn (the engine must not depend on it)."""
-    return any(cls.__name__ == "Parameter" for cls in type(tensor).__mro__)
+    """Whether the tensor says it is a learnable weight: nn.Parameter sets the public class
+    attribute `is_parameter = True` (read here without importing nn, which the engine
+    must not depend on)."""
+    return bool(getattr(tensor, "is_parameter", False))
 
 
 def _nonfinite(array: np.ndarray) -> bool:
@@ -176,8 +148,6 @@ def _values(array: np.ndarray) -> list[str]:
 
 
 def _cell(text: str, align: str = "right", span: int = 1, colour: str = "") -> str:
-    if not text:
-        return "<td></td>"
     if colour:
         text = f'<font color="{colour}">{text}</font>'
     colspan = f' colspan="{span}"' if span > 1 else ""
@@ -440,7 +410,7 @@ class _Picture:
         where = tuple(node.scope or ())
         made_nonfinite = _nonfinite(t._data)
         first = made_nonfinite and not any(
-            _nonfinite(np.asarray(x._data if isinstance(x, Tensor) else x)) for x in node.inputs)
+            _nonfinite(np.asarray(array_of(x))) for x in node.inputs)
         self.ops += 1
         self.nonfinite_ops += made_nonfinite
         _, fill, border = NONFINITE_OP_STYLE if made_nonfinite else OP_STYLE

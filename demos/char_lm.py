@@ -45,8 +45,8 @@ import nn
 import optim
 from demos.common import fmt, plt, print_comparison, progress, row, save_figure, say
 from nn import functional as F
-from nn.attention import scaled_dot_product_attention
 from nn.data.names import first_names
+from nn.functional import scaled_dot_product_attention
 
 SYMBOLS = "." + "abcdefghijklmnopqrstuvwxyz"      # '.' (index 0) starts and ends every name
 V = len(SYMBOLS)

@@ -2,10 +2,12 @@
 Mish, Hardtanh, ReLU6, Hardswish, Hardsigmoid, LogSigmoid, Softsign, and Softmax, Softmin,
 LogSoftmax along a dim; plus Unflatten, Flatten's inverse. Each applies the function of
 the same name elementwise (softmax-like ones along `dim`); see nn.functional and
-autodiff/ops for the formulas and derivatives."""
+autodiff/ops for the formulas and derivatives. The layers torch gives an `inplace`
+switch have it too: inplace=True writes the result into the input
+(`F.write_in_place`)."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from autodiff.errors import ShapeError
@@ -13,35 +15,38 @@ from autodiff.ops.reduce import normalize_dim
 from autodiff.tensor import Tensor
 
 from . import functional as F
-from .module import Module, builtin_layer
+from .module import Module, builtin_layer, changed, hidden
 
 
 class _Plain(Module):
     """An activation without settings."""
 
-    def hyperparameters(self) -> dict[str, Any]:
-        return {}
+    SETTINGS = ()
 
 
-class _Configured(Module):
-    """An activation with settings: `settings` names them, in constructor order; repr and
-    graph scopes show them as name=value."""
+class _InPlace(Module):
+    """An activation torch gives an `inplace` switch (the last constructor argument;
+    repr shows it when True)."""
 
-    settings: tuple[str, ...]
+    SETTINGS = (changed("inplace"),)
 
-    def hyperparameters(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.settings}
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
 
-    def extra_repr(self) -> str:
-        return ", ".join(f"{name}={getattr(self, name)!r}" for name in self.settings)
-
-    def _scope_label(self) -> str:
-        return f"{type(self).__name__}({self.extra_repr()})"
+    def run(self, function: Callable[..., Tensor], input: Tensor, *args: Any) -> Tensor:
+        """function(input, *args), written into the input when inplace is True."""
+        if self.inplace:
+            return F.write_in_place(input, function, *args)
+        return function(input, *args)
 
 
 @builtin_layer
-class ReLU(_Plain):
+class ReLU(_InPlace):
     """max(0, x) elementwise (relu'(0) = 0).
+
+    Args:
+        inplace: write the result into the input (default False).
 
     >>> import autodiff as ad, nn
     >>> nn.ReLU()(ad.tensor([-1.0, 0.0, 2.0])).tolist() == [0.0, 0.0, 2.0]
@@ -49,36 +54,31 @@ class ReLU(_Plain):
     """
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.relu(input)
+        return self.run(F.relu, input)
 
 
 @builtin_layer
-class LeakyReLU(Module):
+class LeakyReLU(_InPlace):
     """x where x > 0, negative_slope · x elsewhere.
 
     Args:
         negative_slope: the slope for negative inputs (default 0.01).
+        inplace: write the result into the input (default False).
 
     >>> import autodiff as ad, nn
     >>> nn.LeakyReLU(0.1)(ad.tensor([-2.0, 3.0]))
     tensor([-0.2,  3. ])
     """
 
-    def __init__(self, negative_slope: float = 0.01) -> None:
-        super().__init__()
+    SETTINGS = ("negative_slope", changed("inplace"))
+    LABEL = "{negative_slope}"
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        super().__init__(inplace)
         self.negative_slope = negative_slope
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.leaky_relu(input, self.negative_slope)
-
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"negative_slope": self.negative_slope}
-
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
-
-    def _scope_label(self) -> str:
-        return f"LeakyReLU({self.negative_slope})"
+        return self.run(F.leaky_relu, input, self.negative_slope)
 
 
 @builtin_layer
@@ -98,7 +98,7 @@ class Tanh(_Plain):
 
 
 @builtin_layer
-class GELU(_Configured):
+class GELU(Module):
     """x·Φ(x), Φ the standard normal CDF (Hendrycks & Gimpel, 2016): x weighted by how
     likely a standard normal variable is below it.
 
@@ -111,7 +111,8 @@ class GELU(_Configured):
     tensor([0.      , 0.841192])
     """
 
-    settings = ("approximate",)
+    SETTINGS = ("approximate",)
+    LABEL = "approximate={approximate!r}"
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
@@ -124,67 +125,79 @@ class GELU(_Configured):
 
 
 @builtin_layer
-class SiLU(_Plain):
-    """x·σ(x) elementwise (the sigmoid-weighted linear unit, also called swish)."""
+class SiLU(_InPlace):
+    """x·σ(x) elementwise (the sigmoid-weighted linear unit, also called swish).
+
+    Args:
+        inplace: write the result into the input (default False).
+    """
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.silu(input)
+        return self.run(F.silu, input)
 
 
 @builtin_layer
-class ELU(_Configured):
+class ELU(_InPlace):
     """x where x > 0, α(eˣ - 1) elsewhere (Clevert et al., 2015): negative outputs down to
     -α pull mean activations towards 0.
 
     Args:
         alpha: α, the value approached as x → -∞ (default 1.0).
+        inplace: write the result into the input (default False).
 
     >>> import autodiff as ad, nn
     >>> nn.ELU()(ad.tensor([-1.0, 2.0])).numpy().round(4)      # -1 + e⁻¹
     array([-0.6321,  2.    ], dtype=float32)
     """
 
-    settings = ("alpha",)
+    SETTINGS = ("alpha", changed("inplace"))
+    LABEL = "alpha={alpha}"
 
-    def __init__(self, alpha: float = 1.0) -> None:
-        super().__init__()
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__(inplace)
         self.alpha = alpha
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.elu(input, self.alpha)
+        return self.run(F.elu, input, self.alpha)
 
 
 @builtin_layer
-class SELU(_Plain):
+class SELU(_InPlace):
     """scale · ELU(x, α) with α ≈ 1.6733 and scale ≈ 1.0507 (Klambauer et al., 2017),
-    chosen so that activations keep mean 0 and variance 1 through many layers."""
+    chosen so that activations keep mean 0 and variance 1 through many layers.
+
+    Args:
+        inplace: write the result into the input (default False).
+    """
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.selu(input)
+        return self.run(F.selu, input)
 
 
 @builtin_layer
-class CELU(_Configured):
+class CELU(_InPlace):
     """max(0, x) + min(0, α(e^(x/α) - 1)) (Barron, 2017): an ELU whose slope is 1 at 0.
 
     Args:
         alpha: α, not 0 (default 1.0).
+        inplace: write the result into the input (default False).
     """
 
-    settings = ("alpha",)
+    SETTINGS = ("alpha", changed("inplace"))
+    LABEL = "alpha={alpha}"
 
-    def __init__(self, alpha: float = 1.0) -> None:
-        super().__init__()
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__(inplace)
         if alpha == 0:
             raise ValueError("CELU: alpha must not be 0 (it divides x)")
         self.alpha = alpha
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.celu(input, self.alpha)
+        return self.run(F.celu, input, self.alpha)
 
 
 @builtin_layer
-class Softplus(_Configured):
+class Softplus(Module):
     """(1/β)·log(1 + e^(βx)): a smooth relu, always positive; softplus'(x) = σ(βx).
 
     Args:
@@ -196,7 +209,8 @@ class Softplus(_Configured):
     array([ 0.6931, 30.    ], dtype=float32)
     """
 
-    settings = ("beta", "threshold")
+    SETTINGS = ("beta", "threshold")
+    LABEL = "beta={beta}, threshold={threshold}"
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
@@ -208,62 +222,87 @@ class Softplus(_Configured):
 
 
 @builtin_layer
-class Mish(_Plain):
-    """x·tanh(softplus(x)) elementwise (Misra, 2019)."""
+class Mish(_InPlace):
+    """x·tanh(softplus(x)) elementwise (Misra, 2019).
+
+    Args:
+        inplace: write the result into the input (default False).
+    """
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.mish(input)
+        return self.run(F.mish, input)
 
 
 @builtin_layer
-class Hardtanh(_Configured):
+class Hardtanh(_InPlace):
     """x clamped to [min_val, max_val]; the slope is 1 strictly inside, 0 elsewhere
     (0 at the bounds too, as torch's).
 
     Args:
         min_val: the lower bound (default -1.0).
         max_val: the upper bound (default 1.0).
+        inplace: write the result into the input (default False).
 
     >>> import autodiff as ad, nn
     >>> nn.Hardtanh()(ad.tensor([-3.0, 0.5, 2.0]))
     tensor([-1. ,  0.5,  1. ])
     """
 
-    settings = ("min_val", "max_val")
+    SETTINGS = ("min_val", "max_val", changed("inplace"))
+    LABEL = "min_val={min_val}, max_val={max_val}"
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
-        super().__init__()
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0,
+                 inplace: bool = False) -> None:
+        super().__init__(inplace)
         if min_val > max_val:
             raise ValueError(f"Hardtanh: min_val {min_val} is larger than max_val {max_val}")
         self.min_val = min_val
         self.max_val = max_val
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.hardtanh(input, self.min_val, self.max_val)
+        return self.run(F.hardtanh, input, self.min_val, self.max_val)
 
 
 @builtin_layer
-class ReLU6(_Plain):
-    """min(max(0, x), 6) elementwise: Hardtanh(0, 6), slope 0 at 0 and at 6."""
+class ReLU6(_InPlace):
+    """min(max(0, x), 6) elementwise: Hardtanh(0, 6), slope 0 at 0 and at 6.
+
+    Args:
+        inplace: write the result into the input (default False).
+    """
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.relu6(input)
+        return self.run(F.relu6, input)
 
 
 @builtin_layer
-class Hardsigmoid(_Plain):
-    """relu6(x + 3) / 6: 0 up to -3, 1 from 3, x/6 + ½ between: a piecewise-linear σ."""
+class Hardsigmoid(_InPlace):
+    """relu6(x + 3) / 6: 0 up to -3, 1 from 3, x/6 + ½ between: a piecewise-linear σ.
+
+    Args:
+        inplace: write the result into the input (default False; torch's repr never
+            shows it).
+    """
+
+    SETTINGS = (hidden("inplace"),)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.hardsigmoid(input)
+        return self.run(F.hardsigmoid, input)
 
 
 @builtin_layer
-class Hardswish(_Plain):
-    """x · hardsigmoid(x) (Howard et al., 2019, MobileNetV3): a piecewise SiLU."""
+class Hardswish(_InPlace):
+    """x · hardsigmoid(x) (Howard et al., 2019, MobileNetV3): a piecewise SiLU.
+
+    Args:
+        inplace: write the result into the input (default False; torch's repr never
+            shows it).
+    """
+
+    SETTINGS = (hidden("inplace"),)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.hardswish(input)
+        return self.run(F.hardswish, input)
 
 
 @builtin_layer
@@ -285,18 +324,12 @@ class Softsign(_Plain):
 class _AlongDim(Module):
     """A layer that works along one dim (which must be given before it is called)."""
 
+    SETTINGS = ("dim",)
+    LABEL = "dim={dim}"
+
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
-
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"dim": self.dim}
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
-
-    def _scope_label(self) -> str:
-        return f"{type(self).__name__}(dim={self.dim})"
 
 
 @builtin_layer
@@ -362,6 +395,8 @@ class Unflatten(Module):
     (32, 1, 28, 28)
     """
 
+    SETTINGS = ("dim", "unflattened_size")
+
     def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
         super().__init__()
         self.dim = dim
@@ -377,9 +412,3 @@ class Unflatten(Module):
                              f"has size {input.shape[dim]}, which cannot be split into "
                              f"{self.unflattened_size}; their product must be "
                              f"{input.shape[dim]}") from error
-
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"dim": self.dim, "unflattened_size": self.unflattened_size}
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

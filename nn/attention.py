@@ -1,6 +1,6 @@
-"""Attention: `scaled_dot_product_attention` (torch.nn.functional's) and the layer
-`MultiheadAttention` (torch.nn's, with its parameter names), built from matmul, softmax
-and masking, so they need no derivative of their own (Vaswani et al., 2017, "Attention
+"""Attention: the layer `MultiheadAttention` (torch.nn's, with its parameter names), built
+on `F.scaled_dot_product_attention`'s pieces (nn/functional.py) from matmul, softmax and
+masking, so it needs no derivative of its own (Vaswani et al., 2017, "Attention
 Is All You Need", section 3.2).
 
 The two spell a boolean mask in opposite ways, as torch does:
@@ -10,138 +10,22 @@ A float mask means the same to both: it is added to the scores (-inf masks out).
 
 >>> import autodiff as ad
 >>> q = k = v = ad.randn(2, 5, 8)                     # (batch, sequence, features)
->>> scaled_dot_product_attention(q, k, v, is_causal=True).shape
+>>> import nn.functional as F
+>>> F.scaled_dot_product_attention(q, k, v, is_causal=True).shape
 (2, 5, 8)
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import autodiff as ad
-from autodiff.errors import DtypeError, ShapeError
+from autodiff.errors import ShapeError
 from autodiff.tensor import Tensor
 
 from . import functional as F
 from . import init
 from .linear import Linear
-from .module import Module, Parameter, builtin_layer, check_size
-
-# ---------------------------------------------------------------- the function
-
-
-def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
-                                 attn_mask: Tensor | None = None, dropout_p: float = 0.0,
-                                 is_causal: bool = False, scale: float | None = None
-                                 ) -> Tensor:
-    """softmax(Q Kᵀ · scale + M) V: each query's output is an average of the values,
-    weighted by how well the query matches each key.
-
-        scores  = Q Kᵀ · scale               (scale = 1/√E unless given)
-        scores += M                           (the mask, see below)
-        weights = softmax(scores) along the keys, then dropout with p = dropout_p
-        output  = weights V
-
-    Args:
-        query: Q, (*, L, E): L queries of E features; * is any number of batch dims.
-        key: K, (*, S, E): S keys.
-        value: V, (*, S, Ev): one value per key.
-        attn_mask: broadcastable to (*, L, S). Boolean: True where the query may attend
-            to the key (-inf is added where False). Float: added to the scores.
-        dropout_p: the probability of zeroing an attention weight (the survivors scaled
-            by 1/(1 - p)), drawn from the shared generator; always applied when > 0, as
-            torch's function has no training flag (pass 0.0 in evaluation).
-        is_causal: query i attends to keys 0..i only (the lower triangle of an L × S
-            mask, aligned top-left as torch's); then attn_mask must be None.
-        scale: the factor of the scores (default 1/√E).
-
-    A query whose every key is masked gets all-zero weights and a zero output (torch's
-    behaviour here), not the NaN a plain softmax of -inf would give.
-
-    Shape:
-        output (*, L, Ev).
-
-    Example:
-    >>> import autodiff as ad
-    >>> q = ad.tensor([[1.0, 0.0]])                       # one query
-    >>> k = ad.tensor([[10.0, 0.0], [0.0, 10.0]])         # matches the first key best
-    >>> v = ad.tensor([[1.0, 2.0], [3.0, 4.0]])
-    >>> scaled_dot_product_attention(q, k, v).numpy().round(3)
-    array([[1.002, 2.002]], dtype=float32)
-    >>> scaled_dot_product_attention(q, k, v, attn_mask=ad.tensor([[False, True]]))
-    tensor([[3., 4.]])
-    """
-    check_attention_shapes("scaled_dot_product_attention", query, key, value)
-    if is_causal:
-        if attn_mask is not None:
-            raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal=True, "
-                             "not both (is_causal makes the causal mask itself); fold the "
-                             "causal triangle into your mask instead")
-        length, source_length = query.shape[-2], key.shape[-2]
-        attn_mask = ad.ones(length, source_length, dtype=ad.bool).tril()
-    output, _ = attend(query, key, value, additive_mask(attn_mask, attend_where=True,
-                                                        dtype=query.dtype),
-                       dropout_p, scale)
-    return output
-
-
-def attend(query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None,
-           dropout_p: float, scale: float | None) -> tuple[Tensor, Tensor]:
-    """(softmax(Q Kᵀ · scale + mask) V, the weights): the attention both the function and
-    the layer compute, `mask` already additive (0 to take part, -inf to mask out)."""
-    F.check_probability("scaled_dot_product_attention", dropout_p)
-    if scale is None:
-        scale = 1 / math.sqrt(query.shape[-1])
-    scores = query @ key.transpose(-2, -1) * scale                      # (*, L, S)
-    if mask is not None:
-        scores = scores + mask
-    weights = safe_softmax(scores)
-    if dropout_p > 0:
-        weights = F.dropout(weights, dropout_p, training=True)
-    return weights @ value, weights                                     # (*, L, Ev)
-
-
-def safe_softmax(scores: Tensor) -> Tensor:
-    """softmax along the last dim, with all-zero weights for a row of -inf (a query with
-    no key to attend to) where a plain softmax gives 0/0 = NaN. Such rows are replaced by
-    0 before the softmax, so no NaN reaches the backward pass either."""
-    dead = (scores == -math.inf).all(-1, keepdim=True)
-    weights = ad.where(dead, 0.0, scores).softmax(-1)
-    return ad.where(dead, 0.0, weights)
-
-
-def additive_mask(mask: Tensor | None, attend_where: bool, dtype: Any) -> Tensor | None:
-    """A mask as numbers to add to the scores. A boolean mask becomes 0 where a key takes
-    part and -inf where it is masked out; `attend_where` says which of the two True
-    means (True for scaled_dot_product_attention, False for MultiheadAttention). A float
-    mask is added as it is."""
-    if mask is None:
-        return None
-    if not isinstance(mask, Tensor):
-        raise TypeError(f"attention: a mask must be a Tensor (bool or float), got "
-                        f"{type(mask).__name__}; wrap it: ad.tensor(mask)")
-    if mask.dtype == ad.bool:
-        masked_out = ~mask if attend_where else mask
-        return ad.zeros(mask.shape, dtype=dtype).masked_fill(masked_out, -math.inf)
-    if mask.dtype.kind != "f":
-        raise DtypeError(f"attention: a mask must be bool or floating point, got "
-                         f"{mask.dtype}; use mask.bool() for True/False, or a float mask "
-                         f"to add to the scores")
-    return mask.to(dtype)
-
-
-def check_attention_shapes(op: str, query: Tensor, key: Tensor, value: Tensor) -> None:
-    """query (*, L, E), key (*, S, E), value (*, S, Ev)."""
-    if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
-        raise ShapeError(f"{op}: query, key and value need at least 2 dims (*, sequence, "
-                         f"features), got shapes {query.shape}, {key.shape}, {value.shape}")
-    if query.shape[-1] != key.shape[-1]:
-        raise ShapeError(f"{op}: query {query.shape} and key {key.shape} must have the same "
-                         f"number of features E (their last dim) to be compared")
-    if key.shape[-2] != value.shape[-2]:
-        raise ShapeError(f"{op}: key {key.shape} and value {value.shape} must hold the same "
-                         f"number of items S (their dim -2): one value per key")
-
+from .module import Module, Parameter, builtin_layer, check_size, hidden
 
 # ---------------------------------------------------------------- the layer
 
@@ -213,6 +97,12 @@ class MultiheadAttention(Module):
       (out_proj): NonDynamicallyQuantizableLinear(in_features=8, out_features=8, bias=True)
     )
     """
+
+    SETTINGS = (hidden("embed_dim"), hidden("num_heads"), hidden("dropout"),
+                hidden("bias", attribute="in_proj_bias"), hidden("kdim"), hidden("vdim"),
+                hidden("batch_first"))
+    """torch's repr shows none of them (only out_proj, the submodule)."""
+    LABEL = "{embed_dim}, heads={num_heads}"
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0,
                  bias: bool = True, add_bias_kv: bool = False, add_zero_attn: bool = False,
@@ -295,7 +185,7 @@ class MultiheadAttention(Module):
         k = self.split_heads(F.linear(key, w_k, b_k))                  # (N, H, S, E/H)
         v = self.split_heads(F.linear(value, w_v, b_v))                # (N, H, S, E/H)
         dropout_p = self.dropout if self.training else 0.0
-        heads, weights = attend(q, k, v, mask, dropout_p, scale=None)  # (N, H, L, E/H)
+        heads, weights = F.attend(q, k, v, mask, dropout_p, scale=None)  # (N, H, L, E/H)
         joined = heads.permute(2, 0, 1, 3).reshape(length, batch, self.embed_dim)
         output = self.out_proj(joined)                                 # (L, N, E)
 
@@ -320,7 +210,7 @@ class MultiheadAttention(Module):
         """attn_mask and key_padding_mask as one additive mask that broadcasts to the
         scores (N, H, L, S); booleans mean True = masked out."""
         heads = self.num_heads
-        mask = additive_mask(attn_mask, attend_where=False, dtype=dtype)
+        mask = F.additive_mask(attn_mask, attend_where=False, dtype=dtype)
         if mask is not None:
             if mask.shape == (length, source_length):
                 mask = mask.reshape(1, 1, length, source_length)
@@ -332,7 +222,7 @@ class MultiheadAttention(Module):
                                  f"{(length, source_length)} or ({per_head}, L, S) = "
                                  f"{(batch * heads, length, source_length)}, got "
                                  f"{tuple(attn_mask.shape)}")
-        padding = additive_mask(key_padding_mask, attend_where=False, dtype=dtype)
+        padding = F.additive_mask(key_padding_mask, attend_where=False, dtype=dtype)
         if padding is not None:
             if padding.shape != (batch, source_length):
                 raise ShapeError(f"MultiheadAttention: key_padding_mask must be (N, S) = "
@@ -365,11 +255,6 @@ class MultiheadAttention(Module):
                              f"batch_first={self.batch_first})")
         return query.ndim == 3
 
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"embed_dim": self.embed_dim, "num_heads": self.num_heads,
-                "dropout": self.dropout, "bias": self.in_proj_bias is not None,
-                "kdim": self.kdim, "vdim": self.vdim, "batch_first": self.batch_first}
-
     @staticmethod
     def state_shapes(embed_dim: int, bias: bool = True, kdim: int | None = None,
                      vdim: int | None = None, **_: Any) -> dict[str, tuple[int, ...]]:
@@ -386,6 +271,3 @@ class MultiheadAttention(Module):
             shapes["in_proj_bias"] = (3 * embed_dim,)
         out_proj = Linear.state_shapes(embed_dim, embed_dim, bias)
         return shapes | {f"out_proj.{key}": shape for key, shape in out_proj.items()}
-
-    def _scope_label(self) -> str:
-        return f"MultiheadAttention({self.embed_dim}, heads={self.num_heads})"

@@ -14,7 +14,7 @@ from autodiff.tensor import Tensor
 
 from . import functional as F
 from . import init
-from .module import Module, Parameter, builtin_layer, check_size
+from .module import Module, Parameter, bare, builtin_layer, check_size
 
 
 class _BatchNorm(Module):
@@ -26,15 +26,19 @@ class _BatchNorm(Module):
     batch statistic, with the unbiased variance (dividing by n - 1); momentum=None
     gives a cumulative average (momentum = 1 / num_batches_tracked). In eval mode the
     running estimates are used and left unchanged. With track_running_stats=False there
-    are none, and batch statistics are used in both modes. The math is
+    are none, and batch statistics are used in both modes. With affine=True and
+    bias=False (keyword only, as in torch) there is a learned γ but no β. The math is
     `nn.functional.batch_norm`; a subclass says which input shapes it takes.
     """
 
+    SETTINGS = (bare("num_features"), "eps", "momentum", "affine", "bias", "track_running_stats")
+    LABEL = "{num_features}"
     input_dims: ClassVar[tuple[int, ...]]        # the accepted input.ndim
     input_shapes: ClassVar[str]                  # the same, for error messages ("C" = channels)
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True) -> None:
+                 affine: bool = True, track_running_stats: bool = True, *,
+                 bias: bool = True) -> None:
         super().__init__()
         check_size(type(self).__name__, "num_features", num_features)
         self.num_features = num_features
@@ -42,27 +46,32 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        self.register_parameter("weight", Parameter(ad.ones(num_features)) if affine else None)
-        self.register_parameter("bias", Parameter(ad.zeros(num_features)) if affine else None)
+        self.register_parameter("weight", Parameter(ad.empty(num_features)) if affine else None)
+        self.register_parameter("bias", Parameter(ad.empty(num_features)) if affine and bias
+                                else None)
         if track_running_stats:
-            self.register_buffer("running_mean", ad.zeros(num_features))
-            self.register_buffer("running_var", ad.ones(num_features))
+            self.register_buffer("running_mean", ad.empty(num_features))
+            self.register_buffer("running_var", ad.empty(num_features))
             self.register_buffer("num_batches_tracked", ad.tensor(0, dtype=np.int64))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
+        self.reset_parameters()
 
     def reset_running_stats(self) -> None:
+        """running_mean ← 0, running_var ← 1, num_batches_tracked ← 0 (in place)."""
         if self.track_running_stats:
             init.zeros_(self.running_mean)
             init.ones_(self.running_var)
             init.zeros_(self.num_batches_tracked)
 
     def reset_parameters(self) -> None:
+        """The running statistics reset, γ ← 1 and β ← 0 (in place)."""
         self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)
+        if self.bias is not None:
             init.zeros_(self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
@@ -87,25 +96,15 @@ class _BatchNorm(Module):
 
     @staticmethod
     def state_shapes(num_features: int, affine: bool = True, track_running_stats: bool = True,
-                     **_: Any) -> dict[str, tuple[int, ...]]:
+                     bias: bool = True, **_: Any) -> dict[str, tuple[int, ...]]:
         channel = (num_features,)
-        shapes = {"weight": channel, "bias": channel} if affine else {}
+        shapes = {"weight": channel} if affine else {}
+        if affine and bias:
+            shapes["bias"] = channel
         if track_running_stats:
             shapes |= {"running_mean": channel, "running_var": channel,
                        "num_batches_tracked": ()}
         return shapes
-
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"num_features": self.num_features, "eps": self.eps,
-                "momentum": self.momentum, "affine": self.affine,
-                "track_running_stats": self.track_running_stats}
-
-    def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
-
-    def _scope_label(self) -> str:
-        return f"{type(self).__name__}({self.num_features})"
 
 
 @builtin_layer
@@ -126,6 +125,7 @@ class BatchNorm1d(_BatchNorm):
         affine: learn γ (weight, initialised to 1) and β (bias, initialised to 0).
         track_running_stats: keep running_mean (0), running_var (1) and
             num_batches_tracked (int64 0) as buffers.
+        bias: with affine, whether to learn β (keyword only, default True).
 
     Shape:
         input (N, C) or (N, C, L); statistics are taken over N (and L). Output: same.
@@ -161,6 +161,7 @@ class BatchNorm2d(_BatchNorm):
         affine: learn γ (weight, initialised to 1) and β (bias, initialised to 0).
         track_running_stats: keep running_mean (0), running_var (1) and
             num_batches_tracked (int64 0) as buffers.
+        bias: with affine, whether to learn β (keyword only, default True).
 
     Shape:
         input (N, C, H, W); output the same.
@@ -172,7 +173,7 @@ class BatchNorm2d(_BatchNorm):
     >>> (y.numpy().ravel() * 5 ** 0.5).round(4)
     array([-3., -1.,  1.,  3.], dtype=float32)
     >>> bn
-    BatchNorm2d(1, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+    BatchNorm2d(1, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
     """
 
     input_dims = (4,)

@@ -29,6 +29,9 @@ class ModuleDict(Module):
     ['class.weight', 'class.bias', 'box.weight', 'box.bias']
     """
 
+    SETTINGS = ()
+    HOLDS_LAYERS = True
+
     def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]
                  | None = None) -> None:
         super().__init__()
@@ -78,9 +81,6 @@ class ModuleDict(Module):
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ModuleDict has no forward: call its modules by name in "
                                   "your module's forward (x = self.heads['class'](x))")
-
-    def hyperparameters(self) -> dict[str, Any]:
-        return {}
 
 
 def _as_parameter(container: str, value: Any) -> Parameter:

@@ -12,9 +12,18 @@ from autodiff.tensor import Tensor
 
 from . import functional as F
 from . import init
-from .module import Module, Parameter, builtin_layer
+from .module import Module, Parameter, bare, builtin_layer, changed
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+SIZES = (bare("in_channels"), bare("out_channels"), "kernel_size", "stride",
+         changed("padding", quoted=False), changed("dilation"))
+"""The settings every convolution starts with, in torch's repr order; torch shows the
+options after kernel_size and stride only when they differ from their defaults, and
+padding strings and padding_mode unquoted."""
+OPTIONS = (changed("groups"), changed("bias"), changed("padding_mode", quoted=False))
+"""The settings every convolution ends with (a transposed one has output_padding
+between)."""
 
 
 class _ConvNd(Module):
@@ -23,6 +32,8 @@ class _ConvNd(Module):
     printed form. `dims` is the number of spatial dims; a `transposed` layer's weight is
     (C_in, C_out / groups, *kernel_size), the others' (C_out, C_in / groups, *kernel_size)."""
 
+    SETTINGS = (*SIZES, *OPTIONS)
+    LABEL = "{in_channels}→{out_channels}, {kernel_size}"
     dims = 2
     transposed = False
 
@@ -107,35 +118,6 @@ class _ConvNd(Module):
         channels = ((in_channels, out_channels // groups) if cls.transposed
                     else (out_channels, in_channels // groups))
         return {"weight": channels + kernel, **({"bias": (out_channels,)} if bias else {})}
-
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
-                "kernel_size": self.kernel_size, "stride": self.stride,
-                "padding": self.padding, "dilation": self.dilation, "groups": self.groups,
-                "bias": self.bias is not None, "padding_mode": self.padding_mode}
-
-    def extra_repr(self) -> str:
-        """torch's form: the options that differ from their defaults, after kernel_size
-        and stride (padding strings and padding_mode unquoted, as torch prints them)."""
-        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}")
-        if self.padding != (0,) * self.dims:
-            text += f", padding={self.padding}"
-        if self.dilation != (1,) * self.dims:
-            text += f", dilation={self.dilation}"
-        if self.transposed and self.output_padding != (0,) * self.dims:
-            text += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            text += f", groups={self.groups}"
-        if self.bias is None:
-            text += ", bias=False"
-        if self.padding_mode != "zeros":
-            text += f", padding_mode={self.padding_mode}"
-        return text
-
-    def _scope_label(self) -> str:
-        kernel = "×".join(str(k) for k in self.kernel_size)
-        return f"{type(self).__name__}({self.in_channels}→{self.out_channels}, {kernel})"
 
 
 @builtin_layer
@@ -312,6 +294,7 @@ class ConvTranspose2d(_ConvNd):
     (2, 8, 16, 16)
     """
 
+    SETTINGS = (*SIZES, changed("output_padding"), *OPTIONS)
     transposed = True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
@@ -349,10 +332,3 @@ class ConvTranspose2d(_ConvNd):
                              f"range from {smallest} to {largest} (for an input of "
                              f"{input.shape[2:]})")
         return tuple(n - m for n, m in zip(wanted, smallest))
-
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
-                "kernel_size": self.kernel_size, "stride": self.stride,
-                "padding": self.padding, "output_padding": self.output_padding,
-                "groups": self.groups, "bias": self.bias is not None,
-                "dilation": self.dilation, "padding_mode": self.padding_mode}

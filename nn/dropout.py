@@ -1,8 +1,9 @@
 """Dropout and Dropout2d: randomly zero elements, or whole channels, in training (inverted
-dropout)."""
+dropout). Both are `_DropoutNd`; they differ in what one draw of the mask covers."""
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import ClassVar
 
 from autodiff.tensor import Tensor
 
@@ -10,8 +11,31 @@ from . import functional as F
 from .module import Module, builtin_layer
 
 
+class _DropoutNd(Module):
+    """What Dropout and Dropout2d share (torch's _DropoutNd): p, inplace, and applying
+    `dropout`, the function of nn.functional that draws the mask."""
+
+    SETTINGS = ("p", "inplace")
+    LABEL = "p={p}"
+    dropout: ClassVar[Callable[[Tensor, float, bool], Tensor]]
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        F.check_probability(type(self).__name__, p)
+        self.p = p
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        """The input with its elements (or channels) dropped; with inplace=True the
+        result is written into the input, when anything is dropped (in training with
+        p > 0; otherwise the input comes back untouched, as torch's)."""
+        if self.inplace and self.training and self.p > 0:
+            return F.write_in_place(input, self.dropout, self.p, True)
+        return self.dropout(input, self.p, self.training)
+
+
 @builtin_layer
-class Dropout(Module):
+class Dropout(_DropoutNd):
     """In training, zeroes each element with probability p and scales the survivors by
     1 / (1 - p) (inverted dropout: the expected output equals the input, so evaluation
     needs no rescaling). A new mask is drawn on every call. In eval mode it returns its
@@ -19,6 +43,7 @@ class Dropout(Module):
 
     Args:
         p: probability of zeroing an element (default 0.5).
+        inplace: write the result into the input (default False).
 
     Example:
     >>> import autodiff as ad, nn
@@ -28,28 +53,15 @@ class Dropout(Module):
     tensor([2., 0., 0., 0., 2., 2.])
     >>> drop.eval()(ad.ones(3))
     tensor([1., 1., 1.])
+    >>> drop
+    Dropout(p=0.5, inplace=False)
     """
 
-    def __init__(self, p: float = 0.5) -> None:
-        super().__init__()
-        F.check_probability("Dropout", p)
-        self.p = p
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.dropout(input, self.p, self.training)
-
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"p": self.p}
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
-
-    def _scope_label(self) -> str:
-        return f"Dropout(p={self.p})"
+    dropout = staticmethod(F.dropout)
 
 
 @builtin_layer
-class Dropout2d(Module):
+class Dropout2d(_DropoutNd):
     """Channel dropout for images: in training, zeroes each whole channel (feature map)
     of each sample with probability p and scales the surviving channels by 1 / (1 - p);
     a new mask, one value per (sample, channel), is drawn on every call. In eval mode
@@ -58,6 +70,7 @@ class Dropout2d(Module):
 
     Args:
         p: probability of zeroing a channel (default 0.5).
+        inplace: write the result into the input (default False).
 
     Shape:
         input (N, C, H, W); output the same.
@@ -71,19 +84,4 @@ class Dropout2d(Module):
             [0., 2., 2.]])
     """
 
-    def __init__(self, p: float = 0.5) -> None:
-        super().__init__()
-        F.check_probability("Dropout2d", p)
-        self.p = p
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.dropout2d(input, self.p, self.training)
-
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"p": self.p}
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
-
-    def _scope_label(self) -> str:
-        return f"Dropout2d(p={self.p})"
+    dropout = staticmethod(F.dropout2d)

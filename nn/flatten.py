@@ -1,8 +1,6 @@
 """Flatten: merge a range of dims into one."""
 from __future__ import annotations
 
-from typing import Any
-
 from autodiff.tensor import Tensor
 
 from .module import Module, builtin_layer
@@ -25,6 +23,8 @@ class Flatten(Module):
     (32, 784)
     """
 
+    SETTINGS = ("start_dim", "end_dim")
+
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim = start_dim
@@ -32,9 +32,3 @@ class Flatten(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return input.flatten(self.start_dim, self.end_dim)
-
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"start_dim": self.start_dim, "end_dim": self.end_dim}
-
-    def extra_repr(self) -> str:
-        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -19,7 +19,7 @@ Losses take `reduction="mean" | "sum" | "none"`; class-index targets are int ten
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -228,7 +228,21 @@ def dropout_mask(shape: tuple[int, ...], p: float, dtype: np.dtype) -> Tensor:
     mask = (generator().random(shape) >= p).astype(dtype)
     if p < 1:
         mask *= 1 / (1 - p)
-    return Tensor._make(mask)
+    return ad.from_numpy(mask)
+
+
+def write_in_place(input: Tensor, function: Callable[..., Tensor], *args: Any) -> Tensor:
+    """function(input, *args) written into `input` itself, which is returned: what torch's
+    layers do with inplace=True. The result is computed from a copy of the input, so
+    autograd records an in-place change of the input (refused, as in torch, for a leaf
+    that requires grad), and backward gives the gradients of function(input).
+
+    >>> import autodiff as ad
+    >>> x = ad.tensor([-1.0, 2.0])
+    >>> write_in_place(x, relu) is x, x
+    (True, tensor([0., 2.]))
+    """
+    return input.copy_(function(input.clone(), *args))
 
 
 def check_probability(op: str, p: float) -> None:
@@ -719,21 +733,9 @@ def conv_padding(caller: object, padding: Any, kernel: tuple[int, ...],
     """A conv's padding as a (before, after) pair per spatial dim: from an int or a tuple
     (the same on both sides), "valid" (none) or "same" (the output as long as the input,
     stride 1 only; an odd total puts the extra one after, as torch)."""
-    if len(kernel) == 2:
+    if isinstance(padding, str) or len(kernel) == 2:
         return conv.conv_padding(caller, padding, kernel, stride, dilation)
-    if not isinstance(padding, str):
-        return tuple((p, p) for p in conv_tuple(caller, "padding", padding, 0, len(kernel)))
-    if padding == "valid":
-        return ((0, 0),) * len(kernel)
-    if padding != "same":
-        raise ValueError(f"{caller}: padding must be an int, a tuple, 'valid' or 'same', "
-                         f"got {padding!r}")
-    if any(s != 1 for s in stride):
-        raise ValueError(f"{caller}: padding='same' is not supported for strided "
-                         f"convolutions (stride {stride}); pass stride=1 or an explicit "
-                         f"padding")
-    totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
-    return tuple((total // 2, total - total // 2) for total in totals)
+    return tuple((p, p) for p in conv_tuple(caller, "padding", padding, 0, len(kernel)))
 
 
 def max_pool2d(input: Tensor, kernel_size: int | tuple[int, int],
@@ -1354,5 +1356,117 @@ def _constant(op: str, weight: Any, input: Tensor) -> Tensor:
     return weight if weight.dtype == input.dtype else weight.to(input.dtype)
 
 
-# Imported last: attention is written with the functions above (softmax, dropout, linear).
-from .attention import scaled_dot_product_attention  # noqa: E402, F401 (F.scaled_dot_product_attention)
+# ---------------------------------------------------------------- attention
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
+                                 attn_mask: Tensor | None = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None
+                                 ) -> Tensor:
+    """softmax(Q Kᵀ · scale + M) V: each query's output is an average of the values,
+    weighted by how well the query matches each key.
+
+        scores  = Q Kᵀ · scale               (scale = 1/√E unless given)
+        scores += M                           (the mask, see below)
+        weights = softmax(scores) along the keys, then dropout with p = dropout_p
+        output  = weights V
+
+    Args:
+        query: Q, (*, L, E): L queries of E features; * is any number of batch dims.
+        key: K, (*, S, E): S keys.
+        value: V, (*, S, Ev): one value per key.
+        attn_mask: broadcastable to (*, L, S). Boolean: True where the query may attend
+            to the key (-inf is added where False). Float: added to the scores.
+        dropout_p: the probability of zeroing an attention weight (the survivors scaled
+            by 1/(1 - p)), drawn from the shared generator; always applied when > 0, as
+            torch's function has no training flag (pass 0.0 in evaluation).
+        is_causal: query i attends to keys 0..i only (the lower triangle of an L × S
+            mask, aligned top-left as torch's); then attn_mask must be None.
+        scale: the factor of the scores (default 1/√E).
+
+    A query whose every key is masked gets all-zero weights and a zero output (torch's
+    behaviour here), not the NaN a plain softmax of -inf would give.
+
+    Shape:
+        output (*, L, Ev).
+
+    Example:
+    >>> import autodiff as ad
+    >>> q = ad.tensor([[1.0, 0.0]])                       # one query
+    >>> k = ad.tensor([[10.0, 0.0], [0.0, 10.0]])         # matches the first key best
+    >>> v = ad.tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> scaled_dot_product_attention(q, k, v).numpy().round(3)
+    array([[1.002, 2.002]], dtype=float32)
+    >>> scaled_dot_product_attention(q, k, v, attn_mask=ad.tensor([[False, True]]))
+    tensor([[3., 4.]])
+    """
+    check_attention_shapes("scaled_dot_product_attention", query, key, value)
+    if is_causal:
+        if attn_mask is not None:
+            raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal=True, "
+                             "not both (is_causal makes the causal mask itself); fold the "
+                             "causal triangle into your mask instead")
+        length, source_length = query.shape[-2], key.shape[-2]
+        attn_mask = ad.ones(length, source_length, dtype=ad.bool).tril()
+    output, _ = attend(query, key, value, additive_mask(attn_mask, attend_where=True,
+                                                        dtype=query.dtype),
+                       dropout_p, scale)
+    return output
+
+
+def attend(query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None,
+           dropout_p: float, scale: float | None) -> tuple[Tensor, Tensor]:
+    """(softmax(Q Kᵀ · scale + mask) V, the weights): the attention both the function and
+    the layer compute, `mask` already additive (0 to take part, -inf to mask out)."""
+    check_probability("scaled_dot_product_attention", dropout_p)
+    if scale is None:
+        scale = 1 / math.sqrt(query.shape[-1])
+    scores = query @ key.transpose(-2, -1) * scale                      # (*, L, S)
+    if mask is not None:
+        scores = scores + mask
+    weights = safe_softmax(scores)
+    if dropout_p > 0:
+        weights = dropout(weights, dropout_p, training=True)
+    return weights @ value, weights                                     # (*, L, Ev)
+
+
+def safe_softmax(scores: Tensor) -> Tensor:
+    """softmax along the last dim, with all-zero weights for a row of -inf (a query with
+    no key to attend to) where a plain softmax gives 0/0 = NaN. Such rows are replaced by
+    0 before the softmax, so no NaN reaches the backward pass either."""
+    dead = (scores == -math.inf).all(-1, keepdim=True)
+    weights = ad.where(dead, 0.0, scores).softmax(-1)
+    return ad.where(dead, 0.0, weights)
+
+
+def additive_mask(mask: Tensor | None, attend_where: bool, dtype: Any) -> Tensor | None:
+    """A mask as numbers to add to the scores. A boolean mask becomes 0 where a key takes
+    part and -inf where it is masked out; `attend_where` says which of the two True
+    means (True for scaled_dot_product_attention, False for MultiheadAttention). A float
+    mask is added as it is."""
+    if mask is None:
+        return None
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"attention: a mask must be a Tensor (bool or float), got "
+                        f"{type(mask).__name__}; wrap it: ad.tensor(mask)")
+    if mask.dtype == ad.bool:
+        masked_out = ~mask if attend_where else mask
+        return ad.zeros(mask.shape, dtype=dtype).masked_fill(masked_out, -math.inf)
+    if mask.dtype.kind != "f":
+        raise DtypeError(f"attention: a mask must be bool or floating point, got "
+                         f"{mask.dtype}; use mask.bool() for True/False, or a float mask "
+                         f"to add to the scores")
+    return mask.to(dtype)
+
+
+def check_attention_shapes(op: str, query: Tensor, key: Tensor, value: Tensor) -> None:
+    """query (*, L, E), key (*, S, E), value (*, S, Ev)."""
+    if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
+        raise ShapeError(f"{op}: query, key and value need at least 2 dims (*, sequence, "
+                         f"features), got shapes {query.shape}, {key.shape}, {value.shape}")
+    if query.shape[-1] != key.shape[-1]:
+        raise ShapeError(f"{op}: query {query.shape} and key {key.shape} must have the same "
+                         f"number of features E (their last dim) to be compared")
+    if key.shape[-2] != value.shape[-2]:
+        raise ShapeError(f"{op}: key {key.shape} and value {value.shape} must hold the same "
+                         f"number of items S (their dim -2): one value per key")

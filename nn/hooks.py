@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from autodiff import grad_mode
+from autodiff import from_numpy, grad_mode
 from autodiff.errors import ShapeError
 from autodiff.function import Function
 from autodiff.tensor import Tensor
@@ -153,7 +153,7 @@ class BackwardHookCall:
         grad_input: list[Any] = [None] * len(self.input_specs)
         for i, spec in enumerate(self.input_specs):
             if spec is not None:            # zeros for a tensor that got none, as torch
-                grad_input[i] = Tensor._make(np.zeros(*spec))
+                grad_input[i] = from_numpy(np.zeros(*spec))
         for i, grad in zip(self.input_tracked, grads):
             if grad is not None:
                 grad_input[i] = _as_tensor(grad)
@@ -210,7 +210,7 @@ def _wrap_group(values: tuple, on_complete: Callable[[list[Any]], tuple[Any, ...
 def _as_tensor(grad: Any) -> Tensor:
     """A gradient as backward holds it (an ndarray, or a Tensor under create_graph) as the
     Tensor a hook sees."""
-    return grad if isinstance(grad, Tensor) else Tensor._make(grad)
+    return grad if isinstance(grad, Tensor) else from_numpy(grad)
 
 
 def _as_grads(values: tuple, positions: list[int], grads: list[Any]) -> tuple[Any, ...]:
@@ -218,5 +218,5 @@ def _as_grads(values: tuple, positions: list[int], grads: list[Any]) -> tuple[An
     gradients: ndarrays, or Tensors when it runs with create_graph (then the group's
     incoming gradients `grads` are Tensors too)."""
     as_tensors = any(isinstance(g, Tensor) for g in grads)
-    return tuple(values[i] if values[i] is None or as_tensors else values[i]._data
+    return tuple(values[i] if values[i] is None or as_tensors else values[i].numpy()
                  for i in positions)

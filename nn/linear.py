@@ -22,11 +22,10 @@ class Identity(Module):
     True
     """
 
+    SETTINGS = ()
+
     def forward(self, input: Any) -> Any:
         return input
-
-    def hyperparameters(self) -> dict[str, Any]:
-        return {}
 
 
 @builtin_layer
@@ -55,6 +54,9 @@ class Linear(Module):
     Linear(in_features=20, out_features=30, bias=True)
     """
 
+    SETTINGS = ("in_features", "out_features", "bias")
+    LABEL = "{in_features}→{out_features}"
+
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
         check_size("Linear", "in_features", in_features)
@@ -77,19 +79,8 @@ class Linear(Module):
         parameters = self._parameters       # self.weight would go through __getattr__
         return F.linear(input, parameters["weight"], parameters["bias"])
 
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"in_features": self.in_features, "out_features": self.out_features,
-                "bias": self.bias is not None}
-
     @staticmethod
     def state_shapes(in_features: int, out_features: int, bias: bool = True,
                      **_: Any) -> dict[str, tuple[int, ...]]:
         return {"weight": (out_features, in_features), **({"bias": (out_features,)} if bias
                                                            else {})}
-
-    def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
-
-    def _scope_label(self) -> str:
-        return f"Linear({self.in_features}→{self.out_features})"

@@ -3,9 +3,8 @@
 
 A `weight` (or `pos_weight`) tensor is a constant of the loss, held as a buffer as torch
 holds it: state_dict() saves it and .to() converts it. hyperparameters() gives it as a
-list of numbers, so a model file rebuilds the loss (JSON cannot hold a tensor); settings
-left at their defaults are left out of hyperparameters(), so the architecture of a file
-saved before a setting existed still matches.
+list of numbers, so a model file rebuilds the loss (JSON cannot hold a tensor). torch's
+repr shows none of a loss's settings (`CrossEntropyLoss()`), so all are `hidden`.
 """
 from __future__ import annotations
 
@@ -19,33 +18,23 @@ from autodiff.ops.losses import REDUCTIONS
 from autodiff.tensor import Tensor
 
 from . import functional as F
-from .module import Module, builtin_layer
+from .module import Module, builtin_layer, hidden
 
 Weight = Tensor | Sequence[Any] | None
 """A loss's weight: a tensor, or nested lists of numbers (as hyperparameters() gives it)."""
 
 
 class Loss(Module):
-    """Base of the loss modules: stores and checks `reduction`. `defaults` names the
-    module's other settings, each stored as an attribute of that name (tensors as
-    buffers), with its default value."""
+    """Base of the loss modules: stores and checks `reduction`. A loss's other settings
+    are stored as attributes of their names (tensors as buffers)."""
 
+    SETTINGS = (hidden("reduction"),)
     reductions: ClassVar[tuple[str, ...]] = REDUCTIONS
-    defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
         F.check_reduction(type(self).__name__, reduction, self.reductions)
         self.reduction = reduction
-
-    def hyperparameters(self) -> dict[str, Any]:
-        settings = {"reduction": self.reduction}
-        for name, default in self.defaults.items():
-            value = getattr(self, name)
-            value = value.tolist() if isinstance(value, Tensor) else value
-            if value != default:
-                settings[name] = value
-        return settings
 
     def _register_weight(self, name: str, weight: Weight) -> None:
         """Hold a weight as a buffer (None stays None); lists become tensors."""
@@ -99,7 +88,7 @@ class SmoothL1Loss(Loss):
     tensor(0.90625)
     """
 
-    defaults: ClassVar[dict[str, Any]] = {"beta": 1.0}
+    SETTINGS = (hidden("reduction"), hidden("beta"))
 
     def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
         super().__init__(reduction)
@@ -124,7 +113,7 @@ class HuberLoss(Loss):
     tensor(0.453125)
     """
 
-    defaults: ClassVar[dict[str, Any]] = {"delta": 1.0}
+    SETTINGS = (hidden("reduction"), hidden("delta"))
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction)
@@ -145,7 +134,7 @@ class BCELoss(Loss):
         reduction: "mean" (default, the mean of w·ℓ), "sum" or "none".
     """
 
-    defaults: ClassVar[dict[str, Any]] = {"weight": None}
+    SETTINGS = (hidden("weight"), hidden("reduction"))
 
     def __init__(self, weight: Weight = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
@@ -173,7 +162,7 @@ class BCEWithLogitsLoss(Loss):
     1.3863
     """
 
-    defaults: ClassVar[dict[str, Any]] = {"weight": None, "pos_weight": None}
+    SETTINGS = (hidden("weight"), hidden("reduction"), hidden("pos_weight"))
 
     def __init__(self, weight: Weight = None, reduction: str = "mean",
                  pos_weight: Weight = None) -> None:
@@ -198,7 +187,7 @@ class NLLLoss(Loss):
         reduction: "mean" (default, Σ ℓₙ / Σ w[tₙ] over the targets kept), "sum" or "none".
     """
 
-    defaults: ClassVar[dict[str, Any]] = {"weight": None, "ignore_index": -100}
+    SETTINGS = (hidden("weight"), hidden("ignore_index"), hidden("reduction"))
 
     def __init__(self, weight: Weight = None, ignore_index: int = -100,
                  reduction: str = "mean") -> None:
@@ -231,8 +220,8 @@ class CrossEntropyLoss(Loss):
     0.6931
     """
 
-    defaults: ClassVar[dict[str, Any]] = {"weight": None, "ignore_index": -100,
-                                          "label_smoothing": 0.0}
+    SETTINGS = (hidden("weight"), hidden("ignore_index"), hidden("reduction"),
+                hidden("label_smoothing"))
 
     def __init__(self, weight: Weight = None, ignore_index: int = -100,
                  reduction: str = "mean", label_smoothing: float = 0.0) -> None:
@@ -263,8 +252,8 @@ class KLDivLoss(Loss):
     0.6931
     """
 
+    SETTINGS = (hidden("reduction"), hidden("log_target"))
     reductions: ClassVar[tuple[str, ...]] = F.KL_REDUCTIONS
-    defaults: ClassVar[dict[str, Any]] = {"log_target": False}
 
     def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
         super().__init__(reduction)
@@ -287,7 +276,7 @@ class CosineEmbeddingLoss(Loss):
     Shape: input1 and input2 (N, D) with target (N,), or (D,) with a 0-d target.
     """
 
-    defaults: ClassVar[dict[str, Any]] = {"margin": 0.0}
+    SETTINGS = (hidden("margin"), hidden("reduction"))
 
     def __init__(self, margin: float = 0.0, reduction: str = "mean") -> None:
         super().__init__(reduction)

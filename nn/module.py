@@ -1,5 +1,6 @@
 """Module, the base class of every layer and model; Parameter; the containers Sequential
-and ModuleList.
+and ModuleList; how built-in layers describe themselves (`Setting`) and the architecture
+JSON made from those descriptions (`architecture_to_json`).
 
 A module holds three ordered dicts, filled by plain attribute assignment:
 `self.weight = Parameter(...)` registers a learnable tensor, `self.fc1 = Linear(...)` a
@@ -7,6 +8,13 @@ submodule, and `register_buffer("running_mean", t)` a tensor that is state but n
 learned. Everything that walks a model (parameters(), state_dict(), train(), repr) visits
 a module's own parameters, then its buffers, then its submodules in the order they were
 assigned, recursively, which gives PyTorch's names and order ("0.weight", "fc1.bias").
+
+A built-in layer describes its hyperparameters once, in the class attributes `SETTINGS`
+(the constructor arguments, in the order torch's repr shows them, each marked with how it
+is shown: see `Setting`) and `LABEL` (its short name in graph drawings). Everything that
+describes a layer is derived from them: `hyperparameters()` (and with it the architecture
+JSON of `to_json`, which `nn.save` and `nn.load` use), `extra_repr()` (so repr and print
+give torch's text) and the scope label ("Linear(784→64)").
 
 Calling a module runs, in torch's order: the forward pre-hooks (which may replace the
 arguments), `forward` inside `ad.viz.scope("fc1: Linear(784→64)")` (so graph drawings group
@@ -19,16 +27,21 @@ numbers or a numpy array, they raise a TypeError that says to wrap it in `ad.ten
 from __future__ import annotations
 
 import collections
+import dataclasses
+import functools
+import inspect
 import itertools
+import json
 import numbers
 import reprlib
+import string
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 import autodiff as ad
-from autodiff import events, grad_mode, viz
+from autodiff import events, grad_mode
 from autodiff.conversions import target_dtype
 from autodiff.device import DeviceError
 from autodiff.errors import AutodiffError
@@ -51,10 +64,99 @@ BackwardPreHook = Callable[["Module", tuple], Any]
 _hook_ids = itertools.count()
 
 
+FORMAT = "autodiff.nn"
+FORMAT_VERSION = 1
+"""The architecture JSON's format tag and version (model files carry them too)."""
+
+
 def builtin_layer(cls: type[Module]) -> type[Module]:
     """Class decorator: add a library layer class to BUILTIN_LAYERS."""
     BUILTIN_LAYERS[cls.__name__] = cls
     return cls
+
+
+# ---------------------------------------------------------------- describing a layer
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One hyperparameter of a built-in layer, as its `SETTINGS` declare it: the
+    constructor argument `name`, read back from the layer's attribute of that name (or of
+    the name `attribute`), and how torch's repr shows it (`shown`):
+
+        "named"    name=value, always (a plain string in SETTINGS means this)
+        "bare"     the value alone, always (torch's leading sizes: Conv2d(1, 16, ...))
+        "changed"  name=value, only when the value differs from the constructor's default
+        "hidden"   never (the setting is in hyperparameters() alone)
+
+    `quoted`: a string value is shown as repr() writes it ('tanh'); False shows it as it
+    is (torch's Conv2d prints padding=same)."""
+
+    name: str
+    shown: Literal["named", "bare", "changed", "hidden"] = "named"
+    quoted: bool = True
+    attribute: str | None = None
+
+    def value(self, module: Module) -> Any:
+        """The setting's value in `module`: the attribute's; for a parameter slot (a
+        layer's `bias`), whether the parameter is there; for a tensor (a loss's weight),
+        its numbers as nested lists (JSON holds no tensors)."""
+        attribute = self.attribute or self.name
+        parameters = module._parameters
+        if attribute in parameters:
+            return parameters[attribute] is not None
+        value = getattr(module, attribute)
+        return value.tolist() if isinstance(value, Tensor) else value
+
+    def text(self, value: Any, default: Any) -> str:
+        """The setting as torch's repr shows it, given its value and the constructor's
+        default; "" when it is not shown."""
+        if self.shown == "hidden" or (self.shown == "changed" and is_default(value, default)):
+            return ""
+        shown = repr(value) if self.quoted and isinstance(value, str) else str(value)
+        return shown if self.shown == "bare" else f"{self.name}={shown}"
+
+
+def bare(name: str) -> Setting:
+    """A setting torch's repr shows as its value alone."""
+    return Setting(name, "bare")
+
+
+def changed(name: str, quoted: bool = True) -> Setting:
+    """A setting torch's repr shows only when it differs from the constructor's default."""
+    return Setting(name, "changed", quoted)
+
+
+def hidden(name: str, attribute: str | None = None) -> Setting:
+    """A setting torch's repr leaves out (read from `attribute` when it is stored under
+    another name)."""
+    return Setting(name, "hidden", attribute=attribute)
+
+
+def is_default(value: Any, default: Any) -> bool:
+    """Whether a stored value is the constructor's default: equal to it, or, for a size
+    stored per dim, a tuple repeating it ((0, 0) for padding=0)."""
+    if isinstance(value, tuple) and not isinstance(default, tuple):
+        return len(value) > 0 and all(item == default for item in value)
+    return value == default
+
+
+@functools.cache
+def constructor_defaults(cls: type[Module]) -> dict[str, Any]:
+    """The defaults of the arguments of `cls`'s constructor, by name."""
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+
+
+class _LabelFormatter(string.Formatter):
+    """str.format for scope labels, where a tuple of sizes reads as a shape: 5×5."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if isinstance(value, tuple):
+            return "×".join(str(item) for item in value)
+        return super().format_field(value, format_spec)
+
+
+_LABELS = _LabelFormatter()
 
 
 PLAIN_DATA = (list, tuple, np.ndarray)
@@ -96,7 +198,9 @@ class StateDictError(AutodiffError, RuntimeError):
 
 class Parameter(Tensor):
     """A tensor that is a learnable weight of a module: assigning one to a module
-    attribute registers it, so it appears in `parameters()` and `state_dict()`.
+    attribute registers it, so it appears in `parameters()` and `state_dict()`. Its class
+    attribute `is_parameter = True` (which torch's has not) tells code that must not import
+    nn, such as `ad.viz`, that the tensor is a weight.
 
     Args:
         data: the initial values (a Tensor, an ndarray or nested lists); they are copied.
@@ -109,6 +213,7 @@ class Parameter(Tensor):
     """
 
     __slots__ = ()
+    is_parameter = True
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         super().__init__(np.empty(0, dtype=np.float32) if data is None else data,
@@ -153,11 +258,22 @@ class Module:
 
     training: bool
     _library_forward = True     # forward is nn's own code (set for each subclass)
+    SETTINGS: ClassVar[tuple[Setting | str, ...] | None] = None
+    """A built-in layer's hyperparameters (None: not described, as a model of your own)."""
+    LABEL: ClassVar[str] = ""
+    """A built-in layer's scope label inside the parentheses after its class name, a
+    str.format template over its hyperparameters ("{in_features}→{out_features}");
+    "" for the class name alone."""
+    HOLDS_LAYERS: ClassVar[bool] = False
+    """True for the containers whose children the architecture JSON lists."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         code = getattr(cls.forward, "__code__", None)
         cls._library_forward = code is not None and is_library_file(code.co_filename)
+        if cls.__dict__.get("SETTINGS") is not None:
+            cls.SETTINGS = tuple(setting if isinstance(setting, Setting) else Setting(setting)
+                                 for setting in cls.SETTINGS)
 
     def __init__(self) -> None:
         setattr_ = object.__setattr__
@@ -204,13 +320,9 @@ class Module:
         if self._backward_hooks or self._backward_pre_hooks:
             backward_hooks = BackwardHookCall(self)
             args = backward_hooks.wrap_inputs(args)
-        outer = viz.enter_scope(name)      # `with viz.scope(name)`, without the object
-        outer_site = enter_library_call(type(self)._library_forward)
-        try:
+        with grad_mode.scope(name):        # which also puts back the call site set here
+            enter_library_call(type(self)._library_forward)
             output = self.forward(*args, **kwargs)
-        finally:
-            grad_mode.state.scope = outer
-            grad_mode.state.site = outer_site
         if self._forward_hooks:
             for hook in tuple(self._forward_hooks.values()):
                 result = hook(self, args, output)
@@ -240,8 +352,11 @@ class Module:
         return args, kwargs
 
     def _scope_label(self) -> str:
-        """How graph drawings name this module: its class, plus its sizes where short."""
-        return type(self).__name__
+        """How graph drawings name this module: its class, plus its LABEL filled in with
+        its hyperparameters ("Linear(784→64)", "Conv2d(1→16, 5×5)")."""
+        if not self.LABEL:
+            return type(self).__name__
+        return f"{type(self).__name__}({_LABELS.format(self.LABEL, **self.hyperparameters())})"
 
     def register_forward_hook(self, hook: ForwardHook) -> RemovableHandle:
         """Call `hook(module, args, output)` after every forward; a non-None return value
@@ -585,7 +700,7 @@ class Module:
         """Convert every floating-point parameter, gradient and buffer to a dtype in place
         (`model.to(ad.float64)`), or move them to a device (`model.to(device)`: the CPU,
         where they are); returns self, as torch's."""
-        dtype = target_dtype(Tensor._make(np.zeros(0)), args, kwargs)
+        dtype = target_dtype(ad.from_numpy(np.zeros(0)), args, kwargs)
         if dtype is None:
             return self
         for tensor in (*self.parameters(), *self.buffers()):
@@ -673,13 +788,16 @@ class Module:
     # ---------------------------------------------------------------- description
 
     def hyperparameters(self) -> dict[str, Any]:
-        """The constructor arguments that rebuild this layer: `type(m)(**m.hyperparameters())`.
-        Only the library's layers know theirs; a model class of your own cannot be rebuilt
-        without its code."""
-        raise TypeError(f"{type(self).__name__} is not one of nn's built-in layers, so its "
-                        f"architecture cannot be described without its code; build it in "
-                        f"code and load its weights with load_state_dict (or nn.load(path, "
-                        f"model)), or compose it from built-in layers in nn.Sequential")
+        """The constructor arguments that rebuild this layer: `type(m)(**m.hyperparameters())`,
+        read as its SETTINGS say. Only the library's layers declare theirs; a model class
+        of your own cannot be rebuilt without its code."""
+        if self.SETTINGS is None:
+            raise TypeError(f"{type(self).__name__} is not one of nn's built-in layers, so "
+                            f"its architecture cannot be described without its code; build "
+                            f"it in code and load its weights with load_state_dict (or "
+                            f"nn.load(path, model)), or compose it from built-in layers in "
+                            f"nn.Sequential")
+        return {setting.name: setting.value(self) for setting in self.SETTINGS}
 
     @staticmethod
     def state_shapes(**hyperparameters: Any) -> dict[str, tuple[int, ...]]:
@@ -693,12 +811,17 @@ class Module:
         """The architecture alone as JSON: every layer's class and hyperparameters, no
         weights (document 001 saves it apart from them); `nn.from_json(text)` rebuilds
         the model. Only models made of built-in layers have one (see nn.serialization)."""
-        from .serialization import architecture_to_json
         return architecture_to_json(self, indent)
 
     def extra_repr(self) -> str:
-        """The text inside this module's parentheses in repr (its settings)."""
-        return ""
+        """The text inside this module's parentheses in repr: for a built-in layer, its
+        SETTINGS as torch's repr shows them. Override it to describe a module of your own."""
+        if not self.SETTINGS:
+            return ""
+        defaults = constructor_defaults(type(self))
+        texts = [setting.text(setting.value(self), defaults.get(setting.name, _MISSING))
+                 for setting in self.SETTINGS]
+        return ", ".join(text for text in texts if text)
 
     def __repr__(self) -> str:
         extra = self.extra_repr()
@@ -715,6 +838,53 @@ class Module:
 def _indent(text: str) -> str:
     """Indent every line but the first by two spaces (nested reprs)."""
     return text.replace("\n", "\n  ")
+
+
+# ---------------------------------------------------------------- the architecture as JSON
+
+def architecture_to_json(model: Module, indent: int | None = None) -> str:
+    """The architecture of `model` as JSON: every layer's class and hyperparameters, and
+    the children of containers in order. Only nn's own layers can be described this way.
+
+    >>> import nn
+    >>> architecture_to_json(nn.Sequential(nn.Linear(2, 1), nn.Sigmoid()))
+    '{"format": "autodiff.nn", "version": 1, "model": {"class": "Sequential", ...'
+    """
+    foreign = foreign_layer(model)
+    if foreign is not None:
+        path, name = foreign
+        where = f"layer {path!r} of the model" if path else "the model"
+        raise TypeError(f"to_json: {where} is {name}, not one of nn's own layers, so it "
+                        f"cannot be described without its code; build it from nn's layers "
+                        f"and containers (e.g. nn.Sequential), or save its weights with "
+                        f"nn.save(model, path) and load them into a new instance with "
+                        f"nn.load(path, model)")
+    return json.dumps({"format": FORMAT, "version": FORMAT_VERSION, "model": _describe(model)},
+                      indent=indent)
+
+
+def foreign_layer(module: Module, path: str = "") -> tuple[str, str] | None:
+    """The path and class name of the first layer that is not one of nn's own, or None."""
+    if BUILTIN_LAYERS.get(type(module).__name__) is not type(module):
+        return path, type(module).__name__
+    for name, child in module.named_children():
+        found = foreign_layer(child, f"{path}.{name}".lstrip("."))
+        if found is not None:
+            return found
+    return None
+
+
+def _describe(module: Module) -> dict[str, Any]:
+    """A module's entry in the architecture: its class and hyperparameters, and for a
+    container its children (a layer's own submodules, such as MultiheadAttention's
+    out_proj, are rebuilt by its constructor)."""
+    node = {"class": type(module).__name__, "hyperparameters": module.hyperparameters()}
+    if not module.HOLDS_LAYERS:
+        return node
+    children = [dict(name=name, **_describe(child)) for name, child in module.named_children()]
+    if children:
+        node["children"] = children
+    return node
 
 
 # ---------------------------------------------------------------- containers
@@ -739,6 +909,9 @@ class Sequential(Module):
     >>> len(model), model[1]
     (4, Tanh())
     """
+
+    SETTINGS = ()
+    HOLDS_LAYERS = True
 
     def __init__(self, *modules: Module | Mapping[str, Module]) -> None:
         super().__init__()
@@ -771,9 +944,6 @@ class Sequential(Module):
         self.add_module(str(len(self)), module)
         return self
 
-    def hyperparameters(self) -> dict[str, Any]:
-        return {}
-
 
 @builtin_layer
 class ModuleList(Module):
@@ -785,6 +955,9 @@ class ModuleList(Module):
     >>> len(layers), len(list(layers.parameters()))
     (3, 6)
     """
+
+    SETTINGS = ()
+    HOLDS_LAYERS = True
 
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
@@ -818,9 +991,6 @@ class ModuleList(Module):
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ModuleList has no forward: loop over it in your "
                                   "module's forward (for layer in self.layers: x = layer(x))")
-
-    def hyperparameters(self) -> dict[str, Any]:
-        return {}
 
     def __repr__(self) -> str:
         """Like torch: runs of identical modules are shown once, as "(0-2): 3 x Linear(…)"."""

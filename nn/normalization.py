@@ -11,7 +11,7 @@ from autodiff.tensor import Tensor
 
 from . import functional as F
 from . import init
-from .module import Module, Parameter, builtin_layer, check_size
+from .module import Module, Parameter, bare, builtin_layer, check_size
 
 
 class _AffineNorm(Module):
@@ -60,6 +60,9 @@ class LayerNorm(_AffineNorm):
     LayerNorm((2,), eps=1e-05, elementwise_affine=True, bias=True)
     """
 
+    SETTINGS = (bare("normalized_shape"), "eps", "elementwise_affine", "bias")
+    LABEL = "{normalized_shape}"
+
     def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
                  elementwise_affine: bool = True, bias: bool = True) -> None:
         super().__init__()
@@ -71,23 +74,12 @@ class LayerNorm(_AffineNorm):
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"normalized_shape": self.normalized_shape, "eps": self.eps,
-                "elementwise_affine": self.elementwise_affine, "bias": self.bias is not None}
-
     @staticmethod
     def state_shapes(normalized_shape: int | Sequence[int], elementwise_affine: bool = True,
                      bias: bool = True, **_: Any) -> dict[str, tuple[int, ...]]:
         shape = F.normalized_shape_tuple("LayerNorm", normalized_shape)
         shapes = {"weight": shape} if elementwise_affine else {}
         return shapes | ({"bias": shape} if elementwise_affine and bias else {})
-
-    def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
-
-    def _scope_label(self) -> str:
-        return f"LayerNorm({self.normalized_shape})"
 
 
 @builtin_layer
@@ -116,6 +108,9 @@ class GroupNorm(_AffineNorm):
     GroupNorm(1, 2, eps=1e-05, affine=True, bias=True)
     """
 
+    SETTINGS = (bare("num_groups"), bare("num_channels"), "eps", "affine", "bias")
+    LABEL = "{num_groups}, {num_channels}"
+
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
                  affine: bool = True, *, bias: bool = True) -> None:
         super().__init__()
@@ -133,19 +128,8 @@ class GroupNorm(_AffineNorm):
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"num_groups": self.num_groups, "num_channels": self.num_channels,
-                "eps": self.eps, "affine": self.affine, "bias": self.bias is not None}
-
     @staticmethod
     def state_shapes(num_channels: int, affine: bool = True, bias: bool = True,
                      **_: Any) -> dict[str, tuple[int, ...]]:
         shapes = {"weight": (num_channels,)} if affine else {}
         return shapes | ({"bias": (num_channels,)} if affine and bias else {})
-
-    def extra_repr(self) -> str:
-        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, "
-                f"affine={self.affine}, bias={self.bias is not None}")
-
-    def _scope_label(self) -> str:
-        return f"GroupNorm({self.num_groups}, {self.num_channels})"

@@ -7,7 +7,7 @@ from autodiff.ops import pool
 from autodiff.tensor import Tensor
 
 from . import functional as F
-from .module import Module, builtin_layer
+from .module import Module, builtin_layer, hidden
 
 
 def _as_given(value: Any) -> Any:
@@ -48,6 +48,10 @@ class MaxPool2d(Module):
     MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
     """
 
+    SETTINGS = ("kernel_size", "stride", "padding", "dilation", hidden("return_indices"),
+                "ceil_mode")
+    LABEL = "{kernel_size}"
+
     def __init__(self, kernel_size: int | tuple[int, int],
                  stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0,
                  dilation: int | tuple[int, int] = 1, return_indices: bool = False,
@@ -63,19 +67,6 @@ class MaxPool2d(Module):
     def forward(self, input: Tensor) -> Any:
         return pool.max_pool2d(input, self.kernel_size, self.stride, self.padding,
                                self.dilation, self.ceil_mode, self.return_indices, caller=self)
-
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"kernel_size": self.kernel_size, "stride": self.stride,
-                "padding": self.padding, "dilation": self.dilation,
-                "return_indices": self.return_indices, "ceil_mode": self.ceil_mode}
-
-    def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding}, dilation={self.dilation}, "
-                f"ceil_mode={self.ceil_mode}")
-
-    def _scope_label(self) -> str:
-        return f"MaxPool2d({self.kernel_size})"
 
 
 @builtin_layer
@@ -110,6 +101,10 @@ class AvgPool2d(Module):
     AvgPool2d(kernel_size=3, stride=2, padding=1)
     """
 
+    SETTINGS = ("kernel_size", "stride", "padding", hidden("ceil_mode"),
+                hidden("count_include_pad"), hidden("divisor_override"))
+    LABEL = "{kernel_size}"
+
     def __init__(self, kernel_size: int | tuple[int, int],
                  stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0,
                  ceil_mode: bool = False, count_include_pad: bool = True,
@@ -126,18 +121,6 @@ class AvgPool2d(Module):
         return pool.avg_pool2d(input, self.kernel_size, self.stride, self.padding,
                                self.ceil_mode, self.count_include_pad, self.divisor_override,
                                caller=self)
-
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"kernel_size": self.kernel_size, "stride": self.stride,
-                "padding": self.padding, "ceil_mode": self.ceil_mode,
-                "count_include_pad": self.count_include_pad,
-                "divisor_override": self.divisor_override}
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-    def _scope_label(self) -> str:
-        return f"AvgPool2d({self.kernel_size})"
 
 
 @builtin_layer
@@ -164,18 +147,12 @@ class AdaptiveAvgPool2d(Module):
     AdaptiveAvgPool2d(output_size=(1, 1))
     """
 
+    SETTINGS = ("output_size",)
+    LABEL = "{output_size}"
+
     def __init__(self, output_size: int | tuple[int | None, int | None]) -> None:
         super().__init__()
         self.output_size = _as_given(output_size)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.adaptive_avg_pool2d(input, self.output_size, caller=self)
-
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"output_size": self.output_size}
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
-
-    def _scope_label(self) -> str:
-        return f"AdaptiveAvgPool2d({self.output_size})"

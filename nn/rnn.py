@@ -30,7 +30,7 @@ from autodiff.tensor import Tensor
 
 from . import functional as F
 from . import init
-from .module import Module, Parameter, builtin_layer, check_size
+from .module import Module, Parameter, bare, builtin_layer, changed, check_size, hidden
 
 State = tuple[Tensor, ...]      # (h,) for RNN and GRU, (h, c) for LSTM
 
@@ -40,6 +40,10 @@ class RNNBase(Module):
     initialisation, and the loop over layers, directions and time steps. A subclass says
     how many blocks of hidden_size rows its weights stack (`GATES`) and gives `cell`."""
 
+    SETTINGS = (bare("input_size"), bare("hidden_size"), changed("num_layers"), changed("bias"),
+                changed("batch_first"), changed("dropout"), changed("bidirectional"))
+    """torch's repr: the sizes, then only the settings that differ from the defaults."""
+    LABEL = "{input_size}→{hidden_size}"
     GATES = 1
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
@@ -173,30 +177,6 @@ class RNNBase(Module):
                              f"{'batched' if batched else 'unbatched'} input, got {got}")
         return h if batched else h.unsqueeze(1)
 
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"input_size": self.input_size, "hidden_size": self.hidden_size,
-                "num_layers": self.num_layers, "bias": self.bias,
-                "batch_first": self.batch_first, "dropout": self.dropout,
-                "bidirectional": self.bidirectional}
-
-    def extra_repr(self) -> str:
-        """torch's: the sizes, then only the settings that differ from the defaults."""
-        text = f"{self.input_size}, {self.hidden_size}"
-        if self.num_layers != 1:
-            text += f", num_layers={self.num_layers}"
-        if self.bias is not True:
-            text += f", bias={self.bias}"
-        if self.batch_first is not False:
-            text += f", batch_first={self.batch_first}"
-        if self.dropout != 0:
-            text += f", dropout={self.dropout}"
-        if self.bidirectional is not False:
-            text += f", bidirectional={self.bidirectional}"
-        return text
-
-    def _scope_label(self) -> str:
-        return f"{type(self).__name__}({self.input_size}→{self.hidden_size})"
-
 
 @builtin_layer
 class RNN(RNNBase):
@@ -237,6 +217,8 @@ class RNN(RNNBase):
     RNN(10, 20, num_layers=2)
     """
 
+    SETTINGS = (*RNNBase.SETTINGS, hidden("nonlinearity"))
+
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
                  dropout: float = 0.0, bidirectional: bool = False) -> None:
@@ -256,9 +238,6 @@ class RNN(RNNBase):
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
         output, (h_n,) = self.run(input, (hx,))
         return output, h_n
-
-    def hyperparameters(self) -> dict[str, Any]:
-        return {**super().hyperparameters(), "nonlinearity": self.nonlinearity}
 
 
 @builtin_layer

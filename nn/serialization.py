@@ -24,7 +24,10 @@ holds the tensors alone, and `nn.load(path)` gives the state dict back. Its meta
 
 The architecture JSON is `{"format": "autodiff.nn", "version": 1, "model": node}`, a node
 being `{"class": "Linear", "hyperparameters": {"in_features": 2, ...}}` plus, for
-containers, `"children": [{"name": "0", "class": ..., ...}, ...]` in order.
+containers, `"children": [{"name": "0", "class": ..., ...}, ...]` in order. It is written
+by `Module.to_json` (nn.module, where layers describe themselves) and read here. A
+hyperparameter missing from a file (one the layer gained after the file was saved)
+takes its constructor default.
 """
 from __future__ import annotations
 
@@ -41,63 +44,22 @@ from autodiff import Tensor, from_numpy, random
 from autodiff.errors import AutodiffError, ModelFileError
 from autodiff.io import load_tensors, no_duplicate_keys, save_tensors
 
-FORMAT = "autodiff.nn"
-FORMAT_VERSION = 1
+from .module import (
+    BUILTIN_LAYERS,
+    FORMAT,
+    FORMAT_VERSION,
+    Module,
+    architecture_to_json,
+    constructor_defaults,
+    foreign_layer,
+)
+
 MAX_DEPTH = 32          # deepest nesting of containers an architecture may have
 
 
-# ------------------------------------------------------------------ architecture as JSON
+# ------------------------------------------------------------------ architecture from JSON
 
-def architecture_to_json(model: Any, indent: int | None = None) -> str:
-    """The architecture of `model` as JSON: every layer's class and hyperparameters, and
-    the children of containers in order. Only nn's own layers can be described this way.
-
-    >>> import nn
-    >>> architecture_to_json(nn.Sequential(nn.Linear(2, 1), nn.Sigmoid()))
-    '{"format": "autodiff.nn", "version": 1, "model": {"class": "Sequential", ...'
-    """
-    foreign = _foreign_layer(model)
-    if foreign is not None:
-        path, name = foreign
-        where = f"layer {path!r} of the model" if path else "the model"
-        raise TypeError(f"to_json: {where} is {name}, not one of nn's own layers, so it "
-                        f"cannot be described without its code; build it from nn's layers "
-                        f"and containers (e.g. nn.Sequential), or save its weights with "
-                        f"nn.save(model, path) and load them into a new instance with "
-                        f"nn.load(path, model)")
-    return json.dumps({"format": FORMAT, "version": FORMAT_VERSION, "model": _describe(model)},
-                      indent=indent)
-
-
-def _foreign_layer(module: Any, path: str = "") -> tuple[str, str] | None:
-    """The path and class name of the first layer that is not one of nn's own, or None."""
-    from .module import BUILTIN_LAYERS
-    if BUILTIN_LAYERS.get(type(module).__name__) is not type(module):
-        return path, type(module).__name__
-    for name, child in module.named_children():
-        found = _foreign_layer(child, f"{path}.{name}".lstrip("."))
-        if found is not None:
-            return found
-    return None
-
-
-def _describe(module: Any) -> dict[str, Any]:
-    """A module's entry in the architecture: its class and hyperparameters, and for a
-    container its children (a layer's own submodules, such as MultiheadAttention's
-    out_proj, are rebuilt by its constructor)."""
-    from .containers import ModuleDict
-    from .module import BUILTIN_LAYERS, ModuleList, Sequential
-    node = {"class": type(module).__name__, "hyperparameters": module.hyperparameters()}
-    if type(module).__name__ in BUILTIN_LAYERS and \
-            not isinstance(module, (Sequential, ModuleList, ModuleDict)):
-        return node
-    children = [dict(name=name, **_describe(child)) for name, child in module.named_children()]
-    if children:
-        node["children"] = children
-    return node
-
-
-def from_json(text: str) -> Any:
+def from_json(text: str) -> Module:
     """A new model (freshly initialised) of the architecture `text`, as written by
     `model.to_json()`. Only nn's own layer classes are accepted; nothing is executed.
 
@@ -130,8 +92,6 @@ def parse_architecture(text: str, source: str) -> dict[str, Any]:
 
 
 def _check_node(node: Any, source: str, where: str, depth: int) -> None:
-    from .containers import ModuleDict
-    from .module import BUILTIN_LAYERS, ModuleList, Sequential
     if depth > MAX_DEPTH:
         raise ModelFileError(f"{source}: {where} is nested more than {MAX_DEPTH} deep")
     if not isinstance(node, dict) or not {"class", "hyperparameters"} <= set(node) \
@@ -148,8 +108,7 @@ def _check_node(node: Any, source: str, where: str, depth: int) -> None:
     children = node.get("children", [])
     if not isinstance(children, list):
         raise ModelFileError(f"{source}: {where}: children must be a list")
-    if children and not issubclass(BUILTIN_LAYERS[node["class"]],
-                                   (Sequential, ModuleList, ModuleDict)):
+    if children and not BUILTIN_LAYERS[node["class"]].HOLDS_LAYERS:
         raise ModelFileError(f"{source}: {where} is a {node['class']}, which holds no "
                              f"layers, but the architecture gives it "
                              f"{[c.get('name') if isinstance(c, dict) else c for c in children]}")
@@ -163,10 +122,9 @@ def _check_node(node: Any, source: str, where: str, depth: int) -> None:
         _check_node(child, source, f"layer {name!r} of {where}", depth + 1)
 
 
-def _build(node: dict[str, Any], source: str, where: str = "the model") -> Any:
+def _build(node: dict[str, Any], source: str, where: str = "the model") -> Module:
     """Construct the module of a checked node: its class from nn's registry, called with
     its hyperparameters, then (for containers) its children added in order."""
-    from .module import BUILTIN_LAYERS
     cls = BUILTIN_LAYERS[node["class"]]
     try:
         module = cls(**node["hyperparameters"])
@@ -192,7 +150,6 @@ def _declared_shapes(node: dict[str, Any], source: str, where: str = "the model"
                      prefix: str = "") -> dict[str, tuple[int, ...]]:
     """The `state_dict` shapes of the checked architecture `node`, by key, worked out from
     its hyperparameters without building any layer."""
-    from .module import BUILTIN_LAYERS
     try:
         shapes = BUILTIN_LAYERS[node["class"]].state_shapes(**node["hyperparameters"])
         declared = {prefix + key: tuple(int(n) for n in shape) for key, shape in shapes.items()}
@@ -240,7 +197,6 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     A checkpoint dict ({"model": ..., "optimizer": ..., "epoch": ...}) is refused: save
     the model with `nn.save(model, path)` and the optimizer with `optim.save_state`.
     """
-    from .module import Module
     if isinstance(obj, Module):
         _save_model(obj, path)
     elif isinstance(obj, Mapping):
@@ -252,10 +208,10 @@ def save(obj: Any, path: str | os.PathLike) -> None:
                         f"(model.state_dict()), got {type(obj).__name__}{hint}")
 
 
-def _save_model(model: Any, path: str | os.PathLike) -> None:
+def _save_model(model: Module, path: str | os.PathLike) -> None:
     metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
                 "class": type(model).__name__, "training": json.dumps(bool(model.training))}
-    if _foreign_layer(model) is None:      # else weights only: load them into an instance
+    if foreign_layer(model) is None:       # else weights only: load them into an instance
         metadata["architecture"] = architecture_to_json(model)
     save_tensors(path, {key: value.numpy() for key, value in model.state_dict().items()},
                  metadata)
@@ -357,8 +313,8 @@ def _take_dtypes(model: Any, arrays: dict[str, np.ndarray]) -> None:
             tensor.data = tensor.numpy().astype(arrays[key].dtype)
 
 
-def _check_same_architecture(model: Any, saved: dict[str, Any], source: str) -> None:
-    if _foreign_layer(model) is not None:
+def _check_same_architecture(model: Module, saved: dict[str, Any], source: str) -> None:
+    if foreign_layer(model) is not None:
         return                             # a user-defined model: the state_dict keys decide
     current = json.loads(architecture_to_json(model))["model"]
     difference = _first_difference(saved, current, "the model")
@@ -371,7 +327,7 @@ def _check_same_architecture(model: Any, saved: dict[str, Any], source: str) -> 
 def _first_difference(saved: dict[str, Any], current: dict[str, Any], where: str) -> str | None:
     if saved["class"] != current["class"]:
         return f"{where} is {saved['class']} in the file, {current['class']} here"
-    if saved["hyperparameters"] != current["hyperparameters"]:
+    if _completed(saved) != _completed(current):
         return (f"{where} ({saved['class']}) has hyperparameters {saved['hyperparameters']} "
                 f"in the file, {current['hyperparameters']} here")
     saved_children, current_children = saved.get("children", []), current.get("children", [])
@@ -383,3 +339,11 @@ def _first_difference(saved: dict[str, Any], current: dict[str, Any], where: str
         if difference:
             return difference
     return None
+
+
+def _completed(node: dict[str, Any]) -> dict[str, Any]:
+    """A node's hyperparameters with the constructor's defaults filled in for those it
+    does not give (in JSON's form: tuples as lists), so a file saved before its layer
+    gained a setting matches the layer built today."""
+    defaults = constructor_defaults(BUILTIN_LAYERS[node["class"]])
+    return json.loads(json.dumps(defaults | node["hyperparameters"]))

@@ -9,7 +9,7 @@ from autodiff.tensor import Tensor
 
 from . import functional as F
 from . import init
-from .module import Module, Parameter, builtin_layer, check_size
+from .module import Module, Parameter, bare, builtin_layer, changed, check_size
 
 
 @builtin_layer
@@ -40,6 +40,9 @@ class Embedding(Module):
     Embedding(10, 3, padding_idx=0)
     """
 
+    SETTINGS = (bare("num_embeddings"), bare("embedding_dim"), changed("padding_idx"))
+    LABEL = "{num_embeddings}, {embedding_dim}"
+
     def __init__(self, num_embeddings: int, embedding_dim: int,
                  padding_idx: int | None = None) -> None:
         super().__init__()
@@ -67,18 +70,7 @@ class Embedding(Module):
     def forward(self, input: Tensor) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx)
 
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"num_embeddings": self.num_embeddings, "embedding_dim": self.embedding_dim,
-                "padding_idx": self.padding_idx}
-
     @staticmethod
     def state_shapes(num_embeddings: int, embedding_dim: int,
                      **_: Any) -> dict[str, tuple[int, ...]]:
         return {"weight": (num_embeddings, embedding_dim)}
-
-    def extra_repr(self) -> str:
-        padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
-        return f"{self.num_embeddings}, {self.embedding_dim}{padding}"
-
-    def _scope_label(self) -> str:
-        return f"Embedding({self.num_embeddings}, {self.embedding_dim})"

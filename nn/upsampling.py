@@ -7,7 +7,7 @@ from typing import Any
 from autodiff.tensor import Tensor
 
 from . import functional as F
-from .module import Module, builtin_layer
+from .module import Module, builtin_layer, changed, hidden
 
 
 @builtin_layer
@@ -49,6 +49,10 @@ class Upsample(Module):
     (1, 3, 4, 6)
     """
 
+    SETTINGS = (changed("size"), changed("scale_factor"), "mode", hidden("align_corners"),
+                hidden("recompute_scale_factor"))
+    """torch's repr: the scale_factor or else the size (one of them is given), and the mode."""
+
     def __init__(self, size: int | Sequence[int] | None = None,
                  scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
                  align_corners: bool | None = None,
@@ -67,14 +71,3 @@ class Upsample(Module):
     def forward(self, input: Tensor) -> Tensor:
         return F.interpolate(input, self.size, self.scale_factor, self.mode,
                              self.align_corners, self.recompute_scale_factor, caller=self)
-
-    def hyperparameters(self) -> dict[str, Any]:
-        return {"size": self.size, "scale_factor": self.scale_factor, "mode": self.mode,
-                "align_corners": self.align_corners,
-                "recompute_scale_factor": self.recompute_scale_factor}
-
-    def extra_repr(self) -> str:
-        """torch's form: the scale_factor (or else the size) and the mode."""
-        shown = (f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None
-                 else f"size={self.size!r}")
-        return f"{shown}, mode={self.mode!r}"

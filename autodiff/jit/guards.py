@@ -158,10 +158,9 @@ def number_changed(reads: list[NumberRead]) -> str | None:
     return None
 
 
-def what_changed(old: tuple[Any, ...] | None, new: tuple[Any, ...]) -> str:
-    """Why a new signature needs its own trace, said for a person."""
-    if old is None:
-        return "new arguments"
+def what_changed(old: tuple[Any, ...], new: tuple[Any, ...]) -> str:
+    """Why a new signature needs its own trace, said for a person (`old` is the last
+    traced signature, which differs from `new`)."""
     if old[0] != new[0]:
         return f"grad mode changed to {'enabled' if new[0] else 'disabled (no_grad)'}"
     for where, before, after in (("argument", old[1], new[1]), ("keyword", old[2], new[2])):
@@ -172,9 +171,7 @@ def what_changed(old: tuple[Any, ...] | None, new: tuple[Any, ...]) -> str:
         for index, (a, b) in enumerate(zip(before[1:], after[1:])):
             if a != b:
                 return f"{where} {index}: {_describe(a)} → {_describe(b)}"
-    if old[3] != new[3]:
-        return "the arguments are the same tensor in other places"
-    return "new arguments"
+    return "the arguments are the same tensor in other places"
 
 
 def _describe(signature: Any) -> str:

@@ -474,8 +474,6 @@ class Tracer:
 
     def reached(self, tensor: Tensor, grad: Any) -> None:
         step = self.pending
-        if step is None:
-            return
         node = tensor.grad_fn
         if node is not None:
             step.walk.append(NodeStep(type(node), self.contexts[id(node)],
@@ -489,12 +487,9 @@ class Tracer:
         self.pending_leaves.append((leaf_step, tensor))
 
     def returned(self, node: Any, input_grads: Any) -> None:
-        if self.pending is not None:
-            self.pending.walk[-1].tuple_returned = isinstance(input_grads, tuple)
+        self.pending.walk[-1].tuple_returned = isinstance(input_grads, tuple)
 
     def sent(self, node: Any, position: int, raw: Any, summed: Any) -> None:
-        if self.pending is None:
-            return
         x = node.inputs[position]
         self.pending.walk[-1].sends.append(
             (position, self._grad_variable(x), raw.shape != x._data.shape,

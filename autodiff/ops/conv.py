@@ -69,11 +69,11 @@ def window_view(padded: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
 
 
 def unfold_array(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding,
-                 dilation: Pair, fill: float = 0.0) -> np.ndarray:
-    """im2col: the windows of x (N, C, H, W), padded with `fill`, copied into columns
+                 dilation: Pair) -> np.ndarray:
+    """im2col: the windows of x (N, C, H, W), padded with zeros, copied into columns
     (N, C·kh·kw, oh·ow)."""
     out = output_shape(x.shape[2:], kernel, stride, padding, dilation)
-    view = window_view(pad_array(x, padding, fill), kernel, stride, dilation, out)
+    view = window_view(pad_array(x, padding, 0.0), kernel, stride, dilation, out)
     return view.copy().reshape(x.shape[0], -1, out[0] * out[1])
 
 
@@ -277,25 +277,25 @@ def check_windows_fit(caller: object, shape: tuple[int, ...], kernel: Pair, padd
                          f"or a larger input")
 
 
-def conv_padding(caller: object, padding: Any, kernel: Pair, stride: Pair,
-                 dilation: Pair) -> Padding:
-    """Conv padding as ((top, bottom), (left, right)): an int, a pair, "valid" (none) or
-    "same" (output size = input size, stride 1 only; an odd total goes on the bottom and
-    right, as torch pads)."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return NO_PADDING
-        if padding != "same":
-            raise ValueError(f"{caller}: padding must be an int, a pair, 'valid' or 'same', "
-                             f"got {padding!r}")
-        if stride != (1, 1):
-            raise ValueError(f"{caller}: padding='same' is not supported for strided "
-                             f"convolutions (stride {stride}); pass stride=1 or an explicit "
-                             f"padding")
-        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
-        return (totals[0] // 2, totals[0] - totals[0] // 2), \
-               (totals[1] // 2, totals[1] - totals[1] // 2)
-    return symmetric(pair(caller, "padding", padding, 0))
+def conv_padding(caller: object, padding: Any, kernel: tuple[int, ...],
+                 stride: tuple[int, ...], dilation: tuple[int, ...]
+                 ) -> tuple[tuple[int, int], ...]:
+    """A conv's padding as a (before, after) pair per spatial dim (as many as the kernel
+    has): an int or a pair (2-D), "valid" (none) or "same" (output size = input size,
+    stride 1 only; an odd total goes after, on the bottom and right, as torch pads)."""
+    if not isinstance(padding, str):
+        return symmetric(pair(caller, "padding", padding, 0))
+    if padding == "valid":
+        return ((0, 0),) * len(kernel)
+    if padding != "same":
+        raise ValueError(f"{caller}: padding must be an int, a pair, 'valid' or 'same', "
+                         f"got {padding!r}")
+    if any(s != 1 for s in stride):
+        raise ValueError(f"{caller}: padding='same' is not supported for strided "
+                         f"convolutions (stride {stride}); pass stride=1 or an explicit "
+                         f"padding")
+    totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+    return tuple((total // 2, total - total // 2) for total in totals)
 
 
 # ---------------------------------------------------------------- the functions

@@ -108,7 +108,7 @@ class MNIST(Dataset):
         self.train = bool(train)
         self.flatten = bool(flatten)
         self.folder = images_path.parent
-        self.data = ad.Tensor._make(images)
+        self.data = ad.from_numpy(images)
         self.targets = ad.tensor(labels.astype(np.int64))
         self._image_shape = (28 * 28,) if flatten else (1, 28, 28)
 

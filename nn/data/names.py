@@ -96,16 +96,13 @@ def download(directory: Path) -> Path:
     return target
 
 
-def find_tarball(root: str | os.PathLike | None = None, download_missing: bool = True) -> Path:
+def find_tarball(root: str | os.PathLike | None = None) -> Path:
     """The verified tarball: the first one found in `search_directories(root)`, else a
     download into the cache. A found file with the wrong SHA-256 raises DatasetError."""
     for directory in search_directories(root):
         candidate = directory / TARBALL
         if candidate.is_file():
             return verify(candidate)
-    if not download_missing:
-        raise DatasetError(f"{TARBALL} not found in "
-                           f"{', '.join(map(str, search_directories(root)))}")
     return download(cache_directory())
 
 

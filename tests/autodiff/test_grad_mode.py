@@ -1,12 +1,14 @@
 """Grad mode (autodiff/grad_mode.py) behaves as PyTorch's: `set_grad_enabled` works as a
 plain call, a context manager and a decorator; `no_grad` and `enable_grad` decorating a
 generator function cover its body while it runs and give the caller back its own mode
-while it is suspended; the mode is per thread."""
+while it is suspended; the mode is per thread. The other switches of the same state live
+here too: drawing scopes (`scope`, which is `ad.viz.scope`) and `detect_anomaly`."""
 import threading
 
 import pytest
 
 import autodiff as ad
+from autodiff import grad_mode
 
 
 @pytest.fixture(autouse=True)
@@ -126,3 +128,29 @@ def test_decorated_generator_gets_sent_values_thrown_exceptions_and_close_in_its
     generator.close()
     assert seen == [("send", 7, False), ("throw", None, False), ("close", None, False)]
     assert ad.is_grad_enabled()
+
+
+def test_scopes_nest_and_each_exit_puts_back_the_enclosing_scope_and_call_site():
+    assert ad.viz.scope is grad_mode.scope                  # one implementation
+    x = ad.tensor([1.0], requires_grad=True)
+    site = grad_mode.state.site
+    with grad_mode.scope("net: MLP"):
+        with pytest.raises(KeyError), grad_mode.scope("fc1: Linear(1→1)"):
+            grad_mode.state.site = ("a layer's call site", 7)
+            assert (x * 2).grad_fn.scope == ("net: MLP", "fc1: Linear(1→1)")
+            raise KeyError("forward failed")
+        assert grad_mode.state.site == site
+        assert (x * 3).grad_fn.scope == ("net: MLP",)
+    assert (x * 4).grad_fn.scope is None and grad_mode.state.scope is None
+
+
+def test_detect_anomaly_is_grad_modes_and_restores_the_flag_it_found():
+    assert ad.detect_anomaly is grad_mode.detect_anomaly
+    with grad_mode.detect_anomaly():
+        with grad_mode.detect_anomaly():
+            assert grad_mode.state.detect_anomaly
+        assert grad_mode.state.detect_anomaly
+        with pytest.raises(ad.AnomalyError, match="log: forward produced inf"):
+            ad.tensor([0.0], requires_grad=True).log()
+    assert not grad_mode.state.detect_anomaly
+    assert ad.tensor([0.0], requires_grad=True).log().item() == float("-inf")

@@ -803,6 +803,21 @@ def view_of_leaf_add_(lib):
     x[0:1].add_(1)
 
 
+def view_made_a_leaf(lib):
+    """A view of a tensor that needs no grad, then made to require grad: itself a leaf."""
+    view = T(lib, [0., 0., 0.])[0:2]
+    view.requires_grad_()
+    return view
+
+
+def view_leaf_add_(lib):
+    view_made_a_leaf(lib).add_(1)
+
+
+def view_leaf_setitem(lib):
+    view_made_a_leaf(lib)[0] = 1.0
+
+
 def expanded_add_(lib):
     T(lib, [1., 2.]).expand(3, 2).add_(1)
 
@@ -824,6 +839,10 @@ WRITES = {
     "leaf normal_": (leaf_normal_, "normal_: a leaf tensor that requires grad (shape (2,))"),
     "view of leaf": (view_of_leaf_add_, "add_: a view of a leaf tensor that requires grad "
                                         "(shape (2,)) is being used in an in-place operation"),
+    "view that is a leaf, add_": (view_leaf_add_, "add_: a leaf tensor that requires grad "
+                                                  "(shape (2,))"),
+    "view that is a leaf, setitem": (view_leaf_setitem, "setitem: a leaf tensor that requires "
+                                                        "grad (shape (2,))"),
     "expanded add_": (expanded_add_, "add_: unsupported operation: more than one element of "
                                      "the written-to tensor (shape (3, 2)) refers to a single "
                                      "memory location"),

@@ -280,12 +280,20 @@ def test_names_come_from_params_dict_or_named_parameters_then_name_then_id():
         ad.viz.draw(y, params={"w": [1.0]})
 
 
-def test_a_parameter_subclass_is_styled_as_a_parameter_without_params():
-    class Parameter(ad.Tensor):
+def test_a_tensor_flagged_is_parameter_is_styled_as_a_parameter_without_params():
+    class Weight(ad.Tensor):
+        __slots__ = ()
+        is_parameter = True
+
+    class Parameter(ad.Tensor):          # the name alone no longer makes a parameter
         __slots__ = ()
 
-    p = Parameter([1.0], requires_grad=True)
-    assert 'fillcolor="#d4f0d4"' in nodes(ad.viz.draw(p * 2))["t0"]
+    nn = pytest.importorskip("nn")
+    parameter_style = 'fillcolor="#d4f0d4"'
+    for flagged in (Weight([1.0], requires_grad=True), nn.Parameter([1.0])):
+        assert parameter_style in nodes(ad.viz.draw(flagged * 2))["t0"]
+    unflagged = Parameter([1.0], requires_grad=True)
+    assert parameter_style not in nodes(ad.viz.draw(unflagged * 2))["t0"]
 
 
 def test_graphs_over_max_nodes_are_refused_with_the_count_and_what_to_pass():

@@ -14,7 +14,7 @@ import autodiff as ad
 import nn
 import nn.functional as F
 from nn.attention import MultiheadAttention, NonDynamicallyQuantizableLinear
-from nn.attention import scaled_dot_product_attention as sdpa
+from nn.functional import scaled_dot_product_attention as sdpa
 from nn.rnn import GRU, LSTM, RNN
 
 from .conftest import assert_close

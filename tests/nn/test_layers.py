@@ -194,7 +194,7 @@ def run_batchnorm_steps(oracle, ours, theirs, inputs, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(8, 3), (4, 3, 5)])
 @pytest.mark.parametrize("options", [{}, {"momentum": None}, {"affine": False},
-                                     {"momentum": 0.5, "eps": 1e-3}])
+                                     {"momentum": 0.5, "eps": 1e-3}, {"bias": False}])
 def test_batchnorm_training_steps_then_eval_match_torch(torch_oracle, dtype, shape, options):
     torch = torch_oracle.torch
     rng = np.random.default_rng(4)
@@ -202,13 +202,15 @@ def test_batchnorm_training_steps_then_eval_match_torch(torch_oracle, dtype, sha
     ours = nn.BatchNorm1d(3, **options)
     if ours.affine:
         ours.weight.numpy()[...] = [1.5, -0.5, 2.0]
+    if ours.bias is not None:
         ours.bias.numpy()[...] = [0.1, 0.2, -0.3]
     run_batchnorm_steps(torch_oracle, ours, torch.nn.BatchNorm1d(3, **options), inputs, dtype)
     assert ours.num_batches_tracked.item() == 4
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("options", [{}, {"momentum": None}, {"affine": False}])
+@pytest.mark.parametrize("options", [{}, {"momentum": None}, {"affine": False},
+                                     {"bias": False}])
 def test_batchnorm2d_training_steps_then_eval_match_torch(torch_oracle, dtype, options):
     torch = torch_oracle.torch
     rng = np.random.default_rng(6)
@@ -216,6 +218,7 @@ def test_batchnorm2d_training_steps_then_eval_match_torch(torch_oracle, dtype, o
     ours = nn.BatchNorm2d(3, **options)
     if ours.affine:
         ours.weight.numpy()[...] = [0.5, -1.5, 2.0]
+    if ours.bias is not None:
         ours.bias.numpy()[...] = [0.3, 0.0, -0.2]
     run_batchnorm_steps(torch_oracle, ours, torch.nn.BatchNorm2d(3, **options), inputs, dtype)
     assert ours.num_batches_tracked.item() == 3
@@ -264,3 +267,22 @@ def test_batchnorm_errors():
     with pytest.raises(ad.ShapeError, match="more than one value per channel"):
         bn(ad.zeros(1, 3))
     assert bn.eval()(ad.zeros(1, 3)).shape == (1, 3)
+
+
+def test_batchnorm_reset_restores_the_initial_statistics_and_affine_parameters():
+    layer = nn.BatchNorm1d(3)
+    layer(ad.tensor([[1.0, 2.0, 3.0], [3.0, 6.0, 9.0]]))
+    with ad.no_grad():
+        layer.weight.mul_(2)
+        layer.bias.add_(1)
+    assert layer.num_batches_tracked.item() == 1 and layer.running_mean.numpy()[0] > 0
+    mean = layer.running_mean
+    layer.reset_running_stats()
+    assert layer.running_mean is mean              # in place, as torch's
+    np.testing.assert_array_equal(layer.running_mean.numpy(), [0, 0, 0])
+    np.testing.assert_array_equal(layer.running_var.numpy(), [1, 1, 1])
+    assert layer.num_batches_tracked.item() == 0
+    np.testing.assert_array_equal(layer.weight.numpy(), [2, 2, 2])
+    layer.reset_parameters()
+    np.testing.assert_array_equal(layer.weight.numpy(), [1, 1, 1])
+    np.testing.assert_array_equal(layer.bias.numpy(), [0, 0, 0])

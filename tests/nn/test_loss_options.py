@@ -167,7 +167,7 @@ def test_the_module_computes_what_the_functional_does(name):
     rebuilt = type(module)(**settings).hyperparameters()    # weights come back as float32
     assert rebuilt.keys() == settings.keys()
     for key, value in settings.items():
-        if key in ("weight", "pos_weight"):
+        if key in ("weight", "pos_weight") and value is not None:
             np.testing.assert_allclose(rebuilt[key], value, rtol=1e-7)
         else:
             assert rebuilt[key] == value
@@ -393,13 +393,15 @@ def test_a_weight_is_a_buffer_saved_converted_and_rebuilt(tmp_path):
                                                                  "pos_weight": (2,)}
 
 
-def test_settings_at_their_defaults_are_left_out_of_hyperparameters():
-    assert losses.NLLLoss(reduction="sum").hyperparameters() == {"reduction": "sum"}
-    assert losses.KLDivLoss("batchmean").hyperparameters() == {"reduction": "batchmean"}
+def test_hyperparameters_give_every_setting_defaults_included():
+    assert losses.NLLLoss(reduction="sum").hyperparameters() == {
+        "weight": None, "ignore_index": -100, "reduction": "sum"}
+    assert losses.KLDivLoss("batchmean").hyperparameters() == {"reduction": "batchmean",
+                                                               "log_target": False}
     assert losses.HuberLoss(delta=2.0).hyperparameters() == {"reduction": "mean",
                                                              "delta": 2.0}
-    assert losses.CosineEmbeddingLoss(0.5).hyperparameters() == {"reduction": "mean",
-                                                                 "margin": 0.5}
+    assert losses.CosineEmbeddingLoss(0.5).hyperparameters() == {"margin": 0.5,
+                                                                 "reduction": "mean"}
     for name in ("SmoothL1Loss", "HuberLoss", "KLDivLoss", "CosineEmbeddingLoss"):
         assert nn.BUILTIN_LAYERS[name] is getattr(losses, name)
 

@@ -107,7 +107,8 @@ def test_loss_arguments_are_checked():
         F.mse_loss(ad.zeros(4, 1), ad.zeros(4))
     with pytest.raises(ad.DtypeError, match="float target holds class probabilities"):
         nn.CrossEntropyLoss()(ad.zeros(2, 3), ad.tensor([0.0, 1.0]))
-    assert nn.NLLLoss(reduction="sum").hyperparameters() == {"reduction": "sum"}
+    assert nn.NLLLoss(reduction="sum").hyperparameters() == {"weight": None, "ignore_index": -100,
+                                                             "reduction": "sum"}
 
 
 def test_mse_target_as_numbers_keeps_float32():

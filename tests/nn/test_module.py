@@ -200,40 +200,12 @@ def test_module_list():
         layers(ad.ones(2))
 
 
-# ---------------------------------------------------------------- repr
-
-def test_repr_matches_torch():
-    torch = pytest.importorskip("torch")
-    ours = nn.Sequential(nn.Linear(784, 64), nn.ReLU(), nn.Sigmoid(), nn.Tanh(),
-                         nn.LeakyReLU(), nn.Softmax(dim=1), nn.LogSoftmax(dim=1),
-                         nn.Flatten(), nn.Identity(), nn.Linear(3, 2, bias=False),
-                         nn.Sequential(nn.Linear(1, 1)), nn.MSELoss(),
-                         nn.CrossEntropyLoss())
-    tn = torch.nn
-    theirs = tn.Sequential(tn.Linear(784, 64), tn.ReLU(), tn.Sigmoid(), tn.Tanh(),
-                           tn.LeakyReLU(), tn.Softmax(dim=1), tn.LogSoftmax(dim=1),
-                           tn.Flatten(), tn.Identity(), tn.Linear(3, 2, bias=False),
-                           tn.Sequential(tn.Linear(1, 1)), tn.MSELoss(), tn.CrossEntropyLoss())
-    assert repr(ours) == repr(theirs)
-    repeated = nn.ModuleList([nn.Linear(2, 2)] * 3 + [nn.ReLU()])
-    assert repr(repeated) == repr(tn.ModuleList([tn.Linear(2, 2)] * 3 + [tn.ReLU()]))
-    assert repr(nn.ModuleList()) == repr(tn.ModuleList())
-
-
-def test_repr_of_layers_whose_torch_repr_differs():
-    """torch prints `inplace=False` for Dropout and (since 2.13) `bias=True` for
-    BatchNorm1d; those arguments do not exist here."""
-    assert repr(nn.Dropout(0.25)) == "Dropout(p=0.25)"
-    assert repr(nn.BatchNorm1d(10)) == ("BatchNorm1d(10, eps=1e-05, momentum=0.1, "
-                                        "affine=True, track_running_stats=True)")
-
-
 # ---------------------------------------------------------------- hyperparameters
 
 def test_hyperparameters_rebuild_every_builtin_layer():
     layers = [nn.Linear(784, 64, bias=False), nn.Identity(), nn.Flatten(0, 2), nn.ReLU(),
               nn.LeakyReLU(0.2), nn.Sigmoid(), nn.Tanh(), nn.Softmax(dim=0),
-              nn.LogSoftmax(dim=1), nn.Dropout(0.1),
+              nn.LogSoftmax(dim=1), nn.Dropout(0.1, inplace=True),
               nn.BatchNorm1d(8, eps=1e-3, momentum=None, affine=False,
                              track_running_stats=False),
               nn.MSELoss(reduction="sum"), nn.L1Loss(), nn.BCELoss(), nn.BCEWithLogitsLoss(),
@@ -250,11 +222,12 @@ def test_hyperparameters_rebuild_every_builtin_layer():
               nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False,
                            divisor_override=2),
               nn.AdaptiveAvgPool2d((None, 2)), nn.BatchNorm2d(3, momentum=None),
-              nn.Dropout2d(0.2), nn.CELU(0.5), nn.ELU(2.0), nn.Embedding(7, 3, padding_idx=0),
+              nn.Dropout2d(0.2), nn.CELU(0.5, inplace=True), nn.ELU(2.0),
+              nn.Embedding(7, 3, padding_idx=0),
               nn.GELU(approximate="tanh"), nn.GroupNorm(2, 4, eps=1e-3, affine=False),
               nn.Hardsigmoid(), nn.Hardswish(), nn.Hardtanh(-2.0, 3.0),
               nn.LayerNorm((2, 3), eps=1e-3, bias=False), nn.LogSigmoid(), nn.Mish(),
-              nn.ModuleDict(), nn.ReLU6(), nn.SELU(), nn.SiLU(), nn.Softmin(dim=1),
+              nn.ModuleDict(), nn.ReLU6(inplace=True), nn.SELU(), nn.SiLU(), nn.Softmin(dim=1),
               nn.Softplus(beta=2.0, threshold=10.0), nn.Softsign(), nn.Unflatten(1, (2, 3)),
               nn.MultiheadAttention(6, 3, dropout=0.1, bias=False, kdim=4, vdim=5,
                                     batch_first=True),
@@ -274,12 +247,13 @@ def test_hyperparameters_rebuild_every_builtin_layer():
         assert rebuilt.hyperparameters() == layer.hyperparameters()
     assert nn.Linear(784, 64).hyperparameters() == {"in_features": 784, "out_features": 64,
                                                     "bias": True}
-    assert nn.Dropout().hyperparameters() == {"p": 0.5}
-    assert nn.LeakyReLU().hyperparameters() == {"negative_slope": 0.01}
+    assert nn.Dropout().hyperparameters() == {"p": 0.5, "inplace": False}
+    assert nn.LeakyReLU().hyperparameters() == {"negative_slope": 0.01, "inplace": False}
     assert nn.Softmax(dim=1).hyperparameters() == {"dim": 1}
     assert nn.BatchNorm1d(4).hyperparameters() == {
-        "num_features": 4, "eps": 1e-5, "momentum": 0.1, "affine": True,
+        "num_features": 4, "eps": 1e-5, "momentum": 0.1, "affine": True, "bias": True,
         "track_running_stats": True}
+    assert nn.BatchNorm1d(4, bias=False).hyperparameters()["bias"] is False
 
 
 def test_user_modules_have_no_hyperparameters():
@@ -352,3 +326,59 @@ def test_scope_name_follows_changes_to_the_module():
     assert model(x).grad_fn.scope == ("Sequential", "1: Dropout(p=0.5)")
     dropout.p = 0.2
     assert model(x).grad_fn.scope == ("Sequential", "1: Dropout(p=0.2)")
+
+
+def test_scope_labels_fill_each_layers_label_with_its_settings():
+    """A layer's LABEL is a template over its hyperparameters; sizes given per dim read as
+    a shape (5×5); a layer without a LABEL is named by its class alone."""
+    labels = [(nn.Linear(784, 64), "Linear(784→64)"),
+              (nn.Conv2d(1, 16, 5, padding=2), "Conv2d(1→16, 5×5)"),
+              (nn.Conv1d(4, 8, 3), "Conv1d(4→8, 3)"),
+              (nn.ConvTranspose2d(16, 8, (4, 2)), "ConvTranspose2d(16→8, 4×2)"),
+              (nn.LSTM(3, 5), "LSTM(3→5)"), (nn.BatchNorm1d(64), "BatchNorm1d(64)"),
+              (nn.LayerNorm((2, 3)), "LayerNorm(2×3)"), (nn.GroupNorm(2, 4), "GroupNorm(2, 4)"),
+              (nn.Embedding(10, 3), "Embedding(10, 3)"), (nn.MaxPool2d(2), "MaxPool2d(2)"),
+              (nn.AdaptiveAvgPool2d((1, 1)), "AdaptiveAvgPool2d(1×1)"),
+              (nn.Dropout(0.5, inplace=True), "Dropout(p=0.5)"),
+              (nn.LeakyReLU(0.2), "LeakyReLU(0.2)"), (nn.ELU(), "ELU(alpha=1.0)"),
+              (nn.GELU("tanh"), "GELU(approximate='tanh')"), (nn.Softmax(dim=1), "Softmax(dim=1)"),
+              (nn.MultiheadAttention(8, 2), "MultiheadAttention(8, heads=2)"),
+              (nn.ReLU(inplace=True), "ReLU"), (nn.Flatten(), "Flatten"),
+              (nn.CrossEntropyLoss(label_smoothing=0.1), "CrossEntropyLoss"),
+              (nn.Sequential(), "Sequential")]
+    for layer, label in labels:
+        assert layer._scope_label() == label
+    assert nn.Linear(2, 3)(ad.ones(1, 2)).grad_fn.scope == ("Linear(2→3)",)
+
+
+def test_a_module_of_your_own_describes_itself_with_extra_repr():
+    class Scaled(nn.Module):
+        def __init__(self, factor):
+            super().__init__()
+            self.factor = factor
+
+        def extra_repr(self):
+            return f"factor={self.factor}"
+
+        def forward(self, x):
+            return x * self.factor
+
+    class Wide(nn.Linear):
+        """A subclass of a built-in layer keeps its description (not its registration)."""
+
+    assert repr(Scaled(2.0)) == "Scaled(factor=2.0)" and repr(Net()).startswith("Net(\n")
+    assert Scaled(2.0)(ad.ones(1, requires_grad=True)).grad_fn.scope == ("Scaled",)
+    with pytest.raises(TypeError, match="Scaled is not one of nn's built-in layers"):
+        Scaled(2.0).hyperparameters()
+    assert repr(Wide(2, 3)) == "Wide(in_features=2, out_features=3, bias=True)"
+    assert Wide(2, 3)._scope_label() == "Wide(2→3)"
+    with pytest.raises(TypeError, match="layer '0' of the model is Wide"):
+        nn.Sequential(Wide(2, 3)).to_json()
+
+
+def test_a_setting_left_at_its_default_per_dim_is_not_shown_where_torch_hides_it():
+    assert nn.module.is_default((0, 0), 0) and nn.module.is_default((1,), 1)
+    assert not nn.module.is_default((0, 1), 0) and not nn.module.is_default("same", 0)
+    assert not nn.module.is_default((), 0) and not nn.module.is_default((4, 6), None)
+    assert repr(nn.Conv2d(1, 2, 3, padding=(0, 0), dilation=(1, 1))) == \
+        "Conv2d(1, 2, kernel_size=(3, 3), stride=(1, 1))"

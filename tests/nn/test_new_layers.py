@@ -200,8 +200,10 @@ def test_activation_reprs_and_hyperparameters():
     assert repr(nn.Softplus()) == "Softplus(beta=1.0, threshold=20.0)"
     assert repr(nn.Hardtanh()) == "Hardtanh(min_val=-1.0, max_val=1.0)"
     assert repr(nn.Softmin(dim=1)) == "Softmin(dim=1)"
-    for name in ("SiLU", "SELU", "Mish", "ReLU6", "Hardswish", "Hardsigmoid", "LogSigmoid",
-                 "Softsign"):
+    for name in ("SiLU", "SELU", "Mish", "ReLU6", "Hardswish", "Hardsigmoid"):
+        assert repr(getattr(nn, name)()) == f"{name}()"
+        assert getattr(nn, name)().hyperparameters() == {"inplace": False}
+    for name in ("LogSigmoid", "Softsign"):
         assert repr(getattr(nn, name)()) == f"{name}()"
         assert getattr(nn, name)().hyperparameters() == {}
     assert nn.Softplus(2.0, 5.0).hyperparameters() == {"beta": 2.0, "threshold": 5.0}

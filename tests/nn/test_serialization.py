@@ -132,10 +132,11 @@ def _length(data: bytes) -> int:
 
 
 def _duplicate_key(path: Path) -> None:
+    """The key "0.bias" renamed "0.weight" in the header text, its length updated."""
     data = path.read_bytes()
     length = _length(data)
     text = data[8:8 + length].replace(b'"0.bias"', b'"0.weight"', 1)
-    path.write_bytes(data[:8] + text + data[8 + length:])
+    path.write_bytes(len(text).to_bytes(8, "little") + text + data[8 + length:])
 
 
 def _overflowing_shape(header: dict) -> None:
@@ -337,10 +338,10 @@ def test_metadata_holds_format_class_mode_and_architecture(tmp_path: Path) -> No
     assert [c["class"] for c in node["children"]] == [
         "Linear", "BatchNorm1d", "LeakyReLU", "Dropout", "Linear", "Softmax"]
     assert node["children"][1]["hyperparameters"] == {
-        "num_features": 6, "eps": 1e-5, "momentum": 0.1, "affine": True,
+        "num_features": 6, "eps": 1e-5, "momentum": 0.1, "affine": True, "bias": True,
         "track_running_stats": True}
-    assert node["children"][2]["hyperparameters"] == {"negative_slope": 0.2}
-    assert node["children"][3]["hyperparameters"] == {"p": 0.3}
+    assert node["children"][2]["hyperparameters"] == {"negative_slope": 0.2, "inplace": False}
+    assert node["children"][3]["hyperparameters"] == {"p": 0.3, "inplace": False}
     assert node["children"][5]["hyperparameters"] == {"dim": 1}
 
 
@@ -454,6 +455,36 @@ def test_wrong_architecture_is_named(tmp_path: Path) -> None:
         nn.load(path, other_sizes, strict=False)          # shapes still have to fit
     nn.load(path, other_class, strict=False)              # same weights, other activation
     assert_same_state(nn.load(path), other_class)
+
+
+def test_a_file_saved_before_a_layer_gained_a_setting_loads_with_its_default(
+        tmp_path: Path) -> None:
+    """Files written before Dropout gained inplace, BatchNorm1d bias, LeakyReLU inplace,
+    and with a loss's settings at their defaults left out (as nn used to write them)."""
+    model = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.LeakyReLU(0.2),
+                          nn.Dropout(0.3), nn.Linear(6, 3), nn.CrossEntropyLoss())
+    path = tmp_path / "old.safetensors"
+    nn.save(model, path)
+    older = _sequential(_linear(4, 6),
+                        {"class": "BatchNorm1d", "hyperparameters": {
+                            "num_features": 6, "eps": 1e-5, "momentum": 0.1, "affine": True,
+                            "track_running_stats": True}},
+                        {"class": "LeakyReLU", "hyperparameters": {"negative_slope": 0.2}},
+                        {"class": "Dropout", "hyperparameters": {"p": 0.3}},
+                        _linear(6, 3),
+                        {"class": "CrossEntropyLoss", "hyperparameters": {"reduction": "mean"}})
+    _with_metadata(path, architecture=_architecture(older))
+    assert nn.load(path, model) is model                     # strict: the same architecture
+    rebuilt = nn.load(path)
+    assert repr(rebuilt) == repr(model)
+    assert rebuilt[3].hyperparameters() == {"p": 0.3, "inplace": False}
+    assert rebuilt[5].hyperparameters() == {"weight": None, "ignore_index": -100,
+                                            "reduction": "mean", "label_smoothing": 0.0}
+    other = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6, bias=False), nn.LeakyReLU(0.2),
+                          nn.Dropout(0.3), nn.Linear(6, 3), nn.CrossEntropyLoss())
+    with pytest.raises(ModelFileError, match="layer '1' of the model .BatchNorm1d. has "
+                                             "hyperparameters .* in the file, .*'bias': False"):
+        nn.load(path, other)
 
 
 def test_user_defined_models_save_weights_and_load_into_an_instance(tmp_path: Path) -> None:
@@ -594,7 +625,7 @@ LAYER_EXAMPLES: dict[str, list[tuple[tuple, dict]]] = {
     "ConvTranspose2d": [((4, 6, 3), {}), ((4, 6, (3, 5)), {"groups": 2, "bias": False})],
     "Upsample": [((), {"scale_factor": 2})],
     "BatchNorm1d": [((5,), {}), ((5,), {"affine": False}),
-                    ((5,), {"track_running_stats": False})],
+                    ((5,), {"track_running_stats": False}), ((5,), {"bias": False})],
     "BatchNorm2d": [((3,), {}), ((3,), {"affine": False, "track_running_stats": False})],
     "MaxPool2d": [((2,), {})],
     "AvgPool2d": [((2,), {})],

@@ -49,42 +49,16 @@ tensor([12.])
 """
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any
 
 import numpy as np
 
 from . import events, grad_mode, versions
 from .errors import AnomalyError, AutodiffError, ShapeError
+from .sites import user_frame
 from .tensor import Tensor, array_of
 
 FREED = "freed"     # the saved values of a node whose graph was released by backward()
-
-_LIBRARY_DIRS = tuple(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                   package) + os.sep for package in ("autodiff", "nn", "optim"))
-
-
-_is_library_file: dict[str, bool] = {}
-
-
-def is_library_file(filename: str) -> bool:
-    """True for the files of autodiff, nn and optim."""
-    library = _is_library_file.get(filename)
-    if library is None:
-        library = _is_library_file[filename] = filename.startswith(_LIBRARY_DIRS)
-    return library
-
-
-def user_frame() -> Any:
-    """The innermost calling frame outside autodiff, nn and optim (the user's code)."""
-    frame = sys._getframe(2)
-    while frame is not None:
-        if not is_library_file(frame.f_code.co_filename):
-            return frame
-        frame = frame.f_back
-    return None
-
 
 def enter_library_call(library_code: bool) -> None:
     """On entering a layer (nn.Module.__call__): when its forward is the library's own

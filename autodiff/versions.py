@@ -19,16 +19,23 @@ Rebasing: an in-place op recorded in the graph gives the changed tensor a new `g
 Ops made before the change used the tensor's previous history, so each node carries a
 sequence number and the node that replaced a history keeps the tensor as it was
 (`node.replaced`): `graph_input` follows those back to the history a node actually used.
+
+Changes the library makes outside any op go through two helpers here, so that they count
+as in-place changes like any other: `InPlaceUpdate`, an optimizer's step (the one way
+`optim` writes into parameters), and `zero_grads`, `zero_grad` of a model or optimizer.
 """
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Sequence
+from types import TracebackType
 from typing import Any
 
 import numpy as np
 
 from . import grad_mode
 from .errors import InPlaceError
+from .sites import user_frame
 
 sequence = itertools.count(1)   # numbers recorded nodes and in-place changes in order
 last_change = 0                 # the number of the latest in-place change: backward skips
@@ -74,8 +81,62 @@ def bump_all(tensors: Any) -> None:
             shared[1] = site
 
 
+class InPlaceUpdate:
+    """An optimizer's step, the one way `optim` changes parameters in place::
+
+        with InPlaceUpdate(params) as (updated, values, grads):
+            ...          # θ ← θ' written into values[i] (or a flat buffer values[i] views)
+
+    updated: the parameters that have a gradient, in order (a step changes those only,
+    as torch's optimizers do); values[i] and grads[i]: the arrays of updated[i] and of
+    its gradient, themselves, not copies, read without the events `p.numpy()` and
+    `p.grad` send (a step, one library call, does not need them). Gradients are only
+    read. On leaving the block, normally or by an exception, each updated parameter
+    counts one in-place change (its version + 1, as after `p.add_(...)` under no_grad),
+    so a graph that saved θ refuses backward afterwards; the others keep their version."""
+
+    __slots__ = ("params", "updated")
+
+    def __init__(self, params: Sequence[Any]) -> None:
+        self.params = params
+
+    def __enter__(self) -> tuple[list[Any], list[np.ndarray], list[np.ndarray]]:
+        self.updated = updated = [p for p in self.params if p._grad is not None]
+        return updated, [p._data for p in updated], [p._grad._data for p in updated]
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        bump_all(self.updated)
+
+
+def zero_grads(params: Iterable[Any], set_to_none: bool = True) -> None:
+    """`zero_grad` of a model or an optimizer, as torch's, for each parameter p that has a
+    gradient (one without keeps None):
+
+        set_to_none:   p.grad ← None
+        otherwise:     p.grad ← 0 in place: the same tensor, so `g = p.grad` taken before
+                       sees the zeros
+
+    Zeroing counts as an in-place change of each gradient (its version + 1), and a
+    gradient recorded with create_graph leaves its graph first (torch's
+    `p.grad.detach_()`). A gradient that cannot be written (broadcast, read-only) is
+    refused, as torch refuses it, before any is changed."""
+    if set_to_none:
+        for param in params:
+            param._grad = None
+        return
+    grads = [param._grad for param in params if param._grad is not None]
+    for grad in grads:
+        refuse_unwritable(grad, "zero_grad")
+    for grad in grads:
+        grad.grad_fn = None
+        grad._requires_grad = False
+        grad._data.fill(0)
+    if grads:
+        bump_all(grads)
+
+
 def _user_site() -> tuple[str, int] | None:
-    from .function import user_frame
     frame = user_frame()
     return None if frame is None else (frame.f_code.co_filename, frame.f_lineno)
 

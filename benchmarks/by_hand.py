@@ -6,10 +6,6 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from optim.optimizer import FLUSH_EVERY
-
-TINY = np.finfo(np.float32).tiny
-
 
 class FlatAdam:
     """Adam (with bias correction) over one contiguous buffer; `params`/`grads` are views."""
@@ -35,9 +31,6 @@ class FlatAdam:
         np.multiply(g, g, out=tmp)
         v *= self.b2
         v += (1 - self.b2) * tmp                     # v = b2·v + (1 - b2)·g²
-        if self.t % FLUSH_EVERY == 0:                # flush float32 subnormals, as optim
-            m[np.abs(m) < TINY] = 0
-            v[v < TINY] = 0
         step_size = self.lr / (1 - self.b1 ** self.t)
         denom = np.sqrt(v, out=tmp)
         denom /= np.sqrt(1 - self.b2 ** self.t)

@@ -45,7 +45,8 @@ from autodiff import events, grad_mode
 from autodiff.conversions import target_dtype
 from autodiff.device import DeviceError
 from autodiff.errors import AutodiffError
-from autodiff.function import enter_library_call, is_library_file
+from autodiff.function import enter_library_call
+from autodiff.sites import is_library_file
 from autodiff.tensor import Tensor
 
 from .hooks import BackwardHookCall
@@ -681,20 +682,11 @@ class Module:
 
     @events.library_call
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Forget the accumulated gradients: `.grad = None` (default), or zeros written
-        into each existing .grad in place, as Optimizer.zero_grad does and torch's both do
-        (a gradient recorded with create_graph gets a new zero tensor instead)."""
-        for param in self.parameters():
-            grad = param.grad
-            if grad is None:
-                continue
-            if set_to_none:
-                param.grad = None
-            elif grad.grad_fn is None:
-                with ad.no_grad():
-                    grad.zero_()
-            else:
-                param.grad = ad.zeros_like(param)
+        """Forget the accumulated gradients: p.grad ← None (default), or p.grad ← 0 in
+        place (the same tensor, so a reference kept to it sees the zeros; one recorded
+        with create_graph is detached first), as Optimizer.zero_grad does and torch's both
+        do; a parameter without a gradient keeps None (see `autodiff.versions.zero_grads`)."""
+        ad.versions.zero_grads(self.parameters(), set_to_none)
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """Convert every floating-point parameter, gradient and buffer to a dtype in place

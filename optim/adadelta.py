@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamsT, check_eps, check_nonnegative, decayed_gradient
+from .optimizer import Optimizer, ParamsT, addcmul_, check_eps, check_nonnegative, decayed_gradient
 
 
 class Adadelta(Optimizer):
@@ -14,14 +14,14 @@ class Adadelta(Optimizer):
 
     The update (PyTorch's algorithm box; γ lr, ρ rho, λ weight decay)::
 
-        v ← 0;  u ← 0                   (states "square_avg", "acc_delta")
+        v₀ ← 0;  u₀ ← 0                     (states "square_avg", "acc_delta")
         for t = 1, 2, ...
-            g ← ∇f(θ)                   (−∇f(θ) if maximize)
-            if λ ≠ 0:  g ← g + λθ
-            v ← ρv + (1 − ρ)g²
-            Δ ← √(u + ε) / √(v + ε) · g
-            u ← ρu + (1 − ρ)Δ²
-            θ ← θ − γΔ
+            g_t ← ∇f(θ_{t−1})               (−∇f(θ_{t−1}) if maximize)
+            if λ ≠ 0:  g_t ← g_t + λθ_{t−1}
+            v_t ← v_{t−1}ρ + g_t²(1 − ρ)
+            Δx_t ← √(u_{t−1} + ε)/√(v_t + ε) · g_t
+            u_t ← u_{t−1}ρ + Δx_t²(1 − ρ)
+            θ_t ← θ_{t−1} − γΔx_t
 
     Args:
         params: tensors to optimize, or dicts defining parameter groups.
@@ -57,11 +57,16 @@ class Adadelta(Optimizer):
             state["acc_delta"] = np.zeros_like(param)
         state["step"] += 1
         v, u = state["square_avg"], state["acc_delta"]
-        g = decayed_gradient(param, grad, group)                # g ← ∇f(θ) + λθ
+        work, delta = self._scratch(param), self._scratch(param, "delta")
+        g = decayed_gradient(param, grad, group)            # g_t ← ∇f(θ_{t−1}) + λθ_{t−1}
         v *= rho
-        v += (1 - rho) * g * g                                  # v ← ρv + (1 − ρ)g²
-        delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g         # Δ ← √(u + ε)/√(v + ε)·g
+        addcmul_(v, g, g, 1 - rho, work)                    # v_t ← v_{t−1}ρ + g_t²(1 − ρ)
+        std = np.add(v, eps, out=work)
+        np.sqrt(std, out=std)                               # √(v_t + ε)
+        np.add(u, eps, out=delta)
+        np.sqrt(delta, out=delta)                           # √(u_{t−1} + ε)
+        delta /= std
+        delta *= g                                          # Δx_t ← √(u_{t−1} + ε)/√(v_t + ε) · g_t
         u *= rho
-        u += (1 - rho) * delta * delta                          # u ← ρu + (1 − ρ)Δ²
-        param -= lr * delta                                     # θ ← θ − γΔ
-
+        addcmul_(u, delta, delta, 1 - rho, work)            # u_t ← u_{t−1}ρ + Δx_t²(1 − ρ)
+        param -= np.multiply(delta, lr, out=work)           # θ_t ← θ_{t−1} − γΔx_t

@@ -5,7 +5,14 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamsT, check_eps, check_nonnegative, decayed_gradient
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    addcdiv_,
+    check_eps,
+    check_nonnegative,
+    decayed_gradient,
+)
 
 
 class Adagrad(Optimizer):
@@ -15,13 +22,13 @@ class Adagrad(Optimizer):
     The update (PyTorch's algorithm box; γ lr, η lr_decay, λ weight decay, τ initial
     accumulator value)::
 
-        s ← τ                               (state "sum", on the first step)
+        s₀ ← τ                              (state "sum")
         for t = 1, 2, ...
-            g ← ∇f(θ)                       (−∇f(θ) if maximize)
-            γ̃ ← γ / (1 + (t − 1)η)
-            if λ ≠ 0:  g ← g + λθ
-            s ← s + g²
-            θ ← θ − γ̃ g / (√s + ε)
+            g_t ← ∇f(θ_{t−1})               (−∇f(θ_{t−1}) if maximize)
+            γ̃ ← γ/(1 + (t − 1)η)
+            if λ ≠ 0:  g_t ← g_t + λθ_{t−1}
+            s_t ← s_{t−1} + g_t²
+            θ_t ← θ_{t−1} − γ̃ g_t/(√s_t + ε)
 
     The lecture notes (document 002, docs/sources.md), with dx the gradient and cache the sum::
 
@@ -29,8 +36,7 @@ class Adagrad(Optimizer):
         x -= lr * dx / (sqrt(cache) + eps)
 
     which is the box with τ = 0, η = 0, λ = 0. The notes suggest eps in [1e-9, 1e-4];
-    PyTorch's default, kept here, is 1e-10. The sum only grows, so no subnormal flush
-    is needed.
+    PyTorch's default, kept here, is 1e-10.
 
     Args:
         params: tensors to optimize, or dicts defining parameter groups.
@@ -70,12 +76,14 @@ class Adagrad(Optimizer):
                 group: dict[str, Any]) -> None:
         if not state:
             state["step"] = 0
-            state["sum"] = np.full_like(param, group["initial_accumulator_value"])  # s ← τ
+            state["sum"] = np.full_like(param, group["initial_accumulator_value"])  # s₀ ← τ
         state["step"] += 1
         t, s = state["step"], state["sum"]
-        lr = group["lr"] / (1 + (t - 1) * group["lr_decay"])    # γ̃ ← γ / (1 + (t − 1)η)
-        g = decayed_gradient(param, grad, group)                # g ← ∇f(θ) + λθ
-        s += g * g                                              # s ← s + g²
-        denom = np.sqrt(s)
-        denom += group["eps"]                                   # √s + ε
-        param -= lr * (g / denom)                               # θ ← θ − γ̃ g / (√s + ε)
+        g = decayed_gradient(param, grad, group)            # g_t ← ∇f(θ_{t−1}) + λθ_{t−1}
+        clr = group["lr"] / (1 + (t - 1) * group["lr_decay"])   # γ̃ ← γ/(1 + (t − 1)η)
+        square = np.multiply(g, g, out=self._scratch(param))   # addcmul_(g, g, value=1): 1·g = g
+        s += square                                         # s_t ← s_{t−1} + g_t²
+        std = np.sqrt(s, out=square)
+        std += group["eps"]                                 # √s_t + ε
+        addcdiv_(param, g, std, -clr,                       # θ_t ← θ_{t−1} − γ̃ g_t/(√s_t + ε)
+                 self._scratch(param, "step"))

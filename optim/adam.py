@@ -1,12 +1,11 @@
 """Adam and AdamW: momentum on the gradient, RMSprop on its square, bias-corrected."""
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamsT, check_adam_options
+from .optimizer import Optimizer, ParamsT, adam_moments, addcdiv_, check_adam_options
 
 
 class Adam(Optimizer):
@@ -15,19 +14,19 @@ class Adam(Optimizer):
 
     The update (PyTorch's algorithm box; γ lr, β₁ β₂ betas, λ weight decay)::
 
-        m ← 0;  v ← 0;  v_max ← 0       (states "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+        m₀ ← 0;  v₀ ← 0;  v₀^max ← 0   (states "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
         for t = 1, 2, ...
-            g ← ∇f(θ)                   (−∇f(θ) if maximize)
-            if λ ≠ 0:  g ← g + λθ       (AdamW instead: θ ← θ − γλθ)
-            m ← β₁m + (1 − β₁)g
-            v ← β₂v + (1 − β₂)g²
-            m̂ ← m / (1 − β₁ᵗ)
+            g_t ← ∇f(θ_{t−1})                   (−∇f(θ_{t−1}) if maximize)
+            if λ ≠ 0:  g_t ← g_t + λθ_{t−1}     (AdamW instead: θ_t ← θ_{t−1} − γλθ_{t−1})
+            m_t ← β₁m_{t−1} + (1 − β₁)g_t
+            v_t ← β₂v_{t−1} + (1 − β₂)g_t²
+            m̂_t ← m_t/(1 − β₁ᵗ)
             if amsgrad:
-                v_max ← max(v_max, v)
-                v̂ ← v_max / (1 − β₂ᵗ)
+                v_t^max ← max(v_{t−1}^max, v_t)
+                v̂_t ← v_t^max/(1 − β₂ᵗ)
             else:
-                v̂ ← v / (1 − β₂ᵗ)
-            θ ← θ − γ m̂ / (√v̂ + ε)
+                v̂_t ← v_t/(1 − β₂ᵗ)
+            θ_t ← θ_{t−1} − γ m̂_t/(√v̂_t + ε)
 
     The lecture notes (document 002, docs/sources.md), with dx the gradient::
 
@@ -41,10 +40,11 @@ class Adam(Optimizer):
     coordinate. The two forms agree once β₁ᵗ and β₂ᵗ are negligible.
 
     Weight decay here is L2 regularisation (λθ added to the gradient, then rescaled by
-    Adam like the rest of it); `AdamW` decouples it. Both running averages are set to
-    zero where they fall below the dtype's smallest normal number, every 16th step, as
-    PyTorch does not (see `Optimizer._flush_subnormals`; the effect is below 1.2e-38
-    in float32).
+    Adam like the rest of it); `AdamW` decouples it.
+
+    The last lines are computed as PyTorch's single-tensor Adam computes them, in its
+    order: the step size γ/(1 − β₁ᵗ), the denominator √v_t/√(1 − β₂ᵗ) + ε (= √v̂_t + ε),
+    then θ_t ← θ_{t−1} − (step size · m_t)/denominator.
 
     Args:
         params: tensors to optimize, or dicts defining parameter groups.
@@ -82,42 +82,22 @@ class Adam(Optimizer):
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        lr, (beta1, beta2), decay = group["lr"], group["betas"], group["weight_decay"]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_avg_sq"] = np.zeros_like(param)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(param)
-        state["step"] += 1
-        t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-        g = -grad if group["maximize"] else grad
-        if decay != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * decay                     # θ ← θ − γλθ   (AdamW)
-            else:
-                g = g + decay * param                       # g ← g + λθ    (Adam)
-        work = self._scratch(param)                         # in place: no temporaries
-        m *= beta1
-        m += np.multiply(g, 1 - beta1, out=work)            # m ← β₁m + (1 − β₁)g
-        v *= beta2
-        np.multiply(g, g, out=work)
-        work *= 1 - beta2
-        v += work                                           # v ← β₂v + (1 − β₂)g²
-        if self._flush_due:
-            self._flush_subnormals(m)
-            self._flush_subnormals(v)
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        work = self._scratch(param)
+        t, m, v, _ = adam_moments(param, grad, state, group, work)   # g_t, λ, m_t, v_t
+        bias_correction1 = 1 - beta1 ** t
+        bias_correction2 = 1 - beta2 ** t
+        step_size = lr / bias_correction1                   # γ m̂_t = γ/(1 − β₁ᵗ) · m_t
+        bias_correction2_sqrt = bias_correction2 ** 0.5
         if group["amsgrad"]:
-            v = state["max_exp_avg_sq"]
-            np.maximum(v, state["exp_avg_sq"], out=v)       # v_max ← max(v_max, v)
-        bias1 = 1 - beta1 ** t                              # m̂ = m / (1 − β₁ᵗ)
-        root2 = math.sqrt(1 - beta2 ** t)                   # v̂ = v / (1 − β₂ᵗ)
-        # γ m̂ / (√v̂ + ε) = γ root2 / bias1 · m / (√v + ε root2): one pass fewer
+            v_max = state["max_exp_avg_sq"]
+            np.maximum(v_max, v, out=v_max)                 # v_t^max ← max(v_{t−1}^max, v_t)
+            v = v_max
         denom = np.sqrt(v, out=work)
-        denom += group["eps"] * root2
-        step = np.divide(m, denom, out=work)
-        step *= lr * root2 / bias1
-        param -= step                                       # θ ← θ − γ m̂ / (√v̂ + ε)
+        denom /= bias_correction2_sqrt                      # √v̂_t = √v_t / √(1 − β₂ᵗ)
+        denom += eps                                        # √v̂_t + ε
+        addcdiv_(param, m, denom, -step_size,               # θ_t ← θ_{t−1} − γ m̂_t/(√v̂_t + ε)
+                 self._scratch(param, "step"))
 
 
 class AdamW(Adam):
@@ -125,8 +105,8 @@ class AdamW(Adam):
 
     The same update as `Adam`, except for the weight-decay line::
 
-        Adam:   g ← g + λθ        (L2: the decay is rescaled by 1/(√v̂ + ε) like g)
-        AdamW:  θ ← θ − γλθ       (every weight shrinks by the same factor 1 − γλ)
+        Adam:   g_t ← g_t + λθ_{t−1}      (L2: the decay is rescaled by 1/(√v̂_t + ε) like g_t)
+        AdamW:  θ_t ← θ_{t−1} − γλθ_{t−1}  (every weight shrinks by the same factor 1 − γλ)
 
     so the decay a weight gets no longer depends on the size of its gradients. The notes
     (document 002, docs/sources.md) have no weight decay; see `Adam` for their form of the rest.

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamsT, check_adam_options, decayed_gradient
+from .optimizer import Optimizer, ParamsT, addcdiv_, check_adam_options, decayed_gradient, lerp_
 
 
 class Adamax(Optimizer):
@@ -14,13 +14,13 @@ class Adamax(Optimizer):
 
     The update (PyTorch's algorithm box; γ lr, β₁ β₂ betas, λ weight decay)::
 
-        m ← 0;  u ← 0                   (states "exp_avg", "exp_inf")
+        m₀ ← 0;  u₀ ← 0                     (states "exp_avg", "exp_inf")
         for t = 1, 2, ...
-            g ← ∇f(θ)                   (−∇f(θ) if maximize)
-            if λ ≠ 0:  g ← g + λθ
-            m ← β₁m + (1 − β₁)g
-            u ← max(β₂u, |g| + ε)
-            θ ← θ − γ m / ((1 − β₁ᵗ) u)
+            g_t ← ∇f(θ_{t−1})               (−∇f(θ_{t−1}) if maximize)
+            if λ ≠ 0:  g_t ← g_t + λθ_{t−1}
+            m_t ← β₁m_{t−1} + (1 − β₁)g_t
+            u_t ← max(β₂u_{t−1}, |g_t| + ε)
+            θ_t ← θ_{t−1} − γm_t/((1 − β₁ᵗ)u_t)
 
     Args:
         params: tensors to optimize, or dicts defining parameter groups.
@@ -52,9 +52,12 @@ class Adamax(Optimizer):
             state["exp_inf"] = np.zeros_like(param)
         state["step"] += 1
         m, u = state["exp_avg"], state["exp_inf"]
-        g = decayed_gradient(param, grad, group)                # g ← ∇f(θ) + λθ
-        m *= beta1
-        m += (1 - beta1) * g                                    # m ← β₁m + (1 − β₁)g
+        work = self._scratch(param)
+        g = decayed_gradient(param, grad, group)            # g_t ← ∇f(θ_{t−1}) + λθ_{t−1}
+        lerp_(m, g, 1 - beta1, work)                        # m_t ← β₁m_{t−1} + (1 − β₁)g_t
         u *= beta2
-        np.maximum(u, np.abs(g) + group["eps"], out=u)          # u ← max(β₂u, |g| + ε)
-        param -= lr / (1 - beta1 ** state["step"]) * m / u      # θ ← θ − γm/((1 − β₁ᵗ)u)
+        norm = np.abs(g, out=work)
+        norm += group["eps"]
+        np.maximum(u, norm, out=u)                          # u_t ← max(β₂u_{t−1}, |g_t| + ε)
+        clr = lr / (1 - beta1 ** state["step"])             # γ/(1 − β₁ᵗ)
+        addcdiv_(param, m, u, -clr, work)                   # θ_t ← θ_{t−1} − γm_t/((1 − β₁ᵗ)u_t)

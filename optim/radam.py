@@ -1,7 +1,6 @@
 """RAdam: Adam with its adaptive step switched on only once the variance is reliable."""
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -16,19 +15,20 @@ class RAdam(Optimizer):
 
     The update (PyTorch's algorithm box; γ lr, β₁ β₂ betas, λ weight decay)::
 
-        m ← 0;  v ← 0;  ρ∞ ← 2/(1 − β₂) − 1      (states "exp_avg", "exp_avg_sq")
+        m₀ ← 0;  v₀ ← 0;  ρ_∞ ← 2/(1 − β₂) − 1     (states "exp_avg", "exp_avg_sq")
         for t = 1, 2, ...
-            g ← ∇f(θ)                   (−∇f(θ) if maximize)
-            if λ ≠ 0:  g ← g + λθ       (decoupled: θ ← θ − γλθ)
-            m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²
-            m̂ ← m / (1 − β₁ᵗ)
-            ρₜ ← ρ∞ − 2tβ₂ᵗ / (1 − β₂ᵗ)
-            if ρₜ > 5:
-                l ← √(1 − β₂ᵗ) / (√v + ε)
-                r ← √((ρₜ − 4)(ρₜ − 2)ρ∞ / ((ρ∞ − 4)(ρ∞ − 2)ρₜ))
-                θ ← θ − γ m̂ r l
+            g_t ← ∇f(θ_{t−1})                 (−∇f(θ_{t−1}) if maximize)
+            if λ ≠ 0:  g_t ← g_t + λθ_{t−1}   (decoupled: θ_t ← θ_{t−1} − γλθ_{t−1})
+            m_t ← β₁m_{t−1} + (1 − β₁)g_t
+            v_t ← β₂v_{t−1} + (1 − β₂)g_t²
+            m̂_t ← m_t/(1 − β₁ᵗ)
+            ρ_t ← ρ_∞ − 2tβ₂ᵗ/(1 − β₂ᵗ)
+            if ρ_t > 5:
+                l_t ← √(1 − β₂ᵗ)/(√v_t + ε)
+                r_t ← √((ρ_t − 4)(ρ_t − 2)ρ_∞/((ρ_∞ − 4)(ρ_∞ − 2)ρ_t))
+                θ_t ← θ_t − γ m̂_t r_t l_t
             else:
-                θ ← θ − γ m̂
+                θ_t ← θ_t − γ m̂_t
 
     Args:
         params: tensors to optimize, or dicts defining parameter groups.
@@ -56,14 +56,22 @@ class RAdam(Optimizer):
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         lr, (beta1, beta2) = group["lr"], group["betas"]
-        t, m, v, _ = adam_moments(param, grad, state, group)
-        m_hat = m / (1 - beta1 ** t)
-        rho_inf = 2 / (1 - beta2) - 1
-        rho = rho_inf - 2 * t * beta2 ** t / (1 - beta2 ** t)
-        if rho > 5:
-            adaptive = math.sqrt(1 - beta2 ** t) / (np.sqrt(v) + group["eps"])
-            rect = math.sqrt((rho - 4) * (rho - 2) * rho_inf
-                             / ((rho_inf - 4) * (rho_inf - 2) * rho))
-            param -= lr * m_hat * rect * adaptive
-        else:
-            param -= lr * m_hat
+        work = self._scratch(param)
+        t, m, v, _ = adam_moments(param, grad, state, group, work)   # g_t, λ, m_t, v_t
+        bias_correction1 = 1 - beta1 ** t
+        bias_correction2 = 1 - beta2 ** t
+        update = np.divide(m, bias_correction1, out=self._scratch(param, "step"))  # m̂_t
+        rho_inf = 2 / (1 - beta2) - 1                       # ρ_∞ ← 2/(1 − β₂) − 1
+        rho_t = rho_inf - 2 * t * (beta2 ** t) / bias_correction2  # ρ_t ← ρ_∞ − 2tβ₂ᵗ/(1 − β₂ᵗ)
+        update *= lr                                        # γ m̂_t
+        if rho_t > 5.0:
+            # l_t ← √(1 − β₂ᵗ)/(√v_t + ε), as torch computes float / tensor: 1/tensor · float
+            adaptive = np.sqrt(v, out=work)
+            adaptive += group["eps"]
+            np.reciprocal(adaptive, out=adaptive)
+            adaptive *= bias_correction2 ** 0.5
+            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                    / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5   # r_t
+            update *= adaptive
+            update *= rect                                  # γ m̂_t l_t r_t
+        param -= update                                     # θ_t ← θ_t − γ m̂_t r_t l_t (or − γ m̂_t)

@@ -5,7 +5,16 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamsT, check_eps, check_nonnegative, decayed_gradient
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    addcdiv_,
+    addcmul_,
+    check_eps,
+    check_nonnegative,
+    decayed_gradient,
+    lerp_,
+)
 
 
 class RMSprop(Optimizer):
@@ -14,20 +23,20 @@ class RMSprop(Optimizer):
 
     The update (PyTorch's algorithm box; γ lr, α alpha, λ weight decay, μ momentum)::
 
-        v ← 0;  b ← 0;  ḡ ← 0       (states "square_avg", "momentum_buffer", "grad_avg")
+        v₀ ← 0;  b₀ ← 0;  ḡ₀ ← 0        (states "square_avg", "momentum_buffer", "grad_avg")
         for t = 1, 2, ...
-            g ← ∇f(θ)               (−∇f(θ) if maximize)
-            if λ ≠ 0:  g ← g + λθ
-            v ← αv + (1 − α)g²
-            ṽ ← v
+            g_t ← ∇f(θ_{t−1})           (−∇f(θ_{t−1}) if maximize)
+            if λ ≠ 0:  g_t ← g_t + λθ_{t−1}
+            v_t ← αv_{t−1} + (1 − α)g_t²
+            ṽ_t ← v_t
             if centered:
-                ḡ ← αḡ + (1 − α)g
-                ṽ ← ṽ − ḡ²          (an estimate of the variance instead of E[g²])
+                ḡ_t ← ḡ_{t−1}α + (1 − α)g_t
+                ṽ_t ← ṽ_t − ḡ_t²        (an estimate of the variance instead of E[g²])
             if μ > 0:
-                b ← μb + g / (√ṽ + ε)
-                θ ← θ − γb
+                b_t ← μb_{t−1} + g_t/(√ṽ_t + ε)
+                θ_t ← θ_{t−1} − γb_t
             else:
-                θ ← θ − γ g / (√ṽ + ε)
+                θ_t ← θ_{t−1} − γg_t/(√ṽ_t + ε)
 
     The lecture notes (document 002, docs/sources.md), with dx the gradient and cache the average::
 
@@ -36,10 +45,6 @@ class RMSprop(Optimizer):
 
     which is the box with α = decay, λ = 0, μ = 0, centered=False. The notes suggest
     decay in {0.9, 0.99, 0.999}; PyTorch's default α is 0.99.
-
-    The running averages and the momentum buffer are set to zero where they fall below
-    the dtype's smallest normal number, every 16th step (see
-    `Optimizer._flush_subnormals`; the effect is below 1.2e-38 in float32).
 
     Args:
         params: tensors to optimize, or dicts defining parameter groups.
@@ -89,28 +94,25 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = np.zeros_like(param)
         state["step"] += 1
-        g = decayed_gradient(param, grad, group)            # g ← ∇f(θ) + λθ
+        work, step = self._scratch(param), self._scratch(param, "step")
+        g = decayed_gradient(param, grad, group)            # g_t ← ∇f(θ_{t−1}) + λθ_{t−1}
         v = state["square_avg"]
         v *= alpha
-        v += (1 - alpha) * (g * g)                          # v ← αv + (1 − α)g²
-        if self._flush_due:
-            self._flush_subnormals(v)
+        addcmul_(v, g, g, 1 - alpha, work)                  # v_t ← αv_{t−1} + (1 − α)g_t²
         if group["centered"]:
             g_avg = state["grad_avg"]
-            g_avg *= alpha
-            g_avg += (1 - alpha) * g                        # ḡ ← αḡ + (1 − α)g
-            if self._flush_due:
-                self._flush_subnormals(g_avg)
-            denom = np.sqrt(v - g_avg * g_avg)              # √ṽ = √(v − ḡ²)
+            lerp_(g_avg, g, 1 - alpha, work)                # ḡ_t ← ḡ_{t−1}α + (1 − α)g_t
+            avg = np.negative(g_avg, out=work)
+            avg *= g_avg
+            avg += v                                        # ṽ_t ← v_t − ḡ_t²
+            np.sqrt(avg, out=avg)                           # √ṽ_t
         else:
-            denom = np.sqrt(v)                              # √ṽ = √v
-        denom += group["eps"]                               # √ṽ + ε
+            avg = np.sqrt(v, out=work)                      # √ṽ_t, ṽ_t ← v_t
+        avg += group["eps"]                                 # √ṽ_t + ε
         if mu > 0:
             b = state["momentum_buffer"]
             b *= mu
-            b += g / denom                                  # b ← μb + g / (√ṽ + ε)
-            if self._flush_due:
-                self._flush_subnormals(b)
-            param -= lr * b                                 # θ ← θ − γb
+            addcdiv_(b, g, avg, 1, step)                    # b_t ← μb_{t−1} + g_t/(√ṽ_t + ε)
+            param -= np.multiply(b, lr, out=step)           # θ_t ← θ_{t−1} − γb_t
         else:
-            param -= lr * (g / denom)                       # θ ← θ − γ g / (√ṽ + ε)
+            addcdiv_(param, g, avg, -lr, step)              # θ_t ← θ_{t−1} − γg_t/(√ṽ_t + ε)

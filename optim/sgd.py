@@ -14,14 +14,14 @@ class SGD(Optimizer):
     The update (PyTorch's algorithm box; γ lr, μ momentum, τ dampening, λ weight decay)::
 
         for t = 1, 2, ...
-            g ← ∇f(θ)                      (−∇f(θ) if maximize)
-            if λ ≠ 0:  g ← g + λθ
+            g_t ← ∇f(θ_{t−1})                (−∇f(θ_{t−1}) if maximize)
+            if λ ≠ 0:  g_t ← g_t + λθ_{t−1}
             if μ ≠ 0:
-                b ← g                      if t = 1
-                b ← μb + (1 − τ)g          if t > 1
-                g ← g + μb                 if nesterov
-                g ← b                      otherwise
-            θ ← θ − γg
+                b_t ← g_t                    if t = 1
+                b_t ← μb_{t−1} + (1 − τ)g_t  if t > 1
+                g_t ← g_t + μb_t             if nesterov
+                g_t ← b_t                    otherwise
+            θ_t ← θ_{t−1} − γg_t
 
     The lecture notes (document 002, docs/sources.md) write the same rules with dx the gradient::
 
@@ -35,10 +35,6 @@ class SGD(Optimizer):
     notes' −μ·v_prev + (1 + μ)·v = (v − μ·v_prev) + μv = −γg + μv: the same step. The
     forms part only when lr changes during training: PyTorch's (used here) scales the
     whole buffer by the new lr, the notes' velocity keeps the steps taken at the old one.
-
-    Momentum buffers smaller than the dtype's smallest normal number are set to zero
-    every 16th step (see `Optimizer._flush_subnormals`; the effect is below 1.2e-38
-    in float32).
 
     Args:
         params: tensors to optimize, or dicts defining parameter groups.
@@ -85,15 +81,16 @@ class SGD(Optimizer):
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         lr, mu, tau = group["lr"], group["momentum"], group["dampening"]
-        g = decayed_gradient(param, grad, group)            # g ← ∇f(θ) + λθ
+        g = decayed_gradient(param, grad, group)            # g_t ← ∇f(θ_{t−1}) + λθ_{t−1}
         if mu != 0:
             if "momentum_buffer" not in state:
-                b = state["momentum_buffer"] = np.array(g)  # b ← g  (t = 1; a copy)
+                b = state["momentum_buffer"] = np.array(g)  # b_t ← g_t  (t = 1; a copy)
             else:
                 b = state["momentum_buffer"]
                 b *= mu
-                b += (1 - tau) * g                          # b ← μb + (1 − τ)g  (t > 1)
-                if self._flush_due:
-                    self._flush_subnormals(b)
-            g = g + mu * b if group["nesterov"] else b      # g ← g + μb  or  g ← b
-        param -= lr * g                                     # θ ← θ − γg
+                b += (1 - tau) * g                          # b_t ← μb_{t−1} + (1 − τ)g_t
+            if group["nesterov"]:
+                g = g + mu * b                              # g_t ← g_t + μb_t
+            else:
+                g = b                                       # g_t ← b_t
+        param -= lr * g                                     # θ_t ← θ_{t−1} − γg_t

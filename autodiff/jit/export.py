@@ -32,8 +32,8 @@ holds arrays under "/"-separated keys:
     buffers/<name>             the others (running statistics, ...)
     grads/<name>               the .grad of each, where there is one
     constants/<name>           arrays the trace baked in
-    optimizers/<k>/steps_taken, optimizers/<k>/param_groups/<i>/<setting> (lr, betas,
-    ..., and params: the parameters' names), optimizers/<k>/state/<name>/<entry>
+    optimizers/<k>/param_groups/<i>/<setting> (lr, betas, ..., and params: the
+    parameters' names), optimizers/<k>/state/<name>/<entry>
     generator/...              the shared random generator's bit_generator state
     python_values              (key, type) of the entries that stand for Python values
                                (a setting, a step count): ints as decimal strings (PCG64's
@@ -76,7 +76,6 @@ ZERO_GRADS = {("optim.optimizer", "Optimizer.zero_grad"), ("nn.module", "Module.
 
 # what an optimizer's rule may keep on itself, and how the exported rule starts it
 RULE_ATTRIBUTES = {
-    "_flush_due": "False        # True during every FLUSH_EVERY-th step (optimizer_step)",
     "_scratch_buffers": "{}     # the work buffers `_scratch` hands out, reused",
 }
 
@@ -729,7 +728,6 @@ class State:
         index = self.optimizers[id(optimizer)] = len(self.optimizers)
         self.held.append(optimizer)
         prefix = f"optimizers/{index}"
-        self.python(f"{prefix}/steps_taken", optimizer._steps_taken)
         for number, group in enumerate(optimizer.param_groups):
             names = tuple(self.tensor(p)[1] for p in group["params"])
             for setting, value in group.items():
@@ -846,9 +844,8 @@ class StepWriter(Writer):
             optimizer = record.args[0]
             index = self.state.optimizer(optimizer)
             rule = self.module.named.get(id(optimizer)) or self.module.rule(optimizer)
-            flush_every = self.bind(function.__globals__["FLUSH_EVERY"], "FLUSH_EVERY")
             self.emit(f"{self.helper(optimizer_step)}({rule}, state['optimizers'][{index}], "
-                      f"parameters, grads, {flush_every})", comment)
+                      f"parameters, grads)", comment)
         elif where in ZERO_GRADS:
             arguments = inspect.signature(function).bind(*record.args, **record.kwargs)
             arguments.apply_defaults()
@@ -964,8 +961,8 @@ def _header(name: str, tracer: Tracer, inputs: list[str], module_file: str,
 def load_state(path: str | None = None) -> dict[str, Any]:
     """The training state `step` takes, read from the .npz beside this file (or `path`):
     {"parameters": {name: array}, "buffers": {...}, "grads": {...}, "constants": {...},
-    "optimizers": [{"steps_taken": n, "param_groups": [{setting: value, ..., "params":
-    names}], "state": {name: {entry: value}}}], "generator": a numpy Generator}."""
+    "optimizers": [{"param_groups": [{setting: value, ..., "params": names}],
+    "state": {name: {entry: value}}}], "generator": a numpy Generator}."""
     if path is None:
         path = __file__.rpartition(".")[0] + ".npz"
     state = {"parameters": {}, "buffers": {}, "grads": {}, "constants": {}, "optimizers": {}}
@@ -1028,12 +1025,9 @@ def zero_grad(grads: dict[str, np.ndarray], names: tuple[str, ...],
 
 
 def optimizer_step(rule: Any, optimizer: dict[str, Any], parameters: dict[str, np.ndarray],
-                   grads: dict[str, np.ndarray], flush_every: int) -> None:
-    """optimizer.step(), as Optimizer.step runs it with foreach=False: count the step
-    (every `flush_every`-th one flushes subnormal running averages), then apply the rule
-    to each parameter that has a gradient, group by group, in place."""
-    optimizer["steps_taken"] += 1
-    rule._flush_due = optimizer["steps_taken"] % flush_every == 0
+                   grads: dict[str, np.ndarray]) -> None:
+    """optimizer.step(), as Optimizer.step runs it with foreach=False: the rule applied to
+    each parameter that has a gradient, group by group, in place."""
     for group in optimizer["param_groups"]:
         for name in group["params"]:
             if name in grads:

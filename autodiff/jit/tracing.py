@@ -27,7 +27,7 @@ import numpy as np
 
 from ..backward import run_backward, topological_order
 from ..errors import CompileError
-from ..function import user_frame
+from ..sites import user_frame
 from ..tensor import Tensor, array_of
 
 

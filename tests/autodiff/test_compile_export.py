@@ -26,6 +26,7 @@ from autodiff.ops.matmul import Linear
 from autodiff.ops.pool import MaxPool2d
 from benchmarks import compiled as compiled_nets
 from nn import functional as F
+from optim.optimizer import adam_moments, addcdiv_, addcmul_, lerp_
 
 Batches = list[tuple[np.ndarray, np.ndarray]]
 
@@ -113,7 +114,7 @@ def mnist_batches(rng: np.random.Generator, steps: int) -> Batches:
 
 @pytest.mark.parametrize(("net", "batches", "steps"), [
     (compiled_nets.XorNet, xor_batches, 40),
-    (compiled_nets.RegressionNet, regression_batches, 40),     # past Adam's flush at 16, 32
+    (compiled_nets.RegressionNet, regression_batches, 40),
     (compiled_nets.MnistNet, mnist_batches, 20)])
 def test_an_exported_step_without_autodiff_gives_the_replays_numbers(
         tmp_path: Path, net: type, batches: Any, steps: int) -> None:
@@ -221,7 +222,7 @@ def test_the_module_imports_numpy_and_nothing_outside_the_standard_library(
     assert imported_modules((tmp_path / "xor_step.py").read_text(encoding="utf-8")) == [
         ("numpy", "np")]
     imports = imported_modules(exported_cnn[3].read_text(encoding="utf-8"))
-    assert ("numpy", "np") in imports                  # and math, which Adam's rule uses
+    assert ("numpy", "np") in imports
     assert all(module == "numpy" or module.split(".")[0] in sys.stdlib_module_names
                for module, _ in imports)
 
@@ -230,6 +231,12 @@ def function_body(tree: ast.AST, cls: str, method: str) -> str:
     """ast.dump of the body of cls.method in a parsed module."""
     owner = next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == cls)
     node = next(n for n in owner.body if isinstance(n, ast.FunctionDef) and n.name == method)
+    return ast.dump(ast.Module(node.body, []))
+
+
+def module_function_body(tree: ast.AST, name: str) -> str:
+    """ast.dump of the body of the module-level function `name` in a parsed module."""
+    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
     return ast.dump(ast.Module(node.body, []))
 
 
@@ -246,6 +253,8 @@ def test_ops_and_the_update_rule_are_the_librarys_source_copied(
             assert function_body(tree, op.__name__, method) == \
                 library_body(getattr(op, method))
     assert function_body(tree, "Adam", "_update") == library_body(optim.Adam._update)
+    for rule_helper in (adam_moments, lerp_, addcmul_, addcdiv_):     # what _update calls
+        assert module_function_body(tree, rule_helper.__name__) == library_body(rule_helper)
     helpers = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
     assert {"unfold_array", "fold_array", "window_taps", "to_input"} <= helpers
 

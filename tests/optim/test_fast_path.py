@@ -1,6 +1,6 @@
 """The fast path (each group's parameters, gradients and state in flat buffers) against
 the reference path (the update once per parameter): identical numbers, bit for bit, and
-stale buffers noticed; and the subnormal flush of running averages."""
+stale buffers noticed."""
 import numpy as np
 import pytest
 
@@ -120,56 +120,6 @@ def test_a_group_of_mixed_dtypes_takes_the_reference_path():
         opt.step()
     assert a.dtype == np.float32 and b.dtype == np.float64
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
-
-
-# ------------------------------------------------------------------ subnormal flush
-
-TINY = np.finfo(np.float32).tiny        # 1.18e-38, float32's smallest normal number
-FLUSH_EVERY = optim.optimizer.FLUSH_EVERY
-
-
-@pytest.mark.parametrize("cls, kwargs, keys", [
-    (optim.SGD, dict(lr=0.1, momentum=0.9), ["momentum_buffer"]),
-    (optim.RMSprop, dict(lr=0.1, alpha=0.9, momentum=0.9, centered=True),
-     ["square_avg", "grad_avg", "momentum_buffer"]),
-    (optim.Adam, dict(lr=0.1, betas=(0.9, 0.9)), ["exp_avg", "exp_avg_sq"]),
-    (optim.AdamW, dict(lr=0.1, betas=(0.9, 0.9), amsgrad=True), ["exp_avg", "exp_avg_sq"]),
-])
-@pytest.mark.parametrize("foreach", [None, False])
-def test_running_averages_below_the_smallest_normal_are_flushed_every_16th_step(
-        cls, kwargs, keys, foreach):
-    x = ad.tensor([1.0, 1.0, 1.0], dtype=ad.float32, requires_grad=True)
-    opt = cls([x], **kwargs, foreach=foreach)
-    x.grad = np.array([1.0, 1.0, 1.0], dtype=np.float32)
-    for _ in range(FLUSH_EVERY - 2):
-        opt.step()
-    x.grad = np.zeros(3, dtype=np.float32)            # every average decays by 0.9
-    for step in (FLUSH_EVERY - 1, FLUSH_EVERY):
-        for key in keys:                              # just above the threshold
-            sign = 1 if key in ("square_avg", "exp_avg_sq") else -1
-            opt.state[x][key][:] = np.array([1.05, sign * 1.05, 2.0], dtype=np.float32) * TINY
-        opt.step()
-        for key in keys:
-            value = opt.state[x][key]
-            if step < FLUSH_EVERY:                    # no flush yet: 0.9 · 1.05 · TINY stays
-                assert 0 < abs(value[0]) < TINY and 0 < abs(value[1]) < TINY, (key, value)
-            else:                                     # flushed to zero; 1.8·TINY stays
-                assert value[0] == 0 and value[1] == 0 and value[2] > TINY, (key, value)
-    assert np.all(np.isfinite(x.numpy()))
-
-
-def test_flushing_zeroes_only_subnormal_entries():
-    x = ad.tensor([0.5, -0.25], dtype=ad.float32, requires_grad=True)
-    opt = optim.Adam([x], lr=0.01)
-    opt._steps_taken = FLUSH_EVERY - 1                # the next step flushes
-    g = np.array([1e-15, -1e-19], dtype=np.float32)
-    x.grad = g
-    opt.step()
-    m, v = opt.state[x]["exp_avg"], opt.state[x]["exp_avg_sq"]
-    unflushed_v = np.float32(1 - 0.999) * (g * g)          # [1e-33, 1e-41]: one subnormal
-    assert 0 < unflushed_v[1] < TINY
-    np.testing.assert_array_equal(v, [unflushed_v[0], 0])
-    np.testing.assert_array_equal(m, np.float32(1 - 0.9) * g)   # all normal: untouched
 
 
 def test_parameters_share_one_buffer_from_construction():

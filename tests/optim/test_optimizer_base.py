@@ -8,7 +8,7 @@ import pytest
 import autodiff as ad
 import nn
 import optim
-from autodiff.errors import ModelFileError
+from autodiff.errors import InPlaceError, ModelFileError
 
 OPTIMIZERS = [
     (optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
@@ -139,14 +139,62 @@ def test_zero_grad_set_to_none_false_zeros_the_same_array():
     np.testing.assert_array_equal(a.grad.numpy(), [3, 3])
 
 
-def test_zero_grad_set_to_none_false_detaches_a_recorded_gradient():
-    a = ad.tensor([1.0, 2.0], requires_grad=True)
-    opt = optim.SGD([a], lr=0.1)
-    (a ** 3).sum().backward(create_graph=True)          # a.grad = 3a², part of a graph
-    assert a.grad.grad_fn is not None
-    opt.zero_grad(set_to_none=False)
-    assert a.grad.grad_fn is None
-    np.testing.assert_array_equal(a.grad.numpy(), [0, 0])
+def zeroed_gradients(lib, owner, create_graph, set_to_none=False):
+    """Two linear layers, the second unused (its parameters get no gradient); backward
+    through the first (recorded with create_graph or not), then `owner` ("model" or
+    "optimizer") calls zero_grad. What a user sees of the first layer's weight gradient,
+    kept as `kept = weight.grad` before: whether .grad is still that tensor, its values,
+    whether it requires grad and how many in-place changes it saw; and the unused
+    parameters' .grad (None before and after)."""
+    if lib == "torch":
+        torch = pytest.importorskip("torch")
+        Sequential, Linear, SGD, ones = torch.nn.Sequential, torch.nn.Linear, torch.optim.SGD, \
+            torch.ones
+    else:
+        Sequential, Linear, SGD, ones = nn.Sequential, nn.Linear, optim.SGD, ad.ones
+    model = Sequential(Linear(2, 1), Linear(1, 1))
+    opt = SGD(model.parameters(), lr=0.1)
+    (model[0](ones(3, 2)) ** 3).sum().backward(create_graph=create_graph)
+    kept = model[0].weight.grad
+    before = kept._version
+    (model if owner == "model" else opt).zero_grad(set_to_none=set_to_none)
+    unused = [p.grad for p in model[1].parameters()]
+    if set_to_none:
+        return model[0].weight.grad, unused
+    return (model[0].weight.grad is kept, kept.tolist(), kept.requires_grad,
+            kept._version - before, unused)
+
+
+@pytest.mark.parametrize("owner", ["model", "optimizer"])
+def test_zero_grad_sets_every_gradient_to_none(owner):
+    assert zeroed_gradients("autodiff", owner, False, set_to_none=True) == (None, [None, None])
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("owner", ["model", "optimizer"])
+def test_zero_grad_set_to_none_false_zeros_the_kept_gradient_in_place(owner, create_graph):
+    """The same tensor, zeros, out of any graph, one in-place change; None stays None."""
+    assert zeroed_gradients("autodiff", owner, create_graph) == \
+        (True, [[0.0, 0.0]], False, 1, [None, None])
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph")   # torch's
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("owner", ["model", "optimizer"])
+def test_zero_grad_set_to_none_false_as_in_torch(owner, create_graph):
+    assert zeroed_gradients("autodiff", owner, create_graph) == \
+        zeroed_gradients("torch", owner, create_graph)
+
+
+@pytest.mark.parametrize("owner", ["model", "optimizer"])
+def test_a_graph_that_saved_a_zeroed_gradient_refuses_backward(owner):
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    (model.weight ** 3).sum().backward(create_graph=True)    # weight.grad = 3·weight²
+    penalty = (model.weight.grad ** 2).sum()                   # saves weight.grad
+    (model if owner == "model" else opt).zero_grad(set_to_none=False)
+    with pytest.raises(InPlaceError, match="modified by an inplace operation"):
+        penalty.backward()
 
 
 @pytest.mark.parametrize("cls, kwargs", OPTIMIZERS)
@@ -161,6 +209,19 @@ def test_a_parameter_without_gradient_is_skipped_entirely(cls, kwargs, foreach):
     assert b.numpy().tolist() == [3.0]                     # no weight decay either
     assert b not in opt.state
     assert a.numpy().tolist() != [1.0, -2.0]
+
+
+@pytest.mark.parametrize("foreach", [None, False], ids=["flat", "per parameter"])
+def test_a_step_counts_as_an_in_place_change_of_the_parameters_it_updates(foreach):
+    a, b = ad.tensor([1.0, 2.0], requires_grad=True), ad.tensor([3.0], requires_grad=True)
+    opt = optim.SGD([a, b], lr=0.1, foreach=foreach)
+    saved_a, saved_b = (a * a).sum(), (b * b).sum()      # each saves its parameter
+    (a * 3).sum().backward()                             # only a gets a gradient
+    opt.step()
+    with pytest.raises(InPlaceError, match="modified by an inplace operation"):
+        saved_a.backward()
+    saved_b.backward()                                   # b was left alone
+    assert a.tolist() == pytest.approx([0.7, 1.7]) and b.grad.tolist() == [6.0]
 
 
 def test_step_returns_the_closures_loss_with_gradients_recorded():

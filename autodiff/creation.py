@@ -201,6 +201,17 @@ def bernoulli(input: Tensor, p: float | None = None, *,
                         .astype(input.dtype))
 
 
+@events.random_draw
+def dropout_mask(shape: tuple[int, ...], p: float, dtype: np.dtype) -> Tensor:
+    """Inverted dropout's mask: 1/(1 − p) with probability 1 − p, else 0 (all 0 for
+    p = 1), drawn from the shared generator; a new draw on every call, in a compiled
+    function too."""
+    mask = (random.generator().random(shape) >= p).astype(dtype)
+    if p < 1:
+        mask *= 1 / (1 - p)
+    return Tensor._make(mask)
+
+
 @takes_device
 @_filled
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,

@@ -283,10 +283,7 @@ def dropout(x: Tensor, p: float = 0.5, train: bool = True) -> Tensor:
         raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
     if not train or p == 0:
         return x
-    if p == 1:
-        return x * 0
-    keep = creation.rand(*x.shape, dtype=x.dtype) >= p
-    return x * keep / (1 - p)
+    return x * creation.dropout_mask(x.shape, p, x.dtype)
 
 
 def kl_div(input: Tensor, target: Any, reduction: int = 0, log_target: bool = False) -> Tensor:

@@ -25,13 +25,12 @@ from typing import Any
 import numpy as np
 
 import autodiff as ad
-from autodiff import events
+from autodiff.creation import dropout_mask
 from autodiff.errors import DomainError, DtypeError, ShapeError
 from autodiff.function import Function
 from autodiff.ops import conv, matmul, pool
 from autodiff.ops import losses as loss_ops
 from autodiff.ops.shape import TensorIndexError
-from autodiff.random import generator
 from autodiff.tensor import Tensor
 
 # ---------------------------------------------------------------- layers
@@ -219,16 +218,6 @@ def _drop(input: Tensor, p: float, training: bool, mask_shape: tuple[int, ...]) 
     if not training or p == 0:
         return input
     return input * dropout_mask(mask_shape, p, input.dtype)
-
-
-@events.random_draw
-def dropout_mask(shape: tuple[int, ...], p: float, dtype: np.dtype) -> Tensor:
-    """m = 1/(1 - p) with probability 1 - p, else 0 (all 0 for p = 1), drawn from the
-    shared generator; a new draw on every call, in a compiled function too."""
-    mask = (generator().random(shape) >= p).astype(dtype)
-    if p < 1:
-        mask *= 1 / (1 - p)
-    return ad.from_numpy(mask)
 
 
 def write_in_place(input: Tensor, function: Callable[..., Tensor], *args: Any) -> Tensor:

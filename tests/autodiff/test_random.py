@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import autodiff as ad
+import nn.functional as F
 
 
 def draws(generator):
@@ -81,3 +82,16 @@ def test_normal_and_bernoulli_statistics():
 
 def test_empty_is_zero_filled_of_the_shape_asked():
     assert ad.empty(2, 3).tolist() == [[0.0] * 3] * 2 and ad.empty_like(ad.ones(4)).shape == (4,)
+
+
+def test_torch_dropout_and_nn_dropout_draw_one_mask_alike():
+    """ad.dropout (torch.dropout) and nn.functional.dropout share one mask function."""
+    x = ad.ones(1000)
+    ad.manual_seed(3)
+    ours = ad.dropout(x, 0.3).numpy()
+    ad.manual_seed(3)
+    np.testing.assert_array_equal(ours, F.dropout(x, 0.3).numpy())
+    assert set(np.unique(ours)) == {0.0, np.float32(1 / 0.7)}
+    assert 250 < (ours == 0).sum() < 350
+    np.testing.assert_array_equal(ad.dropout(x, 1.0).numpy(), np.zeros(1000))
+    assert ad.dropout(x, 0.3, train=False) is x

@@ -55,16 +55,18 @@ def comparison(ufunc: np.ufunc, symbol: str) -> Method:
 def bitwise(ufunc: np.ufunc, symbol: str) -> tuple[Method, Method]:
     """`& | ^` as torch's: bitwise on integers, logical on bools (the same bits), in the
     promoted dtype; floating-point operands are refused."""
-    def method(self: Tensor, other: Any, reflected: bool = False) -> Tensor:
-        dtype = result_type(self, other)
+    def apply(a: Any, b: Any) -> Tensor:
+        dtype = result_type(a, b)
         if dtype.kind not in "biu":
             raise DtypeError(f"{symbol}: bitwise operators need integer or bool tensors, "
                              f"got {dtype}; compare first (e.g. (x > 0) {symbol} (y > 0))")
-        a, b = promote(other, self) if reflected else promote(self, other)
-        return discrete.Binary.apply(a, b, ufunc=ufunc)
+        return discrete.Binary.apply(*promote(a, b), ufunc=ufunc)
+
+    def method(self: Tensor, other: Any) -> Tensor:
+        return apply(self, other)
 
     def reflected(self: Tensor, other: Any) -> Tensor:
-        return method(self, other, reflected=True)
+        return apply(other, self)
 
     method.__doc__ = f"self {symbol} other, bitwise (logical on bools)"
     reflected.__doc__ = f"other {symbol} self, bitwise (logical on bools)"

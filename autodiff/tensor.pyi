@@ -263,7 +263,7 @@ class Tensor:
     # ---- autodiff.operators
     def __add__(self: Tensor, other: Any) -> Tensor:
         'self + other, in the promoted dtype'
-    def __and__(self: Tensor, other: Any, reflected: bool = ...) -> Tensor:
+    def __and__(self: Tensor, other: Any) -> Tensor:
         'self & other, bitwise (logical on bools)'
     def __eq__(self: Tensor, other: Any) -> Tensor:
         'self == other, elementwise, as a bool tensor'
@@ -285,7 +285,7 @@ class Tensor:
         'self != other, elementwise, as a bool tensor'
     def __neg__(self: Tensor) -> Tensor:
         '-self'
-    def __or__(self: Tensor, other: Any, reflected: bool = ...) -> Tensor:
+    def __or__(self: Tensor, other: Any) -> Tensor:
         'self | other, bitwise (logical on bools)'
     def __pos__(self: Tensor) -> Tensor:
         '+self: the tensor itself'
@@ -313,7 +313,7 @@ class Tensor:
         'self - other, in the promoted dtype'
     def __truediv__(self: Tensor, other: Any) -> Tensor:
         'self / other, in the promoted dtype'
-    def __xor__(self: Tensor, other: Any, reflected: bool = ...) -> Tensor:
+    def __xor__(self: Tensor, other: Any) -> Tensor:
         'self ^ other, bitwise (logical on bools)'
     def eq(self: Tensor, other: Any) -> Tensor:
         'self == other, elementwise, as a bool tensor'

@@ -210,8 +210,9 @@ def output_array(ctx: Any, out: Any) -> np.ndarray:
     if type(out) is np.ndarray:
         return out
     array = np.asarray(out)
-    if ctx.saved_tensors:
-        ctx.saved_tensors = tuple(array if v is out else v for v in ctx.saved_tensors)
+    saved = ctx.saved_tensors
+    if saved and any([value is out for value in saved]):
+        ctx.saved_tensors = tuple([array if value is out else value for value in saved])
     return array
 
 

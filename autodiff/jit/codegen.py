@@ -381,9 +381,10 @@ class Writer:
         root = grads[record.root]
         if seed is not None:
             grads[record.root] = seed
-        elif record.seed is None:
-            self.emit(f"{root} = np.ones({literal(tuple(record.shape))}, "
-                      f"{self.expression(record.dtype)})", "loss.backward(): dL/dloss = 1")
+        elif record.seed is None:           # np.array: a fifth of np.ones's time for a 0-d seed
+            ones = f"np.array(1, {self.expression(record.dtype)})" if not record.shape else \
+                f"np.ones({literal(tuple(record.shape))}, {self.expression(record.dtype)})"
+            self.emit(f"{root} = {ones}", "loss.backward(): dL/dloss = 1")
         else:
             self.emit(f"{root} = np.array({self.variable(record.seed)}, "
                       f"dtype={self.expression(record.dtype)})", "loss.backward(gradient)")

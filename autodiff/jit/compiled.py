@@ -225,13 +225,8 @@ class Compiled:
                 or state.detect_anomaly:
             return self._fn(*args, **kwargs)     # inside another trace, it is traced there
         arguments: list[Any] = []
-        names: list[str] = []
-        parameters = self._parameter_names
-        positional = tuple(signature(value, arguments, names,
-                                     parameters[i] if i < len(parameters) else f"arg{i}")
-                           for i, value in enumerate(args))
-        keywords = tuple((key, signature(value, arguments, names, key))
-                         for key, value in kwargs.items())
+        positional = [signature(value, arguments) for value in args]
+        keywords = [(key, signature(value, arguments)) for key, value in kwargs.items()]
         key = (state.grad_enabled, ("args", *positional), ("kwargs", *keywords),
                aliases(arguments))
         program = self._programs.get(key)
@@ -244,10 +239,16 @@ class Compiled:
                     return program.run(arguments)
         else:
             reason = what_changed(self._last_key, key) if self._programs else None
-        return self._trace(args, kwargs, arguments, names, key, reason)
+        return self._trace(args, kwargs, arguments, key, reason)
 
     def _trace(self, args: tuple[Any, ...], kwargs: dict[str, Any], arguments: list[Any],
-               names: list[str], key: tuple[Any, ...], reason: str | None) -> Any:
+               key: tuple[Any, ...], reason: str | None) -> Any:
+        names: list[str] = []           # the arguments' names, for the generated source
+        parameters = self._parameter_names
+        for i, value in enumerate(args):
+            signature(value, [], names, parameters[i] if i < len(parameters) else f"arg{i}")
+        for name, value in kwargs.items():
+            signature(value, [], names, name)
         tracer = Tracer(arguments, names, self._fullgraph)
         with events.watching(tracer):
             output = self._fn(*args, **kwargs)

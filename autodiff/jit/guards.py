@@ -24,20 +24,24 @@ from .. import events
 from ..tensor import Tensor
 
 
-def signature(value: Any, arguments: list[Any], names: list[str], name: str) -> Any:
+def signature(value: Any, arguments: list[Any], names: list[str] | None = None,
+              name: str = "") -> Any:
     """What must match for a program to be replayed on `value`: tensors and arrays by
     kind, shape, dtype (and requires_grad); numbers, strings and None by value; anything
-    else by identity. Tensors and arrays are appended to `arguments` in order, with a
-    name for each (`name`, or name_0, name_1, ... inside a tuple) to `names`."""
+    else by identity. Tensors and arrays are appended to `arguments` in order, and, when
+    `names` is given (a trace needs them, a replay does not), a name for each (`name`, or
+    name_0, name_1, ... inside a tuple) to `names`."""
     kind = type(value)
     if kind is Tensor or isinstance(value, Tensor):
         arguments.append(value)
-        names.append(name)
+        if names is not None:
+            names.append(name)
         return ("tensor", value._data.shape, value._data.dtype, value._requires_grad,
                 value.grad_fn is not None)
     if kind is np.ndarray:
         arguments.append(value)
-        names.append(name)
+        if names is not None:
+            names.append(name)
         return ("array", value.shape, value.dtype)
     if kind in (tuple, list):
         return (kind.__name__, *(signature(v, arguments, names, f"{name}_{i}")
@@ -70,8 +74,8 @@ class Same:
 def aliases(arguments: list[Any]) -> tuple[int, ...]:
     """For each tensor or array argument, the position of the first argument that is the
     same object: `step(x, x)` and `step(x, y)` need programs of their own."""
-    first: dict[int, int] = {}
-    return tuple(first.setdefault(id(value), i) for i, value in enumerate(arguments))
+    ids = [id(value) for value in arguments]
+    return tuple([ids.index(i) for i in ids])
 
 
 class Guards:

@@ -70,8 +70,10 @@ class MatMul(Function):
 class Linear(Function):
     """y = x Wᵀ + b;  dL/dx = dL/dy W,  dL/dW = Σ_batch (dL/dy)ᵀ x,  dL/db = Σ_batch dL/dy
 
-    x has shape (*, in) (any number of batch dims, including none), W (out, in), b (out,).
-    Saved for backward: x only when W needs its gradient, W only when x does.
+    x has shape (*, in) (any number of batch dims, including none), W (out, in), b (out,);
+    `linear` checks them. Saved for backward: x only when W needs its gradient, W only
+    when x does. Two-dimensional products go through np.dot: the same BLAS call as `@`
+    with less overhead (0.6 against 0.95 µs for one sample).
     """
 
     derivative = ("dL/dx = dL/dy · W",
@@ -80,12 +82,8 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
-        check_linear_shapes(x.shape, weight.shape, bias)
-        ctx.in_features, ctx.out_features = weight.shape[1], weight.shape[0]
-        need_x, need_weight = ctx.needs_input_grad[:2]
+        need_x, need_weight, _ = ctx.needs_input_grad
         ctx.save_for_backward(x if need_weight else None, weight if need_x else None)
-        # np.dot is matmul for a 2-D x (the same BLAS call, the same numbers) with less
-        # overhead: 0.7 against 1.0 µs for one sample
         y = np.dot(x, weight.T) if x.ndim == 2 else x @ weight.T
         if bias is not None:
             y += bias
@@ -95,10 +93,14 @@ class Linear(Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad
+        if type(grad) is np.ndarray and grad.ndim == 2:      # tensors (create_graph) take @
+            grad_x = np.dot(grad, weight) if need_x else None
+            grad_weight = np.dot(grad.T, x) if need_weight else None
+            return grad_x, grad_weight, grad.sum(axis=0) if need_bias else None
         rows, x_rows = grad, x                        # every batch dim flattened into rows
         if grad.ndim != 2:
-            rows = grad.reshape(-1, ctx.out_features)
-            x_rows = x.reshape(-1, ctx.in_features) if need_weight else None
+            rows = grad.reshape(-1, grad.shape[-1])
+            x_rows = x.reshape(-1, x.shape[-1]) if need_weight else None
         grad_x = grad @ weight if need_x else None
         grad_weight = rows.mT @ x_rows if need_weight else None
         grad_bias = rows.sum(axis=0) if need_bias else None
@@ -118,5 +120,6 @@ def check_linear_shapes(x_shape: tuple[int, ...], w_shape: tuple[int, ...], bias
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x Wᵀ + b as one node (shapes are checked by its forward)."""
+    """x Wᵀ + b as one node, its shapes checked first."""
+    check_linear_shapes(x.shape, weight.shape, bias)
     return Linear.apply(x, weight, bias)

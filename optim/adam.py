@@ -5,7 +5,14 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamsT, adam_moments, addcdiv_, check_adam_options
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    adam_moments,
+    addcdiv_,
+    check_adam_options,
+    scalar,
+)
 
 
 class Adam(Optimizer):
@@ -95,7 +102,7 @@ class Adam(Optimizer):
             v = v_max
         denom = np.sqrt(v, out=work)
         denom /= bias_correction2_sqrt                      # √v̂_t = √v_t / √(1 − β₂ᵗ)
-        denom += eps                                        # √v̂_t + ε
+        denom += scalar(eps, denom.dtype)                   # √v̂_t + ε
         addcdiv_(param, m, denom, -step_size,               # θ_t ← θ_{t−1} − γ m̂_t/(√v̂_t + ε)
                  self._scratch(param, "step"))
 

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from autodiff import Tensor, enable_grad, events, versions
+from autodiff.dtypes import scalar
 
 from .flat import FlatGroup
 
@@ -89,14 +90,16 @@ def check_adam_options(optimizer: str, options: dict[str, Any]) -> None:
 
 # torch's in-place tensor ops, on arrays. A scalar goes in as a 0-d array of the arrays'
 # dtype: the same number numpy makes of a Python float, but a ufunc applies it to a small
-# array in half the time (0.45 against 0.97 µs on 25 float32 numbers).
+# array in half the time (0.45 against 0.97 µs on 25 float32 numbers). The weights of
+# lerp_ and addcmul_ are a group's constants (1 − β), so their arrays are made once
+# (`autodiff.dtypes.scalar`); addcdiv_'s change from step to step.
 
 
 def lerp_(start: np.ndarray, end: np.ndarray, weight: float, work: np.ndarray) -> None:
     """start ← start + w·(end − start), in place: torch's `start.lerp_(end, w)`, which
     computes it as start + w·(end − start) for |w| < 0.5 and as end − (end − start)·(1 − w)
     otherwise (w and 1 − w in start's dtype). `work` is scratch of start's shape."""
-    w = np.array(weight, work.dtype)
+    w = scalar(weight, work.dtype)
     difference = np.subtract(end, start, out=work)
     if abs(w.item()) < 0.5:
         difference *= w
@@ -110,7 +113,7 @@ def addcmul_(target: np.ndarray, a: np.ndarray, b: np.ndarray, value: float,
              work: np.ndarray) -> None:
     """target ← target + value·a·b, in place: torch's `target.addcmul_(a, b, value=value)`,
     in its order ((value·a)·b, then the sum). `work` is scratch of target's shape."""
-    np.multiply(a, np.array(value, work.dtype), out=work)
+    np.multiply(a, scalar(value, work.dtype), out=work)
     work *= b
     target += work
 
@@ -162,7 +165,7 @@ def adam_moments(param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
         else:
             g = g + decay * param                       # g_t ← g_t + λθ_{t−1}
     lerp_(m, g, 1 - beta1, work)                        # m_t ← β₁m_{t−1} + (1 − β₁)g_t
-    v *= beta2
+    v *= scalar(beta2, v.dtype)
     addcmul_(v, g, g, 1 - beta2, work)                  # v_t ← β₂v_{t−1} + (1 − β₂)g_t²
     return state["step"], m, v, g
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..dtypes import scalar
 from ..errors import DomainError
 from ..function import Function
 from ..tensor import Tensor, array_of, register_methods
@@ -232,14 +233,14 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         y, = ctx.saved_tensors
-        return grad * (1 - y * y)
+        return grad * (scalar(1, y.dtype) - y * y)
 
 
 def sigmoid_array(x: np.ndarray) -> np.ndarray:
     """σ(x) = ½(1 + tanh(x/2)) of an ndarray: never overflows (finite at ±1000)."""
     y = np.tanh(x * 0.5)
-    y += 1
-    y *= 0.5
+    y += scalar(1, y.dtype)
+    y *= scalar(0.5, y.dtype)
     return y
 
 
@@ -259,7 +260,7 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, grad):
         y, = ctx.saved_tensors
-        return grad * y * (1 - y)
+        return grad * y * (scalar(1, y.dtype) - y)
 
 
 class ReLU(Function):

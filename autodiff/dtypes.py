@@ -52,7 +52,7 @@ def scalar(value: Any, dtype: np.dtype) -> np.ndarray:
     """The constant `value` as a read-only 0-d array of the floating `dtype`, made once:
     the number numpy makes of a Python scalar against an array of `dtype`, but a ufunc
     applies it in two thirds of the time (0.48 against 0.73 µs to add 1 to five float32
-    numbers). For constants only (the cache holds 64)."""
+    numbers). For values that repeat, such as constants or a loss's 1/N (it keeps 64)."""
     array = np.array(value, dtype)
     array.flags.writeable = False
     return array

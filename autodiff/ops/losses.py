@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..dtypes import scalar
 from ..errors import DomainError, DtypeError, ShapeError
 from ..function import Function
 from ..tensor import Tensor, array_of
@@ -322,7 +323,7 @@ def per_loss(ctx: Any, grad: Any) -> Any:
     """dL/d(each element's loss), shaped to broadcast against the loss's input."""
     if grad.shape != ctx.grad_shape:
         grad = grad.reshape(ctx.grad_shape)
-    return grad * ctx.scale if ctx.scale != 1 else grad
+    return grad * scalar(ctx.scale, grad.dtype) if ctx.scale != 1 else grad
 
 
 def _like(target: Any, x: Any) -> Any:

@@ -43,8 +43,8 @@ from .ops.math_functions import (acos, acosh, asin, asinh, atan, atan2, atanh,
                                  bitwise_left_shift, bitwise_right_shift, ceil, copysign, cos,
                                  cosh, erf, erfinv, exp2, expm1, floor, floor_divide, fmod, frac,
                                  isfinite, isinf, isnan, lerp, log1p, log2, log10, logaddexp,
-                                 nan_to_num, remainder, round, rsqrt, sign, sin, sinh, square,
-                                 tan, trunc)
+                                 nan_to_num, reciprocal, remainder, round, rsqrt, sign, sin,
+                                 sinh, square, tan, trunc)
 from .ops.rearrange import (argsort, chunk, cross, cummax, cummin, cumprod, cumsum, diag,
                             diagonal, einsum, flip, gather, index_select, kthvalue, logcumsumexp,
                             masked_fill, masked_select, meshgrid, movedim, outer, repeat,

@@ -423,6 +423,8 @@ class Tensor:
         'ln(eᵃ + eᵇ) = max(a, b) + log1p(e^(-|a - b|)), which never overflows; a + ln 2 where a = b (±inf included, where a - b would be NaN).'
     def nan_to_num(x: Any, nan: float = ..., posinf: float | None = ..., neginf: float | None = ...) -> Tensor:
         "x with NaN replaced by `nan`, +inf by `posinf` and -inf by `neginf` (by default the largest and the lowest finite number of x's dtype)."
+    def reciprocal(x: Any) -> Tensor:
+        '1 / x (integers become floats: 1 / 0 is inf)'
     def remainder(input: Any, other: Any) -> Tensor:
         "input - other · ⌊input / other⌋: Python's %, the sign of the divisor (-7 % 3 = 2, 7 % -3 = -2); integers stay integers (division by 0 refused)."
     def round(x: Any, decimals: int = ...) -> Tensor:

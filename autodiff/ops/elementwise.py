@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..dtypes import scalar
+from ..dtypes import get_default_dtype, scalar
 from ..errors import DomainError
 from ..function import Function
 from ..tensor import Tensor, array_of, register_methods
@@ -399,21 +399,28 @@ class Cast(Function):
         return astype(grad, ctx.input_dtype)
 
 
+def to_floating(x: Tensor) -> Tensor:
+    """x as the functions of floats take it: integer and bool tensors become the default
+    floating dtype (float32 unless `set_default_dtype` changed it), as in torch, where
+    `torch.tensor([1, 2]).exp()` is float32 (numpy's would be float64)."""
+    return x if x._data.dtype.kind == "f" else Cast.apply(x, dtype=get_default_dtype())
+
+
 # ---------------------------------------------------------------- attached to Tensor
 
 def _exp(self: Tensor) -> Tensor:
     """eˣ"""
-    return Exp.apply(self)
+    return Exp.apply(to_floating(self))
 
 
 def _log(self: Tensor) -> Tensor:
     """ln x"""
-    return Log.apply(self)
+    return Log.apply(to_floating(self))
 
 
 def _sqrt(self: Tensor) -> Tensor:
     """√x"""
-    return Sqrt.apply(self)
+    return Sqrt.apply(to_floating(self))
 
 
 def _abs(self: Tensor) -> Tensor:
@@ -423,12 +430,12 @@ def _abs(self: Tensor) -> Tensor:
 
 def _tanh(self: Tensor) -> Tensor:
     """tanh x"""
-    return Tanh.apply(self)
+    return Tanh.apply(to_floating(self))
 
 
 def _sigmoid(self: Tensor) -> Tensor:
     """σ(x) = 1 / (1 + e⁻ˣ)"""
-    return Sigmoid.apply(self)
+    return Sigmoid.apply(to_floating(self))
 
 
 def _relu(self: Tensor) -> Tensor:

@@ -7,14 +7,15 @@ Primitives (a `Function` each, the derivative beside the forward) are only the f
 no existing op composes; the rest are compositions and need no derivative of their own:
 
     exp2 x = 2 ** x         rsqrt x = 1 / √x         square x = x ** 2
-    frac x = x - trunc x    lerp = start + weight · (end - start)
+    reciprocal x = 1 / x    frac x = x - trunc x         lerp = start + weight · (end - start)
     logaddexp(a, b) = max(a, b) + log1p(e^(-|a - b|))
 
 Dtypes, as torch: the functions of floats (sin, erf, log2, atan2, copysign, ...) give
-float32 for integer and bool inputs; the rounding functions, square, sign, `%`, `//`,
-fmod and remainder keep integers integers (integer division by zero is refused, as
-torch's "ZeroDivisionError"); floor, ceil, round, trunc, sign and `//` have gradient 0
-(at the jumps too), and isnan, isinf and isfinite give bool tensors outside the graph.
+the default floating dtype (float32 unless set) for integer and bool inputs; the rounding
+functions, square, sign, `%`, `//`, fmod and remainder keep integers integers (integer
+division by zero is refused, as torch's "ZeroDivisionError"); floor, ceil, round, trunc,
+sign and `//` have gradient 0 (at the jumps too), and isnan, isinf and isfinite give bool
+tensors outside the graph.
 
 numpy has no erf: `erf_array` sums a series (and a continued fraction in the tails) in
 float64, within 6e-16 of math.erf; `erfinv_array` refines a closed-form start with
@@ -50,8 +51,8 @@ from .elementwise import where
 __all__ = ["acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_left_shift",
            "bitwise_right_shift", "ceil", "copysign", "cos", "cosh", "erf", "erfinv", "exp2",
            "expm1", "floor", "floor_divide", "fmod", "frac", "isfinite", "isinf", "isnan",
-           "lerp", "log1p", "log2", "log10", "logaddexp", "nan_to_num", "remainder", "round",
-           "rsqrt", "sign", "sin", "sinh", "square", "tan", "trunc"]
+           "lerp", "log1p", "log2", "log10", "logaddexp", "nan_to_num", "reciprocal", "remainder",
+           "round", "rsqrt", "sign", "sin", "sinh", "square", "tan", "trunc"]
 
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)
@@ -65,9 +66,9 @@ def _tensor(x: Any) -> Tensor:
 
 
 def _floating(x: Any) -> Tensor:
-    """x as a tensor the functions of floats take: integers and bools become float32."""
-    x = _tensor(x)
-    return x if x.dtype.kind == "f" else x.to(np.float32)
+    """x as a tensor the functions of floats take: integers and bools become the default
+    floating dtype."""
+    return elementwise.to_floating(_tensor(x))
 
 
 def _sin(x: Any) -> Any:
@@ -709,6 +710,11 @@ def rsqrt(x: Any) -> Tensor:
     return 1 / _floating(x).sqrt()
 
 
+def reciprocal(x: Any) -> Tensor:
+    """1 / x (integers become floats: 1 / 0 is inf)"""
+    return 1 / _floating(x)
+
+
 def square(x: Any) -> Tensor:
     """x² (x ** 2, as torch: integers stay integers, bools become int64)"""
     return _tensor(x) ** 2
@@ -891,7 +897,8 @@ register_methods({
     "sin": sin, "cos": cos, "tan": tan, "asin": asin, "acos": acos, "atan": atan,
     "atan2": atan2, "sinh": sinh, "cosh": cosh, "asinh": asinh, "acosh": acosh,
     "atanh": atanh, "log2": log2, "log10": log10, "log1p": log1p, "exp2": exp2,
-    "expm1": expm1, "rsqrt": rsqrt, "square": square, "erf": erf, "erfinv": erfinv,
+    "expm1": expm1, "reciprocal": reciprocal, "rsqrt": rsqrt, "square": square, "erf": erf,
+    "erfinv": erfinv,
     "sign": sign, "floor": floor, "ceil": ceil, "round": round, "trunc": trunc, "frac": frac,
     "lerp": lerp, "logaddexp": logaddexp, "remainder": remainder, "fmod": fmod,
     "floor_divide": floor_divide, "copysign": copysign, "nan_to_num": nan_to_num,

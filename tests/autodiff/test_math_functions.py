@@ -296,10 +296,14 @@ def test_shifts_refuse_floats_naming_the_operator(shift):
         shift(ad.tensor([1.0]))
 
 
+FLOAT_FUNCTIONS = ("sin", "atan", "log2", "exp2", "rsqrt", "erf", "erfinv", "expm1",
+                   "reciprocal", "exp", "log", "sqrt", "tanh", "sigmoid")
+
+
 def test_unary_float_functions_give_float32_for_integers_and_bools():
-    for name in ("sin", "atan", "log2", "exp2", "rsqrt", "erf", "erfinv", "expm1"):
-        assert getattr(ad.tensor([1, 2]), name)().dtype == np.float32
-        assert getattr(ad.tensor([True]), name)().dtype == np.float32
+    for name in FLOAT_FUNCTIONS:
+        assert getattr(ad.tensor([1, 2]), name)().dtype == np.float32, name
+        assert getattr(ad.tensor([True]), name)().dtype == np.float32, name
     assert ad.tensor([3, -2]).square().dtype == np.int64
     assert ad.tensor([True]).square().dtype == np.int64
     np.testing.assert_array_equal(ad.tensor([True, False]).square().numpy(), [1, 0])
@@ -424,7 +428,8 @@ def test_erf_and_erfinv_against_torch():
 # ---------------------------------------------------------------- against PyTorch
 
 UNARY = ["sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh",
-         "atanh", "log2", "log10", "log1p", "exp2", "expm1", "rsqrt", "square", "sign",
+         "atanh", "log2", "log10", "log1p", "exp2", "expm1", "rsqrt", "reciprocal", "square",
+         "sign",
          "floor", "ceil", "round", "trunc", "frac", "erf", "erfinv", "isnan", "isinf",
          "isfinite", "nan_to_num"]
 DTYPES = ["float32", "float64", "int64", "int32", "bool"]
@@ -469,6 +474,23 @@ def test_unary_functions_match_torch(name, dtype):
                  rtol)
     same_outcome(methodcaller(name), [ad.tensor(x)], methodcaller(name), [torch.tensor(x)],
                  rtol)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool"])
+@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "tanh", "sigmoid"])
+def test_elementwise_methods_on_integers_give_torchs_dtype_and_values(name, dtype):
+    torch = pytest.importorskip("torch")
+    x = np.array([0, 1, 1, 0] if dtype == "bool" else [-3, -1, 0, 1, 2, 5]).astype(dtype)
+    compare(getattr(ad.tensor(x), name)(), getattr(torch.tensor(x), name)(), 2e-6)
+
+
+def test_integers_take_the_default_dtype_where_a_function_needs_floats():
+    ad.set_default_dtype(ad.float64)
+    try:
+        for name in FLOAT_FUNCTIONS:
+            assert getattr(ad.tensor([1, 2]), name)().dtype == np.float64, name
+    finally:
+        ad.set_default_dtype(ad.float32)
 
 
 @pytest.mark.parametrize("decimals", [1, 2, -1, -2])

@@ -28,7 +28,7 @@ from .function import Function
 from .functional import (all, any, clamp_, clone, detach, dropout, fill_, kl_div, layer_norm,
                          numel, t, zero_)
 from .functional import (abs, add, amax, amin, argmax, argmin, as_tensor, avg_pool2d,
-                         broadcast_to, cat, clamp, clip, concatenate, conv2d, div, eq, exp,
+                         broadcast_to, cat, clamp, clip, concat, concatenate, conv2d, div, eq, exp,
                          expand, flatten, fold, gt, leaky_relu, log, log_softmax, logsumexp, lt,
                          matmul, max, max_pool2d, maximum, mean, min, minimum, mul, neg, norm,
                          permute, pow, prod, relu, reshape, sigmoid, softmax, sqrt, squeeze,
@@ -38,7 +38,10 @@ from .grad_mode import (detect_anomaly, enable_grad, inference_mode, is_grad_ena
 from .device import DeviceError, backends, cuda, device
 from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half,
                      int, int8, int16, int32, int64, long, set_default_dtype, short, uint8)
-from .method_aliases import allclose, bmm, dot, equal, isclose, mm, unique
+from .method_aliases import (allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, bmm,
+                             dot, equal, ge, greater, greater_equal, isclose, le, less,
+                             less_equal, logical_and, logical_not, logical_or, logical_xor, mm,
+                             narrow, ne, not_equal, unique)
 from .ops.math_functions import (acos, acosh, asin, asinh, atan, atan2, atanh,
                                  bitwise_left_shift, bitwise_right_shift, ceil, copysign, cos,
                                  cosh, erf, erfinv, exp2, expm1, floor, floor_divide, fmod, frac,

@@ -211,6 +211,9 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     return shape.cat(tensors, axis)
 
 
+concat = cat
+
+
 def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
     return shape.stack(tensors, dim)
 

@@ -1,7 +1,9 @@
 """The other names torch gives the operators and a few methods (`x.add(y, alpha=2)`,
-`x.mm(y)`, `x.t()`, `x.view_as(y)`), comparisons of whole tensors (`equal`, `allclose`,
-`isclose`) and the logical reductions `all`/`any`: each a line over existing ops, attached
-to Tensor (and exported as `ad.` functions) in the block at the bottom."""
+`x.mm(y)`, `x.t()`, `x.view_as(y)`, `x.ge(y)`, `x.bitwise_and(y)`, `x.narrow(0, 1, 2)`),
+the logical functions (`logical_and`: nonzero is true), comparisons of whole tensors
+(`equal`, `allclose`, `isclose`) and the logical reductions `all`/`any`: each a line over
+existing ops, attached to Tensor (and exported as `ad.` functions) in the block at the
+bottom."""
 from __future__ import annotations
 
 from typing import Any
@@ -59,6 +61,92 @@ def neg(self: Tensor) -> Tensor:
 
 def matmul(self: Tensor, other: Any) -> Tensor:
     return self @ other
+
+
+def gt(self: Tensor, other: Any) -> Tensor:
+    """self > other, elementwise, as a bool tensor"""
+    return self > other
+
+
+def ge(self: Tensor, other: Any) -> Tensor:
+    """self >= other, elementwise, as a bool tensor"""
+    return self >= other
+
+
+def lt(self: Tensor, other: Any) -> Tensor:
+    """self < other, elementwise, as a bool tensor"""
+    return self < other
+
+
+def le(self: Tensor, other: Any) -> Tensor:
+    """self <= other, elementwise, as a bool tensor"""
+    return self <= other
+
+
+def ne(self: Tensor, other: Any) -> Tensor:
+    """self != other, elementwise, as a bool tensor"""
+    return self != other
+
+
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+def _truth(x: Any) -> Tensor:
+    """x != 0 as a bool tensor: the truth value torch's logical functions give a number."""
+    return (x if isinstance(x, Tensor) else Tensor(x)) != 0
+
+
+def logical_not(self: Tensor) -> Tensor:
+    """not self, elementwise (nonzero is true), as a bool tensor"""
+    return ~_truth(self)
+
+
+def logical_and(self: Tensor, other: Any) -> Tensor:
+    """self and other, elementwise (nonzero is true), as a bool tensor"""
+    return _truth(self) & _truth(other)
+
+
+def logical_or(self: Tensor, other: Any) -> Tensor:
+    """self or other, elementwise (nonzero is true), as a bool tensor"""
+    return _truth(self) | _truth(other)
+
+
+def logical_xor(self: Tensor, other: Any) -> Tensor:
+    """self xor other, elementwise (nonzero is true), as a bool tensor"""
+    return _truth(self) ^ _truth(other)
+
+
+def bitwise_and(self: Tensor, other: Any) -> Tensor:
+    """self & other: bitwise on integers, logical on bools"""
+    return self & other
+
+
+def bitwise_or(self: Tensor, other: Any) -> Tensor:
+    """self | other: bitwise on integers, logical on bools"""
+    return self | other
+
+
+def bitwise_xor(self: Tensor, other: Any) -> Tensor:
+    """self ^ other: bitwise on integers, logical on bools"""
+    return self ^ other
+
+
+def bitwise_not(self: Tensor) -> Tensor:
+    """~self: bitwise on integers, logical on bools"""
+    return ~self
+
+
+def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """The `length` elements from `start` along `dim` (start may count from the end), as
+    a view: self[..., start:start + length, ...]."""
+    dim = reduce.normalize_dim("narrow", dim, self.ndim)
+    size = self.shape[dim]
+    first = start + size if -size <= start < 0 else start
+    if not 0 <= first <= size or length < 0 or first + length > size:
+        raise ShapeError(f"narrow: start {start} and length {length} do not fit dimension "
+                         f"{dim} of size {size} (need -{size} <= start <= {size} and "
+                         f"start + length <= {size})")
+    return self[(slice(None),) * dim + (slice(first, first + length),)]
 
 
 def mm(self: Tensor, other: Tensor) -> Tensor:
@@ -183,6 +271,12 @@ register_methods({
     "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
     "divide": div, "true_divide": div, "pow": pow, "neg": neg, "negative": neg,
     "matmul": matmul, "mm": mm, "bmm": bmm, "dot": dot, "t": t, "view_as": view_as,
+    "gt": gt, "greater": greater, "ge": ge, "greater_equal": greater_equal, "lt": lt,
+    "less": less, "le": le, "less_equal": less_equal, "ne": ne, "not_equal": not_equal,
+    "logical_not": logical_not,
+    "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
+    "bitwise_and": bitwise_and, "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor,
+    "bitwise_not": bitwise_not, "narrow": narrow,
     "reshape_as": reshape_as, "expand_as": expand_as, "all": all, "any": any,
     "isclose": isclose, "allclose": allclose, "equal": equal,
     "nelement": Tensor.numel, "unique": unique, "unfold": unfold,

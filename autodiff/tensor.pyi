@@ -215,6 +215,14 @@ class Tensor:
         'True when isclose holds everywhere.'
     def any(self: Tensor, dim: Axis = ..., keepdim: bool = ...) -> Tensor:
         'True where some element (along `dim`) is nonzero: a bool tensor.'
+    def bitwise_and(self: Tensor, other: Any) -> Tensor:
+        'self & other: bitwise on integers, logical on bools'
+    def bitwise_not(self: Tensor) -> Tensor:
+        '~self: bitwise on integers, logical on bools'
+    def bitwise_or(self: Tensor, other: Any) -> Tensor:
+        'self | other: bitwise on integers, logical on bools'
+    def bitwise_xor(self: Tensor, other: Any) -> Tensor:
+        'self ^ other: bitwise on integers, logical on bools'
     def bmm(self: Tensor, other: Tensor) -> Tensor:
         'Batched matrix product of (b, n, m) and (b, m, p) tensors.'
     def div(self: Tensor, other: Any, *, rounding_mode: str | None = ...) -> Tensor:
@@ -227,8 +235,32 @@ class Tensor:
         'True when both have the same shape and the same elements.'
     def expand_as(self: Tensor, other: Tensor) -> Tensor:
         ...
+    def ge(self: Tensor, other: Any) -> Tensor:
+        'self >= other, elementwise, as a bool tensor'
+    def greater(self: Tensor, other: Any) -> Tensor:
+        'self > other, elementwise, as a bool tensor'
+    def greater_equal(self: Tensor, other: Any) -> Tensor:
+        'self >= other, elementwise, as a bool tensor'
+    def gt(self: Tensor, other: Any) -> Tensor:
+        'self > other, elementwise, as a bool tensor'
     def isclose(self: Tensor, other: Any, rtol: float = ..., atol: float = ..., equal_nan: bool = ...) -> Tensor:
         "|self − other| <= atol + rtol·|other|, elementwise (torch's defaults)."
+    def le(self: Tensor, other: Any) -> Tensor:
+        'self <= other, elementwise, as a bool tensor'
+    def less(self: Tensor, other: Any) -> Tensor:
+        'self < other, elementwise, as a bool tensor'
+    def less_equal(self: Tensor, other: Any) -> Tensor:
+        'self <= other, elementwise, as a bool tensor'
+    def logical_and(self: Tensor, other: Any) -> Tensor:
+        'self and other, elementwise (nonzero is true), as a bool tensor'
+    def logical_not(self: Tensor) -> Tensor:
+        'not self, elementwise (nonzero is true), as a bool tensor'
+    def logical_or(self: Tensor, other: Any) -> Tensor:
+        'self or other, elementwise (nonzero is true), as a bool tensor'
+    def logical_xor(self: Tensor, other: Any) -> Tensor:
+        'self xor other, elementwise (nonzero is true), as a bool tensor'
+    def lt(self: Tensor, other: Any) -> Tensor:
+        'self < other, elementwise, as a bool tensor'
     def matmul(self: Tensor, other: Any) -> Tensor:
         ...
     def mm(self: Tensor, other: Tensor) -> Tensor:
@@ -237,10 +269,16 @@ class Tensor:
         ...
     def multiply(self: Tensor, other: Any) -> Tensor:
         ...
+    def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
+        'The `length` elements from `start` along `dim` (start may count from the end), as a view: self[..., start:start + length, ...].'
+    def ne(self: Tensor, other: Any) -> Tensor:
+        'self != other, elementwise, as a bool tensor'
     def neg(self: Tensor) -> Tensor:
         ...
     def negative(self: Tensor) -> Tensor:
         ...
+    def not_equal(self: Tensor, other: Any) -> Tensor:
+        'self != other, elementwise, as a bool tensor'
     def pow(self: Tensor, exponent: Any) -> Tensor:
         ...
     def reshape_as(self: Tensor, other: Tensor) -> Tensor:

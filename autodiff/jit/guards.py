@@ -74,8 +74,8 @@ class Same:
 def aliases(arguments: list[Any]) -> tuple[int, ...]:
     """For each tensor or array argument, the position of the first argument that is the
     same object: `step(x, x)` and `step(x, y)` need programs of their own."""
-    ids = [id(value) for value in arguments]
-    return tuple([ids.index(i) for i in ids])
+    first: dict[int, int] = {}
+    return tuple([first.setdefault(id(value), i) for i, value in enumerate(arguments)])
 
 
 class Guards:

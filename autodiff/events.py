@@ -182,8 +182,8 @@ def library_call(method: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        current = watcher()
-        if current is None:
+        current = grad_mode.state.watcher          # watcher(), inline: every step calls this
+        if current is None or current.paused:
             return method(*args, **kwargs)
         return current.library_call(method, args, kwargs)
 

@@ -146,7 +146,7 @@ class Program:
         self.source = generated.source
 
     def stale(self) -> str | None:
-        return self.guards.stale() or number_changed(self.numbers)
+        return self.guards.stale() or (number_changed(self.numbers) if self.numbers else None)
 
 
 class ForwardProgram(Program):
@@ -226,7 +226,8 @@ class Compiled:
             return self._fn(*args, **kwargs)     # inside another trace, it is traced there
         arguments: list[Any] = []
         positional = [signature(value, arguments) for value in args]
-        keywords = [(key, signature(value, arguments)) for key, value in kwargs.items()]
+        keywords = [(key, signature(value, arguments)) for key, value in kwargs.items()] \
+            if kwargs else []
         key = (state.grad_enabled, ("args", *positional), ("kwargs", *keywords),
                aliases(arguments))
         program = self._programs.get(key)

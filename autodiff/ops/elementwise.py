@@ -238,7 +238,7 @@ class Tanh(Function):
 
 def sigmoid_array(x: np.ndarray) -> np.ndarray:
     """σ(x) = ½(1 + tanh(x/2)) of an ndarray: never overflows (finite at ±1000)."""
-    y = np.tanh(x * 0.5)
+    y = np.tanh(x * (scalar(0.5, x.dtype) if x.dtype.kind == "f" else 0.5))
     y += scalar(1, y.dtype)
     y *= scalar(0.5, y.dtype)
     return y

@@ -19,8 +19,9 @@ from . import viz as viz
 from .backward import grad
 from .jit import compile
 from .creation import (arange, bernoulli, empty, empty_like, eye, from_numpy, full, full_like,
-                       linspace, multinomial, normal, ones, ones_like, rand, rand_like, randint,
-                       randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
+                       linspace, logspace, multinomial, normal, ones, ones_like, rand, rand_like,
+                       randint, randint_like, randn, randn_like, randperm, tensor, zeros,
+                       zeros_like)
 from .errors import (AnomalyError, AutodiffError, BackwardError, CompileError, CompileWarning,
                      DimError, DomainError, DtypeError, GradcheckError, InPlaceError,
                      ShapeError)
@@ -38,19 +39,20 @@ from .grad_mode import (detect_anomaly, enable_grad, inference_mode, is_grad_ena
 from .device import DeviceError, backends, cuda, device
 from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half,
                      int, int8, int16, int32, int64, long, set_default_dtype, short, uint8)
-from .method_aliases import (allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, bmm,
-                             dot, equal, ge, greater, greater_equal, isclose, le, less,
-                             less_equal, logical_and, logical_not, logical_or, logical_xor, mm,
-                             narrow, ne, not_equal, unique)
+from .method_aliases import (addmm, allclose, baddbmm, bitwise_and, bitwise_not, bitwise_or,
+                             bitwise_xor, bmm, count_nonzero, dot, equal, ge, greater,
+                             greater_equal, isclose, kron, le, less, less_equal, logical_and,
+                             logical_not, logical_or, logical_xor, mm, mv, narrow, ne, nonzero,
+                             not_equal, std_mean, unique, var_mean)
 from .ops.math_functions import (acos, acosh, asin, asinh, atan, atan2, atanh,
                                  bitwise_left_shift, bitwise_right_shift, ceil, copysign, cos,
                                  cosh, erf, erfinv, exp2, expm1, floor, floor_divide, fmod, frac,
-                                 isfinite, isinf, isnan, lerp, log1p, log2, log10, logaddexp,
+                                 isfinite, isinf, isnan, lerp, log1p, log2, log10, logaddexp, logit,
                                  nan_to_num, reciprocal, remainder, round, rsqrt, sign, sin,
                                  sinh, square, tan, trunc)
 from .ops.rearrange import (argsort, chunk, cross, cummax, cummin, cumprod, cumsum, diag,
                             diagonal, einsum, flip, gather, index_select, kthvalue, logcumsumexp,
-                            masked_fill, masked_select, meshgrid, movedim, outer, repeat,
+                            masked_fill, masked_select, median, meshgrid, movedim, outer, repeat,
                             repeat_interleave, roll, rot90, scatter, scatter_add,
                             scatter_reduce, sort, split, take_along_dim, tensor_split, tensordot,
                             tile, topk, trace, tril, triu, unbind, unflatten)

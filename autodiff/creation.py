@@ -235,6 +235,15 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None,
 
 
 @takes_device
+@_filled
+def logspace(start: float, end: float, steps: int, base: float = 10.0, dtype: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """base ** (`steps` evenly spaced exponents from start to end, both included)."""
+    return _leaf(np.power(float(base), np.linspace(start, end, steps)).astype(floating(dtype)),
+                 requires_grad)
+
+
+@takes_device
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 

@@ -166,6 +166,49 @@ def bmm(self: Tensor, other: Tensor) -> Tensor:
     return self @ other
 
 
+def mv(self: Tensor, vec: Tensor) -> Tensor:
+    """The product of a matrix (n, m) and a vector (m,): a vector (n,)."""
+    if self.ndim != 2 or np.ndim(array_of(vec)) != 1 or self.shape[1] != vec.shape[0]:
+        raise ShapeError(f"mv: needs a matrix (n, m) and a vector (m,), got shapes "
+                         f"{self.shape} and {getattr(vec, 'shape', np.shape(vec))}")
+    return self @ vec
+
+
+def addmm(self: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1
+          ) -> Tensor:
+    """beta · self + alpha · (mat1 @ mat2), mat1 and mat2 matrices (self broadcasts to
+    their product); beta = 0 ignores self (NaN in it too), as torch."""
+    product = mm(mat1, mat2)
+    return _scaled_sum(self, product, beta, alpha)
+
+
+def baddbmm(self: Tensor, batch1: Tensor, batch2: Tensor, *, beta: float = 1,
+            alpha: float = 1) -> Tensor:
+    """beta · self + alpha · (batch1 @ batch2), batch-wise over (b, n, m) @ (b, m, p)."""
+    return _scaled_sum(self, bmm(batch1, batch2), beta, alpha)
+
+
+def _scaled_sum(self: Tensor, product: Tensor, beta: float, alpha: float) -> Tensor:
+    """beta · self + alpha · product. With beta = 0 self's values are not read (a NaN in
+    it stays out) and its gradient is 0, as torch's."""
+    product = product if alpha == 1 else product * alpha
+    if beta == 0:
+        return elementwise.Where.apply(np.ones(product.shape, bool), product, self)
+    return product + (self if beta == 1 else self * beta)
+
+
+def kron(self: Tensor, other: Tensor) -> Tensor:
+    """The Kronecker product: block (i, j, ...) is self[i, j, ...] · other, so the shape
+    is the product of the two shapes, dim by dim (the shorter padded with 1s in front)."""
+    a, b = self, other if isinstance(other, Tensor) else Tensor(other)
+    ndim = max(a.ndim, b.ndim)
+    a = a.reshape((1,) * (ndim - a.ndim) + a.shape)
+    b = b.reshape((1,) * (ndim - b.ndim) + b.shape)
+    spread_a = a.reshape(tuple(n for size in a.shape for n in (size, 1)))
+    spread_b = b.reshape(tuple(n for size in b.shape for n in (1, size)))
+    return (spread_a * spread_b).reshape(tuple(m * n for m, n in zip(a.shape, b.shape)))
+
+
 def dot(self: Tensor, other: Tensor) -> Tensor:
     """Σ self·other of two 1-D tensors of one length."""
     if self.ndim != 1 or other.ndim != 1 or self.shape != other.shape:
@@ -206,6 +249,39 @@ def any(self: Tensor, dim: Axis = None, keepdim: bool = False) -> Tensor:
     return discrete.Reduction.apply(self, reduction=np.any,
                                     axis=reduce.normalize_axes("any", dim, self.ndim),
                                     keepdims=keepdim)
+
+
+def count_nonzero(self: Tensor, dim: Axis = None) -> Tensor:
+    """How many elements (along `dim`) are not zero: int64."""
+    return (self != 0).sum(dim)
+
+
+def var_mean(self: Tensor, dim: Axis = None, unbiased: bool | None = None,
+             keepdim: bool = False, *, correction: int | None = None
+             ) -> tuple[Tensor, Tensor]:
+    """(var, mean) along `dim`, as torch.var_mean (var divides by N − correction)."""
+    return (self.var(dim, unbiased, keepdim, correction=correction),
+            self.mean(dim, keepdim=keepdim))
+
+
+def std_mean(self: Tensor, dim: Axis = None, unbiased: bool | None = None,
+             keepdim: bool = False, *, correction: int | None = None
+             ) -> tuple[Tensor, Tensor]:
+    """(std, mean) along `dim`, as torch.std_mean (std divides by N − correction)."""
+    return (self.std(dim, unbiased, keepdim, correction=correction),
+            self.mean(dim, keepdim=keepdim))
+
+
+def nonzero(self: Tensor, *, as_tuple: bool = False) -> Any:
+    """The indices of the nonzero elements, in row-major order: an int64 tensor (n, ndim),
+    or with as_tuple one int64 tensor of n per dim (no gradient)."""
+    events.unsupported("calls nonzero, whose result's size depends on the values")
+    if as_tuple:                    # a 0-d tensor counts as one element of a vector here
+        indices = np.nonzero(np.atleast_1d(self._data))
+        return tuple(Tensor._make(i.astype(np.int64)) for i in indices)
+    if self.ndim == 0:
+        return Tensor._make(np.zeros((int(self._data != 0), 0), np.int64))
+    return Tensor._make(np.argwhere(self._data).astype(np.int64))
 
 
 def isclose(self: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
@@ -271,6 +347,8 @@ register_methods({
     "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
     "divide": div, "true_divide": div, "pow": pow, "neg": neg, "negative": neg,
     "matmul": matmul, "mm": mm, "bmm": bmm, "dot": dot, "t": t, "view_as": view_as,
+    "mv": mv, "addmm": addmm, "baddbmm": baddbmm, "kron": kron,
+    "count_nonzero": count_nonzero, "nonzero": nonzero,
     "gt": gt, "greater": greater, "ge": ge, "greater_equal": greater_equal, "lt": lt,
     "less": less, "le": le, "less_equal": less_equal, "ne": ne, "not_equal": not_equal,
     "logical_not": logical_not,

@@ -209,12 +209,16 @@ class Tensor:
     # ---- autodiff.method_aliases
     def add(self: Tensor, other: Any, *, alpha: float = ...) -> Tensor:
         'self + alpha · other'
+    def addmm(self: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = ..., alpha: float = ...) -> Tensor:
+        'beta · self + alpha · (mat1 @ mat2), mat1 and mat2 matrices (self broadcasts to their product); beta = 0 ignores self (NaN in it too), as torch.'
     def all(self: Tensor, dim: Axis = ..., keepdim: bool = ...) -> Tensor:
         'True where every element (along `dim`) is nonzero: a bool tensor.'
     def allclose(self: Tensor, other: Any, rtol: float = ..., atol: float = ..., equal_nan: bool = ...) -> bool:
         'True when isclose holds everywhere.'
     def any(self: Tensor, dim: Axis = ..., keepdim: bool = ...) -> Tensor:
         'True where some element (along `dim`) is nonzero: a bool tensor.'
+    def baddbmm(self: Tensor, batch1: Tensor, batch2: Tensor, *, beta: float = ..., alpha: float = ...) -> Tensor:
+        'beta · self + alpha · (batch1 @ batch2), batch-wise over (b, n, m) @ (b, m, p).'
     def bitwise_and(self: Tensor, other: Any) -> Tensor:
         'self & other: bitwise on integers, logical on bools'
     def bitwise_not(self: Tensor) -> Tensor:
@@ -225,6 +229,8 @@ class Tensor:
         'self ^ other: bitwise on integers, logical on bools'
     def bmm(self: Tensor, other: Tensor) -> Tensor:
         'Batched matrix product of (b, n, m) and (b, m, p) tensors.'
+    def count_nonzero(self: Tensor, dim: Axis = ...) -> Tensor:
+        'How many elements (along `dim`) are not zero: int64.'
     def div(self: Tensor, other: Any, *, rounding_mode: str | None = ...) -> Tensor:
         "self / other; rounding_mode 'trunc' rounds the quotient toward zero, 'floor' down (those results have no gradient, as torch's)."
     def divide(self: Tensor, other: Any, *, rounding_mode: str | None = ...) -> Tensor:
@@ -245,6 +251,8 @@ class Tensor:
         'self > other, elementwise, as a bool tensor'
     def isclose(self: Tensor, other: Any, rtol: float = ..., atol: float = ..., equal_nan: bool = ...) -> Tensor:
         "|self − other| <= atol + rtol·|other|, elementwise (torch's defaults)."
+    def kron(self: Tensor, other: Tensor) -> Tensor:
+        'The Kronecker product: block (i, j, ...) is self[i, j, ...] · other, so the shape is the product of the two shapes, dim by dim (the shorter padded with 1s in front).'
     def le(self: Tensor, other: Any) -> Tensor:
         'self <= other, elementwise, as a bool tensor'
     def less(self: Tensor, other: Any) -> Tensor:
@@ -269,6 +277,8 @@ class Tensor:
         ...
     def multiply(self: Tensor, other: Any) -> Tensor:
         ...
+    def mv(self: Tensor, vec: Tensor) -> Tensor:
+        'The product of a matrix (n, m) and a vector (m,): a vector (n,).'
     def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
         'The `length` elements from `start` along `dim` (start may count from the end), as a view: self[..., start:start + length, ...].'
     def ne(self: Tensor, other: Any) -> Tensor:
@@ -277,6 +287,8 @@ class Tensor:
         ...
     def negative(self: Tensor) -> Tensor:
         ...
+    def nonzero(self: Tensor, *, as_tuple: bool = ...) -> Any:
+        'The indices of the nonzero elements, in row-major order: an int64 tensor (n, ndim), or with as_tuple one int64 tensor of n per dim (no gradient).'
     def not_equal(self: Tensor, other: Any) -> Tensor:
         'self != other, elementwise, as a bool tensor'
     def pow(self: Tensor, exponent: Any) -> Tensor:
@@ -459,6 +471,8 @@ class Tensor:
         'log₂ x'
     def logaddexp(input: Any, other: Any) -> Tensor:
         'ln(eᵃ + eᵇ) = max(a, b) + log1p(e^(-|a - b|)), which never overflows; a + ln 2 where a = b (±inf included, where a - b would be NaN).'
+    def logit(x: Any, eps: float | None = ...) -> Tensor:
+        'log(z / (1 − z)) with z = x clamped to [eps, 1 − eps] (x itself when eps is None: ±inf at 0 and 1, NaN outside [0, 1])'
     def nan_to_num(x: Any, nan: float = ..., posinf: float | None = ..., neginf: float | None = ...) -> Tensor:
         "x with NaN replaced by `nan`, +inf by `posinf` and -inf by `neginf` (by default the largest and the lowest finite number of x's dtype)."
     def reciprocal(x: Any) -> Tensor:
@@ -515,6 +529,8 @@ class Tensor:
         "A copy of x with `value` where mask (broadcast to x's shape) is True; value is a number or a 0-d tensor (which gets the gradient of the filled places)."
     def masked_select(x: Tensor, mask: Any) -> Tensor:
         'The elements of x where mask is True (both broadcast), as a vector.'
+    def median(x: Tensor, dim: int | None = ..., keepdim: bool = ...) -> Any:
+        'The lower median, as torch: the ⌈n/2⌉-th smallest of the n elements (of all of x when dim is None: a tensor; along `dim`: (values, indices)); NaN where the elements hold a NaN (named by its index). dL/dx gets dL/dvalues at the place named.'
     def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
         'x with the dims `source` moved to the positions `destination`, the others kept in order.'
     def outer(x: Tensor, vec2: Any) -> Tensor:

@@ -8,6 +8,7 @@ no existing op composes; the rest are compositions and need no derivative of the
 
     exp2 x = 2 ** x         rsqrt x = 1 / √x         square x = x ** 2
     reciprocal x = 1 / x    frac x = x - trunc x         lerp = start + weight · (end - start)
+    logit x = log(x / (1 - x))
     logaddexp(a, b) = max(a, b) + log1p(e^(-|a - b|))
 
 Dtypes, as torch: the functions of floats (sin, erf, log2, atan2, copysign, ...) give
@@ -51,8 +52,8 @@ from .elementwise import where
 __all__ = ["acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_left_shift",
            "bitwise_right_shift", "ceil", "copysign", "cos", "cosh", "erf", "erfinv", "exp2",
            "expm1", "floor", "floor_divide", "fmod", "frac", "isfinite", "isinf", "isnan",
-           "lerp", "log1p", "log2", "log10", "logaddexp", "nan_to_num", "reciprocal", "remainder",
-           "round", "rsqrt", "sign", "sin", "sinh", "square", "tan", "trunc"]
+           "lerp", "log1p", "log2", "log10", "logaddexp", "logit", "nan_to_num", "reciprocal",
+           "remainder", "round", "rsqrt", "sign", "sin", "sinh", "square", "tan", "trunc"]
 
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)
@@ -710,6 +711,15 @@ def rsqrt(x: Any) -> Tensor:
     return 1 / _floating(x).sqrt()
 
 
+def logit(x: Any, eps: float | None = None) -> Tensor:
+    """log(z / (1 − z)) with z = x clamped to [eps, 1 − eps] (x itself when eps is None:
+    ±inf at 0 and 1, NaN outside [0, 1])"""
+    z = _floating(x)
+    if eps is not None:
+        z = z.clamp(eps, 1 - eps)
+    return (z / (1 - z)).log()
+
+
 def reciprocal(x: Any) -> Tensor:
     """1 / x (integers become floats: 1 / 0 is inf)"""
     return 1 / _floating(x)
@@ -897,8 +907,8 @@ register_methods({
     "sin": sin, "cos": cos, "tan": tan, "asin": asin, "acos": acos, "atan": atan,
     "atan2": atan2, "sinh": sinh, "cosh": cosh, "asinh": asinh, "acosh": acosh,
     "atanh": atanh, "log2": log2, "log10": log10, "log1p": log1p, "exp2": exp2,
-    "expm1": expm1, "reciprocal": reciprocal, "rsqrt": rsqrt, "square": square, "erf": erf,
-    "erfinv": erfinv,
+    "expm1": expm1, "logit": logit, "reciprocal": reciprocal, "rsqrt": rsqrt,
+    "square": square, "erf": erf, "erfinv": erfinv,
     "sign": sign, "floor": floor, "ceil": ceil, "round": round, "trunc": trunc, "frac": frac,
     "lerp": lerp, "logaddexp": logaddexp, "remainder": remainder, "fmod": fmod,
     "floor_divide": floor_divide, "copysign": copysign, "nan_to_num": nan_to_num,

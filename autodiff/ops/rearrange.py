@@ -751,6 +751,34 @@ def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> ValuesI
     return ValuesIndices(getitem(values, pick), getitem(indices, pick))
 
 
+def median(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    """The lower median, as torch: the ⌈n/2⌉-th smallest of the n elements (of all of x
+    when dim is None: a tensor; along `dim`: (values, indices)); NaN where the elements
+    hold a NaN (named by its index). dL/dx gets dL/dvalues at the place named."""
+    if dim is None:
+        flat = reshape(x, (-1,))
+        if flat.shape[0] == 0:
+            raise ShapeError("median: the tensor is empty; it has no median")
+        return median(flat, 0).values
+    axis = normalize_dim("median", dim, max(x.ndim, 1))
+    n = x.shape[axis] if x.ndim else 1
+    if n == 0:
+        raise ShapeError(f"median: dim {dim} of the tensor of shape {x.shape} is empty")
+    values, indices = sort(x, dim)
+    if x.ndim == 0:
+        return ValuesIndices(values, indices)
+    nan = np.isnan(values._data).any(axis=axis, keepdims=True) if x.dtype.kind == "f" \
+        else np.zeros((1,) * x.ndim, bool)
+    place = Tensor(np.where(nan, n - 1, (n - 1) // 2).astype(np.int64))  # NaNs sort last
+    picked = ValuesIndices(gather(values, axis, place), gather(indices, axis, place))
+    if keepdim:
+        return picked
+    return ValuesIndices(reshape(picked.values, picked.values.shape[:axis]
+                                 + picked.values.shape[axis + 1:]),
+                         reshape(picked.indices, picked.indices.shape[:axis]
+                                 + picked.indices.shape[axis + 1:]))
+
+
 # ---------------------------------------------------------------- combining tensors
 
 
@@ -869,10 +897,10 @@ def tensordot(a: Tensor, b: Any, dims: Any = 2) -> Tensor:
 
 
 __all__ = ["argsort", "chunk", "cross", "cumprod", "cumsum", "diag", "diagonal", "einsum", "flip",
-           "gather", "index_select", "masked_fill", "masked_select", "meshgrid", "movedim",
-           "outer", "repeat", "repeat_interleave", "roll", "rot90", "scatter", "scatter_add",
-           "sort", "split", "take_along_dim", "tensor_split", "tensordot", "tile", "topk",
-           "trace", "tril", "triu", "unbind", "unflatten"]
+           "gather", "index_select", "masked_fill", "masked_select", "median", "meshgrid",
+           "movedim", "outer", "repeat", "repeat_interleave", "roll", "rot90", "scatter",
+           "scatter_add", "sort", "split", "take_along_dim", "tensor_split", "tensordot",
+           "tile", "topk", "trace", "tril", "triu", "unbind", "unflatten"]
 
 
 # ---------------------------------------------------------------- the Tensor methods
@@ -890,5 +918,5 @@ register_methods({
     "scatter": scatter, "scatter_add": scatter_add, "scatter_reduce": scatter_reduce,
     "cumsum": cumsum, "cumprod": cumprod, "cummax": cummax, "cummin": cummin,
     "logcumsumexp": logcumsumexp, "sort": sort, "argsort": argsort, "topk": topk,
-    "kthvalue": kthvalue, "outer": outer, "cross": cross,
+    "kthvalue": kthvalue, "median": median, "outer": outer, "cross": cross,
 })

@@ -93,3 +93,141 @@ def test_concat_is_cat():
     a, b = ad.tensor([[1.0, 2.0]]), ad.tensor([[3.0, 4.0]])
     np.testing.assert_array_equal(ad.concat([a, b], dim=1).numpy(), [[1.0, 2.0, 3.0, 4.0]])
     np.testing.assert_array_equal(ad.concat([a, b]).numpy(), [[1.0, 2.0], [3.0, 4.0]])
+
+
+# ---------------------------------------------------------------- reductions and products
+
+def with_grads(fn_ours, fn_theirs, *arrays, weights_seed=0):
+    """Run both on float64 leaves made from `arrays`; compare the float outputs and the
+    gradients of a weighted sum of them."""
+    torch = pytest.importorskip("torch")
+    ours = [ad.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out_ours, out_theirs = fn_ours(*ours), fn_theirs(*theirs)
+    if not isinstance(out_ours, tuple):
+        out_ours, out_theirs = (out_ours,), (out_theirs,)
+    rng = np.random.default_rng(weights_seed)
+    total_ours, total_theirs = 0, 0
+    for a, b in zip(out_ours, out_theirs):
+        assert tuple(a.shape) == tuple(b.shape)
+        if b.dtype.is_floating_point:
+            np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12,
+                                       atol=1e-12)
+            w = rng.standard_normal(tuple(b.shape))
+            total_ours = total_ours + (a * ad.tensor(w)).sum()
+            total_theirs = total_theirs + (b * torch.tensor(w)).sum()
+        else:
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    total_ours.backward()
+    total_theirs.backward()
+    for a, b in zip(ours, theirs):
+        expected = np.zeros(a.shape) if b.grad is None else b.grad.numpy()
+        got = np.zeros(a.shape) if a.grad is None else a.grad.numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape, dim, keepdim", [((7,), 0, False), ((4, 6), 1, False),
+                                                 ((4, 6), 0, True), ((3, 4, 5), -1, True)])
+def test_median_along_a_dim_matches_torch(shape, dim, keepdim):
+    x = np.random.default_rng(1).permutation(np.prod(shape)).reshape(shape).astype(float)
+    with_grads(lambda t: tuple(t.median(dim, keepdim=keepdim)),
+               lambda t: tuple(t.median(dim, keepdim=keepdim)), x)
+
+
+def test_median_of_everything_is_the_lower_median_and_nan_wins():
+    torch = pytest.importorskip("torch")
+    for values in ([4.0, 1.0, 3.0, 2.0], [5.0, 1.0, 3.0], [[2.0, np.nan], [1.0, 0.0]]):
+        x = np.array(values)
+        np.testing.assert_array_equal(ad.tensor(x).median().numpy(),
+                                      torch.tensor(x).median().numpy())
+    x = np.array([[3.0, np.nan, 2.0, 5.0], [0.0, 4.0, 4.0, 1.0]])
+    ours, theirs = ad.tensor(x).median(1), torch.tensor(x).median(1)
+    np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+    np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    assert ad.tensor([[1, 2], [3, 4]]).median().item() == 2
+
+
+def test_median_of_an_empty_tensor_is_refused():
+    with pytest.raises(ad.ShapeError, match="median"):
+        ad.zeros(0).median()
+
+
+@pytest.mark.parametrize("correction", [0, 1])
+@pytest.mark.parametrize("dim", [None, 0, 1, (0, 1)])
+def test_count_nonzero_var_mean_and_std_mean_match_torch(dim, correction):
+    torch = pytest.importorskip("torch")
+    x = np.array([[0.0, 1.5, -2.0], [0.0, 0.0, 3.0]])
+    same(ad.count_nonzero(ad.tensor(x), dim), torch.count_nonzero(torch.tensor(x), dim))
+    same(ad.tensor(x).count_nonzero(dim), torch.tensor(x).count_nonzero(dim))
+    with_grads(lambda t: ad.var_mean(t, dim, correction=correction),
+               lambda t: torch.var_mean(t, dim, correction=correction), x)
+    with_grads(lambda t: ad.std_mean(t, dim, correction=correction, keepdim=True),
+               lambda t: torch.std_mean(t, dim, correction=correction, keepdim=True), x)
+
+
+@pytest.mark.parametrize("values", [[[0, 1], [2, 0]], [0, 3, 0, 1], 5, 0, [[0, 0]]])
+def test_nonzero_matches_torch(values):
+    torch = pytest.importorskip("torch")
+    x = np.array(values)
+    same(ad.tensor(x).nonzero(), torch.tensor(x).nonzero())
+    for ours, theirs in zip(ad.nonzero(ad.tensor(x), as_tuple=True),
+                            torch.nonzero(torch.tensor(x), as_tuple=True), strict=True):
+        same(ours, theirs)
+
+
+@pytest.mark.parametrize("beta, alpha", [(1, 1), (0.5, 2.0), (0, 1.5)])
+def test_mv_addmm_and_baddbmm_match_torch(beta, alpha):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    m, v = rng.standard_normal((3, 4)), rng.standard_normal(4)
+    with_grads(lambda a, b: a.mv(b), lambda a, b: a.mv(b), m, v)
+    c, m1 = rng.standard_normal((3, 5)), rng.standard_normal((3, 4))
+    m2 = rng.standard_normal((4, 5))
+    with_grads(lambda a, b, d: ad.addmm(a, b, d, beta=beta, alpha=alpha),
+               lambda a, b, d: torch.addmm(a, b, d, beta=beta, alpha=alpha), c, m1, m2)
+    row = rng.standard_normal(5)                       # broadcast to the product's shape
+    with_grads(lambda a, b, d: a.addmm(b, d), lambda a, b, d: a.addmm(b, d), row, m1, m2)
+    b1, b2, c3 = (rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 4, 5)),
+                  rng.standard_normal((2, 3, 5)))
+    with_grads(lambda a, b, d: ad.baddbmm(a, b, d, beta=2.0, alpha=0.5),
+               lambda a, b, d: torch.baddbmm(a, b, d, beta=2.0, alpha=0.5), c3, b1, b2)
+
+
+def test_addmm_with_beta_zero_ignores_nan_in_the_input():
+    c = ad.tensor([[np.nan, np.inf]], requires_grad=True)
+    out = ad.addmm(c, ad.tensor([[1.0], [2.0]]), ad.tensor([[3.0, 4.0]]), beta=0)
+    np.testing.assert_array_equal(out.detach().numpy(), [[3.0, 4.0], [6.0, 8.0]])
+    out.sum().backward()
+    np.testing.assert_array_equal(c.grad.numpy(), [[0.0, 0.0]])
+
+
+def test_mv_refuses_shapes_that_do_not_fit():
+    with pytest.raises(ad.ShapeError, match="mv"):
+        ad.zeros(3, 4).mv(ad.zeros(3))
+
+
+@pytest.mark.parametrize("shapes", [((2, 2), (2, 3)), ((3,), (2,)), ((2, 3), (4,)),
+                                    ((2, 1, 2), (3, 2))])
+def test_kron_matches_torch(shapes):
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1])
+    with_grads(lambda x, y: ad.kron(x, y), lambda x, y: __import__("torch").kron(x, y), a, b)
+
+
+@pytest.mark.parametrize("eps", [None, 1e-6, 0.2])
+def test_logit_matches_torch(eps):
+    x = np.array([0.05, 0.25, 0.5, 0.9, 0.99])
+    with_grads(lambda t: t.logit(eps), lambda t: t.logit(eps), x)
+    torch = pytest.importorskip("torch")
+    edges = np.array([0.0, 1.0, 1.5])
+    np.testing.assert_array_equal(ad.logit(ad.tensor(edges), eps).numpy(),
+                                  torch.logit(torch.tensor(edges), eps).numpy())
+
+
+def test_logspace_matches_torch():
+    torch = pytest.importorskip("torch")
+    for args in ((0, 2, 3), (-1.0, 1.0, 5), (0, 3, 4, 2.0)):
+        ours, theirs = ad.logspace(*args), torch.logspace(*args)
+        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+    assert ad.logspace(0, 1, 2, dtype=ad.float64).dtype == np.float64

@@ -51,11 +51,12 @@ from .ops.math_functions import (acos, acosh, asin, asinh, atan, atan2, atanh,
                                  nan_to_num, reciprocal, remainder, round, rsqrt, sign, sin,
                                  sinh, square, tan, trunc)
 from .ops.rearrange import (argsort, chunk, cross, cummax, cummin, cumprod, cumsum, diag,
-                            diagonal, einsum, flip, gather, index_select, kthvalue, logcumsumexp,
-                            masked_fill, masked_select, median, meshgrid, movedim, outer, repeat,
-                            repeat_interleave, roll, rot90, scatter, scatter_add,
-                            scatter_reduce, sort, split, take_along_dim, tensor_split, tensordot,
-                            tile, topk, trace, tril, triu, unbind, unflatten)
+                            diag_embed, diagonal, einsum, flip, gather, index_select, kthvalue,
+                            logcumsumexp, masked_fill, masked_select, median, meshgrid, movedim,
+                            outer, repeat, repeat_interleave, roll, rot90, scatter, scatter_add,
+                            scatter_reduce, searchsorted, sort, split, take_along_dim,
+                            tensor_split, tensordot, tile, topk, trace, tril, triu, unbind,
+                            unflatten)
 from .backward_trace import BackwardTrace, trace_backward
 from .gradcheck import gradcheck, gradcheck_graph, gradgradcheck
 from .manual_grads import ManualGradReport, check_manual_grads

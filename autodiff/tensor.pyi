@@ -513,6 +513,8 @@ class Tensor:
         'yᵢ = Σ_{j≤i} xⱼ along `dim` (integers and bools sum as int64).'
     def diag(x: Tensor, diagonal: int = ...) -> Tensor:
         'A vector: the square matrix with it on diagonal `diagonal`, zeros elsewhere. A matrix: its diagonal `diagonal`, as a vector.'
+    def diag_embed(x: Tensor, offset: int = ..., dim1: int = ..., dim2: int = ...) -> Tensor:
+        "Each vector along x's last dim set on diagonal `offset` of a square matrix (zeros elsewhere), the matrix's two dims placed at dim1 and dim2 of the result."
     def diagonal(x: Tensor, offset: int = ..., dim1: int = ..., dim2: int = ...) -> Tensor:
         'yᵢ = x[i, i + offset] in the plane of dim1, dim2 (row i - offset when offset < 0); those dims removed and the diagonal appended as the last dim.'
     def flip(x: Tensor, *dims: Any) -> Tensor:

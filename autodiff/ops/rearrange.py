@@ -460,6 +460,23 @@ def diag(x: Tensor, diagonal: int = 0) -> Tensor:
     return ScatterAdd.apply(x, shape=(n, n), index=index)
 
 
+def diag_embed(x: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Each vector along x's last dim set on diagonal `offset` of a square matrix (zeros
+    elsewhere), the matrix's two dims placed at dim1 and dim2 of the result."""
+    if x.ndim == 0:
+        raise ShapeError("diag_embed: needs a tensor of at least one dim, got a 0-d tensor")
+    ndim = x.ndim + 1
+    first = normalize_dim("diag_embed", dim1, ndim)
+    second = normalize_dim("diag_embed", dim2, ndim)
+    if first == second:
+        raise DimError(f"diag_embed: dim1 and dim2 must differ, got {dim1} and {dim2}")
+    n = x.shape[-1] + abs(offset)
+    i = np.arange(x.shape[-1])
+    index = (Ellipsis, i - min(offset, 0), i + max(offset, 0))
+    matrices = ScatterAdd.apply(x, shape=x.shape[:-1] + (n, n), index=index)
+    return movedim(matrices, (-2, -1), (first, second))
+
+
 def trace(x: Tensor) -> Tensor:
     """Σᵢ x[i, i] of a matrix."""
     if x.ndim != 2:
@@ -720,6 +737,35 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = F
     return ValuesIndices(gather(x, dim, indices), indices)
 
 
+def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False,
+                 right: bool = False, side: str | None = None, sorter: Any = None) -> Tensor:
+    """For each value of `input`, the index that keeps the sequence sorted if the value is
+    inserted there: the first element >= value (> value with right=True or side='right'),
+    along the last dim (a batch of sequences is searched row by row, each for its row of
+    values). int64 (int32 with out_int32), no gradient."""
+    events.unsupported("calls searchsorted, computed from the values outside the graph")
+    if side is not None:
+        if side not in ("left", "right") or (right and side == "left"):
+            raise ValueError(f"searchsorted: side must be 'left' or 'right' and agree with "
+                             f"right={right}, got {side!r}")
+        right = side == "right"
+    sequence, values = array_of(sorted_sequence), np.asarray(array_of(input))
+    if sorter is not None:
+        sequence = np.take_along_axis(sequence, array_of(sorter), -1)
+    where = "right" if right else "left"
+    if sequence.ndim <= 1:
+        found = np.searchsorted(sequence, values, side=where)
+    elif sequence.shape[:-1] != values.shape[:-1]:
+        raise ShapeError(f"searchsorted: a batch of sequences of shape {sequence.shape} "
+                         f"needs values with the same leading dims, got {values.shape}")
+    else:
+        rows = zip(sequence.reshape(-1, sequence.shape[-1]),
+                   values.reshape(-1, values.shape[-1]))
+        found = np.stack([np.searchsorted(row, row_values, side=where)
+                          for row, row_values in rows]).reshape(values.shape)
+    return Tensor._make(np.asarray(found, np.int32 if out_int32 else np.int64))
+
+
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
          ) -> ValuesIndices:
     """(values, indices) of the k largest (smallest when largest=False) along `dim`,
@@ -896,11 +942,12 @@ def tensordot(a: Tensor, b: Any, dims: Any = 2) -> Tensor:
     return einsum("".join(left) + "," + "".join(right) + "->" + "".join(output), a, b)
 
 
-__all__ = ["argsort", "chunk", "cross", "cumprod", "cumsum", "diag", "diagonal", "einsum", "flip",
-           "gather", "index_select", "masked_fill", "masked_select", "median", "meshgrid",
-           "movedim", "outer", "repeat", "repeat_interleave", "roll", "rot90", "scatter",
-           "scatter_add", "sort", "split", "take_along_dim", "tensor_split", "tensordot",
-           "tile", "topk", "trace", "tril", "triu", "unbind", "unflatten"]
+__all__ = ["argsort", "chunk", "cross", "cumprod", "cumsum", "diag", "diag_embed", "diagonal",
+           "einsum", "flip", "gather", "index_select", "masked_fill", "masked_select", "median",
+           "meshgrid", "movedim", "outer", "repeat", "repeat_interleave", "roll", "rot90",
+           "scatter", "scatter_add", "searchsorted", "sort", "split", "take_along_dim",
+           "tensor_split", "tensordot", "tile", "topk", "trace", "tril", "triu", "unbind",
+           "unflatten"]
 
 
 # ---------------------------------------------------------------- the Tensor methods
@@ -913,6 +960,7 @@ register_methods({
     "flip": flip, "roll": roll, "movedim": movedim, "unflatten": unflatten, "rot90": rot90,
     "repeat": repeat, "tile": tile, "repeat_interleave": repeat_interleave,
     "tril": tril, "triu": triu, "diagonal": diagonal, "diag": diag, "trace": trace,
+    "diag_embed": diag_embed,
     "where": where_tensor, "masked_fill": masked_fill, "masked_select": masked_select,
     "index_select": index_select, "gather": gather, "take_along_dim": take_along_dim,
     "scatter": scatter, "scatter_add": scatter_add, "scatter_reduce": scatter_reduce,

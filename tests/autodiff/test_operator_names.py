@@ -231,3 +231,35 @@ def test_logspace_matches_torch():
         assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
     assert ad.logspace(0, 1, 2, dtype=ad.float64).dtype == np.float64
+
+
+@pytest.mark.parametrize("offset, dim1, dim2", [(0, -2, -1), (1, -2, -1), (-2, -2, -1),
+                                                (0, 0, 2), (1, 2, 0)])
+def test_diag_embed_matches_torch(offset, dim1, dim2):
+    torch = pytest.importorskip("torch")
+    x = np.arange(1.0, 7.0).reshape(2, 3)
+    with_grads(lambda t: ad.diag_embed(t, offset, dim1, dim2),
+               lambda t: torch.diag_embed(t, offset, dim1, dim2), x)
+    np.testing.assert_array_equal(ad.tensor(x).diag_embed(offset).numpy(),
+                                  torch.tensor(x).diag_embed(offset).numpy())
+
+
+def test_searchsorted_matches_torch():
+    torch = pytest.importorskip("torch")
+    sequence, values = np.array([1, 3, 5, 7, 9]), np.array([3, 6, 9, 0, 10])
+    for options in ({}, {"right": True}, {"side": "right"}, {"out_int32": True}):
+        same(ad.searchsorted(ad.tensor(sequence), ad.tensor(values), **options),
+             torch.searchsorted(torch.tensor(sequence), torch.tensor(values), **options))
+    rows, row_values = np.array([[1, 3, 5], [2, 4, 6]]), np.array([[3, 6], [1, 5]])
+    same(ad.searchsorted(ad.tensor(rows), ad.tensor(row_values)),
+         torch.searchsorted(torch.tensor(rows), torch.tensor(row_values)))
+    same(ad.searchsorted(ad.tensor(sequence), 4), torch.searchsorted(torch.tensor(sequence), 4))
+    shuffled, order = np.array([5, 1, 3]), np.array([1, 2, 0])
+    same(ad.searchsorted(ad.tensor(shuffled), ad.tensor([2, 4]), sorter=ad.tensor(order)),
+         torch.searchsorted(torch.tensor(shuffled), torch.tensor([2, 4]),
+                            sorter=torch.tensor(order)))
+
+
+def test_searchsorted_refuses_a_side_that_contradicts_right():
+    with pytest.raises(ValueError, match="side"):
+        ad.searchsorted(ad.tensor([1, 2]), ad.tensor([1]), right=True, side="left")

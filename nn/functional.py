@@ -4,10 +4,13 @@
 one graph node each (autodiff/ops/matmul.py, losses.py); so are `conv2d`, `max_pool2d`,
 `avg_pool2d`, `unfold` and `fold` (autodiff/ops/conv.py, pool.py); the rest are built
 from those and other tensor ops, so they need no derivative of their own (the activations
-from `gelu` to `softmin`, the normalizations, `embedding`, `pad`, `conv1d` (on conv2d),
-`conv_transpose2d` (matmul and fold), `interpolate`, `normalize`, `cosine_similarity`,
-the losses `l1_loss`, `smooth_l1_loss`, `huber_loss`, `kl_div`, `cosine_embedding_loss`,
-and the options of the fused losses: weights, ignore_index, label smoothing).
+from `gelu` to `glu`, the normalizations, `embedding`, `pad`, `conv1d` (on conv2d),
+`conv_transpose2d` (matmul and fold), the 1-D pools (on the 2-D ones), `pixel_shuffle`
+and `pixel_unshuffle` (reshapes), `interpolate`, `normalize`, `cosine_similarity`,
+`pairwise_distance`, the losses `l1_loss`, `smooth_l1_loss`, `huber_loss`, `kl_div`,
+`cosine_embedding_loss`, `margin_ranking_loss`, `triplet_margin_loss`,
+`gaussian_nll_loss`, and the options of the fused losses: weights, ignore_index, label
+smoothing).
 Losses take `reduction="mean" | "sum" | "none"`; class-index targets are int tensors.
 
 >>> import autodiff as ad, nn.functional as F
@@ -26,7 +29,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff.creation import dropout_mask
-from autodiff.errors import DomainError, DtypeError, ShapeError
+from autodiff.errors import DimError, DomainError, DtypeError, ShapeError
 from autodiff.function import Function
 from autodiff.ops import conv, matmul, pool
 from autodiff.ops import losses as loss_ops
@@ -172,6 +175,32 @@ def softsign(input: Tensor) -> Tensor:
 def softmin(input: Tensor, dim: int | None = None) -> Tensor:
     """softmax(-x) along `dim`: exp(-xᵢ) / Σⱼ exp(-xⱼ), the largest weight on the smallest x."""
     return (-input).softmax(dim)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """The gated linear unit (Dauphin et al., 2017): split `input` into halves a and b
+    along `dim` and let b gate a,
+
+        y = a ⊙ σ(b)
+
+    so the output is half as long along `dim`.
+
+    >>> import autodiff as ad
+    >>> glu(ad.tensor([2.0, 4.0, 0.0, 100.0]))      # [2·σ(0), 4·σ(100)]
+    tensor([1., 4.])
+    """
+    if input.ndim == 0:
+        raise ShapeError("glu: the input is 0-d, and a scalar cannot be halved; pass a tensor "
+                         "with an even size along `dim`")
+    if not -input.ndim <= dim < input.ndim:
+        raise DimError(f"glu: dim {dim} is out of range for the input of shape {input.shape} "
+                       f"(expected a dim in [{-input.ndim}, {input.ndim - 1}])")
+    if input.shape[dim] % 2:
+        raise ShapeError(f"glu: the input of shape {input.shape} has odd size "
+                         f"{input.shape[dim]} along dim {dim}, which cannot be split into "
+                         f"halves; pass a tensor with an even size along `dim`")
+    a, b = input.chunk(2, dim)
+    return a * b.sigmoid()
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
@@ -344,6 +373,58 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
     mean = grouped.mean(axis=2, keepdims=True)
     var = grouped.var(axis=2, keepdims=True, correction=0)
     normalized = ((grouped - mean) / (var + eps).sqrt()).reshape(input.shape)
+    per_channel = (channels,) + (1,) * (input.ndim - 2)         # broadcasts along dim 1
+    if weight is not None:
+        normalized = normalized * weight.reshape(per_channel)
+    if bias is not None:
+        normalized = normalized + bias.reshape(per_channel)
+    return normalized
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None,
+                  running_var: Tensor | None = None, weight: Tensor | None = None,
+                  bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each sample's channel (input (N, C, *)) over its positions alone:
+
+        y = (x - mean) / √(var + eps) · weight + bias
+
+    mean and var (biased) per (sample, channel); weight and bias per channel, shape (C,).
+    Given running estimates, they are updated in place as torch does, with the batch's
+    average of the per-instance statistics: running = (1 - momentum) · running +
+    momentum · mean over n of (mean, or var unbiased, of instance n). With
+    use_input_stats=False the running estimates normalise instead (as batch_norm in eval).
+    """
+    op = "instance_norm"
+    if input.ndim < 2:
+        raise ShapeError(f"{op}: input must have a batch dim and a channel dim, (N, C, *), "
+                         f"got shape {input.shape}")
+    channels = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (channels,):
+            raise ShapeError(f"{op}: {name} has shape {t.shape}, but the input of shape "
+                             f"{input.shape} has {channels} channels (dim 1)")
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise DomainError(f"{op}: with use_input_stats=False the running_mean and "
+                              f"running_var must be given")
+        return batch_norm(input, running_mean, running_var, weight, bias, training=False,
+                          eps=eps)
+    count = math.prod(input.shape[2:])
+    if count <= 1:
+        raise ShapeError(f"{op}: needs more than one position per channel to estimate a "
+                         f"variance, got input of shape {input.shape}; pass (N, C, L) or "
+                         f"(N, C, H, W) with more than one position")
+    axes = tuple(range(2, input.ndim))                 # each instance's positions
+    mean = input.mean(axis=axes, keepdims=True)
+    var = input.var(axis=axes, keepdims=True, correction=0)
+    if running_mean is not None:
+        _update_running(running_mean, mean.detach().mean(axis=0), momentum)
+    if running_var is not None:
+        _update_running(running_var, (var.detach() * (count / (count - 1))).mean(axis=0),
+                        momentum)
+    normalized = (input - mean) / (var + eps).sqrt()
     per_channel = (channels,) + (1,) * (input.ndim - 2)         # broadcasts along dim 1
     if weight is not None:
         normalized = normalized * weight.reshape(per_channel)
@@ -548,6 +629,29 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     unit1 = x1 / x1.norm(2, dim, keepdim=True).clamp(min=eps)
     unit2 = x2 / x2.norm(2, dim, keepdim=True).clamp(min=eps)
     return (unit1 * unit2).sum(dim)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:
+    """The p-norm distance between the vectors along the last dim, as torch computes it:
+
+        d = ‖x1 - x2 + eps‖_p
+
+    (eps keeps the norm's gradient finite where x1 = x2). x1 and x2 broadcast to a common
+    shape; the last dim is reduced (kept with size 1 when keepdim=True).
+
+    >>> import autodiff as ad
+    >>> pairwise_distance(ad.tensor([[3.0, 0.0]]), ad.tensor([[0.0, 4.0]]), eps=0.0)
+    tensor([5.])
+    """
+    try:
+        np.broadcast_shapes(x1.shape, x2.shape)
+    except ValueError:
+        raise ShapeError(f"pairwise_distance: shapes {x1.shape} and {x2.shape} do not "
+                         f"broadcast to a common shape; pass vectors along the last dim "
+                         f"with matching (or size-1) batch dims") from None
+    dim = max(x1.ndim, x2.ndim) - 1
+    return (x1 - x2 + eps).norm(p, dim, keepdim)
 
 
 # ---------------------------------------------------------------- images (N, C, H, W)
@@ -780,6 +884,164 @@ def _averaging_matrix(size: int, cells: int, dtype: np.dtype) -> np.ndarray:
     start, end = cell * size // cells, -((-(cell + 1) * size) // cells)
     inside = (np.arange(size) >= start) & (np.arange(size) < end)
     return (inside / (end - start)).astype(dtype)
+
+
+# ---------------------------------------------------------------- sequences (N, C, L)
+# The 1-D pools are the 2-D ones on an image of height 1: x.unsqueeze(2) is (N, C, 1, L),
+# the window is (1, k), and the height is squeezed away again; so their gradients are the
+# 2-D pools'. An unbatched (C, L) input gets a batch of one, as in torch.
+
+def avg_pool1d(input: Tensor, kernel_size: int | tuple[int], stride: int | tuple[int] | None = None,
+               padding: int | tuple[int] = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """The mean of each window of the input (N, C, L) or (C, L):
+
+        y[n, c, p] = Σ_i x̃[n, c, p·s + i] / k
+
+    over the zero-padded input x̃ (the padding not counted in k when
+    count_include_pad=False); stride s defaults to kernel_size k. On avg_pool2d.
+
+    >>> import autodiff as ad
+    >>> avg_pool1d(ad.tensor([[[1.0, 3.0, 5.0, 7.0]]]), 2)
+    tensor([[[2., 6.]]])
+    """
+    op = "avg_pool1d"
+    image, unbatched = _sequence_as_image(op, input)
+    kernel, stride_, pad, _ = _pool1d_window(op, input.shape, kernel_size, stride, padding, 1)
+    y = pool.avg_pool2d(image, (1, kernel), (1, stride_), (0, pad), ceil_mode,
+                        count_include_pad, caller=op).squeeze(2)
+    return y.squeeze(0) if unbatched else y
+
+
+def max_pool1d(input: Tensor, kernel_size: int | tuple[int], stride: int | tuple[int] | None = None,
+               padding: int | tuple[int] = 0, dilation: int | tuple[int] = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """The maximum of each window of the input (N, C, L) or (C, L):
+
+        y[n, c, p] = max_i x̃[n, c, p·s + i·d]
+
+    over the input padded with -∞; stride s defaults to kernel_size. With return_indices
+    also each maximum's position in the input (int64). On max_pool2d.
+
+    >>> import autodiff as ad
+    >>> max_pool1d(ad.tensor([[[1.0, 3.0, 5.0, 2.0]]]), 2)
+    tensor([[[3., 5.]]])
+    """
+    op = "max_pool1d"
+    image, unbatched = _sequence_as_image(op, input)
+    kernel, stride_, pad, dilation_ = _pool1d_window(op, input.shape, kernel_size, stride,
+                                                     padding, dilation)
+    out = pool.max_pool2d(image, (1, kernel), (1, stride_), (0, pad), (1, dilation_),
+                          ceil_mode, return_indices, caller=op)
+    # the 2-D positions h·W + w are w here, as h = 0
+    outs = out if return_indices else (out,)
+    outs = tuple(y.squeeze(2).squeeze(0) if unbatched else y.squeeze(2) for y in outs)
+    return outs if return_indices else outs[0]
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: int | tuple[int]) -> Tensor:
+    """The mean over each of output_size cells of the input (N, C, L) or (C, L), cell p
+    running from ⌊p·L / o⌋ to ⌈(p + 1)·L / o⌉ − 1 (torch's cells). On adaptive_avg_pool2d.
+
+    >>> import autodiff as ad
+    >>> adaptive_avg_pool1d(ad.tensor([[[1.0, 2.0, 3.0]]]), 2)     # cells 0-1 and 1-2
+    tensor([[[1.5, 2.5]]])
+    """
+    op = "adaptive_avg_pool1d"
+    image, unbatched = _sequence_as_image(op, input)
+    size = conv_tuple(op, "output_size", output_size, 1, 1)[0]
+    y = adaptive_avg_pool2d(image, (1, size), caller=op).squeeze(2)
+    return y.squeeze(0) if unbatched else y
+
+
+def _sequence_as_image(op: str, input: Tensor) -> tuple[Tensor, bool]:
+    """(the input (N, C, L) or (C, L) as an image (N, C, 1, L), whether it was unbatched)."""
+    if input.ndim not in (2, 3):
+        raise ShapeError(f"{op}: expected a 3-D input (N, C, L) or a 2-D one (C, L), got "
+                         f"shape {input.shape}; reshape it to (batch, channels, length)")
+    unbatched = input.ndim == 2
+    return (input.unsqueeze(0) if unbatched else input).unsqueeze(2), unbatched
+
+
+def _pool1d_window(op: str, shape: tuple[int, ...], kernel_size: Any, stride: Any,
+                   padding: Any, dilation: Any) -> tuple[int, int, int, int]:
+    """(kernel, stride, padding, dilation) of a 1-D pool as ints, checked with messages
+    in the 1-D terms (the 2-D pool checks them again, in pairs)."""
+    kernel = conv_tuple(op, "kernel_size", kernel_size, 1, 1)[0]
+    stride_ = kernel if stride is None else conv_tuple(op, "stride", stride, 1, 1)[0]
+    pad = conv_tuple(op, "padding", padding, 0, 1)[0]
+    dilation_ = conv_tuple(op, "dilation", dilation, 1, 1)[0]
+    if pad > kernel // 2:
+        raise DomainError(f"{op}: padding {pad} must be at most half the kernel_size "
+                          f"{kernel}, so that every window holds an input element; use "
+                          f"padding <= {kernel // 2}")
+    span = dilation_ * (kernel - 1) + 1
+    if span > shape[-1] + 2 * pad:
+        dilated = f" (dilated to {span})" if span != kernel else ""
+        raise ShapeError(f"{op}: the window {kernel}{dilated} is longer than the input "
+                         f"length {shape[-1]} padded by {pad} on each side, for input of "
+                         f"shape {shape}; use a smaller kernel_size, more padding or a "
+                         f"longer input")
+    return kernel, stride_, pad, dilation_
+
+
+# ---------------------------------------------------------------- rearranging pixels
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """Move channels into space (Shi et al., 2016): (*, C·r², H, W) → (*, C, H·r, W·r),
+
+        y[..., c, h·r + i, w·r + j] = x[..., c·r² + i·r + j, h, w]
+
+    a reshape, a permutation and a reshape.
+
+    >>> import autodiff as ad
+    >>> pixel_shuffle(ad.arange(4, dtype=ad.float32).reshape(1, 4, 1, 1), 2)
+    tensor([[[[0., 1.],
+              [2., 3.]]]])
+    """
+    op = "pixel_shuffle"
+    r = _rearranging_factor(op, "upscale_factor", upscale_factor, input)
+    *batch, channels, height, width = input.shape
+    if channels % (r * r):
+        raise ShapeError(f"{op}: the input of shape {input.shape} has {channels} channels "
+                         f"(dim -3), which upscale_factor² = {r * r} does not divide; pass "
+                         f"C·{r * r} channels to get C")
+    n = len(batch)
+    x = input.reshape(*batch, channels // (r * r), r, r, height, width)
+    x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)   # (*, C, H, r, W, r)
+    return x.reshape(*batch, channels // (r * r), height * r, width * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """Move space into channels, pixel_shuffle's inverse: (*, C, H·r, W·r) → (*, C·r², H, W),
+
+        y[..., c·r² + i·r + j, h, w] = x[..., c, h·r + i, w·r + j]
+
+    >>> import autodiff as ad
+    >>> pixel_unshuffle(ad.arange(4, dtype=ad.float32).reshape(1, 1, 2, 2), 2).flatten()
+    tensor([0., 1., 2., 3.])
+    """
+    op = "pixel_unshuffle"
+    r = _rearranging_factor(op, "downscale_factor", downscale_factor, input)
+    *batch, channels, height, width = input.shape
+    if height % r or width % r:
+        raise ShapeError(f"{op}: the input of shape {input.shape} has height {height} and "
+                         f"width {width} (dims -2, -1), which downscale_factor={r} must both "
+                         f"divide; crop or pad the input to multiples of {r}")
+    n = len(batch)
+    x = input.reshape(*batch, channels, height // r, r, width // r, r)
+    x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)   # (*, C, r, r, H/r, W/r)
+    return x.reshape(*batch, channels * r * r, height // r, width // r)
+
+
+def _rearranging_factor(op: str, name: str, factor: Any, input: Tensor) -> int:
+    """The factor of pixel_shuffle or pixel_unshuffle, checked, and the input's rank."""
+    if not conv.is_int(factor) or factor < 1:
+        raise DomainError(f"{op}: {name} must be a positive int, got {factor!r}")
+    if input.ndim < 3:
+        raise ShapeError(f"{op}: expected an input (*, C, H, W) of at least 3 dims, got "
+                         f"shape {input.shape}")
+    return int(factor)
 
 
 def unfold(input: Tensor, kernel_size: int | tuple[int, int], dilation: int | tuple[int, int] = 1,
@@ -1191,6 +1453,108 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Any, margin: f
     losses = (ad.where(target == 1, 1 - cos, 0)
               + ad.where(target == -1, (cos - margin).clamp(min=0), 0))
     return _reduce("cosine_embedding_loss", losses, reduction)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                        reduction: str = "mean") -> Tensor:
+    """ℓ = max(0, -y · (x1 - x2) + margin): with y = 1, x1 should rank above x2 by at least
+    the margin, with y = -1 below. The three tensors have one number of dims and broadcast.
+
+    >>> import autodiff as ad
+    >>> margin_ranking_loss(ad.tensor([1.0, 1.0]), ad.tensor([0.0, 0.0]), ad.tensor([1.0, -1.0]),
+    ...                     reduction="none")
+    tensor([0., 1.])
+    """
+    op = "margin_ranking_loss"
+    check_reduction(op, reduction)
+    target = target if isinstance(target, Tensor) else ad.as_tensor(np.asarray(target))
+    shapes = (input1.shape, input2.shape, target.shape)
+    if len({len(shape) for shape in shapes}) != 1:
+        raise ShapeError(f"{op}: input1, input2 and target must have the same number of dims, "
+                         f"got shapes {shapes[0]}, {shapes[1]} and {shapes[2]}; reshape the "
+                         f"target to the inputs' shape")
+    _check_broadcast(op, ("input1", "input2", "target"), shapes)
+    return _reduce(op, (-target * (input1 - input2) + margin).clamp(min=0), reduction)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
+                        p: float = 2, eps: float = 1e-6, swap: bool = False,
+                        reduction: str = "mean") -> Tensor:
+    """ℓ = max(0, d(a, pos) - d(a, neg) + margin), d = pairwise_distance(·, ·, p, eps) along
+    the last dim: the anchor should be nearer the positive than the negative by the margin.
+    With swap=True, d(a, neg) is min(d(a, neg), d(pos, neg)) (Balntas et al., 2016).
+
+    >>> import autodiff as ad
+    >>> a, pos, neg = ad.tensor([[0.0, 0.0]]), ad.tensor([[3.0, 4.0]]), ad.tensor([[1.0, 0.0]])
+    >>> triplet_margin_loss(a, pos, neg, eps=0.0)             # 5 - 1 + 1
+    tensor(5.)
+    """
+    op = "triplet_margin_loss"
+    check_reduction(op, reduction)
+    if not margin > 0:
+        raise DomainError(f"{op}: margin must be greater than 0, got {margin}")
+    shapes = (anchor.shape, positive.shape, negative.shape)
+    if len({len(shape) for shape in shapes}) != 1:
+        raise ShapeError(f"{op}: anchor, positive and negative must have the same number of "
+                         f"dims, got shapes {shapes[0]}, {shapes[1]} and {shapes[2]}")
+    _check_broadcast(op, ("anchor", "positive", "negative"), shapes)
+    near = pairwise_distance(anchor, positive, p, eps)
+    far = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        far = ad.minimum(far, pairwise_distance(positive, negative, p, eps))
+    return _reduce(op, (margin + near - far).clamp(min=0), reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: bool = False,
+                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    """The negative log-likelihood of the target under N(input, var):
+
+        ℓ = ½ (log max(var, eps) + (x - y)² / max(var, eps))  (+ ½ log 2π if full)
+
+    The clamp to eps is taken outside the graph, as torch does: where var < eps the value
+    uses eps but the gradient flows to var as if unclamped. var has the input's shape, or
+    it lacks the last dim, or has size 1 in one dim (one variance shared along it), or is a
+    number; it must be >= 0.
+
+    >>> import autodiff as ad
+    >>> gaussian_nll_loss(ad.tensor([1.0]), ad.tensor([3.0]), ad.tensor([4.0]))  # ½(log 4 + 1)
+    tensor(1.1931472)
+    """
+    op = "gaussian_nll_loss"
+    if isinstance(var, (float, int, np.floating, np.integer)) and not isinstance(var, bool):
+        if var < 0:
+            raise DomainError(f"{op}: var must be >= 0 (a variance), got {var}")
+        var = ad.full_like(input, float(var))
+    elif (var < 0).any().item():
+        raise DomainError(f"{op}: var must be >= 0 everywhere (variances), got a tensor of "
+                          f"shape {var.shape} with {int((var < 0).sum().item())} negative "
+                          f"entries")
+    if var.shape != input.shape:
+        if var.shape == input.shape[:-1]:
+            var = var.unsqueeze(-1)                     # one variance per vector
+        elif not (var.ndim == input.ndim
+                  and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1):
+            raise ShapeError(f"{op}: var of shape {var.shape} does not fit the input of shape "
+                             f"{input.shape}; pass var of the input's shape, of its shape "
+                             f"without the last dim, or with size 1 in one dim")
+    check_reduction(op, reduction)
+    # max(var, eps) in value, var in gradient: (var - var.detach()) is 0 with derivative 1
+    var = ad.where(var < eps, var - var.detach() + eps, var)
+    losses = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        losses = losses + 0.5 * math.log(2 * math.pi)
+    return _reduce(op, losses, reduction)
+
+
+def _check_broadcast(op: str, names: tuple[str, ...], shapes: tuple[tuple[int, ...], ...]
+                     ) -> None:
+    """A ShapeError naming `op` and the tensors unless their shapes broadcast together."""
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        listed = ", ".join(f"{name} {shape}" for name, shape in zip(names, shapes))
+        raise ShapeError(f"{op}: the shapes do not broadcast to a common shape: {listed}; "
+                         f"pass tensors of one shape (or with size-1 dims)") from None
 
 
 def check_reduction(op: str, reduction: str,

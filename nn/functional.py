@@ -281,15 +281,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     running = (1 - momentum) · running + momentum · batch statistic, with the unbiased
     variance (dividing by n - 1). Otherwise the running estimates are used, unchanged.
     """
-    if input.ndim < 2:
-        raise ShapeError(f"batch_norm: input must have a batch dim and a channel dim, got "
-                         f"shape {input.shape}")
-    channels = input.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
-        if t is not None and t.shape != (channels,):
-            raise ShapeError(f"batch_norm: {name} has shape {t.shape}, but the input of "
-                             f"shape {input.shape} has {channels} channels (dim 1)")
+    channels = _channels("batch_norm", input, running_mean, running_var, weight, bias)
     axes = (0,) + tuple(range(2, input.ndim))          # every dim but the channels
     per_channel = (channels,) + (1,) * (input.ndim - 2)  # broadcasts along dim 1
     if training:
@@ -315,6 +307,22 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if bias is not None:
         normalized = normalized + (bias if input.ndim == 2 else bias.reshape(per_channel))
     return normalized
+
+
+def _channels(op: str, input: Tensor, running_mean: Tensor | None,
+              running_var: Tensor | None, weight: Tensor | None, bias: Tensor | None) -> int:
+    """The number of channels (dim 1) of a normalization's input (N, C, *), after checking
+    that each per-channel tensor given has shape (C,)."""
+    if input.ndim < 2:
+        raise ShapeError(f"{op}: input must have a batch dim and a channel dim, (N, C, *), "
+                         f"got shape {input.shape}")
+    channels = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (channels,):
+            raise ShapeError(f"{op}: {name} has shape {t.shape}, but the input of shape "
+                             f"{input.shape} has {channels} channels (dim 1)")
+    return channels
 
 
 def _update_running(running: Tensor, batch_value: Tensor, momentum: float) -> None:
@@ -396,15 +404,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     use_input_stats=False the running estimates normalise instead (as batch_norm in eval).
     """
     op = "instance_norm"
-    if input.ndim < 2:
-        raise ShapeError(f"{op}: input must have a batch dim and a channel dim, (N, C, *), "
-                         f"got shape {input.shape}")
-    channels = input.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
-        if t is not None and t.shape != (channels,):
-            raise ShapeError(f"{op}: {name} has shape {t.shape}, but the input of shape "
-                             f"{input.shape} has {channels} channels (dim 1)")
+    channels = _channels(op, input, running_mean, running_var, weight, bias)
     if not use_input_stats:
         if running_mean is None or running_var is None:
             raise DomainError(f"{op}: with use_input_stats=False the running_mean and "

@@ -44,6 +44,7 @@ from .method_aliases import (addmm, allclose, baddbmm, bitwise_and, bitwise_not,
                              greater_equal, isclose, kron, le, less, less_equal, logical_and,
                              logical_not, logical_or, logical_xor, mm, mv, narrow, ne, nonzero,
                              not_equal, std_mean, unique, var_mean)
+from .ops.matmul import inverse
 from .ops.math_functions import (acos, acosh, asin, asinh, atan, atan2, atanh,
                                  bitwise_left_shift, bitwise_right_shift, ceil, copysign, cos,
                                  cosh, erf, erfinv, exp2, expm1, floor, floor_divide, fmod, frac,

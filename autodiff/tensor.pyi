@@ -496,6 +496,10 @@ class Tensor:
     def trunc(x: Any) -> Tensor:
         'x rounded toward zero; gradient 0'
 
+    # ---- autodiff.ops.matmul
+    def inverse(a: Tensor) -> Tensor:
+        "A⁻¹ of a square matrix, or of each matrix of a batch (*, n, n); float inputs only (integers become the default float dtype, as torch's)."
+
     # ---- autodiff.ops.rearrange
     def argsort(x: Tensor, dim: int = ..., descending: bool = ..., *, stable: bool = ...) -> Tensor:
         'The int64 indices that sort x along `dim`. Always stable (equal elements keep their order), which torch gives with stable=True and allows without.'

@@ -1,15 +1,17 @@
 """Matrix multiplication with numpy's rules: 1-D operands are promoted to a row (left) or
 a column (right) and the added axis removed again; leading axes broadcast as a batch.
-`linear` (x Wᵀ + b, a layer's affine map) is one node of its own."""
+`linear` (x Wᵀ + b, a layer's affine map) is one node of its own, and so is `inverse`
+(A⁻¹ of square matrices, batched), which no product composes."""
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import DomainError, ShapeError
 from ..function import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, register_methods
+from .elementwise import to_floating
 
 
 def check_matmul_shapes(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> None:
@@ -123,3 +125,36 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x Wᵀ + b as one node, its shapes checked first."""
     check_linear_shapes(x.shape, weight.shape, bias)
     return Linear.apply(x, weight, bias)
+
+
+class Inverse(Function):
+    """y = a⁻¹ (each matrix of a batch (*, n, n));  dL/da = -yᵀ (dL/dy) yᵀ"""
+
+    derivative = ("dL/da = −yᵀ · dL/dy · yᵀ",)
+
+    @staticmethod
+    def forward(ctx, a):
+        try:
+            y = np.linalg.inv(a)
+        except np.linalg.LinAlgError:
+            raise DomainError("inverse: a matrix of the input is singular (its determinant "
+                              "is 0), so it has no inverse; use a pseudo-inverse or add a "
+                              "small multiple of the identity") from None
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, = ctx.saved_tensors
+        return -(y.mT @ grad @ y.mT)
+
+
+def inverse(a: Tensor) -> Tensor:
+    """A⁻¹ of a square matrix, or of each matrix of a batch (*, n, n); float inputs only
+    (integers become the default float dtype, as torch's)."""
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ShapeError(f"inverse: needs square matrices (*, n, n), got shape {a.shape}")
+    return Inverse.apply(to_floating(a))
+
+
+register_methods({"inverse": inverse})

@@ -50,6 +50,7 @@ CASES: dict[str, tuple[Callable[..., ad.Tensor], list[Input]]] = {
     "Tanh": (lambda a: a.tanh(), [(3, 4)]),
     "Where": (lambda a, b: ad.where(a > b, a, b * 3), [(3, 4), (3, 4)]),
     "MatMul": (lambda a, b: a @ b, [(3, 4), (4, 2)]),
+    "Inverse": (lambda a: (a + ad.eye(3) * 4).inverse(), [(2, 3, 3)]),
     "BinaryCrossEntropy": (lambda a, t: F.binary_cross_entropy(a.sigmoid(), t),
                            [(3, 4), probabilities]),
     "BinaryCrossEntropyWithLogits": (F.binary_cross_entropy_with_logits,

@@ -2,8 +2,10 @@
 exists as a method and an `ad.` function and gives torch's values and dtypes."""
 from __future__ import annotations
 
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given
 
 import autodiff as ad
 
@@ -263,3 +265,43 @@ def test_searchsorted_matches_torch():
 def test_searchsorted_refuses_a_side_that_contradicts_right():
     with pytest.raises(ValueError, match="side"):
         ad.searchsorted(ad.tensor([1, 2]), ad.tensor([1]), right=True, side="left")
+
+
+# ---------------------------------------------------------------- inverse
+
+def well_conditioned(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    n = shape[-1]
+    return rng.standard_normal(shape) + 3 * np.eye(n)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 3), (2, 4, 4), (2, 1, 3, 3)])
+def test_inverse_matches_torch_with_its_gradient(shape):
+    a = well_conditioned(np.random.default_rng(4), shape)
+    torch = pytest.importorskip("torch")
+    with_grads(lambda t: t.inverse(), lambda t: t.inverse(), a)
+    with_grads(lambda t: ad.inverse(t), lambda t: torch.inverse(t), a)
+
+
+@given(data=st.data())
+def test_inverse_gradients_against_finite_differences(data, strategies, check_grads):
+    n = data.draw(st.integers(1, 3))
+    batch = data.draw(strategies.shapes(max_dims=2, max_side=2))
+    values = data.draw(strategies.floats(batch + (n, n)))
+    # off the diagonal |a| <= 1, so each row's sum stays below its diagonal (>= 3): invertible
+    check_grads(lambda t: t.inverse(), values / 2 + 4 * np.eye(n))
+
+
+def test_inverse_times_the_matrix_is_the_identity_and_integers_become_floats():
+    a = ad.tensor([[2, 1], [1, 1]])
+    inverse = a.inverse()
+    assert inverse.dtype == np.float32
+    np.testing.assert_allclose((inverse @ a.float()).numpy(), np.eye(2), atol=1e-6)
+
+
+def test_inverse_refuses_singular_and_non_square_matrices():
+    with pytest.raises(ad.DomainError, match="inverse: a matrix of the input is singular"):
+        ad.tensor([[1.0, 2.0], [2.0, 4.0]]).inverse()
+    with pytest.raises(ad.ShapeError, match=r"inverse: needs square matrices"):
+        ad.zeros(2, 3).inverse()
+    with pytest.raises(ad.ShapeError, match=r"inverse: needs square matrices"):
+        ad.zeros(3).inverse()

@@ -54,10 +54,10 @@ from .ops.math_functions import (acos, acosh, asin, asinh, atan, atan2, atanh,
 from .ops.rearrange import (argsort, chunk, cross, cummax, cummin, cumprod, cumsum, diag,
                             diag_embed, diagonal, einsum, flip, gather, index_select, kthvalue,
                             logcumsumexp, masked_fill, masked_select, median, meshgrid, movedim,
-                            outer, repeat, repeat_interleave, roll, rot90, scatter, scatter_add,
-                            scatter_reduce, searchsorted, sort, split, take_along_dim,
-                            tensor_split, tensordot, tile, topk, trace, tril, triu, unbind,
-                            unflatten)
+                            outer, quantile, repeat, repeat_interleave, roll, rot90, scatter,
+                            scatter_add, scatter_reduce, searchsorted, sort, split,
+                            take_along_dim, tensor_split, tensordot, tile, topk, trace, tril,
+                            triu, unbind, unflatten)
 from .backward_trace import BackwardTrace, trace_backward
 from .gradcheck import gradcheck, gradcheck_graph, gradgradcheck
 from .manual_grads import ManualGradReport, check_manual_grads

@@ -541,6 +541,8 @@ class Tensor:
         'x with the dims `source` moved to the positions `destination`, the others kept in order.'
     def outer(x: Tensor, vec2: Any) -> Tensor:
         'yᵢⱼ = xᵢ · vec2ⱼ of two vectors.'
+    def quantile(x: Tensor, q: Any, dim: int | None = ..., keepdim: bool = ..., *, interpolation: str = ...) -> Tensor:
+        "The q-th quantiles (q in [0, 1], a number or a 1-D tensor of them, whose dim then comes first) of all of x or along `dim`: in x sorted, position p = q·(n − 1) falls between elements lo = ⌊p⌋ and hi = ⌈p⌉, and the quantile is lo + (hi − lo)(p − ⌊p⌋) ('linear'), lo, hi, their mean ('midpoint') or the nearer ('nearest', ties to the even position), as torch; NaN where the elements hold a NaN. dL/dx reaches lo and hi."
     def repeat(x: Tensor, *sizes: Any) -> Tensor:
         "x tiled sizes[i] times along dim i (torch's repeat is numpy's tile; extra leading sizes add dims). Built as expand + reshape."
     def repeat_interleave(x: Tensor, repeats: Any, dim: int | None = ...) -> Tensor:

@@ -825,6 +825,63 @@ def median(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
                                  + picked.indices.shape[axis + 1:]))
 
 
+INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def quantile(x: Tensor, q: Any, dim: int | None = None, keepdim: bool = False, *,
+             interpolation: str = "linear") -> Tensor:
+    """The q-th quantiles (q in [0, 1], a number or a 1-D tensor of them, whose dim then
+    comes first) of all of x or along `dim`: in x sorted, position p = q·(n − 1) falls
+    between elements lo = ⌊p⌋ and hi = ⌈p⌉, and the quantile is lo + (hi − lo)(p − ⌊p⌋)
+    ('linear'), lo, hi, their mean ('midpoint') or the nearer ('nearest', ties to the
+    even position), as torch; NaN where the elements hold a NaN. dL/dx reaches lo and hi."""
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"quantile: interpolation must be one of {INTERPOLATIONS}, got "
+                         f"{interpolation!r}")
+    if x.dtype.kind != "f":
+        raise DtypeError(f"quantile: needs a float tensor, got {x.dtype}; convert it with "
+                         f".float() first")
+    levels = np.asarray(array_of(q), dtype=np.float64)
+    if levels.ndim > 1 or not np.all((levels >= 0) & (levels <= 1)):
+        raise ValueError(f"quantile: q must be a number or a 1-D tensor of numbers in [0, 1], "
+                         f"got {levels}")
+    source = reshape(x, (-1,)) if dim is None else x
+    axis = normalize_dim("quantile", 0 if dim is None else dim, max(source.ndim, 1))
+    source = reshape(source, (1,)) if source.ndim == 0 else source
+    n = source.shape[axis]
+    if n == 0:
+        raise ShapeError(f"quantile: the tensor of shape {x.shape} has no elements along the "
+                         f"reduced dim")
+    ordered = sort(source, axis).values
+    last = getitem(ordered, _along(axis, ordered.ndim, slice(n - 1, n)))
+    picked = [_interpolate(ordered, axis, level * (n - 1), interpolation)
+              for level in levels.reshape(-1)]
+    picked = [Where.apply(np.isnan(last._data), last, value) for value in picked]  # NaN wins
+    if keepdim:
+        shape = (1,) * x.ndim if dim is None else ordered.shape[:axis] + (1,) + \
+            ordered.shape[axis + 1:]
+    else:
+        shape = () if dim is None else ordered.shape[:axis] + ordered.shape[axis + 1:]
+    picked = [reshape(value, shape) for value in picked]
+    return stack(picked) if levels.ndim else picked[0]
+
+
+def _interpolate(ordered: Tensor, axis: int, position: float, how: str) -> Tensor:
+    """The value at `position` (a float index along `axis`) of sorted values."""
+    low, high = int(np.floor(position)), int(np.ceil(position))
+    if how == "nearest":
+        low = high = int(np.round(position))            # half to even, as torch
+    below = getitem(ordered, _along(axis, ordered.ndim, slice(low, low + 1)))
+    if how == "lower" or low == high:
+        return below
+    above = getitem(ordered, _along(axis, ordered.ndim, slice(high, high + 1)))
+    if how == "higher":
+        return above
+    if how == "midpoint":
+        return (below + above) * 0.5
+    return below + (above - below) * (position - low)
+
+
 # ---------------------------------------------------------------- combining tensors
 
 
@@ -944,8 +1001,8 @@ def tensordot(a: Tensor, b: Any, dims: Any = 2) -> Tensor:
 
 __all__ = ["argsort", "chunk", "cross", "cumprod", "cumsum", "diag", "diag_embed", "diagonal",
            "einsum", "flip", "gather", "index_select", "masked_fill", "masked_select", "median",
-           "meshgrid", "movedim", "outer", "repeat", "repeat_interleave", "roll", "rot90",
-           "scatter", "scatter_add", "searchsorted", "sort", "split", "take_along_dim",
+           "meshgrid", "movedim", "outer", "quantile", "repeat", "repeat_interleave", "roll",
+           "rot90", "scatter", "scatter_add", "searchsorted", "sort", "split", "take_along_dim",
            "tensor_split", "tensordot", "tile", "topk", "trace", "tril", "triu", "unbind",
            "unflatten"]
 
@@ -966,5 +1023,6 @@ register_methods({
     "scatter": scatter, "scatter_add": scatter_add, "scatter_reduce": scatter_reduce,
     "cumsum": cumsum, "cumprod": cumprod, "cummax": cummax, "cummin": cummin,
     "logcumsumexp": logcumsumexp, "sort": sort, "argsort": argsort, "topk": topk,
-    "kthvalue": kthvalue, "median": median, "outer": outer, "cross": cross,
+    "kthvalue": kthvalue, "median": median, "quantile": quantile, "outer": outer,
+    "cross": cross,
 })

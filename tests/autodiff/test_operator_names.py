@@ -305,3 +305,47 @@ def test_inverse_refuses_singular_and_non_square_matrices():
         ad.zeros(2, 3).inverse()
     with pytest.raises(ad.ShapeError, match=r"inverse: needs square matrices"):
         ad.zeros(3).inverse()
+
+
+# ---------------------------------------------------------------- quantile
+
+@pytest.mark.parametrize("interpolation", ["linear", "lower", "higher", "midpoint", "nearest"])
+@pytest.mark.parametrize("q, dim, keepdim", [(0.3, None, False), (0.5, 1, False),
+                                             ([0.1, 0.5, 0.9], 0, True), (0.75, -1, True),
+                                             ([0.0, 1.0], None, True)])
+def test_quantile_matches_torch_with_its_gradient(q, dim, keepdim, interpolation):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(5).permutation(24).reshape(4, 6) / 3.0
+    q_ours = ad.tensor(q, dtype=ad.float64) if isinstance(q, list) else q
+    q_theirs = torch.tensor(q, dtype=torch.float64) if isinstance(q, list) else q
+    with_grads(lambda t: ad.quantile(t, q_ours, dim, keepdim, interpolation=interpolation),
+               lambda t: torch.quantile(t, q_theirs, dim, keepdim, interpolation=interpolation),
+               x)
+    with_grads(lambda t: t.quantile(q_ours, dim, keepdim, interpolation=interpolation),
+               lambda t: t.quantile(q_theirs, dim, keepdim, interpolation=interpolation), x)
+
+
+def test_quantile_is_nan_where_the_elements_hold_a_nan():
+    x = ad.tensor([[1.0, 5.0, 2.0, 8.0], [3.0, np.nan, 0.0, 1.0]])
+    np.testing.assert_array_equal(ad.quantile(x, 0.5, dim=1).numpy(), [3.5, np.nan])
+    assert np.isnan(ad.quantile(x, 0.1).item())
+
+
+@given(data=st.data())
+def test_quantile_gradients_against_finite_differences(data, strategies, check_grads):
+    shape = data.draw(strategies.shapes(min_dims=1, max_dims=2))
+    values = data.draw(strategies.distinct(shape))              # no ties between sorted places
+    q = data.draw(st.floats(0, 1))
+    dim = data.draw(st.sampled_from([None, -1]))
+    check_grads(lambda t: ad.quantile(t, q, dim), values)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: ad.quantile(ad.tensor([1, 2]), 0.5), ad.DtypeError, "float tensor"),
+    (lambda: ad.quantile(ad.tensor([1.0, 2.0]), 1.5), ValueError, r"\[0, 1\]"),
+    (lambda: ad.quantile(ad.tensor([1.0]), 0.5, interpolation="cubic"), ValueError,
+     "interpolation"),
+    (lambda: ad.quantile(ad.zeros(0), 0.5), ad.ShapeError, "no elements")])
+def test_quantile_refuses_bad_input_by_name(call, error, match):
+    with pytest.raises(error, match=f"quantile: .*{match}"):
+        call()

@@ -372,21 +372,12 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
         raise ShapeError(f"group_norm: the input's channels (dim 1) must split into "
                          f"num_groups={num_groups} equal groups, got input of shape "
                          f"{input.shape}; expected (N, C, *) with C divisible by num_groups")
-    channels = input.shape[1]
-    for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and t.shape != (channels,):
-            raise ShapeError(f"group_norm: {name} has shape {t.shape}, but the input of "
-                             f"shape {input.shape} has {channels} channels (dim 1)")
+    _channels("group_norm", input, None, None, weight, bias)
     grouped = input.reshape(input.shape[0], num_groups, -1)     # (N, G, C/G · positions)
     mean = grouped.mean(axis=2, keepdims=True)
     var = grouped.var(axis=2, keepdims=True, correction=0)
     normalized = ((grouped - mean) / (var + eps).sqrt()).reshape(input.shape)
-    per_channel = (channels,) + (1,) * (input.ndim - 2)         # broadcasts along dim 1
-    if weight is not None:
-        normalized = normalized * weight.reshape(per_channel)
-    if bias is not None:
-        normalized = normalized + bias.reshape(per_channel)
-    return normalized
+    return _scale_and_shift(normalized, weight, bias)
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None,
@@ -404,7 +395,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     use_input_stats=False the running estimates normalise instead (as batch_norm in eval).
     """
     op = "instance_norm"
-    channels = _channels(op, input, running_mean, running_var, weight, bias)
+    _channels(op, input, running_mean, running_var, weight, bias)
     if not use_input_stats:
         if running_mean is None or running_var is None:
             raise DomainError(f"{op}: with use_input_stats=False the running_mean and "
@@ -424,8 +415,13 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     if running_var is not None:
         _update_running(running_var, (var.detach() * (count / (count - 1))).mean(axis=0),
                         momentum)
-    normalized = (input - mean) / (var + eps).sqrt()
-    per_channel = (channels,) + (1,) * (input.ndim - 2)         # broadcasts along dim 1
+    return _scale_and_shift((input - mean) / (var + eps).sqrt(), weight, bias)
+
+
+def _scale_and_shift(normalized: Tensor, weight: Tensor | None, bias: Tensor | None
+                     ) -> Tensor:
+    """normalized · weight + bias, weight and bias (C,) broadcast along dim 1 of (N, C, *)."""
+    per_channel = (normalized.shape[1],) + (1,) * (normalized.ndim - 2)
     if weight is not None:
         normalized = normalized * weight.reshape(per_channel)
     if bias is not None:

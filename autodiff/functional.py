@@ -222,16 +222,37 @@ def _compare(a: Any, b: Any, ufunc: np.ufunc) -> Tensor:
     return discrete.Binary.apply(*promote(a, b), ufunc=ufunc)
 
 
-def eq(a: Any, b: Any) -> Tensor:
-    return _compare(a, b, np.equal)
+def eq(input: Any, other: Any) -> Tensor:
+    """input == other, elementwise, as a bool tensor (compared in the promoted dtype)"""
+    return _compare(input, other, np.equal)
 
 
-def lt(a: Any, b: Any) -> Tensor:
-    return _compare(a, b, np.less)
+def ne(input: Any, other: Any) -> Tensor:
+    """input != other, elementwise, as a bool tensor (compared in the promoted dtype)"""
+    return _compare(input, other, np.not_equal)
 
 
-def gt(a: Any, b: Any) -> Tensor:
-    return _compare(a, b, np.greater)
+def lt(input: Any, other: Any) -> Tensor:
+    """input < other, elementwise, as a bool tensor (compared in the promoted dtype)"""
+    return _compare(input, other, np.less)
+
+
+def le(input: Any, other: Any) -> Tensor:
+    """input <= other, elementwise, as a bool tensor (compared in the promoted dtype)"""
+    return _compare(input, other, np.less_equal)
+
+
+def gt(input: Any, other: Any) -> Tensor:
+    """input > other, elementwise, as a bool tensor (compared in the promoted dtype)"""
+    return _compare(input, other, np.greater)
+
+
+def ge(input: Any, other: Any) -> Tensor:
+    """input >= other, elementwise, as a bool tensor (compared in the promoted dtype)"""
+    return _compare(input, other, np.greater_equal)
+
+
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
 conv2d = conv.conv2d

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import creation, events
 from .errors import ShapeError
+from .functional import ge, gt, le, lt, ne
 from .ops import discrete, elementwise, reduce, shape
 from .tensor import Axis, Tensor, array_of, register_methods
 
@@ -61,34 +62,6 @@ def neg(self: Tensor) -> Tensor:
 
 def matmul(self: Tensor, other: Any) -> Tensor:
     return self @ other
-
-
-def gt(self: Tensor, other: Any) -> Tensor:
-    """self > other, elementwise, as a bool tensor"""
-    return self > other
-
-
-def ge(self: Tensor, other: Any) -> Tensor:
-    """self >= other, elementwise, as a bool tensor"""
-    return self >= other
-
-
-def lt(self: Tensor, other: Any) -> Tensor:
-    """self < other, elementwise, as a bool tensor"""
-    return self < other
-
-
-def le(self: Tensor, other: Any) -> Tensor:
-    """self <= other, elementwise, as a bool tensor"""
-    return self <= other
-
-
-def ne(self: Tensor, other: Any) -> Tensor:
-    """self != other, elementwise, as a bool tensor"""
-    return self != other
-
-
-greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
 def _truth(x: Any) -> Tensor:
@@ -349,8 +322,8 @@ register_methods({
     "matmul": matmul, "mm": mm, "bmm": bmm, "dot": dot, "t": t, "view_as": view_as,
     "mv": mv, "addmm": addmm, "baddbmm": baddbmm, "kron": kron,
     "count_nonzero": count_nonzero, "nonzero": nonzero,
-    "gt": gt, "greater": greater, "ge": ge, "greater_equal": greater_equal, "lt": lt,
-    "less": less, "le": le, "less_equal": less_equal, "ne": ne, "not_equal": not_equal,
+    "gt": gt, "greater": gt, "ge": ge, "greater_equal": ge, "lt": lt, "less": lt, "le": le,
+    "less_equal": le, "ne": ne, "not_equal": ne,
     "logical_not": logical_not,
     "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
     "bitwise_and": bitwise_and, "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor,

@@ -164,6 +164,28 @@ class Tensor:
     def multinomial(input: Tensor, num_samples: int, replacement: bool = ..., *, generator: Any = ...) -> Tensor:
         'Indices (int64) drawn from each row of non-negative `input` weights, with probability proportional to the weight; without replacement an index comes once.'
 
+    # ---- autodiff.functional
+    def ge(input: Any, other: Any) -> Tensor:
+        'input >= other, elementwise, as a bool tensor (compared in the promoted dtype)'
+    def greater(input: Any, other: Any) -> Tensor:
+        'input > other, elementwise, as a bool tensor (compared in the promoted dtype)'
+    def greater_equal(input: Any, other: Any) -> Tensor:
+        'input >= other, elementwise, as a bool tensor (compared in the promoted dtype)'
+    def gt(input: Any, other: Any) -> Tensor:
+        'input > other, elementwise, as a bool tensor (compared in the promoted dtype)'
+    def le(input: Any, other: Any) -> Tensor:
+        'input <= other, elementwise, as a bool tensor (compared in the promoted dtype)'
+    def less(input: Any, other: Any) -> Tensor:
+        'input < other, elementwise, as a bool tensor (compared in the promoted dtype)'
+    def less_equal(input: Any, other: Any) -> Tensor:
+        'input <= other, elementwise, as a bool tensor (compared in the promoted dtype)'
+    def lt(input: Any, other: Any) -> Tensor:
+        'input < other, elementwise, as a bool tensor (compared in the promoted dtype)'
+    def ne(input: Any, other: Any) -> Tensor:
+        'input != other, elementwise, as a bool tensor (compared in the promoted dtype)'
+    def not_equal(input: Any, other: Any) -> Tensor:
+        'input != other, elementwise, as a bool tensor (compared in the promoted dtype)'
+
     # ---- autodiff.inplace
     def __iadd__(self: Tensor, other: Any) -> Tensor:
         'self += other, in place'
@@ -241,24 +263,10 @@ class Tensor:
         'True when both have the same shape and the same elements.'
     def expand_as(self: Tensor, other: Tensor) -> Tensor:
         ...
-    def ge(self: Tensor, other: Any) -> Tensor:
-        'self >= other, elementwise, as a bool tensor'
-    def greater(self: Tensor, other: Any) -> Tensor:
-        'self > other, elementwise, as a bool tensor'
-    def greater_equal(self: Tensor, other: Any) -> Tensor:
-        'self >= other, elementwise, as a bool tensor'
-    def gt(self: Tensor, other: Any) -> Tensor:
-        'self > other, elementwise, as a bool tensor'
     def isclose(self: Tensor, other: Any, rtol: float = ..., atol: float = ..., equal_nan: bool = ...) -> Tensor:
         "|self − other| <= atol + rtol·|other|, elementwise (torch's defaults)."
     def kron(self: Tensor, other: Tensor) -> Tensor:
         'The Kronecker product: block (i, j, ...) is self[i, j, ...] · other, so the shape is the product of the two shapes, dim by dim (the shorter padded with 1s in front).'
-    def le(self: Tensor, other: Any) -> Tensor:
-        'self <= other, elementwise, as a bool tensor'
-    def less(self: Tensor, other: Any) -> Tensor:
-        'self < other, elementwise, as a bool tensor'
-    def less_equal(self: Tensor, other: Any) -> Tensor:
-        'self <= other, elementwise, as a bool tensor'
     def logical_and(self: Tensor, other: Any) -> Tensor:
         'self and other, elementwise (nonzero is true), as a bool tensor'
     def logical_not(self: Tensor) -> Tensor:
@@ -267,8 +275,6 @@ class Tensor:
         'self or other, elementwise (nonzero is true), as a bool tensor'
     def logical_xor(self: Tensor, other: Any) -> Tensor:
         'self xor other, elementwise (nonzero is true), as a bool tensor'
-    def lt(self: Tensor, other: Any) -> Tensor:
-        'self < other, elementwise, as a bool tensor'
     def matmul(self: Tensor, other: Any) -> Tensor:
         ...
     def mm(self: Tensor, other: Tensor) -> Tensor:
@@ -281,16 +287,12 @@ class Tensor:
         'The product of a matrix (n, m) and a vector (m,): a vector (n,).'
     def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
         'The `length` elements from `start` along `dim` (start may count from the end), as a view: self[..., start:start + length, ...].'
-    def ne(self: Tensor, other: Any) -> Tensor:
-        'self != other, elementwise, as a bool tensor'
     def neg(self: Tensor) -> Tensor:
         ...
     def negative(self: Tensor) -> Tensor:
         ...
     def nonzero(self: Tensor, *, as_tuple: bool = ...) -> Any:
         'The indices of the nonzero elements, in row-major order: an int64 tensor (n, ndim), or with as_tuple one int64 tensor of n per dim (no gradient).'
-    def not_equal(self: Tensor, other: Any) -> Tensor:
-        'self != other, elementwise, as a bool tensor'
     def pow(self: Tensor, exponent: Any) -> Tensor:
         ...
     def reshape_as(self: Tensor, other: Tensor) -> Tensor:

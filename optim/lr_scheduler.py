@@ -9,11 +9,14 @@ the optimizer:
     ExponentialLR *     lr₀ · γᵗ
     ConstantLR *        lr₀ · factor while t < T, then lr₀
     LambdaLR            lr₀ · λ(t)
+    MultiplicativeLR *  lr₀ · λ(1) · λ(2) ⋯ λ(t)
     CosineAnnealingLR * η_min + (lr₀ − η_min) · (1 + cos(π t / T_max)) / 2
     MultiStepLR *       lr₀ · γ^(number of milestones <= t)
     LinearLR *          lr₀ · (s + (e − s) · min(t, T) / T)
+    PolynomialLR *      lr₀ · (1 − min(t, T) / T)^p
     CosineAnnealingWarmRestarts   the cosine, restarted after T₀, T₀·T_mult, ... steps
     OneCycleLR          up from max_lr/div_factor to max_lr, then down to a tiny lr
+    CyclicLR            triangles between base_lr and max_lr, up and down again
     ReduceLROnPlateau * lr · factor when the metric passed to step() stops improving
     ExponentialDecayLR  lr₀ · exp(−k t)         the notes' exponential annealing
     InverseTimeDecayLR  lr₀ / (1 + k t)         the notes' 1/t annealing
@@ -53,9 +56,9 @@ from autodiff import events
 from .optimizer import Optimizer
 
 __all__ = ["ChainedScheduler", "ConstantLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
-           "ExponentialDecayLR", "ExponentialLR", "InverseTimeDecayLR", "LRScheduler", "LambdaLR",
-           "LinearLR", "MultiStepLR", "OneCycleLR", "ReduceLROnPlateau", "SequentialLR",
-           "StepLR"]
+           "CyclicLR", "ExponentialDecayLR", "ExponentialLR", "InverseTimeDecayLR",
+           "LRScheduler", "LambdaLR", "LinearLR", "MultiStepLR", "MultiplicativeLR",
+           "OneCycleLR", "PolynomialLR", "ReduceLROnPlateau", "SequentialLR", "StepLR"]
 
 
 class LRScheduler:
@@ -279,18 +282,64 @@ class LambdaLR(LRScheduler):
     def __init__(self, optimizer: Optimizer,
                  lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
                  last_epoch: int = -1) -> None:
-        groups = len(optimizer.param_groups)
-        if isinstance(lr_lambda, (list, tuple)):
-            if len(lr_lambda) != groups:
-                raise ValueError(f"LambdaLR: got {len(lr_lambda)} lr_lambdas for "
-                                 f"{groups} parameter groups; pass one per group")
-            self.lr_lambdas = list(lr_lambda)
-        else:
-            self.lr_lambdas = [lr_lambda] * groups
+        self.lr_lambdas = _lambdas("LambdaLR", optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
         return [lr0 * fn(self.last_epoch) for fn, lr0 in zip(self.lr_lambdas, self.base_lrs)]
+
+
+class MultiplicativeLR(LRScheduler):
+    """lr ← lr · λ(t) at each step: lr = lr₀ · λ(1) · λ(2) ⋯ λ(t), for a function λ of the
+    step count (one per group, or one for all).
+
+    Chainable: each step multiplies the lr the group holds now. As for `LambdaLR`, the
+    functions stay out of `state_dict()`.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        lr_lambda: a function of t, or a list of them, one per parameter group.
+        last_epoch: see `LRScheduler`. Default: -1.
+
+    Example (lr ← 0.9 · lr each step)::
+
+        >>> import autodiff as ad, optim
+        >>> opt = optim.SGD([ad.zeros(1, requires_grad=True)], lr=1.0)
+        >>> schedule = optim.lr_scheduler.MultiplicativeLR(opt, lambda t: 0.9)
+        >>> schedule.step(); schedule.step(); schedule.get_last_lr()
+        [0.81]
+    """
+
+    def __init__(self, optimizer: Optimizer,
+                 lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
+                 last_epoch: int = -1) -> None:
+        self.lr_lambdas = _lambdas("MultiplicativeLR", optimizer, lr_lambda)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lrs = self._current_lrs()
+        if self._is_initial:
+            return lrs
+        return [lr * fn(self.last_epoch) for fn, lr in zip(self.lr_lambdas, lrs)]
+
+
+def _lambdas(name: str, optimizer: Optimizer,
+             lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]]
+             ) -> list[Callable[[int], float]]:
+    """One function of t per parameter group: the one given for all, or the list's."""
+    groups = len(optimizer.param_groups)
+    if isinstance(lr_lambda, (list, tuple)):
+        if len(lr_lambda) != groups:
+            raise ValueError(f"{name}: got {len(lr_lambda)} lr_lambdas for {groups} parameter "
+                             f"groups; pass one per group")
+        functions = list(lr_lambda)
+    else:
+        functions = [lr_lambda] * groups
+    for fn in functions:
+        if not callable(fn):
+            raise TypeError(f"{name}: lr_lambda must be a function of the step count, got "
+                            f"{type(fn).__name__}")
+    return functions
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -455,6 +504,40 @@ class LinearLR(LRScheduler):
         return [lr0 * factor for lr0 in self.base_lrs]
 
 
+class PolynomialLR(LRScheduler):
+    """lr = lr₀ · (1 − min(t, T) / T)^p: a polynomial decay of power p from lr₀ to 0 over
+    `total_iters` T steps, then 0 (p = 1: a straight line down).
+
+    Chainable: the step to t ≤ T multiplies the group's current lr by the formula's ratio
+    from t − 1 to t, ((1 − t/T) / (1 − (t − 1)/T))^p; later steps leave it.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        total_iters: T, the steps to reach 0, a positive integer. Default: 5.
+        power: p. Default: 1.
+        last_epoch: see `LRScheduler`. Default: -1.
+    """
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1) -> None:
+        if not (isinstance(total_iters, int) and total_iters >= 1):
+            raise ValueError(f"PolynomialLR: total_iters must be a positive integer, got "
+                             f"{total_iters!r}")
+        self.total_iters, self.power = total_iters, power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        t, T, lrs = self.last_epoch, self.total_iters, self._current_lrs()
+        if self._is_initial or t > T:
+            return lrs
+        ratio = ((1.0 - t / T) / (1.0 - (t - 1) / T)) ** self.power
+        return [lr * ratio for lr in lrs]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        left = 1.0 - min(self.total_iters, self.last_epoch) / self.total_iters
+        return [lr0 * left ** self.power for lr0 in self.base_lrs]
+
+
 class CosineAnnealingWarmRestarts(LRScheduler):
     """SGDR (Loshchilov & Hutter, 2017): lr = η_min + (lr₀ − η_min)(1 + cos(π T_cur/T_i))/2,
     where T_cur counts the steps since the last restart and the i-th period lasts
@@ -617,11 +700,125 @@ class OneCycleLR(LRScheduler):
             if self.cycle_momentum:
                 momentum = self._anneal(group[phase["start_momentum"]],
                                         group[phase["end_momentum"]], fraction)
-                if "betas" in group:
-                    group["betas"] = (momentum, *group["betas"][1:])
-                else:
-                    group["momentum"] = momentum
+                _set_momentum(group, momentum)
         return lrs
+
+
+class CyclicLR(LRScheduler):
+    """The cyclical learning rate (Smith, 2017), stepped once per batch: the lr goes up
+    and down between `base_lr` and `max_lr` in triangles of `step_size_up` steps up and
+    `step_size_down` down, while the momentum (or Adam's β₁) goes the other way between
+    `max_momentum` and `base_momentum`. With c = ⌊1 + t/(up + down)⌋ the cycle and
+    x = 1 + t/(up + down) − c the place in it,
+
+        h  = x / r              while x ≤ r = up/(up + down), else (x − 1)/(r − 1)
+        lr = base_lr + (max_lr − base_lr) · h · s
+
+    where the scale s is 1 ('triangular'), 1/2^(c−1) ('triangular2': each cycle half as
+    high), γᵗ ('exp_range'), or scale_fn(c) (scale_mode 'cycle') or scale_fn(t)
+    ('iterations') for a function given. PyTorch's formulas, in its order.
+
+    Args:
+        optimizer: the optimizer to schedule; its groups' lr start at base_lr.
+        base_lr, max_lr: the lr's range, numbers or lists with one per group.
+        step_size_up: steps up, positive. Default: 2000.
+        step_size_down: steps down. Default: step_size_up.
+        mode: 'triangular', 'triangular2' or 'exp_range' (ignored with scale_fn).
+        gamma: γ of 'exp_range'. Default: 1.
+        scale_fn: a function of c or t giving s, instead of the mode's. Default: None.
+        scale_mode: 'cycle' or 'iterations': what scale_fn takes. Default: 'cycle'.
+        cycle_momentum: also cycle the momentum (or β₁). Default: True.
+        base_momentum, max_momentum: its range (numbers or lists). Default: 0.8, 0.9.
+        last_epoch: see `LRScheduler`. Default: -1.
+
+    `state_dict()` leaves scale_fn out (it is code): rebuild the scheduler with it.
+    """
+
+    MODES = ("triangular", "triangular2", "exp_range")
+
+    def __init__(self, optimizer: Optimizer, base_lr: float | list[float],
+                 max_lr: float | list[float], step_size_up: int = 2000,
+                 step_size_down: int | None = None, mode: str = "triangular",
+                 gamma: float = 1.0, scale_fn: Callable[[float], float] | None = None,
+                 scale_mode: str = "cycle", cycle_momentum: bool = True,
+                 base_momentum: float | list[float] = 0.8,
+                 max_momentum: float | list[float] = 0.9, last_epoch: int = -1) -> None:
+        if step_size_down is None:
+            step_size_down = step_size_up
+        if not step_size_up > 0 or not step_size_down >= 0:
+            raise ValueError(f"CyclicLR: step_size_up must be positive and step_size_down "
+                             f">= 0, got {step_size_up!r} and {step_size_down!r}")
+        if scale_fn is None and mode not in self.MODES:
+            raise ValueError(f"CyclicLR: mode must be one of {self.MODES} (or give scale_fn), "
+                             f"got {mode!r}")
+        if scale_fn is not None and scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got "
+                             f"{scale_mode!r}")
+        if cycle_momentum and "momentum" not in optimizer.defaults \
+                and "betas" not in optimizer.defaults:
+            raise ValueError("CyclicLR: cycle_momentum needs an optimizer with momentum or "
+                             "betas; pass cycle_momentum=False")
+        base_lrs = _per_group("CyclicLR: base_lr", optimizer, base_lr)
+        self.max_lrs = _per_group("CyclicLR: max_lr", optimizer, max_lr)
+        self.total_size = float(step_size_up) + float(step_size_down)
+        self.step_ratio = float(step_size_up) / self.total_size
+        self.mode, self.gamma, self.scale_fn = mode, gamma, scale_fn
+        self.scale_mode = scale_mode if scale_fn is not None else \
+            "iterations" if mode == "exp_range" else "cycle"
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            self.base_momentums = _per_group("CyclicLR: base_momentum", optimizer,
+                                             base_momentum)
+            self.max_momentums = _per_group("CyclicLR: max_momentum", optimizer,
+                                            max_momentum)
+        if last_epoch == -1:
+            for i, group in enumerate(optimizer.param_groups):
+                group["lr"] = base_lrs[i]
+                if cycle_momentum:
+                    _set_momentum(group, self.max_momentums[i])
+                    group["max_momentum"] = self.max_momentums[i]
+                    group["base_momentum"] = self.base_momentums[i]
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def _scale(self, cycle: int) -> float:
+        """s: the height of this cycle's triangle, as a share of max_lr − base_lr."""
+        x = cycle if self.scale_mode == "cycle" else self.last_epoch
+        if self.scale_fn is not None:
+            return self.scale_fn(x)
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x if self.mode == "exp_range" else 1.0
+
+    def get_lr(self) -> list[float]:
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        if x <= self.step_ratio:
+            height = x / self.step_ratio
+        else:
+            height = (x - 1) / (self.step_ratio - 1)
+        scale = self._scale(cycle)
+        lrs = [base + (top - base) * height * scale
+               for base, top in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, base, top in zip(self.optimizer.param_groups, self.base_momentums,
+                                        self.max_momentums):
+                _set_momentum(group, top - (top - base) * height * scale)
+        return lrs
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state.pop("scale_fn")
+        return state
+
+
+def _set_momentum(group: dict[str, Any], momentum: float) -> None:
+    """Set a group's momentum, or its β₁ for the Adam family (what the cycling schedules
+    move)."""
+    if "betas" in group:
+        group["betas"] = (momentum, *group["betas"][1:])
+    else:
+        group["momentum"] = momentum
 
 
 class ReduceLROnPlateau(LRScheduler):

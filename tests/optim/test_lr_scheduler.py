@@ -26,6 +26,9 @@ SCHEDULES = {
                     lambda lr0, t: lr0 * 0.5 ** ((t >= 5) + (t >= 12) + (t >= 20))),
     "LinearLR": (dict(start_factor=0.25, end_factor=1.0, total_iters=8),
                  lambda lr0, t: lr0 * (0.25 + 0.75 * min(t, 8) / 8)),
+    "MultiplicativeLR": (dict(lr_lambda=lambda t: 0.95), lambda lr0, t: lr0 * 0.95 ** t),
+    "PolynomialLR": (dict(total_iters=20, power=2.0),
+                     lambda lr0, t: lr0 * (1 - min(t, 20) / 20) ** 2),
     "CosineAnnealingWarmRestarts": (dict(T_0=3, T_mult=2, eta_min=0.001), lambda lr0, t:
                                     0.001 + (lr0 - 0.001) * (1 + math.cos(math.pi * (
                                         t - [0, 3, 9, 21][sum(t >= s for s in (3, 9, 21))])
@@ -161,6 +164,19 @@ def test_last_epoch_resumes_from_the_groups_initial_lr():
      "got 1 lr_lambdas for 2 parameter groups"),
     (lambda opt: lr_scheduler.ExponentialLR("not an optimizer", gamma=0.9), TypeError,
      "expected an optimizer, got str"),
+    (lambda opt: lr_scheduler.MultiplicativeLR(opt, 0.9), TypeError,
+     "MultiplicativeLR: lr_lambda must be a function of the step count, got float"),
+    (lambda opt: lr_scheduler.PolynomialLR(opt, total_iters=0), ValueError,
+     "PolynomialLR: total_iters must be a positive integer, got 0"),
+    (lambda opt: lr_scheduler.CyclicLR(opt, 0.01, 0.1, step_size_up=0), ValueError,
+     "CyclicLR: step_size_up must be positive and step_size_down >= 0, got 0 and 0"),
+    (lambda opt: lr_scheduler.CyclicLR(opt, 0.01, 0.1, mode="sawtooth"), ValueError,
+     "CyclicLR: mode must be one of .* got 'sawtooth'"),
+    (lambda opt: lr_scheduler.CyclicLR(opt, [0.01], 0.1), ValueError,
+     "CyclicLR: base_lr: got 1 values for 2 parameter groups"),
+    (lambda opt: lr_scheduler.CyclicLR(optim.Adagrad(opt.param_groups[0]["params"]), 0.01,
+                                       0.1), ValueError,
+     "CyclicLR: cycle_momentum needs an optimizer with momentum or betas"),
 ])
 def test_bad_arguments_are_named(build, error, message):
     with pytest.raises(error, match=message):
@@ -294,6 +310,46 @@ def check_against_torch(build, resume_at=13, **options):
 def test_every_schedule_resumes_from_its_state_dict_as_torch_runs_on(name):
     check_against_torch(lambda S, opt: (torch_schedule_of(name, opt) if S is not lr_scheduler
                                         else schedule_of(name, opt)))
+
+
+CYCLIC = {
+    "triangular": dict(base_lr=0.01, max_lr=[0.1, 0.05], step_size_up=4, step_size_down=6),
+    "triangular2": dict(base_lr=[0.01, 0.02], max_lr=0.1, step_size_up=5, mode="triangular2"),
+    "exp_range": dict(base_lr=0.01, max_lr=0.1, step_size_up=3, step_size_down=2,
+                      mode="exp_range", gamma=0.95, base_momentum=[0.7, 0.75],
+                      max_momentum=0.95),
+    "scale_fn of the cycle": dict(base_lr=0.01, max_lr=0.1, step_size_up=3,
+                                  scale_fn=lambda c: 1 / c),
+    "scale_fn of the step": dict(base_lr=0.01, max_lr=0.1, step_size_up=3,
+                                 scale_fn=lambda t: 0.99 ** t, scale_mode="iterations"),
+    "lr only": dict(base_lr=0.01, max_lr=0.1, step_size_up=2, cycle_momentum=False),
+}
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+@pytest.mark.parametrize("case", sorted(CYCLIC))
+def test_cyclic_lr_and_its_momentum_match_torch(case, optimizer):
+    check_against_torch(lambda S, opt: S.CyclicLR(opt, **CYCLIC[case]), optimizer=optimizer)
+
+
+def test_cyclic_lr_triangles_by_hand():
+    """Up 0.01 → 0.1 over 2 steps, down over 2, then again; momentum 0.9 → 0.8 → 0.9."""
+    rows = run(ad, lambda S, opt: S.CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=2),
+               steps=8)
+    np.testing.assert_allclose(rows[:, 0], [0.01, 0.055, 0.1, 0.055, 0.01, 0.055, 0.1, 0.055,
+                                            0.01], rtol=1e-12)
+    np.testing.assert_allclose(rows[:, 2], [0.9, 0.85, 0.8, 0.85, 0.9, 0.85, 0.8, 0.85, 0.9],
+                               rtol=1e-12)
+    halved = run(ad, lambda S, opt: S.CyclicLR(opt, base_lr=0.0, max_lr=1.0, step_size_up=1,
+                                               mode="triangular2"), steps=6)
+    np.testing.assert_allclose(halved[:, 0], [0, 1, 0, 0.5, 0, 0.25, 0], atol=1e-15)
+
+
+def test_cyclic_lr_state_dict_leaves_its_scale_fn_out():
+    opt = make_optimizer()
+    schedule = lr_scheduler.CyclicLR(opt, 0.01, 0.1, scale_fn=lambda c: 1.0)
+    assert "scale_fn" not in schedule.state_dict()
+    assert schedule.scale_fn is not None
 
 
 ONE_CYCLE = {
@@ -520,5 +576,4 @@ def test_the_module_exports_torchs_scheduler_names():
     torch = pytest.importorskip("torch")
     ours = set(lr_scheduler.__all__)
     assert {name for name in ours if not hasattr(lr_scheduler, name)} == set()
-    missing = set(torch.optim.lr_scheduler.__all__) - ours
-    assert missing == {"CyclicLR", "MultiplicativeLR", "PolynomialLR"}
+    assert set(torch.optim.lr_scheduler.__all__) - ours == set()

@@ -41,9 +41,10 @@ from .dtypes import (bool, double, float, float16, float32, float64, get_default
                      int, int8, int16, int32, int64, long, set_default_dtype, short, uint8)
 from .functional import ge, greater, greater_equal, le, less, less_equal, ne, not_equal
 from .method_aliases import (addmm, allclose, baddbmm, bitwise_and, bitwise_not, bitwise_or,
-                             bitwise_xor, bmm, count_nonzero, dot, equal, isclose, kron,
-                             logical_and, logical_not, logical_or, logical_xor, mm, mv, narrow,
-                             nonzero, std_mean, unique, var_mean)
+                             bitwise_xor, bmm, count_nonzero, dot, equal, index_add, isclose,
+                             kron, logical_and, logical_not, logical_or, logical_xor, mm, mv,
+                             narrow, nonzero, std_mean, unique, var_mean)
+from .ops.linalg import cdist, det, logdet, slogdet
 from .ops.matmul import inverse
 from .ops.math_functions import (acos, acosh, asin, asinh, atan, atan2, atanh,
                                  bitwise_left_shift, bitwise_right_shift, ceil, copysign, cos,

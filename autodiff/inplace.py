@@ -259,6 +259,14 @@ def _clamp_(self: Tensor, min: float | None = None, max: float | None = None) ->
     return update(self, "clamp_", lambda old: old.clamp(min, max))
 
 
+def _index_add_(self: Tensor, dim: int, index: Any, source: Any, *, alpha: float = 1
+                ) -> Tensor:
+    """self ← self.index_add(dim, index, source, alpha=alpha): alpha · source[..., k, ...]
+    added to self[..., index[k], ...] (repeated indices add up)"""
+    return update(self, "index_add_",
+                  lambda old: old.index_add(dim, index, source, alpha=alpha), (source,))
+
+
 def _zero_(self: Tensor) -> Tensor:
     """self ← 0"""
     set_item(self, Ellipsis, 0, "zero_")
@@ -330,6 +338,7 @@ register_methods({
     "__imul__": operator("*=", np.multiply), "__itruediv__": operator("/=", np.divide),
     "add_": _add_, "sub_": _sub_, "mul_": _mul_, "div_": _div_, "pow_": _pow_,
     "clamp_": _clamp_, "clip_": _clamp_, "zero_": _zero_, "fill_": _fill_, "copy_": _copy_,
+    "index_add_": _index_add_,
     "masked_fill_": _masked_fill_, "__setitem__": _setitem,
     "normal_": _normal_, "uniform_": _uniform_, "bernoulli_": _bernoulli_,
     "exponential_": _exponential_,

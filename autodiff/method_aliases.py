@@ -1,5 +1,6 @@
 """The other names torch gives the operators and a few methods (`x.add(y, alpha=2)`,
-`x.mm(y)`, `x.t()`, `x.view_as(y)`, `x.ge(y)`, `x.bitwise_and(y)`, `x.narrow(0, 1, 2)`),
+`x.mm(y)`, `x.t()`, `x.view_as(y)`, `x.ge(y)`, `x.bitwise_and(y)`, `x.narrow(0, 1, 2)`,
+`x.index_add(0, index, source)`),
 the logical functions (`logical_and`: nonzero is true), comparisons of whole tensors
 (`equal`, `allclose`, `isclose`) and the logical reductions `all`/`any`: each a line over
 existing ops, attached to Tensor (and exported as `ad.` functions) in the block at the
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import creation, events
-from .errors import ShapeError
+from .errors import DimError, DtypeError, ShapeError
 from .functional import ge, gt, le, lt, ne
 from .ops import discrete, elementwise, reduce, shape
 from .tensor import Axis, Tensor, array_of, register_methods
@@ -120,6 +121,55 @@ def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
                          f"{dim} of size {size} (need -{size} <= start <= {size} and "
                          f"start + length <= {size})")
     return self[(slice(None),) * dim + (slice(first, first + length),)]
+
+
+def index_add(self: Tensor, dim: int, index: Any, source: Any, *, alpha: float = 1
+              ) -> Tensor:
+    """A copy of self with alpha · source[..., k, ...] added to self[..., index[k], ...]
+    along `dim`, for each k (repeated indices add up):
+    out = self + Σₖ alpha · source[k] at index[k];  dL/dself = dL/dout,
+    dL/dsource[..., k, ...] = alpha · dL/dout[..., index[k], ...].
+    index: a vector (or one number) of ints in [0, self.shape[dim]); source: self's shape
+    with len(index) along `dim`, and self's dtype.
+
+    >>> import autodiff as ad
+    >>> ad.zeros(3).index_add(0, ad.tensor([0, 2, 0]), ad.tensor([1.0, 2.0, 3.0]))
+    tensor([4., 0., 2.])
+    """
+    ndim = max(self.ndim, 1)                    # a 0-d tensor has one element along dim 0
+    axis = reduce.normalize_dim("index_add", dim, ndim)
+    index = index if isinstance(index, Tensor) else Tensor(np.asarray(index))
+    source = source if isinstance(source, Tensor) else Tensor(np.asarray(source, self.dtype))
+    if index.dtype.kind not in "iu":
+        raise DtypeError(f"index_add: the index must hold integers, got {index.dtype}; "
+                         f"convert it with .long()")
+    if index.ndim > 1:
+        raise ShapeError(f"index_add: the index must be a vector (or one number), got shape "
+                         f"{index.shape}; flatten it with .reshape(-1)")
+    rows = index.reshape(-1)._data              # the index tensor's own numbers, replayable
+    if source.dtype != self.dtype:
+        raise DtypeError(f"index_add: source ({source.dtype}) must have the dtype of the "
+                         f"tensor added into ({self.dtype}); convert it with "
+                         f".to({self.dtype})")
+    size = self.shape or (1,)
+    slices = size[:axis] + (len(rows),) + size[axis + 1:]      # what source must hold
+    needed = slices if self.ndim else ()
+    if source.shape != needed or (self.ndim == 0 and len(rows) != 1):
+        raise ShapeError(f"index_add: source of shape {source.shape} does not fit: adding "
+                         f"{len(rows)} indexed slices along dim {dim} of a tensor of shape "
+                         f"{self.shape} needs source of shape {needed}"
+                         + ("" if self.ndim else " and one index"))
+    if rows.size and (rows.min() < 0 or rows.max() >= size[axis]):
+        raise DimError(f"index_add: index values must lie in [0, {size[axis]}) for dim {dim} "
+                       f"of shape {self.shape}, got {rows.min()} to {rows.max()}")
+    if alpha != 1 and self.dtype.kind in "iub" and not float(alpha).is_integer():
+        raise DtypeError(f"index_add: alpha {alpha} is not a whole number, but the tensor "
+                         f"is {self.dtype}; convert the tensor to a float dtype first")
+    scaled = source if alpha == 1 else source * (alpha if self.dtype.kind == "f"
+                                                 else int(alpha))
+    added = shape.ScatterAdd.apply(scaled.reshape(slices), shape=size,
+                                   index=(slice(None),) * axis + (rows,))
+    return self + added.reshape(self.shape)
 
 
 def mm(self: Tensor, other: Tensor) -> Tensor:
@@ -331,6 +381,6 @@ register_methods({
     "reshape_as": reshape_as, "expand_as": expand_as, "all": all, "any": any,
     "isclose": isclose, "allclose": allclose, "equal": equal,
     "nelement": Tensor.numel, "unique": unique, "unfold": unfold,
-    "multinomial": creation.multinomial,
+    "multinomial": creation.multinomial, "index_add": index_add,
 })
 Tensor.mH = Tensor.mT         # the conjugate transpose of real matrices

@@ -213,6 +213,8 @@ class Tensor:
         'self ← draws from the exponential distribution of rate lambd'
     def fill_(self: Tensor, value: Any) -> Tensor:
         'self ← value (a number or a one-element tensor) everywhere'
+    def index_add_(self: Tensor, dim: int, index: Any, source: Any, *, alpha: float = ...) -> Tensor:
+        'self ← self.index_add(dim, index, source, alpha=alpha): alpha · source[..., k, ...] added to self[..., index[k], ...] (repeated indices add up)'
     def masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
         "self ← value where mask (broadcast to self's shape) is True"
     def mul_(self: Tensor, other: Any) -> Tensor:
@@ -263,6 +265,8 @@ class Tensor:
         'True when both have the same shape and the same elements.'
     def expand_as(self: Tensor, other: Tensor) -> Tensor:
         ...
+    def index_add(self: Tensor, dim: int, index: Any, source: Any, *, alpha: float = ...) -> Tensor:
+        "A copy of self with alpha · source[..., k, ...] added to self[..., index[k], ...] along `dim`, for each k (repeated indices add up): out = self + Σₖ alpha · source[k] at index[k]; dL/dself = dL/dout, dL/dsource[..., k, ...] = alpha · dL/dout[..., index[k], ...]. index: a vector (or one number) of ints in [0, self.shape[dim]); source: self's shape with len(index) along `dim`, and self's dtype."
     def isclose(self: Tensor, other: Any, rtol: float = ..., atol: float = ..., equal_nan: bool = ...) -> Tensor:
         "|self − other| <= atol + rtol·|other|, elementwise (torch's defaults)."
     def kron(self: Tensor, other: Tensor) -> Tensor:
@@ -397,6 +401,14 @@ class Tensor:
         '√x'
     def tanh(self: Tensor) -> Tensor:
         'tanh x'
+
+    # ---- autodiff.ops.linalg
+    def det(a: Tensor) -> Tensor:
+        "det a of a square matrix, or of each matrix of a batch (*, n, n); d det(a)/da = cof(a) = det(a)·a⁻ᵀ, the cofactor matrix, exact at singular matrices too (torch's value there), and differentiable again (create_graph)."
+    def logdet(a: Tensor) -> Tensor:
+        "log det a for each matrix of a batch (*, n, n): logabsdet where det a > 0, -inf where det a = 0 and NaN where det a < 0 (with gradient 0 there), as torch's; d logdet(a)/da = a⁻ᵀ."
+    def slogdet(a: Tensor) -> Any:
+        "(sign, logabsdet) with det a = sign · exp(logabsdet), for each matrix of a batch (*, n, n), without det's overflow or underflow: a named tuple, as torch's. sign is ±1, or 0 for a singular matrix (logabsdet is then -inf); d logabsdet/da = a⁻ᵀ (a singular matrix refuses the gradient by name), sign has no gradient."
 
     # ---- autodiff.ops.math_functions
     def __floordiv__(input: Any, other: Any) -> Tensor:

@@ -32,10 +32,10 @@ from .activation import (
 from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .containers import ModuleDict, ParameterDict, ParameterList
-from .conv import Conv1d, Conv2d, ConvTranspose2d
+from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d
 from .dropout import Dropout, Dropout2d
 from .flatten import Flatten
-from .linear import Identity, Linear
+from .linear import Bilinear, Identity, Linear
 from .losses import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -50,8 +50,14 @@ from .losses import (
 )
 from .module import BUILTIN_LAYERS, Module, ModuleList, Parameter, Sequential, StateDictError
 from .normalization import GroupNorm, LayerNorm
-from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
-from .rnn import GRU, LSTM, RNN
+from .pooling import (
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool2d,
+    MaxPool2d,
+)
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .serialization import from_json, load, save
 from .sparse import Embedding
 from .summary import summary

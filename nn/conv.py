@@ -1,5 +1,7 @@
 """Convolutions: Conv2d (one graph node, autodiff/ops/conv.py), Conv1d (conv2d on a height
-of 1) and ConvTranspose2d (a matrix product and fold), on what they share in _ConvNd."""
+of 1), Conv3d (one conv2d over the depth planes), ConvTranspose2d (a matrix product and
+fold) and ConvTranspose1d (ConvTranspose2d on a height of 1), on what they share in
+_ConvNd (and the transposed ones in _ConvTransposeNd)."""
 from __future__ import annotations
 
 import math
@@ -27,10 +29,10 @@ between)."""
 
 
 class _ConvNd(Module):
-    """What Conv1d, Conv2d and ConvTranspose2d share (torch's _ConvNd): the checked
-    arguments, the weight's shape and torch's initialisation, the hyperparameters and the
-    printed form. `dims` is the number of spatial dims; a `transposed` layer's weight is
-    (C_in, C_out / groups, *kernel_size), the others' (C_out, C_in / groups, *kernel_size)."""
+    """What the convolutions share (torch's _ConvNd): the checked arguments, the weight's
+    shape and torch's initialisation, the hyperparameters and the printed form. `dims` is
+    the number of spatial dims; a `transposed` layer's weight is (C_in, C_out / groups,
+    *kernel_size), the others' (C_out, C_in / groups, *kernel_size)."""
 
     SETTINGS = (*SIZES, *OPTIONS)
     LABEL = "{in_channels}→{out_channels}, {kernel_size}"
@@ -238,7 +240,172 @@ class Conv2d(_ConvNd):
 
 
 @builtin_layer
-class ConvTranspose2d(_ConvNd):
+class Conv3d(_ConvNd):
+    """3-D convolution of a batch of volumes (video clips, medical scans):
+
+        y[n, o, r, p, q] = b[o] + Σ_{c,t,i,j} W[o, c, t, i, j]
+                                   · x̃[n, c, r·sd + t·dd, p·sh + i·dh, q·sw + j·dw]
+
+    over the padded input x̃: each output channel o slides its filter W[o] through the
+    volume (cross-correlation, as in torch). With groups = g the input channels are split
+    into g groups, each seen only by its own out_channels / g filters. Computed by
+    F.conv3d as one conv2d over the depth planes, the kd depth taps made channels, so its
+    gradients are conv2d's.
+
+    Args:
+        in_channels: C_in, the channels of the input.
+        out_channels: C_out, the channels of the output (the number of filters).
+        kernel_size: (kd, kh, kw), or one int for all three.
+        stride: step between windows (default 1).
+        padding: added on each side: an int or (pd, ph, pw); "valid" (none, like 0); or
+            "same" (the output as large as the input, stride 1 only; an odd total goes
+            after, as torch pads).
+        dilation: spacing between the kernel's taps (default 1).
+        groups: the number of channel groups; must divide both channel counts.
+        bias: if False the layer learns no bias (and has no "bias" key).
+        padding_mode: what the padding holds: "zeros" (default), "reflect", "replicate"
+            or "circular" (see F.pad; these pad with F.pad first, as torch).
+
+    Shape:
+        input (N, C_in, D, H, W); output (N, C_out, D_out, H_out, W_out) with
+        D_out = ⌊(D + 2·padding[0] − dilation[0]·(kernel_size[0] − 1) − 1) / stride[0]⌋ + 1
+        and H_out, W_out likewise.
+
+    Attributes:
+        weight: (C_out, C_in / groups, kd, kh, kw), float32, drawn from U(−√k, √k),
+            k = groups / (C_in · kd · kh · kw) = 1 / fan_in.
+        bias: (C_out,), float32, drawn from the same distribution.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> conv = nn.Conv3d(16, 33, (3, 5, 2), stride=(2, 1, 1), padding=(4, 2, 0))
+    >>> conv(ad.zeros(2, 16, 10, 12, 8)).shape
+    (2, 33, 8, 12, 7)
+    >>> conv
+    Conv3d(16, 33, kernel_size=(3, 5, 2), stride=(2, 1, 1), padding=(4, 2, 0))
+    >>> conv.weight.shape
+    (33, 16, 3, 5, 2)
+    """
+
+    dims = 3
+
+    def __init__(self, in_channels: int, out_channels: int,
+                 kernel_size: int | tuple[int, int, int], stride: int | tuple[int, int, int] = 1,
+                 padding: int | tuple[int, int, int] | str = 0,
+                 dilation: int | tuple[int, int, int] = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros") -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._convolve(input, F.conv3d)
+
+
+class _ConvTransposeNd(_ConvNd):
+    """What ConvTranspose1d and ConvTranspose2d share: output_padding in the settings, and
+    a forward that may be given the output size wanted instead of output_padding."""
+
+    SETTINGS = (*SIZES, changed("output_padding"), *OPTIONS)
+    transposed = True
+    _transpose: Callable[..., Tensor]
+    """The functional form each subclass computes with (F.conv_transpose1d or 2d)."""
+
+    def forward(self, input: Tensor, output_size: tuple[int, ...] | None = None) -> Tensor:
+        parameters = self._parameters       # self.weight would go through __getattr__
+        output_padding = (self.output_padding if output_size is None
+                          else self._output_padding(input, output_size))
+        return self._transpose(input, parameters["weight"], parameters["bias"], self.stride,
+                               self.padding, output_padding, self.groups, self.dilation,
+                               caller=self)
+
+    def _output_padding(self, input: Tensor, output_size: tuple[int, ...]) -> tuple[int, ...]:
+        """The output_padding that gives an output of `output_size` (the spatial sizes, or
+        the whole (N, C_out, ...) shape), as torch: each must lie between the smallest
+        size, output_padding 0, and that plus stride − 1."""
+        F.check_input_rank(self, input.shape, self.dims)
+        wanted = tuple(output_size)
+        if len(wanted) == self.dims + 2:
+            wanted = wanted[2:]
+        if len(wanted) != self.dims or not all(conv.is_int(n) for n in wanted):
+            sizes = ", ".join(f"{name[0].upper()}_out" for name in F.SPATIAL_DIMS[self.dims])
+            alone = f"({sizes},)" if self.dims == 1 else f"({sizes})"
+            raise ValueError(f"{self}: output_size must be {alone} or (N, C_out, {sizes}), "
+                             f"got {output_size!r}")
+        smallest = tuple((n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in zip(
+            input.shape[2:], self.stride, self.padding, self.dilation, self.kernel_size))
+        largest = tuple(m + s - 1 for m, s in zip(smallest, self.stride))
+        if any(not m <= n <= b for n, m, b in zip(wanted, smallest, largest)):
+            raise ValueError(f"{self}: requested an output size of {wanted}, but valid sizes "
+                             f"range from {smallest} to {largest} (for an input of "
+                             f"{input.shape[2:]})")
+        return tuple(n - m for n, m in zip(wanted, smallest))
+
+
+@builtin_layer
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-D convolution, the adjoint of Conv1d with respect to its input: each
+    input element spreads its value, weighted by the kernel, over a window of the output,
+    so a stride s lengthens a sequence about s times (as in audio and sequence decoders):
+
+        ỹ[n, o, p·s + i·d] += Σ_c x[n, c, p] · W[c, o, i]
+
+    (c over o's group), then `padding` elements are cut from each end of ỹ (less
+    output_padding at the right end) and b[o] is added. Computed by F.conv_transpose1d,
+    as conv_transpose2d on a height of 1, so its gradients are matmul's and fold's.
+
+    Args:
+        in_channels: C_in, the channels of the input.
+        out_channels: C_out, the channels of the output.
+        kernel_size: k, an int or a 1-tuple.
+        stride: the step, in the output, between the windows of neighbouring input
+            elements (default 1).
+        padding: elements cut from each end of the output (default 0).
+        output_padding: elements added back at the right end (default 0), smaller than
+            stride or dilation: it picks which of the lengths a strided Conv1d maps to
+            one output length the transpose gives back.
+        groups: the number of channel groups; must divide both channel counts.
+        bias: if False the layer learns no bias (and has no "bias" key).
+        dilation: spacing between the kernel's taps (default 1).
+        padding_mode: "zeros", the only mode torch has for a transposed convolution.
+
+    Shape:
+        input (N, C_in, L); output (N, C_out, L_out) with L_out = (L − 1)·stride −
+        2·padding + dilation·(kernel_size − 1) + output_padding + 1. forward(input,
+        output_size) may give the length wanted instead ((L_out,) or the whole
+        (N, C_out, L_out)), which sets output_padding to reach it, as torch.
+
+    Attributes:
+        weight: (C_in, C_out / groups, k), float32, drawn from U(−√k', √k'),
+            k' = groups / (C_out · k) = 1 / fan_in, fan_in as torch reads it from the
+            weight's shape.
+        bias: (C_out,), float32, drawn from the same distribution.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> up = nn.ConvTranspose1d(16, 33, 3, stride=2)
+    >>> up(ad.zeros(20, 16, 50)).shape
+    (20, 33, 101)
+    >>> up
+    ConvTranspose1d(16, 33, kernel_size=(3,), stride=(2,))
+    >>> up.weight.shape
+    (16, 33, 3)
+    >>> up(ad.zeros(20, 16, 50), output_size=(102,)).shape
+    (20, 33, 102)
+    """
+
+    dims = 1
+    _transpose = staticmethod(F.conv_transpose1d)
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int],
+                 stride: int | tuple[int] = 1, padding: int | tuple[int] = 0,
+                 output_padding: int | tuple[int] = 0, groups: int = 1, bias: bool = True,
+                 dilation: int | tuple[int] = 1, padding_mode: str = "zeros") -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, output_padding)
+
+
+@builtin_layer
+class ConvTranspose2d(_ConvTransposeNd):
     """Transposed 2-D convolution (sometimes called a deconvolution), the adjoint of
     Conv2d with respect to its input: where Conv2d gathers a window of pixels into one
     output, this spreads each input pixel, weighted by the kernel, over a window of the
@@ -294,8 +461,7 @@ class ConvTranspose2d(_ConvNd):
     (2, 8, 16, 16)
     """
 
-    SETTINGS = (*SIZES, changed("output_padding"), *OPTIONS)
-    transposed = True
+    _transpose = staticmethod(F.conv_transpose2d)
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
                  stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
@@ -304,31 +470,3 @@ class ConvTranspose2d(_ConvNd):
                  padding_mode: str = "zeros") -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, output_padding)
-
-    def forward(self, input: Tensor, output_size: tuple[int, ...] | None = None) -> Tensor:
-        parameters = self._parameters       # self.weight would go through __getattr__
-        output_padding = (self.output_padding if output_size is None
-                          else self._output_padding(input, output_size))
-        return F.conv_transpose2d(input, parameters["weight"], parameters["bias"],
-                                  self.stride, self.padding, output_padding, self.groups,
-                                  self.dilation, caller=self)
-
-    def _output_padding(self, input: Tensor, output_size: tuple[int, ...]) -> tuple[int, ...]:
-        """The output_padding that gives an output of `output_size` ((H_out, W_out), or
-        the whole (N, C_out, H_out, W_out)), as torch: it must lie between the smallest
-        size, output_padding 0, and that plus stride − 1."""
-        conv.check_image(self, input.shape)
-        wanted = tuple(output_size)
-        if len(wanted) == 4:
-            wanted = wanted[2:]
-        if len(wanted) != 2 or not all(conv.is_int(n) for n in wanted):
-            raise ValueError(f"{self}: output_size must be (H_out, W_out) or (N, C_out, "
-                             f"H_out, W_out), got {output_size!r}")
-        smallest = tuple((n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in zip(
-            input.shape[2:], self.stride, self.padding, self.dilation, self.kernel_size))
-        largest = tuple(m + s - 1 for m, s in zip(smallest, self.stride))
-        if any(not m <= n <= b for n, m, b in zip(wanted, smallest, largest)):
-            raise ValueError(f"{self}: requested an output size of {wanted}, but valid sizes "
-                             f"range from {smallest} to {largest} (for an input of "
-                             f"{input.shape[2:]})")
-        return tuple(n - m for n, m in zip(wanted, smallest))

@@ -4,13 +4,15 @@
 one graph node each (autodiff/ops/matmul.py, losses.py); so are `conv2d`, `max_pool2d`,
 `avg_pool2d`, `unfold` and `fold` (autodiff/ops/conv.py, pool.py); the rest are built
 from those and other tensor ops, so they need no derivative of their own (the activations
-from `gelu` to `glu`, the normalizations, `embedding`, `pad`, `conv1d` (on conv2d),
-`conv_transpose2d` (matmul and fold), the 1-D pools (on the 2-D ones), `pixel_shuffle`
-and `pixel_unshuffle` (reshapes), `interpolate`, `normalize`, `cosine_similarity`,
-`pairwise_distance`, the losses `l1_loss`, `smooth_l1_loss`, `huber_loss`, `kl_div`,
-`cosine_embedding_loss`, `margin_ranking_loss`, `triplet_margin_loss`,
-`gaussian_nll_loss`, and the options of the fused losses: weights, ignore_index, label
-smoothing).
+from `gelu` to `glu`, `bilinear` (einsum), the normalizations, `embedding`, `pad`,
+`conv1d` and `conv3d` (on conv2d), `conv_transpose2d` (matmul and fold),
+`conv_transpose1d` (on it), `adaptive_max_pool2d` (argmax and gather), the 1-D pools (on
+the 2-D ones), `pixel_shuffle` and `pixel_unshuffle` (reshapes), `interpolate`,
+`grid_sample` (gathers and arithmetic), `affine_grid` (matmul), `normalize`,
+`cosine_similarity`, `pairwise_distance`, the losses `l1_loss`, `smooth_l1_loss`,
+`huber_loss`, `kl_div`, `cosine_embedding_loss`, `margin_ranking_loss`,
+`triplet_margin_loss`, `gaussian_nll_loss`, and the options of the fused losses: weights,
+ignore_index, label smoothing).
 Losses take `reduction="mean" | "sum" | "none"`; class-index targets are int tensors.
 
 >>> import autodiff as ad, nn.functional as F
@@ -41,6 +43,49 @@ from autodiff.tensor import Tensor
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x Wᵀ + b for x of shape (*, in_features), W (out_features, in_features)."""
     return matmul.linear(input, weight, bias)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None
+             ) -> Tensor:
+    """y = x₁ᵀ A x₂ + b for each pair of vectors, one output per slice A[o]:
+
+        y[..., o] = Σ_{i,j} x₁[..., i] · A[o, i, j] · x₂[..., j] + b[o]
+
+    for x₁ (*, in1_features), x₂ (*, in2_features) with the same batch dims *, A
+    (out_features, in1_features, in2_features) and b (out_features,). One einsum over the
+    batch flattened, so the gradients are einsum's: dL/dA[o] = Σ over the batch of
+    dL/dy[..., o] · x₁ x₂ᵀ.
+
+    >>> import autodiff as ad
+    >>> bilinear(ad.tensor([[1.0, 2.0]]), ad.tensor([[3.0]]), ad.tensor([[[1.0], [1.0]]]))
+    tensor([[9.]])
+    """
+    op = "bilinear"
+    shapes = {"input1": np.shape(input1), "input2": np.shape(input2), "weight": np.shape(weight)}
+    if len(shapes["weight"]) != 3:
+        raise ShapeError(f"{op}: weight must have shape (out_features, in1_features, "
+                         f"in2_features), got {shapes['weight']}")
+    for k, name in ((1, "input1"), (2, "input2")):
+        if not shapes[name] or shapes[name][-1] != shapes["weight"][k]:
+            raise ShapeError(f"{op}: {name} of shape {shapes[name]} must end in "
+                             f"in{k}_features = weight.shape[{k}] = {shapes['weight'][k]}, "
+                             f"for weight of shape {shapes['weight']}")
+    if shapes["input1"][:-1] != shapes["input2"][:-1]:
+        raise ShapeError(f"{op}: input1 of shape {shapes['input1']} and input2 of shape "
+                         f"{shapes['input2']} must have the same batch dims (all but the "
+                         f"last); expand or reshape one of them")
+    if bias is not None and np.shape(bias) != shapes["weight"][:1]:
+        raise ShapeError(f"{op}: bias must have shape ({shapes['weight'][0]},), one per "
+                         f"output feature of weight {shapes['weight']}, got {np.shape(bias)}")
+    dtypes = {input1.dtype, input2.dtype, weight.dtype}
+    if len(dtypes) > 1:
+        raise DtypeError(f"{op}: input1, input2 and weight must share a dtype, got "
+                         f"{input1.dtype}, {input2.dtype} and {weight.dtype}; convert them "
+                         f"first, e.g. x.to(weight.dtype)")
+    batch = shapes["input1"][:-1]
+    y = ad.einsum("bi,oij,bj->bo", input1.reshape(-1, shapes["weight"][1]), weight,
+                  input2.reshape(-1, shapes["weight"][2])).reshape(*batch, -1)
+    return y if bias is None else y + bias
 
 
 def relu(input: Tensor) -> Tensor:
@@ -679,19 +724,9 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
     >>> conv1d(ad.tensor([[[1.0, 2.0, 4.0, 8.0]]]), ad.tensor([[[-1.0, 1.0]]]))  # differences
     tensor([[[1., 2., 4.]]])
     """
-    shape, w_shape = np.shape(input), np.shape(weight)
-    if len(shape) != 3:
-        fix = ("add a batch dim with x.unsqueeze(0)" if len(shape) == 2
-               else "reshape it to (batch, channels, length)")
-        raise ShapeError(f"{caller}: expected a 3-D input (N, C, L), got shape {shape}; {fix}")
-    if len(w_shape) != 3:
-        raise ShapeError(f"{caller}: weight must have shape (out_channels, in_channels / "
-                         f"groups, kernel_size), got {w_shape}")
-    _check_conv_channels(caller, shape, w_shape, bias, groups, transposed=False)
-    kernel = w_shape[2:]
-    stride_ = conv_tuple(caller, "stride", stride, 1, 1)
-    dilation_ = conv_tuple(caller, "dilation", dilation, 1, 1)
-    padding_ = conv_padding(caller, padding, kernel, stride_, dilation_)
+    shape = np.shape(input)
+    kernel, stride_, padding_, dilation_ = _conv_arguments(caller, input, weight, bias, stride,
+                                                           padding, dilation, groups, dims=1)
     span = dilation_[0] * (kernel[0] - 1) + 1
     padded = shape[2] + sum(padding_[0])
     if span > padded:
@@ -703,6 +738,122 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
     y = conv.Conv2d.apply(input.unsqueeze(2), weight.unsqueeze(2), bias,
                           stride=(1,) + stride_, padding=((0, 0),) + padding_,
                           dilation=(1,) + dilation_, groups=int(groups))
+    return y.squeeze(2)
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+           stride: int | tuple[int, int, int] = 1,
+           padding: int | tuple[int, int, int] | str = 0,
+           dilation: int | tuple[int, int, int] = 1, groups: int = 1, *,
+           caller: object = "conv3d") -> Tensor:
+    """3-D convolution (torch.nn.functional.conv3d) of input (N, C, D, H, W) with weight
+    (O, C/groups, kd, kh, kw) and bias (O,), cross-correlation as torch:
+
+        y[n, o, r, p, q] = b[o] + Σ_{c,t,i,j} W[o, c, t, i, j]
+                                   · x̃[n, c, r·sd + t·dd, p·sh + i·dh, q·sw + j·dw]
+
+    over the zero-padded input x̃; padding is an int, a 3-tuple, "valid" or "same".
+
+    A composite on conv2d, the depth taps made channels: tap t reads the depth planes
+    x̃[:, :, t·dd + r·sd] (r < D_out), so the kd slices stacked beside the channels give
+    a batch of N·D_out images of C·kd channels (channel c·kd + t), and one conv2d with the
+    weight seen as (O, C/groups·kd, kh, kw) (the same channel order, so groups still
+    split them) sums over c, t, i and j at once. The gradients are conv2d's, stack's and
+    slicing's. Output D_out = ⌊(D + 2·pd − dd·(kd − 1) − 1) / sd⌋ + 1, H_out and W_out
+    likewise. `caller` is what error messages name (nn.Conv3d passes itself).
+
+    >>> import autodiff as ad
+    >>> x = ad.arange(8, dtype=ad.float32).reshape(1, 1, 2, 2, 2)
+    >>> conv3d(x, ad.ones(1, 1, 2, 1, 1))          # the two depth planes added
+    tensor([[[[[ 4.,  6.],
+               [ 8., 10.]]]]])
+    """
+    shape = np.shape(input)
+    kernel, stride_, padding_, dilation_ = _conv_arguments(caller, input, weight, bias, stride,
+                                                           padding, dilation, groups, dims=3)
+    conv.check_windows_fit(caller, shape, kernel, padding_, dilation_)
+    n, channels, taps = shape[0], shape[1], kernel[0]
+    padded = pad(input, (0, 0, 0, 0) + padding_[0]) if any(padding_[0]) else input
+    depth = conv.output_size(shape[2], taps, stride_[0], padding_[0], dilation_[0])
+    planes = [padded[:, :, t * dilation_[0]:t * dilation_[0] + stride_[0] * (depth - 1) + 1:
+                     stride_[0]] for t in range(taps)]            # each (N, C, D_out, H̃, W)
+    images = ad.stack(planes, dim=2).permute(0, 3, 1, 2, 4, 5)   # (N, D_out, C, kd, H̃, W)
+    images = images.reshape(n * depth, channels * taps, *images.shape[4:])
+    y = conv.Conv2d.apply(images, weight.reshape(weight.shape[0], -1, *kernel[1:]), bias,
+                          stride=stride_[1:], padding=padding_[1:], dilation=dilation_[1:],
+                          groups=int(groups))                     # (N·D_out, O, H_out, W_out)
+    return y.reshape(n, depth, *y.shape[1:]).permute(0, 2, 1, 3, 4)
+
+
+def _conv_arguments(caller: object, input: Tensor, weight: Tensor, bias: Tensor | None,
+                    stride: Any, padding: Any, dilation: Any, groups: int, dims: int
+                    ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[tuple[int, int], ...],
+                               tuple[int, ...]]:
+    """conv1d's and conv3d's arguments, checked for `dims` spatial dims: the input
+    (N, C, *spatial), the weight (O, C/groups, *kernel), the bias; returned: the kernel,
+    the stride, the padding as a (before, after) pair per dim, the dilation."""
+    shape, w_shape = np.shape(input), np.shape(weight)
+    check_input_rank(caller, shape, dims)
+    if len(w_shape) != dims + 2:
+        kernel_dims = "kernel_size" if dims == 1 else "kd, kh, kw"
+        raise ShapeError(f"{caller}: weight must have shape (out_channels, in_channels / "
+                         f"groups, {kernel_dims}), got {w_shape}")
+    _check_conv_channels(caller, shape, w_shape, bias, groups, transposed=False)
+    kernel = w_shape[2:]
+    stride_ = conv_tuple(caller, "stride", stride, 1, dims)
+    dilation_ = conv_tuple(caller, "dilation", dilation, 1, dims)
+    return kernel, stride_, conv_padding(caller, padding, kernel, stride_, dilation_), dilation_
+
+
+def check_input_rank(caller: object, shape: tuple[int, ...], dims: int) -> None:
+    """A convolution's input must be (N, C, *spatial) with `dims` spatial dims."""
+    if len(shape) != dims + 2:
+        names = SPATIAL_DIMS[dims]
+        fix = ("add a batch dim with x.unsqueeze(0)" if len(shape) == dims + 1
+               else f"reshape it to (batch, channels, {', '.join(names)})")
+        letters = ", ".join(name[0].upper() for name in names)
+        raise ShapeError(f"{caller}: expected a {dims + 2}-D input (N, C, {letters}), got "
+                         f"shape {shape}; {fix}")
+
+
+SPATIAL_DIMS = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+"""The names of the spatial dims of a convolution's input, by their number."""
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: int | tuple[int] = 1, padding: int | tuple[int] = 0,
+                     output_padding: int | tuple[int] = 0, groups: int = 1,
+                     dilation: int | tuple[int] = 1, *,
+                     caller: object = "conv_transpose1d") -> Tensor:
+    """Transposed 1-D convolution (torch.nn.functional.conv_transpose1d) of input
+    (N, C_in, L) with weight (C_in, C_out/groups, k) and bias (C_out,), the adjoint of
+    conv1d with respect to its input: each input element spreads its value, weighted by
+    the kernel, over the output,
+
+        ỹ[n, o, p·s + i·d] += Σ_c x[n, c, p] · W[c, o, i]
+
+    (c over o's group), and y = ỹ with `padding` cut from each end (less output_padding
+    at the right end) plus b[o]. A composite on conv_transpose2d, as conv1d is on conv2d:
+    the sequence is an image of height 1 and the kernel a (1, k) filter, so the gradients
+    are conv_transpose2d's. Output L_out = (L − 1)·s − 2·padding + d·(k − 1) +
+    output_padding + 1. `caller` is what error messages name (nn.ConvTranspose1d passes
+    itself).
+
+    >>> import autodiff as ad
+    >>> conv_transpose1d(ad.tensor([[[1.0, 2.0]]]), ad.tensor([[[1.0, 10.0]]]), stride=2)
+    tensor([[[ 1., 10.,  2., 20.]]])
+    """
+    shape, w_shape = np.shape(input), np.shape(weight)
+    check_input_rank(caller, shape, 1)
+    if len(w_shape) != 3:
+        raise ShapeError(f"{caller}: weight must have shape (in_channels, out_channels / "
+                         f"groups, kernel_size), got {w_shape}")
+    out_channels = _check_conv_channels(caller, shape, w_shape, bias, groups, transposed=True)
+    stride_, padding_, extra, dilation_, size = _transposed_window(
+        caller, shape, w_shape[2:], stride, padding, output_padding, dilation)
+    y = _conv_transpose2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1,) + stride_,
+                          (0,) + padding_, (0,) + extra, (1,) + dilation_, int(groups),
+                          out_channels, (1,) + size)
     return y.squeeze(2)
 
 
@@ -738,14 +889,26 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
         raise ShapeError(f"{caller}: weight must have shape (in_channels, out_channels / "
                          f"groups, kh, kw), got {w_shape}")
     out_channels = _check_conv_channels(caller, shape, w_shape, bias, groups, transposed=True)
+    window = _transposed_window(caller, shape, w_shape[2:], stride, padding, output_padding,
+                                dilation)
+    return _conv_transpose2d(input, weight, bias, *window[:4], int(groups), out_channels,
+                             window[4])
+
+
+def _transposed_window(caller: object, shape: tuple[int, ...], kernel: tuple[int, ...],
+                       stride: Any, padding: Any, output_padding: Any, dilation: Any
+                       ) -> tuple[tuple[int, ...], ...]:
+    """A transposed convolution's stride, padding, output_padding and dilation as one int
+    per spatial dim, checked, and the output's spatial size."""
+    dims = len(kernel)
     if isinstance(padding, str):
-        raise ValueError(f"{caller}: padding must be an int or a pair (a transposed "
-                         f"convolution takes no 'same' or 'valid'), got {padding!r}")
-    kernel = (w_shape[2], w_shape[3])
-    stride_ = conv.pair(caller, "stride", stride, 1)
-    padding_ = conv.pair(caller, "padding", padding, 0)
-    extra = conv.pair(caller, "output_padding", output_padding, 0)
-    dilation_ = conv.pair(caller, "dilation", dilation, 1)
+        raise ValueError(f"{caller}: padding must be an int or a {'pair' if dims == 2 else 'tuple'}"
+                         f" (a transposed convolution takes no 'same' or 'valid'), got "
+                         f"{padding!r}")
+    stride_ = conv_tuple(caller, "stride", stride, 1, dims)
+    padding_ = conv_tuple(caller, "padding", padding, 0, dims)
+    extra = conv_tuple(caller, "output_padding", output_padding, 0, dims)
+    dilation_ = conv_tuple(caller, "dilation", dilation, 1, dims)
     if any(e >= max(s, d) for e, s, d in zip(extra, stride_, dilation_)):
         raise ValueError(f"{caller}: output_padding {extra} must be smaller than either the "
                          f"stride {stride_} or the dilation {dilation_} in each dim (larger "
@@ -758,16 +921,26 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
                          f"more than the {full} the input of shape {shape} spreads over "
                          f"with kernel {kernel}, stride {stride_} and dilation {dilation_}; "
                          f"use less padding")
-    n, c_in, h, w = shape
+    return stride_, padding_, extra, dilation_, size
+
+
+def _conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None,
+                      stride: tuple[int, ...], padding: tuple[int, ...],
+                      extra: tuple[int, ...], dilation: tuple[int, ...], groups: int,
+                      out_channels: int, size: tuple[int, ...]) -> Tensor:
+    """conv_transpose2d on checked arguments (one int per dim), giving an output of
+    spatial `size` (see conv_transpose2d)."""
+    n, c_in, h, w = input.shape
+    kernel = weight.shape[2:]
     per_group = weight.reshape(groups, c_in // groups, -1).mT     # (g, C_out/g·kh·kw, C_in/g)
     cols = per_group @ input.reshape(n, groups, c_in // groups, h * w)
     cols = cols.reshape(n, out_channels * kernel[0] * kernel[1], h * w)
     # fold cuts `padding` from the top and left, and from the bottom and right all of it
     # that output_padding does not take back; rows output_padding adds beyond ỹ are zeros
-    beyond = tuple(max(e - p, 0) for e, p in zip(extra, padding_))
-    cut = tuple((p, max(p - e, 0)) for p, e in zip(padding_, extra))
+    beyond = tuple(max(e - p, 0) for e, p in zip(extra, padding))
+    cut = tuple((p, max(p - e, 0)) for p, e in zip(padding, extra))
     y = conv.Fold.apply(cols, output_size=(size[0] - beyond[0], size[1] - beyond[1]),
-                        kernel_size=kernel, stride=stride_, padding=cut, dilation=dilation_)
+                        kernel_size=kernel, stride=stride, padding=cut, dilation=dilation)
     if any(beyond):
         y = pad(y, (0, beyond[1], 0, beyond[0]))
     if bias is not None:
@@ -862,22 +1035,73 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int | None, int 
     tensor([[[[3.5],
               [7.5]]]])
     """
+    rows, columns = _adaptive_cells(caller, input, output_size)
+    return (_averaging_matrix(*rows, input.dtype) @ input
+            @ _averaging_matrix(*columns, input.dtype).T)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: int | tuple[int | None, int | None],
+                        return_indices: bool = False, *,
+                        caller: object = "adaptive_max_pool2d") -> Any:
+    """The maximum over each cell of an output_size grid over the input (N, C, H, W):
+
+        y[n, c, p, q] = max x[n, c, h, w]  over  ⌊p·H / oh⌋ <= h < ⌈(p + 1)·H / oh⌉
+                                           and  ⌊q·W / ow⌋ <= w < ⌈(q + 1)·W / ow⌉
+
+    (torch's cells; None in output_size keeps a dim). With return_indices also each
+    maximum's position h·W + w in the input (int64). The gradient goes to each cell's
+    maximum; when several tie, to the first in row-major order (torch's rule).
+
+    A composite: every cell's pixels are gathered into a row of equal length (a cell
+    smaller than the largest repeats its last pixel, which leaves its maximum as it is),
+    argmax (no gradient) picks the position, and the output gathers the input there, so
+    its gradient is the gather's: dL/dy added onto the pixel each output read.
+    `caller` is what error messages name (the function, or the layer calling it).
+
+    >>> import autodiff as ad
+    >>> x = ad.tensor([[[[1.0, 5.0, 2.0], [4.0, 0.0, 3.0]]]])
+    >>> adaptive_max_pool2d(x, (1, 2), return_indices=True)  # columns 0-1 and 1-2
+    (tensor([[[[5., 5.]]]]), tensor([[[[1, 1]]]]))
+    """
+    rows, columns = _adaptive_cells(caller, input, output_size)
+    (starts_h, ends_h), (starts_w, ends_w) = _cell_bounds(*rows), _cell_bounds(*columns)
+    width = input.shape[3]
+    # cell (p, q)'s pixels as flat positions h·W + w, in row-major order: (oh, ow, kh·kw)
+    h = np.minimum(starts_h + np.arange((ends_h - starts_h).max()), ends_h - 1)
+    w = np.minimum(starts_w + np.arange((ends_w - starts_w).max()), ends_w - 1)
+    cells = (h[:, None, :, None] * width + w[None, :, None, :]).reshape(len(h), len(w), -1)
+    pixels = input.detach().flatten(2)                                  # (N, C, H·W)
+    first = pixels[:, :, cells].argmax(dim=-1, keepdim=True)         # (N, C, oh, ow, 1)
+    indices = ad.take_along_dim(ad.tensor(cells[None, None]), first, dim=-1).squeeze(-1)
+    n, channels, out_h, out_w = indices.shape
+    values = input.flatten(2).gather(2, indices.reshape(n, channels, out_h * out_w))
+    values = values.reshape(n, channels, out_h, out_w)
+    return (values, indices) if return_indices else values
+
+
+def _adaptive_cells(caller: object, input: Tensor, output_size: Any
+                    ) -> tuple[tuple[int, int], tuple[int, int]]:
+    """An adaptive pool's (input size, cells) for the rows and for the columns, checked."""
     conv.check_image(caller, input.shape)
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 2
     if len(sizes) != 2 or not all(s is None or (conv.is_int(s) and s >= 1) for s in sizes):
         raise ValueError(f"{caller}: output_size must be an int >= 1, or a pair "
                          f"of them (None keeps the input's size), got {output_size!r}")
     height, width = input.shape[2:]
-    rows = _averaging_matrix(height, sizes[0] or height, input.dtype)
-    columns = _averaging_matrix(width, sizes[1] or width, input.dtype)
-    return rows @ input @ columns.T
+    return (height, sizes[0] or height), (width, sizes[1] or width)
+
+
+def _cell_bounds(size: int, cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """torch's adaptive cells: cell p runs from ⌊p·size / cells⌋ up to (not including)
+    ⌈(p + 1)·size / cells⌉; each as a column (cells, 1)."""
+    cell = np.arange(cells)[:, None]
+    return cell * size // cells, -((-(cell + 1) * size) // cells)
 
 
 def _averaging_matrix(size: int, cells: int, dtype: np.dtype) -> np.ndarray:
     """A (cells, size) matrix whose row p averages positions ⌊p·size / cells⌋ to
     ⌈(p + 1)·size / cells⌉ − 1."""
-    cell = np.arange(cells)[:, None]
-    start, end = cell * size // cells, -((-(cell + 1) * size) // cells)
+    start, end = _cell_bounds(size, cells)
     inside = (np.arange(size) >= start) & (np.arange(size) < end)
     return (inside / (end - start)).astype(dtype)
 
@@ -948,6 +1172,25 @@ def adaptive_avg_pool1d(input: Tensor, output_size: int | tuple[int]) -> Tensor:
     size = conv_tuple(op, "output_size", output_size, 1, 1)[0]
     y = adaptive_avg_pool2d(image, (1, size), caller=op).squeeze(2)
     return y.squeeze(0) if unbatched else y
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: int | tuple[int],
+                        return_indices: bool = False) -> Any:
+    """The maximum over each of output_size cells of the input (N, C, L) or (C, L), cell p
+    running from ⌊p·L / o⌋ to ⌈(p + 1)·L / o⌉ − 1 (torch's cells); with return_indices
+    also each maximum's position in the input (int64). On adaptive_max_pool2d, whose
+    positions h·L + l are l here, as h = 0.
+
+    >>> import autodiff as ad
+    >>> adaptive_max_pool1d(ad.tensor([[[1.0, 3.0, 2.0, 0.0]]]), 3)  # cells 0-1, 1-2, 2-3
+    tensor([[[3., 3., 2.]]])
+    """
+    op = "adaptive_max_pool1d"
+    image, unbatched = _sequence_as_image(op, input)
+    size = conv_tuple(op, "output_size", output_size, 1, 1)[0]
+    outs = adaptive_max_pool2d(image, (1, size), return_indices=True, caller=op)
+    outs = tuple(y.squeeze(2).squeeze(0) if unbatched else y.squeeze(2) for y in outs)
+    return outs if return_indices else outs[0]
 
 
 def _sequence_as_image(op: str, input: Tensor) -> tuple[Tensor, bool]:
@@ -1220,6 +1463,176 @@ def _linear_matrix(size: int, out: int, factor: float | None, align_corners: boo
     np.add.at(matrix, (position, lower), 1 - weight)
     np.add.at(matrix, (position, upper), weight)
     return matrix
+
+
+GRID_SAMPLE_MODES = ("bilinear", "nearest")
+GRID_SAMPLE_PADDINGS = ("zeros", "border", "reflection")
+
+
+def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
+                padding_mode: str = "zeros", align_corners: bool | None = None) -> Tensor:
+    """Sample the input (N, C, H, W) at the points of grid (N, H_out, W_out, 2): the
+    output pixel (n, c, i, j) reads the input at grid[n, i, j] = (x, y), in coordinates
+    where −1 and 1 are the left and right (top and bottom) edges of the image, the outer
+    edges of the corner pixels (align_corners=False, the default; None means False, as
+    torch defaults to) or their centres (align_corners=True). In pixels,
+
+        u = ((x + 1)·W − 1) / 2    (align_corners=False)      u = (x + 1) / 2 · (W − 1)
+
+    (v from y and H likewise). padding_mode says what lies outside the image: 'zeros'
+    (nothing: zeros), 'border' (u clipped to [0, W − 1]) or 'reflection' (u mirrored
+    about the edges, as often as it takes, then clipped). mode 'bilinear' blends the four
+    pixels around (u, v),
+
+        y = Σ_{a,b ∈ {0,1}} (1 − |u − u₀ − a|) · (1 − |v − v₀ − b|) · x[v₀ + b, u₀ + a],
+
+    u₀ = ⌊u⌋, v₀ = ⌊v⌋, a pixel outside the image counting as 0; 'nearest' reads the
+    pixel at (u, v) rounded (halves to even, as torch).
+
+    A composite: the corner pixels are gathered (one indexing of the input laid out as
+    (N·H·W, C)), so dL/dinput adds dL/dy · weight back onto each pixel read; the weights
+    are arithmetic on the grid, so dL/dgrid is theirs, through the unnormalisation and
+    the clipping and mirroring (zero where the clip holds u at an edge, as torch). With
+    'nearest' the output does not depend on the grid (its derivative is 0 almost
+    everywhere): the grid gets no gradient (torch gives it zeros). 'bicubic' and 5-D
+    (volumetric) input are not supported.
+
+    >>> import autodiff as ad
+    >>> image = ad.tensor([[[[0.0, 10.0], [20.0, 30.0]]]])
+    >>> points = ad.tensor([[[[0.0, 0.0], [-1.0, -1.0], [1.0, -1.0]]]])  # centre, corners
+    >>> grid_sample(image, points, align_corners=True)
+    tensor([[[[15.,  0., 10.]]]])
+    """
+    op = "grid_sample"
+    _check_grid_sample(op, input, grid, mode, padding_mode)
+    align = bool(align_corners)
+    n, channels, height, width = input.shape
+    u = _grid_coordinate(grid[..., 0], width, padding_mode, align)     # (N, H_out, W_out)
+    v = _grid_coordinate(grid[..., 1], height, padding_mode, align)
+    if mode == "nearest":
+        columns, rows, weights = u.detach().round()[None], v.detach().round()[None], None
+    else:
+        left, top = u.detach().floor(), v.detach().floor()
+        right_share, lower_share = u - left, v - top        # how far past the left, top
+        columns = ad.stack([left, left + 1, left, left + 1])        # the corners: (4, N, ...)
+        rows = ad.stack([top, top, top + 1, top + 1])
+        weights = ad.stack([(1 - right_share) * (1 - lower_share),
+                            right_share * (1 - lower_share),
+                            (1 - right_share) * lower_share, right_share * lower_share])
+    # a corner outside the image reads pixel 0 with a share of 0
+    inside = (columns >= 0) & (columns <= width - 1) & (rows >= 0) & (rows <= height - 1)
+    rows, columns = ad.where(inside, rows, 0).long(), ad.where(inside, columns, 0).long()
+    batch = ad.arange(n).reshape(1, n, 1, 1) * (height * width)
+    pixels = input.permute(0, 2, 3, 1).reshape(n * height * width, channels)
+    values = pixels[batch + rows * width + columns]             # (corners, N, H_out, W_out, C)
+    shares = inside.to(input.dtype) if weights is None else ad.where(inside, weights, 0)
+    return (values * shares.unsqueeze(-1)).sum(0).permute(0, 3, 1, 2)
+
+
+def _check_grid_sample(op: str, input: Tensor, grid: Tensor, mode: str,
+                       padding_mode: str) -> None:
+    """grid_sample's checks: a supported mode and padding_mode, input (N, C, H, W) and
+    grid (N, H_out, W_out, 2) of one float dtype."""
+    if mode not in GRID_SAMPLE_MODES:
+        raise ValueError(f"{op}: mode must be 'bilinear' or 'nearest', got {mode!r}"
+                         + ("; 'bicubic' is not supported" if mode == "bicubic" else ""))
+    if padding_mode not in GRID_SAMPLE_PADDINGS:
+        raise ValueError(f"{op}: padding_mode must be 'zeros', 'border' or 'reflection', "
+                         f"got {padding_mode!r}")
+    if input.ndim != 4:
+        raise ShapeError(f"{op}: expected a 4-D input (N, C, H, W), got shape {input.shape}"
+                         + ("; 5-D (volumetric) input is not supported" if input.ndim == 5
+                            else "; add a batch dim with x.unsqueeze(0)" if input.ndim == 3
+                            else ""))
+    if grid.ndim != 4 or grid.shape[3] != 2 or grid.shape[0] != input.shape[0]:
+        raise ShapeError(f"{op}: grid must have shape (N, H_out, W_out, 2), one (x, y) point "
+                         f"per output pixel, with N = {input.shape[0]} as the input of shape "
+                         f"{input.shape}; got {grid.shape}")
+    if input.dtype.kind != "f" or grid.dtype != input.dtype:
+        raise DtypeError(f"{op}: input and grid must have one float dtype, got "
+                         f"{input.dtype} and {grid.dtype}; convert them first, e.g. "
+                         f"grid.to(input.dtype)")
+
+
+def _grid_coordinate(coordinate: Tensor, size: int, padding_mode: str,
+                     align_corners: bool) -> Tensor:
+    """A grid coordinate in [−1, 1] as a position in pixels along a dim of `size`, held in
+    the image by 'border' and 'reflection' (as torch's grid_sampler_compute_source_index)."""
+    if align_corners:
+        position = (coordinate + 1) / 2 * (size - 1)
+    else:
+        position = ((coordinate + 1) * size - 1) / 2
+    if padding_mode == "reflection":        # mirrored about the corner centres, or edges
+        low, high = (0.0, size - 1.0) if align_corners else (-0.5, size - 0.5)
+        position = _reflect(position, low, high)
+    if padding_mode == "zeros":
+        return position
+    inside = (position > 0) & (position < size - 1)     # torch: no gradient at the edges
+    return ad.where(inside, position, position.detach().clip(0, size - 1))
+
+
+def _reflect(position: Tensor, low: float, high: float) -> Tensor:
+    """position mirrored into [low, high] about its ends, as often as it takes: with
+    d = |position − low| = k·(high − low) + e (0 <= e < high − low), low + e for even k
+    and high − e for odd k; its derivative is ±1."""
+    if low == high:                         # one pixel, centres aligned: everything reads it
+        return position * 0
+    span = high - low
+    distance = (position - low).abs()
+    flips = (distance.detach() / span).floor()
+    extra = distance - flips * span
+    return ad.where(flips % 2 == 0, low + extra, high - extra)
+
+
+def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None = None
+                ) -> Tensor:
+    """The sampling grid of an affine map, for grid_sample: theta (N, 2, 3) and size
+    (N, C, H, W) give grid (N, H, W, 2) with
+
+        grid[n, i, j] = theta[n] · (x_j, y_i, 1)
+
+    at the output pixels' own coordinates x_j, y_i in [−1, 1] (the corner pixels'
+    centres at ±1 with align_corners=True, else ±(1 − 1/W) and ±(1 − 1/H); 0 for a dim of
+    one pixel); theta (N, 3, 4) and size (N, C, D, H, W) give (N, D, H, W, 3) likewise.
+    The identity theta gives the grid that samples the input unchanged. One matmul with a
+    constant grid of (x, y, 1), so dL/dtheta is matmul's.
+
+    >>> import autodiff as ad
+    >>> affine_grid(ad.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]]), (1, 1, 1, 2))
+    tensor([[[[-0.5,  0. ],
+              [ 0.5,  0. ]]]])
+    """
+    op = "affine_grid"
+    size = tuple(size)
+    dims = len(size) - 2
+    if dims not in (2, 3) or not all(conv.is_int(s) for s in size):
+        raise ValueError(f"{op}: size must be (N, C, H, W) or (N, C, D, H, W), the shape of "
+                         f"the output of grid_sample, got {size}")
+    if min(size) < 1:
+        raise ValueError(f"{op}: every size must be at least 1, got {size}")
+    if theta.dtype.kind != "f":
+        raise DtypeError(f"{op}: theta must be a float tensor, got {theta.dtype}; convert it "
+                         f"first, e.g. theta.float()")
+    if theta.shape != (size[0], dims, dims + 1):
+        raise ShapeError(f"{op}: for size {size}, theta must be a batch of {dims}-D affine "
+                         f"matrices of shape ({size[0]}, {dims}, {dims + 1}), got "
+                         f"{theta.shape}")
+    spatial = size[2:]
+    lines = [_grid_line(count, bool(align_corners), theta.dtype) for count in spatial]
+    points = np.meshgrid(*lines, indexing="ij")[::-1]              # x (along W) first
+    base = np.stack([*points, np.ones(spatial, dtype=theta.dtype)], axis=-1)
+    grid = base.reshape(1, -1, dims + 1) @ theta.mT                 # (N, D·H·W, dims)
+    return grid.reshape(size[0], *spatial, dims)
+
+
+def _grid_line(count: int, align_corners: bool, dtype: np.dtype) -> np.ndarray:
+    """The coordinates in [−1, 1] of `count` pixels along a dim (torch's
+    linspace_from_neg_one): their centres, the ends at ±1 with align_corners, else
+    scaled by (count − 1) / count; 0 for one pixel."""
+    if count == 1:
+        return np.zeros(1, dtype=dtype)
+    line = np.linspace(-1, 1, count, dtype=dtype)
+    return line if align_corners else line * dtype.type(count - 1) / dtype.type(count)
 
 
 # ---------------------------------------------------------------- losses

@@ -89,6 +89,52 @@ def constant_(tensor: Tensor, val: float) -> Tensor:
     return _fill(tensor, val)
 
 
+def eye_(tensor: Tensor) -> Tensor:
+    """The identity matrix (ones on the diagonal of a 2-D tensor, zeros elsewhere): a
+    Linear layer that starts by passing its inputs on."""
+    if tensor.ndim != 2:
+        raise ValueError(f"init.eye_: needs a 2-D tensor, got shape {tensor.shape}")
+    return _fill(tensor, np.eye(*tensor.shape))
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """The Dirac delta of a convolution's weight (out, in, *kernel) with 1, 2 or 3 kernel
+    dims: 1 at the kernel's centre for out channel g·(out/groups) + d and in channel d
+    (d < min(out/groups, in)), 0 elsewhere, so the layer starts by passing those
+    channels on unchanged."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError(f"init.dirac_: needs a convolution weight with 3, 4 or 5 dims, got "
+                         f"shape {tensor.shape}")
+    if not (isinstance(groups, int) and groups >= 1) or tensor.shape[0] % groups:
+        raise ValueError(f"init.dirac_: groups must be a positive integer dividing the "
+                         f"{tensor.shape[0]} out channels, got {groups!r}")
+    per_group = tensor.shape[0] // groups
+    centre = tuple(size // 2 for size in tensor.shape[2:])
+    values = np.zeros(tensor.shape)
+    for g in range(groups):
+        for d in range(min(per_group, tensor.shape[1])):
+            values[(g * per_group + d, d, *centre)] = 1
+    return _fill(tensor, values)
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01,
+            generator: Generator | None = None) -> Tensor:
+    """Martens (2010): each column of a 2-D tensor drawn from N(0, std²), then
+    ⌈sparsity · rows⌉ of its entries, at random rows, set to 0."""
+    if tensor.ndim != 2:
+        raise ValueError(f"init.sparse_: needs a 2-D tensor, got shape {tensor.shape}")
+    if not 0 <= sparsity <= 1:
+        raise ValueError(f"init.sparse_: sparsity is the fraction of each column set to 0, "
+                         f"in [0, 1], got {sparsity!r}")
+    rows, cols = tensor.shape
+    draw = random.generator(generator)
+    values = draw.normal(0.0, std, tensor.shape)
+    zeros = math.ceil(sparsity * rows)
+    for col in range(cols):
+        values[draw.permutation(rows)[:zeros], col] = 0
+    return _fill(tensor, values)
+
+
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0,
              generator: Generator | None = None) -> Tensor:
     """Samples of U(a, b)."""

@@ -1,4 +1,4 @@
-"""Linear (y = x Wᵀ + b) and Identity."""
+"""Linear (y = x Wᵀ + b), Bilinear (y = x₁ᵀ A x₂ + b) and Identity."""
 from __future__ import annotations
 
 import math
@@ -84,3 +84,71 @@ class Linear(Module):
                      **_: Any) -> dict[str, tuple[int, ...]]:
         return {"weight": (out_features, in_features), **({"bias": (out_features,)} if bias
                                                            else {})}
+
+
+@builtin_layer
+class Bilinear(Module):
+    """A bilinear map of two inputs: y = x₁ᵀ A x₂ + b, one matrix A[o] per output feature,
+
+        y[..., o] = Σ_{i,j} x₁[..., i] · A[o, i, j] · x₂[..., j] + b[o]
+
+    (F.bilinear, one einsum): every product of a feature of x₁ with a feature of x₂ gets
+    its own weight, as in bilinear pooling and some attention scores.
+
+    Args:
+        in1_features: size of each first input sample.
+        in2_features: size of each second input sample.
+        out_features: size of each output sample.
+        bias: if False the layer learns no additive bias (and has no "bias" key).
+
+    Shape:
+        input1 (*, in1_features) and input2 (*, in2_features), with the same batch dims
+        * (any number, including none); output (*, out_features).
+
+    Attributes:
+        weight: (out_features, in1_features, in2_features), float32, drawn from
+            U(−√k, √k), k = 1 / in1_features.
+        bias: (out_features,), float32, drawn from the same distribution.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> m = nn.Bilinear(20, 30, 40)
+    >>> m(ad.randn(128, 20), ad.randn(128, 30)).shape
+    (128, 40)
+    >>> m
+    Bilinear(in1_features=20, in2_features=30, out_features=40, bias=True)
+    """
+
+    SETTINGS = ("in1_features", "in2_features", "out_features", "bias")
+    LABEL = "{in1_features}×{in2_features}→{out_features}"
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int,
+                 bias: bool = True) -> None:
+        super().__init__()
+        for name, value in (("in1_features", in1_features), ("in2_features", in2_features),
+                            ("out_features", out_features)):
+            check_size("Bilinear", name, value)
+        self.in1_features = in1_features
+        self.in2_features = in2_features
+        self.out_features = out_features
+        self.weight = Parameter(ad.zeros(out_features, in1_features, in2_features))
+        self.register_parameter("bias", Parameter(ad.zeros(out_features)) if bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """torch's default: weight and bias from U(−1/√in1_features, 1/√in1_features)
+        (torch's bound is 1/√weight.size(1), whatever in2_features is)."""
+        bound = 1 / math.sqrt(self.in1_features) if self.in1_features > 0 else 0
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        parameters = self._parameters       # self.weight would go through __getattr__
+        return F.bilinear(input1, input2, parameters["weight"], parameters["bias"])
+
+    @staticmethod
+    def state_shapes(in1_features: int, in2_features: int, out_features: int,
+                     bias: bool = True, **_: Any) -> dict[str, tuple[int, ...]]:
+        return {"weight": (out_features, in1_features, in2_features),
+                **({"bias": (out_features,)} if bias else {})}

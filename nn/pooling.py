@@ -1,4 +1,5 @@
-"""Pooling layers: MaxPool2d, AvgPool2d (autodiff/ops/pool.py) and AdaptiveAvgPool2d."""
+"""Pooling layers: MaxPool2d, AvgPool2d (autodiff/ops/pool.py), AdaptiveAvgPool2d,
+AdaptiveMaxPool2d and AdaptiveMaxPool1d (composites in nn.functional)."""
 from __future__ import annotations
 
 from typing import Any
@@ -156,3 +157,74 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.adaptive_avg_pool2d(input, self.output_size, caller=self)
+
+
+@builtin_layer
+class AdaptiveMaxPool2d(Module):
+    """The maximum over each cell of an output_size grid laid over the input: cell (p, q)
+    covers rows ⌊p·H / oh⌋ to ⌈(p + 1)·H / oh⌉ − 1 and the columns likewise (torch's
+    cells, which overlap when the sizes do not divide). The gradient goes to each cell's
+    maximum; when several tie, to the first in row-major order (torch's rule).
+
+    Args:
+        output_size: (oh, ow), or one int for both; None keeps that dim's input size.
+        return_indices: also return, for each output, the position h·W + w of its
+            maximum in the input (int64), as torch does for MaxUnpool2d.
+
+    Shape:
+        input (N, C, H, W); output (N, C, oh, ow).
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> pool = nn.AdaptiveMaxPool2d((1, 2))
+    >>> pool(ad.tensor([[[[1.0, 5.0, 2.0], [4.0, 0.0, 3.0]]]]))   # columns 0-1 and 1-2
+    tensor([[[[5., 5.]]]])
+    >>> pool
+    AdaptiveMaxPool2d(output_size=(1, 2))
+    """
+
+    SETTINGS = ("output_size", hidden("return_indices"))
+    LABEL = "{output_size}"
+
+    def __init__(self, output_size: int | tuple[int | None, int | None],
+                 return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size = _as_given(output_size)
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor) -> Any:
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices,
+                                     caller=self)
+
+
+@builtin_layer
+class AdaptiveMaxPool1d(Module):
+    """The maximum over each of output_size cells of a sequence: cell p covers positions
+    ⌊p·L / o⌋ to ⌈(p + 1)·L / o⌉ − 1 (torch's cells). The gradient goes to each cell's
+    maximum, the first of several that tie.
+
+    Args:
+        output_size: o, an int or a 1-tuple.
+        return_indices: also return each maximum's position in the input (int64).
+
+    Shape:
+        input (N, C, L) or (C, L); output (N, C, o) or (C, o).
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> nn.AdaptiveMaxPool1d(2)(ad.tensor([[1.0, 3.0, 2.0, 0.0]]))
+    tensor([[3., 2.]])
+    >>> nn.AdaptiveMaxPool1d(2)
+    AdaptiveMaxPool1d(output_size=2)
+    """
+
+    SETTINGS = ("output_size", hidden("return_indices"))
+    LABEL = "{output_size}"
+
+    def __init__(self, output_size: int | tuple[int], return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size = _as_given(output_size)
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor) -> Any:
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)

@@ -1,5 +1,6 @@
 """Recurrent layers: RNN (Elman), LSTM (Hochreiter & Schmidhuber, 1997) and GRU (Cho et
-al., 2014), with torch's parameters, initialisation and shapes.
+al., 2014), with torch's parameters, initialisation and shapes; and their single steps,
+the cells RNNCell, LSTMCell and GRUCell, for loops over time written by the user.
 
 Each is a Python loop over the time steps of one cell, written with tensor ops (linear,
 sigmoid, tanh, chunk, stack, cat), so backpropagation through time is the engine's
@@ -33,6 +34,37 @@ from . import init
 from .module import Module, Parameter, bare, builtin_layer, changed, check_size, hidden
 
 State = tuple[Tensor, ...]      # (h,) for RNN and GRU, (h, c) for LSTM
+
+
+def rnn_step(x: Tensor, state: State, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
+             b_hh: Tensor | None, nonlinearity: str = "tanh") -> State:
+    """One Elman step: (h',) with h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or relu)."""
+    (h,) = state
+    pre = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+    return (pre.tanh() if nonlinearity == "tanh" else pre.relu(),)
+
+
+def lstm_step(x: Tensor, state: State, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
+              b_hh: Tensor | None) -> State:
+    """One LSTM step: (h', c') with i, f, g, o the four blocks of W_ih x + b_ih + W_hh h +
+    b_hh, c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g) and h' = σ(o) ⊙ tanh(c')."""
+    h, c = state
+    i, f, g, o = (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(4, dim=-1)
+    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c.tanh(), c
+
+
+def gru_step(x: Tensor, state: State, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
+             b_hh: Tensor | None) -> State:
+    """One GRU step: (h',) with r, z the reset and update gates, n = tanh(W_in x + b_in +
+    r ⊙ (W_hn h + b_hn)) and h' = (1 − z) ⊙ n + z ⊙ h."""
+    (h,) = state
+    x_r, x_z, x_n = F.linear(x, w_ih, b_ih).chunk(3, dim=-1)
+    h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, dim=-1)
+    r = (x_r + h_r).sigmoid()
+    z = (x_z + h_z).sigmoid()
+    n = (x_n + r * h_n).tanh()
+    return ((1 - z) * n + z * h,)
 
 
 class RNNBase(Module):
@@ -231,9 +263,7 @@ class RNN(RNNBase):
 
     def cell(self, x: Tensor, state: State, w_ih: Tensor, w_hh: Tensor,
              b_ih: Tensor | None, b_hh: Tensor | None) -> State:
-        (h,) = state
-        pre = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
-        return (pre.tanh() if self.nonlinearity == "tanh" else pre.relu(),)
+        return rnn_step(x, state, w_ih, w_hh, b_ih, b_hh, self.nonlinearity)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
         output, (h_n,) = self.run(input, (hx,))
@@ -267,10 +297,7 @@ class LSTM(RNNBase):
 
     def cell(self, x: Tensor, state: State, w_ih: Tensor, w_hh: Tensor,
              b_ih: Tensor | None, b_hh: Tensor | None) -> State:
-        h, c = state
-        i, f, g, o = (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(4, dim=-1)
-        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        return o.sigmoid() * c.tanh(), c
+        return lstm_step(x, state, w_ih, w_hh, b_ih, b_hh)
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
                 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
@@ -308,14 +335,160 @@ class GRU(RNNBase):
 
     def cell(self, x: Tensor, state: State, w_ih: Tensor, w_hh: Tensor,
              b_ih: Tensor | None, b_hh: Tensor | None) -> State:
-        (h,) = state
-        x_r, x_z, x_n = F.linear(x, w_ih, b_ih).chunk(3, dim=-1)
-        h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, dim=-1)
-        r = (x_r + h_r).sigmoid()
-        z = (x_z + h_z).sigmoid()
-        n = (x_n + r * h_n).tanh()
-        return ((1 - z) * n + z * h,)
+        return gru_step(x, state, w_ih, w_hh, b_ih, b_hh)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
         output, (h_n,) = self.run(input, (hx,))
         return output, h_n
+
+
+# ---------------------------------------------------------------- one step: the cells
+
+class RNNCellBase(Module):
+    """What the three cells share: weight_ih (GATES·H, input_size), weight_hh (GATES·H, H)
+    and, with bias, bias_ih and bias_hh (GATES·H,), all from U(-1/√H, 1/√H) as torch's;
+    and the check of the input (N, input_size) or unbatched (input_size,) and of the
+    states (N, H) or (H,), zeros when not given. A subclass gives `GATES` and `step`."""
+
+    SETTINGS = (bare("input_size"), bare("hidden_size"), changed("bias"))
+    LABEL = "{input_size}→{hidden_size}"
+    GATES = 1
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
+        super().__init__()
+        name = type(self).__name__
+        check_size(name, "input_size", input_size)
+        check_size(name, "hidden_size", hidden_size)
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        for key, shape in self.state_shapes(input_size, hidden_size, bias).items():
+            self.register_parameter(key, Parameter(ad.zeros(shape)))
+        self.reset_parameters()
+
+    @classmethod
+    def state_shapes(cls, input_size: int, hidden_size: int, bias: bool = True,
+                     **_: Any) -> dict[str, tuple[int, ...]]:
+        """torch's keys: weight_ih (GATES·H, input_size), weight_hh (GATES·H, H), and with
+        bias, bias_ih and bias_hh (GATES·H,)."""
+        rows = cls.GATES * hidden_size
+        shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, hidden_size)}
+        if bias:
+            shapes.update(bias_ih=(rows,), bias_hh=(rows,))
+        return shapes
+
+    def weights(self) -> tuple[Tensor | None, ...]:
+        """(weight_ih, weight_hh, bias_ih, bias_hh), the biases None without bias."""
+        return tuple(self._parameters.get(name)
+                     for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+    def reset_parameters(self) -> None:
+        """torch's: every weight and bias from U(-1/√hidden_size, 1/√hidden_size)."""
+        bound = 1 / math.sqrt(self.hidden_size) if self.hidden_size else 0.0
+        for weight in self.parameters():
+            init.uniform_(weight, -bound, bound)
+
+    def step(self, x: Tensor, state: State) -> State:
+        """The new state from the input x (N, input_size) and the state, each (N, H)."""
+        raise NotImplementedError(f"{type(self).__name__}.step: each cell (RNNCell, "
+                                  f"LSTMCell, GRUCell) defines its own step")
+
+    def run(self, input: Tensor, states: tuple[Tensor | None, ...]) -> State:
+        """The step on a batched or unbatched input, missing states as zeros."""
+        name = type(self).__name__
+        if not isinstance(input, Tensor) or input.ndim not in (1, 2) \
+                or input.shape[-1] != self.input_size:
+            got = input.shape if isinstance(input, Tensor) else type(input).__name__
+            raise ShapeError(f"{name}: the input must be (N, input_size) or unbatched "
+                             f"(input_size,), with input_size={self.input_size}, got {got}")
+        batched = input.ndim == 2
+        expected = (input.shape[0], self.hidden_size) if batched else (self.hidden_size,)
+        full = []
+        for h in states:
+            if h is None:
+                h = ad.zeros(expected, dtype=input.dtype)
+            elif not isinstance(h, Tensor) or h.shape != expected:
+                got = h.shape if isinstance(h, Tensor) else type(h).__name__
+                raise ShapeError(f"{name}: a state must be (N, hidden_size) = {expected} for "
+                                 f"this {'batched' if batched else 'unbatched'} input of "
+                                 f"shape {input.shape}, got {got}")
+            full.append(h if batched else h.unsqueeze(0))
+        x = input if batched else input.unsqueeze(0)
+        new = self.step(x, tuple(full))
+        return new if batched else tuple(t.squeeze(0) for t in new)
+
+
+@builtin_layer
+class RNNCell(RNNCellBase):
+    """One step of the Elman RNN: h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or relu); the
+    loop over time is the caller's.
+
+    forward(input, hx=None) returns h'. Shapes: input (N, input_size) or (input_size,);
+    hx and h' (N, hidden_size) or (hidden_size,); hx zeros if not given.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> cell = nn.rnn.RNNCell(10, 20)
+    >>> h = None
+    >>> for x in ad.randn(6, 3, 10):          # 6 steps of a batch of 3
+    ...     h = cell(x, h)
+    >>> h.shape
+    (3, 20)
+    >>> nn.rnn.RNNCell(10, 20, nonlinearity="relu")
+    RNNCell(10, 20, nonlinearity=relu)
+    """
+
+    SETTINGS = (*RNNCellBase.SETTINGS, changed("nonlinearity", quoted=False))
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh") -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got "
+                             f"{nonlinearity!r}")
+        super().__init__(input_size, hidden_size, bias)
+        self.nonlinearity = nonlinearity
+
+    def step(self, x: Tensor, state: State) -> State:
+        return rnn_step(x, state, *self.weights(), self.nonlinearity)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        (h,) = self.run(input, (hx,))
+        return h
+
+
+@builtin_layer
+class LSTMCell(RNNCellBase):
+    """One LSTM step (see `LSTM`): the gates i, f, g, o from W_ih x + b_ih + W_hh h + b_hh,
+    c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g), h' = σ(o) ⊙ tanh(c').
+
+    forward(input, hx=None) returns (h', c'); hx is a pair (h, c), zeros if not given,
+    each (N, hidden_size) or unbatched (hidden_size,).
+    """
+
+    GATES = 4
+
+    def step(self, x: Tensor, state: State) -> State:
+        return lstm_step(x, state, *self.weights())
+
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
+                ) -> tuple[Tensor, Tensor]:
+        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise TypeError(f"LSTMCell: hx must be a pair (h, c) of hidden and cell states, "
+                            f"got {type(hx).__name__}")
+        h, c = self.run(input, (None, None) if hx is None else tuple(hx))
+        return h, c
+
+
+@builtin_layer
+class GRUCell(RNNCellBase):
+    """One GRU step (see `GRU`): h' = (1 − z) ⊙ n + z ⊙ h.
+
+    forward(input, hx=None) returns h'; shapes as `RNNCell`'s.
+    """
+
+    GATES = 3
+
+    def step(self, x: Tensor, state: State) -> State:
+        return gru_step(x, state, *self.weights())
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        (h,) = self.run(input, (hx,))
+        return h

@@ -263,13 +263,15 @@ def check_image(caller: object, shape: tuple[int, ...]) -> None:
                          f"{fix}")
 
 
-def check_windows_fit(caller: object, shape: tuple[int, ...], kernel: Pair, padding: Padding,
-                      dilation: Pair, what: str = "kernel") -> None:
-    """The dilated kernel must fit in the padded input, so there is at least one window."""
+def check_windows_fit(caller: object, shape: tuple[int, ...], kernel: tuple[int, ...],
+                      padding: tuple[Pair, ...], dilation: tuple[int, ...],
+                      what: str = "kernel") -> None:
+    """The dilated kernel must fit in the padded input, so there is at least one window
+    (in each spatial dim: two for an image, three for a volume)."""
     size = shape[2:]
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     padded = tuple(s + a + b for s, (a, b) in zip(size, padding))
-    if span[0] > padded[0] or span[1] > padded[1]:
+    if any(s > p for s, p in zip(span, padded)):
         dilated = f" (dilated to {span})" if span != kernel else ""
         raise ShapeError(f"{caller}: the {what} {kernel}{dilated} is larger than the input "
                          f"{size} padded by {padding} to {padded}, for input of shape "

@@ -9,6 +9,6 @@ distributed (saturated or dead units, vanishing gradients), with `MonitorWarning
 (8,)
 """
 from . import rnn
-from .clip_grad import clip_grad_norm_, clip_grad_value_
+from .clip_grad import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 from .monitor import Monitor, MonitorWarning

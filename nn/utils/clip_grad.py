@@ -1,5 +1,6 @@
 """Gradient clipping, between backward() and the optimizer's step: clip_grad_norm_
-rescales all gradients together, clip_grad_value_ clamps each element. Both change the
+rescales all gradients together (get_total_norm, then clip_grads_with_norm_),
+clip_grad_value_ clamps each element. Both change the
 `.grad` tensors in place, under no_grad (the change is not part of any graph), with `*=`
 and `[...] =`, which a compiled training step (ad.compile) replays."""
 from __future__ import annotations
@@ -20,7 +21,8 @@ def _grads(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
-                    norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
+                    norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                    foreach: bool | None = None) -> Tensor:
     """Scale all gradients by one factor so that their total norm is at most max_norm
     (Pascanu et al., 2013), against exploding gradients:
 
@@ -28,12 +30,15 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
         coef  = min(1, max_norm / (total + 1e-6))
         gᵢ   ← coef · gᵢ                   (direction kept, length capped)
 
+    It is `get_total_norm` of the gradients, then `clip_grads_with_norm_`.
+
     Args:
         parameters: a tensor or an iterable of tensors (e.g. model.parameters()); those
             without a .grad are skipped.
         max_norm: the largest total norm allowed.
         norm_type: p (default 2.0; float('inf') for the largest |gradient element|).
         error_if_nonfinite: raise instead of scaling when the total norm is NaN or inf.
+        foreach: accepted for torch's signature; the gradients are scaled one by one.
 
     Returns:
         the total norm before clipping, a 0-d tensor (0. when no parameter has a gradient).
@@ -46,24 +51,56 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     >>> w.grad.numpy().round(4)              # [3, 4] · 1 / (5 + 1e-6)
     array([0.6, 0.8], dtype=float32)
     """
-    grads = _grads(parameters)
-    if not grads:
-        return ad.tensor(0.0)
-    norm_type = float(norm_type)
-    with ad.no_grad():
-        total = ad.stack([g.norm(norm_type) for g in grads]).norm(norm_type)
-        if error_if_nonfinite and not np.isfinite(total.item()):
-            raise DomainError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
-                              f"gradients is {total.item()}, so they cannot be clipped; "
-                              f"look for the NaN or inf first (ad.detect_anomaly()), or pass "
-                              f"error_if_nonfinite=False to scale by it anyway")
-        coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
-        for g in grads:
-            g *= coef.to(g.dtype)
+    parameters = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    total = _total_norm("clip_grad_norm_", _grads(parameters), norm_type, error_if_nonfinite)
+    clip_grads_with_norm_(parameters, max_norm, total)
     return total
 
 
-def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
+def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
+                   error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
+    """‖(‖t₁‖ₚ, ‖t₂‖ₚ, …)‖ₚ: the p-norm of the tensors taken together as one vector (of
+    gradients, usually: `get_total_norm([p.grad for p in model.parameters()])`), a 0-d
+    tensor outside any graph; 0. for no tensors. None entries are skipped.
+
+    >>> import autodiff as ad
+    >>> get_total_norm([ad.tensor([3.0]), ad.tensor([4.0])])
+    tensor(5.)
+    """
+    tensors = [tensors] if isinstance(tensors, Tensor) else \
+        [t for t in tensors if t is not None]
+    return _total_norm("get_total_norm", tensors, norm_type, error_if_nonfinite)
+
+
+def _total_norm(name: str, tensors: list[Tensor], norm_type: float,
+                error_if_nonfinite: bool) -> Tensor:
+    if not tensors:
+        return ad.tensor(0.0)
+    norm_type = float(norm_type)
+    with ad.no_grad():
+        total = ad.stack([t.norm(norm_type) for t in tensors]).norm(norm_type)
+    if error_if_nonfinite and not np.isfinite(total.item()):
+        raise DomainError(f"{name}: the total norm of order {norm_type} is {total.item()}, "
+                          f"so the gradients cannot be clipped by it; look for the NaN or inf "
+                          f"first (ad.detect_anomaly()), or pass error_if_nonfinite=False to "
+                          f"scale by it anyway")
+    return total
+
+
+def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
+                          total_norm: Tensor | float, foreach: bool | None = None) -> None:
+    """gᵢ ← min(1, max_norm / (total_norm + 1e-6)) · gᵢ for every parameter's gradient, in
+    place: the second half of `clip_grad_norm_`, given a total norm computed before (e.g.
+    by `get_total_norm`, over gradients gathered from several places)."""
+    grads = _grads(parameters)
+    with ad.no_grad():
+        coef = (max_norm / (ad.as_tensor(total_norm) + 1e-6)).clamp(max=1.0)
+        for g in grads:
+            g *= coef.to(g.dtype)
+
+
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
+                     foreach: bool | None = None) -> None:
     """Clamp every gradient element to [-clip_value, clip_value], in place.
 
     >>> import autodiff as ad

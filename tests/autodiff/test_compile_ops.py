@@ -51,6 +51,7 @@ CASES: dict[str, tuple[Callable[..., ad.Tensor], list[Input]]] = {
     "Where": (lambda a, b: ad.where(a > b, a, b * 3), [(3, 4), (3, 4)]),
     "MatMul": (lambda a, b: a @ b, [(3, 4), (4, 2)]),
     "Inverse": (lambda a: (a + ad.eye(3) * 4).inverse(), [(2, 3, 3)]),
+    "Det": (lambda a: a.det() + a.slogdet().sign * a.slogdet().logabsdet, [(2, 3, 3)]),
     "BinaryCrossEntropy": (lambda a, t: F.binary_cross_entropy(a.sigmoid(), t),
                            [(3, 4), probabilities]),
     "BinaryCrossEntropyWithLogits": (F.binary_cross_entropy_with_logits,

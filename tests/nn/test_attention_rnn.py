@@ -15,7 +15,7 @@ import nn
 import nn.functional as F
 from nn.attention import MultiheadAttention, NonDynamicallyQuantizableLinear
 from nn.functional import scaled_dot_product_attention as sdpa
-from nn.rnn import GRU, LSTM, RNN
+from nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 from .conftest import assert_close
 
@@ -548,6 +548,111 @@ def test_recurrent_keys_and_reprs_are_torchs(cls):
             {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
         assert list(ours.state_dict()) == list(theirs.state_dict())
     assert repr(RNN(2, 3, nonlinearity="relu")) == repr(torch.nn.RNN(2, 3, nonlinearity="relu"))
+
+
+CELL_CASES = {
+    "RNNCell tanh, h": (RNNCell, {}, (3, 4), True),
+    "RNNCell relu, no bias, zeros": (RNNCell, {"nonlinearity": "relu", "bias": False},
+                                     (3, 4), False),
+    "RNNCell unbatched, h": (RNNCell, {}, (4,), True),
+    "LSTMCell, (h, c)": (LSTMCell, {}, (3, 4), True),
+    "LSTMCell unbatched, no bias, zeros": (LSTMCell, {"bias": False}, (4,), False),
+    "GRUCell, h": (GRUCell, {}, (3, 4), True),
+    "GRUCell unbatched, h": (GRUCell, {"bias": False}, (4,), True),
+}
+
+
+def compare_cell(torch, cls, options, shape, with_state, dtype):
+    ours = cls(4, HIDDEN, **options)
+    theirs = load_torchs(torch, ours, getattr(torch.nn, cls.__name__)(4, HIDDEN, **options),
+                         dtype)
+    state_shape = shape[:-1] + (HIDDEN,)
+    states = [randn(*state_shape, seed=s) for s in (1, 2)] if with_state else [None, None]
+    if cls is LSTMCell:
+        def run(module):
+            return lambda x, h, c: module(x, None if h is None else (h, c))
+    else:
+        states = states[:1]
+
+        def run(module):
+            return lambda x, h: module(x, h)
+    compare_with_torch(torch, run(ours), run(theirs), [randn(*shape)] + states, dtype,
+                       (ours, theirs))
+
+
+@pytest.mark.parametrize("case", CELL_CASES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_recurrent_cells_match_torch(case, dtype):
+    compare_cell(pytest.importorskip("torch"), *CELL_CASES[case], dtype)
+
+
+@pytest.mark.parametrize("cls", [RNNCell, LSTMCell, GRUCell])
+def test_cell_keys_and_reprs_are_torchs(cls):
+    torch = pytest.importorskip("torch")
+    for options in ({}, {"bias": False}):
+        ours, theirs = cls(5, 7, **options), getattr(torch.nn, cls.__name__)(5, 7, **options)
+        assert repr(ours) == repr(theirs)
+        assert {k: v.shape for k, v in ours.state_dict().items()} == \
+            {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
+        assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert repr(RNNCell(2, 3, nonlinearity="relu")) == \
+        repr(torch.nn.RNNCell(2, 3, nonlinearity="relu"))
+
+
+@pytest.mark.parametrize("cell_class, layer_class", [(RNNCell, RNN), (LSTMCell, LSTM),
+                                                     (GRUCell, GRU)])
+def test_a_cell_looped_over_time_is_the_one_layer_recurrent_layer(cell_class, layer_class):
+    """The same weights (weight_ih ↔ weight_ih_l0, ...): a loop of the cell over 5 steps
+    gives the layer's output at every step, and the same gradients."""
+    layer = layer_class(3, 4).double()
+    cell = cell_class(3, 4).double()
+    cell.load_state_dict({k.removesuffix("_l0"): v for k, v in layer.state_dict().items()})
+    x = ad.tensor(randn(5, 2, 3))
+    output, _ = layer(x)
+    state = None
+    for t in range(5):
+        state = cell(x[t], state)
+        h = state[0] if cell_class is LSTMCell else state
+        np.testing.assert_allclose(h.numpy(), output[t].numpy(), rtol=1e-12, atol=1e-14)
+    output[-1].sum().backward()
+    h.sum().backward()
+    for name, p in cell.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), getattr(layer, name + "_l0").grad.numpy(),
+                                   rtol=1e-10)
+
+
+@pytest.mark.parametrize("cls", [RNNCell, LSTMCell, GRUCell])
+def test_cells_pass_gradcheck(cls):
+    cell = cls(2, 3).double()
+    x = ad.tensor(randn(2, 2), requires_grad=True)
+    h = ad.tensor(randn(2, 3, seed=1), requires_grad=True)
+    if cls is LSTMCell:
+        c = ad.tensor(randn(2, 3, seed=2), requires_grad=True)
+        assert ad.gradcheck(lambda x, h, c, *w: cell(x, (h, c)), (x, h, c, *cell.parameters()))
+    else:
+        assert ad.gradcheck(lambda x, h, *w: cell(x, h), (x, h, *cell.parameters()))
+
+
+def test_cell_by_hand_and_errors():
+    cell = RNNCell(2, 1, bias=False)
+    nn.init.constant_(cell.weight_ih, 0.5)
+    nn.init.constant_(cell.weight_hh, 2.0)
+    h = cell(ad.tensor([1.0, 1.0]), ad.tensor([0.25]))
+    assert h.shape == (1,) and h.item() == pytest.approx(math.tanh(0.5 + 0.5 + 0.5))
+    with pytest.raises(ValueError, match="RNNCell: nonlinearity must be 'tanh' or 'relu'"):
+        RNNCell(2, 3, nonlinearity="gelu")
+    with pytest.raises(ad.ShapeError, match=r"GRUCell: the input must be \(N, input_size\) or "
+                                            r"unbatched \(input_size,\), with input_size=2, "
+                                            r"got \(3, 5, 2\)"):
+        GRUCell(2, 3)(ad.zeros(3, 5, 2))
+    with pytest.raises(ad.ShapeError, match=r"LSTMCell: a state must be \(N, hidden_size\) = "
+                                            r"\(4, 3\) for this batched input of shape "
+                                            r"\(4, 2\), got \(3,\)"):
+        LSTMCell(2, 3)(ad.zeros(4, 2), (ad.zeros(3), ad.zeros(3)))
+    with pytest.raises(TypeError, match=r"LSTMCell: hx must be a pair \(h, c\)"):
+        LSTMCell(2, 3)(ad.zeros(4, 2), ad.zeros(4, 3))
+    with pytest.raises(ValueError, match="GRUCell: hidden_size must be a whole number"):
+        GRUCell(2, -3)
 
 
 # ---------------------------------------------------------------- recurrent layers by hand

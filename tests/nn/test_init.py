@@ -105,3 +105,41 @@ def test_init_writes_into_parameters_in_place():
     weight = layer.weight
     init.zeros_(layer.weight)
     assert layer.weight is weight and weight.requires_grad and np.all(weight.numpy() == 0)
+
+
+def test_eye_is_the_identity_and_refuses_other_than_two_dims():
+    t = init.eye_(ad.full((2, 3), 7.0))
+    np.testing.assert_array_equal(t.numpy(), [[1, 0, 0], [0, 1, 0]])
+    with pytest.raises(ValueError, match=r"init.eye_: needs a 2-D tensor, got shape \(3,\)"):
+        init.eye_(ad.zeros(3))
+
+
+@pytest.mark.parametrize("shape, groups", [((4, 3, 5), 1), ((6, 2, 3, 3), 2), ((4, 4, 3, 2, 4), 2),
+                                           ((2, 5, 4, 4), 1)])
+def test_dirac_matches_torch(shape, groups):
+    torch = pytest.importorskip("torch")
+    ours = init.dirac_(ad.full(shape, 3.0), groups)
+    theirs = torch.nn.init.dirac_(torch.full(shape, 3.0), groups)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_dirac_passes_the_channels_through_a_convolution():
+    conv = nn.Conv2d(3, 3, 3, padding=1, bias=False)
+    init.dirac_(conv.weight)
+    x = ad.randn(2, 3, 5, 5)
+    np.testing.assert_allclose(conv(x).numpy(), x.numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="init.dirac_: needs a convolution weight with 3, 4 "
+                                         "or 5 dims"):
+        init.dirac_(ad.zeros(3, 3))
+    with pytest.raises(ValueError, match="groups must be a positive integer dividing the 3 "
+                                         "out channels, got 2"):
+        init.dirac_(ad.zeros(3, 3, 3), groups=2)
+
+
+def test_sparse_zeroes_the_same_share_of_every_column():
+    values = draws(init.sparse_, 0.3, std=0.5)
+    zeros = (values == 0).sum(axis=0)
+    assert np.all(zeros == math.ceil(0.3 * SHAPE[0]))
+    assert_moments(values[values != 0], 0, 0.25)
+    with pytest.raises(ValueError, match=r"init.sparse_: sparsity is the fraction .* got 1.5"):
+        init.sparse_(ad.zeros(3, 3), 1.5)

@@ -2,7 +2,9 @@
 containers ModuleDict, ParameterList and ParameterDict, and the functions one_hot, pad,
 normalize and cosine_similarity: PyTorch on the same weights (values and gradients,
 float32 and float64, torch's state dicts loaded into ours), numbers and formulas by hand
-that need no torch, gradcheck to second order, model files and ad.compile."""
+that need no torch, gradcheck to second order, model files and ad.compile; the layers
+of test_functional_more.py (Conv3d, ConvTranspose1d, the adaptive max pools, Bilinear)
+are rebuilt from their hyperparameters here too."""
 from __future__ import annotations
 
 import math
@@ -650,7 +652,15 @@ NEW_LAYERS = [nn.GELU("tanh"), nn.SiLU(), nn.ELU(0.5), nn.SELU(), nn.CELU(2.0),
               nn.Softmin(dim=1), nn.Unflatten(1, (2, 3)), nn.Embedding(7, 3, padding_idx=-2),
               nn.LayerNorm((2, 3), eps=1e-3, bias=False), nn.LayerNorm(4),
               nn.LayerNorm(4, elementwise_affine=False), nn.GroupNorm(2, 4, affine=False),
-              nn.GroupNorm(2, 6, bias=False), nn.GroupNorm(1, 6), nn.ModuleDict()]
+              nn.GroupNorm(2, 6, bias=False), nn.GroupNorm(1, 6), nn.ModuleDict(),
+              nn.Conv3d(4, 6, (3, 2, 1), stride=2, padding=1, groups=2, bias=False,
+                        padding_mode="replicate"),
+              nn.Conv3d(2, 3, 2, padding="valid"),
+              nn.ConvTranspose1d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2,
+                                 dilation=2),
+              nn.ConvTranspose1d(2, 3, 4, bias=False), nn.AdaptiveMaxPool2d((None, 3)),
+              nn.AdaptiveMaxPool2d(2, return_indices=True), nn.AdaptiveMaxPool1d((4,)),
+              nn.Bilinear(3, 4, 5), nn.Bilinear(2, 2, 1, bias=False)]
 
 
 @pytest.mark.parametrize("layer", NEW_LAYERS, ids=repr)

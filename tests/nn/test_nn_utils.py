@@ -95,12 +95,36 @@ def test_clip_grad_norm_inf_and_single_tensors():
 def test_clip_grad_norm_nonfinite():
     w = ad.zeros(2, requires_grad=True)
     w.grad = ad.tensor([math.nan, 1.0])
-    with pytest.raises(ad.DomainError, match="clip_grad_norm_: the total norm of order 2.0 of "
-                                             "the gradients is nan"):
+    with pytest.raises(ad.DomainError, match="clip_grad_norm_: the total norm of order 2.0 is "
+                                             "nan, so the gradients cannot be clipped"):
         nn.utils.clip_grad_norm_(w, 1.0, error_if_nonfinite=True)
     np.testing.assert_array_equal(w.grad.numpy(), [math.nan, 1.0])     # untouched
     assert math.isnan(nn.utils.clip_grad_norm_(w, 1.0).item())        # as torch: scaled by NaN
     assert np.isnan(w.grad.numpy()).all()
+
+
+def test_get_total_norm_then_clip_grads_with_norm_is_clip_grad_norm_():
+    """The two halves, given the gradients of two models, clip as one clip_grad_norm_ over
+    both; None entries are skipped; torch gives the same numbers."""
+    first, second = model_with_grads(5, scale=10.0), model_with_grads(6, scale=10.0)
+    expected = [model_with_grads(s, scale=10.0) for s in (5, 6)]
+    total_expected = nn.utils.clip_grad_norm_(
+        [p for m in expected for p in m.parameters()], max_norm=0.5, norm_type=3.0)
+    grads_of_both = [p.grad for m in (first, second) for p in m.parameters()]
+    assert any(g is None for g in grads_of_both)
+    total = nn.utils.get_total_norm(grads_of_both, norm_type=3.0)
+    assert total.item() == pytest.approx(total_expected.item(), rel=1e-6)
+    nn.utils.clip_grads_with_norm_(first.parameters(), 0.5, total)
+    nn.utils.clip_grads_with_norm_(second.parameters(), 0.5, total)
+    for model, reference in zip((first, second), expected):
+        for a, b in zip(grads(model), grads(reference)):
+            if b is not None:
+                np.testing.assert_array_equal(a, b)
+    torch = pytest.importorskip("torch")
+    tensors = [np.array([3.0, -4.0]), np.array([[1.0, 2.0], [0.5, -7.0]])]
+    theirs = torch.nn.utils.get_total_norm([torch.tensor(t) for t in tensors], norm_type=1.5)
+    ours = nn.utils.get_total_norm([ad.tensor(t) for t in tensors], norm_type=1.5)
+    assert ours.item() == pytest.approx(theirs.item(), rel=1e-12)
 
 
 def train(compiled: bool) -> tuple[list[float], list[np.ndarray]]:

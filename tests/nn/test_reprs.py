@@ -32,6 +32,7 @@ CASES: dict[str, list[Build]] = {
     "Module": [layer("Module")],
     "Identity": [layer("Identity")],
     "Linear": [layer("Linear", 2, 3), layer("Linear", 784, 64, bias=False)],
+    "Bilinear": [layer("Bilinear", 20, 30, 40), layer("Bilinear", 2, 3, 4, bias=False)],
     "NonDynamicallyQuantizableLinear": [layer("NonDynamicallyQuantizableLinear", 3, 4)],
     "Conv1d": [layer("Conv1d", 4, 8, 3), layer("Conv1d", 4, 8, 3, stride=2, padding=1,
                                                  dilation=2, groups=2, bias=False,
@@ -43,6 +44,14 @@ CASES: dict[str, list[Build]] = {
     "ConvTranspose2d": [layer("ConvTranspose2d", 16, 8, 4, stride=2, padding=1),
                         layer("ConvTranspose2d", 4, 6, (3, 2), stride=2, padding=1,
                               output_padding=1, groups=2, bias=False, dilation=(1, 2))],
+    "Conv3d": [layer("Conv3d", 4, 8, 3), layer("Conv3d", 16, 33, (3, 5, 2), stride=(2, 1, 1),
+                                                 padding=(4, 2, 0)),
+               layer("Conv3d", 4, 8, (3, 2, 1), stride=2, padding=1,
+                     dilation=(2, 1, 1), groups=2, bias=False, padding_mode="circular"),
+               layer("Conv3d", 2, 2, 3, padding="same", padding_mode="reflect")],
+    "ConvTranspose1d": [layer("ConvTranspose1d", 16, 33, 3, stride=2),
+                        layer("ConvTranspose1d", 4, 6, 3, stride=2, padding=1,
+                              output_padding=1, groups=2, bias=False, dilation=2)],
     "BatchNorm1d": [layer("BatchNorm1d", 4),
                     layer("BatchNorm1d", 4, eps=1e-3, momentum=None, affine=False,
                           track_running_stats=False),
@@ -58,6 +67,10 @@ CASES: dict[str, list[Build]] = {
     "RNN": [layer("RNN", 3, 5), layer("RNN", 3, 5, num_layers=2, nonlinearity="relu",
                                       bias=False, batch_first=True, dropout=0.5,
                                       bidirectional=True)],
+    "RNNCell": [layer("RNNCell", 3, 5), layer("RNNCell", 3, 5, bias=False,
+                                              nonlinearity="relu")],
+    "LSTMCell": [layer("LSTMCell", 10, 20), layer("LSTMCell", 4, 2, bias=False)],
+    "GRUCell": [layer("GRUCell", 3, 4), layer("GRUCell", 3, 4, bias=False)],
     "LSTM": [layer("LSTM", 10, 20), layer("LSTM", 10, 20, batch_first=True,
                                           bidirectional=True)],
     "GRU": [layer("GRU", 3, 4), layer("GRU", 3, 4, num_layers=3, dropout=0.2)],
@@ -71,6 +84,10 @@ CASES: dict[str, list[Build]] = {
                                                 count_include_pad=False, divisor_override=2)],
     "AdaptiveAvgPool2d": [layer("AdaptiveAvgPool2d", (1, 1)), layer("AdaptiveAvgPool2d", 5),
                           layer("AdaptiveAvgPool2d", (None, 3))],
+    "AdaptiveMaxPool2d": [layer("AdaptiveMaxPool2d", (5, 7)), layer("AdaptiveMaxPool2d", 3),
+                          layer("AdaptiveMaxPool2d", (None, 3), return_indices=True)],
+    "AdaptiveMaxPool1d": [layer("AdaptiveMaxPool1d", 3),
+                          layer("AdaptiveMaxPool1d", (4,), return_indices=True)],
     "Upsample": [layer("Upsample", scale_factor=2),
                  layer("Upsample", size=(4, 6), mode="bilinear"),
                  layer("Upsample", size=4, mode="linear", align_corners=True),
@@ -134,11 +151,15 @@ arguments in both libraries."""
 
 
 def namespaces(name: str) -> tuple[Any, Any]:
-    """Where nn and torch keep the class `name`: nn and torch.nn, but for the class of
-    MultiheadAttention's out_proj, which neither exports at its top."""
+    """Where nn and torch keep the class `name`: nn and torch.nn, but here the module that
+    defines a built-in layer nn does not export at its top (MultiheadAttention's out_proj,
+    nn.attention's NonDynamicallyQuantizableLinear, which torch keeps in
+    torch.nn.modules.linear)."""
+    ours = nn if hasattr(nn, name) else \
+        importlib.import_module(nn.BUILTIN_LAYERS[name].__module__)
     if name == "NonDynamicallyQuantizableLinear":
-        return nn.attention, importlib.import_module("torch.nn.modules.linear")
-    return nn, torch.nn
+        return ours, importlib.import_module("torch.nn.modules.linear")
+    return ours, torch.nn
 
 
 def parameter_list(lib: Any, tensors: Any) -> Any:

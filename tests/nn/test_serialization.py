@@ -639,6 +639,14 @@ LAYER_EXAMPLES: dict[str, list[tuple[tuple, dict]]] = {
     "RNN": [((3, 4), {}), ((3, 4), {"num_layers": 2, "bidirectional": True, "bias": False})],
     "LSTM": [((3, 4), {"num_layers": 2, "bidirectional": True})],
     "GRU": [((3, 4), {"num_layers": 2}), ((3, 4), {"bias": False, "bidirectional": True})],
+    "RNNCell": [((3, 4), {}), ((3, 4), {"bias": False, "nonlinearity": "relu"})],
+    "LSTMCell": [((3, 4), {}), ((3, 4), {"bias": False})],
+    "GRUCell": [((3, 4), {}), ((3, 4), {"bias": False})],
+    "Conv3d": [((4, 6, 3), {}), ((4, 6, (3, 2, 5)), {"groups": 2, "bias": False})],
+    "ConvTranspose1d": [((4, 6, 3), {}), ((4, 6, 5), {"groups": 2, "bias": False})],
+    "AdaptiveMaxPool2d": [((1,), {})],
+    "AdaptiveMaxPool1d": [((2,), {})],
+    "Bilinear": [((3, 4, 5), {}), ((3, 4, 5), {"bias": False})],
 }
 
 

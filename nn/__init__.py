@@ -60,5 +60,6 @@ from .pooling import (
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .serialization import from_json, load, save
 from .sparse import Embedding
+from .transformer import TransformerEncoder, TransformerEncoderLayer
 from .summary import summary
 from .upsampling import Upsample

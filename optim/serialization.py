@@ -10,6 +10,9 @@ goes into the metadata as JSON text:
     param_groups    the groups' hyperparameters, with "params" as index lists
     scalars         {"<parameter index>": {"step": 12, ...}}, the non-array state
 
+A list of arrays (LBFGS's remembered directions) becomes the tensors
+"state.<parameter index>.<key>.<position>"; numpy scalars are stored as JSON numbers.
+
 Loading never executes anything from the file: it reads arrays and JSON, checks them
 (`autodiff.io.load_tensors` checks the file itself) and calls `load_state_dict`.
 """
@@ -52,6 +55,10 @@ def save_state(optimizer: Optimizer, path: str | os.PathLike) -> None:
         for key, value in entries.items():
             if isinstance(value, np.ndarray):
                 arrays[f"state.{index}.{key}"] = value
+            elif isinstance(value, list) and value and all(
+                    isinstance(item, np.ndarray) for item in value):
+                arrays.update({f"state.{index}.{key}.{position}": item
+                               for position, item in enumerate(value)})
             else:
                 scalars.setdefault(str(index), {})[key] = value
     try:
@@ -62,7 +69,15 @@ def save_state(optimizer: Optimizer, path: str | os.PathLike) -> None:
                         f"lists and tuples") from err
     save_tensors(path, arrays, {"format": FORMAT, "format_version": str(FORMAT_VERSION),
                                 "class": type(optimizer).__name__, "param_groups": groups,
-                                "scalars": json.dumps(scalars)})
+                                "scalars": json.dumps(scalars, default=_number)})
+
+
+def _number(value: Any) -> Any:
+    """JSON for a numpy scalar (or 0-d array) in the state: its Python number."""
+    if isinstance(value, (np.generic, np.ndarray)) and np.ndim(value) == 0:
+        return value.item()
+    raise TypeError(f"save_state: the optimizer's state holds a {type(value).__name__}, "
+                    f"which an optimizer state file cannot store")
 
 
 def load_state(optimizer: Optimizer, path: str | os.PathLike) -> None:
@@ -93,12 +108,24 @@ def load_state(optimizer: Optimizer, path: str | os.PathLike) -> None:
         raise ModelFileError(f"{source}: tampered optimizer state file: param_groups must "
                              f"be a list and scalars map parameter indices to objects")
     state: dict[int, dict[str, Any]] = {}
+    listed: dict[tuple[int, str], dict[int, np.ndarray]] = {}
     for name, array in arrays.items():
         parts = name.split(".")
-        if len(parts) != 3 or parts[0] != "state" or not parts[1].isdigit():
+        if len(parts) not in (3, 4) or parts[0] != "state" or not parts[1].isdigit() \
+                or (len(parts) == 4 and not parts[3].isdigit()):
             raise ModelFileError(f"{source}: tampered optimizer state file: unexpected "
-                                 f"tensor {name!r}, expected 'state.<index>.<key>'")
-        state.setdefault(int(parts[1]), {})[parts[2]] = array
+                                 f"tensor {name!r}, expected 'state.<index>.<key>' or "
+                                 f"'state.<index>.<key>.<position>'")
+        if len(parts) == 3:
+            state.setdefault(int(parts[1]), {})[parts[2]] = array
+        else:
+            listed.setdefault((int(parts[1]), parts[2]), {})[int(parts[3])] = array
+    for (index, key), items in listed.items():
+        if sorted(items) != list(range(len(items))):
+            raise ModelFileError(f"{source}: tampered optimizer state file: the list "
+                                 f"'state.{index}.{key}' has positions {sorted(items)}, "
+                                 f"expected 0 to {len(items) - 1}")
+        state.setdefault(index, {})[key] = [items[position] for position in range(len(items))]
     for index, entries in scalars.items():
         state.setdefault(int(index), {}).update(entries)
     if not all(isinstance(group, dict) for group in groups):

@@ -71,6 +71,16 @@ CASES: dict[str, list[Build]] = {
                                               nonlinearity="relu")],
     "LSTMCell": [layer("LSTMCell", 10, 20), layer("LSTMCell", 4, 2, bias=False)],
     "GRUCell": [layer("GRUCell", 3, 4), layer("GRUCell", 3, 4, bias=False)],
+    "TransformerEncoderLayer": [
+        layer("TransformerEncoderLayer", 8, 2),
+        layer("TransformerEncoderLayer", 8, 2, 16, dropout=0.2, activation="gelu",
+              layer_norm_eps=1e-6, batch_first=True, norm_first=True, bias=False),
+        lambda lib: lib.TransformerEncoderLayer(8, 2, 16, activation=lib.GELU())],
+    "TransformerEncoder": [
+        lambda lib: lib.TransformerEncoder(lib.TransformerEncoderLayer(8, 2, 16), 3,
+                                           enable_nested_tensor=False),
+        lambda lib: lib.TransformerEncoder(lib.TransformerEncoderLayer(8, 2, 16, norm_first=True),
+                                           2, norm=lib.LayerNorm(8), enable_nested_tensor=False)],
     "LSTM": [layer("LSTM", 10, 20), layer("LSTM", 10, 20, batch_first=True,
                                           bidirectional=True)],
     "GRU": [layer("GRU", 3, 4), layer("GRU", 3, 4, num_layers=3, dropout=0.2)],

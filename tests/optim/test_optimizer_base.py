@@ -393,6 +393,12 @@ def _set_group(key, value):
     (None, lambda arrays: arrays.update({"state.0.exp_avg_sq": np.array([-1.0, 0.0],
                                                                          np.float32)}),
      "'exp_avg_sq' of parameter 0 holds negative or NaN values"),
+
+    (None, lambda arrays: arrays.update({"state.0.dirs.0": np.zeros(2, np.float32),
+                                         "state.0.dirs.2": np.zeros(2, np.float32)}),
+     r"the list 'state.0.dirs' has positions \[0, 2\], expected 0 to 1"),
+    (None, lambda arrays: arrays.update({"state.0.dirs.first": np.zeros(2, np.float32)}),
+     r"unexpected tensor 'state.0.dirs.first'"),
 ])
 def test_a_tampered_state_file_is_refused_as_the_constructor_refuses_arguments(
         change_groups, change_arrays, message, tmp_path):

@@ -169,7 +169,14 @@ def test_eval_without_gradients_matches_torchs_fast_path(torch_oracle):
     """torch's layer runs a fused kernel in eval mode under no_grad (batch_first): the same
     numbers."""
     torch = torch_oracle.torch
-    ours, theirs = layer_pair(torch, batch_first=True, dropout=0.1)
+    actual, expected, _ = padded_in_eval(torch, *layer_pair(torch, batch_first=True,
+                                                            dropout=0.1))
+    torch_oracle.assert_close(actual, expected, np.float64)
+
+
+def padded_in_eval(torch, ours, theirs):
+    """Both modules' outputs in eval mode under no_grad for a padded batch_first source:
+    (ours, torch's, the padding mask)."""
     ours.eval()
     theirs.eval()
     x, mask = source(True), padding_mask()
@@ -177,7 +184,7 @@ def test_eval_without_gradients_matches_torchs_fast_path(torch_oracle):
         expected = theirs(torch.tensor(x), src_key_padding_mask=torch.tensor(mask)).numpy()
     with ad.no_grad():
         actual = ours(ad.tensor(x), src_key_padding_mask=ad.tensor(mask)).numpy()
-    torch_oracle.assert_close(actual, expected, np.float64)
+    return actual, expected, mask
 
 
 def test_dropout_is_on_in_training_and_off_in_eval():
@@ -228,14 +235,7 @@ def test_encoder_in_eval_without_gradients_differs_from_torch_only_at_padding(to
     """torch's nested-tensor path (enable_nested_tensor, eval, no_grad, batch_first) gives
     zeros at padded positions; the other positions agree."""
     torch = torch_oracle.torch
-    ours, theirs = encoder_pair(torch, batch_first=True)
-    ours.eval()
-    theirs.eval()
-    x, mask = source(True), padding_mask()
-    with torch.no_grad():
-        expected = theirs(torch.tensor(x), src_key_padding_mask=torch.tensor(mask)).numpy()
-    with ad.no_grad():
-        actual = ours(ad.tensor(x), src_key_padding_mask=ad.tensor(mask)).numpy()
+    actual, expected, mask = padded_in_eval(torch, *encoder_pair(torch, batch_first=True))
     np.testing.assert_array_equal(expected[mask], 0.0)
     torch_oracle.assert_close(actual[~mask], expected[~mask], np.float64)
 

@@ -228,6 +228,30 @@ def test_defaults_are_torchs():
 
 # ------------------------------------------------------------------ saving and resuming
 
+def fresh_copy(params):
+    """A new tanh regression whose parameters start at `params`' values, its LBFGS (given
+    no state yet) and its objective."""
+    fresh_params, f = tanh_regression(ad)
+    for p, q in zip(fresh_params, params):
+        p.data = q.detach().numpy().copy()
+    return fresh_params, optim.LBFGS(fresh_params), f
+
+
+def resumed_rows(fresh_params, fresh, f, steps=3):
+    """The parameters after each of `steps` further steps of `fresh` on f."""
+    def closure():
+        fresh.zero_grad()
+        loss = f()
+        loss.backward()
+        return loss
+
+    rows = []
+    for _ in range(steps):
+        fresh.step(closure)
+        rows.append(np.concatenate([p.detach().numpy().ravel() for p in fresh_params]))
+    return rows
+
+
 @pytest.mark.parametrize("line_search", [None, "strong_wolfe"])
 def test_state_dict_round_trip_resumes_identically(line_search):
     options = dict(line_search_fn=line_search, max_iter=4, history_size=3)
@@ -239,25 +263,12 @@ def test_state_dict_round_trip_resumes_identically(line_search):
     opt.state[params[0]]["d"] += 1
     opt.state[params[0]]["old_dirs"][0] += 1
 
-    fresh_params, f = tanh_regression(ad)
-    for p, q in zip(fresh_params, params):
-        p.data = q.detach().numpy().copy()
-    fresh = optim.LBFGS(fresh_params)
+    fresh_params, fresh, f = fresh_copy(params)
     fresh.load_state_dict(saved)
     assert fresh.param_groups[0]["max_iter"] == 4
     saved["state"][0]["d"] += 1                 # the loaded state does not follow the dict
     saved["state"][0]["old_dirs"][0] += 1
-
-    def closure():
-        fresh.zero_grad()
-        loss = f()
-        loss.backward()
-        return loss
-
-    rest = []
-    for _ in range(3):
-        fresh.step(closure)
-        rest.append(np.concatenate([p.detach().numpy().ravel() for p in fresh_params]))
+    rest = resumed_rows(fresh_params, fresh, f)
     np.testing.assert_array_equal(np.concatenate([first, rest]), whole)
 
 
@@ -270,22 +281,9 @@ def test_a_state_file_resumes_identically(line_search, tmp_path):
     first, _, opt, params = run(ad, "tanh", steps=3, **options)
     assert len(opt.state[params[0]]["old_dirs"]) > 0
     optim.save_state(opt, tmp_path / "lbfgs.safetensors")
-    fresh_params, f = tanh_regression(ad)
-    for p, q in zip(fresh_params, params):
-        p.data = q.detach().numpy().copy()
-    fresh = optim.LBFGS(fresh_params)
+    fresh_params, fresh, f = fresh_copy(params)
     optim.load_state(fresh, tmp_path / "lbfgs.safetensors")
-
-    def closure():
-        fresh.zero_grad()
-        loss = f()
-        loss.backward()
-        return loss
-
-    rest = []
-    for _ in range(3):
-        fresh.step(closure)
-        rest.append(np.concatenate([p.detach().numpy().ravel() for p in fresh_params]))
+    rest = resumed_rows(fresh_params, fresh, f)
     np.testing.assert_array_equal(np.concatenate([first, rest]), whole)
 
 

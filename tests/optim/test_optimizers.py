@@ -179,6 +179,7 @@ EXACT_FIRST_STEPS = [
     ("NAdam", dict(lr=0.05, betas=(0.9, 0.75), weight_decay=0.5,
                    decoupled_weight_decay=True)),
     ("RAdam", dict(lr=0.05, weight_decay=0.5)),
+    ("Rprop", dict(lr=0.125)),
 ]
 
 
@@ -213,7 +214,7 @@ def test_a_first_step_equals_torch_optims_bit_for_bit(name, kwargs, foreach, dty
 
 
 @pytest.mark.parametrize("cls", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adadelta",
-                                 "Adamax", "NAdam", "RAdam"])
+                                 "Adamax", "NAdam", "RAdam", "Rprop", "ASGD"])
 def test_defaults_are_torchs(cls):
     expected = {
         "SGD": dict(lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
@@ -232,6 +233,9 @@ def test_defaults_are_torchs(cls):
                       momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False),
         "RAdam": dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                       decoupled_weight_decay=False, maximize=False),
+        "Rprop": dict(lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), maximize=False),
+        "ASGD": dict(lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
+                     maximize=False),
     }[cls]
     opt = getattr(optim, cls)([ad.zeros(2, requires_grad=True)])
     assert {k: opt.defaults[k] for k in expected} == expected
@@ -357,6 +361,11 @@ def test_sgd_on_x_squared_gives_document_003s_sequence():
     (optim.Adam, dict(eps=-1e-8), r"Adam: eps must be finite and >= 0, got -1e-08"),
     (optim.Adam, dict(weight_decay=-0.1), r"Adam: weight_decay must be >= 0, got -0.1"),
     (optim.AdamW, dict(lr=-1e-3), r"AdamW: lr must be >= 0, got -0.001"),
+    (optim.Rprop, dict(etas=(1.2, 0.5)),
+     r"Rprop: etas must be \(η₋, η₊\) with 0 < η₋ < 1 < η₊, got \(1.2, 0.5\)"),
+    (optim.Rprop, dict(step_sizes=(1.0, 0.1)),
+     r"Rprop: step_sizes must be \(Δ_min, Δ_max\) with 0 <= Δ_min <= Δ_max"),
+    (optim.ASGD, dict(lambd=-1e-4), r"ASGD: lambd must be >= 0, got -0.0001"),
 ])
 def test_bad_hyperparameters_are_named(cls, kwargs, message):
     with pytest.raises(ValueError, match=message):

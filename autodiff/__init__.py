@@ -18,17 +18,17 @@ from .ops import (elementwise as _elementwise, reduce as _reduce, shape as _shap
 from . import viz as viz
 from .backward import grad
 from .jit import compile
-from .creation import (arange, bernoulli, empty, empty_like, eye, from_numpy, full, full_like,
-                       linspace, logspace, multinomial, normal, ones, ones_like, rand, rand_like,
-                       randint, randint_like, randn, randn_like, randperm, tensor, zeros,
-                       zeros_like)
+from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full,
+                       full_like, linspace, logspace, multinomial, normal, ones, ones_like, rand,
+                       rand_like, randint, randint_like, randn, randn_like, randperm, tensor,
+                       zeros, zeros_like)
 from .errors import (AnomalyError, AutodiffError, BackwardError, CompileError, CompileWarning,
                      DimError, DomainError, DtypeError, GradcheckError, InPlaceError,
                      ShapeError)
 from .function import Function
 from .functional import (all, any, clamp_, clone, detach, dropout, fill_, kl_div, layer_norm,
                          numel, t, zero_)
-from .functional import (abs, add, amax, amin, argmax, argmin, as_tensor, avg_pool2d,
+from .functional import (abs, add, amax, amin, argmax, argmin, avg_pool2d,
                          broadcast_to, cat, clamp, clip, concat, concatenate, conv2d, div, eq, exp,
                          expand, flatten, fold, gt, leaky_relu, log, log_softmax, logsumexp, lt,
                          matmul, max, max_pool2d, maximum, mean, min, minimum, mul, neg, norm,

@@ -63,6 +63,28 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._make(array)
 
 
+@takes_device
+def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+    """`data` as a tensor, copying only where torch.as_tensor copies: a tensor (of `dtype`,
+    if given) is returned itself; an ndarray (of `dtype`, if given) becomes a tensor
+    sharing its memory, as `from_numpy`; anything else, or another dtype, is converted
+    into a new tensor (a tensor by `.to(dtype)`, which keeps its graph).
+
+    >>> import numpy as np, autodiff as ad
+    >>> a = np.array([1.0, 2.0])
+    >>> t = ad.as_tensor(a)
+    >>> a[0] = 5.0
+    >>> t
+    tensor([5., 2.], dtype=float64)
+    """
+    if isinstance(data, Tensor):
+        return data if dtype is None or data.dtype == np.dtype(dtype) else data.to(dtype)
+    if isinstance(data, np.ndarray) and data.dtype.kind in "biuf" \
+            and (dtype is None or data.dtype == np.dtype(dtype)):
+        return from_numpy(data)
+    return Tensor(data, dtype=dtype)
+
+
 def _size(size: tuple[Any, ...]) -> tuple[int, ...]:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])

@@ -17,8 +17,9 @@ from .promotion import promote
 from .tensor import Axis, Tensor
 
 
-def as_tensor(x: Any) -> Tensor:
-    """`x` itself if it is a tensor, else a new constant tensor of it."""
+def tensor_of(x: Any) -> Tensor:
+    """`x` itself if it is a tensor, else a new constant tensor of it (a copy: the ops'
+    own conversion; `ad.as_tensor` is torch's, which shares an ndarray's memory)."""
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
@@ -40,7 +41,7 @@ def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
     """a / b; with rounding_mode 'trunc' or 'floor', the quotient rounded (see
     Tensor.div)."""
     if rounding_mode is not None:
-        return as_tensor(a).div(b, rounding_mode=rounding_mode)
+        return tensor_of(a).div(b, rounding_mode=rounding_mode)
     return elementwise.Div.apply(*promote(a, b, floating=True))
 
 
@@ -53,43 +54,43 @@ def neg(x: Any) -> Tensor:
 
 
 def matmul(a: Any, b: Any) -> Tensor:
-    return as_tensor(a) @ b
+    return tensor_of(a) @ b
 
 
 def exp(x: Any) -> Tensor:
-    return as_tensor(x).exp()
+    return tensor_of(x).exp()
 
 
 def log(x: Any) -> Tensor:
-    return as_tensor(x).log()
+    return tensor_of(x).log()
 
 
 def sqrt(x: Any) -> Tensor:
-    return as_tensor(x).sqrt()
+    return tensor_of(x).sqrt()
 
 
 def abs(x: Any) -> Tensor:
-    return as_tensor(x).abs()
+    return tensor_of(x).abs()
 
 
 def tanh(x: Any) -> Tensor:
-    return as_tensor(x).tanh()
+    return tensor_of(x).tanh()
 
 
 def sigmoid(x: Any) -> Tensor:
-    return as_tensor(x).sigmoid()
+    return tensor_of(x).sigmoid()
 
 
 def relu(x: Any) -> Tensor:
-    return as_tensor(x).relu()
+    return tensor_of(x).relu()
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
-    return as_tensor(x).leaky_relu(negative_slope)
+    return tensor_of(x).leaky_relu(negative_slope)
 
 
 def clip(x: Any, min: float | None = None, max: float | None = None) -> Tensor:
-    return as_tensor(x).clip(min, max)
+    return tensor_of(x).clip(min, max)
 
 
 clamp = clip
@@ -109,98 +110,98 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 
 
 def sum(x: Any, dim: Axis = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
-    return as_tensor(x).sum(dim, keepdim, **kwargs)
+    return tensor_of(x).sum(dim, keepdim, **kwargs)
 
 
 def mean(x: Any, dim: Axis = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
-    return as_tensor(x).mean(dim, keepdim, **kwargs)
+    return tensor_of(x).mean(dim, keepdim, **kwargs)
 
 
 def var(x: Any, dim: Axis = None, unbiased: bool | None = None, keepdim: bool = False,
         **kwargs: Any) -> Tensor:
-    return as_tensor(x).var(dim, unbiased, keepdim, **kwargs)
+    return tensor_of(x).var(dim, unbiased, keepdim, **kwargs)
 
 
 def std(x: Any, dim: Axis = None, unbiased: bool | None = None, keepdim: bool = False,
         **kwargs: Any) -> Tensor:
-    return as_tensor(x).std(dim, unbiased, keepdim, **kwargs)
+    return tensor_of(x).std(dim, unbiased, keepdim, **kwargs)
 
 
 def max(x: Any, dim: Any = None, keepdim: bool = False, **kwargs: Any) -> Any:
-    return as_tensor(x).max(dim, keepdim, **kwargs)
+    return tensor_of(x).max(dim, keepdim, **kwargs)
 
 
 def min(x: Any, dim: Any = None, keepdim: bool = False, **kwargs: Any) -> Any:
-    return as_tensor(x).min(dim, keepdim, **kwargs)
+    return tensor_of(x).min(dim, keepdim, **kwargs)
 
 
 def prod(x: Any, dim: int | None = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
-    return as_tensor(x).prod(dim, keepdim, **kwargs)
+    return tensor_of(x).prod(dim, keepdim, **kwargs)
 
 
 def amax(x: Any, dim: Axis = (), keepdim: bool = False, **kwargs: Any) -> Tensor:
-    return as_tensor(x).amax(dim, keepdim, **kwargs)
+    return tensor_of(x).amax(dim, keepdim, **kwargs)
 
 
 def amin(x: Any, dim: Axis = (), keepdim: bool = False, **kwargs: Any) -> Tensor:
-    return as_tensor(x).amin(dim, keepdim, **kwargs)
+    return tensor_of(x).amin(dim, keepdim, **kwargs)
 
 
 def norm(x: Any, p: float | str = "fro", dim: Axis = None, keepdim: bool = False,
          **kwargs: Any) -> Tensor:
-    return as_tensor(x).norm(p, dim, keepdim, **kwargs)
+    return tensor_of(x).norm(p, dim, keepdim, **kwargs)
 
 
 def argmax(x: Any, dim: int | None = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
-    return as_tensor(x).argmax(dim, keepdim, **kwargs)
+    return tensor_of(x).argmax(dim, keepdim, **kwargs)
 
 
 def argmin(x: Any, dim: int | None = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
-    return as_tensor(x).argmin(dim, keepdim, **kwargs)
+    return tensor_of(x).argmin(dim, keepdim, **kwargs)
 
 
 def logsumexp(x: Any, dim: Axis = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
-    return as_tensor(x).logsumexp(dim, keepdim, **kwargs)
+    return tensor_of(x).logsumexp(dim, keepdim, **kwargs)
 
 
 def softmax(x: Any, dim: int | None = None, **kwargs: Any) -> Tensor:
-    return as_tensor(x).softmax(dim, **kwargs)
+    return tensor_of(x).softmax(dim, **kwargs)
 
 
 def log_softmax(x: Any, dim: int | None = None, **kwargs: Any) -> Tensor:
-    return as_tensor(x).log_softmax(dim, **kwargs)
+    return tensor_of(x).log_softmax(dim, **kwargs)
 
 
 def reshape(x: Any, *shape: Any) -> Tensor:
-    return as_tensor(x).reshape(*shape)
+    return tensor_of(x).reshape(*shape)
 
 
 def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    return as_tensor(x).flatten(start_dim, end_dim)
+    return tensor_of(x).flatten(start_dim, end_dim)
 
 
 def transpose(x: Any, dim0: int, dim1: int) -> Tensor:
-    return as_tensor(x).transpose(dim0, dim1)
+    return tensor_of(x).transpose(dim0, dim1)
 
 
 def permute(x: Any, *dims: Any) -> Tensor:
-    return as_tensor(x).permute(*dims)
+    return tensor_of(x).permute(*dims)
 
 
 def squeeze(x: Any, dim: int | None = None) -> Tensor:
-    return as_tensor(x).squeeze(dim)
+    return tensor_of(x).squeeze(dim)
 
 
 def unsqueeze(x: Any, dim: int) -> Tensor:
-    return as_tensor(x).unsqueeze(dim)
+    return tensor_of(x).unsqueeze(dim)
 
 
 def expand(x: Any, *sizes: Any) -> Tensor:
-    return as_tensor(x).expand(*sizes)
+    return tensor_of(x).expand(*sizes)
 
 
 def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
-    return as_tensor(x).expand(*shape)
+    return tensor_of(x).expand(*shape)
 
 
 def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
@@ -327,7 +328,7 @@ def kl_div(input: Tensor, target: Any, reduction: int = 0, log_target: bool = Fa
         raise ValueError(f"kl_div: reduction must be 0 (none), 1 (mean) or 2 (sum), as "
                          f"torch.kl_div takes it, got {reduction!r}; nn.functional.kl_div "
                          f"takes 'none', 'mean', 'sum' or 'batchmean'")
-    target = as_tensor(target)
+    target = tensor_of(target)
     if log_target:
         losses = target.exp() * (target - input)
     else:

@@ -349,3 +349,26 @@ def test_quantile_gradients_against_finite_differences(data, strategies, check_g
 def test_quantile_refuses_bad_input_by_name(call, error, match):
     with pytest.raises(error, match=f"quantile: .*{match}"):
         call()
+
+
+def test_as_tensor_shares_an_ndarray_as_torch_and_converts_the_rest():
+    """torch.as_tensor: no copy of an ndarray of the wanted dtype (writes on either side
+    show on the other), the tensor itself for a tensor, a new tensor otherwise."""
+    torch = pytest.importorskip("torch")
+    for lib in (ad, torch):
+        a = np.array([1.0, 2.0])
+        t = lib.as_tensor(a)
+        a[0] = 100.0
+        t.add_(1.0)
+        assert t.tolist() == [101.0, 3.0] and a.tolist() == [101.0, 3.0]
+        b = np.array([1, 2])
+        converted = lib.as_tensor(b, dtype=lib.float32)
+        b[0] = 7
+        assert converted.tolist() == [1.0, 2.0]                 # another dtype: a copy
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        assert lib.as_tensor(x) is x
+        assert lib.as_tensor(x, dtype=lib.float64).requires_grad
+    assert str(ad.as_tensor([1, 2]).dtype) == str(torch.as_tensor([1, 2]).dtype).removeprefix(
+        "torch.")
+    with pytest.raises(ad.DeviceError):
+        ad.as_tensor(np.zeros(2), device="cuda")

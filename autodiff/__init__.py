@@ -43,7 +43,7 @@ from .functional import ge, greater, greater_equal, le, less, less_equal, ne, no
 from .method_aliases import (addmm, allclose, baddbmm, bitwise_and, bitwise_not, bitwise_or,
                              bitwise_xor, bmm, count_nonzero, dot, equal, index_add, isclose,
                              kron, logical_and, logical_not, logical_or, logical_xor, mm, mv,
-                             narrow, nonzero, std_mean, unique, var_mean)
+                             narrow, nonzero, select, std_mean, unique, var_mean)
 from .ops.linalg import cdist, det, logdet, slogdet
 from .ops.matmul import inverse
 from .ops.math_functions import (acos, acosh, asin, asinh, atan, atan2, atanh,

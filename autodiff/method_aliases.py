@@ -123,6 +123,17 @@ def narrow(self: Tensor, dim: int, start: int, length: int) -> Tensor:
     return self[(slice(None),) * dim + (slice(first, first + length),)]
 
 
+def select(self: Tensor, dim: int, index: int) -> Tensor:
+    """The slice at `index` along `dim`, that dim removed, as a view: self[..., index, ...]
+    (index may count from the end)."""
+    dim = reduce.normalize_dim("select", dim, self.ndim)
+    size = self.shape[dim]
+    if not -size <= index < size:
+        raise IndexError(f"select: index {index} is out of range for dimension {dim} of "
+                         f"size {size} (need -{size} <= index < {size})")
+    return self[(slice(None),) * dim + (index,)]
+
+
 def index_add(self: Tensor, dim: int, index: Any, source: Any, *, alpha: float = 1
               ) -> Tensor:
     """A copy of self with alpha · source[..., k, ...] added to self[..., index[k], ...]
@@ -377,7 +388,7 @@ register_methods({
     "logical_not": logical_not,
     "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
     "bitwise_and": bitwise_and, "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor,
-    "bitwise_not": bitwise_not, "narrow": narrow,
+    "bitwise_not": bitwise_not, "narrow": narrow, "select": select,
     "reshape_as": reshape_as, "expand_as": expand_as, "all": all, "any": any,
     "isclose": isclose, "allclose": allclose, "equal": equal,
     "nelement": Tensor.numel, "unique": unique, "unfold": unfold,

@@ -301,6 +301,8 @@ class Tensor:
         ...
     def reshape_as(self: Tensor, other: Tensor) -> Tensor:
         ...
+    def select(self: Tensor, dim: int, index: int) -> Tensor:
+        'The slice at `index` along `dim`, that dim removed, as a view: self[..., index, ...] (index may count from the end).'
     def sub(self: Tensor, other: Any, *, alpha: float = ...) -> Tensor:
         'self − alpha · other'
     def subtract(self: Tensor, other: Any, *, alpha: float = ...) -> Tensor:
@@ -607,8 +609,8 @@ class Tensor:
         'The index of the smallest element, along `dim` or of the flattened tensor.'
     def max(self: Tensor, dim: Any = ..., keepdim: bool = ..., *, axis: Any = ..., keepdims: bool | None = ...) -> Any:
         "Without `dim`: the largest element (every axis kept as size 1 with keepdim=True, as numpy's keepdims; torch's max() takes no keepdim). With `dim`: (values, indices) along it. With a tensor: the elementwise maximum. Ties share the gradient equally."
-    def mean(self: Tensor, dim: Axis = ..., keepdim: bool = ..., *, axis: Axis = ..., keepdims: bool | None = ...) -> Tensor:
-        'Σx / N over `dim` (every dim when None).'
+    def mean(self: Tensor, dim: Axis = ..., keepdim: bool = ..., *, dtype: Any = ..., axis: Axis = ..., keepdims: bool | None = ...) -> Tensor:
+        'Σx / N over `dim` (every dim when None), in `dtype` when given (converted first).'
     def min(self: Tensor, dim: Any = ..., keepdim: bool = ..., *, axis: Any = ..., keepdims: bool | None = ...) -> Any:
         'Like `max`, for the smallest elements.'
     def norm(self: Tensor, p: float | str = ..., dim: Axis = ..., keepdim: bool = ..., *, axis: Axis = ..., keepdims: bool | None = ...) -> Tensor:

@@ -379,11 +379,12 @@ def _sum(self: Tensor, dim: Axis = None, keepdim: bool = False, *, dtype: Any = 
     return Sum.apply(x, axis=normalize_axes("sum", dim, x.ndim), keepdims=keepdim)
 
 
-def _mean(self: Tensor, dim: Axis = None, keepdim: bool = False, *, axis: Axis = None,
-          keepdims: bool | None = None) -> Tensor:
-    """Σx / N over `dim` (every dim when None)."""
+def _mean(self: Tensor, dim: Axis = None, keepdim: bool = False, *, dtype: Any = None,
+          axis: Axis = None, keepdims: bool | None = None) -> Tensor:
+    """Σx / N over `dim` (every dim when None), in `dtype` when given (converted first)."""
     dim, keepdim = dim_and_keepdim(dim, axis, keepdim, keepdims)
-    return Mean.apply(self, axis=normalize_axes("mean", dim, self.ndim), keepdims=keepdim)
+    x = self.to(dtype) if dtype is not None else self
+    return Mean.apply(x, axis=normalize_axes("mean", dim, x.ndim), keepdims=keepdim)
 
 
 def spread(op: type, name: str) -> Any:

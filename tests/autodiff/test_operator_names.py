@@ -372,3 +372,37 @@ def test_as_tensor_shares_an_ndarray_as_torch_and_converts_the_rest():
         "torch.")
     with pytest.raises(ad.DeviceError):
         ad.as_tensor(np.zeros(2), device="cuda")
+
+
+@pytest.mark.parametrize("dim, index", [(0, 1), (1, -1), (-1, 0), (2, 2)])
+def test_select_is_a_view_as_torchs(dim, index):
+    torch = pytest.importorskip("torch")
+    values = np.arange(24.0).reshape(2, 3, 4)
+    ours, theirs = ad.tensor(values.copy()), torch.tensor(values.copy())
+    if dim == 2 and index == 2:
+        mine, their = ad.select(ours, dim, index), torch.select(theirs, dim, index)
+    else:
+        mine, their = ours.select(dim, index), theirs.select(dim, index)
+    same(mine, their)
+    mine.mul_(10)
+    their.mul_(10)
+    same(ours, theirs)                             # the write went through to the base
+    x = ad.tensor(values, requires_grad=True)
+    x.select(dim, index).sum().backward()
+    expected = np.zeros_like(values)
+    expected[(slice(None),) * (dim % 3) + (index,)] = 1
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+
+
+def test_select_refuses_an_index_out_of_range_by_name():
+    with pytest.raises(IndexError, match=r"select: index 3 is out of range for dimension 1 "
+                                         r"of size 3"):
+        ad.zeros(2, 3).select(1, 3)
+
+
+def test_mean_takes_a_dtype_as_torch():
+    torch = pytest.importorskip("torch")
+    same(ad.tensor([1, 2, 4]).mean(dtype=ad.float64), torch.tensor([1, 2, 4]).mean(
+        dtype=torch.float64))
+    same(ad.mean(ad.tensor([[1.0, 2.0]]), 1, dtype=ad.float64),
+         torch.mean(torch.tensor([[1.0, 2.0]]), 1, dtype=torch.float64))

@@ -1,21 +1,24 @@
-"""Activation layers: ReLU, LeakyReLU, Sigmoid, Tanh, GELU, SiLU, ELU, SELU, CELU, Softplus,
-Mish, Hardtanh, ReLU6, Hardswish, Hardsigmoid, LogSigmoid, Softsign, and Softmax, Softmin,
-LogSoftmax along a dim; plus Unflatten, Flatten's inverse. Each applies the function of
-the same name elementwise (softmax-like ones along `dim`); see nn.functional and
+"""Activation layers: ReLU, LeakyReLU, PReLU, Sigmoid, Tanh, GELU, SiLU, ELU, SELU, CELU,
+Softplus, Mish, Hardtanh, ReLU6, Hardswish, Hardsigmoid, LogSigmoid, Softsign, Threshold,
+Hardshrink, Softshrink, Tanhshrink, and GLU, Softmax, Softmin, LogSoftmax along a dim and
+Softmax2d over the channels; plus Unflatten, Flatten's inverse. Each applies the function
+of the same name elementwise (softmax-like ones along `dim`); see nn.functional and
 autodiff/ops for the formulas and derivatives. The layers torch gives an `inplace`
 switch have it too: inplace=True writes the result into the input
 (`F.write_in_place`)."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+import autodiff as ad
 from autodiff.errors import ShapeError
 from autodiff.ops.reduce import normalize_dim
 from autodiff.tensor import Tensor
 
 from . import functional as F
-from .module import Module, builtin_layer, changed, hidden
+from .init import constant_
+from .module import Module, Parameter, bare, builtin_layer, changed, check_size, hidden
 
 
 class _Plain(Module):
@@ -34,12 +37,6 @@ class _InPlace(Module):
         super().__init__()
         self.inplace = inplace
 
-    def run(self, function: Callable[..., Tensor], input: Tensor, *args: Any) -> Tensor:
-        """function(input, *args), written into the input when inplace is True."""
-        if self.inplace:
-            return F.write_in_place(input, function, *args)
-        return function(input, *args)
-
 
 @builtin_layer
 class ReLU(_InPlace):
@@ -54,7 +51,7 @@ class ReLU(_InPlace):
     """
 
     def forward(self, input: Tensor) -> Tensor:
-        return self.run(F.relu, input)
+        return F.relu(input, self.inplace)
 
 
 @builtin_layer
@@ -78,7 +75,54 @@ class LeakyReLU(_InPlace):
         self.negative_slope = negative_slope
 
     def forward(self, input: Tensor) -> Tensor:
-        return self.run(F.leaky_relu, input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
+
+
+@builtin_layer
+class PReLU(Module):
+    """x where x > 0, a·x elsewhere, the slope a learned (He et al., 2015): one slope for
+    every channel, or one per channel (dim 1 of the input).
+
+    Args:
+        num_parameters: the number of slopes: 1, or the input's channels (default 1).
+        init: every slope's initial value (default 0.25).
+
+    Shape:
+        input (*) with one slope, (N, C, *) with C slopes; output the same.
+
+    Attributes:
+        weight: the slopes a, of shape (num_parameters,), initialised to `init`.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> prelu = nn.PReLU()
+    >>> prelu(ad.tensor([-2.0, 3.0]))
+    tensor([-0.5,  3. ], grad_fn=<WhereBackward>)
+    >>> prelu
+    PReLU(num_parameters=1)
+    """
+
+    SETTINGS = ("num_parameters", hidden("init"))
+    LABEL = "{num_parameters}"
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25) -> None:
+        super().__init__()
+        check_size("PReLU", "num_parameters", num_parameters)
+        self.num_parameters = num_parameters
+        self.init = init
+        self.weight = Parameter(ad.empty(num_parameters))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Every slope back to `init`."""
+        constant_(self.weight, self.init)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.prelu(input, self.weight)
+
+    @staticmethod
+    def state_shapes(num_parameters: int = 1, **_: Any) -> dict[str, tuple[int, ...]]:
+        return {"weight": (num_parameters,)}
 
 
 @builtin_layer
@@ -133,7 +177,7 @@ class SiLU(_InPlace):
     """
 
     def forward(self, input: Tensor) -> Tensor:
-        return self.run(F.silu, input)
+        return F.silu(input, self.inplace)
 
 
 @builtin_layer
@@ -158,7 +202,7 @@ class ELU(_InPlace):
         self.alpha = alpha
 
     def forward(self, input: Tensor) -> Tensor:
-        return self.run(F.elu, input, self.alpha)
+        return F.elu(input, self.alpha, self.inplace)
 
 
 @builtin_layer
@@ -171,7 +215,7 @@ class SELU(_InPlace):
     """
 
     def forward(self, input: Tensor) -> Tensor:
-        return self.run(F.selu, input)
+        return F.selu(input, self.inplace)
 
 
 @builtin_layer
@@ -193,7 +237,7 @@ class CELU(_InPlace):
         self.alpha = alpha
 
     def forward(self, input: Tensor) -> Tensor:
-        return self.run(F.celu, input, self.alpha)
+        return F.celu(input, self.alpha, self.inplace)
 
 
 @builtin_layer
@@ -230,7 +274,7 @@ class Mish(_InPlace):
     """
 
     def forward(self, input: Tensor) -> Tensor:
-        return self.run(F.mish, input)
+        return F.mish(input, self.inplace)
 
 
 @builtin_layer
@@ -260,7 +304,7 @@ class Hardtanh(_InPlace):
         self.max_val = max_val
 
     def forward(self, input: Tensor) -> Tensor:
-        return self.run(F.hardtanh, input, self.min_val, self.max_val)
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
 
 @builtin_layer
@@ -272,7 +316,7 @@ class ReLU6(_InPlace):
     """
 
     def forward(self, input: Tensor) -> Tensor:
-        return self.run(F.relu6, input)
+        return F.relu6(input, self.inplace)
 
 
 @builtin_layer
@@ -287,7 +331,7 @@ class Hardsigmoid(_InPlace):
     SETTINGS = (hidden("inplace"),)
 
     def forward(self, input: Tensor) -> Tensor:
-        return self.run(F.hardsigmoid, input)
+        return F.hardsigmoid(input, self.inplace)
 
 
 @builtin_layer
@@ -302,7 +346,7 @@ class Hardswish(_InPlace):
     SETTINGS = (hidden("inplace"),)
 
     def forward(self, input: Tensor) -> Tensor:
-        return self.run(F.hardswish, input)
+        return F.hardswish(input, self.inplace)
 
 
 @builtin_layer
@@ -319,6 +363,83 @@ class Softsign(_Plain):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.softsign(input)
+
+
+@builtin_layer
+class Threshold(_InPlace):
+    """x where x > threshold, `value` elsewhere (slope 0 at the threshold).
+
+    Args:
+        threshold: the value x must exceed to pass.
+        value: what replaces the x at or below the threshold.
+        inplace: write the result into the input (default False).
+
+    >>> import autodiff as ad, nn
+    >>> nn.Threshold(0.1, 20.0)(ad.tensor([0.0, 0.5]))
+    tensor([20. ,  0.5])
+    """
+
+    SETTINGS = ("threshold", "value", changed("inplace"))
+    LABEL = "{threshold}, {value}"
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.threshold = threshold
+        self.value = value
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.threshold(input, self.threshold, self.value, self.inplace)
+
+
+class _Shrink(Module):
+    """A shrinkage with its threshold λ (torch's repr shows it alone)."""
+
+    SETTINGS = (bare("lambd"),)
+    LABEL = "{lambd}"
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+
+@builtin_layer
+class Hardshrink(_Shrink):
+    """x where |x| > λ, 0 elsewhere.
+
+    Args:
+        lambd: λ (default 0.5).
+
+    >>> import autodiff as ad, nn
+    >>> nn.Hardshrink()(ad.tensor([-1.0, 0.25, 0.75]))
+    tensor([-1.  ,  0.  ,  0.75])
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardshrink(input, self.lambd)
+
+
+@builtin_layer
+class Softshrink(_Shrink):
+    """x − λ where x > λ, x + λ where x < −λ, 0 between: x moved towards 0 by λ.
+
+    Args:
+        lambd: λ, >= 0 (default 0.5).
+
+    >>> import autodiff as ad, nn
+    >>> nn.Softshrink(1.0)(ad.tensor([-3.0, 0.5, 2.0]))
+    tensor([-2.,  0.,  1.])
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softshrink(input, self.lambd)
+
+
+@builtin_layer
+class Tanhshrink(_Plain):
+    """x − tanh(x) elementwise."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.tanhshrink(input)
 
 
 class _AlongDim(Module):
@@ -346,6 +467,44 @@ class Softmax(_AlongDim):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.softmax(input, self.dim)
+
+
+@builtin_layer
+class GLU(_AlongDim):
+    """a ⊙ σ(b), a and b the two halves of the input along `dim` (the gated linear unit,
+    Dauphin et al., 2017): the output is half as long along `dim`.
+
+    Args:
+        dim: the dim to halve (default -1, the last).
+
+    >>> import autodiff as ad, nn
+    >>> nn.GLU()(ad.tensor([[2.0, 4.0, 0.0, 100.0]]))
+    tensor([[1., 4.]])
+    """
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__(dim)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.glu(input, self.dim)
+
+
+@builtin_layer
+class Softmax2d(_Plain):
+    """softmax over the channels at each position of an image: dim -3 of (N, C, H, W) or
+    (C, H, W).
+
+    >>> import autodiff as ad, nn
+    >>> nn.Softmax2d()(ad.zeros(2, 1, 1)).flatten()
+    tensor([0.5, 0.5])
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in (3, 4):
+            raise ShapeError(f"Softmax2d: expected a 3-D input (C, H, W) or a 4-D one "
+                             f"(N, C, H, W), got shape {input.shape}; for other inputs use "
+                             f"nn.Softmax(dim=...)")
+        return F.softmax(input, -3)
 
 
 @builtin_layer

@@ -1,5 +1,7 @@
-"""Dropout and Dropout2d: randomly zero elements, or whole channels, in training (inverted
-dropout). Both are `_DropoutNd`; they differ in what one draw of the mask covers."""
+"""Dropout, Dropout1d, Dropout2d and AlphaDropout: randomly zero elements, or whole
+channels, in training (inverted dropout), or set them to SELU's saturation value
+(AlphaDropout). All are `_DropoutNd`; they differ in what one draw of the mask covers and
+what a dropped element becomes."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -17,7 +19,7 @@ class _DropoutNd(Module):
 
     SETTINGS = ("p", "inplace")
     LABEL = "p={p}"
-    dropout: ClassVar[Callable[[Tensor, float, bool], Tensor]]
+    dropout: ClassVar[Callable[[Tensor, float, bool, bool], Tensor]]
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
@@ -29,9 +31,7 @@ class _DropoutNd(Module):
         """The input with its elements (or channels) dropped; with inplace=True the
         result is written into the input, when anything is dropped (in training with
         p > 0; otherwise the input comes back untouched, as torch's)."""
-        if self.inplace and self.training and self.p > 0:
-            return F.write_in_place(input, self.dropout, self.p, True)
-        return self.dropout(input, self.p, self.training)
+        return self.dropout(input, self.p, self.training, self.inplace)
 
 
 @builtin_layer
@@ -61,6 +61,32 @@ class Dropout(_DropoutNd):
 
 
 @builtin_layer
+class Dropout1d(_DropoutNd):
+    """Channel dropout for sequences: in training, zeroes each whole channel of each
+    sample with probability p and scales the surviving channels by 1 / (1 - p); a new
+    mask, one value per (sample, channel), is drawn on every call. In eval mode it
+    returns its input unchanged.
+
+    Args:
+        p: probability of zeroing a channel (default 0.5).
+        inplace: write the result into the input (default False).
+
+    Shape:
+        input (N, C, L) or (C, L); output the same.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> _ = ad.manual_seed(0)
+    >>> nn.Dropout1d(p=0.5)(ad.ones(1, 3, 2))
+    tensor([[[2., 2.],
+             [0., 0.],
+             [0., 0.]]])
+    """
+
+    dropout = staticmethod(F.dropout1d)
+
+
+@builtin_layer
 class Dropout2d(_DropoutNd):
     """Channel dropout for images: in training, zeroes each whole channel (feature map)
     of each sample with probability p and scales the surviving channels by 1 / (1 - p);
@@ -85,3 +111,26 @@ class Dropout2d(_DropoutNd):
     """
 
     dropout = staticmethod(F.dropout2d)
+
+
+@builtin_layer
+class AlphaDropout(_DropoutNd):
+    """Dropout that keeps a self-normalising network's activations at mean 0 and variance
+    1 (Klambauer et al., 2017, for SELU): in training each element becomes, with
+    probability p, SELU's saturation value α' ≈ −1.7581 instead of 0, and the result is
+    moved and scaled back, y = a · (x or α') + b (see F.alpha_dropout). In eval mode it
+    returns its input unchanged.
+
+    Args:
+        p: probability of dropping an element (default 0.5).
+        inplace: write the result into the input (default False).
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> _ = ad.manual_seed(0)
+    >>> y = nn.AlphaDropout(p=0.2)(ad.randn(100_000))
+    >>> round(y.mean().item(), 1), round(y.std().item(), 1)
+    (0.0, 1.0)
+    """
+
+    dropout = staticmethod(F.alpha_dropout)

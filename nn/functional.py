@@ -4,16 +4,22 @@
 one graph node each (autodiff/ops/matmul.py, losses.py); so are `conv2d`, `max_pool2d`,
 `avg_pool2d`, `unfold` and `fold` (autodiff/ops/conv.py, pool.py); the rest are built
 from those and other tensor ops, so they need no derivative of their own (the activations
-from `gelu` to `glu`, `bilinear` (einsum), the normalizations, `embedding`, `pad`,
-`conv1d` and `conv3d` (on conv2d), `conv_transpose2d` (matmul and fold),
-`conv_transpose1d` (on it), `adaptive_max_pool2d` (argmax and gather), the 1-D pools (on
-the 2-D ones), `pixel_shuffle` and `pixel_unshuffle` (reshapes), `interpolate`,
-`grid_sample` (gathers and arithmetic), `affine_grid` (matmul), `normalize`,
-`cosine_similarity`, `pairwise_distance`, the losses `l1_loss`, `smooth_l1_loss`,
+from `gelu` to `tanhshrink`, `bilinear` (einsum), the normalizations (`rms_norm`, and
+`local_response_norm` on avg_pool2d), the dropouts, `embedding`, `pad`, `conv1d` and
+`conv3d` (on conv2d), `conv_transpose2d` (matmul and fold), `conv_transpose1d` (on it),
+`adaptive_max_pool2d` (argmax and gather), the 1-D pools (on the 2-D ones), the p-norm
+pools (on the average pools), `pixel_shuffle`, `pixel_unshuffle` and `channel_shuffle`
+(reshapes), `interpolate` (and its deprecated names `upsample…`), `grid_sample` (gathers
+and arithmetic), `affine_grid` (matmul), `normalize`, `cosine_similarity`,
+`pairwise_distance`, `pdist` (on cdist), the losses `l1_loss`, `smooth_l1_loss`,
 `huber_loss`, `kl_div`, `cosine_embedding_loss`, `margin_ranking_loss`,
-`triplet_margin_loss`, `gaussian_nll_loss`, and the options of the fused losses: weights,
-ignore_index, label smoothing).
+`triplet_margin_loss`, `gaussian_nll_loss`, `soft_margin_loss`,
+`multilabel_soft_margin_loss`, `hinge_embedding_loss`, `poisson_nll_loss`,
+`multi_margin_loss`, and the options of the fused losses: weights, ignore_index, label
+smoothing).
 Losses take `reduction="mean" | "sum" | "none"`; class-index targets are int tensors.
+The activations and dropouts torch gives `inplace=` take it too (written into the input
+by `write_in_place`), and torch's in-place spellings `relu_`, `elu_`, … are here.
 
 >>> import autodiff as ad, nn.functional as F
 >>> logits = ad.tensor([[2.0, 0.0, -1.0]], requires_grad=True)
@@ -24,6 +30,7 @@ Losses take `reduction="mean" | "sum" | "none"`; class-index targets are int ten
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -88,13 +95,18 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     return y if bias is None else y + bias
 
 
-def relu(input: Tensor) -> Tensor:
-    """max(0, x), with relu'(0) = 0."""
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(0, x), with relu'(0) = 0. Here and below, inplace=True writes the result into
+    the input and returns it (`write_in_place`)."""
+    if inplace:
+        return write_in_place(input, relu)
     return input.relu()
 
 
-def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x where x > 0, negative_slope · x elsewhere."""
+    if inplace:
+        return write_in_place(input, leaky_relu, negative_slope)
     return input.leaky_relu(negative_slope)
 
 
@@ -141,28 +153,36 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     return 0.5 * input * (1 + (input * math.sqrt(0.5)).erf())
 
 
-def silu(input: Tensor) -> Tensor:
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x·σ(x) (also called swish)."""
+    if inplace:
+        return write_in_place(input, silu)
     return input * input.sigmoid()
 
 
-def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x where x > 0, α(eˣ - 1) elsewhere, written max(0, x) + α(e^min(x, 0) - 1): the
     clamp keeps eˣ from overflowing where it is not used, and its closed interval gives
     torch's elu'(0) = α."""
+    if inplace:
+        return write_in_place(input, elu, alpha)
     return input.relu() + alpha * (input.clamp(max=0).exp() - 1)
 
 
-def selu(input: Tensor) -> Tensor:
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale · elu(x, α) with the self-normalising constants of Klambauer et al. (2017):
     α ≈ 1.6733, scale ≈ 1.0507."""
+    if inplace:
+        return write_in_place(input, selu)
     return SELU_SCALE * elu(input, SELU_ALPHA)
 
 
-def celu(input: Tensor, alpha: float = 1.0) -> Tensor:
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, α(e^(x/α) - 1)): an ELU whose slope at 0 is 1 for every α."""
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0 (it divides x)")
+    if inplace:
+        return write_in_place(input, celu, alpha)
     return input.relu() + alpha * ((input.clamp(max=0) / alpha).exp() - 1)
 
 
@@ -176,33 +196,42 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return ad.where(scaled > threshold, input, smooth)
 
 
-def mish(input: Tensor) -> Tensor:
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x·tanh(softplus(x)) (Misra, 2019)."""
+    if inplace:
+        return write_in_place(input, mish)
     return input * softplus(input).tanh()
 
 
-def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
     """x clamped to [min_val, max_val]. The slope is 1 strictly inside and 0 at the bounds,
     as torch's (like relu'(0) = 0), so the clamped value is taken as a constant there."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val {min_val} is larger than max_val {max_val}")
+    if inplace:
+        return write_in_place(input, hardtanh, min_val, max_val)
     inside = (input > min_val) & (input < max_val)
     return ad.where(inside, input, input.clamp(min_val, max_val).detach())
 
 
-def relu6(input: Tensor) -> Tensor:
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(0, x), 6), i.e. hardtanh(x, 0, 6): slope 0 at 0 and at 6."""
-    return hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
-def hardsigmoid(input: Tensor) -> Tensor:
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6: 0 up to -3, 1 from 3, the line x/6 + ½ between (slope 0 at ±3)."""
+    if inplace:
+        return write_in_place(input, hardsigmoid)
     return relu6(input + 3) / 6
 
 
-def hardswish(input: Tensor) -> Tensor:
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x · hardsigmoid(x) (Howard et al., 2019): the slope is 0 at -3 and 1 at 3, as
     torch's."""
+    if inplace:
+        return write_in_place(input, hardswish)
     return input * hardsigmoid(input)
 
 
@@ -248,11 +277,125 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     return a * b.sigmoid()
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x where x > 0, a·x elsewhere, with learned slopes a = weight: one for every channel
+    (weight of one element) or one per channel (weight (C,), C = input.shape[1]; a 0-d or
+    1-d input has one channel). As torch: prelu'(0) = a, and dL/da = Σ x · dL/dy over the
+    x <= 0 of its channel.
+
+    >>> import autodiff as ad
+    >>> prelu(ad.tensor([[-2.0, 3.0], [-2.0, 3.0]]), ad.tensor([0.5, 0.1]))
+    tensor([[-1.,  3.],
+            [-1.,  3.]])
+    """
+    if weight.ndim > 1:
+        raise ShapeError(f"prelu: weight must be 0-d or 1-d (one slope, or one per channel), "
+                         f"got shape {weight.shape}")
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    if weight.numel() not in (1, channels):
+        raise ShapeError(f"prelu: weight holds {weight.numel()} slopes, but the input of "
+                         f"shape {input.shape} has {channels} channels (dim 1; a 0-d or "
+                         f"1-d input has one); pass 1 slope or {channels}")
+    if weight.numel() == 1:
+        slope = weight.reshape(())
+    else:
+        slope = weight.reshape((channels,) + (1,) * (input.ndim - 2))   # along dim 1
+    return ad.where(input > 0, input, slope * input)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, `value` elsewhere; the slope is 1 above threshold and 0 at
+    or below it, as torch's.
+
+    >>> import autodiff as ad
+    >>> threshold(ad.tensor([0.5, 1.0, 2.0]), 1.0, -5.0)
+    tensor([-5., -5.,  2.])
+    """
+    if inplace:
+        return write_in_place(input, _threshold, threshold, value)
+    return _threshold(input, threshold, value)
+
+
+def _threshold(input: Tensor, threshold: float, value: float) -> Tensor:
+    return ad.where(input > threshold, input, value)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > λ, 0 elsewhere (slope 0 at |x| = λ, as torch's).
+
+    >>> import autodiff as ad
+    >>> hardshrink(ad.tensor([-1.0, 0.25, 0.75]))
+    tensor([-1.  ,  0.  ,  0.75])
+    """
+    return ad.where(input.abs() > lambd, input, 0)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x − λ where x > λ, x + λ where x < −λ, 0 between: x moved towards 0 by λ >= 0
+    (slope 0 at ±λ, as torch's).
+
+    >>> import autodiff as ad
+    >>> softshrink(ad.tensor([-1.0, 0.25, 0.75]))
+    tensor([-0.5 ,  0.  ,  0.25])
+    """
+    if not lambd >= 0:
+        raise DomainError(f"softshrink: lambd must be >= 0 (how far x moves towards 0), got "
+                          f"{lambd}")
+    return ad.where(input > lambd, input - lambd, ad.where(input < -lambd, input + lambd, 0))
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x − tanh(x);  the slope is tanh²(x)."""
+    return input - input.tanh()
+
+
+# torch's in-place spellings: the function with inplace=True, which writes the result
+# into the input and returns it
+
+def relu_(input: Tensor) -> Tensor:
+    """relu(input), written into the input."""
+    return relu(input, inplace=True)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """leaky_relu(input, negative_slope), written into the input."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """elu(input, alpha), written into the input."""
+    return elu(input, alpha, inplace=True)
+
+
+def selu_(input: Tensor) -> Tensor:
+    """selu(input), written into the input."""
+    return selu(input, inplace=True)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """celu(input, alpha), written into the input."""
+    return celu(input, alpha, inplace=True)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """hardtanh(input, min_val, max_val), written into the input."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """threshold(input, threshold, value), written into the input."""
+    return write_in_place(input, _threshold, threshold, value)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True,
+            inplace: bool = False) -> Tensor:
     """Inverted dropout: in training each element is zeroed with probability p and the
     survivors are scaled by 1 / (1 - p), so the expected value is unchanged and
     evaluation needs no rescaling. A new mask is drawn on every call (from the shared
     generator, see `ad.manual_seed`). With training=False the input is returned as is.
+    inplace=True writes the result into the input when anything is dropped (in training
+    with p > 0; otherwise the input comes back untouched, as torch's); so do the other
+    dropouts.
 
     >>> import autodiff as ad
     >>> _ = ad.manual_seed(0)
@@ -260,10 +403,31 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     tensor([2., 0., 0., 0., 2., 2., 2., 2.])
     """
     check_probability("dropout", p)
-    return _drop(input, p, training, input.shape)
+    return _drop(input, p, training, inplace, input.shape)
 
 
-def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Channel dropout for sequences (N, C, L) or (C, L): in training each whole channel
+    of each sample is zeroed with probability p (one mask value per (n, c), broadcast
+    along L) and the survivors are scaled by 1 / (1 - p).
+
+    >>> import autodiff as ad
+    >>> _ = ad.manual_seed(0)
+    >>> dropout1d(ad.ones(3, 2), p=0.5)
+    tensor([[2., 2.],
+            [0., 0.],
+            [0., 0.]])
+    """
+    check_probability("dropout1d", p)
+    if input.ndim not in (2, 3):
+        raise ShapeError(f"dropout1d: expected a 3-D input (N, C, L) or a 2-D one (C, L), "
+                         f"got shape {input.shape}; for images use dropout2d")
+    return _drop(input, p, training, inplace, input.shape[:-1] + (1,))
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
     """Channel dropout for images (N, C, H, W): in training each whole channel of each
     sample is zeroed with probability p (one mask value per (n, c), broadcast over H × W)
     and the survivors are scaled by 1 / (1 - p). Neighbouring pixels are strongly
@@ -283,15 +447,49 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """
     check_probability("dropout2d", p)
     conv.check_image("dropout2d", input.shape)
-    return _drop(input, p, training, input.shape[:2] + (1, 1))
+    return _drop(input, p, training, inplace, input.shape[:2] + (1, 1))
 
 
-def _drop(input: Tensor, p: float, training: bool, mask_shape: tuple[int, ...]) -> Tensor:
-    """input · mask, the mask of `mask_shape` (broadcast over the input); the input itself
-    when nothing is dropped."""
+def _drop(input: Tensor, p: float, training: bool, inplace: bool,
+          mask_shape: tuple[int, ...]) -> Tensor:
+    """input · mask, the mask of `mask_shape` (broadcast over the input), written into the
+    input when inplace is True; the input itself when nothing is dropped."""
     if not training or p == 0:
         return input
+    if inplace:
+        return write_in_place(input, _drop, p, training, False, mask_shape)
     return input * dropout_mask(mask_shape, p, input.dtype)
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
+                  inplace: bool = False) -> Tensor:
+    """Dropout for self-normalising networks (SELU; Klambauer et al., 2017): in training
+    each element is set with probability p to α' = −λα ≈ −1.7581, the value selu tends to
+    as x → −∞, and the result is moved and scaled back to the input's mean and variance
+    (for inputs of mean 0 and variance 1):
+
+        y = a · (x if kept else α') + b,   a = ((1 − p)(1 + p α'²))^(−½),  b = −a α' p
+
+    so dL/dx = a on the kept elements, 0 on the dropped ones; p = 1 gives zeros. Note
+    training=False by default, as in torch.
+
+    >>> import autodiff as ad
+    >>> _ = ad.manual_seed(0)
+    >>> alpha_dropout(ad.zeros(4), p=0.5, training=True).numpy().round(4)    # b, or a α' + b
+    array([ 0.7792, -0.7792, -0.7792, -0.7792], dtype=float32)
+    """
+    check_probability("alpha_dropout", p)
+    if not training or p == 0:
+        return input
+    if inplace:
+        return write_in_place(input, alpha_dropout, p, True)
+    if p == 1:
+        return input * 0
+    dropped = -SELU_SCALE * SELU_ALPHA
+    a = ((1 - p) * (1 + p * dropped ** 2)) ** -0.5
+    b = -a * dropped * p
+    kept = dropout_mask(input.shape, p, input.dtype) != 0
+    return a * ad.where(kept, input, dropped) + b
 
 
 def write_in_place(input: Tensor, function: Callable[..., Tensor], *args: Any) -> Tensor:
@@ -461,6 +659,63 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
         _update_running(running_var, (var.detach() * (count / (count - 1))).mean(axis=0),
                         momentum)
     return _scale_and_shift((input - mean) / (var + eps).sqrt(), weight, bias)
+
+
+def rms_norm(input: Tensor, normalized_shape: int | Sequence[int],
+             weight: Tensor | None = None, eps: float | None = None) -> Tensor:
+    """Scale each sample by the root mean square over its last dims, those of
+    `normalized_shape` (Zhang & Sennrich, 2019): layer_norm without the mean,
+
+        y = x / √(mean(x²) + eps) · weight
+
+    eps=None takes the machine epsilon of the input's dtype, as torch; weight has the
+    shape normalized_shape.
+
+    >>> import autodiff as ad
+    >>> rms_norm(ad.tensor([[3.0, -4.0]]), (2,), eps=0.0).numpy().round(4)   # ÷ √12.5
+    array([[ 0.8485, -1.1314]], dtype=float32)
+    """
+    op = "rms_norm"
+    shape = normalized_shape_tuple(op, normalized_shape)
+    if input.shape[input.ndim - len(shape):] != shape:
+        raise ShapeError(f"{op}: normalized_shape {shape} needs an input of shape "
+                         f"(*, {', '.join(map(str, shape))}), got {input.shape}; "
+                         f"normalized_shape must be the input's last dims")
+    if weight is not None and weight.shape != shape:
+        raise ShapeError(f"{op}: weight has shape {weight.shape}, but normalized_shape is "
+                         f"{shape}; pass a weight of that shape")
+    if input.dtype.kind != "f":
+        raise DtypeError(f"{op}: the input must be floating point, got {input.dtype}; "
+                         f"convert it first, e.g. x.float()")
+    if eps is None:
+        eps = float(np.finfo(input.dtype).eps)
+    axes = tuple(range(input.ndim - len(shape), input.ndim))
+    normalized = input * ((input * input).mean(axis=axes, keepdims=True) + eps).rsqrt()
+    return normalized if weight is None else normalized * weight
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """Divide each value by the activity of the `size` channels around its own (dim 1) at
+    the same position (Krizhevsky et al., 2012):
+
+        y_c = x_c / (k + α/size · Σ_{c'} x_{c'}²)^β,   c' from c − ⌊size/2⌋ to c + ⌊(size−1)/2⌋
+
+    (channels past the ends count as 0). As torch: the squares, zero-padded along the
+    channels, averaged by avg_pool2d over windows (size, 1), for an input (N, C, *).
+
+    >>> import autodiff as ad
+    >>> local_response_norm(ad.tensor([[[1.0], [3.0]]]), 2, alpha=1.0, beta=1.0, k=0.0)
+    tensor([[[2. ],
+             [0.6]]])
+    """
+    if input.ndim < 3:
+        raise ShapeError(f"local_response_norm: expected an input (N, C, *) of 3 or more "
+                         f"dims, got shape {input.shape}")
+    squares = (input * input).reshape(input.shape[0], 1, input.shape[1], -1)  # (N, 1, C, *)
+    padded = pad(squares, (0, 0, size // 2, (size - 1) // 2))
+    average = pool.avg_pool2d(padded, (size, 1), 1, caller="local_response_norm")
+    return input / (average.reshape(input.shape) * alpha + k) ** beta
 
 
 def _scale_and_shift(normalized: Tensor, weight: Tensor | None, bias: Tensor | None
@@ -693,6 +948,25 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
                          f"with matching (or size-1) batch dims") from None
     dim = max(x1.ndim, x2.ndim) - 1
     return (x1 - x2 + eps).norm(p, dim, keepdim)
+
+
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """The p-norm distance between every pair of rows i < j of `input` (N, M), in the
+    order (0, 1), (0, 2), …, (1, 2), …: shape (N(N − 1)/2,), the upper triangle of
+    cdist(input, input, p) read row by row, with its gradient: 0 where two rows are equal,
+    and for p = inf shared among tied largest differences (torch gives each the whole).
+
+    >>> import autodiff as ad
+    >>> pdist(ad.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]]))
+    tensor([5.       , 1.       , 4.2426405])
+    """
+    if input.ndim != 2:
+        raise ShapeError(f"pdist: expected a 2-D input (N, M), N rows of M features, got "
+                         f"shape {input.shape}")
+    if not p >= 0:
+        raise DomainError(f"pdist: p must be >= 0, got {p}")
+    rows, columns = np.triu_indices(input.shape[0], 1)
+    return ad.cdist(input, input, p)[rows, columns]
 
 
 # ---------------------------------------------------------------- images (N, C, H, W)
@@ -1193,6 +1467,51 @@ def adaptive_max_pool1d(input: Tensor, output_size: int | tuple[int],
     return outs if return_indices else outs[0]
 
 
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size: int,
+              stride: int | None = None, ceil_mode: bool = False) -> Tensor:
+    """The p-norm of each window of the input (N, C, L) or (C, L), p = norm_type:
+
+        y = (Σ_window xᵖ)^(1/p)
+
+    computed as torch does, (k · avg_pool1d(xᵖ))^(1/p) with k = kernel_size, so with
+    ceil_mode a last partial window's mean is scaled by the whole k (no padding).
+    p = 1 sums the window; large p tends to max pooling (of |x| for even p).
+
+    >>> import autodiff as ad
+    >>> lp_pool1d(ad.tensor([[[3.0, 4.0, 1.0, 0.0]]]), 2, 2)
+    tensor([[[5., 1.]]])
+    """
+    op = "lp_pool1d"
+    _check_norm_type(op, norm_type)
+    kernel = conv_tuple(op, "kernel_size", kernel_size, 1, 1)[0]
+    average = avg_pool1d(input ** norm_type, kernel, stride, 0, ceil_mode)
+    return (average * kernel) ** (1 / norm_type)
+
+
+def lp_pool2d(input: Tensor, norm_type: float, kernel_size: int | tuple[int, int],
+              stride: int | tuple[int, int] | None = None, ceil_mode: bool = False) -> Tensor:
+    """The p-norm of each window of the input (N, C, H, W), p = norm_type:
+    (Σ_window xᵖ)^(1/p), computed as torch does, (kh · kw · avg_pool2d(xᵖ))^(1/p) (see
+    lp_pool1d).
+
+    >>> import autodiff as ad
+    >>> lp_pool2d(ad.tensor([[[[1.0, 1.0], [1.0, 1.0]]]]), 2, 2)      # √4
+    tensor([[[[2.]]]])
+    """
+    op = "lp_pool2d"
+    _check_norm_type(op, norm_type)
+    kernel = conv_tuple(op, "kernel_size", kernel_size, 1, 2)
+    average = pool.avg_pool2d(input ** norm_type, kernel, stride, 0, ceil_mode, caller=op)
+    return (average * math.prod(kernel)) ** (1 / norm_type)
+
+
+def _check_norm_type(op: str, norm_type: float) -> None:
+    if norm_type == 0:
+        raise DomainError(f"{op}: norm_type must not be 0 (the result is the sum's "
+                          f"(1/norm_type)-th power); use 1 for sum pooling, 2 for the "
+                          f"Euclidean norm")
+
+
 def _sequence_as_image(op: str, input: Tensor) -> tuple[Tensor, bool]:
     """(the input (N, C, L) or (C, L) as an image (N, C, 1, L), whether it was unbatched)."""
     if input.ndim not in (2, 3):
@@ -1271,6 +1590,32 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     x = input.reshape(*batch, channels, height // r, r, width // r, r)
     x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)   # (*, C, r, r, H/r, W/r)
     return x.reshape(*batch, channels * r * r, height // r, width // r)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """Interleave the channels (dim 1) of `groups` groups (Zhang et al., 2017, ShuffleNet):
+    (N, C, *) seen as (N, g, C/g, *), its dims 1 and 2 swapped, flattened back, so
+
+        y[:, j·g + i] = x[:, i·(C/g) + j]
+
+    and a grouped conv after it sees channels from every group of the one before.
+
+    >>> import autodiff as ad
+    >>> channel_shuffle(ad.arange(6, dtype=ad.float32).reshape(1, 6, 1), 2).flatten()
+    tensor([0., 3., 1., 4., 2., 5.])
+    """
+    op = "channel_shuffle"
+    if not conv.is_int(groups) or groups < 1:
+        raise DomainError(f"{op}: groups must be a positive int, got {groups!r}")
+    if input.ndim < 3:
+        raise ShapeError(f"{op}: expected an input (N, C, *) of 3 or more dims, got shape "
+                         f"{input.shape}")
+    batch, channels, *positions = input.shape
+    if channels % groups:
+        raise ShapeError(f"{op}: the input of shape {input.shape} has {channels} channels "
+                         f"(dim 1), which groups={groups} does not divide")
+    grouped = input.reshape(batch, groups, channels // groups, *positions)
+    return grouped.transpose(1, 2).reshape(input.shape)
 
 
 def _rearranging_factor(op: str, name: str, factor: Any, input: Tensor) -> int:
@@ -1374,6 +1719,33 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
                   else _linear_matrix(n, m, factor, bool(align_corners), input.dtype))
         out = out @ matrix.T if axis == len(shape) - 1 else matrix @ out
     return out
+
+
+def upsample(input: Tensor, size: int | Sequence[int] | None = None,
+             scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
+             align_corners: bool | None = None) -> Tensor:
+    """interpolate under its old name, deprecated (torch warns, and so does this)."""
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners, caller="upsample")
+
+
+def upsample_nearest(input: Tensor, size: int | Sequence[int] | None = None,
+                     scale_factor: float | Sequence[float] | None = None) -> Tensor:
+    """interpolate(mode='nearest'), deprecated (torch warns, and so does this)."""
+    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use "
+                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, "nearest", caller="upsample_nearest")
+
+
+def upsample_bilinear(input: Tensor, size: int | Sequence[int] | None = None,
+                      scale_factor: float | Sequence[float] | None = None) -> Tensor:
+    """interpolate(mode='bilinear', align_corners=True) of an input (N, C, H, W),
+    deprecated (torch warns, and so does this)."""
+    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use "
+                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, "bilinear", align_corners=True,
+                       caller="upsample_bilinear")
 
 
 def check_interpolation(caller: object, mode: str, size: Any, scale_factor: Any,
@@ -1953,6 +2325,132 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: 
     if full:
         losses = losses + 0.5 * math.log(2 * math.pi)
     return _reduce(op, losses, reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """ℓ = log(1 + e^(−y·x)) for labels y = ±1, written −logsigmoid(y·x), which never
+    overflows: the logistic loss of a two-class classifier with scores x.
+
+    >>> import autodiff as ad
+    >>> round(soft_margin_loss(ad.tensor([0.0]), ad.tensor([1.0])).item(), 4)   # log 2
+    0.6931
+    """
+    op = "soft_margin_loss"
+    check_reduction(op, reduction)
+    return _reduce(op, -logsigmoid(_target(op, input, target) * input), reduction)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Any, weight: Tensor | None = None,
+                                reduction: str = "mean") -> Tensor:
+    """The binary cross-entropy of every class from logits x (N, C) or (C,) and targets y
+    of 1 or 0 (the classes present), averaged over the C classes of each sample:
+
+        ℓₙ = −(1/C) Σ_c w_c (y_c log σ(x_c) + (1 − y_c) log σ(−x_c))
+
+    `weight` w (a constant, 1 by default) broadcasts to the input's shape.
+
+    >>> import autodiff as ad
+    >>> round(multilabel_soft_margin_loss(ad.zeros(1, 3), ad.tensor([[1.0, 0.0, 1.0]])).item(), 4)
+    0.6931
+    """
+    op = "multilabel_soft_margin_loss"
+    check_reduction(op, reduction)
+    if input.ndim == 0:
+        raise DimError(f"{op}: expected an input (N, C) or (C,), one logit per class along "
+                       f"the last dim, got a 0-d tensor")
+    target = _target(op, input, target)
+    losses = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        losses = losses * _elementwise_weight(op, "weight", weight, input)
+    return _reduce(op, losses.sum(-1) / input.shape[-1], reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Any, margin: float = 1.0,
+                         reduction: str = "mean") -> Tensor:
+    """ℓ = x where y = 1, max(0, margin − x) where y = −1, for distances x and labels y of
+    similar (1) and dissimilar (−1) pairs: similar pairs are pulled together, dissimilar
+    ones pushed at least `margin` apart. As torch: a y that is neither gets both terms,
+    and max(0, ·) passes the gradient at 0.
+
+    >>> import autodiff as ad
+    >>> hinge_embedding_loss(ad.tensor([0.3, 0.3]), ad.tensor([1.0, -1.0]), reduction="none")
+    tensor([0.3, 0.7])
+    """
+    op = "hinge_embedding_loss"
+    check_reduction(op, reduction)
+    target = _target(op, input, target)
+    pushed = ad.where(target != 1, (margin - input).clamp(min=0), 0)
+    pulled = ad.where(target != -1, input, 0)
+    return _reduce(op, pushed + pulled, reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Any, log_input: bool = True, full: bool = False,
+                     eps: float = 1e-8, reduction: str = "mean") -> Tensor:
+    """The negative log-likelihood of counts y under Poisson(λ), up to log y!:
+
+        ℓ = eˣ − y·x            for x = log λ (log_input=True, the default)
+        ℓ = x − y·log(x + eps)  for x = λ (log_input=False)
+
+    full=True adds Stirling's approximation of log y!, y log y − y + ½ log(2πy), where
+    y > 1 (as torch; the term is taken at y = 1 elsewhere and masked, so a target that
+    requires grad gets 0 there, where torch's can get nan).
+
+    >>> import autodiff as ad
+    >>> poisson_nll_loss(ad.tensor([0.0]), ad.tensor([2.0]))         # e⁰ − 2·0
+    tensor(1.)
+    """
+    op = "poisson_nll_loss"
+    check_reduction(op, reduction)
+    target = _target(op, input, target)
+    if log_input:
+        losses = input.exp() - target * input
+    else:
+        losses = input - target * (input + eps).log()
+    if full:
+        counted = target > 1
+        y = ad.where(counted, target, 1)
+        stirling = y * y.log() - y + 0.5 * (2 * math.pi * y).log()
+        losses = losses + ad.where(counted, stirling, 0)
+    return _reduce(op, losses, reduction)
+
+
+def multi_margin_loss(input: Tensor, target: Any, p: int = 1, margin: float = 1.0,
+                      weight: Tensor | None = None, reduction: str = "mean") -> Tensor:
+    """The multi-class hinge loss of scores x (N, C) or (C,) and class indices y (N,) or
+    0-d (int64): every other class i should score at least `margin` below the target's,
+
+        ℓₙ = (1/C) Σ_{i ≠ y} w_y · max(0, margin − x[y] + x[i])ᵖ      (p = 1 or 2)
+
+    with class weights w (a constant (C,), 1 by default). max(0, ·) has slope 0 at 0, as
+    torch's.
+
+    >>> import autodiff as ad
+    >>> multi_margin_loss(ad.tensor([[0.1, 0.2, 0.4]]), ad.tensor([2]))   # (0.7 + 0.8) / 3
+    tensor(0.5)
+    """
+    op = "multi_margin_loss"
+    check_reduction(op, reduction)
+    if p not in (1, 2):
+        raise DomainError(f"{op}: p must be 1 or 2, got {p}")
+    if input.ndim not in (1, 2) or input.numel() == 0:
+        raise ShapeError(f"{op}: expected a non-empty input (N, C) or (C,), got shape "
+                         f"{input.shape}")
+    check_index_dtype(op, target)
+    classes = input.shape[-1]
+    scores = input.reshape(-1, classes)                                        # (N, C)
+    if target.ndim > 1 or target.numel() != scores.shape[0]:
+        raise ShapeError(f"{op}: expected one target class per sample, shape "
+                         f"({scores.shape[0]},) (or 0-d for one sample), for the input of "
+                         f"shape {input.shape}, got {target.shape}")
+    classes_of = CheckedIndices.apply(target.reshape(-1, 1), size=classes, op=op,
+                                      counted="classes")                       # (N, 1)
+    hinge = (margin - scores.gather(1, classes_of) + scores).relu()
+    if p == 2:
+        hinge = hinge * hinge
+    hinge = ad.where(ad.arange(classes) == classes_of, 0, hinge)               # i ≠ y
+    if weight is not None:
+        hinge = hinge * _class_weight(op, weight, input)[classes_of]
+    return _reduce(op, (hinge.sum(1) / classes).reshape(target.shape), reduction)
 
 
 def _check_broadcast(op: str, names: tuple[str, ...], shapes: tuple[tuple[int, ...], ...]

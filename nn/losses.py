@@ -285,3 +285,207 @@ class CosineEmbeddingLoss(Loss):
     def forward(self, input1: Tensor, input2: Tensor, target: Any) -> Tensor:
         return F.cosine_embedding_loss(input1, input2, target, margin=self.margin,
                                        reduction=self.reduction)
+
+
+@builtin_layer
+class MarginRankingLoss(Loss):
+    """max(0, -y · (x1 - x2) + margin) per element, reduced: with y = 1, x1 should rank
+    above x2 by at least the margin; with y = -1, below.
+
+    Args:
+        margin: the gap wanted between the two scores (default 0.0).
+        reduction: "mean" (default), "sum" or "none".
+
+    Shape: input1, input2 and target of one number of dims, broadcasting together.
+    """
+
+    SETTINGS = (hidden("margin"), hidden("reduction"))
+
+    def __init__(self, margin: float = 0.0, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
+        return F.margin_ranking_loss(input1, input2, target, self.margin, self.reduction)
+
+
+@builtin_layer
+class TripletMarginLoss(Loss):
+    """max(0, d(a, pos) - d(a, neg) + margin), d the p-norm distance along the last dim,
+    reduced: each anchor should be nearer its positive than its negative by the margin.
+
+    Args:
+        margin: the gap wanted, > 0 (default 1.0).
+        p: the norm's order (default 2.0).
+        eps: added to the differences, as in PairwiseDistance (default 1e-6).
+        swap: use min(d(a, neg), d(pos, neg)) as the negative's distance (Balntas et al.,
+            2016) (default False).
+        reduction: "mean" (default), "sum" or "none".
+
+    Shape: anchor, positive and negative (N, D) or (D,), or broadcasting together.
+    """
+
+    SETTINGS = (hidden("margin"), hidden("p"), hidden("eps"), hidden("swap"),
+                hidden("reduction"))
+
+    def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
+                 swap: bool = False, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        if not margin > 0:
+            raise ValueError(f"TripletMarginLoss: margin must be greater than 0, got {margin}")
+        self.margin = margin
+        self.p = p
+        self.eps = eps
+        self.swap = swap
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        return F.triplet_margin_loss(anchor, positive, negative, self.margin, self.p,
+                                     self.eps, self.swap, self.reduction)
+
+
+@builtin_layer
+class GaussianNLLLoss(Loss):
+    """½ (log max(var, eps) + (x - y)² / max(var, eps)) per element (+ ½ log 2π with
+    full=True), reduced: the negative log-likelihood of the target under N(input, var),
+    for a network that predicts a mean and a variance.
+
+    Args (keyword only, as torch):
+        full: add the constant ½ log 2π (default False).
+        eps: the smallest variance used, in value only (default 1e-6).
+        reduction: "mean" (default), "sum" or "none".
+
+    Shape: input and target (N, *); var of their shape, without the last dim, with size
+    1 in one dim, or a number.
+    """
+
+    SETTINGS = (hidden("full"), hidden("eps"), hidden("reduction"))
+
+    def __init__(self, *, full: bool = False, eps: float = 1e-6,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.full = full
+        self.eps = eps
+
+    def forward(self, input: Tensor, target: Tensor, var: Tensor | float) -> Tensor:
+        return F.gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
+
+
+@builtin_layer
+class SoftMarginLoss(Loss):
+    """log(1 + e^(-y·x)) per element for labels y = ±1, reduced: the logistic loss of a
+    two-class classifier with scores x.
+
+    Args:
+        reduction: "mean" (default), "sum" or "none".
+    """
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.soft_margin_loss(input, target, reduction=self.reduction)
+
+
+@builtin_layer
+class MultiLabelSoftMarginLoss(Loss):
+    """-(1/C) Σ_c w_c (y_c log σ(x_c) + (1 - y_c) log σ(-x_c)) per sample, reduced: the
+    binary cross-entropy of every class from logits, for targets that mark any number
+    of classes present (1) or absent (0).
+
+    Args:
+        weight: a constant that broadcasts to the input's shape, e.g. one per class (C,)
+            (default: none, w = 1).
+        reduction: "mean" (default), "sum" or "none".
+
+    Shape: input and target (N, C) or (C,); the loss per sample (N,) with "none".
+    """
+
+    SETTINGS = (hidden("weight"), hidden("reduction"))
+
+    def __init__(self, weight: Weight = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self._register_weight("weight", weight)
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.multilabel_soft_margin_loss(input, target, self.weight, self.reduction)
+
+
+@builtin_layer
+class HingeEmbeddingLoss(Loss):
+    """x where y = 1, max(0, margin - x) where y = -1, per element, reduced: for distances
+    x of similar (1) and dissimilar (-1) pairs.
+
+    Args:
+        margin: how far apart dissimilar pairs should be (default 1.0).
+        reduction: "mean" (default), "sum" or "none".
+    """
+
+    SETTINGS = (hidden("margin"), hidden("reduction"))
+
+    def __init__(self, margin: float = 1.0, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.hinge_embedding_loss(input, target, self.margin, self.reduction)
+
+
+@builtin_layer
+class PoissonNLLLoss(Loss):
+    """eˣ - y·x per element for log-rates x (x - y·log(x + eps) for rates x with
+    log_input=False), reduced: the negative log-likelihood of counts y under a Poisson
+    distribution, up to log y!.
+
+    Args:
+        log_input: whether the input is the log of the rate (default True).
+        full: add Stirling's approximation of log y! where y > 1 (default False).
+        eps: added to the rate before its log, with log_input=False (default 1e-8).
+        reduction: "mean" (default), "sum" or "none".
+
+    >>> import autodiff as ad
+    >>> PoissonNLLLoss()(ad.tensor([0.0, 0.0]), ad.tensor([1.0, 3.0]))    # e⁰ − y·0
+    tensor(1.)
+    """
+
+    SETTINGS = (hidden("log_input"), hidden("full"), hidden("eps"), hidden("reduction"))
+
+    def __init__(self, log_input: bool = True, full: bool = False, eps: float = 1e-8,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.log_input = log_input
+        self.full = full
+        self.eps = eps
+
+    def forward(self, log_input: Tensor, target: Any) -> Tensor:
+        return F.poisson_nll_loss(log_input, target, self.log_input, self.full, self.eps,
+                                  self.reduction)
+
+
+@builtin_layer
+class MultiMarginLoss(Loss):
+    """(1/C) Σ_{i ≠ y} w_y · max(0, margin - x[y] + x[i])ᵖ per sample, reduced: the
+    multi-class hinge loss of scores (N, C) and class indices y (N,): every other class
+    should score at least `margin` below the target's.
+
+    Args:
+        p: 1 or 2 (default 1).
+        margin: the gap wanted (default 1.0).
+        weight: one constant per class, (C,) (default: none, all 1).
+        reduction: "mean" (default), "sum" or "none".
+
+    >>> import autodiff as ad
+    >>> MultiMarginLoss()(ad.tensor([[0.1, 0.2, 0.4]]), ad.tensor([2]))   # (0.7 + 0.8) / 3
+    tensor(0.5)
+    """
+
+    SETTINGS = (hidden("p"), hidden("margin"), hidden("weight"), hidden("reduction"))
+
+    def __init__(self, p: int = 1, margin: float = 1.0, weight: Weight = None,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        if p not in (1, 2):
+            raise ValueError(f"MultiMarginLoss: p must be 1 or 2, got {p}")
+        self.p = p
+        self.margin = margin
+        self._register_weight("weight", weight)
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.multi_margin_loss(input, target, self.p, self.margin, self.weight,
+                                   self.reduction)

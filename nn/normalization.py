@@ -1,6 +1,8 @@
-"""LayerNorm and GroupNorm: normalise each sample on its own (over its last dims, or over
-groups of its channels), so they behave the same in training and evaluation and keep no
-running statistics. The math is `nn.functional.layer_norm` and `group_norm`."""
+"""LayerNorm, GroupNorm, RMSNorm and LocalResponseNorm: normalise each sample on its own
+(over its last dims, over groups of its channels, by the root mean square of its last
+dims, or over neighbouring channels), so they behave the same in training and evaluation
+and keep no running statistics. The math is `nn.functional.layer_norm`, `group_norm`,
+`rms_norm` and `local_response_norm`."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -133,3 +135,99 @@ class GroupNorm(_AffineNorm):
                      **_: Any) -> dict[str, tuple[int, ...]]:
         shapes = {"weight": (num_channels,)} if affine else {}
         return shapes | ({"bias": (num_channels,)} if affine and bias else {})
+
+
+@builtin_layer
+class RMSNorm(Module):
+    """y = x / √(mean(x²) + eps) · γ, the mean taken over the last dims of each sample,
+    those of `normalized_shape` (Zhang & Sennrich, 2019): LayerNorm without centring and
+    without β.
+
+    Args:
+        normalized_shape: the sizes of the input's last dims to normalise over (an int n
+            for the last dim alone, of size n).
+        eps: added to the mean square for stability (default None: the machine epsilon
+            of the input's dtype).
+        elementwise_affine: learn γ (weight), one per normalised element.
+
+    Shape:
+        input (*, *normalized_shape); output the same.
+
+    Attributes:
+        weight: γ, of shape normalized_shape, initialised to 1.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> rms = nn.RMSNorm(2, eps=0.0)
+    >>> rms(ad.tensor([[1.0, -1.0], [3.0, 4.0]])).numpy().round(4)
+    array([[ 1.    , -1.    ],
+           [ 0.8485,  1.1314]], dtype=float32)
+    >>> rms
+    RMSNorm((2,), eps=0.0, elementwise_affine=True)
+    """
+
+    SETTINGS = (bare("normalized_shape"), "eps", "elementwise_affine")
+    LABEL = "{normalized_shape}"
+
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float | None = None,
+                 elementwise_affine: bool = True) -> None:
+        super().__init__()
+        self.normalized_shape = F.normalized_shape_tuple("RMSNorm", normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        self.register_parameter("weight", Parameter(ad.empty(self.normalized_shape))
+                                if elementwise_affine else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """γ = 1: the layer starts as a plain RMS normalisation."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    @staticmethod
+    def state_shapes(normalized_shape: int | Sequence[int], elementwise_affine: bool = True,
+                     **_: Any) -> dict[str, tuple[int, ...]]:
+        shape = F.normalized_shape_tuple("RMSNorm", normalized_shape)
+        return {"weight": shape} if elementwise_affine else {}
+
+
+@builtin_layer
+class LocalResponseNorm(Module):
+    """y_c = x_c / (k + α/size · Σ_{c'} x_{c'}²)^β, the sum over the `size` channels
+    around c (from c − ⌊size/2⌋ to c + ⌊(size − 1)/2⌋, those past the ends counting 0):
+    each value damped by its neighbours' activity (Krizhevsky et al., 2012).
+
+    Args:
+        size: how many neighbouring channels to sum over.
+        alpha: α (default 1e-4).
+        beta: β (default 0.75).
+        k: k (default 1.0).
+
+    Shape:
+        input (N, C, *); output the same.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> lrn = nn.LocalResponseNorm(2, alpha=1.0, beta=1.0, k=0.0)
+    >>> lrn(ad.tensor([[[1.0], [3.0]]])).flatten()             # 1 / ½(0 + 1), 3 / ½(1 + 9)
+    tensor([2. , 0.6])
+    >>> lrn
+    LocalResponseNorm(2, alpha=1.0, beta=1.0, k=0.0)
+    """
+
+    SETTINGS = (bare("size"), "alpha", "beta", "k")
+    LABEL = "{size}"
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                 k: float = 1.0) -> None:
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)

@@ -1,5 +1,6 @@
-"""Pooling layers: MaxPool2d, AvgPool2d (autodiff/ops/pool.py), AdaptiveAvgPool2d,
-AdaptiveMaxPool2d and AdaptiveMaxPool1d (composites in nn.functional)."""
+"""Pooling layers: MaxPool2d, AvgPool2d (autodiff/ops/pool.py), MaxPool1d, AvgPool1d (on
+them), AdaptiveAvgPool2d, AdaptiveAvgPool1d, AdaptiveMaxPool2d, AdaptiveMaxPool1d, LPPool1d
+and LPPool2d (composites in nn.functional)."""
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,29 @@ def _as_given(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+class _MaxPoolNd(Module):
+    """What MaxPool1d and MaxPool2d share: their settings, stored as given (stride
+    defaulting to kernel_size)."""
+
+    SETTINGS = ("kernel_size", "stride", "padding", "dilation", hidden("return_indices"),
+                "ceil_mode")
+    LABEL = "{kernel_size}"
+
+    def __init__(self, kernel_size: int | tuple[int, ...],
+                 stride: int | tuple[int, ...] | None = None, padding: int | tuple[int, ...] = 0,
+                 dilation: int | tuple[int, ...] = 1, return_indices: bool = False,
+                 ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.kernel_size = _as_given(kernel_size)
+        self.stride = _as_given(kernel_size if stride is None else stride)
+        self.padding = _as_given(padding)
+        self.dilation = _as_given(dilation)
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
+
+
 @builtin_layer
-class MaxPool2d(Module):
+class MaxPool2d(_MaxPoolNd):
     """The maximum of each window of every channel:
 
         y[n, c, p, q] = max_{i,j} x̃[n, c, p·sh + i·dh, q·sw + j·dw]    (x̃ padded with −inf)
@@ -49,25 +71,43 @@ class MaxPool2d(Module):
     MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
     """
 
-    SETTINGS = ("kernel_size", "stride", "padding", "dilation", hidden("return_indices"),
-                "ceil_mode")
-    LABEL = "{kernel_size}"
-
-    def __init__(self, kernel_size: int | tuple[int, int],
-                 stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0,
-                 dilation: int | tuple[int, int] = 1, return_indices: bool = False,
-                 ceil_mode: bool = False) -> None:
-        super().__init__()
-        self.kernel_size = _as_given(kernel_size)
-        self.stride = _as_given(kernel_size if stride is None else stride)
-        self.padding = _as_given(padding)
-        self.dilation = _as_given(dilation)
-        self.return_indices = return_indices
-        self.ceil_mode = ceil_mode
-
     def forward(self, input: Tensor) -> Any:
         return pool.max_pool2d(input, self.kernel_size, self.stride, self.padding,
                                self.dilation, self.ceil_mode, self.return_indices, caller=self)
+
+
+@builtin_layer
+class MaxPool1d(_MaxPoolNd):
+    """The maximum of each window of every channel of a sequence:
+
+        y[n, c, p] = max_i x̃[n, c, p·s + i·d]    (x̃ padded with −inf)
+
+    The gradient goes to each window's maximum, the first of several that tie (F.max_pool1d,
+    MaxPool2d on an image of height 1).
+
+    Args:
+        kernel_size: the window, an int or a 1-tuple.
+        stride: step between windows (default: kernel_size).
+        padding: −inf added on each side, at most half the kernel (default 0).
+        dilation: spacing between the window's taps (default 1).
+        return_indices: also return each maximum's position in the input (int64).
+        ceil_mode: round the number of windows up (a last partial window).
+
+    Shape:
+        input (N, C, L) or (C, L); output (N, C, L_out) or (C, L_out) with
+        L_out = ⌊(L + 2·padding − dilation·(kernel_size − 1) − 1) / stride⌋ + 1.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> nn.MaxPool1d(2)(ad.tensor([[[1.0, 3.0, 5.0, 2.0]]]))
+    tensor([[[3., 5.]]])
+    >>> nn.MaxPool1d(3, stride=1)
+    MaxPool1d(kernel_size=3, stride=1, padding=0, dilation=1, ceil_mode=False)
+    """
+
+    def forward(self, input: Tensor) -> Any:
+        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
 
 
 @builtin_layer
@@ -125,6 +165,59 @@ class AvgPool2d(Module):
 
 
 @builtin_layer
+class AvgPool1d(Module):
+    """The mean of each window of every channel of a sequence:
+
+        y[n, c, p] = Σ_i x̃[n, c, p·s + i] / k    (x̃ zero-padded)
+
+    (F.avg_pool1d: AvgPool2d on an image of height 1). As torch, the sizes are stored
+    as 1-tuples.
+
+    Args:
+        kernel_size: the window k, an int or a 1-tuple.
+        stride: step between windows (default: kernel_size).
+        padding: zeros added on each side, at most half the kernel (default 0).
+        ceil_mode: round the number of windows up (a last partial window).
+        count_include_pad: count the zero padding in the mean (default True).
+
+    Shape:
+        input (N, C, L) or (C, L); output (N, C, L_out) or (C, L_out) with
+        L_out = ⌊(L + 2·padding − kernel_size) / stride⌋ + 1 (⌈…⌉ with ceil_mode).
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> pool = nn.AvgPool1d(2)
+    >>> pool(ad.tensor([[[1.0, 3.0, 5.0, 7.0]]]))
+    tensor([[[2., 6.]]])
+    >>> pool
+    AvgPool1d(kernel_size=(2,), stride=(2,), padding=(0,))
+    """
+
+    SETTINGS = ("kernel_size", "stride", "padding", hidden("ceil_mode"),
+                hidden("count_include_pad"))
+    LABEL = "{kernel_size}"
+
+    def __init__(self, kernel_size: int | tuple[int], stride: int | tuple[int] | None = None,
+                 padding: int | tuple[int] = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__()
+        self.kernel_size = _single(kernel_size)
+        self.stride = _single(kernel_size if stride is None else stride)
+        self.padding = _single(padding)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+
+def _single(value: int | tuple[int] | list[int]) -> tuple[int, ...]:
+    """An int as a 1-tuple; a tuple or list as a tuple (as torch's _single)."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+@builtin_layer
 class AdaptiveAvgPool2d(Module):
     """The mean over each cell of an output_size grid laid over the input: cell (p, q)
     averages rows ⌊p·H / oh⌋ to ⌈(p + 1)·H / oh⌉ − 1 and the columns likewise (torch's
@@ -157,6 +250,37 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.adaptive_avg_pool2d(input, self.output_size, caller=self)
+
+
+@builtin_layer
+class AdaptiveAvgPool1d(Module):
+    """The mean over each of output_size cells of a sequence: cell p averages positions
+    ⌊p·L / o⌋ to ⌈(p + 1)·L / o⌉ − 1 (torch's cells, which overlap when the sizes do
+    not divide); 1 gives one mean per channel.
+
+    Args:
+        output_size: o, an int or a 1-tuple.
+
+    Shape:
+        input (N, C, L) or (C, L); output (N, C, o) or (C, o).
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> nn.AdaptiveAvgPool1d(2)(ad.tensor([[1.0, 2.0, 3.0]]))          # cells 0-1, 1-2
+    tensor([[1.5, 2.5]])
+    >>> nn.AdaptiveAvgPool1d(2)
+    AdaptiveAvgPool1d(output_size=2)
+    """
+
+    SETTINGS = ("output_size",)
+    LABEL = "{output_size}"
+
+    def __init__(self, output_size: int | tuple[int]) -> None:
+        super().__init__()
+        self.output_size = _as_given(output_size)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool1d(input, self.output_size)
 
 
 @builtin_layer
@@ -228,3 +352,79 @@ class AdaptiveMaxPool1d(Module):
 
     def forward(self, input: Tensor) -> Any:
         return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class _LPPoolNd(Module):
+    """What LPPool1d and LPPool2d share: p = norm_type, the window and the stride (None:
+    windows side by side, as torch keeps it)."""
+
+    SETTINGS = ("norm_type", "kernel_size", "stride", "ceil_mode")
+    LABEL = "p={norm_type}, {kernel_size}"
+
+    def __init__(self, norm_type: float, kernel_size: int | tuple[int, ...],
+                 stride: int | tuple[int, ...] | None = None, ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.norm_type = norm_type
+        self.kernel_size = _as_given(kernel_size)
+        self.stride = _as_given(stride)
+        self.ceil_mode = ceil_mode
+
+
+@builtin_layer
+class LPPool1d(_LPPoolNd):
+    """The p-norm of each window of every channel of a sequence, p = norm_type:
+
+        y[n, c, q] = (Σ_i x[n, c, q·s + i]ᵖ)^(1/p)
+
+    computed as torch does (F.lp_pool1d); p = 1 sums each window, p → ∞ tends to max
+    pooling.
+
+    Args:
+        norm_type: p, not 0.
+        kernel_size: the window, an int.
+        stride: step between windows (default None: kernel_size).
+        ceil_mode: round the number of windows up (a last partial window).
+
+    Shape:
+        input (N, C, L) or (C, L); output (N, C, L_out) or (C, L_out) with
+        L_out = ⌊(L − kernel_size) / stride⌋ + 1.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> pool = nn.LPPool1d(2, 2)
+    >>> pool(ad.tensor([[[3.0, 4.0, 1.0, 0.0]]]))
+    tensor([[[5., 1.]]])
+    >>> pool
+    LPPool1d(norm_type=2, kernel_size=2, stride=None, ceil_mode=False)
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.lp_pool1d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+
+@builtin_layer
+class LPPool2d(_LPPoolNd):
+    """The p-norm of each window of every channel of an image, p = norm_type:
+
+        y[n, c, h, w] = (Σ_{i,j} x[n, c, h·sh + i, w·sw + j]ᵖ)^(1/p)
+
+    computed as torch does (F.lp_pool2d).
+
+    Args:
+        norm_type: p, not 0.
+        kernel_size: the window, (kh, kw) or one int for both.
+        stride: step between windows (default None: kernel_size).
+        ceil_mode: round the number of windows up (a last partial window).
+
+    Shape:
+        input (N, C, H, W); output (N, C, H_out, W_out) with
+        H_out = ⌊(H − kernel_size[0]) / stride[0]⌋ + 1 and W_out likewise.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> nn.LPPool2d(1, 2)(ad.ones(1, 1, 2, 4))        # sums of 2 × 2 windows
+    tensor([[[[4., 4.]]]])
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.lp_pool2d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)

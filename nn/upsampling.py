@@ -1,8 +1,10 @@
-"""Upsample: resizing (N, C, L) and (N, C, H, W) inputs by F.interpolate."""
+"""Upsample: resizing (N, C, L) and (N, C, H, W) inputs by F.interpolate; and its fixed-mode
+forms UpsamplingNearest2d and UpsamplingBilinear2d (align_corners=True), as torch keeps
+them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from autodiff.tensor import Tensor
 
@@ -58,7 +60,7 @@ class Upsample(Module):
                  align_corners: bool | None = None,
                  recompute_scale_factor: bool | None = None) -> None:
         super().__init__()
-        F.check_interpolation("Upsample", mode, size, scale_factor, align_corners)
+        F.check_interpolation(type(self).__name__, mode, size, scale_factor, align_corners)
         self.size = tuple(size) if isinstance(size, list) else size   # JSON gives lists
         if isinstance(scale_factor, (tuple, list)):
             self.scale_factor: Any = tuple(float(factor) for factor in scale_factor)
@@ -71,3 +73,64 @@ class Upsample(Module):
     def forward(self, input: Tensor) -> Tensor:
         return F.interpolate(input, self.size, self.scale_factor, self.mode,
                              self.align_corners, self.recompute_scale_factor, caller=self)
+
+
+class _FixedMode(Upsample):
+    """Upsample of images with the mode and align_corners its class fixes; torch's repr
+    still shows the mode.
+
+    Args:
+        size: the output size (H_out, W_out), or one int for both.
+        scale_factor: the output size ⌊H · scale_factor⌋ × ⌊W · scale_factor⌋ (give
+            this or size).
+
+    Shape:
+        input (N, C, H, W); output (N, C, H_out, W_out).
+    """
+
+    SETTINGS = (changed("size"), changed("scale_factor"))
+    fixed_mode: ClassVar[str]
+    fixed_align_corners: ClassVar[bool | None] = None
+
+    def __init__(self, size: int | tuple[int, int] | None = None,
+                 scale_factor: float | tuple[float, float] | None = None) -> None:
+        super().__init__(size, scale_factor, self.fixed_mode, self.fixed_align_corners)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, mode={self.mode!r}"
+
+
+@builtin_layer
+class UpsamplingNearest2d(_FixedMode):
+    """Upsample(size, scale_factor, mode='nearest') for images: each output pixel copies
+    the input pixel it falls in. Args and shapes: see _FixedMode.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> up = nn.UpsamplingNearest2d(scale_factor=2)
+    >>> up(ad.tensor([[[[1.0, 2.0]]]]))
+    tensor([[[[1., 1., 2., 2.],
+              [1., 1., 2., 2.]]]])
+    >>> up
+    UpsamplingNearest2d(scale_factor=2.0, mode='nearest')
+    """
+
+    fixed_mode = "nearest"
+
+
+@builtin_layer
+class UpsamplingBilinear2d(_FixedMode):
+    """Upsample(size, scale_factor, mode='bilinear', align_corners=True) for images: the
+    corner pixels of input and output line up, and every output pixel blends its four
+    nearest input pixels. Args and shapes: see _FixedMode.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> up = nn.UpsamplingBilinear2d(size=(1, 3))
+    >>> up(ad.tensor([[[[1.0, 2.0]]]]))
+    tensor([[[[1. , 1.5, 2. ]]]])
+    >>> up
+    UpsamplingBilinear2d(size=(1, 3), mode='bilinear')
+    """
+
+    fixed_mode, fixed_align_corners = "bilinear", True

@@ -29,7 +29,7 @@ from .errors import BackwardError, InPlaceError, ShapeError
 from .function import FREED, check_finite
 from .ops.array_or_tensor import astype
 from .tensor import Tensor, array_of, register_methods
-from .versions import check_saved, graph_input
+from .versions import check_kept, check_saved, graph_input
 
 _ACCUMULATING = threading.Lock()     # held while a gradient is added into a leaf's .grad
 
@@ -208,18 +208,21 @@ def _propagate(node: Any, output: Tensor, grad: Any, grads: dict[Tensor, Any],
             f"its saved values were freed by the first backward(); pass "
             f"retain_graph=True to the first backward() (or grad()) to keep them")
     changed_since = versions.last_change > node.seq     # anything changed in place since?
-    if saved and changed_since:
-        seen = node.saved_versions
-        i = 0
-        for x in node.inputs:
-            if isinstance(x, Tensor):
-                shared = x._version_counter
-                if shared is not None and shared[0] != seen[i]:
-                    check_saved(node, saved)
-                i += 1
-        shared = node.output_counter
-        if shared is not None and shared[0] != seen[-1]:
-            check_saved(node, saved)
+    if changed_since:
+        if saved or node.kept_inputs:
+            seen = node.saved_versions
+            i = 0
+            for x in node.inputs:
+                if isinstance(x, Tensor):
+                    shared = x._version_counter
+                    if shared is not None and shared[0] != seen[i]:
+                        check_saved(node, saved)
+                    i += 1
+            shared = node.output_counter
+            if shared is not None and shared[0] != seen[-1]:
+                check_saved(node, saved)
+        if node.kept_tensors:
+            check_kept(node)
     if create_graph and saved:
         node.saved_tensors = _saved_as_tensors(node, output)
     try:

@@ -81,6 +81,11 @@ class Function:
 
     differentiable = True    # False: the output never requires grad (masks, indices)
     view = False             # True: the output may share the first input's numbers
+    kept_inputs: tuple[tuple[int, str], ...] = ()   # (position, role) of the inputs whose
+    #                     numbers backward reads as constants (a condition, class targets):
+    #                     changed in place, they refuse backward, as saved values do
+    kept_tensors: tuple[Any, ...] = ()  # a node's (`keep`): other tensors it reads so
+    #                                     (index tensors), with their versions
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -102,7 +107,7 @@ class Function:
                     seen.append(0)
                 else:
                     if x._view is not None and x._view.seen != counter[0]:
-                        versions.refresh_view(x)
+                        versions.refresh_view(x, op=cls)
                     seen.append(counter[0])
                 arrays.append(x._data)
                 if x._requires_grad:
@@ -130,7 +135,8 @@ class Function:
         if type(out) is not np.ndarray:
             out = output_array(ctx, out)
         state = grad_mode.state
-        record = record and state.grad_enabled and cls.differentiable
+        enabled = state.grad_enabled
+        record = record and enabled and cls.differentiable
         anomaly = state.detect_anomaly
         if record or anomaly:
             # the code object and line number, not the frame: nothing new to garbage-collect
@@ -151,8 +157,8 @@ class Function:
         else:
             result = Tensor._make(out)
         if cls.view and isinstance(inputs[0], Tensor) and np.may_share_memory(out, arrays[0]):
-            versions.mark_view(result, inputs[0], cls, options)
-        if record and ctx.saved_tensors:
+            versions.mark_view(result, inputs[0], cls, options, not enabled)
+        if record and (ctx.saved_tensors or cls.kept_inputs):
             ctx.saved_versions = seen
             ctx.output_counter = None
             for value in ctx.saved_tensors:
@@ -202,6 +208,22 @@ class Function:
                 out.append("_")
             out.append(c.lower())
         return "".join(out)
+
+
+def keep(result: Tensor, values: Any, role: str) -> None:
+    """`result`'s op keeps for its backward, by reference, the numbers of the tensors in
+    `values` (a tensor, or a tuple holding some: an index, a mask), which are not its
+    inputs: note each one's version, so that backward refuses to run once one was
+    changed in place (`versions.check_kept`), as torch, which saves them, does, instead
+    of using the new numbers. `role` names it in the error ("its index"). (An op's
+    inputs of that kind are declared once, in its class: `kept_inputs`.)"""
+    node = result.grad_fn
+    if node is None:
+        return
+    if type(values) is not tuple:
+        values = (values,)
+    node.kept_tensors += tuple((t, versions.version(t), role)
+                               for t in values if isinstance(t, Tensor))
 
 
 def output_array(ctx: Any, out: Any) -> np.ndarray:

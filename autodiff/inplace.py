@@ -23,7 +23,7 @@ import numpy as np
 
 from . import events, grad_mode, random, versions
 from .errors import DtypeError, InPlaceError, ShapeError
-from .function import Function
+from .function import Function, keep
 from .ops.elementwise import where
 from .ops.shape import GetItem, index_stages, normalize_index
 from .tensor import Tensor, array_of, register_methods
@@ -74,9 +74,11 @@ class CopySlices(Function):
 
 
 def check_writable(target: Tensor, op: str, graph: bool) -> None:
-    """Refuse what torch refuses: in the graph, changing a leaf that requires grad or a
-    view of one; anywhere, writing into an expanded tensor."""
+    """Refuse what torch refuses: in the graph, changing a leaf that requires grad, a
+    view of one, or a view taken under no_grad; anywhere, writing into an expanded
+    tensor."""
     if graph:
+        versions.refuse_no_grad_view(target, op)
         view = target._view
         base = target if view is None else view.base
         for leaf in (target, base):      # a view may itself be a leaf: b[0:2].requires_grad_()
@@ -124,7 +126,7 @@ def update(target: Tensor, op: str, compute: Callable[[Tensor], Tensor],
     `operands` are the other tensors `compute` reads (to know whether the result will
     require grad)."""
     if versions.stale(target):
-        versions.refresh_view(target)
+        versions.refresh_view(target, op=op)
     graph = in_graph(target, operands)
     check_writable(target, op, graph)
     events.unsupported(f"changes a tensor in place with {op}")
@@ -150,11 +152,14 @@ def update(target: Tensor, op: str, compute: Callable[[Tensor], Tensor],
     return target
 
 
-def set_item(target: Tensor, index: Any, value: Any, op: str = "setitem") -> None:
+def set_item(target: Tensor, index: Any, value: Any, op: str = "setitem",
+             mask: Tensor | None = None) -> None:
     """target[index] = value, with the rules of the module docstring (`op`: the name the
-    user wrote, for errors: setitem, fill_, copy_, ...)."""
+    user wrote, for errors: setitem, fill_, copy_, ...). In the graph, the index tensors
+    (or `mask`, the tensor a masked_fill_'s index was made from) are kept for backward,
+    which refuses to run once they change in place."""
     if versions.stale(target):
-        versions.refresh_view(target)
+        versions.refresh_view(target, op=op)
     graph = in_graph(target, (value,))
     check_writable(target, op, graph)
     if not graph:
@@ -171,15 +176,17 @@ def set_item(target: Tensor, index: Any, value: Any, op: str = "setitem") -> Non
         versions.bump(target)
         return
     events.unsupported("writes a value that requires grad into a tensor (t[i] = x)")
-    _copy_slices(target, value, tuple((GetItem, {"index": stage})
-                                      for stage in index_stages(normalize_index(index))))
+    written = _copy_slices(target, value, tuple(
+        (GetItem, {"index": stage}) for stage in index_stages(normalize_index(index))))
+    keep(written, index if mask is None else mask, "its index")
 
 
 def _copy_slices(target: Tensor, value: Any, steps: Steps,
-                 target_before: Tensor | None = None) -> None:
+                 target_before: Tensor | None = None) -> Tensor:
     """Write `value` into the region `steps` select of `target`, rebasing the history of
     target's base (target itself when it is not a view); `target_before`: the tensor
-    that already stands for a view target's old history, if one does."""
+    that already stands for a view target's old history, if one does. Returns the
+    base's new value (whose grad_fn is the CopySlices node, when recorded)."""
     view = target._view
     base = target if view is None else view.base
     steps = steps if view is None else view.steps + steps
@@ -191,6 +198,7 @@ def _copy_slices(target: Tensor, value: Any, steps: Steps,
         versions.rebase(base, written.grad_fn, previous)
     if view is not None:
         versions.refresh_view(target, target_before)
+    return written
 
 
 # ---------------------------------------------------------------- attached to Tensor
@@ -288,10 +296,14 @@ def _copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
 
 def _masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
     """self ← value where mask (broadcast to self's shape) is True"""
-    mask = np.broadcast_to(np.asarray(array_of(mask)), self.shape)
-    if mask.dtype != np.bool_:
-        raise DtypeError(f"masked_fill_: the mask must be a bool tensor, got {mask.dtype}")
-    set_item(self, mask, value, "masked_fill_")
+    dtype = np.asarray(array_of(mask)).dtype
+    if dtype != np.bool_:
+        raise DtypeError(f"masked_fill_: the mask must be a bool tensor, got {dtype}")
+    if isinstance(mask, Tensor):    # the mask's own array, or its recorded expand: what a
+        index = (mask if mask.shape == self.shape else mask.expand(*self.shape))._data
+    else:                           # compiled function replays with each call's mask
+        index = np.broadcast_to(np.asarray(mask), self.shape)
+    set_item(self, index, value, "masked_fill_", mask if isinstance(mask, Tensor) else None)
     return self
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import creation, events
 from .errors import DimError, DtypeError, ShapeError
+from .function import keep
 from .functional import ge, gt, le, lt, ne
 from .ops import discrete, elementwise, reduce, shape
 from .tensor import Axis, Tensor, array_of, register_methods
@@ -180,6 +181,7 @@ def index_add(self: Tensor, dim: int, index: Any, source: Any, *, alpha: float =
                                                  else int(alpha))
     added = shape.ScatterAdd.apply(scaled.reshape(slices), shape=size,
                                    index=(slice(None),) * axis + (rows,))
+    keep(added, index, "its index")             # changed before backward: refused, as torch
     return self + added.reshape(self.shape)
 
 

@@ -532,11 +532,11 @@ class Tensor:
     def cumsum(x: Tensor, dim: int) -> Tensor:
         'yᵢ = Σ_{j≤i} xⱼ along `dim` (integers and bools sum as int64).'
     def diag(x: Tensor, diagonal: int = ...) -> Tensor:
-        'A vector: the square matrix with it on diagonal `diagonal`, zeros elsewhere. A matrix: its diagonal `diagonal`, as a vector.'
+        "A vector: the square matrix with it on diagonal `diagonal`, zeros elsewhere. A matrix: a copy of its diagonal `diagonal`, as a vector (torch's diag copies)."
     def diag_embed(x: Tensor, offset: int = ..., dim1: int = ..., dim2: int = ...) -> Tensor:
         "Each vector along x's last dim set on diagonal `offset` of a square matrix (zeros elsewhere), the matrix's two dims placed at dim1 and dim2 of the result."
     def diagonal(x: Tensor, offset: int = ..., dim1: int = ..., dim2: int = ...) -> Tensor:
-        'yᵢ = x[i, i + offset] in the plane of dim1, dim2 (row i - offset when offset < 0); those dims removed and the diagonal appended as the last dim.'
+        "yᵢ = x[i, i + offset] in the plane of dim1, dim2 (row i - offset when offset < 0); those dims removed and the diagonal appended as the last dim. A view of x, as torch's: `x.diagonal().add_(1)` changes x."
     def flip(x: Tensor, *dims: Any) -> Tensor:
         "x reversed along each of `dims` (a copy, as torch's)."
     def gather(x: Tensor, dim: int, index: Any) -> Tensor:
@@ -653,7 +653,7 @@ class Tensor:
     def unsqueeze(self: Tensor, dim: int) -> Tensor:
         'A dim of size 1 inserted at `dim`.'
     def view(self: Tensor, *shape: Any) -> Tensor:
-        'The same numbers in `shape` (one entry may be -1: inferred).'
+        "The same numbers in `shape`, shared, never copied (one entry may be -1); refused where self's strides do not allow it (use reshape)."
 
     # ---- autodiff.ops.softmax
     def log_softmax(self: Tensor, dim: int | None = ..., *, axis: int | None = ...) -> Tensor:

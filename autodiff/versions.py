@@ -10,10 +10,17 @@ ones the forward used.
     x ──sigmoid──▶ y (saved, version 0)         y += 1  (now version 1)
     y.sum().backward()   →  InPlaceError: ... is at version 1; it was saved at version 0
 
+The same check covers a saved view of an input (a custom forward's `x.T`: it shares the
+input's memory) and the tensors an op reads as constants rather than saving them: an
+index (`x[idx]`, gather, scatter), a mask or condition (`where`, masked_fill), class
+targets (`cross_entropy`), declared by the op (`Function.kept_inputs`, `function.keep`).
+
 A tensor's counter is a list [version, site of the last change] made on first need (most
 tensors are never changed in place and never get one; their version is 0). Views also
 remember how they were taken from their base (`ViewOf`), so that after the base changes
-in place their history can be taken again from the base's new history.
+in place their history can be taken again from the base's new history. A view taken
+under no_grad has no history to take again: changing it in the graph, or using it with
+grad mode on after its base changed, is refused, as in torch.
 
 Rebasing: an in-place op recorded in the graph gives the changed tensor a new `grad_fn`.
 Ops made before the change used the tensor's previous history, so each node carries a
@@ -27,6 +34,7 @@ as in-place changes like any other: `InPlaceUpdate`, an optimizer's step (the on
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any
@@ -79,6 +87,17 @@ def bump_all(tensors: Any) -> None:
         shared[0] += 1
         if site is not None:
             shared[1] = site
+
+
+def moved(tensor: Any, old: np.ndarray) -> None:
+    """The library moved `tensor`'s numbers out of the array `old` into a new one, the
+    same values (an optimizer's step rebuilding its flat buffer): a value saved as `old`
+    still stands for the tensor, so `check_saved` refuses it once the tensor is changed
+    in place, as without the move. The counter keeps weak references to the arrays moved
+    from, after the version and the site."""
+    shared = counter(tensor)
+    shared[2:] = [ref for ref in shared[2:] if ref() is not None]
+    shared.append(weakref.ref(old))
 
 
 class InPlaceUpdate:
@@ -153,48 +172,82 @@ def _user_site() -> tuple[str, int] | None:
 class ViewOf:
     """How a view was taken: `steps`, a tuple of (view op, options), applied to `base`
     (always a tensor that is not itself a view); `seen` is the version its history was
-    last taken at."""
+    last taken at; `no_grad`: taken under no_grad (or from a view that was), so it has
+    no history of its own to take again or to change (`refuse_no_grad_view`)."""
 
-    __slots__ = ("base", "steps", "seen")
+    __slots__ = ("base", "steps", "seen", "no_grad")
 
     def __init__(self, base: Any, steps: tuple[tuple[Any, dict[str, Any]], ...],
-                 seen: int) -> None:
-        self.base, self.steps, self.seen = base, steps, seen
+                 seen: int, no_grad: bool) -> None:
+        self.base, self.steps, self.seen, self.no_grad = base, steps, seen, no_grad
 
 
-def mark_view(result: Any, source: Any, op: Any, options: dict[str, Any]) -> None:
+def mark_view(result: Any, source: Any, op: Any, options: dict[str, Any],
+              no_grad: bool) -> None:
     """`result` = op(source, **options) shares `source`'s numbers: share its counter and
-    remember how to take the view again from the base."""
+    remember how to take the view again from the base (and whether it was taken under
+    no_grad, as `Function.apply` knows)."""
     shared = counter(source)
     result._version_counter = shared
     view = source._view
     if view is None:
-        result._view = ViewOf(source, ((op, options),), shared[0])
+        result._view = ViewOf(source, ((op, options),), shared[0], no_grad)
     else:
-        result._view = ViewOf(view.base, view.steps + ((op, options),), shared[0])
+        result._view = ViewOf(view.base, view.steps + ((op, options),), shared[0],
+                              no_grad or view.no_grad)
 
 
 def take_view(value: Any, steps: tuple[tuple[Any, dict[str, Any]], ...]) -> Any:
     """Apply view steps to a tensor (recorded, differentiable) or to an ndarray."""
     for op, options in steps:
         if isinstance(value, np.ndarray):
-            value = op.forward(op.__new__(op), value, **options)
+            value = op.forward(op.context(), value, **options)
         else:
             value = op.apply(value, **options)
     return value
 
 
-def refresh_view(view_tensor: Any, previous: Any = None) -> None:
+def refresh_view(view_tensor: Any, previous: Any = None, op: Any = "") -> None:
     """After its base changed in place, take a view's history again from the base's, as
     torch regenerates a view's grad_fn; the history it had stays with the ops that used
-    it before (`rebase`)."""
+    it before (`rebase`). A view taken under no_grad has no history to take again: used
+    with grad mode on (by `op`: a name, or the Function class) after its base, which
+    requires grad, changed, it is refused, as in torch (it stays stale, so that every
+    such use is)."""
     view = view_tensor._view
-    view.seen = view_tensor._version_counter[0]
     base = view.base
+    if view.no_grad:
+        if base._requires_grad and grad_mode.state.grad_enabled:
+            name = op if isinstance(op, str) else op.op_name()
+            raise InPlaceError(
+                f"{name or 'an op'}: A view was created in no_grad mode and its base or "
+                f"another view of its base has been modified inplace with grad mode "
+                f"enabled: this view (shape {view_tensor.shape}, of a tensor of shape "
+                f"{base.shape}) was taken under no_grad, so whether its values now depend "
+                f"on the base's history is ambiguous, and it is forbidden, as in torch. "
+                f"Take the view again after the change (with grad mode on), or use a "
+                f"clone taken under no_grad (v = v.clone()).")
+        return
+    view.seen = view_tensor._version_counter[0]
     if not base._requires_grad or not grad_mode.state.grad_enabled:
         return
     fresh = take_view(base, view.steps)
     rebase(view_tensor, fresh.grad_fn, previous)
+
+
+def refuse_no_grad_view(tensor: Any, op: str) -> None:
+    """Refuse to change in place, recorded in the graph, a view taken under no_grad: it
+    has no history to rebase, so the change would cut the base's gradient (torch
+    refuses it too)."""
+    view = tensor._view
+    if view is not None and view.no_grad:
+        raise InPlaceError(
+            f"{op}: A view was created in no_grad mode and is being modified inplace with "
+            f"grad mode enabled: this tensor (shape {tensor.shape}) is a view of a tensor "
+            f"of shape {view.base.shape} taken under no_grad, and changing it in the graph "
+            f"is ambiguous, so it is forbidden, as in torch. Take the view and change it "
+            f"both inside the no_grad block (the change is then not recorded), or both "
+            f"outside it (it is), or change a clone (v = v.clone()).")
 
 
 def stale(tensor: Any) -> bool:
@@ -228,7 +281,10 @@ def graph_input(node: Any, x: Any) -> Any:
 def check_saved(node: Any, saved: tuple[Any, ...]) -> None:
     """Refuse to run `node`'s backward when a value it saved was changed in place since:
     `node.saved_versions` holds the version of each tensor input (and, when the output
-    was saved, of the output, whose counter is `node.output_counter`) at the op."""
+    was saved, of the output, whose counter is `node.output_counter`) at the op. A saved
+    value counts as an input's when it shares the input's memory: the input's array, or
+    a view of it that a custom forward saved (`x.T`, `x[1:]`). An input the op reads as
+    a constant (its class's `kept_inputs`: a condition, class targets) counts too."""
     seen = node.saved_versions
     i = 0
     for which, x in enumerate(node.inputs):
@@ -236,20 +292,33 @@ def check_saved(node: Any, saved: tuple[Any, ...]) -> None:
             continue
         shared = x._version_counter
         if shared is not None and shared[0] != seen[i]:
+            data = x._data
+            for position, role in node.kept_inputs:
+                if position == which:
+                    raise _modified_error(node, shared, seen[i], role, data)
             for value in saved:
-                if value is x._data:
-                    raise _modified_error(node, shared, seen[i], which, value)
+                if value is data or any(ref() is value for ref in shared[2:]) or (
+                        type(value) is np.ndarray and np.may_share_memory(value, data)):
+                    raise _modified_error(node, shared, seen[i], f"its input {which}",
+                                          value)
         i += 1
     shared = node.output_counter
     if shared is not None and shared[0] != seen[-1]:
         value = next(v for v in saved if type(v) is np.ndarray and not any(
             v is getattr(x, "_data", None) for x in node.inputs))
-        raise _modified_error(node, shared, seen[-1], -1, value)
+        raise _modified_error(node, shared, seen[-1], "its output", value)
 
 
-def _modified_error(node: Any, shared: list[Any], saved_at: int, which: int,
+def check_kept(node: Any) -> None:
+    """Refuse to run `node`'s backward when a tensor it keeps by reference (an index, a
+    mask: `function.keep`) was changed in place since the op."""
+    for tensor, seen, role in node.kept_tensors:
+        if version(tensor) != seen:
+            raise _modified_error(node, tensor._version_counter, seen, role, tensor._data)
+
+
+def _modified_error(node: Any, shared: list[Any], saved_at: int, role: str,
                     value: np.ndarray) -> InPlaceError:
-    role = "its output" if which < 0 else f"its input {which}"
     made = f" The op was made at {node.site[0]}:{node.site[1]}." if node.site else ""
     if shared[1] is not None:
         changed = f" It was changed at {shared[1][0]}:{shared[1][1]}."

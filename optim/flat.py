@@ -13,7 +13,12 @@ Users may replace `p.data` (`load_state_dict`, `t.data = ...`, `model.double()`)
 optimizer's state at any time, so before each step `is_current` checks that every
 parameter and state entry is still the view made here (an identity test per array); when
 one is not, the optimizer builds a new FlatGroup from the current arrays, copying their
-values, the state converted to the parameters' dtype.
+values, the state converted to the parameters' dtype. When the parameters' arrays still
+lie in one buffer as a FlatGroup laid them out (only the state is new, as after
+`opt.load_state_dict`), the new group keeps that buffer and the parameters their arrays.
+Otherwise each parameter's numbers move to a view of the new buffer, a move
+`autodiff.versions.moved` is told of: a graph that saved the old array still refuses
+backward once the step has changed the parameter, as it would without the move.
 
 A FlatGroup uses the public Tensor API only: it reads `p.numpy()` and assigns
 `p.data = view` (the parameter's array becomes the view itself, not a copy). During a
@@ -25,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from autodiff import Tensor
+from autodiff import Tensor, versions
 
 State = dict[Tensor, dict[str, Any]]
 
@@ -37,12 +42,18 @@ class FlatGroup:
         self.params = list(params)
         self.shapes = [p.shape for p in params]
         self.offsets = np.cumsum([0] + [p.numel() for p in params])
-        self.data = np.concatenate([p.numpy().reshape(-1) for p in params])
+        arrays = [p.numpy() for p in params]
+        buffer = laid_out(arrays, self.offsets)
+        if buffer is not None:          # only the state is new (opt.load_state_dict)
+            self.data, self.data_views = buffer, arrays
+        else:
+            self.data = np.concatenate([array.reshape(-1) for array in arrays])
+            self.data_views = self._split(self.data)
+            for p, view, array in zip(params, self.data_views, arrays):
+                p.data = view
+                versions.moved(p, array)
         self.grad = np.empty_like(self.data)
-        self.data_views = self._split(self.data)
         self.grad_views = self._split(self.grad)
-        for p, view in zip(params, self.data_views):
-            p.data = view
         self.state: dict[str, Any] = {}
         self._state_views: dict[str, list[np.ndarray]] = {}
         # for is_current, kept by scatter_state as keys appear: per parameter, (the
@@ -136,3 +147,21 @@ class FlatGroup:
     def _split(self, flat: np.ndarray) -> list[np.ndarray]:
         return [flat[start:end].reshape(shape)
                 for shape, start, end in zip(self.shapes, self.offsets, self.offsets[1:])]
+
+
+def laid_out(arrays: list[np.ndarray], offsets: np.ndarray) -> np.ndarray | None:
+    """The one 1-D buffer `arrays` already lie in, in C order, end to end and in order
+    (each at its offset), as a FlatGroup's views do; None when they do not. A group
+    rebuilt because only its state is new (after `opt.load_state_dict`) keeps that
+    buffer, so the parameters keep their arrays."""
+    buffer = arrays[0].base
+    if type(buffer) is not np.ndarray or buffer.ndim != 1 or buffer.size != offsets[-1] \
+            or not buffer.flags.c_contiguous or not buffer.flags.writeable:
+        return None
+    start, itemsize = buffer.__array_interface__["data"][0], buffer.itemsize
+    for array, offset in zip(arrays, offsets):
+        if array.base is not buffer or array.dtype != buffer.dtype \
+                or not array.flags.c_contiguous \
+                or array.__array_interface__["data"][0] != start + int(offset) * itemsize:
+            return None
+    return buffer

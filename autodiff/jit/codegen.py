@@ -181,6 +181,17 @@ class Writer:
         self.grad_shapes: list[tuple[tuple[int, ...], np.dtype]] = []
         self.read = slots_read(tracer.records, output)
         self.leaf_grads: dict[int, str] | None = None     # position -> its gradient variable
+        # slot -> position, for the arrays of tensors (arguments, parameters, ...): a
+        # library call (optimizer.step() rebuilding its flat buffers) may give one of them
+        # a new array, so a line after a call reads the array again (`reread`)
+        by_argument = {index: position for position, index in tracer.input_positions.items()}
+        self.tensor_slots: dict[int, int] = {
+            **{slot: by_argument[index] for slot, index, is_tensor in tracer.inputs
+               if is_tensor and index in by_argument},       # (step(x, x): one of them)
+            **dict(tracer.externals)}
+        self.called = False                     # a library call was written
+        self.stale: set[int] = set()            # slots read before the last library call
+        self.read_inline: set[int] = set()      # slots first read after a library call
 
     # ---------------------------------------------------------------- hooks
 
@@ -211,6 +222,15 @@ class Writer:
     def read_outside(self, slot: int, name: str) -> None:
         """`slot`, read before any line assigns it, holds an argument or a tensor from
         outside; `build` reads it into `name` at the top of the function."""
+
+    def reread(self, slot: int, name: str, again: bool = True) -> None:
+        """`slot` holds the array of a tensor (an argument, a parameter), read after a
+        library call that may have given the tensor a new array (`optimizer.step()`
+        rebuilding its flat buffers when a step hook assigned `p.data`): read it into
+        `name` here, as eager code reads the tensor's array when it uses it (`again`:
+        `name` was read before the call)."""
+        self.emit(f"{name} = {self.tensor(self.tensor_slots[slot])}._data",
+                  "read again: a library call above may have replaced it" if again else "")
 
     def bumped(self, position: int) -> None:
         """A line wrote into the array of tracer.tensors[position] in place: count the
@@ -258,7 +278,14 @@ class Writer:
         name = self.variables.get(slot)
         if name is None:
             name = self.define(slot)
-            self.read_outside(slot, name)
+            if self.called and slot in self.tensor_slots:
+                self.read_inline.add(slot)
+                self.reread(slot, name, again=False)
+            else:
+                self.read_outside(slot, name)
+        elif slot in self.stale:
+            self.stale.discard(slot)
+            self.reread(slot, name)
         return name
 
     def define(self, slot: int) -> str:
@@ -367,6 +394,8 @@ class Writer:
                       _site_comment(qualname, record.site))
         else:
             self.emit(call, _site_comment(qualname, record.site))
+            self.called = True                  # (a random draw replaces no array)
+            self.stale.update(slot for slot in self.variables if slot in self.tensor_slots)
 
     def backward(self, record: Backward, seed: str | None = None) -> None:
         """The lines of a backward pass: the seed, then each node's backward in the eager
@@ -459,16 +488,16 @@ def build(tracer: Tracer, output: Any, name: str) -> Generated:
     returned = writer.returned(output)
     reads = []
     for slot, index, is_tensor in tracer.inputs:
-        if slot in writer.used:
+        if slot in writer.used and slot not in writer.read_inline:
             reads.append(f"    {writer.variables[slot]} = args[{index}]"
                          f"{'._data' if is_tensor else ''}")
     for slot, position in tracer.externals:
-        if slot in writer.used:
+        if slot in writer.used and slot not in writer.read_inline:
             reads.append(f"    {writer.variables[slot]} = {writer.tensor(position)}._data")
     function_name = Names().take(name)
     source = "\n".join([f"def {function_name}(args):", *reads, *writer.lines,
                         f"    return {returned}", ""])
-    return Generated(source, _run_once(source, function_name, writer.namespace))
+    return Generated(source, run_once(source, function_name, writer.namespace))
 
 
 def build_forward(tracer: Tracer, output: SlotRef, name: str) -> tuple[Generated, Generated]:
@@ -479,6 +508,7 @@ def build_forward(tracer: Tracer, output: SlotRef, name: str) -> tuple[Generated
     contexts for each call, in the order of `contexts(tracer)`."""
     *forward_records, backward_record = tracer.records
     writer = Writer(tracer, output)
+    writer.tensor_slots = {}         # the arrays are the node's inputs, read once
     for record in forward_records:
         writer.write(record)
     returned = writer.variable(output.slot)
@@ -502,8 +532,8 @@ def build_forward(tracer: Tracer, output: SlotRef, name: str) -> tuple[Generated
     backward_name = f"{forward_name}_backward"
     backward = "\n".join([f"def {backward_name}(ctxs, grad):", *unpack, *writer.lines,
                           f"    return ({', '.join(grads)},)", ""])
-    return (Generated(forward, _run_once(forward, forward_name, writer.namespace)),
-            Generated(backward, _run_once(backward, backward_name, writer.namespace)))
+    return (Generated(forward, run_once(forward, forward_name, writer.namespace)),
+            Generated(backward, run_once(backward, backward_name, writer.namespace)))
 
 
 def input_order(tracer: Tracer) -> list[int]:
@@ -519,9 +549,10 @@ def replay_contexts(tracer: Tracer) -> list[Any]:
     return [record.ctx for record in tracer.records if type(record) is Op]
 
 
-def _run_once(source: str, name: str, namespace: dict[str, Any]) -> Any:
+def run_once(source: str, name: str, namespace: dict[str, Any]) -> Any:
     """Compile and define the generated function `name` (registered with linecache, so
-    tracebacks show its lines)."""
+    tracebacks show its lines): the replays', and a program's guards
+    (`autodiff.jit.compiled.build_check`)."""
     filename = f"<ad.compile {name} {id(source):x}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)   # noqa: S102 - the one place generated code runs

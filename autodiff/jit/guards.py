@@ -1,20 +1,27 @@
 """Guards: what must still hold for a recorded step to be replayed.
 
-- The arguments' signature (`signature`): tensors and arrays by shape, dtype and
-  requires_grad; numbers and strings by value; other objects by identity, held so their
-  id cannot pass to a new object; and which arguments are the same object (`aliases`).
+- The arguments' signature (`signature`): tensors and arrays by shape, dtype, C order
+  and requires_grad; numbers and strings by value; other objects by identity, held so
+  their id cannot pass to a new object; and which arguments are the same object
+  (`aliases`).
 - The tensors the step read from outside (parameters, buffers, ...): the same array
   (a write into it, by load_state_dict or by hand, is read by the next replay; a new
   array, by `.data =`, `model.double()`, retraces), requires_grad, no hooks.
 - The modules it called: the same train/eval mode, no member, setting or hook changed
   since (`autodiff.events.change_count`).
-- The Python numbers the function reads itself from its globals and closure cells, and
-  those of the functions defined inside it (`numbers_read`), by value.
+- What the function reads itself from its globals and closure cells, and what the
+  functions defined inside it read (`Outside`): numbers (Python's and numpy's) by value
+  and type, other objects (a tensor, a model, an optimizer) by identity, and the
+  tensors, modules and optimizers the trace used that it reached through an attribute of
+  an argument or of such an object (`batch.x`, `self.opt`), by identity.
+- The default dtype and the grad mode are part of the signature (`Compiled.__call__`).
 """
 from __future__ import annotations
 
+import dis
 import functools
 import types
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -27,22 +34,24 @@ from ..tensor import Tensor
 def signature(value: Any, arguments: list[Any], names: list[str] | None = None,
               name: str = "") -> Any:
     """What must match for a program to be replayed on `value`: tensors and arrays by
-    kind, shape, dtype (and requires_grad); numbers, strings and None by value; anything
-    else by identity. Tensors and arrays are appended to `arguments` in order, and, when
-    `names` is given (a trace needs them, a replay does not), a name for each (`name`, or
-    name_0, name_1, ... inside a tuple) to `names`."""
+    kind, shape, dtype, whether their numbers are in C order (`t.contiguous()` is `t`
+    itself or a copy, and the trace kept which) and requires_grad; numbers, strings and
+    None by value; anything else by identity. Tensors and arrays are appended to
+    `arguments` in order, and, when `names` is given (a trace needs them, a replay does
+    not), a name for each (`name`, or name_0, name_1, ... inside a tuple) to `names`."""
     kind = type(value)
-    if kind is Tensor or isinstance(value, Tensor):
-        arguments.append(value)
-        if names is not None:
-            names.append(name)
-        return ("tensor", value._data.shape, value._data.dtype, value._requires_grad,
-                value.grad_fn is not None)
     if kind is np.ndarray:
         arguments.append(value)
         if names is not None:
             names.append(name)
-        return ("array", value.shape, value.dtype)
+        return ("array", value.shape, value.dtype, value.flags.c_contiguous)
+    if kind is Tensor or isinstance(value, Tensor):
+        arguments.append(value)
+        if names is not None:
+            names.append(name)
+        data = value._data
+        return ("tensor", data.shape, data.dtype, value._requires_grad,
+                value.grad_fn is not None, data.flags.c_contiguous)
     if kind in (tuple, list):
         return (kind.__name__, *(signature(v, arguments, names, f"{name}_{i}")
                                  for i, v in enumerate(value)))
@@ -116,50 +125,137 @@ class Guards:
 
 
 NumberRead = tuple[str, Callable[[], Any], Any]      # (what, how to read it now, traced value)
+ObjectRead = tuple[str, Callable[[], Any], Callable[[], Any]]
+#              (what, how to read it now, the traced object: a weak reference, or a stand-in)
+
+_MISSING = object()                     # what a read gives for a name no longer there
 
 
-def numbers_read(fn: Callable[..., Any]) -> list[NumberRead]:
-    """The Python numbers `fn` reads itself from its globals and closure cells, and those
-    the functions defined inside it read, with their values now: a trace bakes them in,
-    so a replay holds only while they are the same. Numbers read deeper (in functions it
-    calls, or as attributes of objects) are not seen; `Compiled.report` lists them."""
-    fn = getattr(fn, "__func__", fn)
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return []
-    reads: list[NumberRead] = []
-    space = fn.__globals__
-    for name in _names_read(code):
-        if type(space.get(name)) in (int, float, bool):
-            reads.append((f"the global {name!r}", functools.partial(space.get, name),
-                          space[name]))
-    for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
+class Outside:
+    """What the function reads from outside its arguments, as the trace found it:
+
+    - `numbers`: the Python and numpy numbers (int, float, bool, np.float32, np.int64,
+      np.bool_, ...) it reads itself from its globals and closure cells, and those the
+      functions defined inside it read, by value and type (a trace bakes them in);
+    - `objects`: every other value read there (a tensor, a model, an optimizer, a loss
+      function, a list), by identity, through a weak reference where the object takes
+      one (a new object whose id Python reuses is another object); and, one attribute
+      deep, the tensors, modules and objects of library calls (an optimizer) the trace
+      used that it reached through an attribute (`batch.x`, `self.opt`, `net.model`) of
+      an argument, of the object a method is bound to, or of an object read from the
+      globals and closure cells.
+
+    Python modules (`np`, `F`) are not guarded. What the function reads deeper (numbers
+    and objects read by functions it calls, or attributes of attributes) is not seen;
+    `Compiled.report` lists the numbers baked in."""
+
+    def __init__(self, fn: Callable[..., Any], used: set[int],
+                 owners: list[tuple[str, Any]]) -> None:
+        self.numbers: list[NumberRead] = []
+        self.objects: list[ObjectRead] = []
+        owners = list(owners)
+        bound = getattr(fn, "__self__", None)
+        if bound is not None and not isinstance(bound, types.ModuleType):
+            owners.append(("the object the method is bound to", bound))
+        fn = getattr(fn, "__func__", fn)
+        code = getattr(fn, "__code__", None)
+        if code is None:                    # an object with __call__: its attributes
+            owners.append(("the compiled object", fn))
+        else:
+            space = fn.__globals__
+            for name in dict.fromkeys(_names_read(code)):
+                if name in space:
+                    self._add(f"the global {name!r}", functools.partial(space.get, name,
+                                                                          _MISSING),
+                              space[name], owners)
+            for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
+                try:
+                    value = cell.cell_contents
+                except ValueError:          # a variable of the enclosing function not set yet
+                    continue
+                self._add(f"{name!r} of the enclosing function",
+                          functools.partial(getattr, cell, "cell_contents"), value, owners)
+        for label, owner in owners:
+            members = getattr(owner, "__dict__", None)
+            if type(members) is not dict or _is_library_object(owner):
+                continue
+            for name, value in members.items():
+                if id(value) in used and not _is_number(value):
+                    self.objects.append((f"the attribute {name!r} of {label}",
+                                         functools.partial(members.get, name, _MISSING),
+                                         _reference(value)))
+
+    def _add(self, what: str, read: Callable[[], Any], value: Any,
+             owners: list[tuple[str, Any]]) -> None:
+        if _is_number(value):
+            self.numbers.append((what, read, value))
+        elif not isinstance(value, types.ModuleType):
+            self.objects.append((what, read, _reference(value)))
+            owners.append((what, value))
+
+    def __bool__(self) -> bool:
+        return bool(self.numbers or self.objects)
+
+    def changed(self) -> str | None:
+        """Why a replay would be stale: a number or object the function reads from
+        outside changed since its trace; None when none did."""
         try:
-            value = cell.cell_contents
-        except ValueError:              # a variable of the enclosing function not set yet
-            continue
-        if type(value) in (int, float, bool):
-            reads.append((f"{name!r} of the enclosing function",
-                          functools.partial(getattr, cell, "cell_contents"), value))
-    return reads
+            for what, read, value in self.numbers:
+                now = read()
+                if now is _MISSING:
+                    return f"{what} was deleted"
+                if type(now) is not type(value) \
+                        or (now != value and (now == now or value == value)) \
+                        or (now == 0 and str(now) != str(value)):     # NaN; 0.0, -0.0
+                    return f"{what} changed from {value!r} to {now!r}"
+            for what, read, reference in self.objects:
+                now = read()
+                if now is not reference():
+                    if now is _MISSING:
+                        return f"{what} was deleted"
+                    return (f"{what} is another object ({type(now).__name__}) than the "
+                            f"one traced")
+        except ValueError:                  # a closure cell emptied (del)
+            return f"{what} was deleted"
+        return None
+
+    def described(self) -> list[str]:
+        """The reads, one line each, for `Compiled.report`."""
+        lines = [f"{what} = {value!r}" for what, _, value in self.numbers]
+        for what, _, reference in self.objects:
+            value = reference()
+            lines.append(f"{what} is the same object ({type(value).__name__})")
+        return lines
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float, bool) or isinstance(value, (np.number, np.bool_))
+
+
+def _is_library_object(value: Any) -> bool:
+    """A tensor, or a module (whose members its own guards follow), or a Python module
+    or class: objects whose attributes are not the user's names."""
+    return isinstance(value, (Tensor, type, types.ModuleType)) or (
+        hasattr(value, "named_modules") and hasattr(value, "forward"))
+
+
+def _reference(value: Any) -> Callable[[], Any]:
+    """A weak reference to `value`, or, for objects that take none (a list, None, a
+    string), a function returning it."""
+    try:
+        return weakref.ref(value)
+    except TypeError:
+        return lambda: value
 
 
 def _names_read(code: types.CodeType) -> list[str]:
     """The global names a code object reads, with those of the functions it defines."""
-    names = list(code.co_names)
+    names = [instruction.argval for instruction in dis.get_instructions(code)
+             if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME")]
     for constant in code.co_consts:
         if isinstance(constant, types.CodeType):
             names += _names_read(constant)
     return names
-
-
-def number_changed(reads: list[NumberRead]) -> str | None:
-    """Why a replay would be stale: a number the function reads changed since its trace."""
-    for what, read, value in reads:
-        now = read()
-        if now != value or type(now) is not type(value):
-            return f"{what} changed from {value!r} to {now!r}"
-    return None
 
 
 def what_changed(old: tuple[Any, ...], new: tuple[Any, ...]) -> str:
@@ -167,7 +263,9 @@ def what_changed(old: tuple[Any, ...], new: tuple[Any, ...]) -> str:
     traced signature, which differs from `new`)."""
     if old[0] != new[0]:
         return f"grad mode changed to {'enabled' if new[0] else 'disabled (no_grad)'}"
-    for where, before, after in (("argument", old[1], new[1]), ("keyword", old[2], new[2])):
+    if old[1] != new[1]:
+        return f"the default dtype changed to {new[1]}"
+    for where, before, after in (("argument", old[2], new[2]), ("keyword", old[3], new[3])):
         if before == after:
             continue
         if len(before) != len(after):
@@ -180,10 +278,12 @@ def what_changed(old: tuple[Any, ...], new: tuple[Any, ...]) -> str:
 
 def _describe(signature: Any) -> str:
     if type(signature) is tuple and signature and signature[0] == "tensor":
-        _, shape, dtype, requires_grad, _ = signature
-        return f"tensor {tuple(shape)} {dtype}{' requires_grad' if requires_grad else ''}"
+        _, shape, dtype, requires_grad, _, contiguous = signature
+        return (f"tensor {tuple(shape)} {dtype}{' requires_grad' if requires_grad else ''}"
+                f"{'' if contiguous else ' non-contiguous'}")
     if type(signature) is tuple and signature and signature[0] == "array":
-        return f"array {tuple(signature[1])} {signature[2]}"
+        _, shape, dtype, contiguous = signature
+        return f"array {tuple(shape)} {dtype}{'' if contiguous else ' non-contiguous'}"
     if type(signature) is tuple and signature and signature[0] == "value":
         return repr(signature[2])
     return "another object"

@@ -276,6 +276,17 @@ class Tracer:
                   f"numbers, or tuples, lists and dicts of them")
         return output
 
+    def used(self) -> set[int]:
+        """The ids of the objects the records use: tensors, the modules called, and the
+        objects library calls were made with (an optimizer, a generator)."""
+        ids = set(self.position_of) | set(self.modules)
+        for record in self.records:
+            if type(record) is Call:
+                ids.update(id(value) for value in (*record.args, *record.kwargs.values())
+                           if not isinstance(value, (int, float, str, tuple, np.dtype))
+                           and value is not None)
+        return ids
+
     # ---------------------------------------------------------------- the events
 
     def op_applied(self, op: type, ctx: Any, arrays: list[Any], options: dict[str, Any],

@@ -374,6 +374,8 @@ class Where(Function):
                   "dL/da = dL/dy where cond, else 0",
                   "dL/db = dL/dy where not cond, else 0")
 
+    kept_inputs = ((0, "its condition"),)      # backward reads cond: refused once changed
+
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.cond = np.asarray(cond, dtype=bool)

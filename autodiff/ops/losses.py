@@ -53,6 +53,7 @@ class CrossEntropy(Function):
                   "dL/dtarget: none (class indices)")
 
     name = "cross_entropy"
+    kept_inputs = ((1, "its target"),)     # backward reads the targets: refused once changed
 
     @staticmethod
     def forward(ctx, x, target, reduction="mean"):
@@ -83,6 +84,7 @@ class NLLLoss(Function):
                   "dL/dtarget: none (class indices)")
 
     name = "nll_loss"
+    kept_inputs = ((1, "its target"),)     # backward reads the targets: refused once changed
 
     @staticmethod
     def forward(ctx, x, target, reduction="mean"):

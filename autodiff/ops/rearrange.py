@@ -4,14 +4,18 @@ logcumsumexp, sort, topk, kthvalue, einsum, ...
 
 Most are composites of the ops in shape.py, reduce.py and elementwise.py (slices and
 index arrays through `getitem`, `cat`, `stack`, `reshape`, `where`, `prod`), so their
-gradients come from those ops and need no derivative here. Five are primitives, each with
+gradients come from those ops and need no derivative here. Six are primitives, each with
 its derivative beside its forward: `Cumsum` (the composite would be quadratic), `Scatter`
-(an overwrite has no composite), `Einsum` (numpy's contraction, forward and backward),
-and `Argsort` and `RunningArgExtreme` (integer indices, no gradient).
+(an overwrite has no composite), `Diagonal` (a view, which index arrays cannot give),
+`Einsum` (numpy's contraction, forward and backward), and `Argsort` and
+`RunningArgExtreme` (integer indices, no gradient).
 
-Views and copies follow torch where they can: split, chunk, unbind, tensor_split, movedim,
-unflatten, expand-based meshgrid share memory with the input; flip, roll, repeat and the
-ops built on index arrays copy. diagonal copies here (a view in torch).
+Views and copies follow torch: split, chunk, unbind, tensor_split, movedim, unflatten,
+diagonal, expand-based meshgrid and the einsums that only rearrange ('ij->ji', 'ii->i')
+share memory with the input (writes through them reach it); flip, roll, repeat, tile,
+repeat_interleave, diag and the ops built on index arrays copy. The index, mask and
+condition tensors they keep for backward are version-checked (`function.keep`): changed
+in place before backward, they are refused, as in torch.
 
 Importing the module attaches the methods (`x.flip(0)`, `x.sort()`); see the block at
 the bottom.
@@ -36,12 +40,14 @@ import numpy as np
 
 from .. import events
 from ..errors import DimError, DtypeError, ShapeError
-from ..function import Function
+from ..function import Function, keep
 from ..promotion import promote
 from ..tensor import Tensor, array_of, register_methods
+from .array_or_tensor import permute as permute_any
 from .elementwise import Where
 from .reduce import ValuesIndices, normalize_dim
 from .shape import ScatterAdd, cat, getitem, permute, reshape, stack
+from .shape import scatter_add as added_at
 
 Dims = int | Sequence[int]
 
@@ -142,6 +148,33 @@ class Scatter(Function):
         return grad * ctx.kept, grad[ctx.index] * ctx.won
 
 
+class Diagonal(Function):
+    """y = the diagonal of x in the plane of dims dim1, dim2: yᵢ = x[i, i + offset] (row
+    i − offset when offset < 0), those dims removed and the diagonal appended as the last
+    dim; a view of x, as torch's. dL/dx = zeros of x's shape with dL/dy on that diagonal"""
+
+    derivative = ("dL/dx = zeros of x's shape with dL/dy written on the diagonal",)
+
+    view = True
+
+    @staticmethod
+    def forward(ctx, x, *, offset, dim1, dim2):
+        out = np.diagonal(x, offset, dim1, dim2)    # numpy's view is read-only; torch's
+        if x.flags.writeable:                       # writes through to x
+            out.flags.writeable = True
+        others = tuple(k for k in range(x.ndim) if k not in (dim1, dim2))
+        ctx.order = others + (dim1, dim2)           # x's dims, the diagonal's plane last
+        ctx.moved_shape = tuple(x.shape[k] for k in ctx.order)
+        i = np.arange(out.shape[-1])
+        ctx.index = (Ellipsis, i - min(offset, 0), i + max(offset, 0))
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        placed = added_at(grad, ctx.moved_shape, ctx.index)       # (..., rows, cols)
+        return permute_any(placed, tuple(int(k) for k in np.argsort(ctx.order)))
+
+
 class Argsort(Function):
     """y = the int64 indices that sort x along an axis (stable: equal elements keep their
     order, also when descending). Integers: no gradient."""
@@ -188,10 +221,15 @@ class Einsum(Function):
     """y = einsum("s₁,s₂,…->out", x₁, x₂, …);  dL/dxₖ = einsum("out,s₁,…(all but sₖ)->sₖ",
     dL/dy, the other x): the same contraction with dL/dy in xₖ's place. A letter that
     only xₖ has gets a ones vector (the gradient is broadcast along it); a letter repeated
-    in sₖ (a diagonal) gets an identity matrix pairing it with a fresh letter."""
+    in sₖ (a diagonal) gets an identity matrix pairing it with a fresh letter.
+
+    An einsum of one operand that only rearranges it ('ij->ji', 'ij->ij', 'ii->i') is
+    numpy's view of it, and a view here, as torch's: writes through it reach x₁."""
 
     derivative = ("dL/dxₖ = einsum of dL/dy with the other inputs, dL/dy in xₖ's place (ones for "
                   "letters only xₖ has, an identity for a repeated letter)",)
+
+    view = True
 
     @staticmethod
     def forward(ctx, *xs, subscripts, output):
@@ -380,8 +418,15 @@ def repeat(x: Tensor, *sizes: Any) -> Tensor:
     shape = (1,) * extra + x.shape
     interleaved = tuple(d for n in shape for d in (1, n))      # a size-1 dim before each
     grown = tuple(d for r, n in zip(sizes, shape) for d in (r, n))
-    x = reshape(x, interleaved).expand(*grown)
-    return reshape(x, tuple(r * n for r, n in zip(sizes, shape)))
+    repeated = reshape(reshape(x, interleaved).expand(*grown),
+                       tuple(r * n for r, n in zip(sizes, shape)))
+    return _copied(repeated, x)
+
+
+def _copied(result: Tensor, x: Tensor) -> Tensor:
+    """result, or a copy of it where it is still a view of x (repeats of 1 only: the
+    reshape of the expand copies otherwise): torch's repeats are always new tensors."""
+    return result.clone() if np.may_share_memory(result._data, x._data) else result
 
 
 def tile(x: Tensor, *dims: Any) -> Tensor:
@@ -401,8 +446,9 @@ def repeat_interleave(x: Tensor, repeats: Any, dim: int | None = None) -> Tensor
         r = int(counts.reshape(()))
         shape = x.shape[:axis + 1] + (1,) + x.shape[axis + 1:]
         grown = x.shape[:axis + 1] + (r,) + x.shape[axis + 1:]
-        return reshape(reshape(x, shape).expand(*grown),
-                       x.shape[:axis] + (x.shape[axis] * r,) + x.shape[axis + 1:])
+        repeated = reshape(reshape(x, shape).expand(*grown),
+                           x.shape[:axis] + (x.shape[axis] * r,) + x.shape[axis + 1:])
+        return _copied(repeated, x)
     if counts.shape != (x.shape[axis],) or (counts < 0).any():
         raise ShapeError(f"repeat_interleave: repeats must be one non-negative count per "
                          f"element of dim {dim} ({x.shape[axis]}), got shape {counts.shape}")
@@ -434,24 +480,21 @@ def _diagonal(op: str, x: Tensor, offset: int, dim1: int, dim2: int) -> Tensor:
     if x.ndim < 2:
         raise ShapeError(f"{op}: needs at least 2 dims, got shape {x.shape}")
     a, b = _dims(op, (dim1, dim2), x.ndim)
-    moved = movedim(x, (a, b), (-2, -1))
-    rows, cols = moved.shape[-2:]
-    length = max(min(rows + min(offset, 0), cols - max(offset, 0)), 0)
-    i = np.arange(length)
-    return getitem(moved, (Ellipsis, i - min(offset, 0), i + max(offset, 0)))
+    return Diagonal.apply(x, offset=int(offset), dim1=a, dim2=b)
 
 
 def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """yᵢ = x[i, i + offset] in the plane of dim1, dim2 (row i - offset when offset < 0);
-    those dims removed and the diagonal appended as the last dim."""
+    those dims removed and the diagonal appended as the last dim. A view of x, as torch's:
+    `x.diagonal().add_(1)` changes x."""
     return _diagonal("diagonal", x, offset, dim1, dim2)
 
 
 def diag(x: Tensor, diagonal: int = 0) -> Tensor:
     """A vector: the square matrix with it on diagonal `diagonal`, zeros elsewhere.
-    A matrix: its diagonal `diagonal`, as a vector."""
+    A matrix: a copy of its diagonal `diagonal`, as a vector (torch's diag copies)."""
     if x.ndim == 2:
-        return _diagonal("diag", x, diagonal, 0, 1)
+        return _diagonal("diag", x, diagonal, 0, 1).clone()
     if x.ndim != 1:
         raise ShapeError(f"diag: needs a vector or a matrix, got shape {x.shape}")
     n = x.shape[0] + abs(diagonal)
@@ -520,7 +563,7 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     if index.ndim > 1:
         raise ShapeError(f"index_select: the index must be a vector, got shape "
                          f"{index.shape}")
-    return getitem(x, _along(axis, x.ndim, reshape(index, (-1,))._data))
+    return getitem(x, _along(axis, x.ndim, reshape(index, (-1,))))
 
 
 def _dim_index(op: str, x: Tensor, dim: int, index: Any, bound: tuple[int, ...]
@@ -545,7 +588,9 @@ def _dim_index(op: str, x: Tensor, dim: int, index: Any, bound: tuple[int, ...]
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     """out[i][j][k] = x[i][index[i][j][k]][k] (for dim 1): values picked along `dim`."""
     _, _, full = _dim_index("gather", x, dim, index, x.shape)
-    return getitem(x, full)
+    out = getitem(x, full)
+    keep(out, index, "its index")
+    return out
 
 
 def take_along_dim(x: Tensor, indices: Any, dim: int | None = None) -> Tensor:
@@ -584,14 +629,18 @@ def scatter(x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
     """A copy of x with out[i][index[i][j][k]][k] = src[i][j][k] (for dim 1); src may be
     a number. Where index repeats a place, the last write wins (torch leaves it open)."""
     part, full = _scatter_parts("scatter", x, dim, index, src)
-    return Scatter.apply(x, part, index=full)
+    out = Scatter.apply(x, part, index=full)
+    keep(out, index, "its index")
+    return out
 
 
 def scatter_add(x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
     """A copy of x with src[i][j][k] added to out[i][index[i][j][k]][k] (for dim 1);
     repeated places add up."""
     part, full = _scatter_parts("scatter_add", x, dim, index, src)
-    return x + ScatterAdd.apply(part, shape=x.shape, index=full)
+    added = ScatterAdd.apply(part, shape=x.shape, index=full)
+    keep(added, index, "its index")
+    return x + added
 
 
 REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
@@ -645,7 +694,7 @@ def masked_select(x: Tensor, mask: Any) -> Tensor:
     if mask.dtype != np.bool_:
         raise DtypeError(f"masked_select: the mask must be a bool tensor, got {mask.dtype}")
     shape = _broadcast("masked_select", x.shape, mask.shape)
-    return getitem(x.expand(*shape), mask.expand(*shape)._data)
+    return getitem(x.expand(*shape), mask.expand(*shape))
 
 
 # ---------------------------------------------------------------- running totals
@@ -964,9 +1013,12 @@ def einsum(equation: str, *operands: Any) -> Tensor:
         for k, (s, t, span) in enumerate(zip(subscripts, tensors, spans)):
             if "..." in s:
                 start = s.index("...")
-                tensors[k] = t.expand(*t.shape[:start], *broadcast[width - span:],
-                                      *t.shape[start + span:])
+                shape = (*t.shape[:start], *broadcast[width - span:], *t.shape[start + span:])
+                if shape != t.shape:
+                    tensors[k] = t.expand(*shape)
                 subscripts[k] = s.replace("...", ellipsis[width - span:])
+    else:                                       # "..." standing for no dims at all
+        subscripts = [s.replace("...", "") for s in subscripts]
     if arrow:
         output = output.replace("...", ellipsis)
     else:

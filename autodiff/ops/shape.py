@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import AutodiffError, DimError, ShapeError
-from ..function import Function
+from ..function import Function, keep
 from ..tensor import Tensor, array_of, register_methods
 from .array_or_tensor import permute as permute_any
 from .reduce import normalize_axes, normalize_dim
@@ -152,14 +152,35 @@ def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
     return tuple(int(n) for n in shape)
 
 
-def reshape(x: Tensor, shape: tuple[Any, ...]) -> Tensor:
-    shape = _shape_arg(shape)
+def _check_fits(op: str, x: Tensor, shape: tuple[int, ...]) -> None:
     known = int(np.prod([n for n in shape if n != -1]))
     fits = (known == x.numel() if -1 not in shape
             else shape.count(-1) == 1 and known and x.numel() % known == 0)
     if not fits:
-        raise ShapeError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+        raise ShapeError(f"{op}: cannot reshape a tensor of shape {x.shape} "
                          f"({x.numel()} elements) into {shape}")
+
+
+def reshape(x: Tensor, shape: tuple[Any, ...]) -> Tensor:
+    shape = _shape_arg(shape)
+    _check_fits("reshape", x, shape)
+    return Reshape.apply(x, shape=shape)
+
+
+def view(x: Tensor, shape: tuple[Any, ...]) -> Tensor:
+    """reshape that never copies (torch's view): refused when x's strides cannot be read
+    as `shape` (a transposed x.T.view(-1)), where reshape would give a copy, which writes
+    would not reach x through."""
+    shape = _shape_arg(shape)
+    _check_fits("view", x, shape)
+    data = x._data
+    if data.size and not np.may_share_memory(data.reshape(shape), data):
+        strides = tuple(stride // data.itemsize for stride in data.strides)
+        raise ShapeError(f"view: view size is not compatible with input tensor's size and "
+                         f"stride: a tensor of shape {x.shape} with strides {strides} (not "
+                         f"contiguous, e.g. transposed) cannot be viewed as {shape} without "
+                         f"a copy; use .reshape{shape} instead (it copies here), or "
+                         f".contiguous().view{shape}")
     return Reshape.apply(x, shape=shape)
 
 
@@ -268,8 +289,14 @@ def index_stages(index: Any) -> list[Any]:
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
+    """x[index]; the index tensors the last stage keeps for backward are version-checked."""
     for stage in index_stages(normalize_index(index)):
         x = GetItem.apply(x, index=stage)
+    if x.grad_fn is not None:
+        for part in index if type(index) is tuple else (index,):
+            if isinstance(part, Tensor):            # most indices hold none: no call
+                keep(x, index, "its index")
+                break
     return x
 
 
@@ -371,6 +398,12 @@ def _reshape(self: Tensor, *shape: Any) -> Tensor:
     return reshape(self, shape)
 
 
+def _view(self: Tensor, *shape: Any) -> Tensor:
+    """The same numbers in `shape`, shared, never copied (one entry may be -1); refused
+    where self's strides do not allow it (use reshape)."""
+    return view(self, shape)
+
+
 def _flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Dims start_dim … end_dim merged into one."""
     return flatten(self, start_dim, end_dim)
@@ -417,7 +450,7 @@ def _matrices_transposed(self: Tensor) -> Tensor:
 
 
 register_methods({
-    "reshape": _reshape, "view": _reshape, "flatten": _flatten, "permute": _permute,
+    "reshape": _reshape, "view": _view, "flatten": _flatten, "permute": _permute,
     "transpose": _transpose, "swapaxes": _transpose, "squeeze": _squeeze,
     "unsqueeze": _unsqueeze, "expand": _expand, "__getitem__": _getitem,
 }, properties={"T": _all_dims_reversed, "mT": _matrices_transposed})

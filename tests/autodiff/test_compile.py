@@ -4,6 +4,7 @@ ignored it would give other numbers); value reads and what replay cannot follow 
 to eager with one warning naming the line, or raise with fullgraph=True."""
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -632,3 +633,304 @@ def test_a_write_into_the_parameters_between_calls_is_read_by_the_next_replay(
         assert compiled(x, y).item() == twin_step(x, y).item()
     assert_same_parameters(model, twin)
     assert compiled.cache_info().replays >= 2
+
+
+# ------------------------------------------------------------------ read from outside
+
+def _eager_and_compiled(run: Callable[[Callable[..., Any]], list[Any]]
+                        ) -> tuple[list[Any], list[Any], Any]:
+    """`run(wrap)` on a fresh setup twice: with wrap = the identity (eager) and with wrap
+    = ad.compile; returns both results and the compiled function."""
+    made: list[Any] = []
+
+    def compiled(fn: Callable[..., Any]) -> Any:
+        made.append(ad.compile(fn))
+        return made[-1]
+
+    return run(lambda fn: fn), run(compiled), made[-1]
+
+
+OFFSET = ad.tensor([1.0, 2.0], dtype=ad.float64)
+model = opt = None
+
+
+def _global_tensor(wrap: Callable[..., Any]) -> list[Any]:
+    global OFFSET
+    OFFSET = ad.tensor([1.0, 2.0], dtype=ad.float64)
+    w = ad.tensor([0.5, -0.5], dtype=ad.float64, requires_grad=True)
+
+    def step(x: ad.Tensor) -> ad.Tensor:
+        w.grad = None
+        loss = ((x * w + OFFSET) ** 2).sum()
+        loss.backward()
+        return loss
+
+    f, out = wrap(step), []
+    for i in range(4):
+        if i == 2:
+            OFFSET = ad.tensor([10.0, 20.0], dtype=ad.float64)       # the global re-bound
+        out.append(f(ad.tensor([1.0, 1.0], dtype=ad.float64)).item())
+    return out
+
+
+def _global_model_and_optimizer(which: str) -> Callable[[Callable[..., Any]], list[Any]]:
+    def run(wrap: Callable[..., Any]) -> list[Any]:
+        global model, opt
+        ad.manual_seed(0)
+        model = nn.Linear(4, 2).double()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        x = ad.tensor(np.linspace(-1, 1, 20).reshape(5, 4))
+        y = ad.tensor(np.linspace(0, 1, 10).reshape(5, 2))
+
+        def step(x: ad.Tensor, y: ad.Tensor) -> ad.Tensor:
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        f, out = wrap(step), []
+        for i in range(4):
+            if i == 2:
+                if which == "model and optimizer":          # a new model
+                    ad.manual_seed(123)
+                    model = nn.Linear(4, 2).double()
+                opt = optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+            out.append(f(x, y).item())
+        try:
+            return out + [p.numpy().tolist() for p in model.parameters()]
+        finally:
+            model = opt = None
+
+    return run
+
+
+def _closure_tensor(wrap: Callable[..., Any]) -> list[Any]:
+    offset = ad.tensor([1.0, 2.0], dtype=ad.float64)
+    w = ad.tensor([0.5, -0.5], dtype=ad.float64, requires_grad=True)
+
+    def step(x: ad.Tensor) -> ad.Tensor:
+        w.grad = None
+        loss = ((x * w + offset) ** 2).sum()
+        loss.backward()
+        return loss
+
+    f, out = wrap(step), []
+    for i in range(4):
+        if i == 2:
+            offset = ad.tensor([10.0, 20.0], dtype=ad.float64)
+        out.append(f(ad.tensor([1.0, 1.0], dtype=ad.float64)).item())
+    return out
+
+
+class Batch:
+    """An object of the user's own passed as an argument."""
+
+
+def _argument_attribute(wrap: Callable[..., Any]) -> list[Any]:
+    w = ad.tensor([0.5, -0.5], dtype=ad.float64, requires_grad=True)
+
+    def step(batch: Batch) -> ad.Tensor:
+        w.grad = None
+        loss = ((batch.x * w) ** 2).sum()
+        loss.backward()
+        return loss
+
+    f, batch, out = wrap(step), Batch(), []
+    for i in range(4):
+        if i in (0, 2):                          # the next batch, in the same holder
+            batch.x = ad.tensor([1.0 + i, 2.0 * i], dtype=ad.float64)
+        out.append(f(batch).item())
+    return out
+
+
+def _closure_object_attribute(wrap: Callable[..., Any]) -> list[Any]:
+    class Trainer:
+        def __init__(self, lr: float) -> None:
+            ad.manual_seed(0)
+            self.model = nn.Linear(2, 1).double()
+            self.opt = optim.SGD(self.model.parameters(), lr=lr)
+
+    trainer = Trainer(0.1)
+    x = ad.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=ad.float64)
+
+    def step(x: ad.Tensor) -> ad.Tensor:            # as benchmarks/compiled.py's step
+        trainer.opt.zero_grad()
+        loss = (trainer.model(x) ** 2).mean()
+        loss.backward()
+        trainer.opt.step()
+        return loss
+
+    f, out = wrap(step), []
+    for i in range(4):
+        if i == 2:
+            trainer.opt = optim.SGD(trainer.model.parameters(), lr=0.5)
+        out.append(f(x).item())
+    return out
+
+
+def _method_attribute(wrap: Callable[..., Any]) -> list[Any]:
+    class Trainer:
+        def __init__(self) -> None:
+            ad.manual_seed(0)
+            self.model = nn.Linear(2, 1).double()
+            self.opt = optim.SGD(self.model.parameters(), lr=0.1)
+
+        def step(self, x: ad.Tensor) -> ad.Tensor:
+            self.opt.zero_grad()
+            loss = (self.model(x) ** 2).mean()
+            loss.backward()
+            self.opt.step()
+            return loss
+
+    Trainer.step = wrap(Trainer.step)                # as @ad.compile on the method
+    trainer, out = Trainer(), []
+    x = ad.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=ad.float64)
+    for i in range(4):
+        if i == 2:
+            trainer.opt = optim.SGD(trainer.model.parameters(), lr=0.5, momentum=0.5)
+        out.append(trainer.step(x).item())
+    return out
+
+
+@pytest.mark.parametrize("run, reason", [
+    (_global_tensor, "the global 'OFFSET' is another object"),
+    (_global_model_and_optimizer("model and optimizer"), "the global 'opt' is another object"),
+    (_global_model_and_optimizer("optimizer"), "the global 'opt' is another object"),
+    (_closure_tensor, "'offset' of the enclosing function is another object"),
+    (_argument_attribute, "the attribute 'x' of argument 'batch' is another object"),
+    (_closure_object_attribute, "the attribute 'opt' of 'trainer' of the enclosing "
+                                "function is another object"),
+    (_method_attribute, "the attribute 'opt' of argument 'self' is another object"),
+], ids=["global tensor", "global model and optimizer", "global optimizer", "closure tensor",
+        "attribute of an argument", "attribute of a closure's object", "method's self"])
+def test_a_tensor_model_or_optimizer_rebound_outside_retraces(
+        run: Callable[[Callable[..., Any]], list[Any]], reason: str) -> None:
+    eager, compiled, f = _eager_and_compiled(run)
+    assert compiled == eager
+    info = f.cache_info()
+    assert info.replays >= 1 and info.traces >= 2
+    assert reason in info.last_retrace
+
+
+@pytest.mark.parametrize("kind", [np.float64, np.float32, np.int64, np.bool_])
+def test_a_numpy_scalar_global_that_changes_retraces(kind: type, monkeypatch) -> None:
+    monkeypatch.setitem(globals(), "SCALE", kind(1))
+
+    def step(x: ad.Tensor) -> ad.Tensor:
+        return (x * SCALE).sum()
+
+    compiled = ad.compile(step)
+    x = ad.tensor([1.5, 2.0], dtype=ad.float64)
+    results = []
+    for value in (1, 1, 3 if kind is not np.bool_ else 0, 3 if kind is not np.bool_ else 0):
+        monkeypatch.setitem(globals(), "SCALE", kind(value))
+        results.append((compiled(x).item(), step(x).item()))
+    assert [c for c, _ in results] == [e for _, e in results]
+    assert compiled.cache_info()[:2] == (2, 2)
+    assert compiled.cache_info().last_retrace.startswith("the global 'SCALE' changed from")
+    monkeypatch.setitem(globals(), "SCALE", np.float32(3) if kind is np.float64 else 3.0)
+    compiled(x)                                             # same value, another dtype
+    assert compiled.cache_info().traces == 3
+
+
+def test_a_non_contiguous_argument_where_the_trace_had_a_contiguous_one_retraces() -> None:
+    def make() -> Callable[[ad.Tensor], Any]:
+        w = ad.tensor(np.ones((3, 3)), requires_grad=True)
+
+        def step(a: ad.Tensor) -> Any:
+            w.grad = None
+            c = a.contiguous()                   # a itself, or a copy when not contiguous
+            c += 1.0
+            loss = (c * w).sum() + (a * w).sum()
+            loss.backward()
+            return loss, w.grad.sum()
+        return step
+
+    results = {}
+    for mode in ("eager", "compiled"):
+        step = make()
+        f = ad.compile(step) if mode == "compiled" else step
+        out = []
+        for i in range(4):
+            base = np.arange(9.0).reshape(3, 3)
+            a = ad.tensor(base) if i in (0, 3) else ad.tensor(base).T
+            loss, grad = f(a)
+            out.append((loss.item(), a.numpy().tolist(), grad.item()))
+        results[mode] = out
+        if mode == "compiled":
+            info = f.cache_info()
+            assert (info.traces, info.replays) == (2, 2)
+            assert "non-contiguous" in info.last_retrace
+    assert results["compiled"] == results["eager"]
+
+
+def test_the_default_dtype_set_between_calls_retraces() -> None:
+    w = ad.tensor([0.5, -0.5, 1.0], dtype=ad.float64, requires_grad=True)
+
+    def step(x: ad.Tensor) -> ad.Tensor:
+        w.grad = None
+        c = ad.tensor([0.1, 0.2, 0.3])                  # in the default dtype
+        loss = ((x * w + c) ** 2).sum()
+        loss.backward()
+        return loss
+
+    compiled = ad.compile(step)
+    x = ad.tensor([1.0, 2.0, 3.0], dtype=ad.float64)
+    try:
+        results = []
+        for dtype in (ad.float32, ad.float32, ad.float64, ad.float64, ad.float32):
+            ad.set_default_dtype(dtype)
+            results.append((compiled(x).item(), step(x).item()))
+    finally:
+        ad.set_default_dtype(ad.float32)
+    assert [c for c, _ in results] == [e for _, e in results]
+    assert results[0] != results[2]
+    info = compiled.cache_info()
+    assert (info.traces, info.replays) == (2, 3)             # float32's program kept
+    assert info.last_retrace == "the default dtype changed to float64"
+
+
+def _step_after_the_optimizer(change: str) -> Callable[[Callable[..., Any]], list[Any]]:
+    """A step that runs the model again after opt.step() (the loss after the update), with
+    `change` between calls: the optimizer's state reloaded, or a step pre-hook giving a
+    parameter a new array (either makes opt.step() rebuild its flat buffers)."""
+    def run(wrap: Callable[..., Any]) -> list[Any]:
+        ad.manual_seed(0)
+        model = nn.Linear(4, 2).double()
+        opt = optim.Adam(model.parameters(), lr=0.1)
+        x = ad.tensor(np.linspace(-1, 1, 24).reshape(6, 4))
+        y = ad.tensor(np.linspace(0, 1, 12).reshape(6, 2))
+
+        def step(x: ad.Tensor, y: ad.Tensor) -> ad.Tensor:
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            return F.mse_loss(model(x), y)          # the loss after the update
+
+        def rescale(optimizer: Any, args: Any, kwargs: Any) -> None:
+            model.weight.data = model.weight.numpy() * 0.5
+
+        f, out = wrap(step), []
+        for i in range(6):
+            if i == 1:
+                saved = copy.deepcopy(opt.state_dict())
+            if i == 3 and change == "load_state_dict":
+                opt.load_state_dict(saved)
+            if i == 3 and change == "hook":
+                handle = opt.register_step_pre_hook(rescale)
+            if i == 4 and change == "hook":
+                handle.remove()
+            out.append(f(x, y).item())
+        return out + [p.numpy().tolist() for p in model.parameters()]
+
+    return run
+
+
+@pytest.mark.parametrize("change", ["load_state_dict", "hook"])
+def test_ops_after_an_optimizer_step_that_rebuilt_its_buffers_read_the_new_arrays(
+        change: str) -> None:
+    eager, compiled, f = _eager_and_compiled(_step_after_the_optimizer(change))
+    assert compiled == eager
+    assert f.cache_info().replays >= 3

@@ -485,3 +485,14 @@ def test_cdist_slogdet_and_index_add_replay_under_compile_with_new_values():
         for g, e in zip(got, expected, strict=True):
             np.testing.assert_array_equal(g.numpy(), e.numpy())
     assert compiled.cache_info().replays == 2
+
+
+def test_index_add_refuses_backward_after_its_index_changed_as_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (ad, torch):
+        source = lib.tensor([1.0, 2.0], requires_grad=True)
+        index = lib.tensor([0, 2])
+        y = lib.zeros(3).index_add(0, index, source * 1)
+        index[0] = 1
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            (y * lib.tensor([1.0, 2.0, 3.0])).sum().backward()

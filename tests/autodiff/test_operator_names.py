@@ -406,3 +406,15 @@ def test_mean_takes_a_dtype_as_torch():
         dtype=torch.float64))
     same(ad.mean(ad.tensor([[1.0, 2.0]]), 1, dtype=ad.float64),
          torch.mean(torch.tensor([[1.0, 2.0]]), 1, dtype=torch.float64))
+
+
+def test_einsum_with_an_ellipsis_that_stands_for_no_dims_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    v, w, u = rng.standard_normal(3), rng.standard_normal((2, 3, 4)), rng.standard_normal(4)
+    ours = [ad.tensor(a, requires_grad=True) for a in (v, w, u)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (v, w, u)]
+    ad.einsum("...i,oij,...j->...o", *ours).sum().backward()
+    torch.einsum("...i,oij,...j->...o", *theirs).sum().backward()
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12)

@@ -1,10 +1,13 @@
 """The fast path (each group's parameters, gradients and state in flat buffers) against
 the reference path (the update once per parameter): identical numbers, bit for bit, and
 stale buffers noticed."""
+import copy
+
 import numpy as np
 import pytest
 
 import autodiff as ad
+import nn
 import optim
 
 OPTIMIZERS = [
@@ -142,3 +145,46 @@ def test_an_empty_group_is_allowed():
     (a * a).sum().backward()
     opt.step()
     assert a.item() == 0.5
+
+
+def _saved_then_stepped(change):
+    """The GAN-style mistake: a graph saves the weight, `change` happens, opt.step()
+    changes the weight in place (rebuilding the flat buffers where `change` calls for
+    it), then that graph's backward."""
+    lin = nn.Linear(3, 1).double()
+    opt = optim.Adam(lin.parameters(), lr=0.1)
+    x = ad.tensor(np.array([[1.0, 2.0, 3.0]]), requires_grad=True)
+    lin(x).sum().backward()
+    opt.step()                                       # one ordinary step
+    snapshot = copy.deepcopy(opt.state_dict())
+    if change == "p.data":
+        lin.weight.data = lin.weight.numpy().copy()
+    if change == "double":
+        lin.float().double()
+    out = (lin(x) ** 2).sum()                        # saves the weight, for x's gradient
+    opt.zero_grad()
+    lin(x).sum().backward()
+    if change == "load_state_dict":
+        opt.load_state_dict(snapshot)
+    opt.step()
+    return out
+
+
+@pytest.mark.parametrize("change", ["none", "load_state_dict", "p.data", "double"])
+def test_a_step_that_rebuilds_the_buffers_still_refuses_a_graph_saved_before_it(change):
+    out = _saved_then_stepped(change)
+    with pytest.raises(ad.InPlaceError, match="linear: one of the values needed for its "
+                                              "gradient .* modified by an inplace"):
+        out.backward()
+
+
+def test_reloading_the_state_keeps_the_parameters_arrays():
+    params = make_params(np.float64)
+    opt = optim.Adam(params, lr=0.1)
+    backward(params)
+    opt.step()
+    arrays = [p.numpy() for p in params]
+    opt.load_state_dict(opt.state_dict())
+    backward(params)
+    opt.step()
+    assert all(p.numpy() is a for p, a in zip(params, arrays))

@@ -21,7 +21,7 @@ import autodiff as ad
 import nn
 import nn.functional as F
 
-from .test_conv_resample import training_step
+from .test_conv_resample import assert_compiled_steps_give_eager_numbers
 from .test_functional_names import DTYPES, T, ad_or, compare, draw
 from .test_functional_names import (  # the same check, on these cases
     test_errors_name_the_function_and_are_torchs_class as check_error_against_torch,
@@ -635,10 +635,4 @@ def test_compiled_training_steps_give_eager_numbers():
             return self.mix(pooled, self.up(warped.flatten(2)).flatten(1)[:, :40])
 
     x = ad.tensor(draw(111, 2, 2, 6, 7).astype(np.float32))
-    runs = []
-    for compiled in (False, True):
-        ad.manual_seed(0)
-        step = training_step(Model())
-        step = ad.compile(step, fullgraph=True) if compiled else step
-        runs.append([step(x * scale).item() for scale in (1.0, 0.5, 2.0)])
-    assert runs[0] == runs[1]
+    assert_compiled_steps_give_eager_numbers(Model, x)

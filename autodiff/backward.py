@@ -330,8 +330,10 @@ def _owned(array: np.ndarray) -> bool:
 
 
 def backward(output: Tensor, gradient: Any = None, retain_graph: bool | None = None,
-             create_graph: bool = False) -> None:
-    """`output.backward(...)`: accumulate d(output)/d(leaf) · gradient into each leaf."""
+             create_graph: bool = False, inputs: Tensor | Sequence[Tensor] | None = None,
+             ) -> None:
+    """`output.backward(...)`: accumulate d(output)/d(leaf) · gradient into each leaf;
+    with `inputs`, into those tensors' .grad only (leaves or not), as torch's."""
     if not output._requires_grad:
         raise BackwardError(
             "backward: this tensor does not require grad, so there is nothing to "
@@ -340,9 +342,32 @@ def backward(output: Tensor, gradient: Any = None, retain_graph: bool | None = N
     if retain_graph is None:
         retain_graph = create_graph
     seed = seed_gradient(output, gradient, create_graph)
+    if inputs is not None:
+        _backward_into(output, seed, retain_graph, create_graph, inputs)
+        return
     observer = events.backward_run(output, gradient, create_graph)
     run_backward([output], [seed], retain_graph, create_graph, observer=observer)
     events.backward_done()
+
+
+def _backward_into(output: Tensor, seed: Any, retain_graph: bool, create_graph: bool,
+                   inputs: Tensor | Sequence[Tensor]) -> None:
+    """backward(inputs=...): dL/dx added to x.grad for each x of `inputs`, and to no
+    other tensor's (an input the output does not depend on keeps its .grad)."""
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not inputs:
+        raise BackwardError("backward: `inputs` cannot be empty; leave it out to "
+                            "accumulate into every leaf")
+    for i, x in enumerate(inputs):
+        if not x._requires_grad:
+            raise BackwardError(f"backward: inputs[{i}] (shape {x.shape}) does not require "
+                                f"grad; only tensors with requires_grad=True get a .grad")
+    events.unsupported("calls backward(inputs=...)")
+    capture: dict[Tensor, Any] = {x: None for x in inputs}
+    run_backward([output], [seed], retain_graph, create_graph, capture)
+    for x, g in capture.items():
+        if g is not None:
+            accumulate_grad(x, g, create_graph)
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
@@ -389,11 +414,13 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
 
 
 def _backward(self: Tensor, gradient: Any = None, retain_graph: bool | None = None,
-              create_graph: bool = False) -> None:
+              create_graph: bool = False,
+              inputs: Tensor | Sequence[Tensor] | None = None) -> None:
     """Accumulate dself/dleaf into every leaf's .grad (the chain rule, applied in reverse
-    topological order). `gradient` is dL/dself; it may be omitted for a one-element
-    tensor. See `autodiff.backward.backward`."""
-    backward(self, gradient, retain_graph, create_graph)
+    topological order), or only into the .grad of `inputs` when given. `gradient` is
+    dL/dself; it may be omitted for a one-element tensor. See
+    `autodiff.backward.backward`."""
+    backward(self, gradient, retain_graph, create_graph, inputs)
 
 
 register_methods({"backward": _backward})

@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from . import events, grad_mode, versions
-from .errors import AnomalyError, AutodiffError, ShapeError
+from .errors import AnomalyError, AutodiffError, DtypeError, ShapeError
 from .sites import user_frame
 from .tensor import Tensor, array_of
 
@@ -132,6 +132,8 @@ class Function:
             out = cls.forward(ctx, *arrays, **options)
         except (ValueError, IndexError) as error:
             raise shape_error(cls, error, arrays) from None
+        except OverflowError as error:
+            raise overflow_error(cls.op_name(), error, arrays) from None
         if type(out) is not np.ndarray:
             out = output_array(ctx, out)
         state = grad_mode.state
@@ -244,6 +246,17 @@ def shape_error(op: type, error: Exception, arrays: list[Any]) -> Exception:
         return error
     shapes = ", ".join(str(np.shape(a)) for a in arrays)
     return ShapeError(f"{op.op_name()}: {error} (input shapes {shapes})")
+
+
+def overflow_error(op: str, error: Exception, values: list[Any]) -> DtypeError:
+    """numpy's OverflowError for a Python integer that does not fit an integer tensor's
+    dtype (uint8 + 300), restated: torch wraps it around, we refuse it."""
+    dtypes = ", ".join(str(v.dtype) if isinstance(v, np.ndarray) else type(v).__name__
+                       for v in values)
+    return DtypeError(f"{op}: {error} (operands: {dtypes}); torch wraps such a number "
+                      f"around (modulo 2^bits) in arithmetic and t[i] = v, autodiff "
+                      f"refuses it: convert the tensor to a wider dtype first (t.long()), "
+                      f"or wrap the number yourself")
 
 
 def check_finite(array: Any, op: type, phase: str, site: tuple[str, int] | None) -> None:

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from . import creation
-from .errors import ShapeError
+from .errors import DomainError, ShapeError
 from .ops import conv, discrete, elementwise, pool, shape
-from .promotion import promote
+from .promotion import promote, promote_all
 from .tensor import Axis, Tensor
 
 
@@ -89,8 +89,25 @@ def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
     return tensor_of(x).leaky_relu(negative_slope)
 
 
-def clip(x: Any, min: float | None = None, max: float | None = None) -> Tensor:
-    return tensor_of(x).clip(min, max)
+def clip(x: Any, min: Any = None, max: Any = None) -> Tensor:
+    """Each element limited to [min, max] (one of them may be None, not both): numbers,
+    or tensors that broadcast with x. The dtype is torch's promotion of x with the
+    bounds (an int64 tensor clamped at 0.5 gives float32)."""
+    x = tensor_of(x)
+    if min is None and max is None:
+        raise DomainError("clamp: at least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        # torch's rule: y = x between the bounds (ties included), min below it, max above
+        # (also when min > max); each gets dL/dy where y took its value
+        if min is not None:
+            x = where(x < min, min, x)
+        if max is not None:
+            x = where(x > max, max, x)
+        return x
+    for bound in (min, max):
+        if bound is not None:
+            x = promote(x, bound)[0]
+    return elementwise.Clip.apply(x, low=min, high=max)
 
 
 clamp = clip
@@ -205,18 +222,20 @@ def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
 
 
 def cat(tensors: Sequence[Any], dim: int = 0) -> Tensor:
-    return shape.cat(tensors, dim)
+    """Join tensors along an existing dim, in the dtype they promote to (torch's rule)."""
+    return shape.cat(promote_all(tensors), dim)
 
 
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    return shape.cat(tensors, axis)
+    return cat(tensors, axis)
 
 
 concat = cat
 
 
 def stack(tensors: Sequence[Any], dim: int = 0) -> Tensor:
-    return shape.stack(tensors, dim)
+    """Stack equally shaped tensors along a new dim, in the dtype they promote to."""
+    return shape.stack(promote_all(tensors), dim)
 
 
 def _compare(a: Any, b: Any, ufunc: np.ufunc) -> Tensor:

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import events, grad_mode, random, versions
 from .errors import DtypeError, InPlaceError, ShapeError
-from .function import Function, keep
+from .function import Function, keep, overflow_error
 from .ops.elementwise import where
 from .ops.shape import GetItem, index_stages, normalize_index
 from .tensor import Tensor, array_of, register_methods
@@ -73,10 +73,10 @@ class CopySlices(Function):
         return grad_base, grad_value
 
 
-def check_writable(target: Tensor, op: str, graph: bool) -> None:
+def check_writable(target: Tensor, op: str, graph: bool, index: Any = None) -> None:
     """Refuse what torch refuses: in the graph, changing a leaf that requires grad, a
     view of one, or a view taken under no_grad; anywhere, writing into an expanded
-    tensor."""
+    tensor (or overlapping windows: only the part `index` selects is written)."""
     if graph:
         versions.refuse_no_grad_view(target, op)
         view = target._view
@@ -90,6 +90,14 @@ def check_writable(target: Tensor, op: str, graph: bool) -> None:
                 f"in-place operation, which would bypass autograd; write x = x + y instead, "
                 f"or change it inside `with ad.no_grad():` (as an optimizer step does), or "
                 f"through x.data")
+    data = target._data
+    if index is not None and not (data.flags.c_contiguous or data.flags.f_contiguous):
+        stages = index_stages(normalize_index(index))
+        if not any(isinstance(part, np.ndarray) for stage in stages
+                   for part in (stage if type(stage) is tuple else (stage,))):
+            for stage in stages:            # basic indexing: the region is a view
+                data = data[stage]
+            target = Tensor._make(data)     # one window of unfold(0, 3, 1) can be written
     versions.refuse_unwritable(target, op)
 
 
@@ -161,7 +169,7 @@ def set_item(target: Tensor, index: Any, value: Any, op: str = "setitem",
     if versions.stale(target):
         versions.refresh_view(target, op=op)
     graph = in_graph(target, (value,))
-    check_writable(target, op, graph)
+    check_writable(target, op, graph, index)
     if not graph:
         events.item_set(target, index, value)
         *views, last = index_stages(normalize_index(index))
@@ -170,6 +178,8 @@ def set_item(target: Tensor, index: Any, value: Any, op: str = "setitem",
             region = region[stage]
         try:
             region[last] = array_of(value)
+        except OverflowError as error:
+            raise overflow_error(op, error, [target._data, value]) from None
         except ValueError as error:
             raise ShapeError(f"{op}: {error} (the tensor written into has shape "
                              f"{target.shape})") from None
@@ -219,6 +229,8 @@ def operator(op: str, ufunc: np.ufunc) -> Callable[[Tensor, Any], Tensor]:
         events.in_place_write(self, ufunc, other)
         try:
             ufunc(self._data, array_of(other), out=self._data, casting="same_kind")
+        except OverflowError as error:
+            raise overflow_error(op, error, [self._data, other]) from None
         except TypeError:
             raise DtypeError(f"{op}: the result can't be cast to the dtype {self.dtype} of "
                              f"the tensor changed in place; convert one of them first "

@@ -14,7 +14,7 @@ import numpy as np
 from . import creation, events
 from .errors import DimError, DtypeError, ShapeError
 from .function import keep
-from .functional import ge, gt, le, lt, ne
+from .functional import clip, ge, gt, le, lt, ne
 from .ops import discrete, elementwise, reduce, shape
 from .tensor import Axis, Tensor, array_of, register_methods
 
@@ -351,27 +351,6 @@ def unique(self: Tensor, sorted: bool = True, return_inverse: bool = False,
     return out[0] if len(out) == 1 else tuple(out)
 
 
-def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
-    """Tensor.unfold: the windows of `size` elements, `step` apart, along `dimension`,
-    as a new last dim (the dim itself counts the windows). `ad.unfold` is F.unfold,
-    the image-patch op."""
-    dim = reduce.normalize_dim("unfold", dimension, max(self.ndim, 1))
-    length = self.shape[dim] if self.ndim else 1
-    if size > length or size < 0 or step <= 0:
-        raise ShapeError(f"unfold: windows of size {size} and step {step} do not fit "
-                         f"dimension {dimension} of size {length} (size must be <= the "
-                         f"dimension, step > 0)")
-    before = (slice(None),) * dim
-    windows = [self[before + (slice(start, start + size),)]
-               for start in range(0, length - size + 1, step)]
-    return stack_windows(windows, dim)
-
-
-def stack_windows(windows: list[Tensor], dim: int) -> Tensor:
-    """Windows (each with the window's elements along `dim`) as (..., count, ..., size)."""
-    return shape.stack(windows, dim).movedim(dim + 1, -1)
-
-
 def equal(self: Tensor, other: Tensor) -> bool:
     """True when both have the same shape and the same elements."""
     events.unsupported("calls equal, a Python bool from the values")
@@ -393,7 +372,7 @@ register_methods({
     "bitwise_not": bitwise_not, "narrow": narrow, "select": select,
     "reshape_as": reshape_as, "expand_as": expand_as, "all": all, "any": any,
     "isclose": isclose, "allclose": allclose, "equal": equal,
-    "nelement": Tensor.numel, "unique": unique, "unfold": unfold,
-    "multinomial": creation.multinomial, "index_add": index_add,
+    "nelement": Tensor.numel, "unique": unique,
+    "multinomial": creation.multinomial, "index_add": index_add, "clip": clip, "clamp": clip,
 })
 Tensor.mH = Tensor.mT         # the conjugate transpose of real matrices

@@ -25,6 +25,7 @@ dtype('float16')
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -97,6 +98,19 @@ def promote(a: Any, b: Any, floating: bool = False) -> tuple[Any, Any]:
     if floating and dtype.kind != "f":
         dtype = NUMBER_DTYPES[float]
     return _converted(a, dtype), _converted(b, dtype)
+
+
+def promote_all(xs: Sequence[Any]) -> list[Any]:
+    """Tensors joined into one (cat, stack) converted to the dtype all of them promote to,
+    as torch does (int32 with float32 gives float32)."""
+    if not xs:
+        return list(xs)
+    dtype = np.asarray(array_of(xs[0])).dtype
+    for x in xs[1:]:
+        other = np.asarray(array_of(x)).dtype
+        if other != dtype:
+            dtype = promote_types(dtype, other)
+    return [_converted(x, dtype) for x in xs]
 
 
 def _converted(x: Any, dtype: np.dtype) -> Any:

@@ -105,8 +105,8 @@ class Tensor:
         ...
 
     # ---- autodiff.backward
-    def backward(self: Tensor, gradient: Any = ..., retain_graph: bool | None = ..., create_graph: bool = ...) -> None:
-        "Accumulate dself/dleaf into every leaf's .grad (the chain rule, applied in reverse topological order). `gradient` is dL/dself; it may be omitted for a one-element tensor. See `autodiff.backward.backward`."
+    def backward(self: Tensor, gradient: Any = ..., retain_graph: bool | None = ..., create_graph: bool = ..., inputs: Tensor | Sequence[Tensor] | None = ...) -> None:
+        "Accumulate dself/dleaf into every leaf's .grad (the chain rule, applied in reverse topological order), or only into the .grad of `inputs` when given. `gradient` is dL/dself; it may be omitted for a one-element tensor. See `autodiff.backward.backward`."
 
     # ---- autodiff.conversions
     def bool(self: Tensor) -> Tensor:
@@ -165,6 +165,10 @@ class Tensor:
         'Indices (int64) drawn from each row of non-negative `input` weights, with probability proportional to the weight; without replacement an index comes once.'
 
     # ---- autodiff.functional
+    def clamp(x: Any, min: Any = ..., max: Any = ...) -> Tensor:
+        "Each element limited to [min, max] (one of them may be None, not both): numbers, or tensors that broadcast with x. The dtype is torch's promotion of x with the bounds (an int64 tensor clamped at 0.5 gives float32)."
+    def clip(x: Any, min: Any = ..., max: Any = ...) -> Tensor:
+        "Each element limited to [min, max] (one of them may be None, not both): numbers, or tensors that broadcast with x. The dtype is torch's promotion of x with the bounds (an int64 tensor clamped at 0.5 gives float32)."
     def ge(input: Any, other: Any) -> Tensor:
         'input >= other, elementwise, as a bool tensor (compared in the promoted dtype)'
     def greater(input: Any, other: Any) -> Tensor:
@@ -311,8 +315,6 @@ class Tensor:
         "A matrix transposed (a 0-D or 1-D tensor as it is), as torch's t()."
     def true_divide(self: Tensor, other: Any, *, rounding_mode: str | None = ...) -> Tensor:
         "self / other; rounding_mode 'trunc' rounds the quotient toward zero, 'floor' down (those results have no gradient, as torch's)."
-    def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
-        'Tensor.unfold: the windows of `size` elements, `step` apart, along `dimension`, as a new last dim (the dim itself counts the windows). `ad.unfold` is F.unfold, the image-patch op.'
     def unique(self: Tensor, sorted: bool = ..., return_inverse: bool = ..., return_counts: bool = ..., dim: int | None = ...) -> Any:
         "The distinct elements (of the flattened tensor, or the distinct slices along `dim`), sorted; optionally with each element's index into them and their counts, as torch.unique (no gradient)."
     def view_as(self: Tensor, other: Tensor) -> Tensor:
@@ -383,10 +385,6 @@ class Tensor:
     # ---- autodiff.ops.elementwise
     def abs(self: Tensor) -> Tensor:
         '|x|'
-    def clamp(self: Tensor, min: float | None = ..., max: float | None = ...) -> Tensor:
-        'Each element limited to [min, max] (one of them may be None, not both).'
-    def clip(self: Tensor, min: float | None = ..., max: float | None = ...) -> Tensor:
-        'Each element limited to [min, max] (one of them may be None, not both).'
     def clone(self: Tensor) -> Tensor:
         'A copy of the numbers, in the graph (dL/dx = dL/dclone).'
     def exp(self: Tensor) -> Tensor:
@@ -595,6 +593,8 @@ class Tensor:
         'The slices x[..., i, ...] along `dim`, that dim removed.'
     def unflatten(x: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
         'x with dim `dim` split into dims of `sizes` (one may be -1).'
+    def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
+        "Tensor.unfold: the windows of `size` elements, `step` apart, along `dimension`, as a new last dim (the dim itself counts the windows). A view of x, as torch's: writes through it reach x (`ad.unfold` is F.unfold, the image-patch op)."
     def where(x: Tensor, condition: Any, y: Any) -> Tensor:
         'x.where(condition, y): x where condition, else y (= ad.where(condition, x, y)).'
 

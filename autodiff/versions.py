@@ -259,10 +259,13 @@ def stale(tensor: Any) -> bool:
 def rebase(tensor: Any, node: Any, previous: Any = None) -> None:
     """Give `tensor` the history `node` (its value now). `previous` stands for the
     tensor as it was (made here when not given; there must be one per old history): the
-    ops made before the change reach it through `node.replaced`."""
+    ops made before the change reach it through `node.replaced`, and the hooks registered
+    before the change move to it, so they see the gradient of the old value, as torch's."""
     if previous is None:
         previous = type(tensor)._make(tensor._data, tensor.grad_fn)
         previous._requires_grad = tensor._requires_grad
+    if tensor._hooks:                   # torch: hooks stay with the history they were
+        previous._hooks, tensor._hooks = tensor._hooks, None    # registered on (old value)
     node.replaced = previous
     tensor.grad_fn = node
     tensor._requires_grad = True
@@ -334,12 +337,35 @@ def _modified_error(node: Any, shared: list[Any], saved_at: int, role: str,
 
 def refuse_unwritable(tensor: Any, op: str) -> None:
     """Refuse an in-place write into numbers that several elements share (an expanded
-    tensor) or that cannot be written, as torch does."""
+    tensor, overlapping windows of `unfold`) or that cannot be written. torch refuses
+    the expanded ones; it writes overlapping windows one element after another, so the
+    result depends on its loop order: we refuse those too. A size-1 axis is not an
+    expansion, whatever numpy gives as its stride (`x[None]`, `x.expand(2)` of size 2)."""
     data = tensor._data
-    if not data.flags.writeable or (data.size > 1 and 0 in data.strides):
-        raise InPlaceError(
-            f"{op}: unsupported operation: more than one element of the written-to tensor "
-            f"(shape {tuple(data.shape)}) refers to a single memory location (an expanded "
-            f"or broadcast tensor), or its memory is read-only. Please clone() the tensor "
-            f"before performing the operation.")
+    if data.flags.writeable and (data.flags.c_contiguous or data.flags.f_contiguous
+                                 or not _overlaps(data)):
+        return
+    if any(stride == 0 and size > 1 for stride, size in zip(data.strides, data.shape)):
+        what = "an expanded or broadcast tensor"
+    elif data.flags.writeable:
+        what = "overlapping windows of unfold"
+    else:
+        what = "its memory is read-only"
+    raise InPlaceError(
+        f"{op}: unsupported operation: more than one element of the written-to tensor "
+        f"(shape {tuple(data.shape)}) refers to a single memory location, or it cannot "
+        f"be written: {what} (strides {data.strides}). Please clone() the tensor before "
+        f"performing the operation.")
 
+
+def _overlaps(data: np.ndarray) -> bool:
+    """May two elements of `data` share memory? Axes of size 1 never move; the others,
+    sorted by stride, must each step past everything the smaller ones span (a sufficient
+    test, torch's idea of "non-overlapping")."""
+    spanned = data.itemsize
+    for stride, size in sorted((abs(st), n) for st, n in zip(data.strides, data.shape)
+                               if n > 1):
+        if stride < spanned:
+            return True
+        spanned = stride * (size - 1) + spanned
+    return False

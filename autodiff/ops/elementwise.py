@@ -104,6 +104,27 @@ class Neg(Function):
         return -grad
 
 
+def _integral(x: Any) -> bool:
+    """An integer array or a Python integer (not a bool)."""
+    return x.dtype.kind in "iu" if isinstance(x, np.ndarray) else type(x) is int
+
+
+def _negative_integer_power(a: Any, b: Any) -> np.ndarray:
+    """Integers a ** b where some exponents are negative, as torch's: a tensor of them
+    gives 1/a^|b| rounded toward 0 (1 for a = 1, ±1 for a = −1, else 0, also for a = 0);
+    a negative number as the exponent is refused, as torch refuses it."""
+    if not isinstance(b, np.ndarray):
+        raise DomainError(
+            f"pow: Integers to negative integer powers are not allowed (as in torch): an "
+            f"integer tensor of shape {np.shape(a)} to the power {b}; make the base a float "
+            f"first (x.float() ** {b})")
+    negative = b < 0
+    y = a ** np.where(negative, 0, b)
+    odd = (b % 2) != 0
+    reciprocal = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
+    return np.where(negative, reciprocal, y).astype(y.dtype)
+
+
 class Pow(Function):
     """y = a ** b;  dy/da = b · a^(b-1), dy/db = y · ln a  (b saved, y for dL/db)
 
@@ -120,7 +141,10 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        y = a ** b
+        if _integral(a) and _integral(b) and np.any(np.asarray(b) < 0):
+            y = _negative_integer_power(a, b)
+        else:
+            y = a ** b
         ctx.save_for_backward(a, b, y if ctx.needs_input_grad[1] else None)
         return y
 
@@ -445,13 +469,6 @@ def _relu(self: Tensor) -> Tensor:
     return ReLU.apply(self)
 
 
-def _clip(self: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
-    """Each element limited to [min, max] (one of them may be None, not both)."""
-    if min is None and max is None:
-        raise DomainError("clamp: at least one of 'min' or 'max' must not be None")
-    return Clip.apply(self, low=min, high=max)
-
-
 def _leaky_relu(self: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else negative_slope · x"""
     return LeakyReLU.apply(self, negative_slope=negative_slope)
@@ -465,5 +482,5 @@ def _clone(self: Tensor) -> Tensor:
 register_methods({
     "exp": _exp, "log": _log, "sqrt": _sqrt, "abs": _abs, "tanh": _tanh,
     "sigmoid": _sigmoid, "relu": _relu,
-    "leaky_relu": _leaky_relu, "clip": _clip, "clamp": _clip, "clone": _clone,
+    "leaky_relu": _leaky_relu, "clone": _clone,
 })

@@ -3,6 +3,7 @@ concatenation and stacking. Their backward moves the gradient back to where each
 element came from (summing where one element was used several times)."""
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -63,6 +64,9 @@ class Expand(Function):
 
     @staticmethod
     def forward(ctx, x, shape):
+        new = len(shape) - x.ndim                      # no copies, only new 1s in front:
+        if new >= 0 and tuple(shape) == (1,) * new + x.shape:
+            return x[(None,) * new]                    # a writable view, as torch's
         return np.broadcast_to(x, shape)
 
     @staticmethod
@@ -247,6 +251,11 @@ def expand(x: Tensor, sizes: tuple[Any, ...]) -> Tensor:
 def _index_part(part: Any) -> Any:
     if isinstance(part, Tensor):
         part = part._data
+        if part.dtype == np.uint8:      # torch reads a uint8 tensor as a mask (deprecated)
+            warnings.warn("index: indexing with dtype uint8 is deprecated, as in torch: "
+                          "the tensor is read as a boolean mask; use a bool tensor instead "
+                          "(index.bool())", UserWarning, stacklevel=5)
+            part = part.astype(bool)
     if isinstance(part, list):
         part = np.asarray(part)
     if isinstance(part, np.ndarray) and not (np.issubdtype(part.dtype, np.integer)

@@ -135,6 +135,60 @@ def diagonal_taken_before_its_base_changed(lib):
     return g(x)
 
 
+# Tensor.unfold: a view (windows of the base, every step-th one)
+
+@case(([100.0, 1.0, 2.0, 3.0, 4.0, 5.0], 1))
+def unfold_write_reaches_the_base(lib):
+    a = T(lib, np.arange(6.0))
+    u = a.unfold(0, 2, 2)
+    u[0, 0] = 100.0
+    return a.tolist(), a._version
+
+
+@case([[10.0, 11.0], [12.0, 13.0], [14.0, 15.0]])
+def unfold_sees_later_changes_of_the_base(lib):
+    b = T(lib, np.arange(6.0))
+    w = b.unfold(0, 2, 2)
+    b.add_(10.0)
+    return w.tolist()
+
+
+# c = 2x after the windows were taken; L = Σ over windows of c², element i in n_i windows:
+# dL/dx_i = n_i · 2 · 2x_i · 2 = 8 n_i x_i, n = 1, 2, 3, 3, 2, 1
+@case([8.0, 32.0, 72.0, 96.0, 80.0, 48.0])
+def unfold_taken_before_its_base_changed(lib):
+    x = T(lib, np.arange(1.0, 7.0), True)
+    c = x * 1.0
+    windows = c.unfold(0, 3, 1)
+    c.mul_(2.0)
+    (windows ** 2).sum().backward()
+    return g(x)
+
+
+# a = w (2 x 5); windows of 2, step 2, along dim 1 (column 4 in none) multiplied by 3:
+# L = Σ a², dL/dw = 2 · 3w · 3 = 18w in the windows, 2w in column 4
+@case((by_hand(2 * np.arange(10.0).reshape(2, 5),
+               ((slice(None), slice(0, 4)), 18 * np.arange(10.0).reshape(2, 5)[:, :4])), 1))
+def unfold_write_in_the_graph(lib):
+    w = T(lib, np.arange(10.0).reshape(2, 5), True)
+    a = w * 1.0
+    a.unfold(1, 2, 2).mul_(3.0)
+    (a * a).sum().backward()
+    return g(w), a._version
+
+
+# a size-1 axis is not an expansion, whatever stride numpy gives it: writable, as torch's
+@case([6.0, 7.0])
+def size_one_axes_and_no_op_expands_are_writable(lib):
+    a = T(lib, [1.0, 2.0])
+    a[None].add_(1.0)
+    a[:, None].add_(1.0)
+    a.expand(2).add_(1.0)
+    a.expand(1, 1, 2).add_(1.0)
+    lib.broadcast_to(a, (2,)).add_(1.0)
+    return a.tolist()
+
+
 @case((NINE.tolist(), [10.0, 14.0, 18.0]))
 def diag_of_a_matrix_is_a_copy(lib):
     a = T(lib, NINE)
@@ -575,6 +629,48 @@ def test_a_refused_index_change_names_the_versions_and_the_line():
     message = str(caught.value)
     assert "it is at version 1; it was saved at version 0" in message
     assert f"{__file__}:" in message and "Hint: change a clone" in message
+
+
+def test_writing_into_overlapping_windows_is_refused():
+    # torch writes them one element after another (its result depends on its loop order)
+    x = ad.arange(6.0)
+    windows = x.unfold(0, 3, 1)                          # x[0:3], x[1:4], ...: overlapping
+    for write in (lambda: windows.add_(1.0), lambda: windows.mul_(2.0),
+                  lambda: windows.__setitem__(Ellipsis, 0.0)):
+        with pytest.raises(ad.InPlaceError, match=r"overlapping windows of unfold.*clone\(\)"):
+            write()
+    with pytest.raises(ad.InPlaceError, match="an expanded or broadcast tensor"):
+        ad.ones(1).expand(3).add_(1.0)                   # a real expansion: torch refuses
+    assert writes_into_single_windows(ad) == [-9.0, -19.0, -19.0, -13.0, -4.0, -5.0]
+
+
+def writes_into_single_windows(lib):
+    x = lib.arange(6.0)
+    windows = x.unfold(0, 3, 1)
+    windows[0] = 9.0                                     # one window does not overlap itself
+    windows[1].add_(10.0)
+    x.unfold(0, 2, 2).mul_(-1.0)                         # windows that do not overlap
+    return x.tolist()
+
+
+def test_torch_writes_into_single_windows_the_same():
+    torch = pytest.importorskip("torch")
+    assert writes_into_single_windows(torch) == [-9.0, -19.0, -19.0, -13.0, -4.0, -5.0]
+
+
+def test_unfold_is_a_view_with_the_gradient_of_its_windows():
+    x = ad.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    u = x.unfold(1, 2, 1)                                # (2, 2, 4, 2)
+    assert u.shape == (2, 2, 4, 2)
+    assert np.shares_memory(u.numpy(), x.detach().numpy())
+    assert u[1, 1, 3].tolist() == [19.0, 23.0]           # x[1, 1:3, 3]
+    (u * u).sum().backward()
+    counts = np.array([1.0, 2.0, 1.0])[None, :, None]    # rows in 1, 2, 1 windows
+    assert x.grad.tolist() == (2 * np.arange(24.0).reshape(2, 3, 4) * counts).tolist()
+    assert ad.tensor(3.0).unfold(0, 1, 1).tolist() == [3.0]
+    assert ad.arange(6.0).unfold(0, 0, 1).shape == (7, 0)
+    with pytest.raises(ad.ShapeError, match="unfold: windows of size 7 and step 1"):
+        ad.arange(6.0).unfold(0, 7, 1)
 
 
 # ---------------------------------------------------------------- what is not refused

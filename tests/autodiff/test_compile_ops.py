@@ -98,6 +98,8 @@ CASES: dict[str, tuple[Callable[..., ad.Tensor], list[Input]]] = {
     "Einsum": (lambda a, b: ad.einsum("ij,kj->ik", a, b) + ad.einsum("ij->ji", b)[:3],
                [(3, 4), (3, 4)]),
     "Diagonal": (lambda a: a.diagonal() * 2 + a.diagonal(1, 0, 2).sum(-1), [(3, 3, 4)]),
+    "UnfoldWindows": (lambda a: a.unfold(1, 2, 1) * 2 + a.unfold(2, 3, 2).sum(-1)[..., None],
+                      [(3, 2, 4)]),
     "Argsort": (lambda a: a.argsort(dim=1) + a.argsort(dim=0), [(3, 4)]),
     "RunningArgExtreme": (lambda a: a.cummax(1).values * a.cummin(0).values, [(3, 4)]),
     "Sin": (lambda a: a.sin(), [(3, 4)]),

@@ -1,6 +1,8 @@
 """dtypes: a float32 graph stays float32 through every op and its gradients (Python
 scalars never upcast it), ad.tensor's dtype rules, integer and bool tensors cannot
 require grad, .data and .grad assignment, ndarray OP Tensor, == and hashing."""
+import re
+
 import numpy as np
 import pytest
 
@@ -195,3 +197,19 @@ def test_equality_is_elementwise_and_tensors_stay_hashable():
 ])
 def test_creation_helpers_follow_torch_dtypes(make, dtype):
     assert make().dtype == dtype
+
+
+# ---------------------------------------------------------------- numbers that do not fit
+
+@pytest.mark.parametrize("write, op", [
+    (lambda t: t + 300, "add"), (lambda t: t.__setitem__(0, -1), "setitem"),
+    (lambda t: t.add_(300), "add"), (lambda t: t.__iadd__(300), "+="),
+    (lambda t: t.fill_(300), "fill_")])
+def test_a_number_out_of_an_integer_dtype_is_refused_by_name(write, op):
+    # torch wraps it around (uint8 + 300 = + 44); numpy refuses: we refuse clearly
+    t = ad.tensor([1, 2], dtype=ad.uint8)
+    with pytest.raises(ad.DtypeError, match=rf"^{re.escape(op)}: .*(300|-1) out of bounds"):
+        write(t)
+    with pytest.raises(ad.DtypeError, match=r"uint8.*t\.long\(\)"):
+        write(t)
+    assert t.tolist() == [1, 2]

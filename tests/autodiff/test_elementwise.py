@@ -277,3 +277,62 @@ def test_square_of_zero_and_negative_bases():
     x = ad.tensor([-2.0, 0.0, 3.0], requires_grad=True)
     (x ** 2).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [-4.0, 0.0, 6.0])
+
+
+# ---------------------------------------------------------------- clamp with tensor bounds
+
+def clamp_with_tensor_bounds(lib):
+    """torch's rule: x keeps the gradient between the bounds, ties included; min below
+    it; max above it, and wherever min > max (y = max there)."""
+    x = lib.tensor([1.0, 2.0, 3.0, 4.0], dtype=lib.float64, requires_grad=True)
+    low = lib.tensor([2.0, 2.0, 5.0, 1.0], dtype=lib.float64, requires_grad=True)
+    high = lib.tensor(3.0, dtype=lib.float64, requires_grad=True)
+    y = x.clamp(low, high)
+    y.backward(lib.tensor([1.0, 10.0, 100.0, 1000.0], dtype=lib.float64))
+    below = lib.tensor([1.0, 5.0], dtype=lib.float64).clamp(min=lib.tensor(2.0, dtype=lib.float64))
+    rows = lib.tensor([1.0, 2.0], dtype=lib.float64).clamp(
+        min=lib.tensor([[0.0], [3.0]], dtype=lib.float64))
+    return (y.tolist(), x.grad.tolist(), low.grad.tolist(), high.grad.item(), below.tolist(),
+            rows.tolist())
+
+
+CLAMP_WITH_TENSOR_BOUNDS = ([2.0, 2.0, 3.0, 3.0], [0.0, 10.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0],
+                            1100.0, [2.0, 5.0], [[1.0, 2.0], [3.0, 3.0]])
+
+
+def test_clamp_takes_tensor_bounds():
+    assert clamp_with_tensor_bounds(ad) == CLAMP_WITH_TENSOR_BOUNDS
+    x = ad.tensor([0.3, 1.7, -2.0], dtype=ad.float64, requires_grad=True)
+    low = ad.tensor([0.5, 0.1, -3.0], dtype=ad.float64, requires_grad=True)
+    assert ad.gradcheck(lambda a, b: a.clamp(min=b, max=ad.tensor(1.0, dtype=ad.float64)),
+                        (x, low))
+
+
+def test_torch_clamps_to_tensor_bounds_the_same():
+    torch = pytest.importorskip("torch")
+    assert clamp_with_tensor_bounds(torch) == CLAMP_WITH_TENSOR_BOUNDS
+
+
+# ---------------------------------------------------------------- integers to negative powers
+
+def integer_powers(lib):
+    bases = lib.tensor([0, 1, -1, -1, 2, -3, 3])
+    exponents = lib.tensor([-1, -5, -3, -2, -1, -2, 3])
+    return (bases ** exponents).tolist(), (2 ** lib.tensor([-1, 2])).tolist()
+
+
+def test_integers_to_negative_tensor_powers_round_toward_zero_as_torch():
+    # 1/a^|b| rounded toward 0: 1 for a = 1, ±1 for a = -1, else 0 (also 0 for a = 0)
+    assert integer_powers(ad) == ([0, 1, -1, 1, 0, 0, 27], [0, 4])
+    torch = pytest.importorskip("torch")
+    assert integer_powers(torch) == integer_powers(ad)
+
+
+def test_an_integer_tensor_to_a_negative_number_is_refused_as_torch():
+    with pytest.raises(ad.DomainError, match=r"pow: Integers to negative integer powers.*"
+                                             r"x\.float\(\) \*\* -1"):
+        ad.tensor([3, -2, 5]) ** -1
+    assert (ad.tensor([2.0]) ** -1).tolist() == [0.5]
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match="Integers to negative integer powers"):
+        torch.tensor([3, -2, 5]) ** -1

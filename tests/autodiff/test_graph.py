@@ -610,3 +610,29 @@ def test_backward_and_drawings_walk_the_graph_the_same_way():
     drawn = [int(n) for n in re.findall(r"tensor_number_(\d+)", source)]
     assert sorted(set(drawn)) == list(range(len(order)))
     assert drawn == sorted(drawn)
+
+
+# ---------------------------------------------------------------- backward(inputs=...)
+
+def backward_into_inputs(lib):
+    x = lib.tensor([1.0], requires_grad=True)
+    w = lib.tensor([3.0], requires_grad=True)
+    unused = lib.tensor([5.0], requires_grad=True)
+    h = x * w
+    (h * 2).sum().backward(inputs=[x, h, unused])
+    (x * w).sum().backward(inputs=x)
+    return x.grad.tolist(), w.grad, h.grad.tolist(), unused.grad
+
+
+def test_backward_accumulates_only_into_the_inputs_given():
+    # dL/dx = 2w = 6, then + w = 9; w gets nothing; h, not a leaf, gets its .grad = 2
+    assert backward_into_inputs(ad) == ([9.0], None, [2.0], None)
+    with pytest.raises(ad.BackwardError, match="backward: inputs.0. .*does not require grad"):
+        (ad.ones(1, requires_grad=True) * 2).sum().backward(inputs=[ad.ones(1)])
+    with pytest.raises(ad.BackwardError, match="backward: `inputs` cannot be empty"):
+        (ad.ones(1, requires_grad=True) * 2).sum().backward(inputs=[])
+
+
+def test_torch_accumulates_into_the_inputs_the_same():
+    torch = pytest.importorskip("torch")
+    assert backward_into_inputs(torch) == ([9.0], None, [2.0], None)

@@ -198,3 +198,38 @@ def test_a_compiled_step_with_a_float64_scalar_replays_as_eager():
         assert loss.item() == (ad.tensor(values) * w).sum().item()
         assert grad.item() == sum(values)
     assert compiled.cache_info().replays == 2
+
+
+# ---------------------------------------------------------------- joins and clamp follow torch
+
+def joined_and_clamped_dtypes(lib):
+    return [str(t.dtype).replace("torch.", "") for t in (
+        lib.cat([lib.tensor([1, 2], dtype=lib.int32), lib.tensor([0.5], dtype=lib.float32)]),
+        lib.stack([lib.tensor([True]), lib.tensor([3])]),
+        lib.cat([lib.tensor([1.0], dtype=lib.float64), lib.tensor([2.0], dtype=lib.float32)]),
+        lib.tensor([0, 2]).clamp(min=0.5),
+        lib.tensor([0, 2], dtype=lib.int32).clamp(0, 1),
+        lib.tensor([1, 2]).clamp(min=lib.tensor(1.5)),
+        lib.tensor([1, 2]).clamp(max=lib.tensor(1)))]
+
+
+JOINED_AND_CLAMPED = ["float32", "int64", "float64", "float32", "int32", "float32", "int64"]
+
+
+def test_cat_stack_and_clamp_promote_as_torch():
+    assert joined_and_clamped_dtypes(ad) == JOINED_AND_CLAMPED
+    assert ad.cat([ad.tensor([1, 2], dtype=ad.int32),
+                   ad.tensor([0.5], dtype=ad.float32)]).tolist() == [1.0, 2.0, 0.5]
+    assert ad.tensor([0, 2]).clamp(min=0.5).tolist() == [0.5, 2.0]
+
+
+def test_torch_promotes_them_the_same():
+    torch = pytest.importorskip("torch")
+    assert joined_and_clamped_dtypes(torch) == JOINED_AND_CLAMPED
+
+
+def test_a_float32_and_a_float64_tensor_joined_send_each_its_own_gradient_dtype():
+    x = ad.ones(2, dtype=ad.float32, requires_grad=True)
+    y = ad.ones(1, dtype=ad.float64, requires_grad=True)
+    ad.cat([x, y]).sum().backward()
+    assert x.grad.dtype == ad.float32 and y.grad.dtype == ad.float64

@@ -582,3 +582,13 @@ def test_compiled_steps_replay_indices_found_from_the_data():
         got, got_grad = compiled(ad.tensor(data)).item(), w.grad.tolist()
         w.grad = None
         assert (got, got_grad) == (step(ad.tensor(data)).item(), w.grad.tolist())
+
+
+def test_float32_cumsum_adds_up_in_float64_as_torch():
+    x = ad.tensor(np.full(100000, 0.1, dtype=np.float32), requires_grad=True)
+    y = x.cumsum(0)
+    assert y.dtype == ad.float32 and y[-1].item() == 10000.0     # numpy's float32: 9998.56
+    y.sum().backward()
+    assert x.grad[0].item() == 100000.0 and x.grad.dtype == ad.float32
+    torch = pytest.importorskip("torch")
+    assert torch.tensor(np.full(100000, 0.1, dtype=np.float32)).cumsum(0)[-1].item() == 10000.0

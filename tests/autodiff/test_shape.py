@@ -290,3 +290,20 @@ def test_embedding_rows_picked_twice_get_both_gradients():
     (weight[rows] * ad.arange(9.0)).sum().backward()
     np.testing.assert_array_equal(weight.grad.numpy(),
                                   np.outer([1, 2, 0, 3], np.arange(9.0)))
+
+
+# ---------------------------------------------------------------- a uint8 index is a mask
+
+def uint8_index(lib):
+    x = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64, requires_grad=True)
+    y = x[lib.tensor([1, 0, 1], dtype=lib.uint8)]
+    y.sum().backward()
+    return y.tolist(), x.grad.tolist()
+
+
+def test_a_uint8_index_is_read_as_a_mask_with_a_warning():
+    with pytest.warns(UserWarning, match=r"uint8 is deprecated.*index\.bool\(\)"):
+        assert uint8_index(ad) == ([1.0, 3.0], [1.0, 0.0, 1.0])
+    torch = pytest.importorskip("torch")
+    with pytest.warns(UserWarning, match="uint8"):
+        assert uint8_index(torch) == ([1.0, 3.0], [1.0, 0.0, 1.0])

@@ -1,4 +1,4 @@
-"""Activation layers: ReLU, LeakyReLU, PReLU, Sigmoid, Tanh, GELU, SiLU, ELU, SELU, CELU,
+"""Activation layers: ReLU, LeakyReLU, RReLU, PReLU, Sigmoid, Tanh, GELU, SiLU, ELU, SELU, CELU,
 Softplus, Mish, Hardtanh, ReLU6, Hardswish, Hardsigmoid, LogSigmoid, Softsign, Threshold,
 Hardshrink, Softshrink, Tanhshrink, and GLU, Softmax, Softmin, LogSoftmax along a dim and
 Softmax2d over the channels; plus Unflatten, Flatten's inverse. Each applies the function
@@ -76,6 +76,36 @@ class LeakyReLU(_InPlace):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.leaky_relu(input, self.negative_slope, self.inplace)
+
+
+@builtin_layer
+class RReLU(_InPlace):
+    """Randomised leaky ReLU (Xu et al., 2015): x where x > 0, a · x elsewhere. In
+    training each element draws its own slope a ~ U(lower, upper), a new draw on every
+    call; in eval mode a = (lower + upper) / 2 (see F.rrelu).
+
+    Args:
+        lower: the smallest slope (default 1/8).
+        upper: the largest slope (default 1/3).
+        inplace: write the result into the input (default False).
+
+    >>> import autodiff as ad, nn
+    >>> nn.RReLU(0.1, 0.3).eval()(ad.tensor([-3.0, 2.0]))
+    tensor([-0.6,  2. ])
+    >>> nn.RReLU()
+    RReLU(lower=0.125, upper=0.3333333333333333)
+    """
+
+    SETTINGS = ("lower", "upper", changed("inplace"))
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+                 inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.lower = lower
+        self.upper = upper
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
 
 
 @builtin_layer

@@ -1,6 +1,6 @@
-"""BatchNorm1d and BatchNorm2d: normalise each channel over the batch (and over its
-positions), with a learned scale and shift. Both are `_BatchNorm`; they differ only in
-the input shapes they accept."""
+"""BatchNorm1d, BatchNorm2d and BatchNorm3d: normalise each channel over the batch (and
+over its positions), with a learned scale and shift. All are `_BatchNorm`; they differ
+only in the input shapes they accept."""
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -178,3 +178,38 @@ class BatchNorm2d(_BatchNorm):
 
     input_dims = (4,)
     input_shapes = "(N, C, H, W)"
+
+
+@builtin_layer
+class BatchNorm3d(_BatchNorm):
+    """y = (x - E[x]) / √(Var[x] + eps) · γ + β, per channel of a batch of volumes (or
+    clips of frames): each channel's mean and variance are taken over the batch and every
+    voxel, N·D·H·W values. Training and eval behave as in BatchNorm1d: batch statistics
+    (biased variance) in training, with the running estimates updated by momentum
+    (unbiased variance); the running estimates in eval.
+
+    Args:
+        num_features: C, the number of channels.
+        eps: added to the variance for stability (default 1e-5).
+        momentum: weight of the newest batch in the running estimates (default 0.1;
+            None for a cumulative average).
+        affine: learn γ (weight, initialised to 1) and β (bias, initialised to 0).
+        track_running_stats: keep running_mean (0), running_var (1) and
+            num_batches_tracked (int64 0) as buffers.
+        bias: with affine, whether to learn β (keyword only, default True).
+
+    Shape:
+        input (N, C, D, H, W); output the same.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> bn = nn.BatchNorm3d(1)
+    >>> y = bn(ad.tensor([[[[[1.0, 3.0]]]], [[[[5.0, 7.0]]]]]))    # 4 values: mean 4, var 5
+    >>> (y.numpy().ravel() * 5 ** 0.5).round(4)
+    array([-3., -1.,  1.,  3.], dtype=float32)
+    >>> bn.running_mean
+    tensor([0.4])
+    """
+
+    input_dims = (5,)
+    input_shapes = "(N, C, D, H, W)"

@@ -1,7 +1,7 @@
-"""Dropout, Dropout1d, Dropout2d and AlphaDropout: randomly zero elements, or whole
-channels, in training (inverted dropout), or set them to SELU's saturation value
-(AlphaDropout). All are `_DropoutNd`; they differ in what one draw of the mask covers and
-what a dropped element becomes."""
+"""Dropout, Dropout1d, Dropout2d, Dropout3d, AlphaDropout and FeatureAlphaDropout: randomly
+zero elements, or whole channels, in training (inverted dropout), or set them to SELU's
+saturation value (AlphaDropout, FeatureAlphaDropout). All are `_DropoutNd`; they differ
+in what one draw of the mask covers and what a dropped element becomes."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -114,6 +114,32 @@ class Dropout2d(_DropoutNd):
 
 
 @builtin_layer
+class Dropout3d(_DropoutNd):
+    """Channel dropout for volumes: in training, zeroes each whole channel (3-D feature
+    map) of each sample with probability p and scales the surviving channels by
+    1 / (1 - p); a new mask, one value per (sample, channel), is drawn on every call. In
+    eval mode it returns its input unchanged.
+
+    Args:
+        p: probability of zeroing a channel (default 0.5).
+        inplace: write the result into the input (default False).
+
+    Shape:
+        input (N, C, D, H, W) or (C, D, H, W); output the same.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> _ = ad.manual_seed(0)
+    >>> y = nn.Dropout3d(p=0.5)(ad.ones(2, 3, 2, 2, 2))
+    >>> y[:, :, 0, 0, 0]                  # each channel all dropped or all kept (×2)
+    tensor([[2., 0., 0.],
+            [0., 2., 2.]])
+    """
+
+    dropout = staticmethod(F.dropout3d)
+
+
+@builtin_layer
 class AlphaDropout(_DropoutNd):
     """Dropout that keeps a self-normalising network's activations at mean 0 and variance
     1 (Klambauer et al., 2017, for SELU): in training each element becomes, with
@@ -134,3 +160,28 @@ class AlphaDropout(_DropoutNd):
     """
 
     dropout = staticmethod(F.alpha_dropout)
+
+
+@builtin_layer
+class FeatureAlphaDropout(_DropoutNd):
+    """AlphaDropout by whole channels: in training each channel of each sample (one draw
+    per (n, c), the first two dims) becomes, with probability p, SELU's saturation value
+    α' ≈ −1.7581, and the result is moved and scaled back, y = a · (x or α') + b (see
+    F.feature_alpha_dropout). In eval mode it returns its input unchanged.
+
+    Args:
+        p: probability of dropping a channel (default 0.5).
+        inplace: write the result into the input (default False).
+
+    Shape:
+        input (N, C, *); output the same.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> _ = ad.manual_seed(0)
+    >>> y = nn.FeatureAlphaDropout(p=0.2)(ad.randn(1000, 100, 4))
+    >>> round(y.mean().item(), 1), round(y.std().item(), 1)
+    (0.0, 1.0)
+    """
+
+    dropout = staticmethod(F.feature_alpha_dropout)

@@ -4,13 +4,14 @@
 one graph node each (autodiff/ops/matmul.py, losses.py); so are `conv2d`, `max_pool2d`,
 `avg_pool2d`, `unfold` and `fold` (autodiff/ops/conv.py, pool.py); the rest are built
 from those and other tensor ops, so they need no derivative of their own (the activations
-from `gelu` to `tanhshrink`, `bilinear` (einsum), the normalizations (`rms_norm`, and
-`local_response_norm` on avg_pool2d), the dropouts, `embedding`, `pad`, `conv1d` and
-`conv3d` (on conv2d), `conv_transpose2d` (matmul and fold), `conv_transpose1d` (on it),
-`adaptive_max_pool2d` (argmax and gather), the 1-D pools (on the 2-D ones), the p-norm
-pools (on the average pools), `pixel_shuffle`, `pixel_unshuffle` and `channel_shuffle`
-(reshapes), `interpolate` (and its deprecated names `upsample…`), `grid_sample` (gathers
-and arithmetic), `affine_grid` (matmul), `normalize`, `cosine_similarity`,
+from `gelu` to `tanhshrink`, and `rrelu`), `gumbel_softmax` (softmax of noisy logits),
+`bilinear` (einsum), the normalizations (`rms_norm`, and `local_response_norm` on
+avg_pool2d), the dropouts, `embedding`, `pad`, `conv1d` and `conv3d` (on conv2d),
+`conv_transpose2d` (matmul and fold), `conv_transpose1d` (on it), `adaptive_max_pool2d`
+(argmax and gather), the 1-D pools (on the 2-D ones), the p-norm pools (on the average
+pools), `pixel_shuffle`, `pixel_unshuffle` and `channel_shuffle` (reshapes),
+`interpolate` (and its deprecated names `upsample…`), `grid_sample` (gathers and
+arithmetic), `affine_grid` (matmul), `normalize`, `cosine_similarity`,
 `pairwise_distance`, `pdist` (on cdist), the losses `l1_loss`, `smooth_l1_loss`,
 `huber_loss`, `kl_div`, `cosine_embedding_loss`, `margin_ranking_loss`,
 `triplet_margin_loss`, `gaussian_nll_loss`, `soft_margin_loss`,
@@ -110,6 +111,29 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     return input.leaky_relu(negative_slope)
 
 
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+          training: bool = False, inplace: bool = False) -> Tensor:
+    """Randomised leaky ReLU (Xu et al., 2015): x where x > 0, a · x elsewhere, where in
+    training each element draws its own slope a ~ U(lower, upper) (a new draw on every
+    call, from the shared generator), and in eval a = (lower + upper) / 2 (leaky_relu).
+    dL/dx = 1 where x > 0, a elsewhere (x = 0 included, as torch's). Note training=False
+    by default, as in torch.
+
+    >>> import autodiff as ad
+    >>> rrelu(ad.tensor([-3.0, 2.0]), lower=0.1, upper=0.3)      # eval: slope 0.2
+    tensor([-0.6,  2. ])
+    """
+    if lower > upper:
+        raise DomainError(f"rrelu: lower ({lower}) should be less than or equal to the "
+                          f"upper bound ({upper}): the slopes are drawn from U(lower, upper)")
+    if inplace:
+        return write_in_place(input, rrelu, lower, upper, training)
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2)
+    slopes = lower + (upper - lower) * ad.rand_like(input)
+    return ad.where(input > 0, input, input * slopes)
+
+
 def sigmoid(input: Tensor) -> Tensor:
     """1 / (1 + e⁻ˣ)."""
     return input.sigmoid()
@@ -127,6 +151,36 @@ def softmax(input: Tensor, dim: int | None = None) -> Tensor:
 def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
     """xᵢ - log Σⱼ exp(xⱼ) along `dim`, which must be given."""
     return input.log_softmax(dim)
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False,
+                   dim: int = -1) -> Tensor:
+    """A differentiable sample of the categorical distribution softmax(logits) along
+    `dim` (the Gumbel-softmax, or concrete, distribution; Jang et al., 2017, Maddison et
+    al., 2017), as torch's:
+
+        gᵢ = −log Eᵢ,  Eᵢ ~ Exp(1)         (Gumbel(0, 1) noise; E = −log U, U ~ U[0, 1))
+        y  = softmax((logits + g) / tau)
+
+    Low tau gives nearly one-hot samples, high tau nearly uniform ones. With hard=True
+    the value is the one-hot vector of argmax y (the first on a tie) but the gradient is
+    y's (straight-through): y_hard − y.detach() + y. The noise is drawn from the shared
+    generator (`ad.manual_seed`), a new draw on every call.
+
+    >>> import autodiff as ad
+    >>> _ = ad.manual_seed(0)
+    >>> y = gumbel_softmax(ad.zeros(2, 3), tau=0.5, hard=True)
+    >>> y.sum(-1).tolist(), sorted(set(y.flatten().tolist()))
+    ([1.0, 1.0], [0.0, 1.0])
+    """
+    exponentials = -ad.rand_like(logits).log()            # −log U ~ Exp(1), never 0
+    gumbels = -exponentials.log()
+    y_soft = ((logits + gumbels) / tau).softmax(dim)
+    if not hard:
+        return y_soft
+    index = y_soft.argmax(dim, keepdim=True)
+    y_hard = ad.zeros_like(logits).scatter(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft              # value y_hard, gradient y_soft's
 
 
 # ---------------------------------------------------------------- activations built from ops
@@ -362,6 +416,12 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     return leaky_relu(input, negative_slope, inplace=True)
 
 
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+           training: bool = False) -> Tensor:
+    """rrelu(input, lower, upper, training), written into the input."""
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
 def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
     """elu(input, alpha), written into the input."""
     return elu(input, alpha, inplace=True)
@@ -450,6 +510,30 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
     return _drop(input, p, training, inplace, input.shape[:2] + (1, 1))
 
 
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Channel dropout for volumes (N, C, D, H, W) or (C, D, H, W): in training each whole
+    channel of each sample is zeroed with probability p (one mask value per (n, c),
+    broadcast over D × H × W) and the survivors are scaled by 1 / (1 - p).
+
+    >>> import autodiff as ad
+    >>> _ = ad.manual_seed(0)
+    >>> dropout3d(ad.ones(3, 1, 1, 2), p=0.5)
+    tensor([[[[2., 2.]]],
+    <BLANKLINE>
+    <BLANKLINE>
+            [[[0., 0.]]],
+    <BLANKLINE>
+    <BLANKLINE>
+            [[[0., 0.]]]])
+    """
+    check_probability("dropout3d", p)
+    if input.ndim not in (4, 5):
+        raise ShapeError(f"dropout3d: expected a 5-D input (N, C, D, H, W) or a 4-D one "
+                         f"(C, D, H, W), got shape {input.shape}; for images use dropout2d")
+    return _drop(input, p, training, inplace, input.shape[:-3] + (1, 1, 1))
+
+
 def _drop(input: Tensor, p: float, training: bool, inplace: bool,
           mask_shape: tuple[int, ...]) -> Tensor:
     """input · mask, the mask of `mask_shape` (broadcast over the input), written into the
@@ -479,16 +563,47 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
     array([ 0.7792, -0.7792, -0.7792, -0.7792], dtype=float32)
     """
     check_probability("alpha_dropout", p)
+    return _alpha_drop(input, p, training, inplace, input.shape)
+
+
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
+                          inplace: bool = False) -> Tensor:
+    """alpha_dropout by whole channels: in training each channel of each sample (one mask
+    value per (n, c), the first two dims, broadcast over the rest) is set with
+    probability p to α' ≈ −1.7581, then y = a · (x or α') + b as in alpha_dropout.
+    training=False by default, as in torch.
+
+    >>> import autodiff as ad
+    >>> _ = ad.manual_seed(0)
+    >>> y = feature_alpha_dropout(ad.zeros(1, 3, 2), p=0.5, training=True)
+    >>> y.numpy().round(4)                 # b where kept, a α' + b where dropped
+    array([[[ 0.7792,  0.7792],
+            [-0.7792, -0.7792],
+            [-0.7792, -0.7792]]], dtype=float32)
+    """
+    check_probability("feature_alpha_dropout", p)
+    if input.ndim < 2:
+        raise ShapeError(f"feature_alpha_dropout: drops whole channels, the first two dims "
+                         f"(N, C, *), so the input needs at least 2 dims, got shape "
+                         f"{input.shape}; use alpha_dropout for single elements")
+    return _alpha_drop(input, p, training, inplace,
+                       input.shape[:2] + (1,) * (input.ndim - 2))
+
+
+def _alpha_drop(input: Tensor, p: float, training: bool, inplace: bool,
+                mask_shape: tuple[int, ...]) -> Tensor:
+    """alpha dropout with a mask of `mask_shape` (broadcast over the input), written into
+    the input when inplace is True; the input itself when nothing is dropped."""
     if not training or p == 0:
         return input
     if inplace:
-        return write_in_place(input, alpha_dropout, p, True)
+        return write_in_place(input, _alpha_drop, p, True, False, mask_shape)
     if p == 1:
         return input * 0
     dropped = -SELU_SCALE * SELU_ALPHA
     a = ((1 - p) * (1 + p * dropped ** 2)) ** -0.5
     b = -a * dropped * p
-    kept = dropout_mask(input.shape, p, input.dtype) != 0
+    kept = dropout_mask(mask_shape, p, input.dtype) != 0
     return a * ad.where(kept, input, dropped) + b
 
 

@@ -254,6 +254,8 @@ def test_hyperparameters_rebuild_every_builtin_layer():
               nn.InstanceNorm1d(4, affine=True, track_running_stats=True, bias=False),
               nn.InstanceNorm2d(3, eps=1e-3, momentum=None), nn.InstanceNorm3d(2),
               nn.Dropout1d(0.2, inplace=True), nn.AlphaDropout(0.1),
+              nn.BatchNorm3d(3, eps=1e-3, affine=False), nn.Dropout3d(0.2, inplace=True),
+              nn.RReLU(0.1, 0.3, inplace=True), nn.FeatureAlphaDropout(0.3),
               nn.MaxPool1d(3, 2, 1, 2, return_indices=True, ceil_mode=True),
               nn.AvgPool1d(3, 2, 1, ceil_mode=True, count_include_pad=False),
               nn.AdaptiveAvgPool1d(3), nn.LPPool1d(1.5, 3, 2, ceil_mode=True),

@@ -19,6 +19,9 @@ import nn
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.filterwarnings(      # torch's Transformer, about its fast path
+    "ignore:enable_nested_tensor is True:UserWarning")
+
 Build = Callable[[ModuleType], Any]
 """Builds one module from a library's nn namespace (nn here, torch.nn there)."""
 
@@ -57,6 +60,8 @@ CASES: dict[str, list[Build]] = {
                           track_running_stats=False),
                     layer("BatchNorm1d", 4, bias=False)],
     "BatchNorm2d": [layer("BatchNorm2d", 16), layer("BatchNorm2d", 3, momentum=0.01)],
+    "BatchNorm3d": [layer("BatchNorm3d", 4), layer("BatchNorm3d", 3, eps=1e-3, momentum=None,
+                                                   affine=False, track_running_stats=False)],
     "LayerNorm": [layer("LayerNorm", 4), layer("LayerNorm", (2, 3), eps=1e-6,
                                                 elementwise_affine=False),
                   layer("LayerNorm", [5], bias=False)],
@@ -81,6 +86,19 @@ CASES: dict[str, list[Build]] = {
                                            enable_nested_tensor=False),
         lambda lib: lib.TransformerEncoder(lib.TransformerEncoderLayer(8, 2, 16, norm_first=True),
                                            2, norm=lib.LayerNorm(8), enable_nested_tensor=False)],
+    "TransformerDecoderLayer": [
+        layer("TransformerDecoderLayer", 8, 2),
+        layer("TransformerDecoderLayer", 8, 2, 16, dropout=0.2, activation="gelu",
+              layer_norm_eps=1e-6, batch_first=True, norm_first=True, bias=False),
+        lambda lib: lib.TransformerDecoderLayer(8, 2, 16, activation=lib.GELU())],
+    "TransformerDecoder": [
+        lambda lib: lib.TransformerDecoder(lib.TransformerDecoderLayer(8, 2, 16), 3),
+        lambda lib: lib.TransformerDecoder(lib.TransformerDecoderLayer(8, 2, 16), 2,
+                                           norm=lib.LayerNorm(8))],
+    "Transformer": [
+        layer("Transformer", 8, 2, 1, 2, 16),
+        layer("Transformer", 8, 2, 2, 1, 16, dropout=0.0, activation="gelu",
+              layer_norm_eps=1e-6, batch_first=True, norm_first=True, bias=False)],
     "LSTM": [layer("LSTM", 10, 20), layer("LSTM", 10, 20, batch_first=True,
                                           bidirectional=True)],
     "GRU": [layer("GRU", 3, 4), layer("GRU", 3, 4, num_layers=3, dropout=0.2)],
@@ -106,9 +124,13 @@ CASES: dict[str, list[Build]] = {
     "Unflatten": [layer("Unflatten", 1, (1, 28, 28))],
     "Dropout": [layer("Dropout"), layer("Dropout", 0.1), layer("Dropout", p=0.3, inplace=True)],
     "Dropout2d": [layer("Dropout2d"), layer("Dropout2d", 0.2, True)],
+    "Dropout3d": [layer("Dropout3d"), layer("Dropout3d", 0.2, True)],
+    "FeatureAlphaDropout": [layer("FeatureAlphaDropout"),
+                            layer("FeatureAlphaDropout", p=0.2, inplace=True)],
     "ReLU": [layer("ReLU"), layer("ReLU", inplace=True)],
     "LeakyReLU": [layer("LeakyReLU"), layer("LeakyReLU", 0.2),
                   layer("LeakyReLU", negative_slope=0.1, inplace=True)],
+    "RReLU": [layer("RReLU"), layer("RReLU", 0.1, 0.3), layer("RReLU", upper=0.5, inplace=True)],
     "ELU": [layer("ELU"), layer("ELU", 0.5, True)],
     "CELU": [layer("CELU"), layer("CELU", alpha=2.0, inplace=True)],
     "SELU": [layer("SELU"), layer("SELU", inplace=True)],

@@ -627,6 +627,8 @@ LAYER_EXAMPLES: dict[str, list[tuple[tuple, dict]]] = {
     "BatchNorm1d": [((5,), {}), ((5,), {"affine": False}),
                     ((5,), {"track_running_stats": False}), ((5,), {"bias": False})],
     "BatchNorm2d": [((3,), {}), ((3,), {"affine": False, "track_running_stats": False})],
+    "BatchNorm3d": [((3,), {}), ((3,), {"affine": False}), ((3,), {"bias": False})],
+    "RReLU": [((0.1, 0.3), {})],
     "MaxPool2d": [((2,), {})],
     "AvgPool2d": [((2,), {})],
     "AdaptiveAvgPool2d": [((1,), {})],

@@ -1,8 +1,9 @@
-"""TransformerEncoderLayer and TransformerEncoder against torch.nn's, in float64 with the
-same weights: outputs, input and parameter gradients in eval mode and in training mode
-with dropout 0, post-norm and pre-norm, batch_first or not, with every kind of mask;
-state-dict keys and loading torch's weights; the printed form; the errors. Without torch,
-the layer is checked against its formula written out from its submodules."""
+"""TransformerEncoderLayer, TransformerEncoder, TransformerDecoderLayer, TransformerDecoder
+and Transformer against torch.nn's, in float64 with the same weights: outputs, input and
+parameter gradients in eval mode and in training mode with dropout 0, post-norm and
+pre-norm, batch_first or not, with every kind of mask; state-dict keys and loading torch's
+weights; the printed form; the errors. Without torch, the layers are checked against
+their formulas written out from their submodules."""
 import math
 
 import numpy as np
@@ -12,10 +13,17 @@ import autodiff as ad
 import nn
 import nn.functional as F
 from autodiff.errors import DomainError, ShapeError
-from nn.transformer import TransformerEncoder, TransformerEncoderLayer
+from nn.transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 D_MODEL, NHEAD, FEEDFORWARD = 8, 2, 16
 S, N = 5, 3
+T = 4                                           # the decoder's target length
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:enable_nested_tensor is True:UserWarning",      # torch's, about its fast path
@@ -69,18 +77,26 @@ def causal_mask(kind):
 def compare(torch_oracle, ours, theirs, x, dtype=np.float64, **masks):
     """Same input, masks and upstream gradient: output, input gradient and every parameter
     gradient agree."""
+    return compare_inputs(torch_oracle, ours, theirs, (x,), dtype, **masks)
+
+
+def compare_inputs(torch_oracle, ours, theirs, inputs, dtype=np.float64, **masks):
+    """compare, for a module of several inputs (the decoder's tgt and memory): every
+    input's gradient agrees."""
     torch = torch_oracle.torch
-    xa, xt = ad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    ya = ours(xa, **{k: None if v is None else ad.tensor(v) if not isinstance(v, bool) else v
-                     for k, v in masks.items()})
-    yt = theirs(xt, **{k: None if v is None else torch.tensor(v) if not isinstance(v, bool)
+    xas = [ad.tensor(x, requires_grad=True) for x in inputs]
+    xts = [torch.tensor(x, requires_grad=True) for x in inputs]
+    ya = ours(*xas, **{k: None if v is None else ad.tensor(v) if not isinstance(v, bool)
                        else v for k, v in masks.items()})
+    yt = theirs(*xts, **{k: None if v is None else torch.tensor(v) if not isinstance(v, bool)
+                         else v for k, v in masks.items()})
     assert ya.dtype == dtype and ya.shape == tuple(yt.shape)
     torch_oracle.assert_close(ya.numpy(), yt.detach().numpy(), dtype)
     upstream = np.random.default_rng(2).standard_normal(ya.shape).astype(dtype)
     ya.backward(ad.tensor(upstream))
     yt.backward(torch.from_numpy(upstream))
-    torch_oracle.assert_close(xa.grad.numpy(), xt.grad.numpy(), dtype)
+    for xa, xt in zip(xas, xts, strict=True):
+        torch_oracle.assert_close(xa.grad.numpy(), xt.grad.numpy(), dtype)
     theirs_params = dict(theirs.named_parameters())
     names = [name for name, _ in ours.named_parameters()]
     assert names == list(theirs_params)
@@ -301,14 +317,34 @@ REPRS = {
     "encoder with a norm": lambda lib: lib.TransformerEncoder(
         lib.TransformerEncoderLayer(D_MODEL, NHEAD, FEEDFORWARD, norm_first=True), 2,
         norm=lib.LayerNorm(D_MODEL), enable_nested_tensor=False),
+    "decoder layer": lambda lib: lib.TransformerDecoderLayer(D_MODEL, NHEAD),
+    "decoder layer, gelu, no bias, pre-norm": lambda lib: lib.TransformerDecoderLayer(
+        D_MODEL, NHEAD, FEEDFORWARD, dropout=0.2, activation="gelu", bias=False,
+        norm_first=True, layer_norm_eps=1e-6, batch_first=True),
+    "decoder layer, a module activation": lambda lib: lib.TransformerDecoderLayer(
+        D_MODEL, NHEAD, FEEDFORWARD, activation=lib.Tanh()),
+    "decoder": lambda lib: lib.TransformerDecoder(
+        lib.TransformerDecoderLayer(D_MODEL, NHEAD, FEEDFORWARD), 2),
+    "decoder with a norm": lambda lib: lib.TransformerDecoder(
+        lib.TransformerDecoderLayer(D_MODEL, NHEAD, FEEDFORWARD), 2, norm=lib.LayerNorm(D_MODEL)),
+    "transformer": lambda lib: lib.Transformer(D_MODEL, NHEAD, 2, 1, FEEDFORWARD),
+    "transformer, no bias": lambda lib: lib.Transformer(
+        D_MODEL, NHEAD, 1, 2, FEEDFORWARD, dropout=0.0, activation="gelu", bias=False,
+        layer_norm_eps=1e-6, batch_first=True, norm_first=True),
+    "transformer, custom encoder": lambda lib: lib.Transformer(
+        D_MODEL, NHEAD, num_decoder_layers=1, dim_feedforward=FEEDFORWARD,
+        custom_encoder=lib.Linear(D_MODEL, D_MODEL)),
 }
 
 
 @pytest.mark.parametrize("case", list(REPRS))
 def test_repr_is_torchs(torch_oracle, case):
-    class Ours:                                     # nn, with the two classes of this module
+    class Ours:                                     # nn, with the classes of this module
         TransformerEncoderLayer = TransformerEncoderLayer
         TransformerEncoder = TransformerEncoder
+        TransformerDecoderLayer = TransformerDecoderLayer
+        TransformerDecoder = TransformerDecoder
+        Transformer = Transformer
 
         def __getattr__(self, name):
             return getattr(nn, name)
@@ -436,3 +472,325 @@ def test_the_encoder_applies_its_layers_in_turn_then_the_norm():
     expected = encoder.norm(expected)
     np.testing.assert_array_equal(encoder(x).numpy(), expected.numpy())
     assert math.isfinite(float(encoder(x).sum()))
+
+
+# ------------------------------------------------------------------ the decoder against torch
+
+def decoder_layer_pair(torch, **options):
+    """Our decoder layer (seeded) and torch's with our weights, in float64."""
+    ad.manual_seed(0)
+    options = {"dropout": 0.0, **options}
+    ours = TransformerDecoderLayer(D_MODEL, NHEAD, FEEDFORWARD, **options).to(ad.float64)
+    theirs = torch.nn.TransformerDecoderLayer(D_MODEL, NHEAD, FEEDFORWARD, **{
+        k: (v if k != "activation" or isinstance(v, str) else torch_activation(torch, v))
+        for k, v in options.items()})
+    return ours, load_ours_into(torch, ours, theirs, np.float64)
+
+
+def target(batch_first=False, batched=True):
+    """The decoder's input, of T tokens."""
+    shape = ((N, T) if batch_first else (T, N)) if batched else (T,)
+    return np.random.default_rng(5).standard_normal((*shape, D_MODEL))
+
+
+def target_causal_mask(kind):
+    """(T, T): True (or -inf) above the diagonal."""
+    upper = np.triu(np.ones((T, T), bool), k=1)
+    return upper if kind == "bool" else np.where(upper, -np.inf, 0.0)
+
+
+def target_padding_mask(batched=True):
+    """True at padding: the last target token of sample 1."""
+    mask = np.zeros((N, T), bool)
+    mask[1, -1] = True
+    return mask if batched else mask[1]
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_decoder_layer_matches_torch(torch_oracle, norm_first, batch_first, mode):
+    ours, theirs = decoder_layer_pair(torch_oracle.torch, norm_first=norm_first,
+                                      batch_first=batch_first)
+    ours.train(mode == "train")
+    theirs.train(mode == "train")
+    compare_inputs(torch_oracle, ours, theirs, (target(batch_first), source(batch_first)),
+                   tgt_mask=target_causal_mask("bool"), tgt_key_padding_mask=target_padding_mask(),
+                   memory_key_padding_mask=padding_mask())
+
+
+DECODER_MASKS = {
+    "none": {},
+    "float causal, tgt_is_causal": dict(tgt_mask=target_causal_mask("float"),
+                                        tgt_is_causal=True),
+    "float memory mask": dict(memory_mask=np.random.default_rng(6).standard_normal((T, S))),
+    "bool memory mask": dict(memory_mask=np.eye(T, S, k=1, dtype=bool)),
+    "per-head masks": dict(tgt_mask=np.random.default_rng(7).random((N * NHEAD, T, T)) < 0.3,
+                           memory_mask=np.random.default_rng(8).random((N * NHEAD, T, S))
+                           < 0.3),
+    "float paddings": dict(tgt_key_padding_mask=np.where(target_padding_mask(), -np.inf, 0.0),
+                           memory_key_padding_mask=np.where(padding_mask(), -np.inf, 0.0)),
+    "memory_is_causal": dict(memory_mask=np.triu(np.ones((T, S), bool), k=1),
+                             memory_is_causal=True),
+}
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.parametrize("masks", list(DECODER_MASKS))
+def test_decoder_masks_match_torch(torch_oracle, masks, norm_first):
+    ours, theirs = decoder_layer_pair(torch_oracle.torch, norm_first=norm_first)
+    compare_inputs(torch_oracle, ours, theirs, (target(), source()), **DECODER_MASKS[masks])
+
+
+@pytest.mark.parametrize("options", [dict(activation="gelu"), dict(activation=nn.Tanh()),
+                                     dict(bias=False, layer_norm_eps=1e-3, norm_first=True)],
+                         ids=["'gelu'", "nn.Tanh()", "no bias"])
+def test_decoder_layer_options_match_torch(torch_oracle, options):
+    ours, theirs = decoder_layer_pair(torch_oracle.torch, **options)
+    compare_inputs(torch_oracle, ours, theirs, (target(), source()))
+
+
+def test_an_unbatched_decoder_layer_matches_torch(torch_oracle):
+    ours, theirs = decoder_layer_pair(torch_oracle.torch)
+    compare_inputs(torch_oracle, ours, theirs, (target(batched=False), source(batched=False)),
+                   tgt_mask=target_causal_mask("bool"),
+                   tgt_key_padding_mask=target_padding_mask(batched=False),
+                   memory_key_padding_mask=padding_mask(batched=False))
+
+
+def decoder_pair(torch, num_layers=2, norm=True, **options):
+    ad.manual_seed(0)
+    options = {"dropout": 0.0, **options}
+    ours = TransformerDecoder(TransformerDecoderLayer(D_MODEL, NHEAD, FEEDFORWARD, **options),
+                              num_layers, norm=nn.LayerNorm(D_MODEL) if norm else None)
+    theirs = torch.nn.TransformerDecoder(
+        torch.nn.TransformerDecoderLayer(D_MODEL, NHEAD, FEEDFORWARD, **options), num_layers,
+        norm=torch.nn.LayerNorm(D_MODEL) if norm else None)
+    ours.to(ad.float64)
+    return ours, load_ours_into(torch, ours, theirs, np.float64)
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+@pytest.mark.parametrize(("norm_first", "batch_first", "norm"),
+                         [(False, False, False), (True, True, True), (False, True, True)])
+def test_decoder_matches_torch(torch_oracle, norm_first, batch_first, norm, mode):
+    ours, theirs = decoder_pair(torch_oracle.torch, norm=norm, norm_first=norm_first,
+                                batch_first=batch_first)
+    ours.train(mode == "train")
+    theirs.train(mode == "train")
+    compare_inputs(torch_oracle, ours, theirs, (target(batch_first), source(batch_first)),
+                   tgt_key_padding_mask=target_padding_mask(),
+                   memory_key_padding_mask=padding_mask())
+
+
+@pytest.mark.parametrize("tgt_is_causal", [True, False, None])
+def test_decoder_causal_hints_match_torch(torch_oracle, tgt_is_causal):
+    ours, theirs = decoder_pair(torch_oracle.torch)
+    compare_inputs(torch_oracle, ours, theirs, (target(), source()),
+                   tgt_mask=target_causal_mask("float"), tgt_is_causal=tgt_is_causal,
+                   memory_mask=np.random.default_rng(9).standard_normal((T, S)))
+
+
+def test_decoder_layers_are_deep_copies():
+    layer = TransformerDecoderLayer(D_MODEL, NHEAD, FEEDFORWARD)
+    decoder = TransformerDecoder(layer, 3)
+    weights = [copy.multihead_attn.in_proj_weight for copy in [layer, *decoder.layers]]
+    assert len({id(w) for w in weights}) == 4
+    for w in weights[1:]:
+        np.testing.assert_array_equal(w.numpy(), weights[0].numpy())
+    assert decoder.num_layers == 3 and decoder.norm is None
+
+
+# ------------------------------------------------------------------ the Transformer against torch
+
+def transformer_pair(torch, **options):
+    """Our Transformer (seeded: 2 encoder layers, 1 decoder layer) and torch's with our
+    weights, in float64."""
+    ad.manual_seed(0)
+    options = {"dropout": 0.0, **options}
+    ours = Transformer(D_MODEL, NHEAD, 2, 1, FEEDFORWARD, **options).to(ad.float64)
+    theirs = torch.nn.Transformer(D_MODEL, NHEAD, 2, 1, FEEDFORWARD, **options)
+    return ours, load_ours_into(torch, ours, theirs, np.float64)
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_transformer_matches_torch(torch_oracle, norm_first, batch_first, mode):
+    ours, theirs = transformer_pair(torch_oracle.torch, norm_first=norm_first,
+                                    batch_first=batch_first)
+    ours.train(mode == "train")
+    theirs.train(mode == "train")
+    compare_inputs(torch_oracle, ours, theirs, (source(batch_first), target(batch_first)),
+                   src_mask=causal_mask("bool"), tgt_mask=target_causal_mask("float"),
+                   src_key_padding_mask=padding_mask(), tgt_key_padding_mask=target_padding_mask(),
+                   memory_key_padding_mask=padding_mask())
+
+
+def test_transformer_with_every_mask_and_hint_matches_torch(torch_oracle):
+    ours, theirs = transformer_pair(torch_oracle.torch, activation="gelu", bias=False)
+    causal = Transformer.generate_square_subsequent_mask(T, dtype=ad.float64).numpy()
+    compare_inputs(torch_oracle, ours, theirs, (source(), target()),
+                   src_mask=causal_mask("float"), src_is_causal=True, tgt_mask=causal,
+                   tgt_is_causal=True, memory_mask=np.eye(T, S, k=2, dtype=bool))
+
+
+def test_an_unbatched_transformer_matches_torch(torch_oracle):
+    ours, theirs = transformer_pair(torch_oracle.torch)
+    compare_inputs(torch_oracle, ours, theirs, (source(batched=False), target(batched=False)),
+                   tgt_mask=target_causal_mask("bool"))
+
+
+def test_the_square_subsequent_mask_is_torchs(torch_oracle):
+    torch = torch_oracle.torch
+    mask = Transformer.generate_square_subsequent_mask(5)
+    expected = torch.nn.Transformer.generate_square_subsequent_mask(5)
+    assert mask.dtype == ad.float32
+    np.testing.assert_array_equal(mask.numpy(), expected.numpy())
+    mask64 = Transformer.generate_square_subsequent_mask(3, dtype=ad.float64)
+    assert mask64.dtype == ad.float64
+    np.testing.assert_array_equal(mask64.numpy(), [[0, -np.inf, -np.inf], [0, 0, -np.inf],
+                                                   [0, 0, 0]])
+
+
+def test_the_transformer_redraws_its_matrices_by_xavier_uniform():
+    """As torch's: the stacks are built as given, then every parameter of two or more
+    dims is drawn again, in order, from xavier_uniform_ (the others keep theirs)."""
+    ad.manual_seed(0)
+    model = Transformer(D_MODEL, NHEAD, 1, 1, FEEDFORWARD)
+    ad.manual_seed(0)
+    encoder = TransformerEncoder(TransformerEncoderLayer(D_MODEL, NHEAD, FEEDFORWARD), 1,
+                                 nn.LayerNorm(D_MODEL))
+    decoder = TransformerDecoder(TransformerDecoderLayer(D_MODEL, NHEAD, FEEDFORWARD), 1,
+                                 nn.LayerNorm(D_MODEL))
+    expected = [*encoder.parameters(), *decoder.parameters()]
+    for p in expected:
+        if p.ndim > 1:
+            nn.init.xavier_uniform_(p)
+    for p, q in zip(model.parameters(), expected, strict=True):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
+def test_custom_stacks_are_used_and_redrawn():
+    ad.manual_seed(0)
+    custom = TransformerEncoder(TransformerEncoderLayer(D_MODEL, NHEAD, 4, dropout=0.0), 1)
+    before = custom.layers[0].linear1.weight.numpy().copy()
+    model = Transformer(D_MODEL, NHEAD, num_decoder_layers=1, dim_feedforward=FEEDFORWARD,
+                        dropout=0.0, custom_encoder=custom).to(ad.float64)
+    assert model.encoder is custom and isinstance(model.decoder, TransformerDecoder)
+    assert not np.array_equal(custom.layers[0].linear1.weight.numpy(), before)
+    src, tgt = ad.tensor(source()), ad.tensor(target())
+    np.testing.assert_array_equal(model(src, tgt).numpy(),
+                                  model.decoder(tgt, custom(src)).numpy())
+    assert (model.d_model, model.nhead, model.batch_first) == (D_MODEL, NHEAD, False)
+
+
+TRANSFORMER_KEYS = [f"encoder.layers.{i}.{key}" for i in range(2) for key in LAYER_KEYS] + [
+    "encoder.norm.weight", "encoder.norm.bias"]
+
+
+def test_a_torch_transformer_state_dict_loads(torch_oracle):
+    torch = torch_oracle.torch
+    torch.manual_seed(0)
+    theirs = torch.nn.Transformer(D_MODEL, NHEAD, 2, 1, FEEDFORWARD, dropout=0.0).double()
+    ours = Transformer(D_MODEL, NHEAD, 2, 1, FEEDFORWARD, dropout=0.0)
+    assert list(ours.state_dict())[:len(TRANSFORMER_KEYS)] == TRANSFORMER_KEYS
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    result = ours.load_state_dict({k: ad.tensor(v.numpy())
+                                   for k, v in theirs.state_dict().items()})
+    assert list(result.missing_keys) == list(result.unexpected_keys) == []
+    ours.to(ad.float64)
+    compare_inputs(torch_oracle, ours, theirs, (source(), target()))
+
+
+# ------------------------------------------------------------------ the decoder's errors
+
+def test_bad_decoder_layer_arguments_are_named():
+    with pytest.raises(ValueError, match=r"TransformerDecoderLayer: d_model \(10\) must be "
+                                         r"positive and divisible by nhead \(3\)"):
+        TransformerDecoderLayer(10, 3)
+    with pytest.raises(DomainError, match="TransformerDecoderLayer: activation should be "
+                                          "relu/gelu, not 'tanh'"):
+        TransformerDecoderLayer(D_MODEL, NHEAD, activation="tanh")
+    with pytest.raises(ValueError, match="TransformerDecoderLayer: p is the probability"):
+        TransformerDecoderLayer(D_MODEL, NHEAD, dropout=-0.1)
+    with pytest.raises(ValueError, match="TransformerDecoderLayer: dim_feedforward must be"):
+        TransformerDecoderLayer(D_MODEL, NHEAD, dim_feedforward=2.5)
+
+
+def test_bad_decoder_arguments_are_named():
+    layer = TransformerDecoderLayer(D_MODEL, NHEAD, FEEDFORWARD)
+    with pytest.raises(TypeError, match="TransformerDecoder: decoder_layer must be a Module"):
+        TransformerDecoder("layer", 2)
+    with pytest.raises(ValueError, match="TransformerDecoder: num_layers must be at least 1"):
+        TransformerDecoder(layer, 0)
+    with pytest.raises(ValueError, match="num_layers must be a whole number"):
+        TransformerDecoder(layer, 1.5)
+
+
+@pytest.mark.parametrize("which", ["tgt", "memory"])
+def test_a_causal_hint_without_its_mask_is_refused(which):
+    layer = TransformerDecoderLayer(D_MODEL, NHEAD, FEEDFORWARD)
+    with pytest.raises(DomainError, match=f"TransformerDecoderLayer: {which}_is_causal=True "
+                                          f".* {which}_mask must be given"):
+        layer(ad.tensor(target()), ad.tensor(source()), **{f"{which}_is_causal": True})
+
+
+def test_transformer_inputs_that_do_not_fit_are_named():
+    model = Transformer(D_MODEL, NHEAD, 1, 1, FEEDFORWARD)
+    with pytest.raises(ShapeError, match=r"Transformer: the batch number of src and tgt must "
+                                         r"be equal, got src \(5, 3, 8\) and tgt \(4, 2, 8\)"):
+        model(ad.randn(S, N, D_MODEL), ad.randn(T, N - 1, D_MODEL))
+    with pytest.raises(RuntimeError, match=r"feature number of src and tgt must be equal to "
+                                           r"d_model \(8\)"):
+        model(ad.randn(S, N, D_MODEL), ad.randn(T, N, D_MODEL + 1))
+
+
+# ------------------------------------------------------------------ the decoder's formula
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_the_decoder_layer_is_its_formula(norm_first):
+    ad.manual_seed(0)
+    layer = TransformerDecoderLayer(D_MODEL, NHEAD, FEEDFORWARD, dropout=0.0,
+                                    activation="gelu", norm_first=norm_first).to(ad.float64)
+    x, memory = ad.tensor(target()), ad.tensor(source())
+    mask = ad.tensor(target_causal_mask("bool"))
+
+    def attention(h):
+        return layer.self_attn(h, h, h, attn_mask=mask, need_weights=False)[0]
+
+    def cross_attention(h):
+        return layer.multihead_attn(h, memory, memory, need_weights=False)[0]
+
+    def feed_forward(h):
+        return layer.linear2(F.gelu(layer.linear1(h)))
+
+    if norm_first:
+        h = x + attention(layer.norm1(x))
+        h = h + cross_attention(layer.norm2(h))
+        expected = h + feed_forward(layer.norm3(h))
+    else:
+        h = layer.norm1(x + attention(x))
+        h = layer.norm2(h + cross_attention(h))
+        expected = layer.norm3(h + feed_forward(h))
+    np.testing.assert_allclose(layer(x, memory, tgt_mask=mask).numpy(), expected.numpy(),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("which", ["dropout1", "dropout2", "dropout3"])
+def test_each_decoder_dropout_removes_its_branch(which):
+    """With one branch's dropout at p = 1 in training mode, that branch adds nothing."""
+    ad.manual_seed(0)
+    layer = TransformerDecoderLayer(D_MODEL, NHEAD, FEEDFORWARD, dropout=0.0).to(ad.float64)
+    getattr(layer, which).p = 1.0
+    x, memory = ad.tensor(target()), ad.tensor(source())
+
+    def branch(name, output):
+        return ad.zeros(output.shape, dtype=output.dtype) if which == name else output
+
+    h = layer.norm1(x + branch("dropout1", layer.self_attn(x, x, x, need_weights=False)[0]))
+    h = layer.norm2(h + branch("dropout2", layer.multihead_attn(h, memory, memory,
+                                                                need_weights=False)[0]))
+    expected = layer.norm3(h + branch("dropout3", layer.linear2(layer.linear1(h).relu())))
+    np.testing.assert_allclose(layer(x, memory).numpy(), expected.numpy(), rtol=1e-12,
+                               atol=1e-14)

@@ -40,7 +40,53 @@ ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"relu": F.relu, "gelu": F.
 """The activations `TransformerEncoderLayer` takes by name, as torch's."""
 
 
-class TransformerEncoderLayer(Module):
+class _TransformerLayer(Module):
+    """What the encoder and decoder layers share, built in torch's order (so the
+    state-dict keys are torch's): self-attention; the decoder's attention over the
+    memory (`multihead_attn`, when `CROSS`); the feed-forward network Linear₁, Dropout,
+    Linear₂; a LayerNorm and a dropout per residual branch (norm1…, dropout1…); and the
+    self-attention and feed-forward branches themselves."""
+
+    CROSS = False
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation: str | Callable[[Tensor], Tensor] = F.relu,
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True) -> None:
+        super().__init__()
+        name = type(self).__name__
+        activation = _check_layer_arguments(name, d_model, nhead, dim_feedforward, dropout,
+                                            activation)
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                            batch_first=batch_first)
+        if self.CROSS:
+            self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout,
+                                                     bias=bias, batch_first=batch_first)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
+        self.norm_first = norm_first
+        branches = 3 if self.CROSS else 2
+        for i in range(1, branches + 1):
+            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+        for i in range(1, branches + 1):
+            setattr(self, f"dropout{i}", Dropout(dropout))
+        self.activation = activation          # a module given is a submodule, as in torch
+
+    def _sa_block(self, x: Tensor, attn_mask: Tensor | None,
+                  key_padding_mask: Tensor | None, is_causal: bool) -> Tensor:
+        """SA(x) = Dropout₁(MultiheadAttention(x, x, x))."""
+        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                           need_weights=False, is_causal=is_causal)[0]
+        return self.dropout1(x)
+
+    def _ff_block(self, x: Tensor) -> Tensor:
+        """FF(x) = Dropoutₙ(Linear₂(Dropout(activation(Linear₁(x))))), n the last branch."""
+        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
+        return (self.dropout3 if self.CROSS else self.dropout2)(x)
+
+
+class TransformerEncoderLayer(_TransformerLayer):
     """One encoder layer: self-attention, then a position-wise feed-forward network, each
     in a residual branch with layer normalisation (Vaswani et al., 2017, section 3.1):
 
@@ -89,25 +135,6 @@ class TransformerEncoderLayer(Module):
     (5, 3, 8)
     """
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: str | Callable[[Tensor], Tensor] = F.relu,
-                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True) -> None:
-        super().__init__()
-        activation = _check_layer_arguments("TransformerEncoderLayer", d_model, nhead,
-                                            dim_feedforward, dropout, activation)
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.activation = activation          # a module given is a submodule, as in torch
-
     def forward(self, src: Tensor, src_mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None, is_causal: bool = False) -> Tensor:
         if is_causal and src_mask is None:
@@ -117,18 +144,6 @@ class TransformerEncoderLayer(Module):
         x = _residual(src, self.norm1, lambda h: self._sa_block(             # SA branch
             h, src_mask, src_key_padding_mask, is_causal), self.norm_first)
         return _residual(x, self.norm2, self._ff_block, self.norm_first)    # FF branch
-
-    def _sa_block(self, x: Tensor, attn_mask: Tensor | None,
-                  key_padding_mask: Tensor | None, is_causal: bool) -> Tensor:
-        """SA(x) = Dropout₁(MultiheadAttention(x, x, x))."""
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           need_weights=False, is_causal=is_causal)[0]
-        return self.dropout1(x)
-
-    def _ff_block(self, x: Tensor) -> Tensor:
-        """FF(x) = Dropout₂(Linear₂(Dropout(activation(Linear₁(x)))))."""
-        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
-        return self.dropout2(x)
 
 
 def _check_layer_arguments(layer: str, d_model: int, nhead: int, dim_feedforward: int,
@@ -232,7 +247,7 @@ class TransformerEncoder(Module):
         return output
 
 
-class TransformerDecoderLayer(Module):
+class TransformerDecoderLayer(_TransformerLayer):
     """One decoder layer: masked self-attention over the target, attention over the
     encoder's output (the memory), then a position-wise feed-forward network, each in a
     residual branch with layer normalisation (Vaswani et al., 2017, section 3.1):
@@ -273,28 +288,7 @@ class TransformerDecoderLayer(Module):
     (4, 3, 8)
     """
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: str | Callable[[Tensor], Tensor] = F.relu,
-                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True) -> None:
-        super().__init__()
-        activation = _check_layer_arguments("TransformerDecoderLayer", d_model, nhead,
-                                            dim_feedforward, dropout, activation)
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                                 batch_first=batch_first)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
-        self.activation = activation          # a module given is a submodule, as in torch
+    CROSS = True
 
     def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
                 memory_mask: Tensor | None = None,
@@ -314,13 +308,6 @@ class TransformerDecoderLayer(Module):
             h, memory, memory_mask, memory_key_padding_mask, memory_is_causal), self.norm_first)
         return _residual(x, self.norm3, self._ff_block, self.norm_first)    # FF branch
 
-    def _sa_block(self, x: Tensor, attn_mask: Tensor | None,
-                  key_padding_mask: Tensor | None, is_causal: bool) -> Tensor:
-        """SA(x) = Dropout₁(MultiheadAttention(x, x, x))."""
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           need_weights=False, is_causal=is_causal)[0]
-        return self.dropout1(x)
-
     def _mha_block(self, x: Tensor, memory: Tensor, attn_mask: Tensor | None,
                    key_padding_mask: Tensor | None, is_causal: bool) -> Tensor:
         """MHA(x, memory) = Dropout₂(MultiheadAttention(x, memory, memory))."""
@@ -328,11 +315,6 @@ class TransformerDecoderLayer(Module):
                                 key_padding_mask=key_padding_mask, need_weights=False,
                                 is_causal=is_causal)[0]
         return self.dropout2(x)
-
-    def _ff_block(self, x: Tensor) -> Tensor:
-        """FF(x) = Dropout₃(Linear₂(Dropout(activation(Linear₁(x)))))."""
-        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
-        return self.dropout3(x)
 
 
 class TransformerDecoder(Module):

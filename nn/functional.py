@@ -6,10 +6,11 @@ one graph node each (autodiff/ops/matmul.py, losses.py); so are `conv2d`, `max_p
 from those and other tensor ops, so they need no derivative of their own (the activations
 from `gelu` to `tanhshrink`, and `rrelu`), `gumbel_softmax` (softmax of noisy logits),
 `bilinear` (einsum), the normalizations (`rms_norm`, and `local_response_norm` on
-avg_pool2d), the dropouts, `embedding`, `pad`, `conv1d` and `conv3d` (on conv2d),
-`conv_transpose2d` (matmul and fold), `conv_transpose1d` (on it), `adaptive_max_pool2d`
-(argmax and gather), the 1-D pools (on the 2-D ones), the p-norm pools (on the average
-pools), `pixel_shuffle`, `pixel_unshuffle` and `channel_shuffle` (reshapes),
+avg_pool2d), the dropouts, `embedding`, `embedding_bag` (index_add and gather), `pad`,
+`conv1d` and `conv3d` (on conv2d), `conv_transpose2d` (matmul and fold),
+`conv_transpose1d` (on it), `adaptive_max_pool2d` (argmax and gather), the 1-D and 3-D
+pools (on the 2-D ones), the p-norm pools (on the average pools), `pixel_shuffle`,
+`pixel_unshuffle` and `channel_shuffle` (reshapes),
 `interpolate` (and its deprecated names `upsample…`), `grid_sample` (gathers and
 arithmetic), `affine_grid` (matmul), `normalize`, `cosine_similarity`,
 `pairwise_distance`, `pdist` (on cdist), the losses `l1_loss`, `smooth_l1_loss`,
@@ -900,6 +901,117 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
     return ad.where(used, rows, rows.detach())
 
 
+def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
+                  max_norm: float | None = None, norm_type: float = 2,
+                  scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
+                  padding_idx: int | None = None) -> Tensor:
+    """The sum, mean or maximum of the embedding rows of each bag of indices, one row of
+    the output (bags, embedding_dim) per bag. A 2-D input (B, L) is B bags of L indices;
+    a 1-D input is cut into bags at `offsets` (bag i runs from offsets[i] to offsets[i + 1],
+    the last to the end, or, with include_last_offset, offsets[-1] ends the last bag).
+    per_sample_weights (mode="sum" only) scales each index's row; indices equal to
+    padding_idx are left out (not counted in the mean; an empty bag gives zeros).
+
+    Built on the lookup of embedding, index_add (a segment sum) and gather (each bag's maximum, the
+    first of several that tie, as torch's CPU kernel), so its gradients are theirs.
+    max_norm, scale_grad_by_freq=True and sparse=True are refused.
+
+    >>> import autodiff as ad
+    >>> w = ad.tensor([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]])
+    >>> embedding_bag(ad.tensor([0, 2, 1]), w, ad.tensor([0, 2]), mode="sum")
+    tensor([[4., 6.],
+            [2., 3.]])
+    """
+    op = "embedding_bag"
+    if max_norm is not None:
+        raise NotImplementedError(f"{op}: max_norm is not supported (it renormalizes weight "
+                                  f"in place); renormalize the rows yourself, or pass None")
+    if scale_grad_by_freq:
+        raise NotImplementedError(f"{op}: scale_grad_by_freq=True is not supported; pass "
+                                  f"False")
+    if sparse:
+        raise NotImplementedError(f"{op}: sparse=True is not supported (gradients are "
+                                  f"dense); pass False")
+    if mode not in ("sum", "mean", "max"):
+        raise DomainError(f"{op}: mode must be 'sum', 'mean' or 'max', got {mode!r}")
+    check_index_dtype(op, input)
+    if weight.ndim != 2:
+        raise ShapeError(f"{op}: weight must be (num_embeddings, embedding_dim), got "
+                         f"shape {weight.shape}")
+    count, dim = weight.shape
+    if input.ndim == 2:
+        if offsets is not None:
+            raise DomainError(f"{op}: offsets must be None for a 2-D input (each row is a "
+                              f"bag), got offsets")
+        bags, length = input.shape
+        starts = np.arange(bags) * length
+        flat = input.reshape(-1)
+    elif input.ndim == 1:
+        if offsets is None:
+            raise DomainError(f"{op}: a 1-D input needs offsets (where each bag starts)")
+        starts = np.asarray(offsets.numpy() if isinstance(offsets, Tensor) else offsets)
+        if starts.ndim != 1 or starts.dtype.kind not in "iu":
+            raise DomainError(f"{op}: offsets must be a 1-D tensor of ints, got {offsets!r}")
+        if include_last_offset:
+            if len(starts) < 1:
+                raise DomainError(f"{op}: include_last_offset needs at least one offset")
+            starts = starts[:-1]
+        if len(starts) and starts[0] != 0:
+            raise DomainError(f"{op}: offsets[0] must be 0 (the first bag starts at the "
+                              f"first index), got {starts[0]}")
+        if np.any(np.diff(starts) < 0) or np.any(starts > input.shape[0]):
+            raise DomainError(f"{op}: offsets must be non-decreasing and at most the "
+                              f"input's length {input.shape[0]}, got {starts.tolist()}")
+        bags = len(starts)
+        flat = input
+    else:
+        raise ShapeError(f"{op}: input must be 1-D (with offsets) or 2-D (B, L), got shape "
+                         f"{input.shape}")
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError(f"{op}: per_sample_weights is only supported for "
+                                      f"mode='sum', got mode={mode!r}")
+        if tuple(per_sample_weights.shape) != tuple(input.shape):
+            raise ShapeError(f"{op}: per_sample_weights must have the input's shape "
+                             f"{input.shape}, got {per_sample_weights.shape}")
+        if per_sample_weights.dtype != weight.dtype:
+            raise DtypeError(f"{op}: per_sample_weights ({per_sample_weights.dtype}) must "
+                             f"have the weight's dtype ({weight.dtype})")
+    if padding_idx is not None:
+        if not -count <= padding_idx < count:
+            raise DomainError(f"{op}: padding_idx {padding_idx} is not a row of the "
+                              f"{count} embeddings")
+        padding_idx %= count
+    positions = flat.shape[0]
+    bag = np.searchsorted(starts, np.arange(positions), side="right") - 1
+    indices = flat.numpy().astype(np.int64)
+    kept = np.ones(positions, bool) if padding_idx is None else indices != padding_idx
+    rows = weight[CheckedIndices.apply(flat, size=count, op=op, counted="embeddings")]
+    out = ad.zeros(bags, dim, dtype=weight.dtype)
+    if mode == "max":
+        first = np.zeros((bags, dim), np.int64)
+        empty = np.ones(bags, bool)
+        values = rows.numpy()
+        for b in range(bags):
+            inside = np.flatnonzero((bag == b) & kept)
+            if len(inside):
+                first[b] = inside[values[inside].argmax(axis=0)]
+                empty[b] = False
+        if empty.all():
+            return out + 0 * weight[:1].sum()
+        maxima = rows.gather(0, ad.tensor(first))
+        return ad.where(ad.tensor(empty[:, None]), out, maxima)
+    scale = ad.tensor(kept.astype(weight.dtype))
+    if per_sample_weights is not None:
+        scale = scale * per_sample_weights.reshape(-1)
+    out = out.index_add(0, ad.tensor(bag), rows * scale.unsqueeze(1))
+    if mode == "mean":
+        sizes = np.bincount(bag[kept], minlength=bags).astype(weight.dtype)
+        out = out / ad.tensor(np.maximum(sizes, 1)[:, None])
+    return out
+
+
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 of shape (*, num_classes): 1 at each index's class, 0 elsewhere. With
     num_classes=-1 it is the largest index + 1, read from the values (so a compiled
@@ -1655,6 +1767,141 @@ def _pool1d_window(op: str, shape: tuple[int, ...], kernel_size: Any, stride: An
                          f"length {shape[-1]} padded by {pad} on each side, for input of "
                          f"shape {shape}; use a smaller kernel_size, more padding or a "
                          f"longer input")
+    return kernel, stride_, pad, dilation_
+
+
+# ---------------------------------------------------------------- volumes (N, C, D, H, W)
+# The 3-D pools are separable: the 2-D pool over (H, W) of every depth slice, as images
+# (N·C·D, 1, H, W), then the 2-D pool with a (kd, 1) window over (D, H_out·W_out). A
+# window's maximum is the maximum of its slices' maxima and the first of several that tie
+# (in (d, h, w) order) is the first slice's first, so values, tie-breaking and gradients
+# are torch's; the mean's divisor is a product of one factor per dim, so it splits too.
+
+def max_pool3d(input: Tensor, kernel_size: int | tuple[int, int, int],
+               stride: int | tuple[int, int, int] | None = None,
+               padding: int | tuple[int, int, int] = 0, dilation: int | tuple[int, int, int] = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """The maximum of each window of the input (N, C, D, H, W) or (C, D, H, W), padded with
+    -∞; stride defaults to kernel_size. With return_indices also each maximum's position
+    d·H·W + h·W + w in the input (int64). On max_pool2d. See nn.MaxPool3d.
+
+    >>> import autodiff as ad
+    >>> max_pool3d(ad.arange(8, dtype=ad.float32).reshape(1, 1, 2, 2, 2), 2)
+    tensor([[[[[7.]]]]])
+    """
+    op = "max_pool3d"
+    volume, unbatched = _volume(op, input)
+    kernel, stride_, pad, dilation_ = _pool3d_window(op, volume.shape, kernel_size, stride,
+                                                     padding, dilation)
+    n, c, d, h, w = volume.shape
+    planes = pool.max_pool2d(volume.reshape(n * c * d, 1, h, w), kernel[1:], stride_[1:],
+                             pad[1:], dilation_[1:], ceil_mode, return_indices, caller=op)
+    planes, plane_index = planes if return_indices else (planes, None)
+    out_h, out_w = planes.shape[2:]
+    columns = planes.reshape(n * c, 1, d, out_h * out_w)
+    out = pool.max_pool2d(columns, (kernel[0], 1), (stride_[0], 1), (pad[0], 0),
+                          (dilation_[0], 1), ceil_mode, return_indices, caller=op)
+    out, depth_index = out if return_indices else (out, None)
+    out = out.reshape(n, c, out.shape[2], out_h, out_w)
+    if unbatched:
+        out = out.squeeze(0)
+    if not return_indices:
+        return out
+    # depth_index is the position d·(H_out·W_out) + j in the columns; plane_index at (d, j)
+    # is the maximum's h·W + w within slice d
+    flat = depth_index.reshape(n * c, -1)
+    within = plane_index.reshape(n * c, d * out_h * out_w).gather(1, flat)
+    indices = ((flat // (out_h * out_w)) * (h * w) + within).reshape(out.shape)
+    return out, indices
+
+
+def avg_pool3d(input: Tensor, kernel_size: int | tuple[int, int, int],
+               stride: int | tuple[int, int, int] | None = None,
+               padding: int | tuple[int, int, int] = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """The mean of each window of the input (N, C, D, H, W) or (C, D, H, W), zero-padded
+    (the padding not counted with count_include_pad=False; divisor_override divides every
+    window's sum instead); stride defaults to kernel_size. On avg_pool2d. See nn.AvgPool3d.
+
+    >>> import autodiff as ad
+    >>> avg_pool3d(ad.arange(8, dtype=ad.float32).reshape(1, 1, 2, 2, 2), 2)
+    tensor([[[[[3.5]]]]])
+    """
+    op = "avg_pool3d"
+    volume, unbatched = _volume(op, input)
+    kernel, stride_, pad, _ = _pool3d_window(op, volume.shape, kernel_size, stride, padding, 1)
+    if divisor_override is not None and (not conv.is_int(divisor_override)
+                                         or divisor_override == 0):
+        raise DomainError(f"{op}: divisor_override must be a nonzero int, got "
+                         f"{divisor_override!r}")
+    # with divisor_override, both passes sum (divisor 1) and the sum is divided once
+    divisor = None if divisor_override is None else 1
+    n, c, d, h, w = volume.shape
+    planes = pool.avg_pool2d(volume.reshape(n * c * d, 1, h, w), kernel[1:], stride_[1:],
+                             pad[1:], ceil_mode, count_include_pad, divisor, caller=op)
+    out_h, out_w = planes.shape[2:]
+    out = pool.avg_pool2d(planes.reshape(n * c, 1, d, out_h * out_w), (kernel[0], 1),
+                          (stride_[0], 1), (pad[0], 0), ceil_mode, count_include_pad, divisor,
+                          caller=op)
+    out = out.reshape(n, c, out.shape[2], out_h, out_w)
+    if divisor_override is not None:
+        out = out / divisor_override
+    return out.squeeze(0) if unbatched else out
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size: int | tuple[int | None, int | None,
+                                                                int | None]) -> Tensor:
+    """The mean over each cell of an output_size grid over the input (N, C, D, H, W) or
+    (C, D, H, W), torch's cells in every dim (None keeps a dim): three products with
+    constant averaging matrices, as adaptive_avg_pool2d. See nn.AdaptiveAvgPool3d.
+
+    >>> import autodiff as ad
+    >>> adaptive_avg_pool3d(ad.arange(8, dtype=ad.float32).reshape(1, 1, 2, 2, 2), 1)
+    tensor([[[[[3.5]]]]])
+    """
+    op = "adaptive_avg_pool3d"
+    volume, unbatched = _volume(op, input)
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 3
+    if len(sizes) != 3 or not all(s is None or (conv.is_int(s) and s >= 1) for s in sizes):
+        raise DomainError(f"{op}: output_size must be an int >= 1, or a triple of them "
+                         f"(None keeps the input's size), got {output_size!r}")
+    n, c, d, h, w = volume.shape
+    out_d, out_h, out_w = (s or size for s, size in zip(sizes, (d, h, w)))
+    planes = (_averaging_matrix(h, out_h, input.dtype) @ volume
+              @ _averaging_matrix(w, out_w, input.dtype).T)
+    out = (_averaging_matrix(d, out_d, input.dtype)
+           @ planes.reshape(n, c, d, out_h * out_w)).reshape(n, c, out_d, out_h, out_w)
+    return out.squeeze(0) if unbatched else out
+
+
+def _volume(op: str, input: Tensor) -> tuple[Tensor, bool]:
+    """(the input (N, C, D, H, W) or (C, D, H, W) as a batch, whether it was unbatched)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    if input.ndim not in (4, 5):
+        raise ShapeError(f"{op}: expected a 5-D input (N, C, D, H, W) or a 4-D one "
+                         f"(C, D, H, W), got shape {input.shape}")
+    unbatched = input.ndim == 4
+    return (input.unsqueeze(0) if unbatched else input), unbatched
+
+
+def _pool3d_window(op: str, shape: tuple[int, ...], kernel_size: Any, stride: Any,
+                   padding: Any, dilation: Any) -> tuple[tuple[int, ...], ...]:
+    """(kernel, stride, padding, dilation) of a 3-D pool as int triples, checked with
+    messages in the 3-D terms (the 2-D pools check them again)."""
+    kernel = conv_tuple(op, "kernel_size", kernel_size, 1, 3)
+    stride_ = kernel if stride is None else conv_tuple(op, "stride", stride, 1, 3)
+    pad = conv_tuple(op, "padding", padding, 0, 3)
+    dilation_ = conv_tuple(op, "dilation", dilation, 1, 3)
+    if any(p > k // 2 for p, k in zip(pad, kernel)):
+        raise DomainError(f"{op}: padding {pad} must be at most half the kernel_size "
+                          f"{kernel} in every dim, so that every window holds an input "
+                          f"element")
+    for size, k, p, dl in zip(shape[2:], kernel, pad, dilation_):
+        if dl * (k - 1) + 1 > size + 2 * p:
+            raise ShapeError(f"{op}: the window {kernel} (dilation {dilation_}) is larger "
+                             f"than the input of shape {shape} padded by {pad}; use a "
+                             f"smaller kernel_size, more padding or a larger input")
     return kernel, stride_, pad, dilation_
 
 

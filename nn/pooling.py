@@ -1,6 +1,6 @@
 """Pooling layers: MaxPool2d, AvgPool2d (autodiff/ops/pool.py), MaxPool1d, AvgPool1d (on
-them), AdaptiveAvgPool2d, AdaptiveAvgPool1d, AdaptiveMaxPool2d, AdaptiveMaxPool1d, LPPool1d
-and LPPool2d (composites in nn.functional)."""
+them), AdaptiveAvgPool2d, AdaptiveAvgPool1d, AdaptiveMaxPool2d, AdaptiveMaxPool1d, LPPool1d,
+LPPool2d, MaxPool3d, AvgPool3d and AdaptiveAvgPool3d (composites in nn.functional)."""
 from __future__ import annotations
 
 from typing import Any
@@ -428,3 +428,121 @@ class LPPool2d(_LPPoolNd):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.lp_pool2d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+
+@builtin_layer
+class MaxPool3d(_MaxPoolNd):
+    """The maximum of each window of every channel of a volume:
+
+        y[n, c, o, p, q] = max_{i,j,k} x̃[n, c, o·sd + i·dd, p·sh + j·dh, q·sw + k·dw]
+
+    over the input padded with −inf. The gradient goes to each window's maximum, the first
+    of several that tie in (d, h, w) order (F.max_pool3d: MaxPool2d over each depth slice,
+    then over the depth).
+
+    Args:
+        kernel_size: the window, (kd, kh, kw) or one int for all three.
+        stride: step between windows (default: kernel_size).
+        padding: −inf added on each side, at most half the kernel (default 0).
+        dilation: spacing between the window's taps (default 1).
+        return_indices: also return each maximum's position d·H·W + h·W + w (int64).
+        ceil_mode: round the number of windows up (a last partial window).
+
+    Shape:
+        input (N, C, D, H, W) or (C, D, H, W); output (N, C, D_out, H_out, W_out) with
+        D_out = ⌊(D + 2·padding[0] − dilation[0]·(kernel_size[0] − 1) − 1) / stride[0]⌋ + 1
+        (⌈…⌉ with ceil_mode), H_out and W_out likewise.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> nn.MaxPool3d(2)(ad.zeros(1, 2, 4, 4, 4)).shape
+    (1, 2, 2, 2, 2)
+    >>> nn.MaxPool3d(2)
+    MaxPool3d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
+    """
+
+    def forward(self, input: Tensor) -> Any:
+        return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+
+@builtin_layer
+class AvgPool3d(Module):
+    """The mean of each window of every channel of a volume (x̃ zero-padded):
+
+        y[n, c, o, p, q] = Σ_{i,j,k} x̃[n, c, o·sd + i, p·sh + j, q·sw + k] / divisor
+
+    the divisor as AvgPool2d's, in three dims (F.avg_pool3d: AvgPool2d over each depth
+    slice, then over the depth).
+
+    Args:
+        kernel_size: the window, (kd, kh, kw) or one int for all three.
+        stride: step between windows (default: kernel_size).
+        padding: zeros added on each side, at most half the kernel (default 0).
+        ceil_mode: round the number of windows up (a last partial window).
+        count_include_pad: count the zero padding in the mean (default True).
+        divisor_override: divide every window's sum by this number instead.
+
+    Shape:
+        input (N, C, D, H, W) or (C, D, H, W); output (N, C, D_out, H_out, W_out) with
+        D_out = ⌊(D + 2·padding[0] − kernel_size[0]) / stride[0]⌋ + 1 (⌈…⌉ with
+        ceil_mode), H_out and W_out likewise.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> nn.AvgPool3d(2)(ad.arange(8, dtype=ad.float32).reshape(1, 1, 2, 2, 2))
+    tensor([[[[[3.5]]]]])
+    >>> nn.AvgPool3d(3, stride=2, padding=1)
+    AvgPool3d(kernel_size=3, stride=2, padding=1)
+    """
+
+    SETTINGS = ("kernel_size", "stride", "padding", hidden("ceil_mode"),
+                hidden("count_include_pad"), hidden("divisor_override"))
+    LABEL = "{kernel_size}"
+
+    def __init__(self, kernel_size: int | tuple[int, int, int],
+                 stride: int | tuple[int, int, int] | None = None,
+                 padding: int | tuple[int, int, int] = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
+        super().__init__()
+        self.kernel_size = _as_given(kernel_size)
+        self.stride = _as_given(kernel_size if stride is None else stride)
+        self.padding = _as_given(padding)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
+
+
+@builtin_layer
+class AdaptiveAvgPool3d(Module):
+    """The mean over each cell of an output_size grid laid over a volume, torch's cells
+    in every dim (⌊p·D / od⌋ to ⌈(p + 1)·D / od⌉ − 1, overlapping when the sizes do not
+    divide); 1 is global average pooling.
+
+    Args:
+        output_size: (od, oh, ow), or one int for all three; None keeps that dim's size.
+
+    Shape:
+        input (N, C, D, H, W) or (C, D, H, W); output (N, C, od, oh, ow) or (C, od, oh, ow).
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> nn.AdaptiveAvgPool3d(1)(ad.arange(8, dtype=ad.float32).reshape(1, 1, 2, 2, 2))
+    tensor([[[[[3.5]]]]])
+    >>> nn.AdaptiveAvgPool3d((1, None, 2))
+    AdaptiveAvgPool3d(output_size=(1, None, 2))
+    """
+
+    SETTINGS = ("output_size",)
+    LABEL = "{output_size}"
+
+    def __init__(self, output_size: int | tuple[int | None, int | None, int | None]) -> None:
+        super().__init__()
+        self.output_size = _as_given(output_size)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool3d(input, self.output_size)

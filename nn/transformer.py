@@ -179,6 +179,26 @@ def _residual(x: Tensor, norm: Module, branch: Callable[[Tensor], Tensor],
     return norm(x + branch(x))
 
 
+def _stack(stack: Module, argument: str, layer: Module, num_layers: int,
+           norm: Module | None) -> None:
+    """A TransformerEncoder's or TransformerDecoder's members, as torch's: `layers`,
+    num_layers deep copies of `layer` (checked, by the argument's name), and `norm`, a
+    submodule, or None as a plain attribute (not printed)."""
+    name = type(stack).__name__
+    if not isinstance(layer, Module):
+        raise TypeError(f"{name}: {argument} must be a Module (e.g. nn.{name}Layer(d_model, "
+                        f"nhead)), got {type(layer).__name__}")
+    check_size(name, "num_layers", num_layers)
+    if num_layers == 0:
+        raise ValueError(f"{name}: num_layers must be at least 1, got 0")
+    stack.layers = ModuleList([copy.deepcopy(layer) for _ in range(num_layers)])
+    stack.num_layers = num_layers
+    if norm is None:
+        stack.norm = None
+    else:
+        stack.add_module("norm", norm)
+
+
 def _a_divisor(d_model: int, nhead: int) -> int:
     """The divisor of d_model nearest nhead (1 when d_model is 0)."""
     divisors = [n for n in range(1, d_model + 1) if d_model % n == 0] or [1]
@@ -219,19 +239,7 @@ class TransformerEncoder(Module):
     def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None,
                  enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
         super().__init__()
-        if not isinstance(encoder_layer, Module):
-            raise TypeError(f"TransformerEncoder: encoder_layer must be a Module (e.g. "
-                            f"nn.TransformerEncoderLayer(d_model, nhead)), got "
-                            f"{type(encoder_layer).__name__}")
-        check_size("TransformerEncoder", "num_layers", num_layers)
-        if num_layers == 0:
-            raise ValueError("TransformerEncoder: num_layers must be at least 1, got 0")
-        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
-        self.num_layers = num_layers
-        if norm is None:
-            self.norm = None                  # a plain attribute, as torch's (not printed)
-        else:
-            self.add_module("norm", norm)
+        _stack(self, "encoder_layer", encoder_layer, num_layers, norm)
         self.enable_nested_tensor = enable_nested_tensor
         self.mask_check = mask_check
 
@@ -346,19 +354,7 @@ class TransformerDecoder(Module):
     def __init__(self, decoder_layer: Module, num_layers: int,
                  norm: Module | None = None) -> None:
         super().__init__()
-        if not isinstance(decoder_layer, Module):
-            raise TypeError(f"TransformerDecoder: decoder_layer must be a Module (e.g. "
-                            f"nn.TransformerDecoderLayer(d_model, nhead)), got "
-                            f"{type(decoder_layer).__name__}")
-        check_size("TransformerDecoder", "num_layers", num_layers)
-        if num_layers == 0:
-            raise ValueError("TransformerDecoder: num_layers must be at least 1, got 0")
-        self.layers = ModuleList([copy.deepcopy(decoder_layer) for _ in range(num_layers)])
-        self.num_layers = num_layers
-        if norm is None:
-            self.norm = None                  # a plain attribute, as torch's (not printed)
-        else:
-            self.add_module("norm", norm)
+        _stack(self, "decoder_layer", decoder_layer, num_layers, norm)
 
     def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
                 memory_mask: Tensor | None = None,

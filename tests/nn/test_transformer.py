@@ -216,16 +216,24 @@ def test_dropout_is_on_in_training_and_off_in_eval():
 
 # ------------------------------------------------------------------ the encoder against torch
 
-def encoder_pair(torch, num_layers=3, norm=True, **options):
+def stack_pair(torch, kind, num_layers, norm, options):
+    """Our Transformer{kind} of num_layers copies of a Transformer{kind}Layer (dropout 0
+    unless given), with a final LayerNorm when `norm`, in float64, and torch's holding
+    our weights."""
     ad.manual_seed(0)
     options = {"dropout": 0.0, **options}
-    ours = TransformerEncoder(TransformerEncoderLayer(D_MODEL, NHEAD, FEEDFORWARD, **options),
-                              num_layers, norm=nn.LayerNorm(D_MODEL) if norm else None)
-    theirs = torch.nn.TransformerEncoder(
-        torch.nn.TransformerEncoderLayer(D_MODEL, NHEAD, FEEDFORWARD, **options), num_layers,
-        norm=torch.nn.LayerNorm(D_MODEL) if norm else None)
+    stack, layer = getattr(nn, f"Transformer{kind}"), getattr(nn, f"Transformer{kind}Layer")
+    ours = stack(layer(D_MODEL, NHEAD, FEEDFORWARD, **options), num_layers,
+                 norm=nn.LayerNorm(D_MODEL) if norm else None)
+    theirs = getattr(torch.nn, f"Transformer{kind}")(
+        getattr(torch.nn, f"Transformer{kind}Layer")(D_MODEL, NHEAD, FEEDFORWARD, **options),
+        num_layers, norm=torch.nn.LayerNorm(D_MODEL) if norm else None)
     ours.to(ad.float64)
     return ours, load_ours_into(torch, ours, theirs, np.float64)
+
+
+def encoder_pair(torch, num_layers=3, norm=True, **options):
+    return stack_pair(torch, "Encoder", num_layers, norm, options)
 
 
 @pytest.mark.parametrize("mode", ["eval", "train"])
@@ -559,15 +567,7 @@ def test_an_unbatched_decoder_layer_matches_torch(torch_oracle):
 
 
 def decoder_pair(torch, num_layers=2, norm=True, **options):
-    ad.manual_seed(0)
-    options = {"dropout": 0.0, **options}
-    ours = TransformerDecoder(TransformerDecoderLayer(D_MODEL, NHEAD, FEEDFORWARD, **options),
-                              num_layers, norm=nn.LayerNorm(D_MODEL) if norm else None)
-    theirs = torch.nn.TransformerDecoder(
-        torch.nn.TransformerDecoderLayer(D_MODEL, NHEAD, FEEDFORWARD, **options), num_layers,
-        norm=torch.nn.LayerNorm(D_MODEL) if norm else None)
-    ours.to(ad.float64)
-    return ours, load_ours_into(torch, ours, theirs, np.float64)
+    return stack_pair(torch, "Decoder", num_layers, norm, options)
 
 
 @pytest.mark.parametrize("mode", ["eval", "train"])

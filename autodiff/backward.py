@@ -31,7 +31,7 @@ from .ops.array_or_tensor import astype
 from .tensor import Tensor, array_of, register_methods
 from .versions import check_kept, check_saved, graph_input
 
-_ACCUMULATING = threading.Lock()     # held while a gradient is added into a leaf's .grad
+ACCUMULATING = threading.Lock()     # held while a gradient is added into a leaf's .grad
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
@@ -187,7 +187,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                 if node is None:
                     continue
             elif node is None or tensor._retains_grad:
-                accumulate_grad(tensor, grad, create_graph)
+                with ACCUMULATING:
+                    accumulate_grad(tensor, grad, create_graph)
                 if node is None:
                     continue
             _propagate(node, tensor, grad, grads, retain_graph, create_graph, anomaly, observer)
@@ -308,19 +309,19 @@ def _run_hooks(tensor: Tensor, grad: Any, create_graph: bool) -> Any:
 
 
 def accumulate_grad(tensor: Tensor, grad: Any, create_graph: bool = False) -> None:
-    """tensor.grad += grad (in place when nothing else can see the array). One lock
-    serialises it, as torch locks a leaf's accumulation: backward passes running in several
-    threads into the same leaf would otherwise lose each other's additions."""
-    with _ACCUMULATING:
-        if create_graph:
-            # a new tensor either way: `grad` may be shared with other leaves or the caller's
-            tensor._grad = grad * 1 if tensor._grad is None else tensor._grad + grad
-        elif tensor._grad is None:
-            tensor._grad = Tensor._make(grad if _owned(grad) else grad.copy())
-        elif tensor._grad.grad_fn is None and tensor._grad._data.flags.writeable:
-            np.add(tensor._grad._data, grad, out=tensor._grad._data)
-        else:
-            tensor._grad = Tensor._make(tensor._grad._data + grad)
+    """tensor.grad += grad (in place when nothing else can see the array). Callers hold
+    the lock ACCUMULATING, as torch locks a leaf's accumulation: backward passes running
+    in several threads into the same leaf would otherwise lose each other's additions (a
+    replay takes it once for the leaves it accumulates in a row)."""
+    if create_graph:
+        # a new tensor either way: `grad` may be shared with other leaves or the caller's
+        tensor._grad = grad * 1 if tensor._grad is None else tensor._grad + grad
+    elif tensor._grad is None:
+        tensor._grad = Tensor._make(grad if _owned(grad) else grad.copy())
+    elif tensor._grad.grad_fn is None and tensor._grad._data.flags.writeable:
+        np.add(tensor._grad._data, grad, out=tensor._grad._data)
+    else:
+        tensor._grad = Tensor._make(tensor._grad._data + grad)
 
 
 def _owned(array: np.ndarray) -> bool:
@@ -367,7 +368,8 @@ def _backward_into(output: Tensor, seed: Any, retain_graph: bool, create_graph: 
     run_backward([output], [seed], retain_graph, create_graph, capture)
     for x, g in capture.items():
         if g is not None:
-            accumulate_grad(x, g, create_graph)
+            with ACCUMULATING:
+                accumulate_grad(x, g, create_graph)
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],

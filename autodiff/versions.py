@@ -137,6 +137,23 @@ class InPlaceUpdate:
         bump_all(self.updated)
 
 
+def gather_grads(params: Sequence[Any], expected: Sequence[tuple[Any, np.ndarray, np.ndarray]]
+                 ) -> bool:
+    """A prepared optimizer step's check and first move: when `params` are, in order, the
+    tensors of `expected` (tensor, its array, a buffer for its gradient), each with that
+    array still and with a gradient, copy each gradient into its buffer and return True;
+    else return False (some buffers may have been written: they are scratch). Reads the
+    arrays as `InPlaceUpdate` does, without the events `p.numpy()` and `p.grad` send."""
+    if len(params) != len(expected):
+        return False
+    for p, (mine, value, buffer) in zip(params, expected):
+        grad = p._grad
+        if p is not mine or p._data is not value or grad is None:
+            return False
+        buffer[...] = grad._data
+    return True
+
+
 def zero_grads(params: Iterable[Any], set_to_none: bool = True) -> None:
     """`zero_grad` of a model or an optimizer, as torch's, for each parameter p that has a
     gradient (one without keeps None):

@@ -122,14 +122,16 @@ class FlatGroup:
     def scatter_state(self, state: State) -> None:
         """After the update ran on the flat buffers: copy the scalars (such as the step
         count) into each parameter's state, and point it at its slice of any new flat
-        state array. (Updates create a state array once, then change it in place.)"""
+        state array. (Updates create a state array once, then change it in place.) These
+        writes keep the entries what this group holds, so they are not reported as
+        changes (`optim.state`)."""
         if not self._checks or \
                 len(self._state_views) + len(self._scalar_keys) != len(self.state):
             self._take_new_keys(state)
         for key in self._scalar_keys:
             value = self.state[key]
             for p in self.params:
-                state[p][key] = value
+                dict.__setitem__(state[p], key, value)
 
     def _take_new_keys(self, state: State) -> None:
         """Split each new flat state array into the parameters' slices (their state
@@ -138,7 +140,7 @@ class FlatGroup:
             if isinstance(value, np.ndarray) and key not in self._state_views:
                 self._state_views[key] = self._split(value)
                 for p, view in zip(self.params, self._state_views[key]):
-                    state[p][key] = view
+                    dict.__setitem__(state[p], key, view)
         self._scalar_keys = [key for key in self.state if key not in self._state_views]
         self._checks = [(p, view, tuple((key, views[i])
                                         for key, views in self._state_views.items()))

@@ -27,6 +27,7 @@ import copy
 import functools
 import itertools
 import math
+import threading
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -38,6 +39,7 @@ from autodiff import Tensor, enable_grad, events, versions
 from autodiff.dtypes import scalar
 
 from .flat import FlatGroup
+from .state import OptimizerState
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 StepHook = Callable[["Optimizer", tuple[Any, ...], dict[str, Any]], Any]
@@ -184,14 +186,16 @@ def check_not_a_model(optimizer: str, params: Any) -> None:
 
 class StepHookHandle:
     """Returned by `register_step_pre_hook` and `register_step_post_hook`: `remove()`
-    unregisters the hook; removing it again does nothing. (nn's RemovableHandle does the
-    same for module hooks, but optim does not import nn.)"""
+    unregisters the hook (and calls `removed`); removing it again does nothing. (nn's
+    RemovableHandle does the same for module hooks, but optim does not import nn.)"""
 
-    def __init__(self, hooks: dict[int, StepHook], key: int) -> None:
-        self._hooks, self._key = hooks, key
+    def __init__(self, hooks: dict[int, StepHook], key: int,
+                 removed: Callable[[], None]) -> None:
+        self._hooks, self._key, self._removed = hooks, key, removed
 
     def remove(self) -> None:
-        self._hooks.pop(self._key, None)
+        if self._hooks.pop(self._key, None) is not None:
+            self._removed()
 
 
 def with_step_hooks(step: Callable[..., Any]) -> Callable[..., Any]:
@@ -255,13 +259,21 @@ class Optimizer(ABC):
 
     Under `ad.compile`, `step()` is replayed as a call of the whole method, step hooks
     included: the hooks run on every call, traced or replayed, and see the optimizer as
-    it is then (a hook added or removed after tracing counts from the next call).
+    it is then (a hook added or removed after tracing counts from the next call). An
+    optimizer without hooks is replayed as its `prepared_step()`.
+
+    Changes to the optimizer made from outside its step are reported to
+    `autodiff.events.object_changed` (so that a prepared step learns of them): a
+    parameter group added, a step hook added or removed, `state` or `param_groups`
+    assigned (`load_state_dict` does both), and every write into `state` (see
+    `optim.state`).
     """
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self._check(defaults)
+        self._stepping: int | None = None       # the thread running step(), while it does
         self.defaults = dict(defaults)
-        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        self.state: defaultdict[Tensor, dict[str, Any]] = OptimizerState(self._state_changed)
         self.param_groups: list[dict[str, Any]] = []
         self._flat: dict[int, FlatGroup] = {}
         self._scratch_buffers: dict[tuple[tuple[int, ...], np.dtype, str], np.ndarray] = {}
@@ -286,6 +298,17 @@ class Optimizer(ABC):
             lines += [f"    {key}: {value}" for key, value in sorted(group.items())
                       if key != "params"]
         return "\n".join(lines + [")"])
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name in ("state", "param_groups"):
+            events.object_changed(self)
+
+    def _state_changed(self) -> None:
+        """Report a write into `state`, unless this optimizer's own step, running in this
+        thread, made it (a step keeps its flat buffers and the entries consistent)."""
+        if self._stepping != threading.get_ident():
+            events.object_changed(self)
 
     @abstractmethod
     def _check(self, options: dict[str, Any]) -> None:
@@ -328,6 +351,7 @@ class Optimizer(ABC):
         self.param_groups.append(group)
         if group["foreach"] is not False and FlatGroup.can_hold(params, self.state):
             self._flat[len(self.param_groups) - 1] = FlatGroup(params, self.state)
+        events.object_changed(self)
 
     def _scratch(self, like: np.ndarray, purpose: str = "update") -> np.ndarray:
         """A work buffer of `like`'s shape and dtype for one purpose, reused across steps:
@@ -370,7 +394,9 @@ class Optimizer(ABC):
         """
         key = next(_hook_ids)
         self._step_pre_hooks[key] = hook
-        return StepHookHandle(self._step_pre_hooks, key)
+        events.object_changed(self)
+        return StepHookHandle(self._step_pre_hooks, key,
+                              functools.partial(events.object_changed, self))
 
     def register_step_post_hook(self, hook: StepHook) -> StepHookHandle:
         """Call `hook(optimizer, args, kwargs)` after every `step()`, with the arguments
@@ -378,7 +404,9 @@ class Optimizer(ABC):
         Returns a handle whose `remove()` unregisters the hook."""
         key = next(_hook_ids)
         self._step_post_hooks[key] = hook
-        return StepHookHandle(self._step_post_hooks, key)
+        events.object_changed(self)
+        return StepHookHandle(self._step_post_hooks, key,
+                              functools.partial(events.object_changed, self))
 
     @events.library_call
     @with_step_hooks
@@ -389,17 +417,68 @@ class Optimizer(ABC):
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for index, group in enumerate(self.param_groups):
-            with versions.InPlaceUpdate(group["params"]) as (params, values, grads):
-                flat = self._flat_group(index, group, params, values)
-                if flat is not None:
-                    flat.gather_grads(grads)
-                    self._update(flat.data, flat.grad, flat.state, group)
-                    flat.scatter_state(self.state)
-                else:
-                    for p, value, grad in zip(params, values, grads):
-                        self._update(value, grad, in_dtype(self.state[p], value.dtype), group)
+        self._stepping = threading.get_ident()
+        try:
+            for index, group in enumerate(self.param_groups):
+                with versions.InPlaceUpdate(group["params"]) as (params, values, grads):
+                    flat = self._flat_group(index, group, params, values)
+                    if flat is not None:
+                        flat.gather_grads(grads)
+                        self._update(flat.data, flat.grad, flat.state, group)
+                        flat.scatter_state(self.state)
+                    else:
+                        for p, value, grad in zip(params, values, grads):
+                            self._update(value, grad, in_dtype(self.state[p], value.dtype),
+                                         group)
+                        events.object_changed(self)     # the state moved apart from the
+                        #                                 flat buffers' (a prepared step's)
+        finally:
+            self._stepping = None
         return loss
+
+    def prepared_step(self) -> Callable[[], None] | None:
+        """`step()` prepared for a caller that steps many times (a compiled training
+        step): a function that does what `step()` does now, for as long as this
+        optimizer reports no change (`autodiff.events.change_count(self)`; see the class
+        docstring). It runs each group's update on its flat buffers without step()'s
+        checks of the state; each call still checks that the groups hold the same
+        parameters, each with its array and a gradient, and calls `step()` instead when
+        one does not (`param_groups` or a group's "params" edited in place are seen
+        there, since those are not reported). None when step() would not take that path
+        now: a subclass's own step, step hooks, a group with foreach=False or without
+        flat buffers, a parameter without a gradient, a state not counting its changes
+        (a dict stored by hand, `opt.state = ...`)."""
+        if type(self).step is not Optimizer.step or self._step_pre_hooks \
+                or self._step_post_hooks or type(self.state) is not OptimizerState:
+            return None
+        groups = self.param_groups
+        plans = []
+        for index, group in enumerate(groups):
+            params, flat = group["params"], self._flat.get(index)
+            expected = list(zip(params, flat.data_views, flat.grad_views)) if flat else []
+            if group["foreach"] is False or flat is None \
+                    or not self.state.counts_changes(params) \
+                    or not flat.is_current(params, [p.numpy() for p in params], self.state) \
+                    or not versions.gather_grads(params, expected):
+                return None
+            plans.append((group, flat, expected))
+        count, state, update, step = len(groups), self.state, self._update, self.step
+        gather = versions.gather_grads
+
+        def prepared() -> None:
+            if self.param_groups is not groups or len(groups) != count:
+                step()
+                return
+            for group, (mine, _, expected) in zip(groups, plans):
+                if group is not mine or not gather(group["params"], expected):
+                    step()          # it gathers again; the flat gradients are scratch
+                    return
+            for group, flat, _ in plans:
+                update(flat.data, flat.grad, flat.state, group)
+                flat.scatter_state(state)
+                versions.bump_all(flat.params)
+
+        return prepared
 
     def _flat_group(self, index: int, group: dict[str, Any], params: list[Tensor],
                     values: list[np.ndarray]) -> FlatGroup | None:
@@ -414,6 +493,7 @@ class Optimizer(ABC):
             flat = FlatGroup(params, self.state) if FlatGroup.can_hold(params, self.state) \
                 else None
             self._flat[index] = flat
+            events.object_changed(self)
         return flat
 
     def state_dict(self) -> dict[str, Any]:
@@ -472,11 +552,10 @@ class Optimizer(ABC):
                     raise ValueError(f"{name}.load_state_dict: state '{entry}' of parameter "
                                      f"{key} holds negative or NaN values; it is a running "
                                      f"sum or average of squares, so it cannot be")
-        self.state = defaultdict(dict)
-        for key, entries in state_dict["state"].items():
-            p = params[int(key)]
-            self.state[p] = {entry: np.array(value, dtype=p.dtype)
-                             if isinstance(value, np.ndarray) else value
-                             for entry, value in entries.items()}
+        self.state = OptimizerState(self._state_changed, {
+            params[int(key)]: {entry: np.array(value, dtype=params[int(key)].dtype)
+                               if isinstance(value, np.ndarray) else value
+                               for entry, value in entries.items()}
+            for key, entries in state_dict["state"].items()})
         for saved, group in zip(saved_groups, self.param_groups):
             group.update({k: v for k, v in saved.items() if k != "params"})

@@ -17,13 +17,13 @@ import linecache
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .. import versions
-from ..backward import accumulate_grad, add_gradients, to_input
+from .. import events, versions
+from ..backward import ACCUMULATING, accumulate_grad, add_gradients, to_input
 from ..errors import CompileError
 from ..function import output_array
 from ..tensor import Tensor, as_array
@@ -45,7 +45,7 @@ from .tracing import (
 )
 
 # names the generated lines use for themselves (and builtins `literal` writes)
-_BUILTINS = {"np", "make", "bump", "to_input", "add_gradients", "accumulate_grad",
+_BUILTINS = {"np", "make", "bump", "to_input", "add_gradients", "accumulate_grad", "accumulating",
              "output_array", "as_array", "grad_array", "args", "arrays", "ctxs", "grad", "g",
              "slice", "Ellipsis"}
 
@@ -154,6 +154,7 @@ def slots_read(records: list[Record], output: Any) -> set[int]:
 class Generated:
     source: str
     function: Any
+    prepared: list[tuple[Any, int]] = field(default_factory=list)
 
 
 class Writer:
@@ -172,12 +173,14 @@ class Writer:
         self.namespace: dict[str, Any] = {
             "np": np, "make": Tensor._make, "bump": versions.bump, "to_input": to_input,
             "add_gradients": add_gradients, "accumulate_grad": accumulate_grad,
+            "accumulating": ACCUMULATING,
             "output_array": output_array, "as_array": as_array, "grad_array": grad_array}
         self.bound: dict[int, str] = {}         # id(object) -> its name in the namespace
         self.variables: dict[int, str] = {}     # slot -> variable
         self.tensor_names: dict[int, str] = {}  # position -> expression for the Tensor
         self.used: set[int] = set()             # slots read by some line
         self.lines: list[str] = []
+        self.indent = "    "                     # of the lines `emit` writes
         self.grad_shapes: list[tuple[tuple[int, ...], np.dtype]] = []
         self.read = slots_read(tracer.records, output)
         self.leaf_grads: dict[int, str] | None = None     # position -> its gradient variable
@@ -190,6 +193,10 @@ class Writer:
                if is_tensor and index in by_argument},       # (step(x, x): one of them)
             **dict(tracer.externals)}
         self.called = False                     # a library call was written
+        # objects whose step is replayed prepared (an optimizer's `prepared_step`), with
+        # their change counts then, which the program's guards keep
+        self.prepared: list[tuple[Any, int]] = []
+        self.prepared_names: dict[int, str] = {}
         self.stale: set[int] = set()            # slots read before the last library call
         self.read_inline: set[int] = set()      # slots first read after a library call
 
@@ -321,7 +328,8 @@ class Writer:
         return self.constant(value, hint)
 
     def emit(self, code: str, comment: str) -> None:
-        self.lines.append(f"    {code:<44}  # {comment}" if comment else f"    {code}")
+        self.lines.append(f"{self.indent}{code:<44}  # {comment}" if comment
+                          else f"{self.indent}{code}")
 
     # ---------------------------------------------------------------- records
 
@@ -369,7 +377,9 @@ class Writer:
                   _site_comment(record.op.op_name(), record.site))
 
     def call(self, record: Call) -> None:
-        """A library call the trace recorded, made as it was (on the same objects)."""
+        """A library call the trace recorded, made as it was (on the same objects); an
+        object's `step()` without arguments as its `prepared_step()` when it has one that
+        applies (an optimizer without hooks, on its flat buffers)."""
         function = record.function
         qualname = getattr(function, "__qualname__", getattr(function, "__name__", "call"))
         args = record.args
@@ -377,6 +387,16 @@ class Writer:
         if args and owner and any(getattr(cls, "__qualname__", "") == owner
                                   for cls in type(args[0]).__mro__):
             name = f"{self.bind(args[0], type(args[0]).__name__.lower())}.{method}"
+            if method == "step" and len(args) == 1 and not record.kwargs \
+                    and record.out is None:
+                prepared = self.prepare(args[0])
+                if prepared is not None:
+                    self.emit(f"{prepared}()", _site_comment(f"{qualname} (prepared)",
+                                                            record.site))
+                    self.called = True
+                    self.stale.update(slot for slot in self.variables
+                                      if slot in self.tensor_slots)
+                    return
             args = args[1:]
         else:
             name = self.bind(function, qualname.replace(".", "_"))
@@ -396,6 +416,23 @@ class Writer:
             self.emit(call, _site_comment(qualname, record.site))
             self.called = True                  # (a random draw replaces no array)
             self.stale.update(slot for slot in self.variables if slot in self.tensor_slots)
+
+    def prepare(self, obj: Any) -> str | None:
+        """The name of `obj.prepared_step()` in the namespace, made once per object; None
+        when `obj` has none or it does not apply now. The change count `obj` has now is
+        kept with it: a replay is valid while it stays (`Guards.prepared`)."""
+        prepare = getattr(obj, "prepared_step", None)
+        if not callable(prepare):
+            return None
+        name = self.prepared_names.get(id(obj))
+        if name is None:
+            prepared = prepare()
+            if prepared is None:
+                return None
+            self.prepared.append((obj, events.change_count(obj)))
+            name = self.prepared_names[id(obj)] = self.bind(
+                prepared, type(obj).__name__.lower() + "_step")
+        return name
 
     def backward(self, record: Backward, seed: str | None = None) -> None:
         """The lines of a backward pass: the seed, then each node's backward in the eager
@@ -419,14 +456,18 @@ class Writer:
                       f"dtype={self.expression(record.dtype)})", "loss.backward(gradient)")
         assigned = {record.root}
         tuple_held = False
+        leaves: list[LeafStep] = []
         for step in record.walk:
             if type(step) is NodeStep:
+                self.leaves(leaves, grads)
+                leaves = []
                 tuple_held = self.node(step, grads, dtypes, assigned) or tuple_held
             else:
                 if tuple_held:
                     self.release()
                     tuple_held = False
-                self.leaf(step, grads)
+                leaves.append(step)
+        self.leaves(leaves, grads)
 
     def node(self, step: NodeStep, grads: list[str], dtypes: list[str],
              assigned: set[int]) -> bool:
@@ -453,6 +494,21 @@ class Writer:
                 self.emit(f"{target} = {value}", "")
                 assigned.add(variable)
         return True
+
+    def leaves(self, steps: list[LeafStep], grads: list[str]) -> None:
+        """The lines of leaves the walk reached one after another: their gradients
+        accumulated under backward's lock (`accumulate_grad`'s callers hold it), taken
+        once for them all."""
+        if not steps:
+            return
+        locked = self.leaf_grads is None
+        if locked:
+            self.emit("with accumulating:", "")
+            self.indent += "    "
+        for step in steps:
+            self.leaf(step, grads)
+        if locked:
+            self.indent = self.indent[:-4]
 
     def leaf(self, step: LeafStep, grads: list[str]) -> None:
         if self.leaf_grads is not None:          # a compiled forward's backward returns them
@@ -497,7 +553,8 @@ def build(tracer: Tracer, output: Any, name: str) -> Generated:
     function_name = Names().take(name)
     source = "\n".join([f"def {function_name}(args):", *reads, *writer.lines,
                         f"    return {returned}", ""])
-    return Generated(source, run_once(source, function_name, writer.namespace))
+    return Generated(source, run_once(source, function_name, writer.namespace),
+                     writer.prepared)
 
 
 def build_forward(tracer: Tracer, output: SlotRef, name: str) -> tuple[Generated, Generated]:

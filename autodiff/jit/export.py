@@ -804,6 +804,11 @@ class StepWriter(Writer):
     def clear_grad(self, position: int) -> str:
         return f"grads.pop({self.key(position)}, None)"
 
+    def leaves(self, steps: list[LeafStep], grads: list[str]) -> None:
+        """The leaves' lines, without a lock: the file's step works on its own state."""
+        for step in steps:
+            self.leaf(step, grads)
+
     def accumulate(self, step: LeafStep, grad: str) -> str:
         """The file's accumulate_grad, into grads[the leaf's name]."""
         return f"{self.helper(accumulate_grad)}(grads, {self.key(step.tensor)}, {grad})"

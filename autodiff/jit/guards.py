@@ -8,7 +8,9 @@
   (a write into it, by load_state_dict or by hand, is read by the next replay; a new
   array, by `.data =`, `model.double()`, retraces), requires_grad, no hooks.
 - The modules it called: the same train/eval mode, no member, setting or hook changed
-  since (`autodiff.events.change_count`).
+  since (`autodiff.events.change_count`); likewise each optimizer whose step it runs
+  prepared (`Optimizer.prepared_step`): no state loaded or written, no parameter group
+  or step hook added or removed since it was prepared.
 - What the function reads itself from its globals and closure cells, and what the
   functions defined inside it read (`Outside`): numbers (Python's and numpy's) by value
   and type, other objects (a tensor, a model, an optimizer) by identity, and the
@@ -96,6 +98,9 @@ class Guards:
         self.names = names
         self.modules = modules
         self.changes_seen = -1          # events.changes() when the modules were last checked
+        # objects whose step the program runs prepared (`autodiff.jit.codegen.Writer.prepare`),
+        # each with its change count when it was prepared
+        self.prepared: list[tuple[Any, int]] = []
 
     def stale(self) -> str | None:
         """The first guard that no longer holds, said for a person; None when all hold."""
@@ -120,6 +125,10 @@ class Guards:
             if events.change_count(module) != count:
                 return (f"{label} changed: a parameter, buffer, submodule, hook or setting "
                         f"(such as Dropout's p) was replaced or set anew")
+        for obj, count in self.prepared:
+            if events.change_count(obj) != count:
+                return (f"the {type(obj).__name__} changed: its state was loaded or written, "
+                        f"a parameter group or a step hook added or removed")
         self.changes_seen = changes
         return None
 

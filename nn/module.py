@@ -103,8 +103,8 @@ class Setting:
         its numbers as nested lists (JSON holds no tensors)."""
         attribute = self.attribute or self.name
         parameters = module._parameters
-        if attribute in parameters:
-            return parameters[attribute] is not None
+        if attribute in parameters or attribute in getattr(parameters, "computed", ()):
+            return parameters[attribute] is not None     # computed: nn.utils.parametrize
         value = getattr(module, attribute)
         return value.tolist() if isinstance(value, Tensor) else value
 
@@ -465,8 +465,8 @@ class Module:
         else:
             old = self.__dict__.get(name, _MISSING)
             object.__setattr__(self, name, value)
-            if old is not value and not (type(old) is type(value) and old == value
-                                         and isinstance(value, (bool, int, float, str))):
+            if old is not value and not (isinstance(value, (bool, int, float, str))
+                                         and type(old) is type(value) and old == value):
                 self._edited()
 
     def _replace(self, store: dict[str, Any], name: str, value: Any) -> None:
@@ -505,9 +505,11 @@ class Module:
         if not isinstance(name, str) or not name or "." in name:
             raise KeyError(f"{type(self).__name__}: a {kind} name must be a non-empty "
                            f"string without '.', got {name!r}")
-        if name in MODULE_INTERNALS or callable(getattr(type(self), name, None)):
+        in_class = getattr(type(self), name, None)
+        if name in MODULE_INTERNALS or callable(in_class) or isinstance(in_class, property):
             raise KeyError(f"{type(self).__name__}: attribute {name!r} already exists (a "
-                           f"Module's own state or method); give the {kind} another name")
+                           f"Module's own state, method or property, such as a "
+                           f"parametrized tensor); give the {kind} another name")
         for other in ("_parameters", "_buffers", "_modules"):
             if other != store:
                 self.__dict__[other].pop(name, None)
@@ -988,7 +990,7 @@ class ModuleList(Module):
         """Like torch: runs of identical modules are shown once, as "(0-2): 3 x Linear(…)"."""
         reprs = [repr(module) for module in self._modules.values()]
         if not reprs:
-            return "ModuleList()"
+            return f"{type(self).__name__}()"
         lines = []
         start = 0
         for end in range(1, len(reprs) + 1):
@@ -999,7 +1001,7 @@ class ModuleList(Module):
             else:
                 lines.append(f"({start}-{end - 1}): {end - start} x " + _indent(reprs[start]))
             start = end
-        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
 
 def check_size(layer: str, name: str, value: Any) -> None:

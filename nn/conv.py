@@ -1,7 +1,8 @@
 """Convolutions: Conv2d (one graph node, autodiff/ops/conv.py), Conv1d (conv2d on a height
 of 1), Conv3d (one conv2d over the depth planes), ConvTranspose2d (a matrix product and
-fold) and ConvTranspose1d (ConvTranspose2d on a height of 1), on what they share in
-_ConvNd (and the transposed ones in _ConvTransposeNd)."""
+fold), ConvTranspose1d (ConvTranspose2d on a height of 1) and ConvTranspose3d
+(ConvTranspose2d over the depth planes, then a fold along the depth), on what they share
+in _ConvNd (and the transposed ones in _ConvTransposeNd)."""
 from __future__ import annotations
 
 import math
@@ -302,13 +303,13 @@ class Conv3d(_ConvNd):
 
 
 class _ConvTransposeNd(_ConvNd):
-    """What ConvTranspose1d and ConvTranspose2d share: output_padding in the settings, and
-    a forward that may be given the output size wanted instead of output_padding."""
+    """What ConvTranspose1d, 2d and 3d share: output_padding in the settings, and a
+    forward that may be given the output size wanted instead of output_padding."""
 
     SETTINGS = (*SIZES, changed("output_padding"), *OPTIONS)
     transposed = True
     _transpose: Callable[..., Tensor]
-    """The functional form each subclass computes with (F.conv_transpose1d or 2d)."""
+    """The functional form each subclass computes with (F.conv_transpose1d, 2d or 3d)."""
 
     def forward(self, input: Tensor, output_size: tuple[int, ...] | None = None) -> Tensor:
         parameters = self._parameters       # self.weight would go through __getattr__
@@ -467,6 +468,73 @@ class ConvTranspose2d(_ConvTransposeNd):
                  stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
                  output_padding: int | tuple[int, int] = 0, groups: int = 1,
                  bias: bool = True, dilation: int | tuple[int, int] = 1,
+                 padding_mode: str = "zeros") -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, output_padding)
+
+
+@builtin_layer
+class ConvTranspose3d(_ConvTransposeNd):
+    """Transposed 3-D convolution, the adjoint of Conv3d with respect to its input: each
+    input voxel spreads its value, weighted by the kernel, over a window of the output, so
+    a stride s upsamples a volume about s times in each dim (as in 3-D U-Net decoders):
+
+        ỹ[n, o, r·sd + t·dd, p·sh + i·dh, q·sw + j·dw] += Σ_c x[n, c, r, p, q] · W[c, o, t, i, j]
+
+    (c over o's group), then `padding` is cut from each side of ỹ (less output_padding at
+    the far end of each dim) and b[o] is added. Computed by F.conv_transpose3d: every depth
+    plane through conv_transpose2d with the depth taps as channels, then a fold along the
+    depth, so its gradients are matmul's and fold's.
+
+    Args:
+        in_channels: C_in, the channels of the input.
+        out_channels: C_out, the channels of the output.
+        kernel_size: (kd, kh, kw), or one int for all three.
+        stride: the step, in the output, between the windows of neighbouring input voxels
+            (default 1).
+        padding: cut from each side of the output (default 0; an int or (pd, ph, pw)).
+        output_padding: added back at the far end of each dim (default 0), smaller than
+            stride or dilation: it picks which of the sizes a strided Conv3d maps to one
+            output size the transpose gives back.
+        groups: the number of channel groups; must divide both channel counts.
+        bias: if False the layer learns no bias (and has no "bias" key).
+        dilation: spacing between the kernel's taps (default 1).
+        padding_mode: "zeros", the only mode torch has for a transposed convolution.
+
+    Shape:
+        input (N, C_in, D, H, W); output (N, C_out, D_out, H_out, W_out) with
+        D_out = (D − 1)·stride[0] − 2·padding[0] + dilation[0]·(kernel_size[0] − 1)
+        + output_padding[0] + 1, and H_out, W_out likewise. forward(input, output_size)
+        may give the size wanted instead (of (D_out, H_out, W_out) or of the whole
+        output), which sets output_padding to reach it, as torch.
+
+    Attributes:
+        weight: (C_in, C_out / groups, kd, kh, kw), float32, drawn from U(−√k, √k),
+            k = groups / (C_out · kd · kh · kw) = 1 / fan_in, fan_in as torch reads it
+            from the weight's shape.
+        bias: (C_out,), float32, drawn from the same distribution.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> up = nn.ConvTranspose3d(16, 8, kernel_size=(3, 4, 4), stride=2, padding=1)
+    >>> up(ad.zeros(2, 16, 3, 5, 5)).shape
+    (2, 8, 5, 10, 10)
+    >>> up
+    ConvTranspose3d(16, 8, kernel_size=(3, 4, 4), stride=(2, 2, 2), padding=(1, 1, 1))
+    >>> up.weight.shape
+    (16, 8, 3, 4, 4)
+    >>> up(ad.zeros(2, 16, 3, 5, 5), output_size=(6, 10, 10)).shape
+    (2, 8, 6, 10, 10)
+    """
+
+    dims = 3
+    _transpose = staticmethod(F.conv_transpose3d)
+
+    def __init__(self, in_channels: int, out_channels: int,
+                 kernel_size: int | tuple[int, int, int], stride: int | tuple[int, int, int] = 1,
+                 padding: int | tuple[int, int, int] = 0,
+                 output_padding: int | tuple[int, int, int] = 0, groups: int = 1,
+                 bias: bool = True, dilation: int | tuple[int, int, int] = 1,
                  padding_mode: str = "zeros") -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, output_padding)

@@ -8,8 +8,9 @@ from `gelu` to `tanhshrink`, and `rrelu`), `gumbel_softmax` (softmax of noisy lo
 `bilinear` (einsum), the normalizations (`rms_norm`, and `local_response_norm` on
 avg_pool2d), the dropouts, `embedding`, `embedding_bag` (index_add and gather), `pad`,
 `conv1d` and `conv3d` (on conv2d), `conv_transpose2d` (matmul and fold),
-`conv_transpose1d` (on it), `adaptive_max_pool2d` (argmax and gather), the 1-D and 3-D
-pools (on the 2-D ones), the p-norm pools (on the average pools), `pixel_shuffle`,
+`conv_transpose1d` and `conv_transpose3d` (on it), `adaptive_max_pool2d` and
+`adaptive_max_pool3d` (argmax and gather), the 1-D and 3-D pools (on the 2-D ones), the
+p-norm pools (on the average pools), `pixel_shuffle`,
 `pixel_unshuffle` and `channel_shuffle` (reshapes),
 `interpolate` (and its deprecated names `upsample…`), `grid_sample` (gathers and
 arithmetic), `affine_grid` (matmul), `normalize`, `cosine_similarity`,
@@ -17,8 +18,10 @@ arithmetic), `affine_grid` (matmul), `normalize`, `cosine_similarity`,
 `huber_loss`, `kl_div`, `cosine_embedding_loss`, `margin_ranking_loss`,
 `triplet_margin_loss`, `gaussian_nll_loss`, `soft_margin_loss`,
 `multilabel_soft_margin_loss`, `hinge_embedding_loss`, `poisson_nll_loss`,
-`multi_margin_loss`, and the options of the fused losses: weights, ignore_index, label
-smoothing).
+`multi_margin_loss`, `multilabel_margin_loss`, `triplet_margin_with_distance_loss`, and
+the options of the fused losses: weights, ignore_index, label smoothing). `max_unpool1d`,
+`max_unpool2d` and `max_unpool3d` share one op of their own, `MaxUnpool` (a write at the
+indices; its gradient a gather there).
 Losses take `reduction="mean" | "sum" | "none"`; class-index targets are int tensors.
 The activations and dropouts torch gives `inplace=` take it too (written into the input
 by `write_in_place`), and torch's in-place spellings `relu_`, `elu_`, … are here.
@@ -1396,6 +1399,65 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
                              window[4])
 
 
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: int | tuple[int, int, int] = 1,
+                     padding: int | tuple[int, int, int] = 0,
+                     output_padding: int | tuple[int, int, int] = 0, groups: int = 1,
+                     dilation: int | tuple[int, int, int] = 1, *,
+                     caller: object = "conv_transpose3d") -> Tensor:
+    """Transposed 3-D convolution (torch.nn.functional.conv_transpose3d) of input
+    (N, C_in, D, H, W) with weight (C_in, C_out/groups, kd, kh, kw) and bias (C_out,), the
+    adjoint of conv3d with respect to its input: each input voxel spreads its value,
+    weighted by the kernel, over the output,
+
+        ỹ[n, o, r·sd + t·dd, p·sh + i·dh, q·sw + j·dw] += Σ_c x[n, c, r, p, q] · W[c, o, t, i, j]
+
+    (c over o's group), and y = ỹ with `padding` cut from each side (less output_padding
+    at the far end of each dim) plus b[o].
+
+    A composite, conv3d's trick turned around: conv_transpose2d spreads every depth plane
+    over (H, W) with the kd depth taps made output channels (the weight seen as
+    (C_in, C_out/groups·kd, kh, kw), channel o·kd + t, which keeps the groups' channels
+    together), then fold adds tap t of plane r onto depth r·sd + t·dd (the same col2im, with
+    a (kd, 1) window). So the gradients are matmul's and fold's, to any order. Output
+    D_out = (D − 1)·sd − 2·pd + dd·(kd − 1) + output_padding[0] + 1, H_out and W_out
+    likewise. `caller` is what error messages name (nn.ConvTranspose3d passes itself).
+
+    >>> import autodiff as ad
+    >>> conv_transpose3d(ad.tensor([[[[[1.0]], [[2.0]]]]]), ad.ones(1, 1, 2, 1, 1), stride=2)
+    tensor([[[[[1.]],
+    <BLANKLINE>
+               [[1.]],
+    <BLANKLINE>
+               [[2.]],
+    <BLANKLINE>
+               [[2.]]]]])
+    """
+    shape, w_shape = np.shape(input), np.shape(weight)
+    check_input_rank(caller, shape, 3)
+    if len(w_shape) != 5:
+        raise ShapeError(f"{caller}: weight must have shape (in_channels, out_channels / "
+                         f"groups, kd, kh, kw), got {w_shape}")
+    out_channels = _check_conv_channels(caller, shape, w_shape, bias, groups, transposed=True)
+    stride_, padding_, extra, dilation_, size = _transposed_window(
+        caller, shape, w_shape[2:], stride, padding, output_padding, dilation)
+    n, c_in, depth, h, w = shape
+    taps = w_shape[2]
+    planes = input.permute(0, 2, 1, 3, 4).reshape(n * depth, c_in, h, w)
+    spread = _conv_transpose2d(planes, weight.reshape(c_in, -1, *w_shape[3:]), None,
+                               stride_[1:], padding_[1:], extra[1:], dilation_[1:],
+                               int(groups), out_channels * taps, size[1:])
+    out_h, out_w = size[1:]                        # spread: (N·D, C_out·kd, H_out, W_out)
+    cols = spread.reshape(n, depth, out_channels, taps, out_h, out_w).permute(0, 2, 4, 5, 3, 1)
+    cols = cols.reshape(n, out_channels * out_h * out_w * taps, depth)
+    y = _overlap_add(cols, (size[0], 1), (taps, 1), (stride_[0], 1), (padding_[0], 0),
+                     (extra[0], 0), (dilation_[0], 1))     # (N, C_out·H_out·W_out, D_out, 1)
+    y = y.reshape(n, out_channels, out_h, out_w, size[0]).permute(0, 1, 4, 2, 3)
+    if bias is not None:
+        y = y + bias.reshape(out_channels, 1, 1, 1)
+    return y
+
+
 def _transposed_window(caller: object, shape: tuple[int, ...], kernel: tuple[int, ...],
                        stride: Any, padding: Any, output_padding: Any, dilation: Any
                        ) -> tuple[tuple[int, ...], ...]:
@@ -1436,16 +1498,25 @@ def _conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None,
     per_group = weight.reshape(groups, c_in // groups, -1).mT     # (g, C_out/g·kh·kw, C_in/g)
     cols = per_group @ input.reshape(n, groups, c_in // groups, h * w)
     cols = cols.reshape(n, out_channels * kernel[0] * kernel[1], h * w)
-    # fold cuts `padding` from the top and left, and from the bottom and right all of it
-    # that output_padding does not take back; rows output_padding adds beyond ỹ are zeros
+    y = _overlap_add(cols, size, kernel, stride, padding, extra, dilation)
+    if bias is not None:
+        y = y + bias.reshape(out_channels, 1, 1)
+    return y
+
+
+def _overlap_add(cols: Tensor, size: tuple[int, ...], kernel: tuple[int, ...],
+                 stride: tuple[int, ...], padding: tuple[int, ...], extra: tuple[int, ...],
+                 dilation: tuple[int, ...]) -> Tensor:
+    """A transposed convolution's last step: the windows' columns `cols` (N, C·kh·kw, L)
+    added onto ỹ by fold (col2im), which cuts `padding` from the top and left, and from
+    the bottom and right all of it that output_padding (`extra`) does not take back; the
+    rows output_padding adds beyond ỹ are zeros. The result is (N, C, *size)."""
     beyond = tuple(max(e - p, 0) for e, p in zip(extra, padding))
     cut = tuple((p, max(p - e, 0)) for p, e in zip(padding, extra))
     y = conv.Fold.apply(cols, output_size=(size[0] - beyond[0], size[1] - beyond[1]),
                         kernel_size=kernel, stride=stride, padding=cut, dilation=dilation)
     if any(beyond):
         y = pad(y, (0, beyond[1], 0, beyond[0]))
-    if bias is not None:
-        y = y + bias.reshape(out_channels, 1, 1)
     return y
 
 
@@ -1565,18 +1636,33 @@ def adaptive_max_pool2d(input: Tensor, output_size: int | tuple[int | None, int 
     (tensor([[[[5., 5.]]]]), tensor([[[[1, 1]]]]))
     """
     rows, columns = _adaptive_cells(caller, input, output_size)
-    (starts_h, ends_h), (starts_w, ends_w) = _cell_bounds(*rows), _cell_bounds(*columns)
-    width = input.shape[3]
-    # cell (p, q)'s pixels as flat positions h·W + w, in row-major order: (oh, ow, kh·kw)
-    h = np.minimum(starts_h + np.arange((ends_h - starts_h).max()), ends_h - 1)
-    w = np.minimum(starts_w + np.arange((ends_w - starts_w).max()), ends_w - 1)
-    cells = (h[:, None, :, None] * width + w[None, :, None, :]).reshape(len(h), len(w), -1)
-    pixels = input.detach().flatten(2)                                  # (N, C, H·W)
-    first = pixels[:, :, cells].argmax(dim=-1, keepdim=True)         # (N, C, oh, ow, 1)
+    return _adaptive_max(input, (rows, columns), return_indices)
+
+
+def _adaptive_max(input: Tensor, dims: Sequence[tuple[int, int]], return_indices: bool
+                  ) -> Any:
+    """The adaptive max pool of input (N, C, *sizes) over the (size, cells) of each
+    spatial dim (see adaptive_max_pool2d): every cell's positions, flattened row-major
+    (h·W + w, or d·H·W + h·W + w), are gathered into a row of equal length (a cell
+    smaller than the largest repeats its last position, which leaves its maximum as it
+    is), argmax (no gradient) picks the first maximum, and the output gathers the input
+    there, so its gradient is the gather's."""
+    sizes = [size for size, _ in dims]
+    cells = np.zeros((1,) * (2 * len(dims)), dtype=np.int64)
+    for k, (size, count) in enumerate(dims):
+        starts, ends = _cell_bounds(size, count)
+        # the positions along dim k of each of its cells: (count, longest cell)
+        along = np.minimum(starts + np.arange((ends - starts).max()), ends - 1)
+        shape = [1] * (2 * len(dims))
+        shape[k], shape[len(dims) + k] = along.shape
+        cells = cells + along.reshape(shape) * math.prod(sizes[k + 1:])
+    counts = cells.shape[:len(dims)]
+    cells = cells.reshape(*counts, -1)                 # (*output cells, positions per cell)
+    first = input.detach().flatten(2)[:, :, cells].argmax(dim=-1, keepdim=True)
     indices = ad.take_along_dim(ad.tensor(cells[None, None]), first, dim=-1).squeeze(-1)
-    n, channels, out_h, out_w = indices.shape
-    values = input.flatten(2).gather(2, indices.reshape(n, channels, out_h * out_w))
-    values = values.reshape(n, channels, out_h, out_w)
+    n, channels = input.shape[:2]
+    values = input.flatten(2).gather(2, indices.reshape(n, channels, -1))
+    values = values.reshape(n, channels, *counts)
     return (values, indices) if return_indices else values
 
 
@@ -1874,6 +1960,39 @@ def adaptive_avg_pool3d(input: Tensor, output_size: int | tuple[int | None, int 
     return out.squeeze(0) if unbatched else out
 
 
+def adaptive_max_pool3d(input: Tensor, output_size: int | tuple[int | None, int | None,
+                                                                int | None],
+                        return_indices: bool = False) -> Any:
+    """The maximum over each cell of an output_size grid over the input (N, C, D, H, W) or
+    (C, D, H, W):
+
+        y[n, c, r, p, q] = max x[n, c, d, h, w]  over  ⌊r·D / od⌋ <= d < ⌈(r + 1)·D / od⌉
+
+    and the rows and columns likewise (torch's cells; None in output_size keeps a dim).
+    With return_indices also each maximum's position d·H·W + h·W + w in the input (int64).
+    The gradient goes to each cell's maximum, the first in (d, h, w) order when several
+    tie, as torch's. A gather at argmax, as adaptive_max_pool2d. See nn.AdaptiveMaxPool3d.
+
+    >>> import autodiff as ad
+    >>> x = ad.arange(8, dtype=ad.float32).reshape(1, 1, 2, 2, 2)
+    >>> adaptive_max_pool3d(x, (1, 2, 1), return_indices=True)       # rows h = 0 and h = 1
+    (tensor([[[[[5.],
+                [7.]]]]]), tensor([[[[[5],
+                [7]]]]]))
+    """
+    op = "adaptive_max_pool3d"
+    volume, unbatched = _volume(op, input)
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 3
+    if len(sizes) != 3 or not all(s is None or (conv.is_int(s) and s >= 1) for s in sizes):
+        raise DomainError(f"{op}: output_size must be an int >= 1, or a triple of them "
+                          f"(None keeps the input's size), got {output_size!r}")
+    dims = [(size, s or size) for s, size in zip(sizes, volume.shape[2:])]
+    outs = _adaptive_max(volume, dims, return_indices=True)
+    if unbatched:
+        outs = tuple(y.squeeze(0) for y in outs)
+    return outs if return_indices else outs[0]
+
+
 def _volume(op: str, input: Tensor) -> tuple[Tensor, bool]:
     """(the input (N, C, D, H, W) or (C, D, H, W) as a batch, whether it was unbatched)."""
     if not isinstance(input, Tensor):
@@ -1903,6 +2022,165 @@ def _pool3d_window(op: str, shape: tuple[int, ...], kernel_size: Any, stride: An
                              f"than the input of shape {shape} padded by {pad}; use a "
                              f"smaller kernel_size, more padding or a larger input")
     return kernel, stride_, pad, dilation_
+
+
+# ---------------------------------------------------------------- unpooling
+# MaxUnpool is max pooling's partial inverse: each pooled value goes back to the position
+# its MaxPool…(return_indices=True) came from, zeros everywhere else. It is a primitive,
+# not a scatter: where overlapping windows chose one input twice, torch writes the value
+# once and still gives each pooled value the gradient of its position, which no scatter
+# gives (scatter sends the overwritten ones none, scatter_add doubles the value).
+# (Such repeats hold one input's value, so which write is kept does not matter there;
+# for indices that repeat with other values torch keeps any one, varying from call to
+# call, and here the last.)
+
+class MaxUnpool(Function):
+    """y[n, c, indices[n, c, j]] = x[n, c, j] in a zero output (N, C, *size), positions
+    flattened row-major (h·W + w; where indices repeat, the last write wins);
+    dL/dx[n, c, j] = dL/dy[n, c, indices[n, c, j]], a gather: every value gets the gradient
+    of the position it was written to, also one that a later value overwrote (torch's
+    rule). Each index is checked to lie in the output; `op` names the caller."""
+
+    derivative = ("dL/dx = dL/dy gathered at the indices: each value gets the gradient of the "
+                  "position it was written to",
+                  "dL/dindices: none (positions)")
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, indices: np.ndarray, size: tuple[int, ...],
+                op: str) -> np.ndarray:
+        n, c = x.shape[:2]
+        positions = math.prod(size)
+        flat = indices.astype(np.int64).reshape(n, c, -1)
+        if flat.size and (flat.min() < 0 or flat.max() >= positions):
+            bad = flat.min() if flat.min() < 0 else flat.max()
+            raise TensorIndexError(f"{op}: index {bad} is out of range for an output of "
+                                   f"size {size} ({positions} positions, 0 to "
+                                   f"{positions - 1}); pass the indices of the max pool "
+                                   f"whose output this is, and its input's size as "
+                                   f"output_size")
+        ctx.places = (np.arange(n)[:, None, None], np.arange(c)[None, :, None], flat)
+        ctx.shape = x.shape
+        out = np.zeros((n, c, positions), dtype=x.dtype)
+        out[ctx.places] = x.reshape(n, c, -1)     # numpy: a repeated place keeps the last
+        return out.reshape(n, c, *size)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> tuple[Any, None]:
+        n, c = grad.shape[:2]
+        return grad.reshape(n, c, -1)[ctx.places].reshape(ctx.shape), None
+
+
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: int | tuple[int],
+                 stride: int | tuple[int] | None = None, padding: int | tuple[int] = 0,
+                 output_size: Sequence[int] | None = None) -> Tensor:
+    """The partial inverse of max_pool1d: each value of the input (N, C, L) or (C, L) is
+    written at the position `indices` gives it (as max_pool1d(return_indices=True) does)
+    in a zero output of length L_out = (L − 1)·stride − 2·padding + kernel_size, or
+    output_size; its gradient is dL/dy gathered at the indices. See MaxUnpool.
+
+    >>> import autodiff as ad
+    >>> max_unpool1d(ad.tensor([[[3.0, 5.0]]]), ad.tensor([[[1, 2]]]), 2)
+    tensor([[[0., 3., 5., 0.]]])
+    """
+    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding,
+                       output_size)
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] | None = None,
+                 padding: int | tuple[int, int] = 0,
+                 output_size: Sequence[int] | None = None) -> Tensor:
+    """The partial inverse of max_pool2d: each value of the input (N, C, H, W) or
+    (C, H, W) is written at the position h·W_out + w that `indices` gives it (as
+    max_pool2d(return_indices=True) does) in a zero output of H_out = (H − 1)·stride[0] −
+    2·padding[0] + kernel_size[0] (W_out likewise), or output_size; its gradient is dL/dy
+    gathered at the indices. See MaxUnpool.
+
+    >>> import autodiff as ad
+    >>> max_unpool2d(ad.tensor([[[[4.0]]]]), ad.tensor([[[[3]]]]), 2)
+    tensor([[[[0., 0.],
+              [0., 4.]]]])
+    """
+    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding,
+                       output_size)
+
+
+def max_unpool3d(input: Tensor, indices: Tensor, kernel_size: int | tuple[int, int, int],
+                 stride: int | tuple[int, int, int] | None = None,
+                 padding: int | tuple[int, int, int] = 0,
+                 output_size: Sequence[int] | None = None) -> Tensor:
+    """The partial inverse of max_pool3d: each value of the input (N, C, D, H, W) or
+    (C, D, H, W) is written at the position d·H_out·W_out + h·W_out + w that `indices`
+    gives it (as max_pool3d(return_indices=True) does) in a zero output of D_out =
+    (D − 1)·stride[0] − 2·padding[0] + kernel_size[0] (H_out, W_out likewise), or
+    output_size; its gradient is dL/dy gathered at the indices. See MaxUnpool.
+
+    >>> import autodiff as ad
+    >>> max_unpool3d(ad.tensor([[[[[4.0]]]]]), ad.tensor([[[[[6]]]]]), 2).flatten().tolist()
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0, 0.0]
+    """
+    return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding,
+                       output_size)
+
+
+def _max_unpool(op: str, dims: int, input: Tensor, indices: Tensor, kernel_size: Any,
+                stride: Any, padding: Any, output_size: Any) -> Tensor:
+    """max_unpool1d, 2d or 3d (`dims` spatial dims): the arguments checked, the input
+    made a batch, then MaxUnpool."""
+    letters = ", ".join(name[0].upper() for name in SPATIAL_DIMS[dims])
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    if input.ndim not in (dims + 1, dims + 2):
+        raise ShapeError(f"{op}: expected a {dims + 2}-D input (N, C, {letters}) or a "
+                         f"{dims + 1}-D one (C, {letters}), got shape {input.shape}")
+    check_index_dtype(op, indices)
+    if indices.shape != input.shape:
+        raise ShapeError(f"{op}: indices must have the input's shape {input.shape}, one "
+                         f"position per value (as MaxPool{dims}d(return_indices=True) gives "
+                         f"them), got {indices.shape}")
+    kernel = conv_tuple(op, "kernel_size", kernel_size, 1, dims)
+    stride_ = kernel if stride is None else conv_tuple(op, "stride", stride, 1, dims)
+    padding_ = conv_tuple(op, "padding", padding, 0, dims)
+    size = _unpooled_size(op, input.shape[-dims:], kernel, stride_, padding_, output_size)
+    unbatched = input.ndim == dims + 1
+    if unbatched:
+        input, indices = input.unsqueeze(0), indices.unsqueeze(0)
+    out = MaxUnpool.apply(input, indices, size=size, op=op)
+    return out.squeeze(0) if unbatched else out
+
+
+def _unpooled_size(op: str, sizes: tuple[int, ...], kernel: tuple[int, ...],
+                   stride: tuple[int, ...], padding: tuple[int, ...],
+                   output_size: Any) -> tuple[int, ...]:
+    """The spatial size of an unpooled output: (n − 1)·stride − 2·padding + kernel per
+    dim, the size the pool's input had when its windows fitted exactly; or output_size
+    (the spatial sizes, or the whole (N, C, …) shape), which torch takes within stride of
+    it (strictly), the sizes whose pool gives this input."""
+    default = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(sizes, stride, padding,
+                                                                   kernel))
+    dims = len(kernel)
+    if output_size is None:
+        wanted = default
+    else:
+        wanted = tuple(output_size)
+        if len(wanted) == dims + 2:
+            wanted = wanted[2:]
+        if len(wanted) != dims or not all(conv.is_int(n) for n in wanted):
+            raise ValueError(f"{op}: output_size must hold {dims} sizes, or {dims + 2} (the "
+                             f"whole output shape), got {output_size!r}")
+        wanted = tuple(int(n) for n in wanted)
+        low = tuple(d - s for d, s in zip(default, stride))
+        high = tuple(d + s for d, s in zip(default, stride))
+        if any(not lo < n < hi for n, lo, hi in zip(wanted, low, high)):
+            raise ValueError(f"{op}: output_size {wanted} does not fit an input of spatial "
+                             f"size {sizes}: with kernel_size {kernel}, stride {stride} and "
+                             f"padding {padding} each size must lie strictly between "
+                             f"{low} and {high}; give the size of the pooled input")
+    if min(wanted) < 0:
+        raise ValueError(f"{op}: the output would have size {wanted}: padding {padding} cuts "
+                         f"more than the kernel_size {kernel} and stride {stride} give the "
+                         f"input of spatial size {sizes}; use less padding")
+    return wanted
 
 
 # ---------------------------------------------------------------- rearranging pixels
@@ -2813,6 +3091,85 @@ def multi_margin_loss(input: Tensor, target: Any, p: int = 1, margin: float = 1.
     if weight is not None:
         hinge = hinge * _class_weight(op, weight, input)[classes_of]
     return _reduce(op, (hinge.sum(1) / classes).reshape(target.shape), reduction)
+
+
+def multilabel_margin_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """The multi-label hinge loss of scores x (N, C) or (C,) and targets y of the same
+    shape (int64) holding each sample's classes, ended by the first −1 (the rest is
+    ignored): every target class j should score at least 1 above every other class i,
+
+        ℓₙ = (1/C) Σ_j Σ_{i not a target} max(0, 1 − (x[j] − x[i]))
+
+    (a class listed twice counts twice, as torch's). max(0, ·) has slope 0 at 0, as
+    torch's. A composite: the targets, a (N, C, C) table of pairs, relu and a masked sum.
+
+    >>> import autodiff as ad
+    >>> x = ad.tensor([[0.1, 0.2, 0.4, 0.8]])
+    >>> multilabel_margin_loss(x, ad.tensor([[3, 0, -1, 1]]))     # targets 3 and 0
+    tensor(0.85)
+    """
+    op = "multilabel_margin_loss"
+    check_reduction(op, reduction)
+    if not isinstance(input, Tensor) or input.ndim not in (1, 2) or input.numel() == 0:
+        shape = input.shape if isinstance(input, Tensor) else type(input).__name__
+        raise ShapeError(f"{op}: expected a non-empty input (N, C) or (C,), one score per "
+                         f"class, got {shape}")
+    check_index_dtype(op, target)
+    if target.shape != input.shape:
+        raise ShapeError(f"{op}: target must have the input's shape {input.shape}: each "
+                         f"sample's target classes, then -1 to end them (e.g. [3, 0, -1, "
+                         f"...]), got {target.shape}")
+    classes = input.shape[-1]
+    scores, target = input.reshape(-1, classes), target.reshape(-1, classes)     # (N, C)
+    listed = (target == -1).to(ad.int64).cumsum(1) == 0          # before the first -1
+    # -1 is checked as class 0: any -1 ends the list, any other value must be a class
+    targets = CheckedIndices.apply(ad.where(target == -1, 0, target), size=classes, op=op,
+                                   counted="classes (and -1, which ends a sample's list)")
+    targets = ad.where(listed, targets, 0)                                         # (N, C)
+    is_target = ((targets.unsqueeze(2) == ad.arange(classes)) & listed.unsqueeze(2)).any(1)
+    picked = scores.gather(1, targets)                          # x[j] for each listed j
+    hinge = (1 - picked.unsqueeze(2) + scores.unsqueeze(1)).relu()          # (N, j, i)
+    counted = listed.unsqueeze(2) & ~is_target.unsqueeze(1)
+    losses = ad.where(counted, hinge, 0).sum((1, 2)) / classes
+    return _reduce(op, losses.reshape(input.shape[:-1]), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *,
+                                      distance_function: Callable[[Tensor, Tensor], Tensor]
+                                      | None = None,
+                                      margin: float = 1.0, swap: bool = False,
+                                      reduction: str = "mean") -> Tensor:
+    """ℓ = max(0, d(a, pos) − d(a, neg) + margin) for any distance d (default:
+    pairwise_distance, the 2-norm of the difference along the last dim): the anchor should
+    be nearer the positive than the negative by the margin. With swap=True, d(a, neg) is
+    min(d(a, neg), d(pos, neg)) (Balntas et al., 2016). The gradient is d's, through
+    minimum and relu (slope 0 where the hinge is 0).
+
+    >>> import autodiff as ad
+    >>> a, pos, neg = ad.tensor([[0.0, 0.0]]), ad.tensor([[3.0, 4.0]]), ad.tensor([[1.0, 0.0]])
+    >>> l1 = lambda x, y: (x - y).abs().sum(-1)
+    >>> triplet_margin_with_distance_loss(a, pos, neg, distance_function=l1)    # 7 − 1 + 1
+    tensor(7.)
+    """
+    op = "triplet_margin_with_distance_loss"
+    check_reduction(op, reduction)
+    if not margin > 0:
+        raise DomainError(f"{op}: margin must be greater than 0, got {margin}")
+    dims = (anchor.ndim, positive.ndim, negative.ndim)
+    if len(set(dims)) != 1:
+        raise ShapeError(f"{op}: anchor, positive and negative must have the same number of "
+                         f"dims, got {dims[0]}-D, {dims[1]}-D and {dims[2]}-D (shapes "
+                         f"{anchor.shape}, {positive.shape} and {negative.shape})")
+    distance = pairwise_distance if distance_function is None else distance_function
+    if not callable(distance):
+        raise TypeError(f"{op}: distance_function must be a callable of two tensors (e.g. "
+                        f"nn.PairwiseDistance() or a function), got "
+                        f"{type(distance_function).__name__}")
+    near = distance(anchor, positive)
+    far = distance(anchor, negative)
+    if swap:
+        far = ad.minimum(far, distance(positive, negative))
+    return _reduce(op, (margin + near - far).clamp(min=0), reduction)
 
 
 def _check_broadcast(op: str, names: tuple[str, ...], shapes: tuple[tuple[int, ...], ...]

@@ -8,7 +8,7 @@ repr shows none of a loss's settings (`CrossEntropyLoss()`), so all are `hidden`
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,6 +18,7 @@ from autodiff.ops.losses import REDUCTIONS
 from autodiff.tensor import Tensor
 
 from . import functional as F
+from .distance import PairwiseDistance
 from .module import Module, builtin_layer, hidden
 
 Weight = Tensor | Sequence[Any] | None
@@ -489,3 +490,86 @@ class MultiMarginLoss(Loss):
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.multi_margin_loss(input, target, self.p, self.margin, self.weight,
                                    self.reduction)
+
+
+@builtin_layer
+class MultiLabelMarginLoss(Loss):
+    """(1/C) Σ_j Σ_{i not a target} max(0, 1 − (x[j] − x[i])) per sample, j over its target
+    classes, reduced: the multi-label hinge loss, where every class a sample has should
+    score at least 1 above every class it has not.
+
+    Args:
+        reduction: "mean" (default), "sum" or "none".
+
+    Shape: input (N, C) or (C,); target of the same shape (int64): each sample's classes,
+    then -1 to end them (what follows the first -1 is ignored); the loss per sample (N,)
+    (or 0-d) with "none".
+
+    >>> import autodiff as ad
+    >>> MultiLabelMarginLoss()(ad.tensor([[0.1, 0.2, 0.4, 0.8]]), ad.tensor([[3, 0, -1, 1]]))
+    tensor(0.85)
+    """
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)
+
+
+@builtin_layer
+class TripletMarginWithDistanceLoss(Loss):
+    """max(0, d(a, pos) − d(a, neg) + margin) for a distance d of your choice, reduced:
+    each anchor should be nearer its positive than its negative by the margin.
+
+    Args (keyword only, as torch):
+        distance_function: d, a callable of two tensors giving one distance per pair, such
+            as a module (default: PairwiseDistance(), the 2-norm along the last dim).
+        margin: the gap wanted, > 0 (default 1.0).
+        swap: use min(d(a, neg), d(pos, neg)) as the negative's distance (Balntas et al.,
+            2016) (default False).
+        reduction: "mean" (default), "sum" or "none".
+
+    A module distance is a child, `distance_function`, as torch's: the architecture JSON
+    lists it (so a built-in one such as PairwiseDistance(p=1.0) is saved and rebuilt); a
+    plain function cannot be described, and to_json refuses the loss.
+
+    Shape: anchor, positive and negative (N, D) or (D,), or whatever d takes.
+
+    >>> import autodiff as ad
+    >>> a, pos, neg = ad.tensor([[0.0, 0.0]]), ad.tensor([[3.0, 4.0]]), ad.tensor([[1.0, 0.0]])
+    >>> round(TripletMarginWithDistanceLoss()(a, pos, neg).item(), 4)      # 5 − 1 + 1
+    5.0
+    """
+
+    SETTINGS = (hidden("margin"), hidden("swap"), hidden("reduction"))
+    HOLDS_LAYERS = True
+
+    def __init__(self, *, distance_function: Callable[[Tensor, Tensor], Tensor] | None = None,
+                 margin: float = 1.0, swap: bool = False, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        if not margin > 0:
+            raise ValueError(f"TripletMarginWithDistanceLoss: margin must be greater than 0, "
+                             f"got {margin}")
+        if distance_function is not None and not callable(distance_function):
+            raise TypeError(f"TripletMarginWithDistanceLoss: distance_function must be a "
+                            f"callable of two tensors (e.g. nn.PairwiseDistance()), got "
+                            f"{type(distance_function).__name__}")
+        self.distance_function = (PairwiseDistance() if distance_function is None
+                                   else distance_function)
+        self.margin = margin
+        self.swap = swap
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """margin, swap and reduction; a module distance_function is a child, which the
+        architecture lists. A plain function cannot be described: TypeError."""
+        if not isinstance(self.distance_function, Module):
+            name = getattr(self.distance_function, "__name__",
+                           type(self.distance_function).__name__)
+            raise TypeError(f"TripletMarginWithDistanceLoss: its distance_function {name} "
+                            f"is a plain function, which the architecture JSON cannot "
+                            f"describe; use a module (e.g. nn.PairwiseDistance(p=1.0)), or "
+                            f"build the loss in code and save its settings yourself")
+        return super().hyperparameters()
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        return F.triplet_margin_with_distance_loss(
+            anchor, positive, negative, distance_function=self.distance_function,
+            margin=self.margin, swap=self.swap, reduction=self.reduction)

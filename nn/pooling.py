@@ -1,8 +1,11 @@
 """Pooling layers: MaxPool2d, AvgPool2d (autodiff/ops/pool.py), MaxPool1d, AvgPool1d (on
 them), AdaptiveAvgPool2d, AdaptiveAvgPool1d, AdaptiveMaxPool2d, AdaptiveMaxPool1d, LPPool1d,
-LPPool2d, MaxPool3d, AvgPool3d and AdaptiveAvgPool3d (composites in nn.functional)."""
+LPPool2d, MaxPool3d, AvgPool3d, AdaptiveAvgPool3d and AdaptiveMaxPool3d (composites in
+nn.functional), and max pooling's partial inverses MaxUnpool1d, 2d and 3d (F.max_unpool…,
+on the MaxUnpool op)."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from autodiff.ops import pool
@@ -546,3 +549,173 @@ class AdaptiveAvgPool3d(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.adaptive_avg_pool3d(input, self.output_size)
+
+
+@builtin_layer
+class AdaptiveMaxPool3d(Module):
+    """The maximum over each cell of an output_size grid laid over a volume, torch's cells
+    in every dim (depths ⌊r·D / od⌋ to ⌈(r + 1)·D / od⌉ − 1, rows and columns likewise,
+    overlapping when the sizes do not divide). The gradient goes to each cell's maximum,
+    the first in (d, h, w) order when several tie (torch's rule).
+
+    Args:
+        output_size: (od, oh, ow), or one int for all three; None keeps that dim's size.
+        return_indices: also return each maximum's position d·H·W + h·W + w in the input
+            (int64), as torch does for MaxUnpool3d.
+
+    Shape:
+        input (N, C, D, H, W) or (C, D, H, W); output (N, C, od, oh, ow) or (C, od, oh, ow).
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> nn.AdaptiveMaxPool3d(1)(ad.arange(8, dtype=ad.float32).reshape(1, 1, 2, 2, 2))
+    tensor([[[[[7.]]]]])
+    >>> nn.AdaptiveMaxPool3d((1, None, 2))
+    AdaptiveMaxPool3d(output_size=(1, None, 2))
+    """
+
+    SETTINGS = ("output_size", hidden("return_indices"))
+    LABEL = "{output_size}"
+
+    def __init__(self, output_size: int | tuple[int | None, int | None, int | None],
+                 return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size = _as_given(output_size)
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor) -> Any:
+        return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
+
+
+class _MaxUnpoolNd(Module):
+    """What MaxUnpool1d, 2d and 3d share: kernel_size, stride (default: kernel_size) and
+    padding, each stored as a tuple of one int per spatial dim (`dims`), as torch."""
+
+    SETTINGS = ("kernel_size", "stride", "padding")
+    LABEL = "{kernel_size}"
+    dims = 2
+    _unpool: Callable[..., Tensor]
+    """The functional form each subclass computes with (F.max_unpool1d, 2d or 3d)."""
+
+    def __init__(self, kernel_size: int | tuple[int, ...],
+                 stride: int | tuple[int, ...] | None = None,
+                 padding: int | tuple[int, ...] = 0) -> None:
+        super().__init__()
+        name = type(self).__name__
+        self.kernel_size = F.conv_tuple(name, "kernel_size", kernel_size, 1, self.dims)
+        self.stride = (self.kernel_size if stride is None
+                       else F.conv_tuple(name, "stride", stride, 1, self.dims))
+        self.padding = F.conv_tuple(name, "padding", padding, 0, self.dims)
+
+    def forward(self, input: Tensor, indices: Tensor,
+                output_size: Sequence[int] | None = None) -> Tensor:
+        return self._unpool(input, indices, self.kernel_size, self.stride, self.padding,
+                            output_size)
+
+
+@builtin_layer
+class MaxUnpool1d(_MaxUnpoolNd):
+    """The partial inverse of MaxPool1d: each pooled value goes back to the position its
+    maximum came from, and every other position is 0:
+
+        y[n, c, indices[n, c, p]] = x[n, c, p]
+
+    The gradient of each value is dL/dy at its position (a gather), as torch's.
+
+    Args:
+        kernel_size: the pool's window, an int or a 1-tuple.
+        stride: the pool's stride (default: kernel_size).
+        padding: the pool's padding (default 0).
+
+    forward(input, indices, output_size=None): indices as MaxPool1d(return_indices=True)
+    gives them; output_size, (L_out,) or (N, C, L_out), picks the length when several
+    inputs pool to this one (within stride of the default).
+
+    Shape:
+        input and indices (N, C, L) or (C, L); output (N, C, L_out) or (C, L_out) with
+        L_out = (L − 1)·stride − 2·padding + kernel_size, or output_size.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> pool, unpool = nn.MaxPool1d(2, return_indices=True), nn.MaxUnpool1d(2)
+    >>> unpool(*pool(ad.tensor([[[1.0, 3.0, 5.0, 2.0]]])))
+    tensor([[[0., 3., 5., 0.]]])
+    >>> unpool
+    MaxUnpool1d(kernel_size=(2,), stride=(2,), padding=(0,))
+    """
+
+    dims = 1
+    _unpool = staticmethod(F.max_unpool1d)
+
+
+@builtin_layer
+class MaxUnpool2d(_MaxUnpoolNd):
+    """The partial inverse of MaxPool2d: each pooled value goes back to the position
+    h·W_out + w its maximum came from, and every other pixel is 0:
+
+        y[n, c].flat[indices[n, c, p, q]] = x[n, c, p, q]
+
+    The gradient of each value is dL/dy at its position (a gather), as torch's.
+
+    Args:
+        kernel_size: the pool's window, (kh, kw) or one int for both.
+        stride: the pool's stride (default: kernel_size).
+        padding: the pool's padding (default 0).
+
+    forward(input, indices, output_size=None): indices as MaxPool2d(return_indices=True)
+    gives them; output_size, (H_out, W_out) or (N, C, H_out, W_out), picks the size when
+    several inputs pool to this one (within stride of the default).
+
+    Shape:
+        input and indices (N, C, H, W) or (C, H, W); output (N, C, H_out, W_out) or
+        (C, H_out, W_out) with H_out = (H − 1)·stride[0] − 2·padding[0] + kernel_size[0]
+        and W_out likewise, or output_size.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> pool, unpool = nn.MaxPool2d(2, return_indices=True), nn.MaxUnpool2d(2)
+    >>> unpool(*pool(ad.tensor([[[[1.0, 2.0], [4.0, 3.0]]]])))
+    tensor([[[[0., 0.],
+              [4., 0.]]]])
+    >>> unpool
+    MaxUnpool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))
+    """
+
+    _unpool = staticmethod(F.max_unpool2d)
+
+
+@builtin_layer
+class MaxUnpool3d(_MaxUnpoolNd):
+    """The partial inverse of MaxPool3d: each pooled value goes back to the position
+    d·H_out·W_out + h·W_out + w its maximum came from, and every other voxel is 0:
+
+        y[n, c].flat[indices[n, c, r, p, q]] = x[n, c, r, p, q]
+
+    The gradient of each value is dL/dy at its position (a gather), as torch's.
+
+    Args:
+        kernel_size: the pool's window, (kd, kh, kw) or one int for all three.
+        stride: the pool's stride (default: kernel_size).
+        padding: the pool's padding (default 0).
+
+    forward(input, indices, output_size=None): indices as MaxPool3d(return_indices=True)
+    gives them; output_size, (D_out, H_out, W_out) or the whole output shape, picks the
+    size when several inputs pool to this one (within stride of the default).
+
+    Shape:
+        input and indices (N, C, D, H, W) or (C, D, H, W); output (N, C, D_out, H_out,
+        W_out) or (C, D_out, H_out, W_out) with D_out = (D − 1)·stride[0] − 2·padding[0]
+        + kernel_size[0], H_out and W_out likewise, or output_size.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> pool, unpool = nn.MaxPool3d(2, return_indices=True), nn.MaxUnpool3d(2)
+    >>> x = ad.arange(8, dtype=ad.float32).reshape(1, 1, 2, 2, 2)
+    >>> unpool(*pool(x)).flatten().tolist()
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 7.0]
+    >>> unpool
+    MaxUnpool3d(kernel_size=(2, 2, 2), stride=(2, 2, 2), padding=(0, 0, 0))
+    """
+
+    dims = 3
+    _unpool = staticmethod(F.max_unpool3d)

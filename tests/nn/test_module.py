@@ -281,7 +281,13 @@ def test_hyperparameters_rebuild_every_builtin_layer():
               nn.SoftMarginLoss(reduction="none"),
               nn.MultiLabelSoftMarginLoss(weight=ad.tensor([1.0, 2.0]), reduction="sum"),
               nn.HingeEmbeddingLoss(2.0), nn.PoissonNLLLoss(False, True, 1e-6, "sum"),
-              nn.MultiMarginLoss(2, 0.5, [1.0, 0.5, 2.0])]
+              nn.MultiMarginLoss(2, 0.5, [1.0, 0.5, 2.0]),
+              nn.ConvTranspose3d(4, 6, (3, 2, 1), stride=2, padding=1, output_padding=1,
+                                 groups=2, dilation=(1, 2, 1)),
+              nn.AdaptiveMaxPool3d((2, None, 3), return_indices=True),
+              nn.MaxUnpool1d(3, 2, 1), nn.MaxUnpool2d((2, 3), stride=1, padding=(1, 0)),
+              nn.MaxUnpool3d(2, padding=(1, 0, 1)), nn.MultiLabelMarginLoss(reduction="sum"),
+              nn.TripletMarginWithDistanceLoss(margin=2.0, swap=True, reduction="none")]
     assert {type(m).__name__ for m in layers} == set(nn.BUILTIN_LAYERS)
     for layer in layers:
         assert nn.BUILTIN_LAYERS[type(layer).__name__] is type(layer)

@@ -136,6 +136,13 @@ def build_check(guards: Guards, reads: Outside) -> Callable[[], bool]:
     `Outside.changed` say which guard failed, or that none did (a module the program
     does not use changed, a NaN is still NaN). As one expression it takes two thirds of
     the time of those loops (0.7 µs against 1.1 for the benchmarks' regression step)."""
+    terms, namespace = guard_terms(guards, reads)
+    source = "def holds():\n    return (" + "\n            and ".join(terms) + ")\n"
+    return run_once(source, "holds", namespace)
+
+
+def guard_terms(guards: Guards, reads: Outside) -> tuple[list[str], dict[str, Any]]:
+    """The guards as terms of one boolean expression, and the namespace they read."""
     namespace: dict[str, Any] = {"changes": events.changes, "guards": guards}
     terms = []
     for i, (tensor, array, requires_grad) in enumerate(guards.tensors):
@@ -154,59 +161,63 @@ def build_check(guards: Guards, reads: Outside) -> Callable[[], bool]:
     for i, (_, read, reference) in enumerate(reads.objects):
         namespace[f"o{i}"], namespace[f"r{i}"] = read, reference
         terms.append(f"o{i}() is r{i}()")
-    source = "def holds():\n    return (" + "\n            and ".join(terms) + ")\n"
-    return run_once(source, "holds", namespace)
+    return terms, namespace
 
 
-def build_match(key: tuple[Any, ...]) -> Callable[[tuple[Any, ...]], list[Any] | None] | None:
-    """A quick test that positional arguments have the signature `key` (see
-    `Compiled.__call__`), as one generated expression: the tensors and arrays among them
-    (`arguments`, for the replay) when they do, else None. It is what the replay after
-    a replay checks first, instead of building the key and looking it up (0.5 against
-    2.3 µs for two arrays). It may say None where the key would match (a dtype equal to
-    the traced one but another object); then the call builds the key. None when the
-    key has keyword or nested arguments, or more than MAX_MATCHED tensors."""
+def build_ready(key: tuple[Any, ...], guards: Guards, reads: Outside
+                ) -> Callable[[tuple[Any, ...]], list[Any] | None] | None:
+    """A quick test that a call may replay the program: its positional arguments have the
+    signature `key` (see `Compiled.__call__`) and the guards hold, as one generated
+    expression; the tensors and arrays among the arguments (for the replay) when so,
+    else None. A call tries the last program's first, instead of building the key,
+    looking it up and checking the guards (1.1 against 3.0 µs for the benchmarks'
+    regression step). It may say None where the slow way replays (a dtype equal to the
+    traced one but another object, a change to an object the program does not use);
+    then the call takes the slow way. None when the key has keyword or nested
+    arguments, or more than MAX_MATCHED tensors. (Names here begin with x, apart from
+    `guard_terms`'.)"""
     grad_enabled, default, (_, *positional), keywords, same = key
     if len(keywords) > 1 or len(same) > MAX_MATCHED:
         return None
-    namespace: dict[str, Any] = {"ndarray": np.ndarray, "Tensor": Tensor,
-                                 "grad_mode": grad_mode, "default": dtypes._default,
-                                 "default_dtype": default}
-    terms = [f"grad_mode.state.grad_enabled is {bool(grad_enabled)}",
-             "default[0] is default_dtype"]
+    checks, namespace = guard_terms(guards, reads)
+    namespace.update({"xndarray": np.ndarray, "xTensor": Tensor, "xgrad_mode": grad_mode,
+                      "xdefault": dtypes._default, "xdefault_dtype": default})
+    terms = [f"xgrad_mode.state.grad_enabled is {bool(grad_enabled)}",
+             "xdefault[0] is xdefault_dtype"]
     tensors: list[str] = []
     for i, part in enumerate(positional):
-        name, kind = f"a{i}", part[0]
+        name, kind = f"x{i}", part[0]
         if kind == "array":
             _, shape, dtype, contiguous = part
-            terms.append(f"type({name}) is ndarray and {name}.shape == {shape!r} and "
-                         f"{name}.dtype is d{i} and {name}.flags.c_contiguous is {contiguous}")
+            terms.append(f"type({name}) is xndarray and {name}.shape == {shape!r} and "
+                         f"{name}.dtype is xd{i} and {name}.flags.c_contiguous is "
+                         f"{contiguous}")
         elif kind == "tensor":
             _, shape, dtype, requires_grad, has_graph, contiguous = part
-            terms.append(f"isinstance({name}, Tensor) and (t{i} := {name}._data).shape == "
-                         f"{shape!r} and t{i}.dtype is d{i} and {name}._requires_grad is "
+            terms.append(f"isinstance({name}, xTensor) and (xt{i} := {name}._data).shape == "
+                         f"{shape!r} and xt{i}.dtype is xd{i} and {name}._requires_grad is "
                          f"{bool(requires_grad)} and ({name}.grad_fn is not None) is "
-                         f"{bool(has_graph)} and t{i}.flags.c_contiguous is {contiguous}")
+                         f"{bool(has_graph)} and xt{i}.flags.c_contiguous is {contiguous}")
         elif kind == "value":
-            namespace[f"k{i}"], namespace[f"v{i}"] = part[1], part[2]
-            terms.append(f"type({name}) is k{i} and {name} == v{i}")
+            namespace[f"xk{i}"], namespace[f"xv{i}"] = part[1], part[2]
+            terms.append(f"type({name}) is xk{i} and {name} == xv{i}")
         elif kind == "object":
-            namespace[f"o{i}"] = part[1].value
-            terms.append(f"{name} is o{i}")
+            namespace[f"xo{i}"] = part[1].value
+            terms.append(f"{name} is xo{i}")
         else:
             return None
         if kind in ("array", "tensor"):
-            namespace[f"d{i}"] = dtype
+            namespace[f"xd{i}"] = dtype
             tensors.append(name)
     for k, first in enumerate(same):
         terms += [f"{tensors[k]} is {tensors[first]}"] if first != k else \
             [f"{tensors[k]} is not {tensors[j]}" for j in range(k)]
-    names = [f"a{i}" for i in range(len(positional))]
+    names = [f"x{i}" for i in range(len(positional))]
     unpack = f"    {', '.join(names)}, = args\n" if names else ""
-    source = (f"def matches(args):\n    if len(args) != {len(names)}:\n        return None\n"
-              f"{unpack}    if (" + "\n            and ".join(terms) + "):\n"
+    source = (f"def ready(args):\n    if len(args) != {len(names)}:\n        return None\n"
+              f"{unpack}    if (" + "\n            and ".join(terms + checks) + "):\n"
               f"        return [{', '.join(tensors)}]\n    return None\n")
-    return run_once(source, "matches", namespace)
+    return run_once(source, "ready", namespace)
 
 
 class Program:
@@ -225,8 +236,7 @@ class Program:
         self.holds = build_check(self.guards, self.reads)
         self.frozen = tracer.frozen
         self.lock = threading.Lock()
-        self.key: tuple[Any, ...] = ()          # the signature it was traced for, and
-        self.matches: Callable[[tuple[Any, ...]], list[Any] | None] | None = None  # its test
+        self.ready: Callable[[tuple[Any, ...]], list[Any] | None] | None = None  # build_ready
         self.generate(name)
 
     def generate(self, name: str) -> None:
@@ -323,18 +333,22 @@ class Compiled:
                 or state.detect_anomaly:
             return self._fn(*args, **kwargs)     # inside another trace, it is traced there
         program = self._last_program
-        matched = program.matches(args) if program is not None and program.matches \
-            and not kwargs else None
-        if matched is not None:
-            arguments, key = matched, program.key
-        else:
-            arguments = []
-            positional = [signature(value, arguments) for value in args]
-            keywords = [(key, signature(value, arguments)) for key, value in kwargs.items()] \
-                if kwargs else []
-            key = (state.grad_enabled, get_default_dtype(), ("args", *positional),
-                   ("kwargs", *keywords), aliases(arguments))
-            program = self._programs.get(key)
+        if program is not None and program.ready is not None and not kwargs:
+            try:
+                ready = program.ready(args)
+            except ValueError:              # a closure cell emptied: the slow way says so
+                ready = None
+            if ready is not None:
+                self._replays += 1
+                with program.lock:
+                    return program.run(ready)
+        arguments: list[Any] = []
+        positional = [signature(value, arguments) for value in args]
+        keywords = [(key, signature(value, arguments)) for key, value in kwargs.items()] \
+            if kwargs else []
+        key = (state.grad_enabled, get_default_dtype(), ("args", *positional),
+               ("kwargs", *keywords), aliases(arguments))
+        program = self._programs.get(key)
         if program is not None:
             reason = program.stale()
             if reason is None:
@@ -376,7 +390,7 @@ class Compiled:
         owners += [(f"argument {key!r}", value) for key, value in kwargs.items()]
         program = (ForwardProgram if forward_only else Program)(tracer, returned, name,
                                                                 self._fn, owners)
-        program.key, program.matches = key, build_match(key)
+        program.ready = build_ready(key, program.guards, program.reads)
         self._programs.pop(key, None)
         self._programs[key] = program
         if len(self._programs) > MAX_ENTRIES:

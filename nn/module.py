@@ -171,10 +171,15 @@ PASS_INPUT_ON = ("Sequential", "ModuleList", "Identity")
 def refuse_plain_data(module: Module, value: Any) -> None:
     """Raise TypeError when one of nn's layers is called on a list or tuple of numbers or
     on a numpy array (torch refuses them too), naming the fix: ad.tensor(...).
-    User-defined modules may take any input; the layers they call check theirs."""
+    User-defined modules may take any input; the layers they call check theirs. A layer
+    parametrized by nn.utils.parametrize (its class a Parametrized<Class> made for it,
+    its parametrizations under `parametrizations`) is checked as its layer."""
+    if not isinstance(value, PLAIN_DATA):
+        return
     cls = type(module)
-    if not isinstance(value, PLAIN_DATA) or BUILTIN_LAYERS.get(cls.__name__) is not cls \
-            or cls.__name__ in PASS_INPUT_ON:
+    if "parametrizations" in module._modules and BUILTIN_LAYERS.get(cls.__name__) is not cls:
+        cls = cls.__bases__[0]
+    if BUILTIN_LAYERS.get(cls.__name__) is not cls or cls.__name__ in PASS_INPUT_ON:
         return
     if isinstance(value, np.ndarray):
         float64 = (" (a float64 array gives a float64 tensor; ad.tensor(x, dtype=ad.float32) "

@@ -45,9 +45,9 @@ from .tracing import (
 )
 
 # names the generated lines use for themselves (and builtins `literal` writes)
-_BUILTINS = {"np", "make", "bump", "to_input", "add_gradients", "accumulate_grad", "accumulating",
-             "output_array", "as_array", "grad_array", "args", "arrays", "ctxs", "grad", "g",
-             "slice", "Ellipsis"}
+_BUILTINS = {"np", "make", "bump", "to_input", "add_gradients", "accumulate_grad",
+             "accumulating", "output_array", "as_array", "grad_array", "args", "arrays",
+             "ctxs", "grad", "g", "slice", "Ellipsis"}
 
 
 class Names:
@@ -393,9 +393,7 @@ class Writer:
                 if prepared is not None:
                     self.emit(f"{prepared}()", _site_comment(f"{qualname} (prepared)",
                                                             record.site))
-                    self.called = True
-                    self.stale.update(slot for slot in self.variables
-                                      if slot in self.tensor_slots)
+                    self.called_library()
                     return
             args = args[1:]
         else:
@@ -414,8 +412,13 @@ class Writer:
                       _site_comment(qualname, record.site))
         else:
             self.emit(call, _site_comment(qualname, record.site))
-            self.called = True                  # (a random draw replaces no array)
-            self.stale.update(slot for slot in self.variables if slot in self.tensor_slots)
+            self.called_library()               # (a random draw replaces no array)
+
+    def called_library(self) -> None:
+        """A library call was written: the arrays of tensors read before it are read
+        again where used after it (`reread`)."""
+        self.called = True
+        self.stale.update(slot for slot in self.variables if slot in self.tensor_slots)
 
     def prepare(self, obj: Any) -> str | None:
         """The name of `obj.prepared_step()` in the namespace, made once per object; None

@@ -537,3 +537,10 @@ def test_to_json_refuses_and_save_keeps_the_weights(tmp_path):
     np.testing.assert_array_equal(other[0].weight.numpy(), model[0].weight.numpy())
     assert [n for n, _ in model.named_parameters()] == ["0.bias",
                                                         "0.parametrizations.weight.original"]
+
+
+@pytest.mark.parametrize("data", [[[1.0, 2.0, 3.0]], np.ones((1, 3))], ids=["list", "array"])
+def test_a_parametrized_layer_refuses_plain_data_as_its_layer_does(data):
+    layer = nn.utils.parametrizations.weight_norm(nn.Linear(3, 2))
+    with pytest.raises(TypeError, match="^Linear: the input is a .*not a Tensor"):
+        layer(data)

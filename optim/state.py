@@ -24,15 +24,11 @@ from typing import Any
 Report = Callable[[], None]
 
 
-class ParamState(dict):  # type: ignore[type-arg]
-    """One parameter's state entries, `optimizer.state[p]`: a dict that calls `report`
-    after each change."""
+class _Reporting(dict):
+    """A dict whose mutating methods each call `self._report` after the change."""
 
-    __slots__ = ("_report",)
-
-    def __init__(self, report: Report, entries: Any = ()) -> None:
-        super().__init__(entries)
-        self._report = report
+    __slots__ = ()
+    _report: Report
 
     def __setitem__(self, key: Any, value: Any) -> None:
         super().__setitem__(key, value)
@@ -42,73 +38,11 @@ class ParamState(dict):  # type: ignore[type-arg]
         super().__delitem__(key)
         self._report()
 
-    def __ior__(self, other: Any) -> ParamState:
-        super().update(other)
-        self._report()
-        return self
-
     def update(self, *args: Any, **kwargs: Any) -> None:
         super().update(*args, **kwargs)
         self._report()
 
-    def pop(self, *args: Any) -> Any:
-        value = super().pop(*args)
-        self._report()
-        return value
-
-    def popitem(self) -> tuple[Any, Any]:
-        item = super().popitem()
-        self._report()
-        return item
-
-    def setdefault(self, key: Any, default: Any = None) -> Any:
-        if key in self:
-            return self[key]
-        self[key] = default
-        return default
-
-    def clear(self) -> None:
-        super().clear()
-        self._report()
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return dict, (dict(self),)
-
-    def __copy__(self) -> dict[Any, Any]:
-        return dict(self)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> dict[Any, Any]:
-        return copy.deepcopy(dict(self), memo)
-
-
-class OptimizerState(defaultdict):  # type: ignore[type-arg]
-    """`optimizer.state`: parameter -> its `ParamState`, made empty on first access (a
-    first access is not a change); every other change calls `report`."""
-
-    def __init__(self, report: Report, entries: Any = ()) -> None:
-        super().__init__(dict)
-        self._report = report
-        for param, values in dict(entries).items():
-            super().__setitem__(param, ParamState(report, values))
-
-    def __missing__(self, param: Any) -> ParamState:
-        entries = ParamState(self._report)
-        super().__setitem__(param, entries)
-        return entries
-
-    def __setitem__(self, param: Any, entries: Any) -> None:
-        super().__setitem__(param, entries)
-        self._report()
-
-    def __delitem__(self, param: Any) -> None:
-        super().__delitem__(param)
-        self._report()
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        super().update(*args, **kwargs)
-        self._report()
-
-    def __ior__(self, other: Any) -> OptimizerState:
+    def __ior__(self, other: Any) -> Any:
         self.update(other)
         return self
 
@@ -122,14 +56,50 @@ class OptimizerState(defaultdict):  # type: ignore[type-arg]
         self._report()
         return item
 
-    def setdefault(self, param: Any, default: Any = None) -> Any:
-        if param not in self:
-            self[param] = default
-        return self[param]
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
 
     def clear(self) -> None:
         super().clear()
         self._report()
+
+
+class ParamState(_Reporting):
+    """One parameter's state entries, `optimizer.state[p]`: a dict that calls `report`
+    after each change."""
+
+    __slots__ = ("_report",)
+
+    def __init__(self, report: Report, entries: Any = ()) -> None:
+        dict.__init__(self, entries)
+        self._report = report
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return dict, (dict(self),)
+
+    def __copy__(self) -> dict[Any, Any]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[Any, Any]:
+        return copy.deepcopy(dict(self), memo)
+
+
+class OptimizerState(_Reporting, defaultdict):
+    """`optimizer.state`: parameter -> its `ParamState`, made empty on first access (a
+    first access is not a change); every other change calls `report`."""
+
+    def __init__(self, report: Report, entries: Any = ()) -> None:
+        defaultdict.__init__(self, dict)
+        self._report = report
+        for param, values in dict(entries).items():
+            dict.__setitem__(self, param, ParamState(report, values))
+
+    def __missing__(self, param: Any) -> ParamState:
+        entries = ParamState(self._report)
+        dict.__setitem__(self, param, entries)
+        return entries
 
     def counts_changes(self, params: Any) -> bool:
         """True when every change to the entries of `params` is reported: each is a

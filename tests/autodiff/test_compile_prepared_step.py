@@ -17,6 +17,8 @@ import nn
 import optim
 from nn import functional as F
 
+from .test_compile import _eager_and_compiled
+
 STEPS = 7
 X = np.linspace(-1, 1, 24).reshape(6, 4)
 Y = np.linspace(0, 1, 12).reshape(6, 2)
@@ -112,6 +114,18 @@ CHANGES: dict[str, Callable[[optim.Optimizer, nn.Module, nn.Module], None]] = {
 }
 
 
+def training_step(model: nn.Module, opt: optim.Optimizer) -> Callable[..., ad.Tensor]:
+    """The step every case runs: zero_grad, the MSE of model(x) against y, backward, step."""
+    def step(x: ad.Tensor, y: ad.Tensor) -> ad.Tensor:
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
 def _training(change: str, make_optimizer: Callable[..., optim.Optimizer]
               ) -> Callable[[Callable[..., Any]], list[Any]]:
     def run(wrap: Callable[..., Any]) -> list[Any]:
@@ -119,15 +133,7 @@ def _training(change: str, make_optimizer: Callable[..., optim.Optimizer]
         model, extra = nn.Linear(4, 2).double(), nn.Linear(4, 2).double()
         opt = make_optimizer(model.parameters())
         x, y = ad.tensor(X), ad.tensor(Y)
-
-        def step(x: ad.Tensor, y: ad.Tensor) -> ad.Tensor:
-            opt.zero_grad()
-            loss = F.mse_loss(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-
-        f, out = wrap(step), []
+        f, out = wrap(training_step(model, opt)), []
         for i in range(STEPS):
             if i == 3:
                 CHANGES[change](opt, model, extra)
@@ -137,17 +143,6 @@ def _training(change: str, make_optimizer: Callable[..., optim.Optimizer]
         return out + [p.numpy().tolist() for p in [*model.parameters(), *extra.parameters()]]
 
     return run
-
-
-def _eager_and_compiled(run: Callable[[Callable[..., Any]], list[Any]]
-                        ) -> tuple[list[Any], list[Any], Any]:
-    made: list[Any] = []
-
-    def compiled(fn: Callable[..., Any]) -> Any:
-        made.append(ad.compile(fn))
-        return made[-1]
-
-    return run(lambda fn: fn), run(compiled), made[-1]
 
 
 OPTIMIZERS = {"Adam": lambda params: optim.Adam(params, lr=0.1),
@@ -168,15 +163,7 @@ def test_the_step_replays_prepared_and_a_reported_change_retraces() -> None:
     ad.manual_seed(0)
     model = nn.Linear(4, 2).double()
     opt = optim.Adam(model.parameters(), lr=0.1)
-
-    @ad.compile
-    def step(x: ad.Tensor, y: ad.Tensor) -> ad.Tensor:
-        opt.zero_grad()
-        loss = F.mse_loss(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
+    step = ad.compile(training_step(model, opt))
     x, y = ad.tensor(X), ad.tensor(Y)
     for _ in range(3):
         step(x, y)
@@ -215,16 +202,8 @@ def test_a_step_with_hooks_or_its_own_step_replays_the_call() -> None:
     model = nn.Linear(4, 2).double()
     opt = optim.SGD(model.parameters(), lr=0.1)
     opt.register_step_post_hook(lambda optimizer, args, kwargs: None)
-
-    @ad.compile
-    def step(x: ad.Tensor) -> ad.Tensor:
-        opt.zero_grad()
-        loss = model(x).sum()
-        loss.backward()
-        opt.step()
-        return loss
-
-    step(ad.tensor(X))
+    step = ad.compile(training_step(model, opt))
+    step(ad.tensor(X), ad.tensor(Y))
     assert "sgd.step()" in step.source and "sgd_step" not in step.source
 
 
@@ -232,15 +211,7 @@ def test_an_optimizer_holding_a_parameter_without_gradient_replays_without_retra
     ad.manual_seed(0)
     model, unused = nn.Linear(4, 2).double(), nn.Linear(4, 2).double()
     opt = optim.Adam([*model.parameters(), *unused.parameters()], lr=0.1)
-
-    @ad.compile
-    def step(x: ad.Tensor, y: ad.Tensor) -> ad.Tensor:
-        opt.zero_grad()
-        loss = F.mse_loss(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
+    step = ad.compile(training_step(model, opt))
     x, y = ad.tensor(X), ad.tensor(Y)
     for _ in range(5):
         step(x, y)

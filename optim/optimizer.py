@@ -14,9 +14,11 @@ of the algorithm box it carries out. The in-place tensor ops those functions use
 on arrays (`lerp_`, `addcmul_`, `addcdiv_`), evaluated in torch's order. `step()` runs
 `_update` either once per parameter (the reference path) or once over all of a group's
 parameters laid end to end in flat buffers (the fast path, see `optim.flat`); the rules
-are elementwise, so both give the same numbers, bit for bit. Updates write into the
-parameters' arrays inside `autodiff.versions.InPlaceUpdate`, which counts the change in
-each parameter's version, and are never recorded in the graph.
+are elementwise, so both give the same numbers, bit for bit. A rule that is not (Adafactor
+factors its second moment into row and column averages) sets `elementwise = False` and
+always takes the per-parameter path. Updates write into the parameters' arrays inside
+`autodiff.versions.InPlaceUpdate`, which counts the change in each parameter's version,
+and are never recorded in the graph.
 
 `register_step_pre_hook` and `register_step_post_hook` add Python code that runs around
 every `step()` (torch's step hooks): `hook(optimizer, args, kwargs)`.
@@ -60,7 +62,7 @@ def in_dtype(entries: dict[str, Any], dtype: np.dtype) -> dict[str, Any]:
 
 # state entries that sum or average squared gradients: never negative
 SECOND_MOMENTS = frozenset({"exp_avg_sq", "max_exp_avg_sq", "sum", "square_avg",
-                            "acc_delta", "exp_inf"})
+                            "acc_delta", "exp_inf", "row_var", "col_var", "variance"})
 
 
 def check_nonnegative(optimizer: str, name: str, value: Any) -> None:
@@ -269,6 +271,10 @@ class Optimizer(ABC):
     `optim.state`).
     """
 
+    elementwise = True
+    """Whether `_update` treats each element on its own, so that it may run over a group's
+    flat buffers; False sends every step down the per-parameter path."""
+
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self._check(defaults)
         self._stepping: int | None = None       # the thread running step(), while it does
@@ -349,7 +355,8 @@ class Optimizer(ABC):
         group = {**self.defaults, **param_group, "params": params}
         self._check(group)
         self.param_groups.append(group)
-        if group["foreach"] is not False and FlatGroup.can_hold(params, self.state):
+        if self.elementwise and group["foreach"] is not False \
+                and FlatGroup.can_hold(params, self.state):
             self._flat[len(self.param_groups) - 1] = FlatGroup(params, self.state)
         events.object_changed(self)
 
@@ -484,9 +491,11 @@ class Optimizer(ABC):
                     values: list[np.ndarray]) -> FlatGroup | None:
         """The flat buffers of group `index`, rebuilt when stale; None when the group must
         take the per-parameter path this step (foreach=False, some gradient is None,
-        mixed dtypes, or parameters whose states disagree, e.g. different step counts).
+        mixed dtypes, or parameters whose states disagree, e.g. different step counts),
+        and always for a rule that is not elementwise.
         params: the group's parameters that have a gradient, values: their arrays."""
-        if group["foreach"] is False or len(params) != len(group["params"]):
+        if not self.elementwise or group["foreach"] is False \
+                or len(params) != len(group["params"]):
             return None
         flat = self._flat.get(index)
         if flat is None or not flat.is_current(params, values, self.state):
@@ -519,6 +528,11 @@ class Optimizer(ABC):
         except ValueError as err:
             raise ValueError(f"{name}.load_state_dict: parameter group {index}: {err}") from err
 
+    def _state_shape(self, key: str, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of the state array `key` of a parameter of `shape`: the parameter's
+        own, unless a rule keeps smaller arrays (Adafactor's row and column averages)."""
+        return shape
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore a `state_dict()` (into an optimizer over the same parameters, in the
         same groups), so training resumes exactly where it was saved."""
@@ -544,10 +558,11 @@ class Optimizer(ABC):
         for key, entries in state_dict["state"].items():
             p = params[int(key)]
             for entry, value in entries.items():
-                if isinstance(value, np.ndarray) and value.shape != p.shape:
+                expected = self._state_shape(entry, p.shape)
+                if isinstance(value, np.ndarray) and value.shape != expected:
                     raise ValueError(f"{name}.load_state_dict: state '{entry}' of "
                                      f"parameter {key} has shape {value.shape}, the "
-                                     f"parameter {p.shape}")
+                                     f"parameter {p.shape}; expected {expected}")
                 if entry in SECOND_MOMENTS and not np.all(np.asarray(value) >= 0):
                     raise ValueError(f"{name}.load_state_dict: state '{entry}' of parameter "
                                      f"{key} holds negative or NaN values; it is a running "

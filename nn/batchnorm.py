@@ -1,6 +1,7 @@
 """BatchNorm1d, BatchNorm2d and BatchNorm3d: normalise each channel over the batch (and
 over its positions), with a learned scale and shift. All are `_BatchNorm`; they differ
-only in the input shapes they accept."""
+only in the input shapes they accept. LazyBatchNorm1d/2d/3d read num_features from the
+first input (`_LazyNormMixin`, which the lazy InstanceNorms share)."""
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -14,6 +15,7 @@ from autodiff.tensor import Tensor
 
 from . import functional as F
 from . import init
+from .lazy import LazyModuleMixin, UninitializedBuffer, UninitializedParameter
 from .module import Module, Parameter, bare, builtin_layer, check_size
 
 
@@ -213,3 +215,92 @@ class BatchNorm3d(_BatchNorm):
 
     input_dims = (5,)
     input_shapes = "(N, C, D, H, W)"
+
+
+class _LazyNormMixin(LazyModuleMixin):
+    """What the lazy normalisations share: num_features is read from the first input's
+    channel dim; γ and β (with affine) and the running estimates (with
+    track_running_stats) are placeholders until then, made (num_features,) and reset as
+    the ordinary layer's (γ = 1, β = 0, mean 0, variance 1). The constructor is torch's
+    _LazyNormBase's, whose defaults are affine=True and track_running_stats=True for the
+    lazy InstanceNorms too."""
+
+    inferred = "num_features"
+
+    def __init__(self, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, *, bias: bool = True) -> None:
+        super().__init__(0, eps, momentum, False, False, bias=False)
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        if affine:
+            self.weight = UninitializedParameter()
+            if bias:
+                self.bias = UninitializedParameter()
+        if track_running_stats:
+            self.running_mean = UninitializedBuffer()
+            self.running_var = UninitializedBuffer()
+            self.num_batches_tracked = ad.tensor(0, dtype=np.int64)
+
+    def input_size(self, input: Tensor) -> int:
+        if input.ndim < 2:
+            raise ShapeError(f"{type(self).__name__}: expected an input "
+                             f"{self.input_shapes.replace('C', 'C, the channels,', 1)}, got "
+                             f"{input.shape}")
+        return input.shape[1]
+
+    def inferred_shapes(self) -> dict[str, tuple[int, ...]]:
+        shapes = _BatchNorm.state_shapes(self.num_features, self.affine,
+                                         self.track_running_stats, self.bias is not None)
+        shapes.pop("num_batches_tracked", None)
+        return shapes
+
+    @staticmethod
+    def state_shapes(affine: bool = True, track_running_stats: bool = True,
+                     bias: bool = True, **_: Any) -> dict[str, tuple[int, ...]]:
+        shapes = _BatchNorm.state_shapes(0, affine, track_running_stats, bias)
+        return {key: () if key == "num_batches_tracked" else (0,) for key in shapes}
+
+
+@builtin_layer
+class LazyBatchNorm1d(_LazyNormMixin, BatchNorm1d):
+    """A BatchNorm1d whose num_features is read from the first input's dim 1; it then
+    becomes a BatchNorm1d. Args: BatchNorm1d's, without num_features.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> bn = nn.LazyBatchNorm1d()
+    >>> bn(ad.randn(8, 3)).shape, type(bn).__name__, bn.num_features
+    ((8, 3), 'BatchNorm1d', 3)
+    """
+
+    cls_to_become = BatchNorm1d
+
+
+@builtin_layer
+class LazyBatchNorm2d(_LazyNormMixin, BatchNorm2d):
+    """A BatchNorm2d whose num_features is read from the first input's dim 1; it then
+    becomes a BatchNorm2d. Args: BatchNorm2d's, without num_features.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> bn = nn.LazyBatchNorm2d(affine=False)
+    >>> bn(ad.randn(2, 3, 4, 4)).shape, bn.running_mean.shape
+    ((2, 3, 4, 4), (3,))
+    """
+
+    cls_to_become = BatchNorm2d
+
+
+@builtin_layer
+class LazyBatchNorm3d(_LazyNormMixin, BatchNorm3d):
+    """A BatchNorm3d whose num_features is read from the first input's dim 1; it then
+    becomes a BatchNorm3d. Args: BatchNorm3d's, without num_features.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> bn = nn.LazyBatchNorm3d()
+    >>> bn(ad.randn(2, 3, 2, 2, 2)).shape, type(bn).__name__
+    ((2, 3, 2, 2, 2), 'BatchNorm3d')
+    """
+
+    cls_to_become = BatchNorm3d

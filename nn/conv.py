@@ -2,12 +2,13 @@
 of 1), Conv3d (one conv2d over the depth planes), ConvTranspose2d (a matrix product and
 fold), ConvTranspose1d (ConvTranspose2d on a height of 1) and ConvTranspose3d
 (ConvTranspose2d over the depth planes, then a fold along the depth), on what they share
-in _ConvNd (and the transposed ones in _ConvTransposeNd)."""
+in _ConvNd (and the transposed ones in _ConvTransposeNd); and their lazy forms, LazyConv1d …
+LazyConvTranspose3d, which read in_channels from the first input."""
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import autodiff as ad
 from autodiff.ops import conv
@@ -15,6 +16,7 @@ from autodiff.tensor import Tensor
 
 from . import functional as F
 from . import init
+from .lazy import LazyModuleMixin, UninitializedParameter
 from .module import Module, Parameter, bare, builtin_layer, changed
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -39,6 +41,7 @@ class _ConvNd(Module):
     LABEL = "{in_channels}→{out_channels}, {kernel_size}"
     dims = 2
     transposed = False
+    least_in_channels: ClassVar[int] = 1    # 0 for the lazy ones, until their first input
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any,
                  padding: Any, dilation: Any, groups: int, bias: bool, padding_mode: str,
@@ -47,8 +50,10 @@ class _ConvNd(Module):
         name = type(self).__name__
         for label, value in (("in_channels", in_channels), ("out_channels", out_channels),
                              ("groups", groups)):
-            if not conv.is_int(value) or value < 1:
-                raise ValueError(f"{name}: {label} must be a whole number >= 1, got {value!r}")
+            least = self.least_in_channels if label == "in_channels" else 1
+            if not conv.is_int(value) or value < least:
+                raise ValueError(f"{name}: {label} must be a whole number >= {least}, got "
+                                 f"{value!r}")
         for label, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if value % groups:
                 common = math.gcd(in_channels, out_channels)
@@ -538,3 +543,194 @@ class ConvTranspose3d(_ConvTransposeNd):
                  padding_mode: str = "zeros") -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, output_padding)
+
+
+class _LazyConvMixin(LazyModuleMixin):
+    """What the lazy convolutions share: in_channels is read from the first input's
+    channel dim (dim 1, or dim 0 for an unbatched input), and the weight made
+    (C_out, C_in / groups, *kernel_size), or (C_in, C_out / groups, *kernel_size) for a
+    transposed one, and initialised as the ordinary convolution's."""
+
+    inferred = "in_channels"
+    least_in_channels = 0
+
+    def _lazy_placeholders(self, out_channels: int, bias: bool) -> None:
+        """Replace the size-0 layer's weight (and bias) by placeholders."""
+        self.weight = UninitializedParameter()
+        self.out_channels = out_channels
+        if bias:
+            self.bias = UninitializedParameter()
+
+    def input_size(self, input: Tensor) -> int:
+        name = type(self).__name__
+        if input.ndim not in (self.dims + 1, self.dims + 2):
+            raise ValueError(f"{name}: expected a {self.dims + 1}-D (unbatched) or "
+                             f"{self.dims + 2}-D (batched) input, got shape {input.shape}")
+        channels = input.shape[1] if input.ndim == self.dims + 2 else input.shape[0]
+        if channels % self.groups:
+            raise ValueError(f"{name}: the input's {channels} channels (in_channels) must be "
+                             f"divisible by groups ({self.groups})")
+        return channels
+
+    def inferred_shapes(self) -> dict[str, tuple[int, ...]]:
+        return self.cls_to_become.state_shapes(self.in_channels, self.out_channels,
+                                               self.kernel_size, self.groups,
+                                               self.bias is not None)
+
+    @staticmethod
+    def state_shapes(bias: bool = True, **_: Any) -> dict[str, tuple[int, ...]]:
+        return {"weight": (0,), **({"bias": (0,)} if bias else {})}
+
+
+@builtin_layer
+class LazyConv1d(_LazyConvMixin, Conv1d):
+    """A Conv1d whose in_channels is read from the first input's channel dim (dim 1,
+    or dim 0 unbatched). Until that call, weight and bias are UninitializedParameters;
+    the call makes them, initialises them as Conv1d does, and turns the module
+    into a Conv1d. The other arguments are Conv1d's.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> conv = nn.LazyConv1d(33, 3, stride=2)
+    >>> conv(ad.zeros(20, 16, 50)).shape, conv.weight.shape
+    ((20, 33, 24), (33, 16, 3))
+    """
+
+    cls_to_become = Conv1d
+
+    def __init__(self, out_channels: int, kernel_size: int | tuple[int],
+                 stride: int | tuple[int] = 1, padding: int | tuple[int] | str = 0,
+                 dilation: int | tuple[int] = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros") -> None:
+        super().__init__(0, out_channels, kernel_size, stride, padding, dilation, groups,
+                         False, padding_mode)
+        self._lazy_placeholders(out_channels, bias)
+
+
+@builtin_layer
+class LazyConv2d(_LazyConvMixin, Conv2d):
+    """A Conv2d whose in_channels is read from the first input's channel dim (dim 1,
+    or dim 0 unbatched). Until that call, weight and bias are UninitializedParameters;
+    the call makes them, initialises them as Conv2d does, and turns the module
+    into a Conv2d. The other arguments are Conv2d's.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> conv = nn.LazyConv2d(32, kernel_size=3, padding=1)
+    >>> conv(ad.zeros(4, 3, 28, 28)).shape, conv.weight.shape
+    ((4, 32, 28, 28), (32, 3, 3, 3))
+    """
+
+    cls_to_become = Conv2d
+
+    def __init__(self, out_channels: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0,
+                 dilation: int | tuple[int, int] = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros") -> None:
+        super().__init__(0, out_channels, kernel_size, stride, padding, dilation, groups,
+                         False, padding_mode)
+        self._lazy_placeholders(out_channels, bias)
+
+
+@builtin_layer
+class LazyConv3d(_LazyConvMixin, Conv3d):
+    """A Conv3d whose in_channels is read from the first input's channel dim (dim 1,
+    or dim 0 unbatched). Until that call, weight and bias are UninitializedParameters;
+    the call makes them, initialises them as Conv3d does, and turns the module
+    into a Conv3d. The other arguments are Conv3d's.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> conv = nn.LazyConv3d(8, 3)
+    >>> conv(ad.zeros(2, 4, 5, 6, 7)).shape, conv.weight.shape
+    ((2, 8, 3, 4, 5), (8, 4, 3, 3, 3))
+    """
+
+    cls_to_become = Conv3d
+
+    def __init__(self, out_channels: int, kernel_size: int | tuple[int, int, int],
+                 stride: int | tuple[int, int, int] = 1,
+                 padding: int | tuple[int, int, int] | str = 0,
+                 dilation: int | tuple[int, int, int] = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros") -> None:
+        super().__init__(0, out_channels, kernel_size, stride, padding, dilation, groups,
+                         False, padding_mode)
+        self._lazy_placeholders(out_channels, bias)
+
+
+@builtin_layer
+class LazyConvTranspose1d(_LazyConvMixin, ConvTranspose1d):
+    """A ConvTranspose1d whose in_channels is read from the first input's channel dim (dim 1,
+    or dim 0 unbatched). Until that call, weight and bias are UninitializedParameters;
+    the call makes them, initialises them as ConvTranspose1d does, and turns the module
+    into a ConvTranspose1d. The other arguments are ConvTranspose1d's.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> up = nn.LazyConvTranspose1d(33, 3, stride=2)
+    >>> up(ad.zeros(20, 16, 50)).shape, up.weight.shape
+    ((20, 33, 101), (16, 33, 3))
+    """
+
+    cls_to_become = ConvTranspose1d
+
+    def __init__(self, out_channels: int, kernel_size: int | tuple[int],
+                 stride: int | tuple[int] = 1, padding: int | tuple[int] = 0,
+                 output_padding: int | tuple[int] = 0, groups: int = 1, bias: bool = True,
+                 dilation: int | tuple[int] = 1, padding_mode: str = "zeros") -> None:
+        super().__init__(0, out_channels, kernel_size, stride, padding, output_padding,
+                         groups, False, dilation, padding_mode)
+        self._lazy_placeholders(out_channels, bias)
+
+
+@builtin_layer
+class LazyConvTranspose2d(_LazyConvMixin, ConvTranspose2d):
+    """A ConvTranspose2d whose in_channels is read from the first input's channel dim (dim 1,
+    or dim 0 unbatched). Until that call, weight and bias are UninitializedParameters;
+    the call makes them, initialises them as ConvTranspose2d does, and turns the module
+    into a ConvTranspose2d. The other arguments are ConvTranspose2d's.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> up = nn.LazyConvTranspose2d(8, kernel_size=4, stride=2, padding=1)
+    >>> up(ad.zeros(2, 16, 7, 7)).shape, up.weight.shape
+    ((2, 8, 14, 14), (16, 8, 4, 4))
+    """
+
+    cls_to_become = ConvTranspose2d
+
+    def __init__(self, out_channels: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                 output_padding: int | tuple[int, int] = 0, groups: int = 1,
+                 bias: bool = True, dilation: int | tuple[int, int] = 1,
+                 padding_mode: str = "zeros") -> None:
+        super().__init__(0, out_channels, kernel_size, stride, padding, output_padding,
+                         groups, False, dilation, padding_mode)
+        self._lazy_placeholders(out_channels, bias)
+
+
+@builtin_layer
+class LazyConvTranspose3d(_LazyConvMixin, ConvTranspose3d):
+    """A ConvTranspose3d whose in_channels is read from the first input's channel dim (dim 1,
+    or dim 0 unbatched). Until that call, weight and bias are UninitializedParameters;
+    the call makes them, initialises them as ConvTranspose3d does, and turns the module
+    into a ConvTranspose3d. The other arguments are ConvTranspose3d's.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> up = nn.LazyConvTranspose3d(8, kernel_size=2, stride=2)
+    >>> up(ad.zeros(2, 4, 3, 5, 5)).shape, up.weight.shape
+    ((2, 8, 6, 10, 10), (4, 8, 2, 2, 2))
+    """
+
+    cls_to_become = ConvTranspose3d
+
+    def __init__(self, out_channels: int, kernel_size: int | tuple[int, int, int],
+                 stride: int | tuple[int, int, int] = 1,
+                 padding: int | tuple[int, int, int] = 0,
+                 output_padding: int | tuple[int, int, int] = 0, groups: int = 1,
+                 bias: bool = True, dilation: int | tuple[int, int, int] = 1,
+                 padding_mode: str = "zeros") -> None:
+        super().__init__(0, out_channels, kernel_size, stride, padding, output_padding,
+                         groups, False, dilation, padding_mode)
+        self._lazy_placeholders(out_channels, bias)

@@ -18,7 +18,8 @@ arithmetic), `affine_grid` (matmul), `normalize`, `cosine_similarity`,
 `huber_loss`, `kl_div`, `cosine_embedding_loss`, `margin_ranking_loss`,
 `triplet_margin_loss`, `gaussian_nll_loss`, `soft_margin_loss`,
 `multilabel_soft_margin_loss`, `hinge_embedding_loss`, `poisson_nll_loss`,
-`multi_margin_loss`, `multilabel_margin_loss`, `triplet_margin_with_distance_loss`, and
+`multi_margin_loss`, `multilabel_margin_loss`, `triplet_margin_with_distance_loss`,
+`ctc_loss` (the forward recursion in log space, logsumexp and where), and
 the options of the fused losses: weights, ignore_index, label smoothing). `max_unpool1d`,
 `max_unpool2d` and `max_unpool3d` share one op of their own, `MaxUnpool` (a write at the
 indices; its gradient a gather there).
@@ -3170,6 +3171,163 @@ def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative
     if swap:
         far = ad.minimum(far, distance(positive, negative))
     return _reduce(op, (margin + near - far).clamp(min=0), reduction)
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths: Tensor | Sequence[int],
+             target_lengths: Tensor | Sequence[int], blank: int = 0, reduction: str = "mean",
+             zero_infinity: bool = False) -> Tensor:
+    """The connectionist temporal classification loss (Graves et al., 2006): for each
+    sequence, ℓₙ = −log Σ_π Π_t y[t, π_t] over every alignment π of length Tₙ that
+    collapses to the target (repeats merged, then blanks removed).
+
+    Computed by the forward recursion over the target with a blank between and around its
+    labels, l' = (b, l₁, b, l₂, …, b), in log space:
+
+        α₀(0) = y[0, b],  α₀(1) = y[0, l₁]  (log-probabilities; −inf elsewhere)
+        αₜ(s) = log(e^αₜ₋₁(s) + e^αₜ₋₁(s−1) + e^αₜ₋₁(s−2)) + y[t, l'ₛ]
+
+    the third term only where l'ₛ is a label unlike l'ₛ₋₂, and ℓₙ = −log(e^α(2Sₙ) +
+    e^α(2Sₙ−1)) at t = Tₙ − 1. A composite of gather, logsumexp and where, so the
+    gradient is the engine's: the exact derivative of ℓ with respect to log_probs.
+
+    Args:
+        log_probs: (T, N, C) or, unbatched, (T, C): log-probabilities over C classes
+            (the blank included) at each of T steps, e.g. from log_softmax(dim=2).
+        targets: int, (N, S) padded (row n's first Sₙ values used) or 1-D, all targets
+            concatenated (length ΣSₙ); (S,) unbatched. Values in [0, C), never the blank.
+        input_lengths: Tₙ ≤ T per sequence, a tensor (N,) or a tuple of ints.
+        target_lengths: Sₙ per sequence (S ≤ the padded length), a tensor or tuple.
+        blank: the blank's class index (default 0).
+        reduction: "mean" (default: each ℓₙ / max(Sₙ, 1), then the mean over the
+            batch, as torch), "sum" or "none" (one loss per sequence).
+        zero_infinity: give 0 (and a zero gradient) for a sequence with no valid
+            alignment (Tₙ too short for its target), whose loss is otherwise inf.
+
+    torch's own gradient with respect to log_probs adds e^log_probs at every step
+    t < Tₙ: it assumes log_probs come from log_softmax, through which that term vanishes.
+    The gradients with respect to the logits before log_softmax are the same.
+
+    >>> import autodiff as ad
+    >>> log_probs = ad.log(ad.full((2, 1, 2), 0.5))                      # T=2, C=2
+    >>> round(ctc_loss(log_probs, ad.tensor([[1]]), (2,), (1,)).item(), 4)   # −log(3/4)
+    0.2877
+    """
+    op = "ctc_loss"
+    check_reduction(op, reduction)
+    if not isinstance(log_probs, Tensor) or log_probs.ndim not in (2, 3) \
+            or log_probs.dtype.kind != "f":
+        shape = log_probs.shape if isinstance(log_probs, Tensor) else type(log_probs).__name__
+        raise ShapeError(f"{op}: log_probs must be a floating-point tensor (T, N, C) or, "
+                         f"unbatched, (T, C), got {shape}")
+    check_index_dtype(op, targets)
+    batched = log_probs.ndim == 3
+    steps, classes = log_probs.shape[0], log_probs.shape[-1]
+    batch = log_probs.shape[1] if batched else 1
+    if not 0 <= blank < classes:
+        raise DomainError(f"{op}: blank must be a class index in [0, {classes}) for "
+                          f"log_probs of shape {log_probs.shape}, got {blank}")
+    input_lengths = _ctc_lengths(op, "input_lengths", input_lengths, batch, batched)
+    target_lengths = _ctc_lengths(op, "target_lengths", target_lengths, batch, batched)
+    if (input_lengths > steps).any() or (input_lengths < 0).any():
+        raise DomainError(f"{op}: input_lengths must lie in [0, T = {steps}] (the steps of "
+                          f"log_probs {log_probs.shape}), got {input_lengths.tolist()}")
+    if (target_lengths < 0).any():
+        raise DomainError(f"{op}: target_lengths must be >= 0, got {target_lengths.tolist()}")
+    labels = _ctc_labels(op, targets.numpy(), target_lengths, batched, blank, classes)
+    if not batched:
+        log_probs = log_probs.unsqueeze(1)
+    # the extended targets l' (N, 2S + 1): blanks between and around the labels
+    extended = np.full((batch, 2 * labels.shape[1] + 1), blank, dtype=np.int64)
+    extended[:, 1::2] = labels
+    positions = extended.shape[1]
+    skips = np.zeros_like(extended, dtype=bool)       # s − 2 → s: a label unlike l'ₛ₋₂
+    skips[:, 2:] = (extended[:, 2:] != blank) & (extended[:, 2:] != extended[:, :-2])
+    emissions = log_probs.gather(2, ad.tensor(np.ascontiguousarray(
+        np.broadcast_to(extended, (steps, batch, positions)))))                 # (T, N, 2S+1)
+    unreachable = ad.full((batch, 2), -math.inf, dtype=log_probs.dtype)
+    starts = ad.tensor((np.arange(positions) < 2)[None, :] & (
+        (np.arange(positions) == 0) | (target_lengths[:, None] > 0)))
+    alpha = ad.where(starts, emissions[0], -math.inf)                          # α₀ (N, 2S+1)
+    running = ad.tensor(input_lengths[:, None])
+    for t in range(1, int(input_lengths.max())):
+        before = ad.cat([unreachable, alpha], dim=1)       # before[:, s + 2] = αₜ₋₁(s)
+        advance = before[:, 1:positions + 1]                                # αₜ₋₁(s − 1)
+        skip = ad.where(ad.tensor(skips), before[:, :positions], -math.inf)   # αₜ₋₁(s − 2)
+        step = _log_add(ad.stack([alpha, advance, skip])) + emissions[t]
+        alpha = ad.where(t < running, step, alpha)     # a finished sequence keeps its α
+    ends = np.stack([2 * target_lengths, np.maximum(2 * target_lengths - 1, 0)], axis=1)
+    finals = ad.where(ad.tensor(np.stack([np.ones(batch, bool), target_lengths > 0], 1)),
+                      alpha.gather(1, ad.tensor(ends)), -math.inf)             # (N, 2)
+    losses = -_log_add(finals.T)                                               # (N,)
+    if (input_lengths == 0).any():      # no steps: only the empty target, with p = 1
+        empty = np.where(target_lengths == 0, 0.0, math.inf).astype(losses.dtype)
+        losses = ad.where(ad.tensor(input_lengths == 0), ad.tensor(empty), losses)
+    if zero_infinity:
+        losses = ad.where(ad.isinf(losses), 0, losses)
+    if reduction == "mean":
+        counted = np.maximum(target_lengths, 1).astype(losses.dtype)
+        return (losses / ad.tensor(counted)).mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses if batched else losses[0]
+
+
+def _log_add(terms: Tensor) -> Tensor:
+    """log Σ e^x along dim 0, −inf where every term is −inf, with a gradient free of NaN
+    there: such columns are summed as zeros and replaced by −inf afterwards (`where`
+    sends them no gradient)."""
+    dead = (terms == -math.inf).all(0)
+    total = ad.where(dead, 0, terms).logsumexp(0)
+    return ad.where(dead, -math.inf, total)
+
+
+def _ctc_lengths(op: str, name: str, lengths: Any, batch: int, batched: bool) -> np.ndarray:
+    """input_lengths or target_lengths as int64 numbers, one per sequence, checked."""
+    if isinstance(lengths, Tensor):
+        array = lengths.numpy()
+    elif isinstance(lengths, (tuple, list)):
+        array = np.asarray(lengths)
+    else:
+        raise TypeError(f"{op}: {name} must be a tensor of ints or a tuple of ints, one per "
+                        f"sequence, got {type(lengths).__name__}; e.g. ({name[0]}₁, …) or "
+                        f"ad.tensor([...])")
+    if array.size and array.dtype.kind not in "iu":
+        raise DtypeError(f"{op}: {name} must hold integers, got dtype {array.dtype}")
+    if array.size != batch or (batched and array.ndim != 1):
+        expected = f"({batch},)" if batched else "one number (0-d or (1,))"
+        raise ShapeError(f"{op}: {name} must hold one length per sequence, {expected}, got "
+                         f"shape {array.shape}")
+    return array.reshape(batch).astype(np.int64)
+
+
+def _ctc_labels(op: str, targets: np.ndarray, lengths: np.ndarray, batched: bool,
+                blank: int, classes: int) -> np.ndarray:
+    """Each sequence's labels (N, max Sₙ), the unused places holding the blank; checks the
+    layout (padded or concatenated) and that every label is a class other than the blank."""
+    longest = int(lengths.max(initial=0))
+    labels = np.full((lengths.size, longest), blank, dtype=np.int64)
+    if (targets.ndim == 2 and batched) or (targets.ndim == 1 and not batched):
+        padded = targets.reshape(lengths.size, -1)
+        if longest > padded.shape[1]:
+            raise ShapeError(f"{op}: target_lengths {lengths.tolist()} exceed the padded "
+                             f"targets' length S = {padded.shape[1]} (targets of shape "
+                             f"{targets.shape})")
+        rows = [padded[n, :length] for n, length in enumerate(lengths)]
+    elif targets.ndim == 1:
+        if int(lengths.sum()) > targets.size:
+            raise ShapeError(f"{op}: concatenated targets of length {targets.size} are "
+                             f"shorter than the sum of target_lengths, {int(lengths.sum())}")
+        rows = np.split(targets[:int(lengths.sum())], np.cumsum(lengths)[:-1])
+    else:
+        raise ShapeError(f"{op}: targets must be (N, S) padded or 1-D concatenated for "
+                         f"batched log_probs, (S,) for unbatched, got {targets.shape}")
+    for n, row in enumerate(rows):
+        bad = (row < 0) | (row >= classes) | (row == blank)
+        if bad.any():
+            raise DomainError(f"{op}: target {n} holds {row[bad][0]}, but labels must be "
+                              f"classes in [0, {classes}) other than the blank ({blank})")
+        labels[n, :row.size] = row
+    return labels
 
 
 def _check_broadcast(op: str, names: tuple[str, ...], shapes: tuple[tuple[int, ...], ...]

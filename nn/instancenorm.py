@@ -1,7 +1,8 @@
 """InstanceNorm1d, InstanceNorm2d and InstanceNorm3d: normalise each channel of each sample
 over its positions alone (F.instance_norm). They hold what BatchNorm holds (torch derives
 both from one base): optional γ and β, and with track_running_stats the running
-estimates, which are used in eval mode."""
+estimates, which are used in eval mode. LazyInstanceNorm1d/2d/3d read num_features from
+the first input."""
 from __future__ import annotations
 
 import warnings
@@ -11,7 +12,7 @@ from autodiff.errors import ShapeError
 from autodiff.tensor import Tensor
 
 from . import functional as F
-from .batchnorm import _BatchNorm
+from .batchnorm import _BatchNorm, _LazyNormMixin
 from .module import builtin_layer
 
 
@@ -118,3 +119,61 @@ class InstanceNorm3d(_InstanceNorm):
 
     positions = 3
     input_shapes = "(N, C, D, H, W) or (C, D, H, W)"
+
+
+class _LazyInstanceNormMixin(_LazyNormMixin):
+    """The lazy InstanceNorms: num_features is the channel dim of the first input, dim 1,
+    or dim 0 for an unbatched one (torch reads dim 1 there too, and then refuses the
+    input unless its length equals its channels)."""
+
+    def input_size(self, input: Tensor) -> int:
+        if input.ndim not in (self.positions + 1, self.positions + 2):
+            raise ShapeError(f"{type(self).__name__}: expected input of shape "
+                             f"{self.input_shapes}, got {input.shape}")
+        return input.shape[1] if input.ndim == self.positions + 2 else input.shape[0]
+
+
+@builtin_layer
+class LazyInstanceNorm1d(_LazyInstanceNormMixin, InstanceNorm1d):
+    """An InstanceNorm1d whose num_features is read from the first input; it then becomes
+    an InstanceNorm1d. Args: InstanceNorm1d's without num_features, but affine and
+    track_running_stats default to True, as torch's lazy form has them.
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> norm = nn.LazyInstanceNorm1d()
+    >>> norm(ad.randn(2, 3, 5)).shape, norm.weight.shape
+    ((2, 3, 5), (3,))
+    """
+
+    cls_to_become = InstanceNorm1d
+
+
+@builtin_layer
+class LazyInstanceNorm2d(_LazyInstanceNormMixin, InstanceNorm2d):
+    """An InstanceNorm2d whose num_features is read from the first input; it then becomes
+    an InstanceNorm2d (affine and track_running_stats default to True, as torch's lazy
+    form has them).
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> nn.LazyInstanceNorm2d(affine=False)(ad.randn(3, 4, 4)).shape
+    (3, 4, 4)
+    """
+
+    cls_to_become = InstanceNorm2d
+
+
+@builtin_layer
+class LazyInstanceNorm3d(_LazyInstanceNormMixin, InstanceNorm3d):
+    """An InstanceNorm3d whose num_features is read from the first input; it then becomes
+    an InstanceNorm3d (affine and track_running_stats default to True, as torch's lazy
+    form has them).
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> nn.LazyInstanceNorm3d()(ad.randn(2, 3, 2, 2, 2)).shape
+    (2, 3, 2, 2, 2)
+    """
+
+    cls_to_become = InstanceNorm3d

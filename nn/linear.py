@@ -1,4 +1,5 @@
-"""Linear (y = x Wᵀ + b), Bilinear (y = x₁ᵀ A x₂ + b) and Identity."""
+"""Linear (y = x Wᵀ + b), LazyLinear (in_features from the first input), Bilinear
+(y = x₁ᵀ A x₂ + b) and Identity."""
 from __future__ import annotations
 
 import math
@@ -9,6 +10,7 @@ from autodiff.tensor import Tensor
 
 from . import functional as F
 from . import init
+from .lazy import LazyModuleMixin, UninitializedParameter
 from .module import Module, Parameter, builtin_layer, check_size
 
 
@@ -152,3 +154,50 @@ class Bilinear(Module):
                      bias: bool = True, **_: Any) -> dict[str, tuple[int, ...]]:
         return {"weight": (out_features, in1_features, in2_features),
                 **({"bias": (out_features,)} if bias else {})}
+
+
+@builtin_layer
+class LazyLinear(LazyModuleMixin, Linear):
+    """A Linear whose in_features is read from the first input's last dim: y = x Wᵀ + b.
+    Until that call, weight and bias are UninitializedParameters; the call makes them
+    (out_features, in_features) and (out_features,), draws them from U(−√k, √k),
+    k = 1/in_features, as Linear, and turns the module into a Linear.
+
+    Args:
+        out_features: size of each output sample.
+        bias: if False the layer learns no additive bias (and has no "bias" key).
+
+    Example:
+    >>> import autodiff as ad, nn
+    >>> m = nn.LazyLinear(30)
+    >>> m
+    LazyLinear(in_features=0, out_features=30, bias=True)
+    >>> m(ad.randn(128, 20)).shape
+    (128, 30)
+    >>> m
+    Linear(in_features=20, out_features=30, bias=True)
+    """
+
+    cls_to_become = Linear
+    inferred = "in_features"
+
+    def __init__(self, out_features: int, bias: bool = True) -> None:
+        super().__init__(0, out_features, False)
+        self.weight = UninitializedParameter()
+        if bias:
+            self.bias = UninitializedParameter()
+
+    def input_size(self, input: Tensor) -> int:
+        if input.ndim < 1:
+            raise ValueError("LazyLinear: expected an input (*, in_features), got a 0-d "
+                             "tensor")
+        return input.shape[-1]
+
+    def inferred_shapes(self) -> dict[str, tuple[int, ...]]:
+        return Linear.state_shapes(self.in_features, self.out_features,
+                                   self.bias is not None)
+
+    @staticmethod
+    def state_shapes(out_features: int, bias: bool = True, **_: Any
+                     ) -> dict[str, tuple[int, ...]]:
+        return {"weight": (0,), **({"bias": (0,)} if bias else {})}

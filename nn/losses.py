@@ -573,3 +573,41 @@ class TripletMarginWithDistanceLoss(Loss):
         return F.triplet_margin_with_distance_loss(
             anchor, positive, negative, distance_function=self.distance_function,
             margin=self.margin, swap=self.swap, reduction=self.reduction)
+
+
+@builtin_layer
+class CTCLoss(Loss):
+    """−log p(target | input) per sequence, summed over every alignment of the target to
+    the T steps (the connectionist temporal classification loss, Graves et al., 2006),
+    reduced: for unsegmented sequences such as speech or handwriting, where the output is
+    longer than the target and nobody says which step emits which label. See F.ctc_loss.
+
+    Args:
+        blank: the blank's class index (default 0).
+        reduction: "mean" (default: each loss divided by its target length, then the
+            mean over the batch), "sum" or "none".
+        zero_infinity: give 0 and a zero gradient for a sequence with no valid alignment
+            (whose loss is inf), as can happen early in training (default False).
+
+    Shape: log_probs (T, N, C) or (T, C); targets (N, S) padded, 1-D concatenated or (S,);
+    input_lengths and target_lengths (N,) (tensors or tuples); the loss 0-d, or (N,) with
+    "none".
+
+    >>> import autodiff as ad
+    >>> log_probs = ad.log(ad.full((2, 1, 2), 0.5))
+    >>> round(CTCLoss()(log_probs, ad.tensor([[1]]), (2,), (1,)).item(), 4)   # −log(3/4)
+    0.2877
+    """
+
+    SETTINGS = (hidden("blank"), hidden("reduction"), hidden("zero_infinity"))
+
+    def __init__(self, blank: int = 0, reduction: str = "mean",
+                 zero_infinity: bool = False) -> None:
+        super().__init__(reduction)
+        self.blank = blank
+        self.zero_infinity = zero_infinity
+
+    def forward(self, log_probs: Tensor, targets: Tensor, input_lengths: Any,
+                target_lengths: Any) -> Tensor:
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
+                          self.reduction, self.zero_infinity)

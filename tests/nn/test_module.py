@@ -287,7 +287,23 @@ def test_hyperparameters_rebuild_every_builtin_layer():
               nn.AdaptiveMaxPool3d((2, None, 3), return_indices=True),
               nn.MaxUnpool1d(3, 2, 1), nn.MaxUnpool2d((2, 3), stride=1, padding=(1, 0)),
               nn.MaxUnpool3d(2, padding=(1, 0, 1)), nn.MultiLabelMarginLoss(reduction="sum"),
-              nn.TripletMarginWithDistanceLoss(margin=2.0, swap=True, reduction="none")]
+              nn.TripletMarginWithDistanceLoss(margin=2.0, swap=True, reduction="none"),
+              nn.CTCLoss(blank=2, reduction="sum", zero_infinity=True),
+              nn.AdaptiveLogSoftmaxWithLoss(16, 20, (3, 9, 15), div_value=2.0, head_bias=True),
+              nn.LazyLinear(5, bias=False),
+              nn.LazyConv1d(8, 3, stride=2, padding=1, dilation=2, groups=2, bias=False,
+                            padding_mode="circular"),
+              nn.LazyConv2d(8, 3, padding="same", padding_mode="reflect"),
+              nn.LazyConv3d(8, (3, 2, 1), stride=2, padding=1, groups=2, bias=False),
+              nn.LazyConvTranspose1d(33, 3, stride=2, output_padding=1),
+              nn.LazyConvTranspose2d(6, (3, 2), stride=2, padding=1, output_padding=1,
+                                     groups=2, bias=False, dilation=(1, 2)),
+              nn.LazyConvTranspose3d(8, (3, 4, 4), stride=2, padding=1),
+              nn.LazyBatchNorm1d(eps=1e-3, momentum=None, affine=False,
+                                 track_running_stats=False),
+              nn.LazyBatchNorm2d(bias=False), nn.LazyBatchNorm3d(momentum=0.01),
+              nn.LazyInstanceNorm1d(affine=False), nn.LazyInstanceNorm2d(eps=1e-3, bias=False),
+              nn.LazyInstanceNorm3d(momentum=None, track_running_stats=False)]
     assert {type(m).__name__ for m in layers} == set(nn.BUILTIN_LAYERS)
     for layer in layers:
         assert nn.BUILTIN_LAYERS[type(layer).__name__] is type(layer)

@@ -684,6 +684,15 @@ LAYER_EXAMPLES: dict[str, list[tuple[tuple, dict]]] = {
     **{f"ConstantPad{dims}d": [((1, 0.5), {})] for dims in (1, 2, 3)},
     "MultiLabelSoftMarginLoss": [((), {}), ((ad.tensor([1.0, 2.0, 0.5]),), {})],
     "MultiMarginLoss": [((), {}), ((1, 1.0, ad.tensor([1.0, 2.0])), {})],
+    "AdaptiveLogSoftmaxWithLoss": [((8, 10, [4, 8]), {}),
+                                   ((16, 20, (3, 9, 15)), {"div_value": 2.0, "head_bias": True})],
+    # before their first call the lazy layers hold placeholders, shape (0,)
+    "LazyLinear": [((3,), {}), ((3,), {"bias": False})],
+    **{f"Lazy{kind}{dims}d": [((4, 3), {}), ((4, 3), {"groups": 2, "bias": False})]
+       for kind in ("Conv", "ConvTranspose") for dims in (1, 2, 3)},
+    **{f"Lazy{kind}Norm{dims}d": [((), {}), ((), {"affine": False}),
+                                  ((), {"track_running_stats": False, "bias": False})]
+       for kind in ("Batch", "Instance") for dims in (1, 2, 3)},
 }
 
 

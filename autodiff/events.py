@@ -26,7 +26,8 @@ One more event is not per thread: `object_changed(obj)` counts changes of a libr
 object (an nn.Module's parameter, buffer, submodule, hook or setting replaced), and
 `change_count(obj)` reads the count, so a recorded step can tell that what it read is
 gone. While a watcher runs library code it will repeat as a whole (a library_call), it is
-`paused` and told nothing.
+`paused` and told nothing; so it is during library code a replay does not repeat at all
+(`unrecorded`: a scheduler's constructor stepping once).
 """
 from __future__ import annotations
 
@@ -173,6 +174,22 @@ def random_draw(draw: Callable[..., Any]) -> Callable[..., Any]:
         return t
 
     return wrapper
+
+
+@contextmanager
+def unrecorded() -> Iterator[None]:
+    """Library code whose library calls belong to a larger act that a replay does not
+    repeat (a scheduler's constructor, which steps once): the watcher, if any, is paused
+    for the block and told nothing of it."""
+    current = watcher()
+    if current is None:
+        yield
+        return
+    current.paused += 1
+    try:
+        yield
+    finally:
+        current.paused -= 1
 
 
 def library_call(method: Callable[..., Any]) -> Callable[..., Any]:

@@ -100,10 +100,12 @@ class LRScheduler:
         """The constructor's step, to t = last_epoch + 1. While it runs `_is_initial` is
         True, and a chainable schedule that would move the lr relative to its last value
         leaves it as it is (PyTorch's rule: a scheduler built to resume at last_epoch must
-        not move the lr a step ahead of the saved one)."""
+        not move the lr a step ahead of the saved one). Under `ad.compile` it is not
+        recorded: a scheduler made inside a compiled step is made on its first call only."""
         self._is_initial = True
         try:
-            self.step()
+            with events.unrecorded():       # a constructor's, not a step a replay repeats
+                self.step()
         finally:
             self._is_initial = False
 

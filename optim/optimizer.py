@@ -305,6 +305,28 @@ class Optimizer(ABC):
                       if key != "params"]
         return "\n".join(lines + [")"])
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Optimizer:
+        """A copy over copies of its parameters (those `memo` does not already hold, as
+        when the model is copied with it) with a copy of the state, as torch's. Its flat
+        buffers are made anew over the copied parameters: a copy of the old ones would
+        leave each copied parameter's array outside the copied buffer, and the copy's
+        steps would update the buffer alone."""
+        copied = object.__new__(type(self))
+        memo[id(self)] = copied
+        for name, value in self.__dict__.items():
+            if name not in ("_flat", "_scratch_buffers", "_stepping", "state"):
+                object.__setattr__(copied, name, copy.deepcopy(value, memo))
+        object.__setattr__(copied, "_stepping", None)
+        object.__setattr__(copied, "_scratch_buffers", {})
+        object.__setattr__(copied, "_flat", {})
+        object.__setattr__(copied, "state", OptimizerState(
+            copied._state_changed, copy.deepcopy(dict(self.state), memo)))
+        for index, group in enumerate(copied.param_groups):
+            if self._flat.get(index) is not None \
+                    and FlatGroup.can_hold(group["params"], copied.state):
+                copied._flat[index] = FlatGroup(group["params"], copied.state)
+        return copied
+
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
         if name in ("state", "param_groups"):
@@ -437,8 +459,10 @@ class Optimizer(ABC):
                         for p, value, grad in zip(params, values, grads):
                             self._update(value, grad, in_dtype(self.state[p], value.dtype),
                                          group)
-                        events.object_changed(self)     # the state moved apart from the
-                        #                                 flat buffers' (a prepared step's)
+                        if self._flat.get(index) is not None:
+                            events.object_changed(self)     # the state moved apart from
+                            #                                 the flat buffers' (a prepared
+                            #                                 step's)
         finally:
             self._stepping = None
         return loss

@@ -27,7 +27,9 @@ smaller batch traces once more (`cache_info()` shows it).
 Guards, checked on every call, send a call back to tracing when something the program
 depends on changed: the arguments' shapes, dtypes, C order (`t.contiguous()` copies or
 not) or requires_grad (each combination has its own program), which arguments are the
-same tensor (`step(x, x)` and `step(x, y)` get programs of their own), the grad mode,
+same tensor (`step(x, x)` and `step(x, y)` get programs of their own), which arguments
+are tensors the function also reaches from outside (`step(model.weight)`), the sign of a
+zero argument, a tensor argument's hooks, the grad mode,
 the default dtype, a parameter's array (`p.data = ...`, `model.double()`) or
 requires_grad, a module's train/eval mode, a new hook, a module whose parameter, buffer,
 submodule or setting was replaced or set anew after tracing (`m[0].weight =
@@ -164,24 +166,26 @@ def guard_terms(guards: Guards, reads: Outside) -> tuple[list[str], dict[str, An
     return terms, namespace
 
 
-def build_ready(key: tuple[Any, ...], guards: Guards, reads: Outside
+def build_ready(key: tuple[Any, ...], program: Program
                 ) -> Callable[[tuple[Any, ...]], list[Any] | None] | None:
     """A quick test that a call may replay the program: its positional arguments have the
-    signature `key` (see `Compiled.__call__`) and the guards hold, as one generated
-    expression; the tensors and arrays among the arguments (for the replay) when so,
-    else None. A call tries the last program's first, instead of building the key,
-    looking it up and checking the guards (1.1 against 3.0 µs for the benchmarks'
-    regression step). It may say None where the slow way replays (a dtype equal to the
-    traced one but another object, a change to an object the program does not use);
-    then the call takes the slow way. None when the key has keyword or nested
-    arguments, or more than MAX_MATCHED tensors. (Names here begin with x, apart from
-    `guard_terms`'.)"""
+    signature `key` (see `Compiled.__call__`), each tensor among them is the tensor
+    reached from outside it was when traced or none (`Program.fits`), and the guards
+    hold, as one generated expression; the tensors and arrays among the arguments (for
+    the replay) when so, else None. A call tries the last program's first, instead of
+    building the key, looking it up and checking the guards (1.1 against 3.0 µs for the
+    benchmarks' regression step). It may say None where the slow way replays (a dtype
+    equal to the traced one but another object, a change to an object the program does
+    not use, a tensor argument with hooks); then the call takes the slow way. None when
+    the key has keyword or nested arguments, or more than MAX_MATCHED tensors. (Names
+    here begin with x, apart from `guard_terms`'.)"""
     grad_enabled, default, (_, *positional), keywords, same = key
     if len(keywords) > 1 or len(same) > MAX_MATCHED:
         return None
-    checks, namespace = guard_terms(guards, reads)
+    checks, namespace = guard_terms(program.guards, program.reads)
     namespace.update({"xndarray": np.ndarray, "xTensor": Tensor, "xgrad_mode": grad_mode,
-                      "xdefault": dtypes._default, "xdefault_dtype": default})
+                      "xdefault": dtypes._default, "xdefault_dtype": default,
+                      "xreachable": frozenset(program.reachable)})
     terms = [f"xgrad_mode.state.grad_enabled is {bool(grad_enabled)}",
              "xdefault[0] is xdefault_dtype"]
     tensors: list[str] = []
@@ -192,15 +196,19 @@ def build_ready(key: tuple[Any, ...], guards: Guards, reads: Outside
             terms.append(f"type({name}) is xndarray and {name}.shape == {shape!r} and "
                          f"{name}.dtype is xd{i} and {name}.flags.c_contiguous is "
                          f"{contiguous}")
-        elif kind == "tensor":
-            _, shape, dtype, requires_grad, has_graph, contiguous = part
+        elif kind == "tensor" and not part[6]:                # (with hooks: the slow way)
+            _, shape, dtype, requires_grad, has_graph, contiguous, _ = part
             terms.append(f"isinstance({name}, xTensor) and (xt{i} := {name}._data).shape == "
                          f"{shape!r} and xt{i}.dtype is xd{i} and {name}._requires_grad is "
                          f"{bool(requires_grad)} and ({name}.grad_fn is not None) is "
-                         f"{bool(has_graph)} and xt{i}.flags.c_contiguous is {contiguous}")
+                         f"{bool(has_graph)} and xt{i}.flags.c_contiguous is {contiguous} "
+                         f"and not {name}._hooks")
         elif kind == "value":
             namespace[f"xk{i}"], namespace[f"xv{i}"] = part[1], part[2]
             terms.append(f"type({name}) is xk{i} and {name} == xv{i}")
+            if len(part) == 4:                                  # a zero, and its sign
+                namespace[f"xs{i}"] = part[3]
+                terms.append(f"str({name}) == xs{i}")
         elif kind == "object":
             namespace[f"xo{i}"] = part[1].value
             terms.append(f"{name} is xo{i}")
@@ -212,12 +220,36 @@ def build_ready(key: tuple[Any, ...], guards: Guards, reads: Outside
     for k, first in enumerate(same):
         terms += [f"{tensors[k]} is {tensors[first]}"] if first != k else \
             [f"{tensors[k]} is not {tensors[j]}" for j in range(k)]
+    for k, alias in enumerate(program.aliased):
+        if alias is None:
+            terms.append(f"id({tensors[k]}) not in xreachable")
+        else:
+            namespace[f"xa{k}"] = program.reachable[alias]
+            terms.append(f"{tensors[k]} is xa{k}")
     names = [f"x{i}" for i in range(len(positional))]
     unpack = f"    {', '.join(names)}, = args\n" if names else ""
     source = (f"def ready(args):\n    if len(args) != {len(names)}:\n        return None\n"
               f"{unpack}    if (" + "\n            and ".join(terms + checks) + "):\n"
               f"        return [{', '.join(tensors)}]\n    return None\n")
     return run_once(source, "ready", namespace)
+
+
+def reachable_tensors(outside: list[Tensor], guards: Guards, reads: Outside
+                      ) -> dict[int, Tensor]:
+    """The tensors a traced function reaches other than through its arguments, by id:
+    those it read from outside (parameters, buffers), the parameters and buffers of the
+    modules it called, and the tensors among the objects it reads from its globals and
+    closures or one attribute deep, and inside a list, tuple or dict read there."""
+    found: dict[int, Tensor] = {id(t): t for t in outside}
+    for module, _, _, _ in guards.modules:
+        found.update((id(t), t) for t in (*module.parameters(recurse=False),
+                                          *module.buffers(recurse=False)))
+    for _, _, reference in reads.objects:
+        value = reference()
+        values = value.values() if isinstance(value, dict) else \
+            value if isinstance(value, (list, tuple)) else (value,)
+        found.update((id(t), t) for t in values if isinstance(t, Tensor))
+    return found
 
 
 class Program:
@@ -228,12 +260,15 @@ class Program:
     function run one at a time."""
 
     def __init__(self, tracer: Tracer, output: Any, name: str, fn: Callable[..., Any],
-                 owners: list[tuple[str, Any]]) -> None:
+                 owners: list[tuple[str, Any]], arguments: list[Any]) -> None:
         self.tracer, self.output = tracer, output      # the records, for export
         self.outside = [tracer.tensors[p] for _, p in tracer.externals]
         self.guards = Guards(self.outside, tracer.names, list(tracer.modules.values()))
         self.reads = Outside(fn, tracer.used(), owners)
         self.holds = build_check(self.guards, self.reads)
+        self.reachable = reachable_tensors(self.outside, self.guards, self.reads)
+        # for each tensor or array argument, the id of the reachable tensor it was
+        self.aliased = tuple(id(a) if id(a) in self.reachable else None for a in arguments)
         self.frozen = tracer.frozen
         self.lock = threading.Lock()
         self.ready: Callable[[tuple[Any, ...]], list[Any] | None] | None = None  # build_ready
@@ -245,6 +280,15 @@ class Program:
         self.run = generated.function
         self.source = generated.source
         self.guards.prepared = generated.prepared
+
+    def fits(self, arguments: list[Any]) -> bool:
+        """Whether each tensor argument is the tensor reached from outside (a parameter,
+        a global) that it was when traced, or, as then, none: the trace cannot tell an
+        argument from the same tensor read another way, so `step(model.weight)` and
+        `step(x)` get programs of their own."""
+        reachable = self.reachable
+        return all((id(a) if id(a) in reachable else None) == alias
+                   for a, alias in zip(arguments, self.aliased))
 
     def stale(self) -> str | None:
         """Why the program may not be replayed now (the first guard that fails, said for
@@ -351,6 +395,9 @@ class Compiled:
         program = self._programs.get(key)
         if program is not None:
             reason = program.stale()
+            if reason is None and not program.fits(arguments):
+                reason = ("an argument is (or was, when traced) a tensor the function also "
+                          "reaches from outside, such as a parameter")
             if reason is None:
                 self._replays += 1
                 self._last_program = program
@@ -389,8 +436,8 @@ class Compiled:
                    value) for i, value in enumerate(args)]
         owners += [(f"argument {key!r}", value) for key, value in kwargs.items()]
         program = (ForwardProgram if forward_only else Program)(tracer, returned, name,
-                                                                self._fn, owners)
-        program.ready = build_ready(key, program.guards, program.reads)
+                                                                self._fn, owners, arguments)
+        program.ready = build_ready(key, program)
         self._programs.pop(key, None)
         self._programs[key] = program
         if len(self._programs) > MAX_ENTRIES:

@@ -37,8 +37,9 @@ def signature(value: Any, arguments: list[Any], names: list[str] | None = None,
               name: str = "") -> Any:
     """What must match for a program to be replayed on `value`: tensors and arrays by
     kind, shape, dtype, whether their numbers are in C order (`t.contiguous()` is `t`
-    itself or a copy, and the trace kept which) and requires_grad; numbers, strings and
-    None by value; anything else by identity. Tensors and arrays are appended to
+    itself or a copy, and the trace kept which), requires_grad and, for tensors, whether
+    they have a graph or hooks; numbers, strings and None by value (a zero with its
+    sign: 0.0 and -0.0 divide apart); anything else by identity. Tensors and arrays are appended to
     `arguments` in order, and, when `names` is given (a trace needs them, a replay does
     not), a name for each (`name`, or name_0, name_1, ... inside a tuple) to `names`."""
     kind = type(value)
@@ -53,7 +54,7 @@ def signature(value: Any, arguments: list[Any], names: list[str] | None = None,
             names.append(name)
         data = value._data
         return ("tensor", data.shape, data.dtype, value._requires_grad,
-                value.grad_fn is not None, data.flags.c_contiguous)
+                value.grad_fn is not None, data.flags.c_contiguous, bool(value._hooks))
     if kind in (tuple, list):
         return (kind.__name__, *(signature(v, arguments, names, f"{name}_{i}")
                                  for i, v in enumerate(value)))
@@ -61,7 +62,7 @@ def signature(value: Any, arguments: list[Any], names: list[str] | None = None,
         return ("dict", *((k, signature(v, arguments, names, f"{name}_{k}"))
                           for k, v in value.items()))
     if value is None or kind in (bool, int, float, str) or isinstance(value, np.generic):
-        return ("value", kind, value)
+        return ("value", kind, value, str(value)) if value == 0 else ("value", kind, value)
     return ("object", Same(value))
 
 
@@ -287,9 +288,9 @@ def what_changed(old: tuple[Any, ...], new: tuple[Any, ...]) -> str:
 
 def _describe(signature: Any) -> str:
     if type(signature) is tuple and signature and signature[0] == "tensor":
-        _, shape, dtype, requires_grad, _, contiguous = signature
+        _, shape, dtype, requires_grad, _, contiguous, hooked = signature
         return (f"tensor {tuple(shape)} {dtype}{' requires_grad' if requires_grad else ''}"
-                f"{'' if contiguous else ' non-contiguous'}")
+                f"{'' if contiguous else ' non-contiguous'}{' with hooks' if hooked else ''}")
     if type(signature) is tuple and signature and signature[0] == "array":
         _, shape, dtype, contiguous = signature
         return f"array {tuple(shape)} {dtype}{'' if contiguous else ' non-contiguous'}"

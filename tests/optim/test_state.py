@@ -139,13 +139,19 @@ def test_reads_a_first_access_and_the_optimizers_own_steps_are_not_reported():
     assert opt.state[params[0]]["step"] == 5
 
 
-def test_a_step_on_the_per_parameter_path_is_reported():
-    params, opt = stepped(foreach=False)
+def test_a_step_that_leaves_the_flat_buffers_behind_is_reported():
+    params, opt = stepped()
     before = events.change_count(opt)
     opt.zero_grad()
-    backward(params)
+    backward(params, skip=(3,))         # s without gradient: the per-parameter path
     opt.step()
     assert events.change_count(opt) == before + 1
+    params, reference = stepped(foreach=False)        # never flat: nothing to leave
+    before = events.change_count(reference)
+    reference.zero_grad()
+    backward(params)
+    reference.step()
+    assert events.change_count(reference) == before
 
 
 def test_copies_and_pickles_of_the_state_are_plain_dicts():
@@ -230,3 +236,34 @@ def test_where_the_prepared_step_does_not_apply_there_is_none():
     for opt in (hooked, reference, assigned, plain, gradless, lbfgs):
         assert opt.prepared_step() is None
     assert stepped()[1].prepared_step() is not None
+
+
+def deep_copied_steps(lib, name, kwargs):
+    """Step an optimizer once, deep-copy it, step the copy three times: the copy's
+    parameter and the original's, with autodiff or torch."""
+    if lib == "torch":
+        torch = pytest.importorskip("torch")
+        tensor, make = (lambda v: torch.tensor(v, dtype=torch.float64)), \
+            getattr(torch.optim, name)
+    else:
+        tensor, make = (lambda v: ad.tensor(v, dtype=ad.float64)), getattr(optim, name)
+    w = tensor([1.0, 2.0]).requires_grad_()
+    opt = make([w], **kwargs)
+    w.grad = tensor([1.0, 1.0])
+    opt.step()
+    twin = copy.deepcopy(opt)
+    copied = twin.param_groups[0]["params"][0]
+    for _ in range(3):
+        copied.grad = tensor([10.0, -3.0])
+        twin.step()
+    return copied.detach().numpy().tolist(), w.detach().numpy().tolist()
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9)),
+    ("Adam", dict(lr=0.1, amsgrad=True)), ("Rprop", dict(lr=0.1)), ("ASGD", dict(lr=0.1))])
+def test_a_deep_copied_optimizer_steps_its_copied_parameters_as_torchs(name, kwargs):
+    ours, theirs = deep_copied_steps("ad", name, kwargs), deep_copied_steps("torch", name,
+                                                                             kwargs)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-12)   # the copy moved
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-12)   # the original did not

@@ -16,6 +16,7 @@ from .ops import (elementwise as _elementwise, reduce as _reduce, shape as _shap
                   softmax as _softmax, math_functions as _math_functions,
                   rearrange as _rearrange)
 from . import viz as viz
+from . import autograd as autograd, func as func
 from .backward import grad
 from .jit import compile
 from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full,

@@ -29,7 +29,6 @@ Cases left out on purpose, because torch raises nothing or raises for another re
 """
 from __future__ import annotations
 
-import types
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -60,9 +59,7 @@ class Lib:
 
 
 OURS = Lib("autodiff", ad, nn=nn, F=nn.functional, optim=optim, data=nn.data,
-           autograd=types.SimpleNamespace(grad=ad.grad, Function=ad.Function,
-                                          gradcheck=ad.gradcheck,
-                                          detect_anomaly=ad.detect_anomaly))
+           autograd=ad.autograd)
 
 
 @pytest.fixture(scope="module")

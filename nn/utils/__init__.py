@@ -5,13 +5,15 @@ distributed (saturated or dead units, vanishing gradients), with `MonitorWarning
 Reparametrizations: `parametrize` (register_parametrization and the rest),
 `parametrizations` (weight_norm, spectral_norm), and the older hook-based
 `weight_norm`/`remove_weight_norm` and `spectral_norm`/`remove_spectral_norm`.
+`stateless.functional_call` runs a module with given parameters and buffers
+(torch.func.functional_call).
 
 >>> import autodiff as ad, nn
 >>> model = nn.Linear(3, 2)
 >>> nn.utils.parameters_to_vector(model.parameters()).shape
 (8,)
 """
-from . import parametrizations, parametrize, rnn
+from . import parametrizations, parametrize, rnn, stateless
 from .clip_grad import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 from .monitor import Monitor, MonitorWarning

@@ -97,7 +97,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
                          f"first, e.g. x.to(weight.dtype)")
     batch = shapes["input1"][:-1]
     y = ad.einsum("bi,oij,bj->bo", input1.reshape(-1, shapes["weight"][1]), weight,
-                  input2.reshape(-1, shapes["weight"][2])).reshape(*batch, -1)
+                  input2.reshape(-1, shapes["weight"][2])).reshape(*batch, shapes["weight"][0])
     return y if bias is None else y + bias
 
 
@@ -643,11 +643,16 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     running estimates, when given, are updated in place:
     running = (1 - momentum) · running + momentum · batch statistic, with the unbiased
     variance (dividing by n - 1). Otherwise the running estimates are used, unchanged.
+    An empty batch (no values per channel) in training has no statistics: the output is
+    empty, the running estimates stay as they are and weight and bias get zero gradients,
+    as torch.
     """
     channels = _channels("batch_norm", input, running_mean, running_var, weight, bias)
     axes = (0,) + tuple(range(2, input.ndim))          # every dim but the channels
     per_channel = (channels,) + (1,) * (input.ndim - 2)  # broadcasts along dim 1
-    if training:
+    if training and input.numel() == 0:
+        normalized = input.clone()                     # nothing to normalise
+    elif training:
         count = input.numel() // max(channels, 1)
         if count <= 1:
             raise ShapeError(f"batch_norm: training needs more than one value per channel "
@@ -736,7 +741,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                          f"num_groups={num_groups} equal groups, got input of shape "
                          f"{input.shape}; expected (N, C, *) with C divisible by num_groups")
     _channels("group_norm", input, None, None, weight, bias)
-    grouped = input.reshape(input.shape[0], num_groups, -1)     # (N, G, C/G · positions)
+    per_group = math.prod(input.shape[1:]) // num_groups
+    grouped = input.reshape(input.shape[0], num_groups, per_group)  # (N, G, C/G · positions)
     mean = grouped.mean(axis=2, keepdims=True)
     var = grouped.var(axis=2, keepdims=True, correction=0)
     normalized = ((grouped - mean) / (var + eps).sqrt()).reshape(input.shape)
@@ -759,6 +765,10 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     """
     op = "instance_norm"
     _channels(op, input, running_mean, running_var, weight, bias)
+    if input.shape[0] == 0 and (weight is not None or bias is not None):
+        raise ShapeError(f"{op}: an empty batch, input of shape {input.shape}, with a weight "
+                         f"or bias (affine=True) is refused, as torch refuses it; skip the "
+                         f"layer for an empty batch, or use affine=False")
     if not use_input_stats:
         if running_mean is None or running_var is None:
             raise DomainError(f"{op}: with use_input_stats=False the running_mean and "
@@ -832,7 +842,8 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     if input.ndim < 3:
         raise ShapeError(f"local_response_norm: expected an input (N, C, *) of 3 or more "
                          f"dims, got shape {input.shape}")
-    squares = (input * input).reshape(input.shape[0], 1, input.shape[1], -1)  # (N, 1, C, *)
+    squares = (input * input).reshape(input.shape[0], 1, input.shape[1],
+                                      math.prod(input.shape[2:]))               # (N, 1, C, *)
     padded = pad(squares, (0, 0, size // 2, (size - 1) // 2))
     average = pool.avg_pool2d(padded, (size, 1), 1, caller="local_response_norm")
     return input / (average.reshape(input.shape) * alpha + k) ** beta
@@ -1662,7 +1673,7 @@ def _adaptive_max(input: Tensor, dims: Sequence[tuple[int, int]], return_indices
     first = input.detach().flatten(2)[:, :, cells].argmax(dim=-1, keepdim=True)
     indices = ad.take_along_dim(ad.tensor(cells[None, None]), first, dim=-1).squeeze(-1)
     n, channels = input.shape[:2]
-    values = input.flatten(2).gather(2, indices.reshape(n, channels, -1))
+    values = input.flatten(2).gather(2, indices.reshape(n, channels, math.prod(counts)))
     values = values.reshape(n, channels, *counts)
     return (values, indices) if return_indices else values
 
@@ -1896,7 +1907,7 @@ def max_pool3d(input: Tensor, kernel_size: int | tuple[int, int, int],
         return out
     # depth_index is the position d·(H_out·W_out) + j in the columns; plane_index at (d, j)
     # is the maximum's h·W + w within slice d
-    flat = depth_index.reshape(n * c, -1)
+    flat = depth_index.reshape(n * c, math.prod(depth_index.shape[2:]))
     within = plane_index.reshape(n * c, d * out_h * out_w).gather(1, flat)
     indices = ((flat // (out_h * out_w)) * (h * w) + within).reshape(out.shape)
     return out, indices
@@ -2050,8 +2061,8 @@ class MaxUnpool(Function):
     def forward(ctx: Any, x: np.ndarray, indices: np.ndarray, size: tuple[int, ...],
                 op: str) -> np.ndarray:
         n, c = x.shape[:2]
-        positions = math.prod(size)
-        flat = indices.astype(np.int64).reshape(n, c, -1)
+        positions, values = math.prod(size), math.prod(x.shape[2:])
+        flat = indices.astype(np.int64).reshape(n, c, values)
         if flat.size and (flat.min() < 0 or flat.max() >= positions):
             bad = flat.min() if flat.min() < 0 else flat.max()
             raise TensorIndexError(f"{op}: index {bad} is out of range for an output of "
@@ -2062,13 +2073,13 @@ class MaxUnpool(Function):
         ctx.places = (np.arange(n)[:, None, None], np.arange(c)[None, :, None], flat)
         ctx.shape = x.shape
         out = np.zeros((n, c, positions), dtype=x.dtype)
-        out[ctx.places] = x.reshape(n, c, -1)     # numpy: a repeated place keeps the last
+        out[ctx.places] = x.reshape(n, c, values)  # numpy: a repeated place keeps the last
         return out.reshape(n, c, *size)
 
     @staticmethod
     def backward(ctx: Any, grad: Any) -> tuple[Any, None]:
         n, c = grad.shape[:2]
-        return grad.reshape(n, c, -1)[ctx.places].reshape(ctx.shape), None
+        return grad.reshape(n, c, math.prod(grad.shape[2:]))[ctx.places].reshape(ctx.shape), None
 
 
 def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: int | tuple[int],
@@ -3073,9 +3084,10 @@ def multi_margin_loss(input: Tensor, target: Any, p: int = 1, margin: float = 1.
     check_reduction(op, reduction)
     if p not in (1, 2):
         raise DomainError(f"{op}: p must be 1 or 2, got {p}")
-    if input.ndim not in (1, 2) or input.numel() == 0:
+    if input.ndim not in (1, 2) or input.shape[-1] == 0:
         raise ShapeError(f"{op}: expected a non-empty input (N, C) or (C,), got shape "
-                         f"{input.shape}")
+                         f"{input.shape}; it needs at least one class C (an empty batch, "
+                         f"N = 0, is fine)")
     check_index_dtype(op, target)
     classes = input.shape[-1]
     scores = input.reshape(-1, classes)                                        # (N, C)
@@ -3111,10 +3123,11 @@ def multilabel_margin_loss(input: Tensor, target: Any, reduction: str = "mean") 
     """
     op = "multilabel_margin_loss"
     check_reduction(op, reduction)
-    if not isinstance(input, Tensor) or input.ndim not in (1, 2) or input.numel() == 0:
+    if not isinstance(input, Tensor) or input.ndim not in (1, 2) or input.shape[-1] == 0:
         shape = input.shape if isinstance(input, Tensor) else type(input).__name__
         raise ShapeError(f"{op}: expected a non-empty input (N, C) or (C,), one score per "
-                         f"class, got {shape}")
+                         f"class, got {shape}; it needs at least one class C (an empty "
+                         f"batch, N = 0, is fine)")
     check_index_dtype(op, target)
     if target.shape != input.shape:
         raise ShapeError(f"{op}: target must have the input's shape {input.shape}: each "
@@ -3219,6 +3232,9 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths: Tensor | Sequenc
         shape = log_probs.shape if isinstance(log_probs, Tensor) else type(log_probs).__name__
         raise ShapeError(f"{op}: log_probs must be a floating-point tensor (T, N, C) or, "
                          f"unbatched, (T, C), got {shape}")
+    if log_probs.numel() == 0:
+        raise ShapeError(f"{op}: log_probs of shape {log_probs.shape} is empty (T, N or C is "
+                         f"0), which torch refuses too; skip the loss for an empty batch")
     check_index_dtype(op, targets)
     batched = log_probs.ndim == 3
     steps, classes = log_probs.shape[0], log_probs.shape[-1]

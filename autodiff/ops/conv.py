@@ -15,9 +15,12 @@ back onto the pixel it came from. So each is the other's backward, to any order.
 Forward and backward run on `numpy.lib.stride_tricks` views: the windows are a strided
 view of the padded input (no Python loop over pixels or batch elements), and fold adds
 back through one strided slice per kernel tap (a loop over the kh × kw taps only).
+Reshapes spell every size out, never -1 (which numpy cannot infer from zero elements), so
+an empty batch (N = 0) gives empty outputs and gradients, as torch.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -74,7 +77,7 @@ def unfold_array(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding,
     (N, C·kh·kw, oh·ow)."""
     out = output_shape(x.shape[2:], kernel, stride, padding, dilation)
     view = window_view(pad_array(x, padding, 0.0), kernel, stride, dilation, out)
-    return view.copy().reshape(x.shape[0], -1, out[0] * out[1])
+    return view.copy().reshape(x.shape[0], x.shape[1] * kernel[0] * kernel[1], out[0] * out[1])
 
 
 def fold_array(cols: np.ndarray, size: Pair, kernel: Pair, stride: Pair, padding: Padding,
@@ -83,7 +86,7 @@ def fold_array(cols: np.ndarray, size: Pair, kernel: Pair, stride: Pair, padding
     giving (N, C, H, W) with H, W = size; entries in the padding are dropped."""
     kh, kw = kernel
     oh, ow = output_shape(size, kernel, stride, padding, dilation)
-    windows = cols.reshape(cols.shape[0], -1, kh, kw, oh, ow)
+    windows = cols.reshape(cols.shape[0], cols.shape[1] // (kh * kw), kh, kw, oh, ow)
     taps = (windows[:, :, i, j] for i in range(kh) for j in range(kw))
     return fold_taps(taps, windows.shape[:2], cols.dtype, size, kernel, stride, padding,
                      dilation)
@@ -220,15 +223,16 @@ class Conv2d(Function):
         n, out_channels, oh, ow = grad.shape
         groups = ctx.groups
         grad_rows = grad.reshape(n, groups, out_channels // groups, oh * ow)   # (N, g, O/g, L)
+        rows = math.prod(ctx.weight_shape[1:])                             # K = C/g·kh·kw
         grad_x = grad_weight = grad_bias = None
         if need_weight:
             cols = ctx.cols if isinstance(x, np.ndarray) else unfold_any(x, *ctx.window)
-            cols = cols.reshape(n, groups, -1, oh * ow)                    # (N, g, K, L)
+            cols = cols.reshape(n, groups, rows, oh * ow)                  # (N, g, K, L)
             grad_weight = (grad_rows @ cols.mT).sum(axis=0).reshape(ctx.weight_shape)
         if need_x:     # last, and the columns (N, C·kh·kw, L) freed by fold: a lower peak
             w_rows = weight.reshape(groups, out_channels // groups, -1)     # (g, O/g, K)
-            grad_x = fold_any((w_rows.mT @ grad_rows).reshape(n, -1, oh * ow), ctx.size,
-                              *ctx.window)
+            grad_x = fold_any((w_rows.mT @ grad_rows).reshape(n, groups * rows, oh * ow),
+                              ctx.size, *ctx.window)
         if need_bias:
             grad_bias = grad.sum(axis=(0, 2, 3))
         return grad_x, grad_weight, grad_bias

@@ -118,9 +118,10 @@ class MaxPool2d(Function):
     def backward(ctx, grad):
         if isinstance(grad, Tensor):               # create_graph: fold(onehot · dL/dy), recorded
             n, c, oh, ow = grad.shape
-            onehot = np.stack(ctx.is_max, axis=2).reshape(n, c, -1, oh * ow)
+            taps = len(ctx.is_max)
+            onehot = np.stack(ctx.is_max, axis=2).reshape(n, c, taps, oh * ow)
             grad_cols = onehot * grad.reshape(n, c, 1, oh * ow)
-            return fold_any(grad_cols.reshape(n, -1, oh * ow), ctx.size, *ctx.window)
+            return fold_any(grad_cols.reshape(n, c * taps, oh * ow), ctx.size, *ctx.window)
         return fold_taps((grad * is_max for is_max in ctx.is_max), grad.shape[:2],
                          grad.dtype, ctx.size, *ctx.window)
 
@@ -138,12 +139,12 @@ class AvgPool2d(Function):
                 divisor_override=None):
         n, c = x.shape[:2]
         taps = kernel_size[0] * kernel_size[1]
-        windows = unfold_array(x, kernel_size, stride, padding, (1, 1)).reshape(n, c, taps, -1)
+        ctx.size, ctx.window = x.shape[2:], (kernel_size, stride, padding, (1, 1))
+        grid = output_shape(x.shape[2:], *ctx.window)
+        windows = unfold_array(x, *ctx.window).reshape(n, c, taps, grid[0] * grid[1])
         divisor = divisor_override or averaging_divisor(x.shape[2:], kernel_size, stride,
                                                         padding, count_include_pad)
         ctx.divisor = np.asarray(divisor, dtype=x.dtype).reshape(-1)       # (L,) or (1,)
-        ctx.size, ctx.window = x.shape[2:], (kernel_size, stride, padding, (1, 1))
-        grid = output_shape(x.shape[2:], *ctx.window)
         return (windows.sum(axis=2) / ctx.divisor).reshape(n, c, *grid)
 
     @staticmethod
@@ -151,7 +152,7 @@ class AvgPool2d(Function):
         n, c, oh, ow = grad.shape
         taps = ctx.window[0][0] * ctx.window[0][1]
         share = (grad.reshape(n, c, 1, oh * ow) / ctx.divisor)           # each tap's part
-        grad_cols = broadcast_to(share, (n, c, taps, oh * ow)).reshape(n, -1, oh * ow)
+        grad_cols = broadcast_to(share, (n, c, taps, oh * ow)).reshape(n, c * taps, oh * ow)
         return fold_any(grad_cols, ctx.size, *ctx.window)
 
 

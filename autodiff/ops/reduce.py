@@ -309,12 +309,14 @@ def extreme(op: str, x: Tensor, dim: Any, keepdim: bool, axis: Any,
     dim, keepdim = dim_and_keepdim(dim, axis, keepdim, keepdims)
     reduction = Max if op == "max" else Min
     if dim is None:
+        check_extreme_exists(op, x.shape, None)
         return reduction.apply(x, axis=None, keepdims=keepdim)
     if not isinstance(dim, (int, np.integer)):
         raise ShapeError(f"{op}: with a dim it returns (values, indices) and needs one int "
                          f"dim, got {dim}; reduce one dim at a time, e.g. "
                          f"x.{op}(dim=-1).values.{op}(dim=-1).values")
     axes = normalize_axes(op, dim, x.ndim)
+    check_extreme_exists(op, x.shape, axes)
     values = reduction.apply(x, axis=axes, keepdims=keepdim)
     return ValuesIndices(values, arg_extreme("arg" + op, x, dim, keepdim))
 
@@ -324,10 +326,28 @@ def arg_extreme(op: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
     tensor when dim is None."""
     axes = normalize_axes(op, dim, x.ndim)
     find = np.argmax if op == "argmax" else np.argmin
-    if x.numel() == 0:
-        raise DimError(f"{op}: the tensor of shape {x.shape} is empty")
+    check_extreme_exists(op, x.shape, axes)
     return ArgExtreme.apply(x, find=find, axis=None if axes is None else axes[0],
                             keepdims=keepdim)
+
+
+def check_extreme_exists(op: str, shape: tuple[int, ...], axes: Axes) -> None:
+    """torch's rule for max, min, amax, amin, argmax and argmin of an empty tensor: along
+    dims that all have elements the result is empty (argmax(dim=1) of a (0, 4) tensor has
+    shape (0,)), but an extreme over no elements does not exist, so reducing every dim
+    (axes None), or a dim of size 0, raises."""
+    if 0 not in shape:
+        return
+    extreme = "largest" if "max" in op else "smallest"
+    if axes is None:
+        raise DimError(f"{op}: the tensor of shape {shape} is empty, so it has no {extreme} "
+                       f"element; pass dim= to reduce along a dim that has elements (the "
+                       f"result is then empty too)")
+    empty = [a for a in axes if shape[a] == 0]
+    if empty:
+        raise DimError(f"{op}: dim {empty[0]} of the tensor of shape {shape} has size 0, so "
+                       f"there is no {extreme} element along it; reduce along a dim that has "
+                       f"elements")
 
 
 def product_of_others(x: Any, axis: int | None) -> Any:
@@ -430,14 +450,18 @@ def _amax(self: Tensor, dim: Axis = (), keepdim: bool = False, *, axis: Axis = N
     """The largest element over `dim` (an int or ints; the default () means every dim),
     values only. Ties share the gradient equally, as torch's amax."""
     dim, keepdim = dim_and_keepdim(dim, axis, keepdim, keepdims)
-    return Max.apply(self, axis=normalize_axes("amax", dim, self.ndim), keepdims=keepdim)
+    axes = normalize_axes("amax", dim, self.ndim)
+    check_extreme_exists("amax", self.shape, axes)
+    return Max.apply(self, axis=axes, keepdims=keepdim)
 
 
 def _amin(self: Tensor, dim: Axis = (), keepdim: bool = False, *, axis: Axis = None,
           keepdims: bool | None = None) -> Tensor:
     """Like `amax`, for the smallest elements."""
     dim, keepdim = dim_and_keepdim(dim, axis, keepdim, keepdims)
-    return Min.apply(self, axis=normalize_axes("amin", dim, self.ndim), keepdims=keepdim)
+    axes = normalize_axes("amin", dim, self.ndim)
+    check_extreme_exists("amin", self.shape, axes)
+    return Min.apply(self, axis=axes, keepdims=keepdim)
 
 
 def _norm(self: Tensor, p: float | str = "fro", dim: Axis = None, keepdim: bool = False, *,

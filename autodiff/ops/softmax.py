@@ -26,8 +26,9 @@ def one_axis(op: str, dim: int | None, axis: int | None, ndim: int) -> int | Non
 
 
 def shift_by_max(x: np.ndarray, axis: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(x - m, m) with m the maximum along `axis` (0 where it is not finite), kept dims."""
-    shift = x.max(axis=axis, keepdims=True)
+    """(x - m, m) with m the maximum along `axis` (0 where it is not finite, and along an
+    axis of size 0), kept dims."""
+    shift = x.max(axis=axis, keepdims=True, initial=-np.inf)
     shift = np.where(np.isfinite(shift), shift, 0)
     return x - shift, shift
 
@@ -135,10 +136,11 @@ def _short_rows(x: np.ndarray, axis: int) -> bool:
 
 
 def max_along(x: np.ndarray, axis: int) -> np.ndarray:
-    """x.max(axis=axis, keepdims=True)."""
+    """x.max(axis=axis, keepdims=True); -inf along an axis of size 0 (max's identity), so
+    softmax over an empty dim gives an empty result, as torch."""
     if _short_rows(x, axis):
         return np.ascontiguousarray(x.T).max(axis=0).reshape(-1, 1)
-    return x.max(axis=axis, keepdims=True)
+    return x.max(axis=axis, keepdims=True, initial=-np.inf)
 
 
 def sum_along(x: Any, axis: int) -> Any:

@@ -295,14 +295,7 @@ def vhp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
     >>> ad.autograd.functional.vhp(lambda t: (t ** 3).sum(), x, ad.tensor([1.0, 1.0]))
     (tensor(9.), tensor([ 6., 12.]))
     """
-    inputs_tuple, inputs = _as_tuple(inputs, "inputs", "vhp")
-    with enable_grad():
-        inputs = _prepare(inputs, create_graph)
-        vs = _vector(v, inputs, "input", "vhp")
-        output, gradients = _gradient(func, inputs, strict, "vhp")
-        result = _vjp(gradients, inputs, vs, create_graph, strict, "vhp")
-    return (_finish((output,), create_graph)[0],
-            _nest(_finish(result, create_graph), inputs_tuple))
+    return _hessian_product(func, inputs, v, create_graph, strict, "vhp", _vjp)
 
 
 def hvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False,
@@ -315,11 +308,19 @@ def hvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
     >>> ad.autograd.functional.hvp(lambda t: (t ** 3).sum(), x, ad.tensor([1.0, 0.0]))
     (tensor(9.), tensor([6., 0.]))
     """
-    inputs_tuple, inputs = _as_tuple(inputs, "inputs", "hvp")
+    return _hessian_product(func, inputs, v, create_graph, strict, "hvp", _jvp)
+
+
+def _hessian_product(func: Callable[..., Any], inputs: Any, v: Any, create_graph: bool,
+                     strict: bool, name: str, product: Callable[..., Any]
+                     ) -> tuple[Tensor, Nested]:
+    """(f(inputs), the product of the gradient ∇f with v): vᵀ·H when `product` is `_vjp`
+    (vhp), H·v when it is `_jvp` (hvp)."""
+    inputs_tuple, inputs = _as_tuple(inputs, "inputs", name)
     with enable_grad():
         inputs = _prepare(inputs, create_graph)
-        vs = _vector(v, inputs, "input", "hvp")
-        output, gradients = _gradient(func, inputs, strict, "hvp")
-        result = _jvp(gradients, inputs, vs, create_graph, strict, "hvp")
+        vs = _vector(v, inputs, "input", name)
+        output, gradients = _gradient(func, inputs, strict, name)
+        result = product(gradients, inputs, vs, create_graph, strict, name)
     return (_finish((output,), create_graph)[0],
             _nest(_finish(result, create_graph), inputs_tuple))

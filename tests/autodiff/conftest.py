@@ -1,9 +1,10 @@
-"""Shared helpers for the engine's tests, handed to tests as fixtures (pytest imports test
-modules with --import-mode=importlib, so they cannot import each other).
+"""Shared helpers for the engine's tests, most handed to tests as fixtures.
 
 `strategies` draws shapes and float64 values for Hypothesis; `check_grads` runs
 `ad.gradcheck` and `ad.gradgradcheck` on a function of float64 leaves; `wrong_square` is
-an op whose derivative is deliberately wrong, for the checkers to catch.
+an op whose derivative is deliberately wrong, for the checkers to catch; `both_raise`
+(imported: `from .conftest import both_raise`) checks that torch and autodiff refuse the
+same misuse.
 """
 from __future__ import annotations
 
@@ -103,3 +104,13 @@ class WrongSquare(ad.Function):
 def wrong_square() -> type[ad.Function]:
     """`WrongSquare`: y = x² whose backward says 3x."""
     return WrongSquare
+
+
+def both_raise(error: type, ours: Callable[[], Any], theirs: Callable[[], Any]) -> str:
+    """Check that torch (`theirs`) and autodiff (`ours`) both raise `error`; return our
+    message, for the test to check that it names the call and the fix."""
+    with pytest.raises(error):
+        theirs()
+    with pytest.raises(error) as caught:
+        ours()
+    return str(caught.value)

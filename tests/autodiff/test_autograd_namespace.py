@@ -12,6 +12,8 @@ import pytest
 import autodiff as ad
 from autodiff.grad_mode import state
 
+from .conftest import both_raise
+
 F = ad.autograd.functional
 RNG = np.random.default_rng(0)
 
@@ -157,14 +159,6 @@ def test_works_under_no_grad_and_leaves_inputs_alone() -> None:
         j = F.jacobian(lambda t: t ** 2, x)
     np.testing.assert_allclose(j.numpy(), np.diag([2.0, 4.0]))
     assert not x.requires_grad and x.grad is None and not j.requires_grad
-
-
-def both_raise(error: type, ours: Callable[[], Any], theirs: Callable[[], Any]) -> str:
-    with pytest.raises(error):
-        theirs()
-    with pytest.raises(error) as caught:
-        ours()
-    return str(caught.value)
 
 
 def test_misuse_raises_the_errors_torch_raises() -> None:

@@ -11,6 +11,8 @@ import pytest
 
 import autodiff as ad
 
+from .conftest import both_raise
+
 # torch.func imports torch.jit, which warns that torch.jit.script is deprecated
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
 
@@ -245,14 +247,6 @@ def test_vmap_randomness() -> None:
 
 
 # ---------------------------------------------------------------- misuse
-
-def both_raise(error: type, ours: Callable[[], Any], theirs: Callable[[], Any]) -> str:
-    with pytest.raises(error):
-        theirs()
-    with pytest.raises(error) as caught:
-        ours()
-    return str(caught.value)
-
 
 def test_misuse_raises_the_errors_torch_raises() -> None:
     torch = pytest.importorskip("torch")

@@ -98,7 +98,7 @@ the last trace after the first was needed (`last_retrace`), and, when the functi
 eagerly for good, why (`eager_reason`)."""
 
 MAX_ENTRIES = 8      # programs kept per function; the least recently traced goes first
-MAX_MATCHED = 6      # tensor arguments a program's `build_match` check takes at most
+MAX_MATCHED = 6      # tensor arguments a program's `build_ready` test takes at most
 
 
 def compile(fn: Callable[..., Any] | None = None, *, fullgraph: bool = False

@@ -119,19 +119,24 @@ class FlatGroup:
         for view, grad in zip(self.grad_views, grads):
             view[...] = grad
 
-    def scatter_state(self, state: State) -> None:
+    def scatter_state(self, state: State, entries: list[dict[str, Any]] | None = None
+                      ) -> None:
         """After the update ran on the flat buffers: copy the scalars (such as the step
         count) into each parameter's state, and point it at its slice of any new flat
         state array. (Updates create a state array once, then change it in place.) These
         writes keep the entries what this group holds, so they are not reported as
-        changes (`optim.state`)."""
+        changes (`optim.state`). `entries`: the parameters' state dicts in order, when the
+        caller knows them still current (a prepared step)."""
         if not self._checks or \
                 len(self._state_views) + len(self._scalar_keys) != len(self.state):
             self._take_new_keys(state)
+            entries = None
+        if entries is None and self._scalar_keys:
+            entries = [state[p] for p in self.params]
         for key in self._scalar_keys:
             value = self.state[key]
-            for p in self.params:
-                dict.__setitem__(state[p], key, value)
+            for entry in entries:
+                dict.__setitem__(entry, key, value)
 
     def _take_new_keys(self, state: State) -> None:
         """Split each new flat state array into the parameters' slices (their state

@@ -492,7 +492,8 @@ class Optimizer(ABC):
                     or not flat.is_current(params, [p.numpy() for p in params], self.state) \
                     or not versions.gather_grads(params, expected):
                 return None
-            plans.append((group, flat, expected))
+            # the state dicts stay these while no change is reported
+            plans.append((group, flat, expected, [self.state[p] for p in params]))
         count, state, update, step = len(groups), self.state, self._update, self.step
         gather = versions.gather_grads
 
@@ -500,13 +501,13 @@ class Optimizer(ABC):
             if self.param_groups is not groups or len(groups) != count:
                 step()
                 return
-            for group, (mine, _, expected) in zip(groups, plans):
+            for group, (mine, _, expected, _) in zip(groups, plans):
                 if group is not mine or not gather(group["params"], expected):
                     step()          # it gathers again; the flat gradients are scratch
                     return
-            for group, flat, _ in plans:
+            for group, flat, _, entries in plans:
                 update(flat.data, flat.grad, flat.state, group)
-                flat.scatter_state(state)
+                flat.scatter_state(state, entries)
                 versions.bump_all(flat.params)
 
         return prepared

@@ -27,6 +27,7 @@ from ..backward import ACCUMULATING, accumulate_grad, add_gradients, to_input
 from ..errors import CompileError
 from ..function import output_array
 from ..tensor import Tensor, as_array
+from .inline import inline
 from .tracing import (
     Backward,
     Call,
@@ -157,6 +158,9 @@ class Generated:
     prepared: list[tuple[Any, int]] = field(default_factory=list)
 
 
+_UNBOUND = object()
+
+
 class Writer:
     """Turns one trace into source lines: the replay's, and the namespace they run in.
 
@@ -165,12 +169,18 @@ class Writer:
     named (`bind`, `helper`, `constant`), how an op's ctx is made (`context`), how the
     values of tensors from outside and their gradients are reached (`read_outside`,
     `bumped`, `read_grad`, `clear_grad`, `accumulate`, `grad_of`, `returned_slot`,
-    `release`), and the library calls (`call`)."""
+    `release`), and the library calls (`call`); and whether ops are inlined (`inlines`:
+    the exported step calls the op classes it copies)."""
+
+    inlines = True
 
     def __init__(self, tracer: Tracer, output: Any) -> None:
         self.tracer, self.output = tracer, output
         self.names = Names()
         self.namespace: dict[str, Any] = {
+            # a module of autodiff's: numpy's floating-point warnings from inlined ops are
+            # as silent as from the ops' own modules (autodiff/__init__.py's filter)
+            "__name__": "autodiff.jit.replay",
             "np": np, "make": Tensor._make, "bump": versions.bump, "to_input": to_input,
             "add_gradients": add_gradients, "accumulate_grad": accumulate_grad,
             "accumulating": ACCUMULATING,
@@ -192,6 +202,12 @@ class Writer:
             **{slot: by_argument[index] for slot, index, is_tensor in tracer.inputs
                if is_tensor and index in by_argument},       # (step(x, x): one of them)
             **dict(tracer.externals)}
+        # the names of the arguments and of the tensors read from outside, taken first:
+        # inlined ops' locals take others
+        self.reserved = {slot: self.names.take(tracer.slot_names[slot])
+                         for slot in [slot for slot, _, _ in tracer.inputs]
+                         + [slot for slot, _ in tracer.externals]
+                         if slot in self.read and slot not in tracer.constants}
         self.called = False                     # a library call was written
         # objects whose step is replayed prepared (an optimizer's `prepared_step`), with
         # their change counts then, which the program's guards keep
@@ -297,7 +313,8 @@ class Writer:
 
     def define(self, slot: int) -> str:
         """The variable a line assigns to `slot`."""
-        name = self.variables[slot] = self.names.take(self.tracer.slot_names[slot])
+        name = self.reserved.pop(slot, None) or self.names.take(self.tracer.slot_names[slot])
+        self.variables[slot] = name
         return name
 
     def tensor(self, position: int) -> str:
@@ -365,16 +382,36 @@ class Writer:
             self.emit(self.clear_grad(record.tensor), "p.grad = None")
 
     def op(self, record: Op) -> None:
-        op_class = self.bind(record.op, record.op.__name__)
         ctx = self.context(record.ctx, record.op, f"ctx_{self.tracer.slot_names[record.out]}")
-        arguments = [ctx] + [self.variable(slot) for slot in record.inputs]
-        arguments += [f"{key}={self.expression(value, key)}"
-                      for key, value in record.options.items()]
-        call = f"{op_class}.forward({', '.join(arguments)})"
+        arguments = [self.variable(slot) for slot in record.inputs]
+        options = {key: self.expression(value, key) for key, value in record.options.items()}
+        target = self.define(record.out)
+        kinds = {name: kind for name, kind in zip(arguments, record.kinds) if kind is not None}
+        self.run_op(record.op, "forward", record.ctx, ctx, arguments, options, kinds, target,
+                    _site_comment(record.op.op_name(), record.site))
         if record.scalar:                        # numpy gives 0-d results as scalars
-            call = f"{self.helper(output_array)}({ctx}, {call})"
-        self.emit(f"{self.define(record.out)} = {call}",
-                  _site_comment(record.op.op_name(), record.site))
+            self.emit(f"{target} = {self.helper(output_array)}({ctx}, {target})", "")
+
+    def run_op(self, op: type, which: str, ctx_object: Any, ctx: str, arguments: list[str],
+               options: dict[str, str], kinds: dict[str, Any], target: str,
+               comment: str) -> None:
+        """The lines of `target = op.which(ctx, *arguments, **options)` (which: forward or
+        backward): the method's body written out (autodiff.jit.inline) when it can be,
+        else the call. `kinds`: (type, ndim) of argument variables' arrays, as traced."""
+        lines = inline(op, which, arguments, options, ctx, ctx_object._needs_input_grad,
+                       kinds, target, self.names.take, self.bind_global,
+                       self.namespace.get) if self.inlines else None
+        if lines is None:
+            call = ", ".join([ctx, *arguments, *(f"{k}={v}" for k, v in options.items())])
+            lines = [f"{target} = {self.bind(op, op.__name__)}.{which}({call})"]
+        self.emit(lines[0], comment)
+        for line in lines[1:]:
+            self.emit(line, "")
+
+    def bind_global(self, name: str, value: Any) -> str:
+        """The name inlined lines reach a global of an op's module by: its own when the
+        namespace holds it or it is free."""
+        return name if self.namespace.get(name, _UNBOUND) is value else self.bind(value, name)
 
     def call(self, record: Call) -> None:
         """A library call the trace recorded, made as it was (on the same objects); an
@@ -475,16 +512,17 @@ class Writer:
     def node(self, step: NodeStep, grads: list[str], dtypes: list[str],
              assigned: set[int]) -> bool:
         """The lines of one node's backward; True when they leave a tuple in `g`."""
-        op_class = self.bind(step.op, step.op.__name__)
         ctx = self.context(step.ctx, step.op, "ctx")
-        call = f"{op_class}.backward({ctx}, {grads[step.output]})"
         comment = _site_comment(f"d {step.op.op_name()}", step.site)
+        grad = grads[step.output]
+        kinds = {grad: step.grad_kind} if step.grad_kind is not None else {}
         if not step.tuple_returned and len(step.sends) == 1 and not any(step.sends[0][2:]) \
                 and step.sends[0][1] not in assigned:
-            self.emit(f"{grads[step.sends[0][1]]} = {call}", comment)
+            self.run_op(step.op, "backward", step.ctx, ctx, [grad], {}, kinds,
+                        grads[step.sends[0][1]], comment)
             assigned.add(step.sends[0][1])
             return False
-        self.emit(f"g = {call}", comment)
+        self.run_op(step.op, "backward", step.ctx, ctx, [grad], {}, kinds, "g", comment)
         for position, variable, reshape, cast in step.sends:
             value = f"g[{position}]" if step.tuple_returned else "g"
             if reshape or cast:

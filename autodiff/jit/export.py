@@ -750,12 +750,16 @@ class State:
 class StepWriter(Writer):
     """Turns a trace's records into the function `step`: the lines codegen writes for a
     replay (codegen.Writer), over the state's arrays instead of tensors, each object the
-    lines name defined in the file (`module`) instead of bound in a namespace."""
+    lines name defined in the file (`module`) instead of bound in a namespace. Its ops
+    are calls to the op classes the file holds, not inlined."""
+
+    inlines = False
 
     def __init__(self, tracer: Tracer, output: Any, module: Module, state: State) -> None:
         super().__init__(tracer, output)
         self.module, self.state = module, state
         self.names.taken = module.taken          # one set: no local hides a module name
+        self.reserved = {}                       # (taken from the set replaced)
         self.externals = dict(tracer.externals)          # slot -> position
         self.reads: dict[int, str] = {}          # slot -> the line that reads it from state
         self.contexts: dict[int, str] = {}       # id(replay ctx) -> its variable

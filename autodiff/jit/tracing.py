@@ -53,6 +53,7 @@ class SlotRef:
 
 
 Site = tuple[str, int] | None
+Kind = tuple[type, int] | None     # (type, ndim) of an array value (`kind`)
 
 
 @dataclass
@@ -65,6 +66,7 @@ class Op:
     out: int
     scalar: bool          # a 0-d result, which numpy may give as a scalar
     site: Site
+    kinds: tuple[Kind, ...] = ()    # each input's, as forward saw it (inlining folds them)
 
 
 @dataclass
@@ -132,6 +134,7 @@ class NodeStep:
     sends: list[tuple[int, int, bool, bool]] = field(default_factory=list)
     #         (position, gradient variable, summed to the input's shape, cast)
     site: Site = None
+    grad_kind: Kind = None             # the gradient's, as backward saw it
 
 
 @dataclass
@@ -308,7 +311,7 @@ class Tracer:
                                 ctx._needs_input_grad)
         out = self._new_slot(result._data, name)
         self.records.append(Op(op, replay_ctx, inputs, recorded, out,
-                               result._data.ndim == 0, site))
+                               result._data.ndim == 0, site, tuple(map(kind, arrays))))
         if result.grad_fn is not None:
             self.contexts[id(ctx)] = replay_ctx
 
@@ -488,7 +491,8 @@ class Tracer:
         node = tensor.grad_fn
         if node is not None:
             step.walk.append(NodeStep(type(node), self.contexts[id(node)],
-                                      self._grad_variable(tensor), site=node.site))
+                                      self._grad_variable(tensor), site=node.site,
+                                      grad_kind=kind(grad)))
             return
         if id(tensor._data) not in self.slot_of:
             self._source(tensor, tensor._data)
@@ -515,6 +519,12 @@ class Tracer:
 
     def unsupported(self, what: str) -> None:
         self.fail(f"the function {what}, which replay cannot follow")
+
+
+def kind(value: Any) -> Kind:
+    """(type, ndim) of an array or numpy scalar, which a replay's value in its place has
+    too (numpy gives the same kinds for the same shapes and dtypes); None for others."""
+    return (type(value), value.ndim) if isinstance(value, (np.ndarray, np.generic)) else None
 
 
 def _user_site() -> Site:

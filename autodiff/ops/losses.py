@@ -186,7 +186,7 @@ class MSELoss(Function):
     def backward(ctx, grad):
         x, target = ctx.saved_tensors
         need_x, need_target = ctx.needs_input_grad
-        grad_x = per_loss(ctx, grad) * 2 * (x - target)
+        grad_x = per_loss(ctx, grad, 2) * (x - target)
         return (grad_x if need_x else None), (-grad_x if need_target else None)
 
 
@@ -210,35 +210,45 @@ class BinaryCrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, p, target, reduction="mean"):
-        # fmin/fmax skip NaN: a NaN passes, but not a value outside [0, 1] beside it
-        lowest, highest = (np.fmin.reduce(p, axis=None), np.fmax.reduce(p, axis=None)) \
-            if p.size else (0.5, 0.5)
-        if lowest < 0 or highest > 1:
-            raise DomainError(f"binary_cross_entropy: every input must be a probability in "
-                             f"[0, 1], got values from {lowest} to {highest}; pass "
-                             f"logits to binary_cross_entropy_with_logits instead")
         ctx.save_for_backward(p, target if ctx.needs_input_grad[0] else None)
-        # log 0 = -inf (clamped) is expected, not worth a warning; entering errstate costs
-        # more than a small batch's logs, so only when a 0 or a 1 (or a NaN) is there
-        if 0 < lowest and highest < 1:
+        # log 0 = -inf (clamped) is expected; a p outside [0, 1] makes a NaN log, which
+        # the domain check below catches (it runs only when the result has a NaN)
+        with np.errstate(divide="ignore", invalid="ignore"):
             log_p, log_1mp = clamped_logs(p)
-        else:
-            with np.errstate(divide="ignore"):
-                log_p, log_1mp = clamped_logs(p)
-        losses = -(target * log_p + (1 - target) * log_1mp)
-        return reduce_losses(ctx, losses, reduction, losses.shape)
+        losses = target * log_p                     # negated after the sum
+        losses += (1 - target) * log_1mp
+        result = -reduce_losses(ctx, losses, reduction, losses.shape)
+        if reduction == "none" or result != result:
+            check_probabilities(p)
+        return result
 
     @staticmethod
     def backward(ctx, grad):
         p, target = ctx.saved_tensors
         need_p, need_target = ctx.needs_input_grad
         grad = per_loss(ctx, grad)
-        grad_p = grad * (p - target) / (p * (1 - p)).clip(1e-12) if need_p else None
+        grad_p = grad * (p - target) / clamp_below(p * (1 - p), 1e-12) if need_p else None
         grad_target = None
         if need_target:
             with np.errstate(divide="ignore"):
                 grad_target = grad * (log(1 - p) - log(p))
         return grad_p, grad_target
+
+
+def check_probabilities(p: np.ndarray) -> None:
+    """binary_cross_entropy's domain: every p in [0, 1] (a NaN passes)."""
+    # fmin/fmax skip NaN: a NaN passes, but not a value outside [0, 1] beside it
+    lowest, highest = (np.fmin.reduce(p, axis=None), np.fmax.reduce(p, axis=None)) \
+        if p.size else (0.5, 0.5)
+    if lowest < 0 or highest > 1:
+        raise DomainError(f"binary_cross_entropy: every input must be a probability in "
+                          f"[0, 1], got values from {lowest} to {highest}; pass "
+                          f"logits to binary_cross_entropy_with_logits instead")
+
+
+def clamp_below(x: Any, low: float) -> Any:
+    """max(x, low) of an ndarray (np.maximum, a third faster than clip) or a Tensor."""
+    return np.maximum(x, low) if type(x) is np.ndarray else x.clip(low)
 
 
 def clamped_logs(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -321,11 +331,13 @@ def reduce_losses(ctx: Any, losses: np.ndarray, reduction: str, shape: tuple[int
     return losses
 
 
-def per_loss(ctx: Any, grad: Any) -> Any:
-    """dL/d(each element's loss), shaped to broadcast against the loss's input."""
+def per_loss(ctx: Any, grad: Any, factor: float = 1.0) -> Any:
+    """dL/d(each element's loss) (times `factor`, a power of two, which scales exactly:
+    one multiplication for both), shaped to broadcast against the loss's input."""
     if grad.shape != ctx.grad_shape:
         grad = grad.reshape(ctx.grad_shape)
-    return grad * scalar(ctx.scale, grad.dtype) if ctx.scale != 1 else grad
+    scale = ctx.scale * factor
+    return grad * scalar(scale, grad.dtype) if scale != 1 else grad
 
 
 def _like(target: Any, x: Any) -> Any:

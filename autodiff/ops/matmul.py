@@ -98,7 +98,7 @@ class Linear(Function):
         if type(grad) is np.ndarray and grad.ndim == 2:      # tensors (create_graph) take @
             grad_x = np.dot(grad, weight) if need_x else None
             grad_weight = np.dot(grad.T, x) if need_weight else None
-            return grad_x, grad_weight, grad.sum(axis=0) if need_bias else None
+            return grad_x, grad_weight, np.add.reduce(grad, 0) if need_bias else None
         rows, x_rows = grad, x                        # every batch dim flattened into rows
         if grad.ndim != 2:
             rows = grad.reshape(-1, grad.shape[-1])

@@ -176,7 +176,7 @@ def test_a_compiled_model_inside_a_compiled_step_is_traced_as_its_ops() -> None:
     x = ad.tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3))
     compiled_step(x), compiled_step(x)
     assert "CompiledForward" not in compiled_step.source
-    assert "Tanh.forward" in compiled_step.source
+    assert "np.tanh(" in compiled_step.source      # the model's tanh, inlined in the step
     assert compiled_step.cache_info().replays == 1
     assert compiled_model.cache_info().traces == 0
 

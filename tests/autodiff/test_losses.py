@@ -1,6 +1,8 @@
 """The losses (autodiff/ops/losses.py): one graph node each, values against
 direct numpy formulas, gradients against finite differences to second order in float64
 (Hypothesis over shapes), stability at huge logits, and the errors for bad input."""
+import warnings
+
 import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
 import numpy as np
@@ -202,6 +204,26 @@ def test_binary_cross_entropy_clamps_logs_at_minus_100():
     loss.sum().backward()
     # (p - t) / max(p(1 - p), 1e-12): huge but finite where p(1 - p) = 0
     np.testing.assert_allclose(p.grad.numpy(), [-1e12, 1e12, -2.0], rtol=1e-5)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("values", [[0.5, 1.5], [-0.25, 0.5], [np.nan, 2.0], [1.0 + 1e-7, 0.0]])
+def test_binary_cross_entropy_refuses_values_outside_0_1(values, reduction):
+    p = ad.tensor(values, dtype=ad.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # refused with the error alone, no warning
+        with pytest.raises(ad.DomainError, match=r"probability in \[0, 1\]"):
+            loss_ops.binary_cross_entropy(p, ad.tensor([1.0, 0.0], dtype=ad.float64),
+                                          reduction)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_binary_cross_entropy_passes_nan_through(reduction):
+    loss = loss_ops.binary_cross_entropy(ad.tensor([np.nan, 0.25]), ad.tensor([1.0, 0.0]),
+                                         reduction)
+    assert np.isnan(loss.numpy()).any()
+    if reduction == "none":
+        np.testing.assert_allclose(loss.numpy()[1], -np.log(0.75), rtol=1e-6)
 
 
 def test_binary_losses_check_input():

@@ -1,0 +1,432 @@
+"""Inlining: an op's `forward` or `backward` written into the generated step as the lines
+of its own body, read from its source, instead of a call to it. A replay then runs numpy
+calls over named arrays with no Python call per op, and `compiled.source` shows what each
+op computes. The body is the formula eager execution runs, written once in the op's class.
+
+On the way in, each change keeps what the code does:
+
+- the parameters become the call's arguments (a parameter the body assigns to gets a
+  variable of its own, set first), and `ctx` the op's context in the step;
+- locals get fresh names in the step; the globals the body reads (numpy, its module's
+  helpers, builtins) are bound in the step's namespace, under their own names when free;
+- what the trace fixed is folded: `ctx.needs_input_grad` (the trace's, which the guards
+  keep), names unpacked from it, comparisons of constants (`reduction == "none"`),
+  `a is None` for an argument (never None: None is written as a literal), an argument
+  array's `ndim`, `type(a) is C` and `isinstance(a, C)` (a replay's arrays have the
+  traced kinds: the same shapes and dtypes give numpy's same types and dimensions), and
+  the branches these decide; `ctx.save_for_backward(...)` becomes the assignment it
+  makes;
+- each `return` becomes an assignment to the line's target, the statements after an `if`
+  that returns copied into both of its branches.
+
+A body this cannot carry over (a return inside a loop, `with` or `try`; nested functions,
+lambdas or comprehensions; *args; closures; `global`) stays a call.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+import functools
+import inspect
+import operator
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+from ..function import Function
+
+MAX_LINES = 60          # a body longer than this once inlined stays a call
+
+UNSUPPORTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Global,
+               ast.Nonlocal, ast.Yield, ast.YieldFrom, ast.Await, ast.ListComp, ast.SetComp,
+               ast.DictComp, ast.GeneratorExp, ast.NamedExpr, ast.Import, ast.ImportFrom)
+BLOCKS = (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match)
+COMPARISONS = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Is: operator.is_,
+               ast.IsNot: operator.is_not, ast.In: lambda a, b: a in b,
+               ast.NotIn: lambda a, b: a not in b}
+_MISSING = object()
+
+
+class Unsupported(Exception):
+    """The body has something inlining does not carry over: it stays a call."""
+
+
+def method(op: type, name: str) -> Callable[..., Any] | None:
+    """The plain function behind the static method `op.name` (forward or backward);
+    None when it is not one."""
+    found = inspect.getattr_static(op, name, None)
+    if not isinstance(found, staticmethod) or hasattr(found.__func__, "__wrapped__"):
+        return None
+    return found.__func__
+
+
+@functools.cache
+def definition(function: Callable[..., Any]) -> ast.FunctionDef | None:
+    """The parsed definition of `function`, when inlining can carry its body over."""
+    code = function.__code__
+    if code.co_freevars or code.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE):
+        return None
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return None
+    if not isinstance(tree, ast.FunctionDef) or tree.name != function.__name__:
+        return None
+    arguments = tree.args
+    if arguments.vararg or arguments.kwarg or arguments.posonlyargs or arguments.kwonlyargs:
+        return None
+    if any(isinstance(node, UNSUPPORTED) for statement in tree.body
+           for node in ast.walk(statement)):
+        return None
+    return tree
+
+
+def inline(op: type, which: str, arguments: list[str], keywords: dict[str, str], ctx: str,
+           needs: tuple[bool, ...], kinds: dict[str, tuple[type, int]], target: str,
+           take: Callable[[str], str], bind: Callable[[str, Any], str],
+           lookup: Callable[[str], Any]) -> list[str] | None:
+    """The lines of `target = op.which(ctx, *arguments, **keywords)` (which: "forward" or
+    "backward") with the body written out, or None when it must stay a call. `needs`:
+    ctx.needs_input_grad as traced; `kinds`: (type, ndim) of the arrays some argument
+    variables hold, as traced; `take(hint)`: a fresh variable name; `bind(name, value)`:
+    the name the lines reach a global of the body by, and `lookup(name)` the value the
+    step's namespace holds under a name."""
+    function = method(op, which)
+    if function is None:
+        return None
+    tree = definition(function)
+    if tree is None:
+        return None
+    tree = copy.deepcopy(tree)
+    params = [a.arg for a in tree.args.args]
+    if not params or len(arguments) > len(params) - 1 \
+            or any(key not in params[1:] for key in keywords):
+        return None
+    defaults = dict(zip(params[len(params) - len(function.__defaults__ or ()):],
+                        function.__defaults__ or ()))
+    stores = _stores(tree)
+    if stores.get(params[0]):
+        return None
+    values = dict(zip(params[1:], arguments)) | keywords
+    prelude: list[str] = []
+    fresh_locals: dict[str, str] = {}
+    renames: dict[str, ast.expr] = {params[0]: ast.Name(ctx, ast.Load())}
+    known_arrays: set[str] = set()
+    for param in params[1:]:
+        if param in values:
+            value = _constant(ast.parse(values[param], mode="eval").body)
+        elif param in defaults:
+            value = _value(defaults[param], bind)
+        else:
+            return None
+        if not stores.get(param) and isinstance(value, (ast.Name, ast.Constant)):
+            renames[param] = value
+            if isinstance(value, ast.Name):
+                known_arrays.add(value.id)
+        else:
+            fresh = fresh_locals[param] = take(param)
+            prelude.append(f"{fresh} = {ast.unparse(value)}")
+            renames[param] = ast.Name(fresh, ast.Load())
+    for name in function.__code__.co_varnames:
+        if name not in renames:
+            fresh_locals[name] = take(name)
+            renames[name] = ast.Name(fresh_locals[name], ast.Load())
+    try:
+        plain_save = op.save_for_backward is Function.save_for_backward
+        body = _Rewrite(function, params[0], needs, renames, bind,
+                        plain_save).statements(tree.body)
+        known = {name: kinds[name] for name in known_arrays if name in kinds}
+        body = _fold(body, known_arrays, known, lookup)
+        body = _lower(body, target)
+    except Unsupported:
+        return None
+    statements = [ast.parse(line).body[0] for line in prelude] + body
+    statements = _direct(statements, target, set(fresh_locals.values()))
+    lines = ast.unparse(ast.fix_missing_locations(ast.Module(statements, []))).splitlines()
+    return lines if len(lines) <= MAX_LINES else None
+
+
+def _stores(tree: ast.AST) -> dict[str, int]:
+    """How many times each name is assigned (or deleted) in `tree`."""
+    counts: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            counts[node.id] = counts.get(node.id, 0) + 1
+    return counts
+
+
+def _constant(node: ast.expr) -> ast.expr:
+    """A negated number (`-0.5`) as the constant it is."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)) \
+            and isinstance(node.operand, ast.Constant) \
+            and type(node.operand.value) in (int, float):
+        value = node.operand.value
+        return ast.Constant(-value if isinstance(node.op, ast.USub) else value)
+    return node
+
+
+def _value(value: Any, bind: Callable[[str, Any], str]) -> ast.expr:
+    """A default argument's value as an expression: a literal, or a bound name."""
+    if value is None or type(value) in (bool, int, float, str):
+        return ast.Constant(value)
+    return ast.Name(bind("default", value), ast.Load())
+
+
+class _Rewrite(ast.NodeTransformer):
+    """Names renamed (parameters to arguments, locals to fresh names, globals to bound
+    names), ctx.needs_input_grad folded, save_for_backward made an assignment."""
+
+    def __init__(self, function: Callable[..., Any], ctx: str, needs: tuple[bool, ...],
+                 renames: dict[str, ast.expr], bind: Callable[[str, Any], str],
+                 plain_save: bool) -> None:
+        self.function, self.ctx, self.needs = function, ctx, needs
+        self.renames, self.bind, self.plain_save = renames, bind, plain_save
+
+    def statements(self, body: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for statement in body:
+            result = self.visit(statement)
+            out.extend(result if isinstance(result, list) else [result])
+        return out
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        renamed = self.renames.get(node.id)
+        if renamed is not None:
+            if isinstance(renamed, ast.Name):
+                return ast.Name(renamed.id, node.ctx)
+            if not isinstance(node.ctx, ast.Load):
+                raise Unsupported(node.id)
+            return copy.copy(renamed)
+        value = self.function.__globals__.get(node.id, _MISSING)
+        if value is _MISSING:
+            value = builtins.__dict__.get(node.id, _MISSING)
+        if value is _MISSING or not isinstance(node.ctx, ast.Load):
+            raise Unsupported(node.id)
+        return ast.Name(self.bind(node.id, value), ast.Load())
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.ExceptHandler:
+        if node.name is not None:
+            renamed = self.renames.get(node.name)
+            if not isinstance(renamed, ast.Name):
+                raise Unsupported(node.name)
+            node.name = renamed.id
+        return self.generic_visit(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
+        if isinstance(node.value, ast.Name) and node.value.id == self.ctx \
+                and node.attr == "needs_input_grad" and isinstance(node.ctx, ast.Load):
+            return ast.Constant(self.needs)
+        return self.generic_visit(node)
+
+    def visit_Expr(self, node: ast.Expr) -> ast.stmt:
+        call = node.value
+        if self.plain_save and isinstance(call, ast.Call) \
+                and isinstance(call.func, ast.Attribute) \
+                and call.func.attr == "save_for_backward" \
+                and isinstance(call.func.value, ast.Name) and call.func.value.id == self.ctx \
+                and not call.keywords:
+            saved = ast.Tuple([self.visit(a) for a in call.args], ast.Load())
+            return ast.Assign([ast.Attribute(self.visit(call.func.value), "saved_tensors",
+                                             ast.Store())], saved)
+        return self.generic_visit(node)
+
+
+def _fold(body: list[ast.stmt], arrays: set[str], kinds: dict[str, tuple[type, int]],
+          lookup: Callable[[str], Any]) -> list[ast.stmt]:
+    """Constants propagated from the top-level assignments that take them once (names
+    unpacked from ctx.needs_input_grad), then the tests they and the arguments' kinds
+    decide folded away."""
+    for _ in range(3):              # a fold can make another assignment a constant one
+        stores = _stores(ast.Module(body, []))
+        constants: dict[str, Any] = {}
+        kept = []
+        for statement in body:
+            unpacked = _constant_unpacking(statement, stores)
+            if unpacked is None:
+                kept.append(statement)
+            else:
+                constants.update(unpacked)
+        body = _Fold(constants, arrays, kinds, lookup).statements(kept)
+        if not constants:
+            break
+    return body
+
+
+def _constant_unpacking(statement: ast.stmt, stores: dict[str, int]) -> dict[str, Any] | None:
+    """{name: value} for `a, b = (constant, constant)` or `a = constant`, each name
+    assigned there only; else None."""
+    if not isinstance(statement, ast.Assign) or len(statement.targets) != 1 \
+            or not isinstance(statement.value, ast.Constant):
+        return None
+    target, value = statement.targets[0], statement.value.value
+    if isinstance(target, ast.Name):
+        names, values = [target], [value]
+    elif isinstance(target, ast.Tuple) and isinstance(value, tuple) \
+            and len(target.elts) == len(value) \
+            and all(isinstance(e, ast.Name) for e in target.elts):
+        names, values = target.elts, list(value)
+    else:
+        return None
+    if any(stores.get(n.id) != 1 for n in names):
+        return None
+    return {n.id: v for n, v in zip(names, values)}
+
+
+class _Fold(ast.NodeTransformer):
+    """Names with constant values replaced, an argument's `.ndim`, `type(a) is C` and
+    `isinstance(a, C)` by its traced kind, and the expressions and branches these decide
+    folded (only where the folded part has no effect of its own)."""
+
+    def __init__(self, constants: dict[str, Any], arrays: set[str],
+                 kinds: dict[str, tuple[type, int]], lookup: Callable[[str], Any]) -> None:
+        self.constants, self.arrays, self.kinds, self.lookup = constants, arrays, kinds, lookup
+
+    def value_of(self, node: ast.expr) -> Any:
+        """What a name (or a name's attribute, `np.ndarray`) is in the step's namespace;
+        _MISSING when not that."""
+        if isinstance(node, ast.Name):
+            value = self.lookup(node.id)
+            return _MISSING if value is None else value
+        if isinstance(node, ast.Attribute):
+            owner = self.value_of(node.value)
+            return _MISSING if owner is _MISSING else getattr(owner, node.attr, _MISSING)
+        if isinstance(node, ast.Tuple):
+            values = tuple(self.value_of(e) for e in node.elts)
+            return _MISSING if _MISSING in values else values
+        return _MISSING
+
+    def kind_of(self, node: ast.expr) -> tuple[type, int] | None:
+        return self.kinds.get(node.id) if isinstance(node, ast.Name) else None
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
+        node = self.generic_visit(node)
+        kind = self.kind_of(node.value)
+        if kind is not None and node.attr == "ndim" and isinstance(node.ctx, ast.Load):
+            return ast.Constant(kind[1])
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        node = self.generic_visit(node)
+        if len(node.args) == 2 and not node.keywords \
+                and self.value_of(node.func) is builtins.isinstance:
+            kind, classes = self.kind_of(node.args[0]), self.value_of(node.args[1])
+            if kind is not None and classes is not _MISSING:
+                return ast.Constant(issubclass(kind[0], classes))
+        return node
+
+    def statements(self, body: list[ast.stmt]) -> list[ast.stmt]:
+        """The block folded, without what follows a return in it (a branch spliced in
+        may bring one)."""
+        out: list[ast.stmt] = []
+        for statement in body:
+            result = self.visit(statement)
+            out.extend(result if isinstance(result, list) else [result])
+            returned = next((k for k, s in enumerate(out) if isinstance(s, ast.Return)), None)
+            if returned is not None:
+                return out[:returned + 1]
+        return out
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        if isinstance(node.ctx, ast.Load) and node.id in self.constants:
+            return ast.Constant(self.constants[node.id])
+        return node
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.expr:
+        node = self.generic_visit(node)
+        if isinstance(node.value, ast.Constant) and isinstance(node.value.value, tuple) \
+                and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int:
+            return ast.Constant(node.value.value[node.slice.value])
+        return node
+
+    def visit_Compare(self, node: ast.Compare) -> ast.expr:
+        node = self.generic_visit(node)
+        if len(node.ops) != 1 or type(node.ops[0]) not in COMPARISONS:
+            return node
+        left, right = node.left, node.comparators[0]
+        if isinstance(right, ast.Constant) and right.value is None \
+                and isinstance(left, ast.Name) and left.id in self.arrays \
+                and isinstance(node.ops[0], (ast.Is, ast.IsNot)):
+            return ast.Constant(isinstance(node.ops[0], ast.IsNot))
+        if isinstance(left, ast.Constant) and isinstance(right, ast.Constant):
+            return ast.Constant(COMPARISONS[type(node.ops[0])](left.value, right.value))
+        if isinstance(node.ops[0], (ast.Is, ast.IsNot)) and isinstance(left, ast.Call) \
+                and len(left.args) == 1 and not left.keywords \
+                and self.value_of(left.func) is builtins.type:
+            kind, cls = self.kind_of(left.args[0]), self.value_of(right)
+            if kind is not None and isinstance(cls, type):
+                return ast.Constant((kind[0] is cls) is isinstance(node.ops[0], ast.Is))
+        return node
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:
+        node = self.generic_visit(node)
+        if isinstance(node.op, ast.Not) and isinstance(node.operand, ast.Constant):
+            return ast.Constant(not node.operand.value)
+        return node
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> ast.expr:
+        node = self.generic_visit(node)
+        values = list(node.values)
+        stops = not isinstance(node.op, ast.And)          # `or` stops at a true value
+        while len(values) > 1 and isinstance(values[0], ast.Constant):
+            if bool(values[0].value) is stops:
+                return values[0]
+            values.pop(0)
+        return values[0] if len(values) == 1 else ast.BoolOp(node.op, values)
+
+    def visit_IfExp(self, node: ast.IfExp) -> ast.expr:
+        node = self.generic_visit(node)
+        if isinstance(node.test, ast.Constant):
+            return node.body if node.test.value else node.orelse
+        return node
+
+    def visit_If(self, node: ast.If) -> ast.stmt | list[ast.stmt]:
+        test = self.visit(node.test)
+        if isinstance(test, ast.Constant):
+            return self.statements(node.body if test.value else node.orelse)
+        node.test = test
+        node.body = self.statements(node.body) or [ast.Pass()]
+        node.orelse = self.statements(node.orelse)
+        return node
+
+
+def _lower(body: list[ast.stmt], target: str) -> list[ast.stmt]:
+    """`body` with each return made `target = value`: the statements after an `if` that
+    returns are copied into both its branches."""
+    out: list[ast.stmt] = []
+    for i, statement in enumerate(body):
+        if isinstance(statement, ast.Return):
+            value = statement.value if statement.value is not None else ast.Constant(None)
+            out.append(ast.Assign([ast.Name(target, ast.Store())], value))
+            return out
+        if isinstance(statement, ast.If) and _returns(statement):
+            rest = body[i + 1:]
+            statement.body = _lower(statement.body + rest, target)
+            statement.orelse = _lower(statement.orelse + rest, target)
+            out.append(statement)
+            return out
+        if isinstance(statement, BLOCKS) and _returns(statement):
+            raise Unsupported("a return inside a block")
+        out.append(statement)
+    out.append(ast.Assign([ast.Name(target, ast.Store())], ast.Constant(None)))
+    return out
+
+
+def _returns(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Return) for n in ast.walk(node))
+
+
+def _direct(body: list[ast.stmt], target: str, fresh: set[str]) -> list[ast.stmt]:
+    """`x = ...; ...; target = x` (x a local of the body) written as `target = ...; ...`."""
+    if not body:
+        return body
+    last = body[-1]
+    if not (isinstance(last, ast.Assign) and isinstance(last.value, ast.Name)
+            and last.value.id in fresh and isinstance(last.targets[0], ast.Name)
+            and last.targets[0].id == target):
+        return body
+    local = last.value.id
+    for node in ast.walk(ast.Module(body[:-1], [])):
+        if isinstance(node, ast.Name) and node.id == local:
+            node.id = target
+    return body[:-1]

@@ -398,12 +398,28 @@ class Writer:
         """The lines of `target = op.which(ctx, *arguments, **options)` (which: forward or
         backward): the method's body written out (autodiff.jit.inline) when it can be,
         else the call. `kinds`: (type, ndim) of argument variables' arrays, as traced."""
-        lines = inline(op, which, arguments, options, ctx, ctx_object._needs_input_grad,
-                       kinds, target, self.names.take, self.bind_global,
-                       self.namespace.get) if self.inlines else None
-        if lines is None:
-            call = ", ".join([ctx, *arguments, *(f"{k}={v}" for k, v in options.items())])
-            lines = [f"{target} = {self.bind(op, op.__name__)}.{which}({call})"]
+        self.emit_lines(self.inlined(op, which, ctx_object, ctx, arguments, options, kinds,
+                                     target) or self.called_op(op, which, ctx, arguments,
+                                                               options, target), comment)
+
+    def inlined(self, op: type, which: str, ctx_object: Any, ctx: str, arguments: list[str],
+                options: dict[str, str], kinds: dict[str, Any], target: str,
+                outputs: dict[int, str] | None = None) -> tuple[list[str], bool] | None:
+        """`autodiff.jit.inline.inline` for this step (None when ops are not inlined)."""
+        if not self.inlines:
+            return None
+        return inline(op, which, arguments, options, ctx, ctx_object._needs_input_grad,
+                      kinds, target, self.names.take, self.bind_global, self.namespace.get,
+                      outputs)
+
+    def called_op(self, op: type, which: str, ctx: str, arguments: list[str],
+                  options: dict[str, str], target: str) -> tuple[list[str], bool]:
+        """The line `target = Op.which(ctx, ...)`, for an op not inlined."""
+        call = ", ".join([ctx, *arguments, *(f"{k}={v}" for k, v in options.items())])
+        return [f"{target} = {self.bind(op, op.__name__)}.{which}({call})"], False
+
+    def emit_lines(self, written: tuple[list[str], bool], comment: str) -> None:
+        lines, _ = written
         self.emit(lines[0], comment)
         for line in lines[1:]:
             self.emit(line, "")
@@ -522,6 +538,17 @@ class Writer:
                         grads[step.sends[0][1]], comment)
             assigned.add(step.sends[0][1])
             return False
+        # each gradient straight to its variable when every send takes it as it is, to a
+        # variable of its own (x * x sends twice to x's: the second adds)
+        outputs = {position: grads[variable] for position, variable, reshape, cast
+                   in step.sends if not reshape and not cast and variable not in assigned}
+        if step.tuple_returned and len(set(outputs.values())) == len(step.sends) and outputs:
+            written = self.inlined(step.op, "backward", step.ctx, ctx, [grad], {}, kinds, "g",
+                                   outputs)
+            if written is not None and written[1]:
+                self.emit_lines(written, comment)
+                assigned.update(variable for _, variable, _, _ in step.sends)
+                return False
         self.run_op(step.op, "backward", step.ctx, ctx, [grad], {}, kinds, "g", comment)
         for position, variable, reshape, cast in step.sends:
             value = f"g[{position}]" if step.tuple_returned else "g"

@@ -85,13 +85,17 @@ def definition(function: Callable[..., Any]) -> ast.FunctionDef | None:
 def inline(op: type, which: str, arguments: list[str], keywords: dict[str, str], ctx: str,
            needs: tuple[bool, ...], kinds: dict[str, tuple[type, int]], target: str,
            take: Callable[[str], str], bind: Callable[[str, Any], str],
-           lookup: Callable[[str], Any]) -> list[str] | None:
+           lookup: Callable[[str], Any], outputs: dict[int, str] | None = None
+           ) -> tuple[list[str], bool] | None:
     """The lines of `target = op.which(ctx, *arguments, **keywords)` (which: "forward" or
     "backward") with the body written out, or None when it must stay a call. `needs`:
     ctx.needs_input_grad as traced; `kinds`: (type, ndim) of the arrays some argument
     variables hold, as traced; `take(hint)`: a fresh variable name; `bind(name, value)`:
     the name the lines reach a global of the body by, and `lookup(name)` the value the
-    step's namespace holds under a name."""
+    step's namespace holds under a name. `outputs` {position: variable}: where the caller
+    wants elements of a returned tuple; when the body ends by returning a tuple, they go
+    there directly (no tuple, so no second reference to a gradient that is to become a
+    .grad uncopied), and the second value returned is True."""
     function = method(op, which)
     if function is None:
         return None
@@ -143,8 +147,12 @@ def inline(op: type, which: str, arguments: list[str], keywords: dict[str, str],
         return None
     statements = [ast.parse(line).body[0] for line in prelude] + body
     statements = _direct(statements, target, set(fresh_locals.values()))
+    spread = _spread(statements, target, outputs, set(fresh_locals.values())) \
+        if outputs else None
+    if spread is not None:
+        statements = spread
     lines = ast.unparse(ast.fix_missing_locations(ast.Module(statements, []))).splitlines()
-    return lines if len(lines) <= MAX_LINES else None
+    return (lines, spread is not None) if len(lines) <= MAX_LINES else None
 
 
 def _stores(tree: ast.AST) -> dict[str, int]:
@@ -430,3 +438,33 @@ def _direct(body: list[ast.stmt], target: str, fresh: set[str]) -> list[ast.stmt
         if isinstance(node, ast.Name) and node.id == local:
             node.id = target
     return body[:-1]
+
+
+def _spread(body: list[ast.stmt], target: str, outputs: dict[int, str], fresh: set[str]
+            ) -> list[ast.stmt] | None:
+    """`...; target = (a, b, c)` written as `...; out1 = b; out2 = c` for outputs {1: out1,
+    2: out2}, a local renamed to its output where it is one (`a, b` then are the outputs
+    themselves); elements no output wants are left out (values the caller drops). None
+    when the body does not end by assigning a tuple to `target`."""
+    last = body[-1] if body else None
+    if not (isinstance(last, ast.Assign) and isinstance(last.targets[0], ast.Name)
+            and last.targets[0].id == target and isinstance(last.value, ast.Tuple)
+            and max(outputs) < len(last.value.elts)
+            and not any(isinstance(e, ast.Starred) for e in last.value.elts)):
+        return None
+    elements = last.value.elts
+    names = [e.id for e in elements if isinstance(e, ast.Name)]
+    renames: dict[str, str] = {}
+    assignments: list[ast.stmt] = []
+    for position in sorted(outputs):
+        element = elements[position]
+        if isinstance(element, ast.Name) and element.id in fresh \
+                and names.count(element.id) == 1:
+            renames[element.id] = outputs[position]
+        else:
+            assignments.append(ast.Assign([ast.Name(outputs[position], ast.Store())], element))
+    rest = body[:-1]
+    for node in ast.walk(ast.Module(rest + assignments, [])):
+        if isinstance(node, ast.Name) and node.id in renames:
+            node.id = renames[node.id]
+    return rest + assignments

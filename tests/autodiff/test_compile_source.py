@@ -61,6 +61,9 @@ def test_the_source_reads_forward_backward_and_the_update_in_order() -> None:
     assert not any("ndim" in line or "type(" in line for line in lines)
     assert "tanh = np.tanh(linear)" in lines
     assert not any(".forward(" in line or ".backward(" in line for line in lines)
+    # a backward's returned gradients go straight to their variables, no tuple between
+    assert "d_layer0_weight = np.dot(d_linear.T, x_3)" in lines
+    assert not any(line.startswith("g = ") for line in lines)
     assert lines.index("with accumulating:") < lines.index("sgd_step()")
     assert "accumulate_grad(layer0_weight_tensor, d_layer0_weight)" in lines
     assert lines[-1] == "return make(binary_cross_entropy)"

@@ -409,8 +409,7 @@ class Writer:
         if not self.inlines:
             return None
         return inline(op, which, arguments, options, ctx, ctx_object._needs_input_grad,
-                      kinds, target, self.names.take, self.bind_global, self.namespace.get,
-                      outputs)
+                      kinds, target, self.names.take, self.bind_global, outputs)
 
     def called_op(self, op: type, which: str, ctx: str, arguments: list[str],
                   options: dict[str, str], target: str) -> tuple[list[str], bool]:

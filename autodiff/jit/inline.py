@@ -29,19 +29,25 @@ import builtins
 import copy
 import functools
 import inspect
+import keyword
+import linecache
 import operator
+import re
 import textwrap
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ..function import Function
 
 MAX_LINES = 60          # a body longer than this once inlined stays a call
+MAX_TEMPLATES = 4096    # rewrites kept for reuse in a process
 
 UNSUPPORTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Global,
                ast.Nonlocal, ast.Yield, ast.YieldFrom, ast.Await, ast.ListComp, ast.SetComp,
-               ast.DictComp, ast.GeneratorExp, ast.NamedExpr, ast.Import, ast.ImportFrom)
-BLOCKS = (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match)
+               ast.DictComp, ast.GeneratorExp, ast.NamedExpr, ast.Import, ast.ImportFrom,
+               ast.Match)
+BLOCKS = (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)
 COMPARISONS = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Is: operator.is_,
                ast.IsNot: operator.is_not, ast.In: lambda a, b: a in b,
                ast.NotIn: lambda a, b: a not in b}
@@ -62,106 +68,240 @@ def method(op: type, name: str) -> Callable[..., Any] | None:
 
 
 @functools.cache
-def definition(function: Callable[..., Any]) -> ast.FunctionDef | None:
-    """The parsed definition of `function`, when inlining can carry its body over."""
+def _checked_source(function: Callable[..., Any]) -> tuple[str, dict[str, int]] | None:
+    """The source of `function`'s definition, and how often its body assigns each name,
+    when inlining can carry the body over (parsed once; `definition` parses it again
+    for each use, faster than copying a tree)."""
     code = function.__code__
     if code.co_freevars or code.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE):
         return None
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0]
-    except (OSError, TypeError, SyntaxError, IndexError):
+    source = _source(code)
+    if source is None or "__inl_" in source:       # (the templates' placeholders)
         return None
-    if not isinstance(tree, ast.FunctionDef) or tree.name != function.__name__:
+    try:
+        tree = ast.parse(source).body[0]
+    except (SyntaxError, IndexError):
+        return None
+    if not isinstance(tree, ast.FunctionDef) or tree.name != function.__name__ \
+            or tree.end_lineno < max(line for _, _, line in code.co_lines() if line) \
+            - code.co_firstlineno + 1:
         return None
     arguments = tree.args
     if arguments.vararg or arguments.kwarg or arguments.posonlyargs or arguments.kwonlyargs:
         return None
-    if any(isinstance(node, UNSUPPORTED) for statement in tree.body
-           for node in ast.walk(statement)):
+    stores: dict[str, int] = {}
+    for statement in tree.body:
+        for node in ast.walk(statement):
+            if isinstance(node, UNSUPPORTED):
+                return None
+            name = node.id if isinstance(node, ast.Name) and not isinstance(
+                node.ctx, ast.Load) else node.name if isinstance(node, ast.ExceptHandler) \
+                else None
+            if name is not None:
+                stores[name] = stores.get(name, 0) + 1
+    _PARSED[function] = tree
+    return source, stores
+
+
+def _source(code: Any) -> str | None:
+    """The lines of the definition starting at the code's first line (its decorators',
+    one line each), dedented: up to the first line of code after the `def` line indented
+    no deeper than it (blank and comment lines do not end it). A cut that would leave
+    code out makes the caller's check against the code's line numbers fail.
+    (inspect.getsource tokenizes the file, twenty times slower.)"""
+    lines = linecache.getlines(code.co_filename)
+    start = code.co_firstlineno - 1
+    if not 0 <= start < len(lines):
         return None
-    return tree
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    end = start + 1
+    while end < len(lines) and lines[end - 1].lstrip().startswith("@"):
+        end += 1                                    # the decorators, then the def line
+    while end < len(lines):
+        stripped = lines[end].strip()
+        if stripped and not stripped.startswith("#") \
+                and len(lines[end]) - len(lines[end].lstrip()) <= indent:
+            break
+        end += 1
+    return textwrap.dedent("".join(lines[start:end]))
+
+
+def definition(function: Callable[..., Any]) -> tuple[ast.FunctionDef, dict[str, int]] | None:
+    """A fresh parse of `function`'s definition (the caller may change it), with how
+    often its body assigns each name; None when inlining cannot carry the body over."""
+    checked = _checked_source(function)
+    if checked is None:
+        return None
+    source, stores = checked
+    tree = _PARSED.pop(function, None)          # the check's parse, used once
+    return (tree if tree is not None else ast.parse(source).body[0]), stores
+
+
+_PARSED: dict[Callable[..., Any], ast.FunctionDef] = {}
 
 
 def inline(op: type, which: str, arguments: list[str], keywords: dict[str, str], ctx: str,
            needs: tuple[bool, ...], kinds: dict[str, tuple[type, int]], target: str,
            take: Callable[[str], str], bind: Callable[[str, Any], str],
-           lookup: Callable[[str], Any], outputs: dict[int, str] | None = None
-           ) -> tuple[list[str], bool] | None:
+           outputs: dict[int, str] | None = None) -> tuple[list[str], bool] | None:
     """The lines of `target = op.which(ctx, *arguments, **keywords)` (which: "forward" or
     "backward") with the body written out, or None when it must stay a call. `needs`:
     ctx.needs_input_grad as traced; `kinds`: (type, ndim) of the arrays some argument
     variables hold, as traced; `take(hint)`: a fresh variable name; `bind(name, value)`:
-    the name the lines reach a global of the body by, and `lookup(name)` the value the
-    step's namespace holds under a name. `outputs` {position: variable}: where the caller
-    wants elements of a returned tuple; when the body ends by returning a tuple, they go
-    there directly (no tuple, so no second reference to a gradient that is to become a
-    .grad uncopied), and the second value returned is True."""
+    the name the lines reach a global of the body by. `outputs` {position: variable}:
+    where the caller wants elements of a returned tuple; when the body ends by returning
+    a tuple, they go there directly (no tuple, so no second reference to a gradient that
+    is to become a .grad uncopied), and the second value returned is True.
+
+    The body is rewritten once per op, traced flags and argument kinds (a `Template`
+    over placeholder names, kept for the process); each use fills in the names."""
     function = method(op, which)
     if function is None:
         return None
-    tree = definition(function)
-    if tree is None:
+    texts = [*arguments, *keywords.values()]
+    specs = tuple(_spec(text, kinds) for text in texts)
+    key = (op, which, needs, specs, tuple(keywords), tuple(sorted(outputs or ())))
+    template = _TEMPLATES.get(key, _MISSING)
+    if template is _MISSING:
+        if len(_TEMPLATES) >= MAX_TEMPLATES:        # (constants are part of the key)
+            _TEMPLATES.clear()
+        template = _TEMPLATES[key] = _template(op, function, needs, specs, len(arguments),
+                                               tuple(keywords), tuple(sorted(outputs or ())))
+    if template is None:
         return None
-    tree = copy.deepcopy(tree)
+    names = {f"a{i}": text for i, text in enumerate(texts)}
+    names.update({"c0": ctx, "t0": target})
+    names.update({f"o{position}": name for position, name in (outputs or {}).items()})
+    names.update({f"l{k}": take(hint) for k, hint in template.locals.items()})
+    names.update({f"g{k}": bind(name, value) for k, (name, value) in template.globals.items()})
+    fill = functools.partial(_fill, names)
+    return [PLACEHOLDER.sub(fill, line) for line in template.lines], template.spread
+
+
+# placeholders in a template's lines: arguments, ctx, target, outputs, locals, globals
+PLACEHOLDER = re.compile(r"__inl_([actolg])(\d+)__")
+_TEMPLATES: dict[tuple[Any, ...], Template | None] = {}
+
+
+def _fill(names: dict[str, str], match: re.Match[str]) -> str:
+    return names[match.group(1) + match.group(2)]
+
+
+@dataclass
+class Template:
+    """An op's inlined lines over placeholder names, the hints of the locals they use
+    and the globals they read (by placeholder index), and whether a returned tuple went
+    to the outputs."""
+    lines: list[str]
+    locals: dict[int, str]
+    globals: dict[int, tuple[str, Any]]
+    spread: bool
+
+
+def _spec(text: str, kinds: dict[str, tuple[type, int]]) -> tuple[Any, ...]:
+    """What an argument's source tells the rewrite: a variable (and its traced kind), a
+    constant (type and value), or other code."""
+    if text.isidentifier() and not keyword.iskeyword(text):     # (None, True: constants)
+        return ("name", kinds.get(text))
+    node = _constant(ast.parse(text, mode="eval").body)
+    if isinstance(node, ast.Constant):      # repr tells 0.0 from -0.0, which compare equal
+        return ("constant", type(node.value), repr(node.value), node.value)
+    return ("code",)
+
+
+def _template(op: type, function: Callable[..., Any], needs: tuple[bool, ...],
+              specs: tuple[tuple[Any, ...], ...], positional: int, keywords: tuple[str, ...],
+              outputs: tuple[int, ...]) -> Template | None:
+    """The rewrite of `function`'s body for these traced facts, over placeholders."""
+    parsed = definition(function)
+    if parsed is None:
+        return None
+    tree, stores = parsed
     params = [a.arg for a in tree.args.args]
-    if not params or len(arguments) > len(params) - 1 \
-            or any(key not in params[1:] for key in keywords):
+    if not params or positional > len(params) - 1 \
+            or any(key not in params[1:] for key in keywords) or stores.get(params[0]):
         return None
     defaults = dict(zip(params[len(params) - len(function.__defaults__ or ()):],
                         function.__defaults__ or ()))
-    stores = _stores(tree)
-    if stores.get(params[0]):
-        return None
-    values = dict(zip(params[1:], arguments)) | keywords
-    prelude: list[str] = []
-    fresh_locals: dict[str, str] = {}
-    renames: dict[str, ast.expr] = {params[0]: ast.Name(ctx, ast.Load())}
-    known_arrays: set[str] = set()
+    locals_: dict[int, str] = {}
+    globals_: dict[int, tuple[str, Any]] = {}
+    bound: dict[tuple[str, int], str] = {}
+
+    def take(hint: str) -> str:
+        locals_[len(locals_)] = hint
+        return f"__inl_l{len(locals_) - 1}__"
+
+    def bind(name: str, value: Any) -> str:
+        placeholder = bound.get((name, id(value)))
+        if placeholder is None:
+            placeholder = bound[name, id(value)] = f"__inl_g{len(globals_)}__"
+            globals_[len(globals_)] = (name, value)
+        return placeholder
+
+    def lookup(name: str) -> Any:
+        match = PLACEHOLDER.fullmatch(name)
+        return globals_[int(match.group(2))][1] if match and match.group(1) == "g" else None
+
+    slots = dict(zip(params[1:], range(positional))) \
+        | {key: positional + i for i, key in enumerate(keywords)}
+    prelude: list[ast.stmt] = []
+    fresh_locals: set[str] = set()
+    renames: dict[str, ast.expr] = {params[0]: ast.Name("__inl_c0__", ast.Load())}
+    known: dict[str, tuple[type, int] | None] = {}
     for param in params[1:]:
-        if param in values:
-            value = _constant(ast.parse(values[param], mode="eval").body)
+        if param in slots:
+            spec = specs[slots[param]]
+            placeholder = f"__inl_a{slots[param]}__"
+            value = ast.Constant(spec[3]) if spec[0] == "constant" else \
+                ast.Name(placeholder, ast.Load())
         elif param in defaults:
-            value = _value(defaults[param], bind)
+            spec, value = ("default",), _value(defaults[param], bind)
         else:
             return None
-        if not stores.get(param) and isinstance(value, (ast.Name, ast.Constant)):
+        if not stores.get(param) and (spec[0] != "code" and isinstance(
+                value, (ast.Name, ast.Constant))):
             renames[param] = value
-            if isinstance(value, ast.Name):
-                known_arrays.add(value.id)
+            if spec[0] == "name":
+                known[value.id] = spec[1]
         else:
-            fresh = fresh_locals[param] = take(param)
-            prelude.append(f"{fresh} = {ast.unparse(value)}")
+            fresh = take(param)
+            fresh_locals.add(fresh)
+            prelude.append(_assign(ast.Name(fresh, ast.Store()), value))
             renames[param] = ast.Name(fresh, ast.Load())
     for name in function.__code__.co_varnames:
         if name not in renames:
-            fresh_locals[name] = take(name)
-            renames[name] = ast.Name(fresh_locals[name], ast.Load())
+            fresh = take(name)
+            fresh_locals.add(fresh)
+            renames[name] = ast.Name(fresh, ast.Load())
+    target = "__inl_t0__"
     try:
         plain_save = op.save_for_backward is Function.save_for_backward
-        body = _Rewrite(function, params[0], needs, renames, bind,
-                        plain_save).statements(tree.body)
-        known = {name: kinds[name] for name in known_arrays if name in kinds}
-        body = _fold(body, known_arrays, known, lookup)
-        body = _lower(body, target)
+        rewrite = _Rewrite(function, params[0], needs, renames, bind, plain_save)
+        body = prelude + rewrite.statements(tree.body)
+        for statement in prelude:       # a parameter's variable is assigned there first
+            name = statement.targets[0].id
+            rewrite.stores[name] = rewrite.stores.get(name, 0) + 1
+        kinds = {name: kind for name, kind in known.items() if kind is not None}
+        body = _fold(body, rewrite.stores, set(known), kinds, lookup)
+        statements = _lower(body, target)
     except Unsupported:
         return None
-    statements = [ast.parse(line).body[0] for line in prelude] + body
-    statements = _direct(statements, target, set(fresh_locals.values()))
-    spread = _spread(statements, target, outputs, set(fresh_locals.values())) \
-        if outputs else None
+    statements = _direct(statements, target, fresh_locals)
+    spread = _spread(statements, target, {p: f"__inl_o{p}__" for p in outputs},
+                     fresh_locals) if outputs else None
     if spread is not None:
         statements = spread
-    lines = ast.unparse(ast.fix_missing_locations(ast.Module(statements, []))).splitlines()
-    return (lines, spread is not None) if len(lines) <= MAX_LINES else None
+    lines = ast.unparse(ast.Module(statements, [])).splitlines()
+    if len(lines) > MAX_LINES:
+        return None
+    used = {(m.group(1), int(m.group(2))) for line in lines for m in PLACEHOLDER.finditer(line)}
+    return Template(lines, {k: h for k, h in locals_.items() if ("l", k) in used},
+                    {k: g for k, g in globals_.items() if ("g", k) in used}, spread is not None)
 
 
-def _stores(tree: ast.AST) -> dict[str, int]:
-    """How many times each name is assigned (or deleted) in `tree`."""
-    counts: dict[str, int] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            counts[node.id] = counts.get(node.id, 0) + 1
-    return counts
+def _assign(target: ast.expr, value: ast.expr) -> ast.Assign:
+    """`target = value` (with the line number ast.unparse reads)."""
+    return ast.Assign([target], value, lineno=0)
 
 
 def _constant(node: ast.expr) -> ast.expr:
@@ -190,6 +330,7 @@ class _Rewrite(ast.NodeTransformer):
                  plain_save: bool) -> None:
         self.function, self.ctx, self.needs = function, ctx, needs
         self.renames, self.bind, self.plain_save = renames, bind, plain_save
+        self.stores: dict[str, int] = {}          # how often the result assigns each name
 
     def statements(self, body: list[ast.stmt]) -> list[ast.stmt]:
         out: list[ast.stmt] = []
@@ -202,6 +343,8 @@ class _Rewrite(ast.NodeTransformer):
         renamed = self.renames.get(node.id)
         if renamed is not None:
             if isinstance(renamed, ast.Name):
+                if not isinstance(node.ctx, ast.Load):
+                    self.stores[renamed.id] = self.stores.get(renamed.id, 0) + 1
                 return ast.Name(renamed.id, node.ctx)
             if not isinstance(node.ctx, ast.Load):
                 raise Unsupported(node.id)
@@ -219,6 +362,7 @@ class _Rewrite(ast.NodeTransformer):
             if not isinstance(renamed, ast.Name):
                 raise Unsupported(node.name)
             node.name = renamed.id
+            self.stores[node.name] = self.stores.get(node.name, 0) + 1
         return self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
@@ -235,18 +379,18 @@ class _Rewrite(ast.NodeTransformer):
                 and isinstance(call.func.value, ast.Name) and call.func.value.id == self.ctx \
                 and not call.keywords:
             saved = ast.Tuple([self.visit(a) for a in call.args], ast.Load())
-            return ast.Assign([ast.Attribute(self.visit(call.func.value), "saved_tensors",
-                                             ast.Store())], saved)
+            return _assign(ast.Attribute(self.visit(call.func.value), "saved_tensors",
+                                         ast.Store()), saved)
         return self.generic_visit(node)
 
 
-def _fold(body: list[ast.stmt], arrays: set[str], kinds: dict[str, tuple[type, int]],
-          lookup: Callable[[str], Any]) -> list[ast.stmt]:
+def _fold(body: list[ast.stmt], stores: dict[str, int], arrays: set[str],
+          kinds: dict[str, tuple[type, int]], lookup: Callable[[str], Any]
+          ) -> list[ast.stmt]:
     """Constants propagated from the top-level assignments that take them once (names
     unpacked from ctx.needs_input_grad), then the tests they and the arguments' kinds
-    decide folded away."""
+    decide folded away. `stores`: how often `body` assigns each name."""
     for _ in range(3):              # a fold can make another assignment a constant one
-        stores = _stores(ast.Module(body, []))
         constants: dict[str, Any] = {}
         kept = []
         for statement in body:
@@ -255,9 +399,10 @@ def _fold(body: list[ast.stmt], arrays: set[str], kinds: dict[str, tuple[type, i
                 kept.append(statement)
             else:
                 constants.update(unpacked)
-        body = _Fold(constants, arrays, kinds, lookup).statements(kept)
-        if not constants:
-            break
+        fold = _Fold(constants, arrays, kinds, lookup)
+        body, stores = fold.statements(kept), fold.stores
+        if not any(_constant_unpacking(statement, stores) for statement in body):
+            break                   # no assignment the fold made constant: done
     return body
 
 
@@ -289,6 +434,7 @@ class _Fold(ast.NodeTransformer):
     def __init__(self, constants: dict[str, Any], arrays: set[str],
                  kinds: dict[str, tuple[type, int]], lookup: Callable[[str], Any]) -> None:
         self.constants, self.arrays, self.kinds, self.lookup = constants, arrays, kinds, lookup
+        self.stores: dict[str, int] = {}          # how often the result assigns each name
 
     def value_of(self, node: ast.expr) -> Any:
         """What a name (or a name's attribute, `np.ndarray`) is in the step's namespace;
@@ -336,9 +482,16 @@ class _Fold(ast.NodeTransformer):
         return out
 
     def visit_Name(self, node: ast.Name) -> ast.expr:
-        if isinstance(node.ctx, ast.Load) and node.id in self.constants:
+        if not isinstance(node.ctx, ast.Load):
+            self.stores[node.id] = self.stores.get(node.id, 0) + 1
+        elif node.id in self.constants:
             return ast.Constant(self.constants[node.id])
         return node
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.ExceptHandler:
+        if node.name is not None:
+            self.stores[node.name] = self.stores.get(node.name, 0) + 1
+        return self.generic_visit(node)
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.expr:
         node = self.generic_visit(node)
@@ -405,7 +558,7 @@ def _lower(body: list[ast.stmt], target: str) -> list[ast.stmt]:
     for i, statement in enumerate(body):
         if isinstance(statement, ast.Return):
             value = statement.value if statement.value is not None else ast.Constant(None)
-            out.append(ast.Assign([ast.Name(target, ast.Store())], value))
+            out.append(_assign(ast.Name(target, ast.Store()), value))
             return out
         if isinstance(statement, ast.If) and _returns(statement):
             rest = body[i + 1:]
@@ -416,7 +569,7 @@ def _lower(body: list[ast.stmt], target: str) -> list[ast.stmt]:
         if isinstance(statement, BLOCKS) and _returns(statement):
             raise Unsupported("a return inside a block")
         out.append(statement)
-    out.append(ast.Assign([ast.Name(target, ast.Store())], ast.Constant(None)))
+    out.append(_assign(ast.Name(target, ast.Store()), ast.Constant(None)))
     return out
 
 
@@ -462,7 +615,7 @@ def _spread(body: list[ast.stmt], target: str, outputs: dict[int, str], fresh: s
                 and names.count(element.id) == 1:
             renames[element.id] = outputs[position]
         else:
-            assignments.append(ast.Assign([ast.Name(outputs[position], ast.Store())], element))
+            assignments.append(_assign(ast.Name(outputs[position], ast.Store()), element))
     rest = body[:-1]
     for node in ast.walk(ast.Module(rest + assignments, [])):
         if isinstance(node, ast.Name) and node.id in renames:

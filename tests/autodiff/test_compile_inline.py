@@ -137,3 +137,56 @@ def test_each_program_folds_the_branches_its_own_arrays_decide() -> None:
     assert f.cache_info().traces == 3 and f.cache_info().replays == 1
     source = f.source                    # the last program: a 2-d input
     assert "np.dot(x, weight.T)" in source and " @ " not in source
+
+
+def test_rewrites_kept_for_reuse_tell_apart_constants_that_compare_equal() -> None:
+    # 0.0 == -0.0, but the rewrite of Scaled's forward that folds one in is not the other's
+    def reciprocal_of_scaled(factor: float) -> Any:
+        return ad.compile(lambda x: 1 / Scaled.apply(x, factor=factor))
+
+    positive, negative = reciprocal_of_scaled(0.0), reciprocal_of_scaled(-0.0)
+    x = ad.tensor([2.0])
+    for _ in range(2):
+        assert positive(x).item() == np.inf and negative(x).item() == -np.inf
+    assert positive.cache_info().replays == negative.cache_info().replays == 1
+
+
+class Shifted(Function):
+    """y = x + 1, its backward reassigning its parameter after reading it"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x + 1
+
+    @staticmethod
+    def backward(ctx, grad):
+        doubled = grad * 2
+        grad = None
+        return doubled if grad is None else grad
+
+
+def test_a_parameter_reassigned_to_a_constant_is_read_before_as_the_argument() -> None:
+    def run(wrap: Any) -> list[Any]:
+        def step(x: ad.Tensor) -> ad.Tensor:
+            x.grad = None
+            Shifted.apply(x).sum().backward()
+            return x.grad
+
+        f = wrap(step)
+        return [f(ad.tensor([1.0, -3.0], requires_grad=True)).tolist() for _ in range(3)]
+
+    eager, compiled, f = _eager_and_compiled(run)
+    assert compiled == eager == [[2.0, 2.0]] * 3
+    assert "Shifted.backward" not in f.source and f.cache_info().replays == 2
+
+
+def test_none_true_and_false_arguments_are_constants_not_variables() -> None:
+    # clip(x, None, 1.0): `low is not None` must fold to False, not to an array's True
+    def run(wrap: Any) -> list[Any]:
+        f = wrap(lambda x: (x.clamp(None, 1.0), x.clamp(-1.0, None)))
+        x = ad.tensor([-2.0, 0.5, 3.0])
+        return [[t.tolist() for t in f(x)] for _ in range(3)]
+
+    eager, compiled, f = _eager_and_compiled(run)
+    assert compiled == eager == [[[-2.0, 0.5, 1.0], [-1.0, 0.5, 3.0]]] * 3
+    assert f.cache_info().replays == 2 and "Clip.forward" not in f.source

@@ -159,6 +159,8 @@ class Generated:
 
 
 _UNBOUND = object()
+# the modules whose ops are inlined: autodiff's (its warnings filter's pattern)
+LIBRARY_MODULE = re.compile(r"autodiff(\.|$)")
 
 
 class Writer:
@@ -405,8 +407,11 @@ class Writer:
     def inlined(self, op: type, which: str, ctx_object: Any, ctx: str, arguments: list[str],
                 options: dict[str, str], kinds: dict[str, Any], target: str,
                 outputs: dict[int, str] | None = None) -> tuple[list[str], bool] | None:
-        """`autodiff.jit.inline.inline` for this step (None when ops are not inlined)."""
-        if not self.inlines:
+        """`autodiff.jit.inline.inline` for this step: for autodiff's own ops (None for
+        others, which are called). An inlined body's numpy warnings are as silent as in
+        the op's module, since the step's namespace is a module of autodiff's too (see
+        `namespace`); another module's op warns as its module does, from its call."""
+        if not self.inlines or not LIBRARY_MODULE.match(op.__module__):
             return None
         return inline(op, which, arguments, options, ctx, ctx_object._needs_input_grad,
                       kinds, target, self.names.take, self.bind_global, outputs)
@@ -532,7 +537,7 @@ class Writer:
         grad = grads[step.output]
         kinds = {grad: step.grad_kind} if step.grad_kind is not None else {}
         if not step.tuple_returned and len(step.sends) == 1 and not any(step.sends[0][2:]) \
-                and step.sends[0][1] not in assigned:
+                and step.sends[0][1] not in assigned and not step.scalars:
             self.run_op(step.op, "backward", step.ctx, ctx, [grad], {}, kinds,
                         grads[step.sends[0][1]], comment)
             assigned.add(step.sends[0][1])
@@ -540,7 +545,8 @@ class Writer:
         # each gradient straight to its variable when every send takes it as it is, to a
         # variable of its own (x * x sends twice to x's: the second adds)
         outputs = {position: grads[variable] for position, variable, reshape, cast
-                   in step.sends if not reshape and not cast and variable not in assigned}
+                   in step.sends if not reshape and not cast and variable not in assigned
+                   and position not in step.scalars}
         if step.tuple_returned and len(set(outputs.values())) == len(step.sends) and outputs:
             written = self.inlined(step.op, "backward", step.ctx, ctx, [grad], {}, kinds, "g",
                                    outputs)
@@ -551,6 +557,8 @@ class Writer:
         self.run_op(step.op, "backward", step.ctx, ctx, [grad], {}, kinds, "g", comment)
         for position, variable, reshape, cast in step.sends:
             value = f"g[{position}]" if step.tuple_returned else "g"
+            if position in step.scalars:            # as backward makes it, an array
+                value = f"np.asarray({value})"
             if reshape or cast:
                 shape = literal(tuple(self.grad_shapes[variable][0]))
                 value = f"{self.helper(to_input)}({value}, {shape}, {dtypes[variable]})"
@@ -617,7 +625,7 @@ def build(tracer: Tracer, output: Any, name: str) -> Generated:
     for slot, position in tracer.externals:
         if slot in writer.used and slot not in writer.read_inline:
             reads.append(f"    {writer.variables[slot]} = {writer.tensor(position)}._data")
-    function_name = Names().take(name)
+    function_name = writer.names.take(name)     # (no name the lines use)
     source = "\n".join([f"def {function_name}(args):", *reads, *writer.lines,
                         f"    return {returned}", ""])
     return Generated(source, run_once(source, function_name, writer.namespace),
@@ -646,14 +654,14 @@ def build_forward(tracer: Tracer, output: SlotRef, name: str) -> tuple[Generated
             reads.append(f"    {writer.variables[slot]} = arrays[{order.index(position)}]")
     contexts = [writer.bound[id(ctx)] for ctx in replay_contexts(tracer)]
     unpack = [f"    {', '.join(contexts)}, = ctxs"] if contexts else []
-    forward_name = Names().take(name)
+    forward_name = writer.names.take(name)
     forward = "\n".join([f"def {forward_name}(ctxs, arrays):", *unpack, *reads,
                          *writer.lines, f"    return {returned}", ""])
     writer.lines = []
     writer.leaf_grads = {}
     writer.backward(backward_record, seed="grad")
     grads = [writer.leaf_grads.get(position, "None") for position in order]
-    backward_name = f"{forward_name}_backward"
+    backward_name = writer.names.take(f"{forward_name}_backward")
     backward = "\n".join([f"def {backward_name}(ctxs, grad):", *unpack, *writer.lines,
                           f"    return ({', '.join(grads)},)", ""])
     return (Generated(forward, run_once(forward, forward_name, writer.namespace)),

@@ -7,8 +7,10 @@ On the way in, each change keeps what the code does:
 
 - the parameters become the call's arguments (a parameter the body assigns to gets a
   variable of its own, set first), and `ctx` the op's context in the step;
-- locals get fresh names in the step; the globals the body reads (numpy, its module's
-  helpers, builtins) are bound in the step's namespace, under their own names when free;
+- locals get fresh names in the step; modules (numpy) and builtins the body reads are
+  bound in the step's namespace, under their own names when free, and any other global
+  is read from the op's module when the line runs (`losses.per_loss(...)`), as the op's
+  own code reads it;
 - what the trace fixed is folded: `ctx.needs_input_grad` (the trace's, which the guards
   keep), names unpacked from it, comparisons of constants (`reduction == "none"`),
   `a is None` for an argument (never None: None is written as a literal), an argument
@@ -20,7 +22,9 @@ On the way in, each change keeps what the code does:
   that returns copied into both of its branches.
 
 A body this cannot carry over (a return inside a loop, `with` or `try`; nested functions,
-lambdas or comprehensions; *args; closures; `global`) stays a call.
+lambdas or comprehensions; *args; closures; `global`; source that no longer matches the
+running code) stays a call. Which ops are inlined is the code generator's choice
+(autodiff's own: `codegen.Writer.inlined`).
 """
 from __future__ import annotations
 
@@ -31,9 +35,12 @@ import functools
 import inspect
 import keyword
 import linecache
+import math
 import operator
 import re
+import sys
 import textwrap
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -84,7 +91,7 @@ def _checked_source(function: Callable[..., Any]) -> tuple[str, dict[str, int]] 
         return None
     if not isinstance(tree, ast.FunctionDef) or tree.name != function.__name__ \
             or tree.end_lineno < max(line for _, _, line in code.co_lines() if line) \
-            - code.co_firstlineno + 1:
+            - code.co_firstlineno + 1 or not _same_code(source, code):
         return None
     arguments = tree.args
     if arguments.vararg or arguments.kwarg or arguments.posonlyargs or arguments.kwonlyargs:
@@ -101,6 +108,16 @@ def _checked_source(function: Callable[..., Any]) -> tuple[str, dict[str, int]] 
                 stores[name] = stores.get(name, 0) + 1
     _PARSED[function] = tree
     return source, stores
+
+
+def _same_code(source: str, code: types.CodeType) -> bool:
+    """Whether `source` compiles to the running `code`'s names, variables and constants
+    (not so when the file was edited since it was imported)."""
+    compiled = next((c for c in compile(source, code.co_filename, "exec").co_consts
+                     if isinstance(c, types.CodeType) and c.co_name == code.co_name), None)
+    return compiled is not None and (compiled.co_names, compiled.co_varnames,
+                                     compiled.co_consts) == (code.co_names, code.co_varnames,
+                                                             code.co_consts)
 
 
 def _source(code: Any) -> str | None:
@@ -160,7 +177,9 @@ def inline(op: type, which: str, arguments: list[str], keywords: dict[str, str],
         return None
     texts = [*arguments, *keywords.values()]
     specs = tuple(_spec(text, kinds) for text in texts)
-    key = (op, which, needs, specs, tuple(keywords), tuple(sorted(outputs or ())))
+    if any("__inl_" in text for text in texts):         # (the placeholders' prefix)
+        return None
+    key = (op, function, needs, specs, tuple(keywords), tuple(sorted(outputs or ())))
     template = _TEMPLATES.get(key, _MISSING)
     if template is _MISSING:
         if len(_TEMPLATES) >= MAX_TEMPLATES:        # (constants are part of the key)
@@ -277,7 +296,8 @@ def _template(op: type, function: Callable[..., Any], needs: tuple[bool, ...],
     try:
         plain_save = op.save_for_backward is Function.save_for_backward
         rewrite = _Rewrite(function, params[0], needs, renames, bind, plain_save)
-        body = prelude + rewrite.statements(tree.body)
+        code = tree.body[1:] if ast.get_docstring(tree) is not None else tree.body
+        body = prelude + rewrite.statements(code)
         for statement in prelude:       # a parameter's variable is assigned there first
             name = statement.targets[0].id
             rewrite.stores[name] = rewrite.stores.get(name, 0) + 1
@@ -291,7 +311,7 @@ def _template(op: type, function: Callable[..., Any], needs: tuple[bool, ...],
                      fresh_locals) if outputs else None
     if spread is not None:
         statements = spread
-    lines = ast.unparse(ast.Module(statements, [])).splitlines()
+    lines = ast.unparse(_Signed().visit(ast.Module(statements, []))).splitlines()
     if len(lines) > MAX_LINES:
         return None
     used = {(m.group(1), int(m.group(2))) for line in lines for m in PLACEHOLDER.finditer(line)}
@@ -349,12 +369,23 @@ class _Rewrite(ast.NodeTransformer):
             if not isinstance(node.ctx, ast.Load):
                 raise Unsupported(node.id)
             return copy.copy(renamed)
-        value = self.function.__globals__.get(node.id, _MISSING)
-        if value is _MISSING:
-            value = builtins.__dict__.get(node.id, _MISSING)
-        if value is _MISSING or not isinstance(node.ctx, ast.Load):
+        if not isinstance(node.ctx, ast.Load):
             raise Unsupported(node.id)
-        return ast.Name(self.bind(node.id, value), ast.Load())
+        value = self.function.__globals__.get(node.id, _MISSING)
+        if value is _MISSING:                           # a builtin
+            value = builtins.__dict__.get(node.id, _MISSING)
+            if value is _MISSING:
+                raise Unsupported(node.id)
+            return ast.Name(self.bind(node.id, value), ast.Load())
+        if isinstance(value, types.ModuleType):         # np
+            return ast.Name(self.bind(node.id, value), ast.Load())
+        # any other global is read from its module when the line runs, as the op's own
+        # code reads it: a value rebound since (a setting, a patched helper) is seen
+        module = sys.modules.get(self.function.__module__)
+        if module is None or module.__dict__ is not self.function.__globals__:
+            raise Unsupported(node.id)
+        owner = ast.Name(self.bind(module.__name__.rpartition(".")[2], module), ast.Load())
+        return ast.Attribute(owner, node.id, ast.Load())
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.ExceptHandler:
         if node.name is not None:
@@ -496,9 +527,10 @@ class _Fold(ast.NodeTransformer):
     def visit_Subscript(self, node: ast.Subscript) -> ast.expr:
         node = self.generic_visit(node)
         if isinstance(node.value, ast.Constant) and isinstance(node.value.value, tuple) \
-                and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int:
+                and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int \
+                and -len(node.value.value) <= node.slice.value < len(node.value.value):
             return ast.Constant(node.value.value[node.slice.value])
-        return node
+        return node             # (out of range: left to raise where the code reaches it)
 
     def visit_Compare(self, node: ast.Compare) -> ast.expr:
         node = self.generic_visit(node)
@@ -510,7 +542,10 @@ class _Fold(ast.NodeTransformer):
                 and isinstance(node.ops[0], (ast.Is, ast.IsNot)):
             return ast.Constant(isinstance(node.ops[0], ast.IsNot))
         if isinstance(left, ast.Constant) and isinstance(right, ast.Constant):
-            return ast.Constant(COMPARISONS[type(node.ops[0])](left.value, right.value))
+            try:
+                return ast.Constant(COMPARISONS[type(node.ops[0])](left.value, right.value))
+            except Exception:   # (`0 in None`: left to raise where the code reaches it)
+                return node
         if isinstance(node.ops[0], (ast.Is, ast.IsNot)) and isinstance(left, ast.Call) \
                 and len(left.args) == 1 and not left.keywords \
                 and self.value_of(left.func) is builtins.type:
@@ -551,6 +586,17 @@ class _Fold(ast.NodeTransformer):
         return node
 
 
+class _Signed(ast.NodeTransformer):
+    """A negative number (or -0.0) as `-number`: ast.unparse writes a constant as is, so
+    `(-2.0) ** x` with the constant -2.0 would read `-2.0 ** x`, which is -(2.0 ** x)."""
+
+    def visit_Constant(self, node: ast.Constant) -> ast.expr:
+        value = node.value
+        if type(value) in (int, float) and math.copysign(1, value) < 0:
+            return ast.UnaryOp(ast.USub(), ast.Constant(-value))
+        return node
+
+
 def _lower(body: list[ast.stmt], target: str) -> list[ast.stmt]:
     """`body` with each return made `target = value`: the statements after an `if` that
     returns are copied into both its branches."""
@@ -561,8 +607,8 @@ def _lower(body: list[ast.stmt], target: str) -> list[ast.stmt]:
             out.append(_assign(ast.Name(target, ast.Store()), value))
             return out
         if isinstance(statement, ast.If) and _returns(statement):
-            rest = body[i + 1:]
-            statement.body = _lower(statement.body + rest, target)
+            rest = body[i + 1:]             # (each branch changes its own copy)
+            statement.body = _lower(statement.body + copy.deepcopy(rest), target)
             statement.orelse = _lower(statement.orelse + rest, target)
             out.append(statement)
             return out

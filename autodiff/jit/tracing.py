@@ -135,6 +135,9 @@ class NodeStep:
     #         (position, gradient variable, summed to the input's shape, cast)
     site: Site = None
     grad_kind: Kind = None             # the gradient's, as backward saw it
+    # positions of the gradients returned as numpy scalars (0-d results), which
+    # backward makes arrays before sending them on (and so does the replay)
+    scalars: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -502,7 +505,11 @@ class Tracer:
         self.pending_leaves.append((leaf_step, tensor))
 
     def returned(self, node: Any, input_grads: Any) -> None:
-        self.pending.walk[-1].tuple_returned = isinstance(input_grads, tuple)
+        step = self.pending.walk[-1]
+        step.tuple_returned = isinstance(input_grads, tuple)
+        grads = input_grads if step.tuple_returned else (input_grads,)
+        step.scalars = {i for i, g in enumerate(grads)
+                        if g is not None and type(g) is not np.ndarray}
 
     def sent(self, node: Any, position: int, raw: Any, summed: Any) -> None:
         x = node.inputs[position]

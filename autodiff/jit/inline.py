@@ -311,7 +311,12 @@ def _template(op: type, function: Callable[..., Any], needs: tuple[bool, ...],
                      fresh_locals) if outputs else None
     if spread is not None:
         statements = spread
-    lines = ast.unparse(_Signed().visit(ast.Module(statements, []))).splitlines()
+    module = ast.Module(statements, [])
+    if any(spec[0] == "constant" and spec[2].startswith("-") for spec in specs) \
+            or any(isinstance(value, (int, float)) and math.copysign(1, value) < 0
+                   for value in defaults.values()):
+        module = _Signed().visit(module)            # (only negative numbers come in)
+    lines = ast.unparse(module).splitlines()
     if len(lines) > MAX_LINES:
         return None
     used = {(m.group(1), int(m.group(2))) for line in lines for m in PLACEHOLDER.finditer(line)}

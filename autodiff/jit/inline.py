@@ -77,8 +77,8 @@ def method(op: type, name: str) -> Callable[..., Any] | None:
 @functools.cache
 def _checked_source(function: Callable[..., Any]) -> tuple[str, dict[str, int]] | None:
     """The source of `function`'s definition, and how often its body assigns each name,
-    when inlining can carry the body over (parsed once; `definition` parses it again
-    for each use, faster than copying a tree)."""
+    when inlining can carry the body over. The parse made here serves the first rewrite;
+    `definition` parses the source again for later ones (faster than copying a tree)."""
     code = function.__code__
     if code.co_freevars or code.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE):
         return None

@@ -317,17 +317,14 @@ def accumulate_grad(tensor: Tensor, grad: Any, create_graph: bool = False) -> No
         # a new tensor either way: `grad` may be shared with other leaves or the caller's
         tensor._grad = grad * 1 if tensor._grad is None else tensor._grad + grad
     elif tensor._grad is None:
-        tensor._grad = Tensor._make(grad if _owned(grad) else grad.copy())
+        # no copy when only the backward pass holds `grad` (not a view, not shared): the
+        # references are the caller's, this call's and getrefcount's
+        owned = grad.base is None and grad.flags.writeable and sys.getrefcount(grad) <= 3
+        tensor._grad = Tensor._make(grad if owned else grad.copy())
     elif tensor._grad.grad_fn is None and tensor._grad._data.flags.writeable:
         np.add(tensor._grad._data, grad, out=tensor._grad._data)
     else:
         tensor._grad = Tensor._make(tensor._grad._data + grad)
-
-
-def _owned(array: np.ndarray) -> bool:
-    """True when only the backward pass holds `array` (not a view, not shared): it can
-    become .grad without a copy. References: the caller's, accumulate_grad's, this one's."""
-    return array.base is None and array.flags.writeable and sys.getrefcount(array) <= 4
 
 
 def backward(output: Tensor, gradient: Any = None, retain_graph: bool | None = None,

@@ -171,8 +171,16 @@ def set_item(target: Tensor, index: Any, value: Any, op: str = "setitem",
     graph = in_graph(target, (value,))
     check_writable(target, op, graph, index)
     if not graph:
-        events.item_set(target, index, value)
-        *views, last = index_stages(normalize_index(index))
+        stages = index_stages(normalize_index(index))
+        if len(stages) > 1 or any(isinstance(part, Tensor) and part.dtype == np.uint8
+                                  for part in (index if type(index) is tuple else (index,))):
+            # torch's rules in stages (integers before index arrays; uint8 as a mask),
+            # which the replay's one `target[index] = value` would not follow
+            events.unsupported("sets items at an index mixing integers and index arrays, "
+                               "or at a uint8 mask")
+        else:
+            events.item_set(target, index, value)
+        *views, last = stages
         region = target._data
         for stage in views:
             region = region[stage]
@@ -329,6 +337,8 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
 def draw_into(target: Tensor, op: str,
               draw: Callable[[np.random.Generator], np.ndarray], generator: Any) -> Tensor:
     """target ← draw(generator) (the default generator when None), in target's dtype."""
+    events.unsupported(f"draws random numbers in place ({op}), which a replay would repeat "
+                       f"as the same numbers")
     set_item(target, Ellipsis, draw(random.generator(generator)).astype(target.dtype), op)
     return target
 

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from . import creation, events
-from .errors import DimError, DtypeError, ShapeError
+from .errors import DtypeError, ShapeError
 from .function import keep
 from .functional import clip, ge, gt, le, lt, ne
-from .ops import discrete, elementwise, reduce, shape
+from .ops import discrete, elementwise, rearrange, reduce, shape
 from .tensor import Axis, Tensor, array_of, register_methods
 
 
@@ -158,7 +158,7 @@ def index_add(self: Tensor, dim: int, index: Any, source: Any, *, alpha: float =
     if index.ndim > 1:
         raise ShapeError(f"index_add: the index must be a vector (or one number), got shape "
                          f"{index.shape}; flatten it with .reshape(-1)")
-    rows = index.reshape(-1)._data              # the index tensor's own numbers, replayable
+    rows = index.reshape(-1)._data
     if source.dtype != self.dtype:
         raise DtypeError(f"index_add: source ({source.dtype}) must have the dtype of the "
                          f"tensor added into ({self.dtype}); convert it with "
@@ -171,9 +171,9 @@ def index_add(self: Tensor, dim: int, index: Any, source: Any, *, alpha: float =
                          f"{len(rows)} indexed slices along dim {dim} of a tensor of shape "
                          f"{self.shape} needs source of shape {needed}"
                          + ("" if self.ndim else " and one index"))
-    if rows.size and (rows.min() < 0 or rows.max() >= size[axis]):
-        raise DimError(f"index_add: index values must lie in [0, {size[axis]}) for dim {dim} "
-                       f"of shape {self.shape}, got {rows.min()} to {rows.max()}")
+    # the index tensor's own numbers (replayable), checked on every call
+    rows = rearrange.IndexRange.apply(index.reshape(-1), size=size[axis], op="index_add",
+                                      where=f"for dim {dim} of shape {self.shape}")._data
     if alpha != 1 and self.dtype.kind in "iub" and not float(alpha).is_integer():
         raise DtypeError(f"index_add: alpha {alpha} is not a whole number, but the tensor "
                          f"is {self.dtype}; convert the tensor to a float dtype first")
@@ -323,6 +323,7 @@ def nonzero(self: Tensor, *, as_tuple: bool = False) -> Any:
 def isclose(self: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
             equal_nan: bool = False) -> Tensor:
     """|self − other| <= atol + rtol·|other|, elementwise (torch's defaults)."""
+    events.unsupported("calls isclose, which is computed outside the recorded ops")
     b = array_of(other)
     return Tensor._make(np.isclose(self._data, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 

@@ -66,7 +66,12 @@ its learning rate afresh, so schedulers work; a built-in layer's settings are gu
 Every library op replays; ops that `backward(create_graph=True)` makes (ScatterAdd) are
 never reached, since a compiled function does not replay create_graph. Dropout and the
 random creation functions draw afresh; comparisons and masks are ops and are recomputed;
-loss targets are converted and range-checked on every call.
+loss targets are converted, and the indices of gather, scatter and index_add
+range-checked, on every call. Library functions that decide in Python from a tensor's
+values run eagerly, saying so: draws with tensor parameters (`ad.normal(means, std)`,
+`multinomial`, `bernoulli`), in-place fills (`normal_`), the median and quantile of
+floats (their NaNs), repeats, splits or sizes given as tensors, `isclose`, and setting
+items at an index that mixes integers with index tensors.
 """
 from __future__ import annotations
 

@@ -254,6 +254,16 @@ class Tracer:
             return slot
         return self._constant(value)
 
+    def _index_arrays(self, index: Any) -> Any:
+        """An index with each tensor in it replaced by its array, given a slot (so a
+        replay indexes by the call's tensor, not the traced one's numbers)."""
+        if isinstance(index, Tensor):
+            self._source(index, index._data)
+            return index._data
+        if type(index) is tuple:
+            return tuple(self._index_arrays(part) for part in index)
+        return index
+
     def _option(self, value: Any) -> Any:
         """An op's option as recorded: arrays the trace computed become slot references."""
         if isinstance(value, np.ndarray):
@@ -332,7 +342,13 @@ class Tracer:
 
     def random_draw(self, tensor: Tensor, draw: Callable[..., Any], args: tuple[Any, ...],
                     kwargs: dict[str, Any]) -> None:
-        """A random tensor was drawn inside the function: replay draws a new one."""
+        """A random tensor was drawn inside the function: replay draws a new one (from
+        the same numbers: one drawn from a tensor's values, ad.normal(mean_tensor, ...),
+        runs eagerly, since a replay would draw from the traced tensor's)."""
+        if any(isinstance(value, Tensor) for value in (*args, *kwargs.values())):
+            self.fail(f"{_qualname(draw)} draws from a tensor's values, which replay cannot "
+                      f"follow")
+            return
         if tensor._requires_grad:
             self.created_leaves.add(id(tensor))
         out = self._new_slot(tensor._data, draw.__name__.strip("_"))
@@ -370,7 +386,7 @@ class Tracer:
                                     self.position_of.get(id(target)), _user_site()))
 
     def item_set(self, target: Tensor, index: Any, value: Any) -> None:
-        recorded = self._option(index)
+        recorded = self._option(self._index_arrays(index))
         data = array_of(value)
         target_slot = self._source(target, target._data)
         self.records.append(SetItem(target_slot, recorded, self._source(value, data),

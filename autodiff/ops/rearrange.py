@@ -60,6 +60,8 @@ def _as_tensor(x: Any) -> Tensor:
 def _ints(args: tuple[Any, ...]) -> tuple[int, ...]:
     """Accept f(x, 0, 1) and f(x, (0, 1)) (torch's methods take both)."""
     if len(args) == 1 and isinstance(args[0], (tuple, list, Tensor, np.ndarray)):
+        if isinstance(args[0], Tensor):
+            events.value_read("a tensor of sizes or dims (given as numbers, they are fixed)")
         args = tuple(np.asarray(args[0]._data if isinstance(args[0], Tensor) else args[0])
                      .reshape(-1).tolist())
     return tuple(int(a) for a in args)
@@ -98,6 +100,24 @@ def _integer_array(op: str, index: Any) -> Any:
 
 
 # ---------------------------------------------------------------- primitives
+
+
+class IndexRange(Function):
+    """y = the integer index x, each value checked to lie in [0, size) as torch checks
+    gather's, scatter's and index_add's (numpy would take -1 as the last): an op of its
+    own, so that a compiled function checks every call's index. Discrete: no gradient.
+    `op` and `where` say, in the error, whose index it is."""
+
+    derivative = ()
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, x, size, op, where):
+        if x.size and (x.min() < 0 or x.max() >= size):
+            raise DimError(f"{op}: index values must lie in [0, {size}) {where}, got "
+                           f"{x.min()} to {x.max()}")
+        return x.copy()
 
 
 class Cumsum(Function):
@@ -349,6 +369,8 @@ def tensor_split(x: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple[Ten
     """An int n: n pieces as equal as can be (the first n mod size one longer); a list of
     indices: the pieces x[:i₀], x[i₀:i₁], …, x[iₖ:] along `dim` (Python's slicing)."""
     axis = normalize_dim("tensor_split", dim, x.ndim)
+    if isinstance(indices_or_sections, Tensor):
+        events.value_read("tensor_split's sections or indices given as a tensor")
     if isinstance(indices_or_sections, Tensor) and indices_or_sections.ndim == 0:
         indices_or_sections = int(indices_or_sections._data)
     if isinstance(indices_or_sections, (int, np.integer)):
@@ -478,6 +500,8 @@ def repeat_interleave(x: Tensor, repeats: Any, dim: int | None = None) -> Tensor
     if dim is None:
         x, dim = reshape(x, (-1,)), 0
     axis = normalize_dim("repeat_interleave", dim, x.ndim)
+    if isinstance(repeats, Tensor):         # the result's size depends on the counts
+        events.value_read("repeat_interleave's repeats given as a tensor")
     counts = _integer_array("repeat_interleave", repeats)
     if counts.ndim == 0 or counts.size == 1:
         r = int(counts.reshape(()))
@@ -625,7 +649,11 @@ def index_select(x: Tensor, dim: int, index: Any) -> Tensor:
     if index.ndim > 1:
         raise ShapeError(f"index_select: the index must be a vector, got shape "
                          f"{index.shape}")
-    return getitem(x, _along(axis, x.ndim, reshape(index, (-1,))))
+    rows = IndexRange.apply(reshape(index, (-1,)), size=x.shape[axis] if x.ndim else 1,
+                            op="index_select", where=f"for dim {dim} of shape {x.shape}")
+    out = getitem(x, _along(axis, x.ndim, rows))
+    keep(out, index, "its index")       # changed before backward: refused, as torch
+    return out
 
 
 def _dim_index(op: str, x: Tensor, dim: int, index: Any, bound: tuple[int, ...]
@@ -638,9 +666,9 @@ def _dim_index(op: str, x: Tensor, dim: int, index: Any, bound: tuple[int, ...]
                                    if a != axis):
         raise ShapeError(f"{op}: the index of shape {array.shape} must have the {x.ndim} "
                          f"dims of the tensor of shape {bound}, none longer except dim {dim}")
-    if array.size and (array.min() < 0 or array.max() >= x.shape[axis]):
-        raise DimError(f"{op}: index values must lie in [0, {x.shape[axis]}) for dim {dim} "
-                       f"of shape {x.shape}, got {array.min()} to {array.max()}")
+    array = IndexRange.apply(index if isinstance(index, Tensor) else array,
+                             size=x.shape[axis], op=op,
+                             where=f"for dim {dim} of shape {x.shape}")._data
     full = tuple(array if a == axis else
                  np.arange(n).reshape([n if b == a else 1 for b in range(array.ndim)])
                  for a, n in enumerate(array.shape))
@@ -924,6 +952,8 @@ def median(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     values, indices = sort(x, dim)
     if x.ndim == 0:
         return ValuesIndices(values, indices)
+    if x.dtype.kind == "f":                 # where a NaN is, decided in Python
+        events.unsupported("takes a median of floats, which picks NaNs by their values")
     nan = np.isnan(values._data).any(axis=axis, keepdims=True) if x.dtype.kind == "f" \
         else np.zeros((1,) * x.ndim, bool)
     place = Tensor(np.where(nan, n - 1, (n - 1) // 2).astype(np.int64))  # NaNs sort last
@@ -952,6 +982,8 @@ def quantile(x: Tensor, q: Any, dim: int | None = None, keepdim: bool = False, *
     if x.dtype.kind != "f":
         raise DtypeError(f"quantile: needs a float tensor, got {x.dtype}; convert it with "
                          f".float() first")
+    # the levels (a tensor's values) and where a NaN is are decided in Python
+    events.unsupported("takes a quantile, which reads q and the NaNs by their values")
     levels = np.asarray(array_of(q), dtype=np.float64)
     if levels.ndim > 1 or not np.all((levels >= 0) & (levels <= 1)):
         raise ValueError(f"quantile: q must be a number or a 1-D tensor of numbers in [0, 1], "

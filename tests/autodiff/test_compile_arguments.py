@@ -117,3 +117,23 @@ def test_a_scheduler_made_inside_a_compiled_step_is_made_once() -> None:
     assert compiled == eager
     assert eager[6] == 0.1 * 0.5 ** 3
     assert f.cache_info().replays == 5
+
+
+@pytest.mark.parametrize("op", ["gather", "scatter_add", "index_add", "index_select"])
+@pytest.mark.parametrize("bad", [-1, 3])
+def test_an_index_out_of_range_is_refused_on_every_call_not_only_the_first(op, bad) -> None:
+    # the range check is an op (IndexRange), so a replay checks as eager does instead of
+    # letting numpy take -1 as the last element (index_select eagerly too, as torch)
+    uses = {"gather": lambda x, i: x.gather(1, i.reshape(1, -1)),
+            "scatter_add": lambda x, i: x.scatter_add(1, i.reshape(1, -1), x[:, :2]),
+            "index_add": lambda x, i: x.reshape(-1).index_add(0, i, x[0, :2]),
+            "index_select": lambda x, i: x.reshape(-1).index_select(0, i)}
+    f = ad.compile(uses[op])
+    x = ad.tensor([[1.0, 2.0, 3.0]])
+    for good in ([0, 2], [1, 1]):
+        np.testing.assert_array_equal(f(x, ad.tensor(good)).numpy(),
+                                      uses[op](x, ad.tensor(good)).numpy())
+    for run in (uses[op], f):
+        with pytest.raises(ad.DimError, match=rf"{op}: index values must lie in \[0, 3\)"):
+            run(x, ad.tensor([0, bad]))
+    assert f.cache_info().replays == 2

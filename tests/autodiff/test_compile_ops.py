@@ -23,6 +23,10 @@ def labels(rng: np.random.Generator) -> np.ndarray:
     return rng.integers(0, 4, 3)
 
 
+def gather_index(rng: np.random.Generator) -> np.ndarray:
+    return rng.integers(0, 4, (3, 2))
+
+
 def probabilities(rng: np.random.Generator) -> np.ndarray:
     return rng.random((3, 4)).astype(np.float32)
 
@@ -80,6 +84,7 @@ CASES: dict[str, tuple[Callable[..., ad.Tensor], list[Input]]] = {
     "Cat": (lambda a, b: ad.cat([a, b], dim=0), [(3, 4), (2, 4)]),
     "Expand": (lambda a: a.expand(3, 4) * 2, [(1, 4)]),
     "GetItem": (lambda a: a[1:, ::2] * 2, [(3, 4)]),
+    "IndexRange": (lambda a, i: a.gather(1, i) * 2, [(3, 4), gather_index]),
     "Permute": (lambda a: a.permute(1, 0) * 2, [(3, 4)]),
     "Reshape": (lambda a: a.reshape(2, 6) * 2, [(3, 4)]),
     "Stack": (lambda a, b: ad.stack([a, b], dim=1), [(3, 4), (3, 4)]),

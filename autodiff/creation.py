@@ -217,8 +217,9 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *,
 @events.random_draw
 def bernoulli(input: Tensor, p: float | None = None, *,
               generator: random.Generator | None = None) -> Tensor:
-    """1 with probability `input` (or `p`) at each element, else 0, in input's dtype."""
-    probability = input._data if p is None else p
+    """1 with probability `input` (or `p`) at each element, else 0, in input's dtype;
+    each probability must lie in [0, 1], as torch checks."""
+    probability = random.probabilities("bernoulli", input._data if p is None else p)
     return Tensor._make((random.generator(generator).random(input.shape) < probability)
                         .astype(input.dtype))
 

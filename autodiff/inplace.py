@@ -356,8 +356,9 @@ def _uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = 
 
 
 def _bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
-    """self ← 1 with probability p, else 0"""
-    return draw_into(self, "bernoulli_", lambda rng: rng.random(self.shape) < array_of(p),
+    """self ← 1 with probability p (each in [0, 1], as torch checks), else 0"""
+    probability = random.probabilities("bernoulli_", array_of(p))
+    return draw_into(self, "bernoulli_", lambda rng: rng.random(self.shape) < probability,
                      generator)
 
 

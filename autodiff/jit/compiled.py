@@ -103,7 +103,8 @@ the last trace after the first was needed (`last_retrace`), and, when the functi
 eagerly for good, why (`eager_reason`)."""
 
 MAX_ENTRIES = 8      # programs kept per function; the least recently traced goes first
-MAX_MATCHED = 6      # tensor arguments a program's `build_ready` test takes at most
+MAX_MATCHED = 6      # tensor arguments a program's `build_replay` test takes at most
+MISS = object()      # what a program's quick `replay` returns when the call may not use it
 
 
 def compile(fn: Callable[..., Any] | None = None, *, fullgraph: bool = False
@@ -171,27 +172,30 @@ def guard_terms(guards: Guards, reads: Outside) -> tuple[list[str], dict[str, An
     return terms, namespace
 
 
-def build_ready(key: tuple[Any, ...], program: Program
-                ) -> Callable[[tuple[Any, ...]], list[Any] | None] | None:
-    """A quick test that a call may replay the program: its positional arguments have the
-    signature `key` (see `Compiled.__call__`), each tensor among them is the tensor
-    reached from outside it was when traced or none (`Program.fits`), and the guards
-    hold, as one generated expression; the tensors and arrays among the arguments (for
-    the replay) when so, else None. A call tries the last program's first, instead of
-    building the key, looking it up and checking the guards (1.1 against 3.0 µs for the
-    benchmarks' regression step). It may say None where the slow way replays (a dtype
-    equal to the traced one but another object, a change to an object the program does
-    not use, a tensor argument with hooks); then the call takes the slow way. None when
-    the key has keyword or nested arguments, or more than MAX_MATCHED tensors. (Names
-    here begin with x, apart from `guard_terms`'.)"""
+def build_replay(key: tuple[Any, ...], program: Program, replays: list[int]
+                 ) -> Callable[[tuple[Any, ...]], Any] | None:
+    """The quick way to replay the program: a generated `replay(args)` that replays it
+    (under the program's lock, counting the replay in `replays[0]`) when the call may,
+    else returns MISS. A call may when its positional arguments have the signature `key`
+    (see `Compiled.__call__`), each tensor among them is the tensor reached from outside
+    it was when traced or none (`Program.fits`), and the guards hold, tested as one
+    generated expression. A call tries the last program's first, instead of building
+    the key, looking it up and checking the guards (1.1 against 3.0 µs for the
+    benchmarks' regression step). It may miss where the slow way replays (a dtype equal
+    to the traced one but another object, a change to an object the program does not
+    use, a tensor argument with hooks); then the call takes the slow way. None when the
+    key has keyword or nested arguments, or more than MAX_MATCHED tensors. (Names here
+    begin with x, apart from `guard_terms`'.)"""
     grad_enabled, default, (_, *positional), keywords, same = key
     if len(keywords) > 1 or len(same) > MAX_MATCHED:
         return None
     checks, namespace = guard_terms(program.guards, program.reads)
     namespace.update({"xndarray": np.ndarray, "xTensor": Tensor, "xgrad_mode": grad_mode,
                       "xdefault": dtypes._default, "xdefault_dtype": default,
-                      "xreachable": frozenset(program.reachable)})
-    terms = [f"xgrad_mode.state.grad_enabled is {bool(grad_enabled)}",
+                      "xreachable": frozenset(program.reachable), "xmiss": MISS,
+                      "xreplays": replays, "xlock": program.lock, "xrun": program.run})
+    terms = [f"(xstate := xgrad_mode.state).grad_enabled is {bool(grad_enabled)}",
+             "xstate.watcher is None and not xstate.detect_anomaly",
              "xdefault[0] is xdefault_dtype"]
     tensors: list[str] = []
     for i, part in enumerate(positional):
@@ -233,10 +237,14 @@ def build_ready(key: tuple[Any, ...], program: Program
             terms.append(f"{tensors[k]} is xa{k}")
     names = [f"x{i}" for i in range(len(positional))]
     unpack = f"    {', '.join(names)}, = args\n" if names else ""
-    source = (f"def ready(args):\n    if len(args) != {len(names)}:\n        return None\n"
-              f"{unpack}    if (" + "\n            and ".join(terms + checks) + "):\n"
-              f"        return [{', '.join(tensors)}]\n    return None\n")
-    return run_once(source, "ready", namespace)
+    # (a closure cell emptied makes a guard raise ValueError: the slow way says which)
+    source = "\n".join([
+        "def replay(args):", f"    if len(args) != {len(names)}:", "        return xmiss",
+        f"{unpack}    try:", "        if not (" + "\n                and ".join(terms + checks)
+        + "):", "            return xmiss", "    except ValueError:", "        return xmiss",
+        "    xreplays[0] += 1", "    with xlock:", f"        return xrun([{', '.join(tensors)}])",
+        ""])
+    return run_once(source, "replay", namespace)
 
 
 def reachable_tensors(outside: list[Tensor], guards: Guards, reads: Outside
@@ -276,7 +284,7 @@ class Program:
         self.aliased = tuple(id(a) if id(a) in self.reachable else None for a in arguments)
         self.frozen = tracer.frozen
         self.lock = threading.Lock()
-        self.ready: Callable[[tuple[Any, ...]], list[Any] | None] | None = None  # build_ready
+        self.replay: Callable[[tuple[Any, ...]], Any] | None = None     # build_replay
         self.generate(name)
 
     def generate(self, name: str) -> None:
@@ -363,6 +371,7 @@ class Compiled:
         self._fullgraph = fullgraph
         self._programs: dict[tuple[Any, ...], Program] = {}
         self._traces = self._replays = 0
+        self._quick_replays = [0]       # replays the last program's `replay` made
         self._last_retrace: str | None = None
         self._last_key: tuple[Any, ...] | None = None
         self._last_program: Program | None = None
@@ -377,20 +386,15 @@ class Compiled:
         return self if instance is None else functools.partial(self, instance)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        program = self._last_program            # (None once the function runs eagerly)
+        if program is not None and program.replay is not None and not kwargs:
+            output = program.replay(args)       # (it misses under a tracer or anomaly mode)
+            if output is not MISS:
+                return output
         state = grad_mode.state
         if self._eager_reason is not None or state.watcher is not None \
                 or state.detect_anomaly:
             return self._fn(*args, **kwargs)     # inside another trace, it is traced there
-        program = self._last_program
-        if program is not None and program.ready is not None and not kwargs:
-            try:
-                ready = program.ready(args)
-            except ValueError:              # a closure cell emptied: the slow way says so
-                ready = None
-            if ready is not None:
-                self._replays += 1
-                with program.lock:
-                    return program.run(ready)
         arguments: list[Any] = []
         positional = [signature(value, arguments) for value in args]
         keywords = [(key, signature(value, arguments)) for key, value in kwargs.items()] \
@@ -442,7 +446,7 @@ class Compiled:
         owners += [(f"argument {key!r}", value) for key, value in kwargs.items()]
         program = (ForwardProgram if forward_only else Program)(tracer, returned, name,
                                                                 self._fn, owners, arguments)
-        program.ready = build_ready(key, program)
+        program.replay = build_replay(key, program, self._quick_replays)
         self._programs.pop(key, None)
         self._programs[key] = program
         if len(self._programs) > MAX_ENTRIES:
@@ -462,7 +466,8 @@ class Compiled:
 
     def cache_info(self) -> CacheInfo:
         """How many traces and replays there were, and why the last retrace happened."""
-        return CacheInfo(self._traces, self._replays, len(self._programs), self._last_retrace,
+        return CacheInfo(self._traces, self._replays + self._quick_replays[0],
+                         len(self._programs), self._last_retrace,
                          self._eager_reason)
 
     def _program(self) -> Program:

@@ -137,3 +137,34 @@ def test_an_index_out_of_range_is_refused_on_every_call_not_only_the_first(op, b
         with pytest.raises(ad.DimError, match=rf"{op}: index values must lie in \[0, 3\)"):
             run(x, ad.tensor([0, bad]))
     assert f.cache_info().replays == 2
+
+
+def test_a_compiled_function_called_inside_another_trace_is_traced_there() -> None:
+    inner = ad.compile(lambda x: (x * 3).exp())
+    x = ad.tensor([0.5, -1.0], requires_grad=True)
+    for _ in range(3):                  # a program, and its quick replay, exist
+        inner(x)
+    assert inner.cache_info().replays == 2
+
+    @ad.compile
+    def outer(x: ad.Tensor) -> ad.Tensor:
+        x.grad = None
+        y = inner(x).sum()
+        y.backward()
+        return x.grad
+
+    grads = [outer(x).tolist() for _ in range(3)]
+    expected = (3 * np.exp(3 * np.array([0.5, -1.0], np.float32))).tolist()
+    assert grads == [expected] * 3
+    assert outer.cache_info().replays == 2 and "np.exp" in outer.source
+    assert inner.cache_info().replays == 2  # it ran eagerly under outer's tracer
+
+
+def test_a_compiled_function_runs_eagerly_under_anomaly_detection() -> None:
+    f = ad.compile(lambda x: (x * x).sum())
+    x = ad.tensor([1.0, 2.0])
+    assert [f(x).item() for _ in range(3)] == [5.0] * 3
+    with ad.detect_anomaly():
+        assert f(x).item() == 5.0
+    assert f.cache_info().replays == 2
+    assert f(x).item() == 5.0 and f.cache_info().replays == 3

@@ -267,10 +267,10 @@ def reachable_tensors(outside: list[Tensor], guards: Guards, reads: Outside
 
 class Program:
     """One trace: its generated function and source, its guards (`holds`, the fast
-    check of them all), what it reads from the function's globals and closures, and the
-    numbers it baked in. Its op contexts hold saved arrays between a replay's forward and
-    backward, so replays of one program take turns (`lock`): threads calling one compiled
-    function run one at a time."""
+    check of them all, made when first needed), what it reads from the function's
+    globals and closures, and the numbers it baked in. Its op contexts hold saved arrays
+    between a replay's forward and backward, so replays of one program take turns
+    (`lock`): threads calling one compiled function run one at a time."""
 
     def __init__(self, tracer: Tracer, output: Any, name: str, fn: Callable[..., Any],
                  owners: list[tuple[str, Any]], arguments: list[Any]) -> None:
@@ -278,7 +278,7 @@ class Program:
         self.outside = [tracer.tensors[p] for _, p in tracer.externals]
         self.guards = Guards(self.outside, tracer.names, list(tracer.modules.values()))
         self.reads = Outside(fn, tracer.used(), owners)
-        self.holds = build_check(self.guards, self.reads)
+        self.holds: Callable[[], bool] | None = None
         self.reachable = reachable_tensors(self.outside, self.guards, self.reads)
         # for each tensor or array argument, the id of the reachable tensor it was
         self.aliased = tuple(id(a) if id(a) in self.reachable else None for a in arguments)
@@ -306,6 +306,8 @@ class Program:
     def stale(self) -> str | None:
         """Why the program may not be replayed now (the first guard that fails, said for
         a person); None when it may."""
+        if self.holds is None:          # (most calls replay through `replay`)
+            self.holds = build_check(self.guards, self.reads)
         try:
             if self.holds():
                 return None

@@ -641,78 +641,137 @@ def saved_read_directly(source: str) -> str:
     goes, its comment kept. So when the context's name appears only in one top-level
     `ctx.saved_tensors = (names and constants)` and in reads of `ctx.saved_tensors`
     after it, and each of those names is assigned exactly once in the function (so it
-    holds, wherever it is read, what the forward saved)."""
+    holds, wherever it is read, what the forward saved).
+
+    Only the lines that mention those names are parsed, each on its own (every line of a
+    generated function is one simple statement or a block's header); a line that does
+    not parse so keeps what it mentions as it is."""
     if ".saved_tensors = (" not in source:
         return source
-    function = ast.parse(source).body[0]
-    stores: dict[str, int] = {}
-    loads: dict[str, int] = {}
-    bases: dict[str, list[ast.Attribute]] = {}      # name -> the attributes read off it
-    assigns: dict[int, ast.Assign] = {}             # id(value) -> its assignment
-    for node in ast.walk(function):
-        kind = type(node)
-        if kind is ast.Name:
-            counts = loads if type(node.ctx) is ast.Load else stores
-            counts[node.id] = counts.get(node.id, 0) + 1
-        elif kind is ast.Attribute and type(node.value) is ast.Name:
-            bases.setdefault(node.value.id, []).append(node)
-        elif kind is ast.Assign:
-            assigns[id(node.value)] = node
     lines = source.split("\n")
+    codes = [line.split("  # ", 1)[0] for line in lines]
+    mentions: dict[str, list[int]] = {}
+    for index, code in enumerate(codes):
+        for word in set(_IDENTIFIER.findall(code)):
+            mentions.setdefault(word, []).append(index)
+    parsed: dict[int, ast.stmt | None] = {}
+
+    def parse(index: int) -> ast.stmt | None:
+        if index not in parsed:
+            parsed[index] = _statement(codes[index])
+        return parsed[index]
+
     dropped: list[int] = []
-    for statement in function.body:
-        if not (type(statement) is ast.Assign and len(statement.targets) == 1
-                and type(statement.targets[0]) is ast.Attribute
-                and statement.targets[0].attr == "saved_tensors"
-                and type(statement.targets[0].value) is ast.Name
-                and type(statement.value) is ast.Tuple
-                and statement.lineno == statement.end_lineno):
+    for index, code in enumerate(codes):
+        match = _SAVE.match(code)
+        save = parse(index) if match else None
+        if not (type(save) is ast.Assign and type(save.value) is ast.Tuple
+                and all(type(e) is ast.Constant or type(e) is ast.Name
+                        for e in save.value.elts)):
             continue
-        ctx, saved = statement.targets[0].value.id, statement.value.elts
-        attributes = bases[ctx]
-        reads = [a for a in attributes if a is not statement.targets[0]]
-        if stores.get(ctx) or loads[ctx] != len(attributes) or not all(
-                type(e) is ast.Constant or (type(e) is ast.Name and stores.get(e.id) == 1)
-                for e in saved) or not all(
-                read.attr == "saved_tensors" and type(read.ctx) is ast.Load
-                and read.lineno > statement.lineno for read in reads):
+        ctx, saved = match.group(1), save.value.elts
+        reads = _saved_reads(ctx, index, mentions[ctx], parse)
+        if reads is None or not all(type(e) is ast.Constant
+                                    or _stored_once(e.id, mentions.get(e.id, []), parse)
+                                    for e in saved):
             continue
         values = ", ".join(ast.unparse(e) for e in saved)
         as_tuple = f"({values},)" if len(saved) == 1 else values
-        for read in reads:
-            line = lines[read.lineno - 1]
-            assign = assigns.get(id(read))
-            if assign is None or assign.lineno != assign.end_lineno:
-                lines[read.lineno - 1] = _replaced(line, read, as_tuple)
-                continue
-            target = assign.targets[0]
-            if type(target) is ast.Tuple and len(target.elts) == 1 and len(saved) == 1:
-                code = f"{ast.unparse(target.elts[0])} = {values}"      # `y, = ` as `y = `
+        for line, statement, read in reads:
+            target = statement.targets[0] if type(statement) is ast.Assign \
+                and statement.value is read else None
+            if target is None:
+                code = _replaced(codes[line], read, as_tuple)
+            elif type(target) is ast.Tuple and len(target.elts) == 1 and len(saved) == 1:
+                code = _replaced(codes[line], statement,                # `y, = ` as `y = `
+                                 f"{ast.unparse(target.elts[0])} = {values}")
             else:
-                code = line.encode()[assign.col_offset:read.col_offset].decode() + as_tuple
-            lines[read.lineno - 1] = _replaced(line, assign, code)
-        dropped.append(statement)
-    for statement in reversed(dropped):       # the op's comment goes to its next line
-        index = statement.lineno - 1
-        comment = lines[index].encode()[statement.end_col_offset:].decode().strip()
+                code = _replaced(codes[line], read, as_tuple)
+            lines[line] = _commented(code, lines[line][len(codes[line]):])
+        dropped.append(index)
+    for index in reversed(dropped):     # the op's comment goes to its next line
+        comment = lines[index][len(codes[index]):].strip()
         if comment and "#" not in lines[index + 1]:
-            lines[index + 1] = f"{lines[index + 1]:<48}  {comment}"
+            lines[index + 1] = _commented(lines[index + 1], "  " + comment)
         elif comment:
-            lines.insert(index + 1, " " * statement.col_offset + comment)
+            lines.insert(index + 1, codes[index][:len(codes[index]) - len(
+                codes[index].lstrip())] + comment)
         del lines[index]
     return "\n".join(lines)
 
 
-def _replaced(line: str, node: ast.AST, code: str) -> str:
-    """`line` with the source of `node` (on it) replaced by `code`, the comment after the
-    statement aligned as `Writer.emit` aligns them."""
-    encoded = line.encode()             # (ast's offsets count UTF-8 bytes)
-    before = encoded[:node.col_offset].decode()
-    after = encoded[node.end_col_offset:].decode()
-    stripped = after.lstrip()
-    if stripped.startswith("#") and not before.strip():          # the whole statement
-        return f"{before + code:<48}  {stripped}"
-    return before + code + after
+_IDENTIFIER = re.compile(r"[^\W\d]\w*")
+_SAVE = re.compile(r"    (\w+)\.saved_tensors = \(")          # (top level: four spaces)
+
+
+def _statement(code: str) -> ast.stmt | None:
+    """The statement one line of a generated function holds (a block's header with `pass`
+    as its body); None when the line alone does not parse (`else:`, `except E as e:`)."""
+    text = code.strip()
+    try:
+        return ast.parse(text + " pass" if text.endswith(":") else text).body[0]
+    except SyntaxError:
+        return None
+
+
+def _saved_reads(ctx: str, save: int, lines: list[int],
+                 statement_at: Callable[[int], ast.stmt | None]
+                 ) -> list[tuple[int, ast.stmt, ast.Attribute]] | None:
+    """Each read of `ctx.saved_tensors` (its line, statement and the attribute) when every
+    line mentioning `ctx` but the save, at line `save`, comes after it and uses `ctx` only
+    so; else None."""
+    reads = []
+    for line in lines:
+        if line == save:
+            continue
+        statement = statement_at(line) if line > save else None
+        if statement is None:
+            return None
+        names = attributes = 0
+        for node in ast.walk(statement):
+            if type(node) is ast.Name and node.id == ctx:
+                if type(node.ctx) is not ast.Load:
+                    return None
+                names += 1
+            elif type(node) is ast.Attribute and type(node.value) is ast.Name \
+                    and node.value.id == ctx:
+                if node.attr != "saved_tensors" or type(node.ctx) is not ast.Load:
+                    return None
+                attributes += 1
+                reads.append((line, statement, node))
+        if names != attributes:
+            return None
+    return reads
+
+
+def _stored_once(name: str, lines: list[int],
+                 statement_at: Callable[[int], ast.stmt | None]) -> bool:
+    """Whether `lines` (those of a generated function that mention `name`) assign `name`
+    exactly once."""
+    stores = 0
+    for line in lines:
+        statement = statement_at(line)
+        if statement is None:
+            return False
+        stores += sum(1 for node in ast.walk(statement) if type(node) is ast.Name
+                      and node.id == name and type(node.ctx) is not ast.Load)
+    return stores == 1
+
+
+def _replaced(code: str, node: ast.AST, text: str) -> str:
+    """A line's code with the source of `node` (parsed from the code without its
+    indentation) replaced by `text`."""
+    indent = len(code) - len(code.lstrip())
+    encoded = code.encode()             # (ast's offsets count UTF-8 bytes)
+    return (encoded[:indent + node.col_offset].decode() + text
+            + encoded[indent + node.end_col_offset:].decode())
+
+
+def _commented(code: str, comment: str) -> str:
+    """A line's code and its comment (`comment`: what followed the code, "  # ..."),
+    aligned as `Writer.emit` aligns them."""
+    comment = comment.strip()
+    return f"{code.rstrip():<48}  {comment}" if comment else code.rstrip()
 
 
 def build_forward(tracer: Tracer, output: SlotRef, name: str) -> tuple[Generated, Generated]:

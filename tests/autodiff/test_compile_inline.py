@@ -373,16 +373,18 @@ def test_saved_values_stay_in_the_context_unless_they_are_carried_safely() -> No
         "    a = x * 2",
         "    ctx_b.saved_tensors = (w,)                   # b",
         "    b = w * 2",
-        "    ctx_c.saved_tensors = (層, 'a  # b')         # c",
+        "    ctx_c.saved_tensors = (層, 'a # b')          # c",
         "    c = 層 + 1                                    # (commented already)",
         "    ctx_d.saved_tensors = (x,)",
         "    d = f(ctx_d)",
+        "    ctx_e.saved_tensors = ('p  # q',)",
         "    w = w + 1",
         "    u, v = ctx_a.saved_tensors                   # d a",
         "    y, = ctx_b.saved_tensors",
         "    k, t = ctx_c.saved_tensors",
         "    z, = ctx_d.saved_tensors",
-        "    return (u, v, y, k, t, z, a, b, c, d)",
+        "    e = ctx_e.saved_tensors[0]",
+        "    return (u, v, y, k, t, z, a, b, c, d, e)",
         ""])
     written = saved_read_directly(source)
     lines = written.splitlines()
@@ -391,11 +393,12 @@ def test_saved_values_stay_in_the_context_unless_they_are_carried_safely() -> No
     assert "    y, = ctx_b.saved_tensors" in lines
     assert lines[7] == "    # c"
     assert lines[8].startswith("    c = 層 + 1  ")
-    assert "    k, t = 層, 'a  # b'" in lines
+    assert "    k, t = 層, 'a # b'" in lines
     assert "    ctx_d.saved_tensors = (x,)" in lines                # ctx_d is passed on
+    assert "    ctx_e.saved_tensors = ('p  # q',)" in lines         # (not parsed: kept)
     assert "    u, v = x, None                                # d a" in lines
     namespace = {"ctx_a": Context(), "ctx_b": Context(), "ctx_c": Context(),
-                 "ctx_d": Context(), "f": lambda ctx: 0}
+                 "ctx_d": Context(), "ctx_e": Context(), "f": lambda ctx: 0}
     assert run_once(written, "step", namespace)([1, 2, 3]) == \
-        (1, None, 2, 3, "a  # b", 1, 2, 4, 4, 0)
+        (1, None, 2, 3, "a # b", 1, 2, 4, 4, 0, "p  # q")
     assert not hasattr(namespace["ctx_a"], "saved_tensors")

@@ -652,7 +652,10 @@ def saved_read_directly(source: str) -> str:
     codes = [line.split("  # ", 1)[0] for line in lines]
     mentions: dict[str, list[int]] = {}
     for index, code in enumerate(codes):
-        for word in set(_IDENTIFIER.findall(code)):
+        # (a string in the code may hold "  # ": then the whole line is searched, and the
+        # cut code does not parse, so what the line mentions is kept as it is)
+        text = lines[index] if "'" in code or '"' in code else code
+        for word in set(_IDENTIFIER.findall(text)):
             mentions.setdefault(word, []).append(index)
     parsed: dict[int, ast.stmt | None] = {}
 

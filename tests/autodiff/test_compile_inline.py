@@ -378,13 +378,16 @@ def test_saved_values_stay_in_the_context_unless_they_are_carried_safely() -> No
         "    ctx_d.saved_tensors = (x,)",
         "    d = f(ctx_d)",
         "    ctx_e.saved_tensors = ('p  # q',)",
+        "    ctx_f.saved_tensors = (a,)",
+        "    g('  # ', a := 5)",
         "    w = w + 1",
         "    u, v = ctx_a.saved_tensors                   # d a",
         "    y, = ctx_b.saved_tensors",
         "    k, t = ctx_c.saved_tensors",
         "    z, = ctx_d.saved_tensors",
         "    e = ctx_e.saved_tensors[0]",
-        "    return (u, v, y, k, t, z, a, b, c, d, e)",
+        "    h, = ctx_f.saved_tensors",
+        "    return (u, v, y, k, t, z, a, b, c, d, e, h)",
         ""])
     written = saved_read_directly(source)
     lines = written.splitlines()
@@ -396,9 +399,11 @@ def test_saved_values_stay_in_the_context_unless_they_are_carried_safely() -> No
     assert "    k, t = 層, 'a # b'" in lines
     assert "    ctx_d.saved_tensors = (x,)" in lines                # ctx_d is passed on
     assert "    ctx_e.saved_tensors = ('p  # q',)" in lines         # (not parsed: kept)
+    assert "    h, = ctx_f.saved_tensors" in lines   # a is assigned again after "  # "
     assert "    u, v = x, None                                # d a" in lines
     namespace = {"ctx_a": Context(), "ctx_b": Context(), "ctx_c": Context(),
-                 "ctx_d": Context(), "ctx_e": Context(), "f": lambda ctx: 0}
+                 "ctx_d": Context(), "ctx_e": Context(), "ctx_f": Context(),
+                 "f": lambda ctx: 0, "g": lambda *_: None}
     assert run_once(written, "step", namespace)([1, 2, 3]) == \
-        (1, None, 2, 3, "a # b", 1, 2, 4, 4, 0, "p  # q")
+        (1, None, 2, 3, "a # b", 1, 5, 4, 4, 0, "p  # q", 2)
     assert not hasattr(namespace["ctx_a"], "saved_tensors")

@@ -372,8 +372,8 @@ class Compiled:
         self._fn = fn
         self._fullgraph = fullgraph
         self._programs: dict[tuple[Any, ...], Program] = {}
-        self._traces = self._replays = 0
-        self._quick_replays = [0]       # replays the last program's `replay` made
+        self._traces = 0
+        self._replays = [0]             # a list: each program's `replay` counts in it too
         self._last_retrace: str | None = None
         self._last_key: tuple[Any, ...] | None = None
         self._last_program: Program | None = None
@@ -410,7 +410,7 @@ class Compiled:
                 reason = ("an argument is (or was, when traced) a tensor the function also "
                           "reaches from outside, such as a parameter")
             if reason is None:
-                self._replays += 1
+                self._replays[0] += 1
                 self._last_program = program
                 with program.lock:
                     return program.run(arguments)
@@ -448,7 +448,7 @@ class Compiled:
         owners += [(f"argument {key!r}", value) for key, value in kwargs.items()]
         program = (ForwardProgram if forward_only else Program)(tracer, returned, name,
                                                                 self._fn, owners, arguments)
-        program.replay = build_replay(key, program, self._quick_replays)
+        program.replay = build_replay(key, program, self._replays)
         self._programs.pop(key, None)
         self._programs[key] = program
         if len(self._programs) > MAX_ENTRIES:
@@ -468,9 +468,8 @@ class Compiled:
 
     def cache_info(self) -> CacheInfo:
         """How many traces and replays there were, and why the last retrace happened."""
-        return CacheInfo(self._traces, self._replays + self._quick_replays[0],
-                         len(self._programs), self._last_retrace,
-                         self._eager_reason)
+        return CacheInfo(self._traces, self._replays[0], len(self._programs),
+                         self._last_retrace, self._eager_reason)
 
     def _program(self) -> Program:
         if self._eager_reason is not None:

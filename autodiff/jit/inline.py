@@ -123,8 +123,9 @@ def _same_code(source: str, code: types.CodeType) -> bool:
 def _source(code: Any) -> str | None:
     """The lines of the definition starting at the code's first line (its decorators',
     one line each), dedented: up to the first line of code after the `def` line indented
-    no deeper than it (blank and comment lines do not end it). A cut that would leave
-    code out makes the caller's check against the code's line numbers fail.
+    no deeper than it (blank and comment lines do not end it; those after its last line
+    are left out). A cut that would leave code out makes the caller's check against the
+    code's line numbers fail.
     (inspect.getsource tokenizes the file, twenty times slower.)"""
     lines = linecache.getlines(code.co_filename)
     start = code.co_firstlineno - 1
@@ -140,6 +141,8 @@ def _source(code: Any) -> str | None:
                 and len(lines[end]) - len(lines[end].lstrip()) <= indent:
             break
         end += 1
+    while not lines[end - 1].strip() or lines[end - 1].lstrip().startswith("#"):
+        end -= 1                                    # (the comments after it are not its)
     return textwrap.dedent("".join(lines[start:end]))
 
 

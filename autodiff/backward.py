@@ -17,9 +17,9 @@ themselves, so the result can be differentiated again.
 from __future__ import annotations
 
 import gc
-import sys
 import threading
 from collections.abc import Iterator, Sequence
+from sys import getrefcount
 from typing import Any, Protocol
 
 import numpy as np
@@ -313,18 +313,20 @@ def accumulate_grad(tensor: Tensor, grad: Any, create_graph: bool = False) -> No
     the lock ACCUMULATING, as torch locks a leaf's accumulation: backward passes running
     in several threads into the same leaf would otherwise lose each other's additions (a
     replay takes it once for the leaves it accumulates in a row)."""
+    current = tensor._grad
     if create_graph:
         # a new tensor either way: `grad` may be shared with other leaves or the caller's
-        tensor._grad = grad * 1 if tensor._grad is None else tensor._grad + grad
-    elif tensor._grad is None:
+        tensor._grad = grad * 1 if current is None else current + grad
+    elif current is None:
         # no copy when only the backward pass holds `grad` (not a view, not shared): the
         # references are the caller's, this call's and getrefcount's
-        owned = grad.base is None and grad.flags.writeable and sys.getrefcount(grad) <= 3
-        tensor._grad = Tensor._make(grad if owned else grad.copy())
-    elif tensor._grad.grad_fn is None and tensor._grad._data.flags.writeable:
-        np.add(tensor._grad._data, grad, out=tensor._grad._data)
+        if getrefcount(grad) > 3 or grad.base is not None or not grad.flags.writeable:
+            grad = grad.copy()
+        tensor._grad = Tensor._make(grad)
+    elif current.grad_fn is None and current._data.flags.writeable:
+        np.add(current._data, grad, out=current._data)
     else:
-        tensor._grad = Tensor._make(tensor._grad._data + grad)
+        tensor._grad = Tensor._make(current._data + grad)
 
 
 def backward(output: Tensor, gradient: Any = None, retain_graph: bool | None = None,

@@ -260,11 +260,23 @@ class Tanh(Function):
         return grad * (scalar(1, y.dtype) - y * y)
 
 
+# ½ and 1 in each floating dtype, for sigmoid_array (a dict lookup is a third of the
+# time of three `scalar` calls, which a small net's step feels)
+_HALF_AND_ONE = {np.dtype(kind): (scalar(0.5, np.dtype(kind)), scalar(1, np.dtype(kind)))
+                 for kind in (np.float16, np.float32, np.float64)}
+
+
 def sigmoid_array(x: np.ndarray) -> np.ndarray:
     """σ(x) = ½(1 + tanh(x/2)) of an ndarray: never overflows (finite at ±1000)."""
-    y = np.tanh(x * (scalar(0.5, x.dtype) if x.dtype.kind == "f" else 0.5))
-    y += scalar(1, y.dtype)
-    y *= scalar(0.5, y.dtype)
+    constants = _HALF_AND_ONE.get(x.dtype)
+    if constants is None:       # integers, bools: numpy picks the result's dtype
+        y = np.tanh(x * 0.5)
+        half, one = scalar(0.5, y.dtype), scalar(1, y.dtype)
+    else:
+        half, one = constants
+        y = np.tanh(x * half)
+    y += one
+    y *= half
     return y
 
 

@@ -269,8 +269,8 @@ class Tripled(Function):
 
 
 # A comment at the module's indentation right after a body is not the body's: taken with
-# it, the dedent failed and the body stayed a call (Tanh's backward did, before
-# elementwise.sigmoid_array's constants).
+# it, the dedent failed and the body stayed a call (seven of the library's did, such as
+# Pow's and Conv2d's backward).
 
 
 class Nested(Function):

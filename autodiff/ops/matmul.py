@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..dtypes import scalar
 from ..errors import DomainError, ShapeError
 from ..function import Function
 from ..tensor import Tensor, register_methods
@@ -98,7 +99,7 @@ class Linear(Function):
         if type(grad) is np.ndarray and grad.ndim == 2:      # tensors (create_graph) take @
             grad_x = np.dot(grad, weight) if need_x else None
             grad_weight = np.dot(grad.T, x) if need_weight else None
-            return grad_x, grad_weight, np.add.reduce(grad, 0) if need_bias else None
+            return grad_x, grad_weight, sum_rows(grad) if need_bias else None
         rows, x_rows = grad, x                        # every batch dim flattened into rows
         if grad.ndim != 2:
             rows = grad.reshape(-1, grad.shape[-1])
@@ -107,6 +108,13 @@ class Linear(Function):
         grad_weight = rows.mT @ x_rows if need_weight else None
         grad_bias = rows.sum(axis=0) if need_bias else None
         return grad_x, grad_weight, grad_bias
+
+
+def sum_rows(grad: np.ndarray) -> np.ndarray:
+    """Σ over the rows of a 2-d array (axis 0). One row gives the row plus 0, the same bits
+    as the sum (which starts from 0, so −0 becomes +0) in half its time (0.49 against
+    0.87 µs for five float32 numbers): a one-sample step's bias gradients."""
+    return np.add(grad[0], scalar(0, grad.dtype)) if len(grad) == 1 else np.add.reduce(grad, 0)
 
 
 def check_linear_shapes(x_shape: tuple[int, ...], w_shape: tuple[int, ...], bias: Any) -> None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 
 import autodiff as ad
-from autodiff.ops.matmul import linear
+from autodiff.ops.matmul import linear, sum_rows
 
 
 def draw_matmul_shapes(data, strategies):
@@ -114,6 +114,24 @@ def test_linear_backward_by_hand():
     np.testing.assert_allclose(w.grad.numpy(), [[4.0, 6.0]] * 3, rtol=1e-6)             # Σ_batch x
     np.testing.assert_allclose(b.grad.numpy(), [2.0, 2.0, 2.0], rtol=1e-6)              # batch size
     assert y.dtype == x.grad.dtype == w.grad.dtype == np.float32
+
+
+@given(rows=hnp.arrays(st.sampled_from([np.float16, np.float32, np.float64]),
+                     st.tuples(st.integers(1, 3), st.integers(1, 5)),
+                     elements=st.floats(allow_nan=True, allow_infinity=True, width=16)))
+def test_sum_rows_gives_the_bits_of_the_sum_over_axis_0(rows):
+    # one row takes a shortcut (the row plus 0), which must keep −0 → +0 as the sum does
+    assert sum_rows(rows).tobytes() == np.add.reduce(rows, 0).tobytes()
+    assert sum_rows(rows).dtype == rows.dtype
+
+
+def test_a_one_sample_bias_gradient_is_the_row_with_zero_made_positive():
+    x = ad.tensor([[1.0, 2.0]], requires_grad=True)
+    w = ad.tensor([[1.0, -1.0], [0.5, 2.0]], requires_grad=True)
+    b = ad.tensor([0.1, 0.2], requires_grad=True)
+    linear(x, w, b).backward(ad.tensor([[-0.0, 3.0]]))
+    assert b.grad.tolist() == [0.0, 3.0] and not np.signbit(b.grad.numpy()[0])
+    assert b.grad.numpy().base is None          # its own array, not a view of the gradient
 
 
 def test_linear_shape_errors_name_the_shapes():

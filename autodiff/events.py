@@ -6,7 +6,8 @@ of these events; no other module checks for a watcher itself:
 
     op_applied       Function.apply ran an op                          function.py
     tensor_created   a tensor was made from data (ad.tensor, zeros)     tensor.py, creation.py
-    random_draw      a random tensor was drawn (randn, dropout's mask)  creation.py, nn
+    random_draw      a random tensor was drawn (randn, dropout's mask)  creation.py (nn
+                                                                       draws through it)
     library_call     a method with side effects ran (optimizer.step,    random.py, nn, optim
                      zero_grad, a scheduler's step, manual_seed)
     in_place_write   `t op= v` outside the graph (a hand-written update) inplace.py
@@ -18,7 +19,8 @@ of these events; no other module checks for a watcher itself:
                      the walk (`autodiff.backward.Observer`)
     backward_done    ... and has finished                               backward.py
     value_read       Python looks at a tensor's numbers (.item(), .numpy(), .tolist(),
-                     bool(t), print(t), .data)                          tensor.py, conversions.py
+                     bool(t), print(t), .data; a tensor given as sizes) tensor.py,
+                                                                       ops/rearrange.py
     unsupported      something a recorded step cannot repeat (hooks, create_graph,
                      ad.grad, in-place ops in the graph, ...)           many
 

@@ -220,6 +220,7 @@ class BinaryCrossEntropy(Function):
         result = -reduce_losses(ctx, losses, reduction, losses.shape)
         if reduction == "none" or result != result:
             check_probabilities(p)
+        check_probabilities(target, "target")     # (a finite loss does not show it)
         return result
 
     @staticmethod
@@ -235,15 +236,17 @@ class BinaryCrossEntropy(Function):
         return grad_p, grad_target
 
 
-def check_probabilities(p: np.ndarray) -> None:
-    """binary_cross_entropy's domain: every p in [0, 1] (a NaN passes)."""
+def check_probabilities(values: np.ndarray, what: str = "input") -> None:
+    """binary_cross_entropy's domain: every input p and every target in [0, 1], as torch
+    requires (a NaN passes, and makes the loss NaN)."""
     # fmin/fmax skip NaN: a NaN passes, but not a value outside [0, 1] beside it
-    lowest, highest = (np.fmin.reduce(p, axis=None), np.fmax.reduce(p, axis=None)) \
-        if p.size else (0.5, 0.5)
+    lowest, highest = (np.fmin.reduce(values, axis=None), np.fmax.reduce(values, axis=None)) \
+        if values.size else (0.5, 0.5)
     if lowest < 0 or highest > 1:
-        raise DomainError(f"binary_cross_entropy: every input must be a probability in "
-                          f"[0, 1], got values from {lowest} to {highest}; pass "
-                          f"logits to binary_cross_entropy_with_logits instead")
+        advice = "pass logits to binary_cross_entropy_with_logits instead" if what == "input" \
+            else "a target is a probability too (binary_cross_entropy_with_logits takes any)"
+        raise DomainError(f"binary_cross_entropy: every {what} must be a probability in "
+                          f"[0, 1], got values from {lowest} to {highest}; {advice}")
 
 
 def clamp_below(x: Any, low: float) -> Any:

@@ -296,7 +296,9 @@ def test_probabilities_are_checked_on_every_replay() -> None:
     assert loss(ad.tensor([0.5, 0.5]), t).item() == pytest.approx(np.log(2))
     with pytest.raises(ad.DomainError, match="from 0.5 to 1.5"):
         loss(ad.tensor([0.5, 1.5]), t)
-    assert loss.cache_info().replays == 1
+    with pytest.raises(ad.DomainError, match="every target .* from -1.0 to 0.0"):
+        loss(ad.tensor([0.5, 0.5]), ad.tensor([-1.0, 0.0]))
+    assert loss.cache_info().replays == 2
 
 
 def test_dropout2d_draws_a_new_channel_mask_on_every_replay() -> None:

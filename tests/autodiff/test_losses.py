@@ -12,6 +12,11 @@ from hypothesis import given
 import autodiff as ad
 from autodiff.ops import losses as loss_ops
 
+try:
+    import torch
+except ImportError:
+    torch = None
+
 REDUCTIONS = ["mean", "sum", "none"]
 
 
@@ -162,7 +167,7 @@ def test_mse_loss_gradient_by_hand():
 def test_binary_cross_entropy_is_twice_differentiable_in_both_inputs(reduction, data):
     shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3))
     p = leaf(data.draw(floats(shape, 0.05, 0.95)))
-    t = leaf(data.draw(floats(shape, 0.0, 1.0)))
+    t = leaf(data.draw(floats(shape, 0.01, 0.99)))    # (differences step t; it stays in [0, 1])
     loss = loss_ops.binary_cross_entropy(p, t, reduction)
     expected = -(t.numpy() * np.log(p.numpy()) + (1 - t.numpy()) * np.log(1 - p.numpy()))
     np.testing.assert_allclose(loss.numpy(), reduce(expected, reduction), rtol=1e-9)
@@ -217,6 +222,21 @@ def test_binary_cross_entropy_refuses_values_outside_0_1(values, reduction):
                                           reduction)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("targets", [[1.5, 0.0], [1.0, -0.2], [np.nan, 2.0], [1.0 + 1e-7, 0.0]])
+def test_binary_cross_entropy_refuses_targets_outside_0_1_as_torch_does(targets, reduction):
+    # the losses stay finite (1.5·log p is a number), so only a check can tell
+    p = ad.tensor([0.3, 0.6], dtype=ad.float64, requires_grad=True)
+    with pytest.raises(ad.DomainError, match=r"every target must be a probability in \[0, 1\]"):
+        loss_ops.binary_cross_entropy(p, ad.tensor(targets, dtype=ad.float64), reduction)
+    if torch is not None:
+        with pytest.raises(RuntimeError, match="target should be between 0 and 1"):
+            torch.nn.functional.binary_cross_entropy(
+                torch.tensor([0.3, 0.6], dtype=torch.float64),
+                torch.tensor(targets, dtype=torch.float64), reduction=reduction)
+    loss_ops.binary_cross_entropy_with_logits(p, ad.tensor([1.5, -0.2], dtype=ad.float64))
+
+
 @pytest.mark.parametrize("reduction", ["mean", "none"])
 def test_binary_cross_entropy_passes_nan_through(reduction):
     loss = loss_ops.binary_cross_entropy(ad.tensor([np.nan, 0.25]), ad.tensor([1.0, 0.0]),
@@ -224,6 +244,10 @@ def test_binary_cross_entropy_passes_nan_through(reduction):
     assert np.isnan(loss.numpy()).any()
     if reduction == "none":
         np.testing.assert_allclose(loss.numpy()[1], -np.log(0.75), rtol=1e-6)
+    # a NaN target passes as a NaN input does (torch refuses both)
+    loss = loss_ops.binary_cross_entropy(ad.tensor([0.5, 0.25]), ad.tensor([np.nan, 0.0]),
+                                         reduction)
+    assert np.isnan(loss.numpy()).any()
 
 
 def test_binary_losses_check_input():
